@@ -1,0 +1,221 @@
+// Package idcards holds the domain types shared by every part of the program:
+// patients, medical record numbers (MRNs), cards, audit events, the status
+// vocabulary that the CLI, the TUI and the HTTP endpoint all speak, and a
+// small error vocabulary.
+//
+// The root package imports nothing from the project; every other package
+// depends on it, never the other way round.
+package idcards
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status is the answer to "what is this scanned or typed code?". The same
+// words are used by `idcards verify`, the TUI and the scanner endpoint.
+type Status string
+
+const (
+	StatusActive       Status = "active"        // issued and bound to a patient; card (if any) current
+	StatusUnassigned   Status = "unassigned"    // issued (e.g. pre-printed card) but no patient yet
+	StatusVoided       Status = "voided"        // identifier was voided; do not use
+	StatusReplaced     Status = "replaced"      // the scanned card serial was superseded by a reprint
+	StatusUnknown      Status = "unknown"       // check digit fine, but not in this registry
+	StatusInvalidCheck Status = "invalid_check" // check character wrong: probably a typo
+	StatusMalformed    Status = "malformed"     // wrong length, foreign prefix, bad characters
+)
+
+// OK reports whether a code with this status may be used at the desk.
+func (s Status) OK() bool { return s == StatusActive || s == StatusUnassigned }
+
+// Format is the MRN format a registry is initialised with: site prefix,
+// zero-padded sequence width and check-digit scheme. The check character
+// covers prefix and sequence.
+type Format struct {
+	Prefix string `json:"prefix"`
+	Width  int    `json:"width"`
+	Scheme string `json:"scheme"`
+}
+
+// Sex is recorded as OpenMRS records gender: M, F, O (other) or U (unknown).
+type Sex string
+
+const (
+	SexMale    Sex = "M"
+	SexFemale  Sex = "F"
+	SexOther   Sex = "O"
+	SexUnknown Sex = "U"
+)
+
+// ParseSex accepts M/F/O/U (any case) and a few spelled-out forms.
+func ParseSex(s string) (Sex, error) {
+	switch s {
+	case "M", "m", "male", "Male", "MALE":
+		return SexMale, nil
+	case "F", "f", "female", "Female", "FEMALE":
+		return SexFemale, nil
+	case "O", "o", "other", "Other", "OTHER":
+		return SexOther, nil
+	case "U", "u", "unknown", "Unknown", "UNKNOWN", "":
+		return SexUnknown, nil
+	}
+	return "", Errorf(Invalid, "sex %q: use M, F, O or U", s)
+}
+
+// Patient is a person registered at the desk. BirthDate is "YYYY-MM-DD";
+// when BirthDateEstimated is true only its year is meaningful.
+type Patient struct {
+	ID                 int64     `json:"id"`
+	UUID               string    `json:"uuid"`
+	GivenName          string    `json:"given_name"`
+	FamilyName         string    `json:"family_name"`
+	Sex                Sex       `json:"sex"`
+	BirthDate          string    `json:"birth_date,omitempty"`
+	BirthDateEstimated bool      `json:"birth_date_estimated,omitempty"`
+	Phone              string    `json:"phone,omitempty"`
+	Village            string    `json:"village,omitempty"`
+	MergedInto         int64     `json:"merged_into,omitempty"` // set when a supervisor marked this record a duplicate
+	CreatedAt          time.Time `json:"created_at"`
+	CreatedBy          string    `json:"created_by"`
+}
+
+// DisplayName is "Given Family".
+func (p Patient) DisplayName() string {
+	switch {
+	case p.GivenName == "":
+		return p.FamilyName
+	case p.FamilyName == "":
+		return p.GivenName
+	}
+	return p.GivenName + " " + p.FamilyName
+}
+
+// IdentifierState is the life cycle of an issued MRN.
+type IdentifierState string
+
+const (
+	IDUnassigned IdentifierState = "unassigned"
+	IDActive     IdentifierState = "active"
+	IDVoided     IdentifierState = "voided"
+)
+
+// Identifier is one issued MRN as the registry holds it.
+type Identifier struct {
+	MRN        string          `json:"mrn"`
+	State      IdentifierState `json:"state"`
+	PatientID  int64           `json:"patient_id,omitempty"`
+	Legacy     bool            `json:"legacy,omitempty"`
+	IssuedAt   time.Time       `json:"issued_at"`
+	IssuedBy   string          `json:"issued_by"`
+	VoidReason string          `json:"void_reason,omitempty"`
+}
+
+// CardState is the life cycle of one printed card.
+type CardState string
+
+const (
+	CardActive   CardState = "active"
+	CardReplaced CardState = "replaced"
+	CardVoided   CardState = "voided"
+)
+
+// Card is one physical card that left the printer.
+type Card struct {
+	Serial    string    `json:"serial"`
+	MRN       string    `json:"mrn"`
+	State     CardState `json:"state"`
+	BatchID   string    `json:"batch_id,omitempty"`
+	Layout    string    `json:"layout"`
+	PrintedBy string    `json:"printed_by"`
+	PrintedAt time.Time `json:"printed_at"`
+}
+
+// Verification is the one answer every entry point gives for a code.
+type Verification struct {
+	Input      string      `json:"-"`
+	Code       string      `json:"code"` // normalised MRN ("" when malformed beyond repair)
+	Status     Status      `json:"status"`
+	Detail     string      `json:"detail,omitempty"`
+	CardSerial string      `json:"card_serial,omitempty"`
+	Patient    *Patient    `json:"-"` // filled for active codes; callers decide what to disclose
+	CheckedAt  time.Time   `json:"checked_at"`
+	Identifier *Identifier `json:"-"`
+}
+
+// AuditEvent is one row of the tamper-evident audit trail.
+type AuditEvent struct {
+	Seq      int64     `json:"seq"`
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`
+	Action   string    `json:"action"`
+	Subject  string    `json:"subject,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+	PrevHash string    `json:"prev_hash"`
+	Hash     string    `json:"hash"`
+}
+
+// Kind classifies errors so front ends can show a friendly message.
+type Kind int
+
+const (
+	Other       Kind = iota // unclassified: show "internal error"
+	Invalid                 // bad input from the user or a scanner
+	NotFound                // no such thing
+	Conflict                // already exists / state does not allow it
+	Forbidden               // the acting user may not do this
+	Unavailable             // a remote service is down or refused
+	Internal                // a bug or a broken invariant
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Invalid:
+		return "invalid"
+	case NotFound:
+		return "not found"
+	case Conflict:
+		return "conflict"
+	case Forbidden:
+		return "permission denied"
+	case Unavailable:
+		return "unavailable"
+	case Internal:
+		return "internal error"
+	}
+	return "error"
+}
+
+// Error is an error with a Kind. Msg is safe to show to a clerk.
+type Error struct {
+	Kind Kind
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		if e.Msg == "" {
+			return e.Err.Error()
+		}
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error of the given kind.
+func Errorf(k Kind, format string, args ...any) error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrorKind returns the Kind of the first *Error in err's chain, or Other.
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Other
+}
