@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/user"
+	"path/filepath"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+	"github.com/spf13/cobra"
+)
+
+// app is what every command shares: the process's I/O and environment and
+// the global flags. There is no package-level state, so tests run in parallel.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	dbPath         string
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "idcards",
+		Short: "Check-digit patient IDs, barcoded ID cards and scan verification for a registration desk",
+		Long: `idcards issues unique medical record numbers (MRNs) with a check character,
+prints them as barcoded ID cards, checks scanned codes against a local SQLite
+registry, and keeps that registry in step with OpenMRS.
+
+The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
+` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
+Start with:  idcards init --site KLA --scheme luhn-mod-30`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file (default $IDCARDS_DB or the user's data directory)")
+	root.AddCommand(a.initCmd(), a.issueCmd(), a.verifyCmd(), a.mrnCmd(), a.seriesCmd())
+	return root
+}
+
+// registryPath resolves --db, then $IDCARDS_DB, then the data directory.
+func (a *app) registryPath() string {
+	if a.dbPath != "" {
+		return a.dbPath
+	}
+	if p := a.getenv("IDCARDS_DB"); p != "" {
+		return p
+	}
+	if d := a.getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "idcards", "registry.db")
+	}
+	if h := a.getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "idcards", "registry.db")
+	}
+	return "idcards-registry.db"
+}
+
+// open opens the registry and returns a context carrying the acting user.
+func (a *app) open(ctx context.Context) (*registry.Store, context.Context, error) {
+	s, err := registry.Open(ctx, a.registryPath())
+	if err != nil {
+		return nil, ctx, err
+	}
+	return s, idcards.WithActor(ctx, a.osActor()), nil
+}
+
+// osActor is the operating-system user who runs the CLI: whoever can open
+// the registry file (mode 0600) can change it anyway, so the CLI acts with
+// the operator role and the audit trail names them as "os:NAME".
+func (a *app) osActor() idcards.Actor {
+	name := a.getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return idcards.Actor{Name: "os:" + name, Role: idcards.RoleOperator}
+}
+
+func (a *app) printf(format string, args ...any) { fmt.Fprintf(a.stdout, format, args...) }

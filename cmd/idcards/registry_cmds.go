@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/registry"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) initCmd() *cobra.Command {
+	var f idcards.Format
+	cmd := &cobra.Command{
+		Use:   "init --site CODE --scheme NAME [--width N]",
+		Short: "Create a new registry with its MRN format",
+		Long: `Create a new registry file and choose the MRN format: site prefix + a
+zero-padded sequence of --width digits + check character(s).
+
+The check character covers the prefix too (as OpenMRS validates it), so every
+prefix character must be in the scheme's alphabet: for luhn-mod-30 that is
+digits and capitals without B I O Q S Z; for damm, verhoeff and luhn only digits.
+Once an ID has been issued the format cannot change; add a new series instead.
+init refuses to overwrite an existing registry.
+
+Pick a scheme with evidence: ` + "`idcards mrn schemes`" + ` shows which typing errors each
+detects. If the IDs go to OpenMRS, use the scheme of the identifier type's
+validator there (luhn-mod-30 for the stock "OpenMRS ID").`,
+		Example: `  idcards init --site KLA --scheme luhn-mod-30 --width 6   # KLA000001 + check
+  idcards init --site 042 --scheme damm --width 7`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
+			ctx := idcards.WithActor(cmd.Context(), a.osActor())
+			s, err := registry.Create(ctx, a.registryPath(), f)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, _ := barcode.NewCodec(f)
+			first, _ := c.Make(1)
+			a.printf("created registry %s\nformat: prefix %s, %d-digit sequence, scheme %s (first ID %s)\n", s.Path(), f.Prefix, f.Width, f.Scheme, first)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.Prefix, "site", "", "site prefix, e.g. KLA (required; may be empty with --site '')")
+	cmd.Flags().StringVar(&f.Scheme, "scheme", "", "check-digit scheme: "+strings.Join(barcode.Names(), ", "))
+	cmd.Flags().IntVar(&f.Width, "width", 6, "digits in the zero-padded sequence")
+	cmd.MarkFlagRequired("site")
+	cmd.MarkFlagRequired("scheme")
+	return cmd
+}
+
+func (a *app) issueCmd() *cobra.Command {
+	var n int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "issue --count N [--json]",
+		Short: "Reserve N unassigned IDs (e.g. for pre-printed cards)",
+		Long: `Reserve N new IDs that belong to no patient yet, for a run of pre-printed
+cards. The IDs are printed one per line only after they are safely committed:
+a number that was printed here is never handed out again, even after a crash.
+Numbers already used in OpenMRS (known from sync) or imported as legacy IDs
+are skipped.`,
+		Example: `  idcards issue --count 500 > batch.txt && idcards print --ids batch.txt --layout a4 --out batch.pdf`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ids, err := s.Reserve(ctx, n)
+			if err != nil {
+				return err
+			}
+			w := bufio.NewWriter(a.stdout)
+			defer w.Flush()
+			if asJSON {
+				return json.NewEncoder(w).Encode(map[string]any{"ids": ids})
+			}
+			for _, id := range ids {
+				fmt.Fprintln(w, id)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&n, "count", "n", 1, "how many IDs to reserve (1 to 1,000,000)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"ids": [...]} instead of one per line`)
+	return cmd
+}
+
+func (a *app) verifyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify [CODE...]",
+		Short: "Check codes: check character first, then the registry",
+		Long: `Check each code (or each line of standard input when no code is given) the
+way the desk and the scanner endpoint do: normalise it (spaces, case, dashes,
+scanner AIM prefixes such as ]C0), check its check character, then look it up.
+
+One line per input:  INPUT<TAB>STATUS[: detail]
+STATUS is one of: active, unassigned, voided, replaced, unknown, invalid_check
+(probably a typo), malformed. Exit status is 0 only if every input is active
+or unassigned, 1 otherwise.`,
+		Example: `  idcards verify KLA000001X
+  scanner-export.sh | idcards verify`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			w := bufio.NewWriter(a.stdout)
+			defer w.Flush()
+			bad := false
+			err = eachInput(args, a.stdin, func(in string) error {
+				v, err := s.Verify(ctx, in)
+				if err != nil {
+					return err
+				}
+				if !v.Status.OK() {
+					bad = true
+				}
+				line := printable(in) + "\t" + string(v.Status)
+				if v.Detail != "" {
+					line += ": " + v.Detail
+				}
+				_, err = fmt.Fprintln(w, line)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if bad {
+				w.Flush()
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	return cmd
+}
+
+// eachInput calls fn for each argument, or each line of r when there are
+// none. Lines longer than 64 KiB are reported, not silently cut.
+func eachInput(args []string, r io.Reader, fn func(string) error) error {
+	if len(args) > 0 {
+		for _, s := range args {
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 64*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		t := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return idcards.Errorf(idcards.Invalid, "input line %d: %v", line+1, err)
+	}
+	return nil
+}
+
+// printable makes an input safe to echo on one line of a terminal.
+func printable(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+}
+
+func (a *app) seriesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "series",
+		Short: "List MRN series or start a new one (new prefix)",
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List series: prefix, width, scheme, next number, IDs issued",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ss, err := s.SeriesList(ctx)
+			if err != nil {
+				return err
+			}
+			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\n")
+			for _, x := range ss {
+				a.printf("%s\t%d\t%s\t%d\t%d\t%v\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current)
+			}
+			return nil
+		},
+	}
+	var f idcards.Format
+	add := &cobra.Command{
+		Use:   "add --site CODE [--scheme NAME] [--width N]",
+		Short: "Start a new series with a new prefix; it becomes current",
+		Long: `Start a new series, e.g. when a series runs out of numbers or a second site
+opens. IDs of older series stay valid. The new prefix must not overlap an old
+one (neither may start the other). Scheme and width default to the current
+series'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			cur, err := s.Format(ctx)
+			if err != nil {
+				return err
+			}
+			if f.Scheme == "" {
+				f.Scheme = cur.Scheme
+			}
+			if f.Width == 0 {
+				f.Width = cur.Width
+			}
+			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
+			if err := s.AddSeries(ctx, f); err != nil {
+				return err
+			}
+			a.printf("series %s (%s, %d digits) is now current\n", f.Prefix, f.Scheme, f.Width)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&f.Prefix, "site", "", "new prefix (required)")
+	add.Flags().StringVar(&f.Scheme, "scheme", "", "check-digit scheme (default: current)")
+	add.Flags().IntVar(&f.Width, "width", 0, "sequence digits (default: current)")
+	add.MarkFlagRequired("site")
+	cmd.AddCommand(list, add)
+	return cmd
+}

@@ -1,0 +1,356 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+)
+
+// Series is one MRN format with its sequence.
+type Series struct {
+	ID      int64
+	Format  idcards.Format
+	NextSeq int64
+	Current bool
+	Issued  int64 // identifiers issued in this series
+}
+
+type seriesRow struct {
+	id      int64
+	codec   barcode.Codec
+	nextSeq int64
+}
+
+func (s *Store) initFormat(ctx context.Context, f idcards.Format) error {
+	if _, err := barcode.NewCodec(f); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO series(prefix, width, scheme, next_seq, is_current, created_at) VALUES (?,?,?,1,1,?)`,
+			f.Prefix, f.Width, f.Scheme, s.now()); err != nil {
+			return fmt.Errorf("registry: init: %w", err)
+		}
+		a, _ := idcards.ActorFrom(ctx)
+		return s.insertAudit(ctx, tx, actorName(a), "registry.init", f.Prefix, fmt.Sprintf("scheme=%s width=%d", f.Scheme, f.Width))
+	})
+}
+
+func actorName(a idcards.Actor) string {
+	if a.Name == "" {
+		return "unknown"
+	}
+	return a.Name
+}
+
+// Format returns the current series' format.
+func (s *Store) Format(ctx context.Context) (idcards.Format, error) {
+	var f idcards.Format
+	err := s.db.QueryRowContext(ctx, `SELECT prefix, width, scheme FROM series WHERE is_current = 1`).Scan(&f.Prefix, &f.Width, &f.Scheme)
+	if err != nil {
+		return f, fmt.Errorf("registry: format: %w", err)
+	}
+	return f, nil
+}
+
+// SeriesList returns every series, current first.
+func (s *Store) SeriesList(ctx context.Context) ([]Series, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.id, s.prefix, s.width, s.scheme, s.next_seq, s.is_current,
+		(SELECT count(*) FROM identifiers i WHERE i.series_id = s.id) FROM series s ORDER BY s.is_current DESC, s.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Series
+	for rows.Next() {
+		var x Series
+		if err := rows.Scan(&x.ID, &x.Format.Prefix, &x.Format.Width, &x.Format.Scheme, &x.NextSeq, &x.Current, &x.Issued); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// SetFormat changes the current series' format. It is refused once any ID
+// has been issued in it: printed cards carry that format, and changing it
+// would make them unreadable or let a number be issued twice.
+func (s *Store) SetFormat(ctx context.Context, f idcards.Format) error {
+	a, err := idcards.Require(ctx, idcards.PermSettings)
+	if err != nil {
+		return err
+	}
+	if _, err := barcode.NewCodec(f); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var id, n int64
+		if err := tx.QueryRowContext(ctx, `SELECT s.id, (SELECT count(*) FROM identifiers i WHERE i.series_id = s.id) FROM series s WHERE is_current = 1`).Scan(&id, &n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return idcards.Errorf(idcards.Conflict, "the ID format cannot be changed: %d IDs have already been issued in it and may be printed on cards; add a new series with a new prefix instead (idcards series add)", n)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE series SET prefix = ?, width = ?, scheme = ? WHERE id = ?`, f.Prefix, f.Width, f.Scheme, id); err != nil {
+			if isConstraint(err) {
+				return idcards.Errorf(idcards.Conflict, "prefix %s is already used by another series", f.Prefix)
+			}
+			return err
+		}
+		return s.insertAudit(ctx, tx, a.Name, "series.format", f.Prefix, fmt.Sprintf("scheme=%s width=%d", f.Scheme, f.Width))
+	})
+}
+
+// AddSeries starts a new series (a new prefix) and makes it current. Its
+// scheme and width may differ from the old one; IDs of older series stay
+// valid and keep verifying.
+func (s *Store) AddSeries(ctx context.Context, f idcards.Format) error {
+	a, err := idcards.Require(ctx, idcards.PermSettings)
+	if err != nil {
+		return err
+	}
+	if _, err := barcode.NewCodec(f); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT prefix FROM series`)
+		if err != nil {
+			return err
+		}
+		var prefixes []string
+		for rows.Next() {
+			var p string
+			rows.Scan(&p)
+			prefixes = append(prefixes, p)
+		}
+		rows.Close()
+		for _, p := range prefixes {
+			// One prefix must not start another, or a code could belong to two series.
+			if strings.HasPrefix(p, f.Prefix) || strings.HasPrefix(f.Prefix, p) {
+				return idcards.Errorf(idcards.Conflict, "prefix %q overlaps existing series %q: codes could not be told apart", f.Prefix, p)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE series SET is_current = 0 WHERE is_current = 1`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO series(prefix, width, scheme, next_seq, is_current, created_at) VALUES (?,?,?,1,1,?)`,
+			f.Prefix, f.Width, f.Scheme, s.now()); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, a.Name, "series.add", f.Prefix, fmt.Sprintf("scheme=%s width=%d", f.Scheme, f.Width))
+	})
+}
+
+func (s *Store) currentSeries(ctx context.Context, tx *sql.Tx) (seriesRow, error) {
+	var r seriesRow
+	var f idcards.Format
+	if err := tx.QueryRowContext(ctx, `SELECT id, prefix, width, scheme, next_seq FROM series WHERE is_current = 1`).Scan(&r.id, &f.Prefix, &f.Width, &f.Scheme, &r.nextSeq); err != nil {
+		return r, fmt.Errorf("registry: current series: %w", err)
+	}
+	c, err := barcode.NewCodec(f)
+	if err != nil {
+		return r, err
+	}
+	r.codec = c
+	return r, nil
+}
+
+// issuer hands out numbers inside one transaction. It skips every number
+// already recorded (legacy imports can sit ahead of the sequence) or known
+// to be taken elsewhere (external_identifiers, filled by OpenMRS sync).
+type issuer struct {
+	tx       *sql.Tx
+	series   seriesRow
+	seq      int64
+	insert   *sql.Stmt
+	external *sql.Stmt
+	actor    string
+	at       string
+}
+
+func (s *Store) newIssuer(ctx context.Context, tx *sql.Tx, actor string) (*issuer, error) {
+	sr, err := s.currentSeries(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO identifiers(mrn, series_id, seq, state, patient_id, issued_at, issued_by, assigned_at)
+		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(mrn) DO NOTHING`)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := tx.PrepareContext(ctx, `SELECT count(*) FROM external_identifiers WHERE identifier = ?`)
+	if err != nil {
+		ins.Close()
+		return nil, err
+	}
+	return &issuer{tx: tx, series: sr, seq: sr.nextSeq, insert: ins, external: ext, actor: actor, at: s.now()}, nil
+}
+
+func (is *issuer) close() { is.insert.Close(); is.external.Close() }
+
+// next records and returns the next free number. patientID 0 issues an
+// unassigned ID (pre-printed card).
+func (is *issuer) next(ctx context.Context, patientID int64) (string, error) {
+	for {
+		mrn, err := is.series.codec.Make(is.seq)
+		if err != nil {
+			return "", err
+		}
+		seq := is.seq
+		is.seq++
+		var n int
+		if err := is.external.QueryRowContext(ctx, mrn).Scan(&n); err != nil {
+			return "", err
+		}
+		if n > 0 {
+			continue // OpenMRS already holds it
+		}
+		state, pid, assigned := string(idcards.IDUnassigned), any(nil), any(nil)
+		if patientID != 0 {
+			state, pid, assigned = string(idcards.IDActive), patientID, is.at
+		}
+		res, err := is.insert.ExecContext(ctx, mrn, is.series.id, seq, state, pid, is.at, is.actor, assigned)
+		if err != nil {
+			return "", fmt.Errorf("registry: issue: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			continue // recorded already (legacy import ahead of the sequence)
+		}
+		return mrn, nil
+	}
+}
+
+// finish moves the series' sequence forward; it never moves back.
+func (is *issuer) finish(ctx context.Context) error {
+	_, err := is.tx.ExecContext(ctx, `UPDATE series SET next_seq = max(next_seq, ?) WHERE id = ?`, is.seq, is.series.id)
+	return err
+}
+
+// IssueID issues the next MRN to an existing patient, in one transaction,
+// and returns it only after commit. The identifier is queued for OpenMRS.
+func (s *Store) IssueID(ctx context.Context, patientID int64) (idcards.Identifier, error) {
+	a, err := idcards.Require(ctx, idcards.PermIssue)
+	if err != nil {
+		return idcards.Identifier{}, err
+	}
+	var id idcards.Identifier
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
+			return err
+		}
+		if err := patientExists(ctx, tx, patientID); err != nil {
+			return err
+		}
+		mrn, err := s.issueTx(ctx, tx, a.Name, patientID)
+		if err != nil {
+			return err
+		}
+		id = idcards.Identifier{MRN: mrn, State: idcards.IDActive, PatientID: patientID, IssuedBy: a.Name, IssuedAt: parseTime(s.now())}
+		return nil
+	})
+	if err != nil {
+		return idcards.Identifier{}, err
+	}
+	return id, nil
+}
+
+// issueTx issues one number to patientID inside tx, audits it and queues it
+// for OpenMRS.
+func (s *Store) issueTx(ctx context.Context, tx *sql.Tx, actor string, patientID int64) (string, error) {
+	is, err := s.newIssuer(ctx, tx, actor)
+	if err != nil {
+		return "", err
+	}
+	defer is.close()
+	mrn, err := is.next(ctx, patientID)
+	if err != nil {
+		return "", err
+	}
+	if err := is.finish(ctx); err != nil {
+		return "", err
+	}
+	if err := enqueue(ctx, tx, "add_identifier", patientID, mrn, is.at); err != nil {
+		return "", err
+	}
+	return mrn, s.insertAudit(ctx, tx, actor, "id.issue", mrn, fmt.Sprintf("patient=%d", patientID))
+}
+
+// Reserve issues n unassigned IDs for a pre-printed card run, in one
+// transaction, and returns them only after commit.
+func (s *Store) Reserve(ctx context.Context, n int) ([]string, error) {
+	a, err := idcards.Require(ctx, idcards.PermReserve)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || n > 1_000_000 {
+		return nil, idcards.Errorf(idcards.Invalid, "count %d: reserve between 1 and 1,000,000 IDs at a time", n)
+	}
+	var out []string
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		is, err := s.newIssuer(ctx, tx, a.Name)
+		if err != nil {
+			return err
+		}
+		defer is.close()
+		out = make([]string, 0, n)
+		for range n {
+			mrn, err := is.next(ctx, 0)
+			if err != nil {
+				return err
+			}
+			out = append(out, mrn)
+		}
+		if err := is.finish(ctx); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, a.Name, "id.reserve", out[0], fmt.Sprintf("count=%d first=%s last=%s", n, out[0], out[len(out)-1]))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkFlood enforces the per-user hourly cap on issued IDs (setting
+// flood_cap_per_hour, 0 = off). Beyond it only a role that may override
+// (supervisor) proceeds; others are refused with a clear message.
+func (s *Store) checkFlood(ctx context.Context, tx *sql.Tx, a idcards.Actor, n int) error {
+	var capStr string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'flood_cap_per_hour'`).Scan(&capStr)
+	if errors.Is(err, sql.ErrNoRows) || capStr == "" || capStr == "0" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var limit int
+	fmt.Sscan(capStr, &limit)
+	if limit <= 0 || idcards.Allowed(a.Role, idcards.PermOverride) {
+		return nil
+	}
+	since := s.Now().UTC().Add(-3600 * 1e9).Format(TimeFormat)
+	var used int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identifiers WHERE issued_by = ? AND issued_at >= ?`, a.Name, since).Scan(&used); err != nil {
+		return err
+	}
+	if used+n > limit {
+		return idcards.Errorf(idcards.Forbidden, "%s has issued %d IDs in the last hour; the cap is %d per hour (setting flood_cap_per_hour): ask a supervisor", a.Name, used, limit)
+	}
+	return nil
+}
+
+func enqueue(ctx context.Context, tx *sql.Tx, kind string, patientID int64, mrn, at string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox(kind, patient_id, mrn, created_at) VALUES (?,?,?,?)`, kind, nullID(patientID), nullStr(mrn), at)
+	return err
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

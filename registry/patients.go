@@ -1,0 +1,380 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/idcards/idcards"
+	"golang.org/x/text/unicode/norm"
+)
+
+// NewPatient is what the desk collects to register a person.
+type NewPatient struct {
+	GivenName          string
+	FamilyName         string
+	Sex                idcards.Sex
+	BirthDate          string // YYYY-MM-DD
+	BirthDateEstimated bool
+	Phone              string
+	Village            string
+}
+
+// Validate checks the fields a registration needs and normalises them.
+func (p *NewPatient) Validate(now time.Time) error {
+	p.GivenName = strings.Join(strings.Fields(p.GivenName), " ")
+	p.FamilyName = strings.Join(strings.Fields(p.FamilyName), " ")
+	p.Phone = strings.TrimSpace(p.Phone)
+	p.Village = strings.TrimSpace(p.Village)
+	if p.GivenName == "" && p.FamilyName == "" {
+		return idcards.Errorf(idcards.Invalid, "a name is needed: given or family name")
+	}
+	for _, f := range []struct{ name, v string }{{"given name", p.GivenName}, {"family name", p.FamilyName}, {"phone", p.Phone}, {"village", p.Village}} {
+		if len(f.v) > 200 {
+			return idcards.Errorf(idcards.Invalid, "%s is %d bytes long; at most 200", f.name, len(f.v))
+		}
+		for _, r := range f.v {
+			if unicode.IsControl(r) || r == unicode.ReplacementChar {
+				return idcards.Errorf(idcards.Invalid, "%s contains a control or invalid character", f.name)
+			}
+		}
+	}
+	if _, err := idcards.ParseSex(string(p.Sex)); err != nil {
+		return err
+	}
+	if p.BirthDate != "" {
+		t, err := time.Parse("2006-01-02", p.BirthDate)
+		if err != nil {
+			return idcards.Errorf(idcards.Invalid, "date of birth %q is not a date (use YYYY-MM-DD)", p.BirthDate)
+		}
+		if t.After(now) {
+			return idcards.Errorf(idcards.Invalid, "date of birth %s is in the future", p.BirthDate)
+		}
+		if now.Year()-t.Year() > 130 {
+			return idcards.Errorf(idcards.Invalid, "date of birth %s is more than 130 years ago", p.BirthDate)
+		}
+	}
+	if p.Phone != "" {
+		digits := 0
+		for _, r := range p.Phone {
+			switch {
+			case r >= '0' && r <= '9':
+				digits++
+			case strings.ContainsRune("+ -()./", r):
+			default:
+				return idcards.Errorf(idcards.Invalid, "phone %q: only digits, spaces and + - ( ) . /", p.Phone)
+			}
+		}
+		if digits < 6 || digits > 15 {
+			return idcards.Errorf(idcards.Invalid, "phone %q: %d digits, expected 6 to 15", p.Phone, digits)
+		}
+	}
+	return nil
+}
+
+// BirthDateFromAge turns an estimated age into an estimated birth date (1
+// July of the year), as registration desks and OpenMRS's "estimated" flag do.
+func BirthDateFromAge(age int, now time.Time) (string, error) {
+	if age < 0 || age > 130 {
+		return "", idcards.Errorf(idcards.Invalid, "age %d: must be 0 to 130", age)
+	}
+	return fmt.Sprintf("%04d-07-01", now.Year()-age), nil
+}
+
+// KeyFunc computes blocking keys (phonetic codes) for duplicate detection.
+// The registry stores what it returns; the match package supplies it.
+type KeyFunc func(given, family string) (givenKey, familyKey string)
+
+// FoldName lower-cases and strips diacritics so "Zoë" and "zoe" search alike.
+func FoldName(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(s)) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+func phoneSuffix(phone string) string {
+	var d []byte
+	for i := 0; i < len(phone); i++ {
+		if phone[i] >= '0' && phone[i] <= '9' {
+			d = append(d, phone[i])
+		}
+	}
+	if len(d) > 4 {
+		d = d[len(d)-4:]
+	}
+	return string(d)
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Registration says how a new patient gets an MRN.
+type Registration struct {
+	Patient NewPatient
+	// BindMRN binds an existing unassigned (pre-printed) ID instead of issuing
+	// a new one. Empty means issue the next number.
+	BindMRN string
+	// NoID registers without any MRN (rare: e.g. an import row without ID).
+	NoID bool
+	// Decision records what the clerk decided about likely duplicates, e.g.
+	// "no candidates" or "override: 2 probable matches; reason: ...".
+	Decision string
+}
+
+// Register creates a patient and gives them an MRN, in one transaction:
+// either all of it is recorded (patient, identifier, outbox, audit) or
+// nothing. The MRN is returned only after commit.
+func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, string, error) {
+	a, err := idcards.Require(ctx, idcards.PermRegister)
+	if err != nil {
+		return idcards.Patient{}, "", err
+	}
+	if !r.NoID {
+		if _, err := idcards.Require(ctx, idcards.PermIssue); err != nil {
+			return idcards.Patient{}, "", err
+		}
+	}
+	if err := r.Patient.Validate(s.Now()); err != nil {
+		return idcards.Patient{}, "", err
+	}
+	var p idcards.Patient
+	var mrn string
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
+			return err
+		}
+		var err error
+		if p, err = s.insertPatient(ctx, tx, a.Name, r.Patient); err != nil {
+			return err
+		}
+		if err := s.insertAudit(ctx, tx, a.Name, "patient.register", p.UUID, r.Decision); err != nil {
+			return err
+		}
+		if err := enqueue(ctx, tx, "register_patient", p.ID, "", s.now()); err != nil {
+			return err
+		}
+		switch {
+		case r.NoID:
+			return nil
+		case r.BindMRN != "":
+			mrn = r.BindMRN
+			return s.bindTx(ctx, tx, a.Name, mrn, p.ID)
+		default:
+			mrn, err = s.issueTx(ctx, tx, a.Name, p.ID)
+			return err
+		}
+	})
+	if err != nil {
+		return idcards.Patient{}, "", err
+	}
+	return p, mrn, nil
+}
+
+func (s *Store) insertPatient(ctx context.Context, tx *sql.Tx, actor string, np NewPatient) (idcards.Patient, error) {
+	p := idcards.Patient{UUID: newUUID(), GivenName: np.GivenName, FamilyName: np.FamilyName, Sex: np.Sex,
+		BirthDate: np.BirthDate, BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village, CreatedBy: actor}
+	if p.Sex == "" {
+		p.Sex = idcards.SexUnknown
+	}
+	var year any
+	if len(np.BirthDate) >= 4 {
+		var y int
+		fmt.Sscan(np.BirthDate[:4], &y)
+		year = y
+	}
+	gk, fk := s.keys(np.GivenName, np.FamilyName)
+	now := s.now()
+	p.CreatedAt = parseTime(now)
+	res, err := tx.ExecContext(ctx, `INSERT INTO patients(uuid, given_name, family_name, sex, birth_date, birth_date_estimated, birth_year,
+		phone, phone_suffix, village, given_key, family_key, name_norm, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		p.UUID, p.GivenName, p.FamilyName, string(p.Sex), nullStr(p.BirthDate), p.BirthDateEstimated, year,
+		nullStr(p.Phone), nullStr(phoneSuffix(p.Phone)), nullStr(p.Village), nullStr(gk), nullStr(fk),
+		FoldName(p.GivenName+" "+p.FamilyName), now, actor)
+	if err != nil {
+		return p, fmt.Errorf("registry: register: %w", err)
+	}
+	p.ID, _ = res.LastInsertId()
+	return p, nil
+}
+
+// keys returns the blocking keys for a name, using the configured KeyFunc.
+func (s *Store) keys(given, family string) (string, string) {
+	if s.Keys == nil {
+		return "", ""
+	}
+	return s.Keys(given, family)
+}
+
+// Bind gives an unassigned (pre-printed) ID to an existing patient.
+func (s *Store) Bind(ctx context.Context, mrn string, patientID int64) error {
+	a, err := idcards.Require(ctx, idcards.PermIssue)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := patientExists(ctx, tx, patientID); err != nil {
+			return err
+		}
+		return s.bindTx(ctx, tx, a.Name, mrn, patientID)
+	})
+}
+
+func (s *Store) bindTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patientID int64) error {
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM identifiers WHERE mrn = ?`, mrn).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return idcards.Errorf(idcards.NotFound, "%s was never issued by this registry: only reserved (pre-printed) IDs can be bound", mrn)
+	}
+	if err != nil {
+		return err
+	}
+	if state != string(idcards.IDUnassigned) {
+		return idcards.Errorf(idcards.Conflict, "%s is %s, not an unassigned pre-printed ID", mrn, state)
+	}
+	now := s.now()
+	if _, err := tx.ExecContext(ctx, `UPDATE identifiers SET state = 'active', patient_id = ?, assigned_at = ? WHERE mrn = ? AND state = 'unassigned'`, patientID, now, mrn); err != nil {
+		return err
+	}
+	if err := enqueue(ctx, tx, "add_identifier", patientID, mrn, now); err != nil {
+		return err
+	}
+	return s.insertAudit(ctx, tx, actor, "id.bind", mrn, fmt.Sprintf("patient=%d", patientID))
+}
+
+func patientExists(ctx context.Context, tx *sql.Tx, id int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM patients WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return idcards.Errorf(idcards.NotFound, "no patient with id %d", id)
+	}
+	return nil
+}
+
+const patientCols = `id, uuid, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,''), coalesce(merged_into,0), created_at, created_by`
+
+type scanner interface{ Scan(...any) error }
+
+func scanPatient(r scanner) (idcards.Patient, error) {
+	var p idcards.Patient
+	var sex, created string
+	err := r.Scan(&p.ID, &p.UUID, &p.GivenName, &p.FamilyName, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village, &p.MergedInto, &created, &p.CreatedBy)
+	p.Sex, p.CreatedAt = idcards.Sex(sex), parseTime(created)
+	return p, err
+}
+
+// Patient returns one patient by id.
+func (s *Store) Patient(ctx context.Context, id int64) (idcards.Patient, error) {
+	p, err := scanPatient(s.db.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, idcards.Errorf(idcards.NotFound, "no patient with id %d", id)
+	}
+	return p, err
+}
+
+// Identifier returns one identifier by canonical MRN.
+func (s *Store) Identifier(ctx context.Context, mrn string) (idcards.Identifier, error) {
+	var id idcards.Identifier
+	var state, issued string
+	err := s.db.QueryRowContext(ctx, `SELECT mrn, state, coalesce(patient_id,0), legacy, issued_at, issued_by, coalesce(void_reason,'') FROM identifiers WHERE mrn = ?`, mrn).
+		Scan(&id.MRN, &state, &id.PatientID, &id.Legacy, &issued, &id.IssuedBy, &id.VoidReason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, idcards.Errorf(idcards.NotFound, "%s is not in this registry", mrn)
+	}
+	id.State, id.IssuedAt = idcards.IdentifierState(state), parseTime(issued)
+	return id, err
+}
+
+// PatientIdentifiers lists a patient's MRNs, newest first.
+func (s *Store) PatientIdentifiers(ctx context.Context, patientID int64) ([]idcards.Identifier, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT mrn, state, legacy, issued_at, issued_by, coalesce(void_reason,'') FROM identifiers WHERE patient_id = ? ORDER BY issued_at DESC, mrn DESC`, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []idcards.Identifier
+	for rows.Next() {
+		id := idcards.Identifier{PatientID: patientID}
+		var state, issued string
+		if err := rows.Scan(&id.MRN, &state, &id.Legacy, &issued, &id.IssuedBy, &id.VoidReason); err != nil {
+			return nil, err
+		}
+		id.State, id.IssuedAt = idcards.IdentifierState(state), parseTime(issued)
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Void marks an identifier voided (supervisor). Its cards stop verifying.
+func (s *Store) Void(ctx context.Context, mrn, reason string) error {
+	a, err := idcards.Require(ctx, idcards.PermVoid)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return idcards.Errorf(idcards.Invalid, "voiding %s needs a reason", mrn)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var state string
+		var pid sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT state, patient_id FROM identifiers WHERE mrn = ?`, mrn).Scan(&state, &pid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return idcards.Errorf(idcards.NotFound, "%s is not in this registry", mrn)
+		}
+		if err != nil {
+			return err
+		}
+		if state == string(idcards.IDVoided) {
+			return idcards.Errorf(idcards.Conflict, "%s is already voided", mrn)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE identifiers SET state = 'voided', void_reason = ? WHERE mrn = ?`, reason, mrn); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'voided', reason = ? WHERE mrn = ? AND state = 'active'`, "identifier voided: "+reason, mrn); err != nil {
+			return err
+		}
+		if pid.Valid {
+			if err := enqueue(ctx, tx, "void_identifier", pid.Int64, mrn, s.now()); err != nil {
+				return err
+			}
+		}
+		return s.insertAudit(ctx, tx, a.Name, "id.void", mrn, reason)
+	})
+}
+
+// Counts is a summary of what the registry holds.
+type Counts struct {
+	Patients, Identifiers, Unassigned, Active, Voided, Cards, PendingOutbox, OpenConflicts, AuditRows int64
+}
+
+// Counts returns row counts (status bar, backups, metrics).
+func (s *Store) Counts(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM patients),
+		(SELECT count(*) FROM identifiers),
+		(SELECT count(*) FROM identifiers WHERE state='unassigned'),
+		(SELECT count(*) FROM identifiers WHERE state='active'),
+		(SELECT count(*) FROM identifiers WHERE state='voided'),
+		(SELECT count(*) FROM cards),
+		(SELECT count(*) FROM outbox WHERE state='pending'),
+		(SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL),
+		(SELECT count(*) FROM audit)`).Scan(&c.Patients, &c.Identifiers, &c.Unassigned, &c.Active, &c.Voided, &c.Cards, &c.PendingOutbox, &c.OpenConflicts, &c.AuditRows)
+	return c, err
+}

@@ -1,0 +1,221 @@
+// Package registry is the local SQLite store behind every desk: the MRN
+// series and their sequences, issued identifiers, patients, printed cards,
+// users and scanner tokens, the hash-chained audit trail and the outbox for
+// OpenMRS sync.
+//
+// Durability contract: a number is reported to a caller only after the
+// transaction that recorded it has committed with synchronous=FULL in WAL
+// mode, so a number that was shown or printed survives a crash or a power
+// cut and is never handed out again. Several processes may share one file:
+// every writing transaction is BEGIN IMMEDIATE and waits on a busy timeout.
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/idcards/idcards"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// TimeFormat is how times are stored: UTC, fixed width, so text order is
+// time order.
+const TimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// Store is a handle on one registry file. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	path string
+	// Now returns the current time; tests may replace it before use.
+	Now func() time.Time
+	// Keys computes duplicate-detection blocking keys for new patients; nil
+	// leaves them empty. Set before use.
+	Keys KeyFunc
+}
+
+// dsn builds the connection string. Per-connection pragmas go in the DSN so
+// that every pooled connection gets them:
+//   - journal_mode(wal): readers never block the writer (desks scan while
+//     another desk issues);
+//   - synchronous(full): in WAL mode NORMAL may lose the last commits on
+//     power loss; an ID printed on a card must never be handed out again,
+//     so every commit is fsynced before it is reported;
+//   - busy_timeout: other desks' writers are waited for, not failed;
+//   - _txlock=immediate: BEGIN IMMEDIATE takes the write lock up front, so
+//     two issuers never deadlock upgrading read locks.
+func dsn(path string) string {
+	v := url.Values{}
+	for _, p := range []string{"busy_timeout(15000)", "foreign_keys(1)", "journal_mode(wal)", "synchronous(full)"} {
+		v.Add("_pragma", p)
+	}
+	v.Set("_txlock", "immediate")
+	v.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + v.Encode()
+}
+
+// Create makes a new registry at path with the given first MRN format. It
+// refuses to overwrite an existing file. The file is created with mode 0600.
+func Create(ctx context.Context, path string, f idcards.Format) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("registry: create: %w", err)
+	}
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, idcards.Errorf(idcards.Conflict, "registry %s already exists; refusing to overwrite it", path)
+		}
+		return nil, fmt.Errorf("registry: create: %w", err)
+	}
+	fh.Close()
+	s, err := open(ctx, path)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	if err := s.initFormat(ctx, f); err != nil {
+		s.Close()
+		os.Remove(path)
+		os.Remove(path + "-wal")
+		os.Remove(path + "-shm")
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open opens an existing registry and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, idcards.Errorf(idcards.NotFound, "no registry at %s: create one with `idcards init --site CODE --scheme NAME`", path)
+		}
+		return nil, fmt.Errorf("registry: open: %w", err)
+	}
+	return open(ctx, path)
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("registry: open: %w", err)
+	}
+	s := &Store{db: db, path: path, Now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the registry file's path.
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the handle for packages in this module's tests and tools
+// (integrity checks, backups). Callers must not write through it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) now() string { return s.Now().UTC().Format(TimeFormat) }
+
+// migrate applies embedded migrations in name order, each in its own
+// transaction, recording them in schema_migrations. Re-running is a no-op.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			base := filepath.Base(name)
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			body, err := migrationFS.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)`, base, s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in one BEGIN IMMEDIATE transaction and commits; fn's error
+// rolls back.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("registry: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registry: commit: %w", err)
+	}
+	return nil
+}
+
+// isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation,
+// by extended result code (never by message text).
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its first line
+// ("ok" for a healthy file).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var r string
+	if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&r); err != nil {
+		return "", err
+	}
+	return r, nil
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(TimeFormat, s)
+	return t
+}
+
+func nullStr(s string) any {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return s
+}
