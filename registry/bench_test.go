@@ -1,0 +1,99 @@
+package registry_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards/registry"
+)
+
+// reportLatency adds p50/p99 per-operation latency to a benchmark's output.
+func reportLatency(b *testing.B, d []time.Duration) {
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	q := func(p float64) float64 { return float64(d[int(p*float64(len(d)-1))].Microseconds()) }
+	b.ReportMetric(q(0.50), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+}
+
+// BenchmarkIssueOne issues one ID per transaction (fsync per commit).
+func BenchmarkIssueOne(b *testing.B) {
+	s, ctx := newStore(b)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if _, err := s.Reserve(ctx, 1); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// BenchmarkReserve100k reserves 100,000 IDs in one transaction.
+func BenchmarkReserve100k(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s, ctx := newStore(b)
+		b.StartTimer()
+		if _, err := s.Reserve(ctx, 100_000); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+	}
+}
+
+// bigRegistry returns a registry holding n issued IDs, built once and kept
+// in the temp dir between benchmark runs (building 1M takes a while).
+func bigRegistry(b *testing.B, n int) (*registry.Store, context.Context, []string) {
+	ctx := operator(context.Background())
+	path := filepath.Join(os.TempDir(), "idcards-bench-"+itoa(n)+".db")
+	s, err := registry.Open(ctx, path)
+	if err != nil {
+		os.Remove(path)
+		s, err = registry.Create(ctx, path, testFormat)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for left := n; left > 0; left -= 100_000 {
+			if _, err := s.Reserve(ctx, min(left, 100_000)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Cleanup(func() { s.Close() })
+	// Sample IDs spread over the whole range.
+	var ids []string
+	for seq := int64(1); seq <= int64(n); seq += int64(n / 1000) {
+		ids = append(ids, mustMake(b, seq))
+	}
+	return s, ctx, ids
+}
+
+func itoa(n int) string { return time.Duration(n).String() }
+
+// BenchmarkVerify1M looks up codes in a registry of 1,000,000 issued IDs.
+func BenchmarkVerify1M(b *testing.B) {
+	s, ctx, ids := bigRegistry(b, 1_000_000)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		v, err := s.Verify(ctx, ids[i%len(ids)])
+		if err != nil || !v.Status.OK() {
+			b.Fatalf("%+v %v", v, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
