@@ -219,3 +219,22 @@ func ErrorKind(err error) Kind {
 	}
 	return Other
 }
+
+// MatchLevel grades a duplicate-patient candidate.
+type MatchLevel string
+
+const (
+	MatchProbable MatchLevel = "probable"
+	MatchPossible MatchLevel = "possible"
+)
+
+// Candidate is an existing patient who may be the same person as someone
+// about to be registered. Reasons explain the score field by field, so the
+// clerk can decide.
+type Candidate struct {
+	Patient Patient    `json:"patient"`
+	MRNs    []string   `json:"mrns"`
+	Score   float64    `json:"score"`
+	Level   MatchLevel `json:"level"`
+	Reasons []string   `json:"reasons"`
+}
