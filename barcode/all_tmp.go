@@ -1,7 +1,7 @@
 package barcode
 
 // Placeholders until the scheme and symbol branches merge.
-func All() []Scheme                          { return []Scheme{tmpLuhn{}} }
+func All() []Scheme                           { return []Scheme{tmpLuhn{}} }
 func Parse2D(s string) (string, string, bool) { return "", "", false }
 
 type tmpLuhn struct{}
