@@ -50,7 +50,12 @@ Start with:  idcards init --site KLA --scheme luhn-mod-30`,
 		},
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file (default $IDCARDS_DB or the user's data directory)")
-	root.AddCommand(a.initCmd(), a.issueCmd(), a.verifyCmd(), a.mrnCmd(), a.seriesCmd())
+	// One command per line, so that features added side by side merge cleanly.
+	root.AddCommand(a.initCmd())
+	root.AddCommand(a.issueCmd())
+	root.AddCommand(a.verifyCmd())
+	root.AddCommand(a.mrnCmd())
+	root.AddCommand(a.seriesCmd())
 	return root
 }
 
