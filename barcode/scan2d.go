@@ -57,10 +57,17 @@ func Parse2D(s string) (mrn, serial string, ok bool) {
 	if !IsSerial(serial) {
 		return "", "", false
 	}
+	alnum := false
 	for i := 0; i < len(mrn); i++ {
-		if c := mrn[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '-') {
+		switch c := mrn[i]; {
+		case c >= '0' && c <= '9' || c >= 'A' && c <= 'Z':
+			alnum = true
+		case c != '-':
 			return "", "", false
 		}
+	}
+	if !alnum {
+		return "", "", false
 	}
 	return mrn, serial, true
 }
