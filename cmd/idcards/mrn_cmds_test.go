@@ -55,6 +55,8 @@ func TestMrnCmds(t *testing.T) {
 			"scheme  alphabet   single  adjacent     twin     jump",
 			"damm        10  100.00%       n/a      n/a      n/a",
 		}},
+		{name: "schemes --length 0", args: []string{"mrn", "schemes", "--length", "0"}, errMsg: "--length 0: must be 1 to 32"},
+		{name: "schemes --length too long", args: []string{"mrn", "schemes", "--length", "1000"}, errMsg: "must be 1 to 32"},
 		{name: "schemes takes no arguments", args: []string{"mrn", "schemes", "luhn"}, errMsg: "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
