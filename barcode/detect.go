@@ -42,7 +42,7 @@ type Rates struct {
 // against brute force over every payload of short lengths.
 //
 // Cost is about n × states × |alphabet|³ table lookups for the jump errors:
-// a few milliseconds for n = 8.
+// under 20 ms for n = 8 on this 2-core machine (BenchmarkDetectionRates).
 func DetectionRates(s Scheme, n int) Rates {
 	sc, ok := s.(*scheme)
 	if !ok || n < 1 {
