@@ -388,4 +388,3 @@ func forgeInsert(t *testing.T, s *registry.Store) {
 		t.Fatal(err)
 	}
 }
-
