@@ -11,10 +11,11 @@ import (
 
 // AuditFilter selects audit rows; zero fields select everything.
 type AuditFilter struct {
-	Since  time.Time // rows at or after
-	Actor  string
-	Action string // exact, or a prefix ending in '.' ("user.")
-	Limit  int    // 0 = no limit
+	Since   time.Time // rows at or after
+	Actor   string
+	Action  string // exact, or a prefix ending in '.' ("user.")
+	Subject string
+	Limit   int // 0 = no limit
 }
 
 // EachAudit streams matching audit rows in chain order to fn without
@@ -31,6 +32,9 @@ func (s *Store) EachAudit(ctx context.Context, f AuditFilter, fn func(idcards.Au
 	}
 	if f.Actor != "" {
 		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if f.Subject != "" {
+		where, args = append(where, "subject = ?"), append(args, f.Subject)
 	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
