@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idcards/idcards"
 	_ "modernc.org/sqlite"
@@ -205,4 +206,19 @@ func TestCLI_BackupRestore(t *testing.T) {
 	if out := c2.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("verify restored: %q", out)
 	}
+}
+
+// FuzzParseSince: --since never panics, and what it accepts is not in the
+// future.
+func FuzzParseSince(f *testing.F) {
+	for _, s := range []string{"", "7d", "24h", "2026-03-01", "2026-03-01T08:00:00Z", "-5h", "99999999d", "yesterday"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseSince(s, now)
+		if err == nil && !got.IsZero() && got.After(now) && !strings.Contains(s, "-") && !strings.Contains(s, "T") {
+			t.Fatalf("parseSince(%q) = %v, after now", s, got)
+		}
+	})
 }
