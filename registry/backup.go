@@ -97,7 +97,7 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	if err := os.WriteFile(opt.Out+".sha256", []byte(sum), 0o600); err != nil {
 		return r, fmt.Errorf("registry: backup: checksum: %w", err)
 	}
-	detail := fmt.Sprintf("sha256=%s bytes=%d encrypted=%t audit_rows=%d", r.SHA256, r.Bytes, r.Encrypted, r.AuditRows)
+	detail := fmt.Sprintf("sha256=%s bytes=%d encrypted=%t audit_rows=%d audit_head=%s", r.SHA256, r.Bytes, r.Encrypted, r.AuditRows, r.AuditHead)
 	err = s.tx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, a.Name, "backup.create", opt.Out, detail) })
 	return r, err
 }
