@@ -140,12 +140,34 @@ func TestCLI_BadInput(t *testing.T) {
 		{"BadSettingValue", idcards.Invalid, "use one of on, off", "", []string{"settings", "set", "cli_sign_in", "yes"}},
 		{"SignInWithoutAdmin", idcards.Conflict, "needs an enabled admin", "", []string{"settings", "set", "cli_sign_in", "on"}},
 		{"BadApprovalID", idcards.Invalid, "not a number", "", []string{"approvals", "approve", "x"}},
+		{"NoSuchRequest", idcards.NotFound, "no approval request 5", "", []string{"approvals", "approve", "5"}},
+		{"NoSuchUser", idcards.NotFound, "no user zed", "", []string{"users", "disable", "zed"}},
 		{"BadRecipient", idcards.Invalid, "--recipient", "", []string{"backup", "--out", filepath.Join(t.TempDir(), "b"), "--recipient", "age1nope"}},
 		{"RestoreOverLive", idcards.Conflict, "already exists", "", []string{"restore", c.db}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c.fails(tc.kind, tc.sub, tc.stdin, tc.args...)
 		})
+	}
+}
+
+func TestCLI_ReviewAndSettings(t *testing.T) {
+	c := newCLI(t)
+	for _, n := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		c.ok("a long enough password\n", "users", "add", n, "--role", "admin")
+	}
+	out := c.ok("", "users", "review")
+	for _, want := range []string{"admins (5): a1, a2, a3, a4, a5", "WARNING: more than 4 admins", "never used (5)", "disabled (0)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("review has no %q:\n%s", want, out)
+		}
+	}
+	if out := c.ok("", "approvals", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("approvals: %q", out)
+	}
+	c.ok("", "settings", "set", "flood_cap_per_hour", "60")
+	if out := c.ok("", "settings", "list"); !strings.Contains(out, "flood_cap_per_hour  60") {
+		t.Fatalf("settings list:\n%s", out)
 	}
 }
 
