@@ -350,10 +350,23 @@ func checkSumFile(backup string) (bool, error) {
 
 // keepOld checkpoints an existing registry's WAL into the main file and
 // renames it (with its -wal/-shm) aside, so a forced restore loses nothing.
+// It refuses while another process has the registry open: the last
+// connection to close a WAL database deletes the -wal file, so a -wal file
+// that survives our own open-checkpoint-close means someone else (a desk,
+// the TUI, the endpoint) still holds it, and renaming the file under them
+// would split their writes from the restored registry.
 func keepOld(ctx context.Context, path string, now time.Time) error {
-	if db, err := sql.Open("sqlite", dsn(path)); err == nil {
-		db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-		db.Close()
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return fmt.Errorf("registry: restore: %w", err)
+	}
+	_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	db.Close()
+	if err != nil {
+		return idcards.Errorf(idcards.Conflict, "restore: cannot checkpoint the registry at %s (%v): stop every desk first", path, err)
+	}
+	if _, err := os.Lstat(path + "-wal"); err == nil {
+		return idcards.Errorf(idcards.Conflict, "restore: the registry at %s is open in another process (desk, TUI or endpoint): stop it first", path)
 	}
 	kept := path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
 	if err := os.Rename(path, kept); err != nil {

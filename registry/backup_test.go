@@ -169,6 +169,13 @@ func TestRestore_Refusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ForceRefusesALiveRegistry", func(t *testing.T) {
+		_, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: s.Path(), Force: true})
+		wantKind(t, err, idcards.Conflict, "open in another process")
+		if _, err := s.Verify(ctx, "1200000"); err != nil {
+			t.Fatalf("the live registry was disturbed: %v", err)
+		}
+	})
 	t.Run("ForceKeepsTheOldFile", func(t *testing.T) {
 		to := filepath.Join(dir, "live.db")
 		if _, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: to}); err != nil {

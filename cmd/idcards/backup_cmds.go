@@ -138,8 +138,9 @@ integrity_check and the audit chain check. After installing, the registry is
 opened, its audit chain verified again, and the restore is audited in it.
 
 --to defaults to the registry path (--db). An existing file is never
-overwritten without --force; with --force, stop every desk first: the old
-registry is kept beside it as PATH.before-restore-<time>. To test a backup,
+overwritten without --force; with --force, stop every desk first (restore
+refuses while another process has the registry open): the old registry is
+kept beside it as PATH.before-restore-<time>. To test a backup,
 restore it into a scratch path.`,
 		Example: `  idcards restore /media/usb/registry-2026-03-01.db --to /tmp/check.db
   idcards restore registry.db.age --identity-file backup-key.txt --force`,
