@@ -254,7 +254,24 @@ func TestPermissions(t *testing.T) {
 		perm idcards.Permission
 		do   func(ctx context.Context, s *registry.Store) error
 	}
+	patient := registry.NewPatient{GivenName: "Ama", FamilyName: "Owusu", Sex: idcards.SexFemale, BirthDate: "1990-01-02"}
 	actions := map[string]action{
+		"Register": {idcards.PermRegister, func(ctx context.Context, s *registry.Store) error {
+			_, _, err := s.Register(ctx, registry.Registration{Patient: patient, NoID: true})
+			return err
+		}},
+		"IssueID": {idcards.PermIssue, func(ctx context.Context, s *registry.Store) error { _, err := s.IssueID(ctx, 1); return err }},
+		"Void": {idcards.PermVoid, func(ctx context.Context, s *registry.Store) error {
+			return s.Void(ctx, fixtureMRN(ctx), "entered twice")
+		}},
+		"PrintCard": {idcards.PermPrintCard, func(ctx context.Context, s *registry.Store) error {
+			_, err := s.RecordCards(ctx, []string{fixtureMRN(ctx)}, "cr80", "", "")
+			return err
+		}},
+		"PrintBatch": {idcards.PermPrintBatch, func(ctx context.Context, s *registry.Store) error {
+			_, err := s.RecordCards(ctx, []string{fixtureMRN(ctx), fixtureMRN(ctx)}, "cr80", "b1", "")
+			return err
+		}},
 		"AddUser": {idcards.PermUsers, func(ctx context.Context, s *registry.Store) error {
 			return s.AddUser(ctx, registry.NewUser{Username: "newbie", Role: idcards.RoleClerk, Password: goodPW})
 		}},
@@ -281,9 +298,14 @@ func TestPermissions(t *testing.T) {
 				s, op, _ := accountsStore(t)
 				addUser(t, op, s, "boss", idcards.RoleAdmin)
 				addUser(t, op, s, "victim", idcards.RoleClerk)
+				p, mrn, err := s.Register(op, registry.Registration{Patient: patient})
+				if err != nil || p.ID != 1 {
+					t.Fatalf("fixture: %+v %v", p, err)
+				}
 				ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "tester", Role: role})
 				ctx = context.WithValue(ctx, tempDirKey{}, t.TempDir())
-				err := act.do(ctx, s)
+				ctx = context.WithValue(ctx, mrnKey{}, mrn)
+				err = act.do(ctx, s)
 				if idcards.Allowed(role, act.perm) {
 					if err != nil {
 						t.Fatalf("%s may %s but got %v", role, act.perm, err)
@@ -297,6 +319,9 @@ func TestPermissions(t *testing.T) {
 }
 
 type tempDirKey struct{}
+type mrnKey struct{}
+
+func fixtureMRN(ctx context.Context) string { return ctx.Value(mrnKey{}).(string) }
 
 func tempOut(ctx context.Context) string { return ctx.Value(tempDirKey{}).(string) + "/b.db" }
 
