@@ -190,13 +190,24 @@ func TestCLI_AuditVerifyAndExport(t *testing.T) {
 	if out := c.ok("", "audit", "list", "--since", "1h", "--subject", "idle_lock_minutes"); !strings.Contains(out, "setting.set") {
 		t.Fatalf("list: %q", out)
 	}
+	kept := strings.Fields(c.ok("", "audit", "verify"))[6]
+	if out := c.ok("", "audit", "verify", "--head", kept); !strings.Contains(out, "kept head found at row 3") {
+		t.Fatalf("verify --head: %q", out)
+	}
 	db, err := sql.Open("sqlite", c.db)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Deleting the last row keeps the chain valid; only the kept head shows it.
+	db.Exec(`DELETE FROM audit WHERE seq = 3`)
+	c.ok("", "audit", "verify")
+	out, _, err := c.run("", "audit", "verify", "--head", kept)
+	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "no longer in the trail") {
+		t.Fatalf("verify --head after truncation: exit %d, %q", code, out)
+	}
 	db.Exec(`UPDATE audit SET detail = 'count=1' WHERE seq = 2`)
 	db.Close()
-	out, _, err := c.run("", "audit", "verify")
+	out, _, err = c.run("", "audit", "verify")
 	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "BROKEN at row 2") {
 		t.Fatalf("verify after tampering: exit %d, %q", code, out)
 	}

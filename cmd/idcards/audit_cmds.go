@@ -187,15 +187,21 @@ elsewhere.`,
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {
-	return &cobra.Command{
+	var head string
+	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Walk the hash chain; exit 1 and name the first broken row",
 		Long: `Recompute every audit row's hash from its content and the previous row's
 hash. Exit 0 prints how many rows verified and the hash of the last row: write
 that down (or keep it with a backup) — deleting rows at the very end of the
 trail is only detectable against a head you kept. Exit 1 names the first row
-that was edited, deleted or inserted; every row after it is suspect too.`,
-		Example: `  idcards audit verify && echo trail intact`,
+that was edited, deleted or inserted; every row after it is suspect too.
+
+--head checks against a head you kept (from an earlier verify or a backup
+report): that row must still be in the trail, so rows deleted or rewritten
+at the end since then are detected too.`,
+		Example: `  idcards audit verify && echo trail intact
+  idcards audit verify --head 09eb76512e44...   # the head printed last week`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -216,10 +222,21 @@ that was edited, deleted or inserted; every row after it is suspect too.`,
 			if err != nil {
 				return err
 			}
-			var head string
-			s.DB().QueryRowContext(ctx, `SELECT hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&head)
-			a.printf("ok: %d audit rows verified; head %s\n", n, head)
+			if head = strings.ToLower(strings.TrimSpace(head)); head != "" {
+				var seq int64
+				err := s.DB().QueryRowContext(ctx, `SELECT seq FROM audit WHERE hash = ?`, head).Scan(&seq)
+				if err != nil {
+					a.printf("BROKEN: the head you kept (%s) is no longer in the trail: rows at the end were deleted or rewritten since\n", head)
+					return exitError{1}
+				}
+				a.printf("kept head found at row %d\n", seq)
+			}
+			var last string
+			s.DB().QueryRowContext(ctx, `SELECT hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last)
+			a.printf("ok: %d audit rows verified; head %s\n", n, last)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&head, "head", "", "a head hash kept from an earlier verify or backup: it must still be in the trail")
+	return cmd
 }
