@@ -202,7 +202,7 @@ report): that row must still be in the trail, so rows deleted or rewritten
 at the end since then are detected too.`,
 		Example: `  idcards audit verify && echo trail intact
   idcards audit verify --head 09eb76512e44...   # the head printed last week`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
 			if err != nil {
