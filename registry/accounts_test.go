@@ -64,6 +64,19 @@ func TestAuthenticate_RoundTrip(t *testing.T) {
 	}
 }
 
+// TestAuthenticate_UnicodeNormalised: the same password typed as composed
+// or decomposed characters (different keyboards, OSes) signs in.
+func TestAuthenticate_UnicodeNormalised(t *testing.T) {
+	s, ctx, _ := accountsStore(t)
+	composed, decomposed := "caf\u00e9 au lait noir", "cafe\u0301 au lait noir"
+	if err := s.AddUser(ctx, registry.NewUser{Username: "alice", Role: idcards.RoleClerk, Password: composed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(context.Background(), "alice", decomposed); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAuthenticate_UpgradesWeakHash(t *testing.T) {
 	s, ctx, _ := accountsStore(t)
 	addUser(t, ctx, s, "alice", idcards.RoleClerk)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idcards/idcards"
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Argon2Params is the cost of one password hash. Each stored hash carries
@@ -51,6 +52,11 @@ func (p Argon2Params) weakerThan(want Argon2Params) bool {
 	return p.Memory < want.Memory || p.Time < want.Time || p.Threads < want.Threads
 }
 
+// passwordBytes is what gets hashed: the password in Unicode NFKC, as NIST
+// SP 800-63B advises, so "é" typed as one code point on one desk and as
+// e + combining accent on another is the same password.
+func passwordBytes(password string) []byte { return []byte(norm.NFKC.String(password)) }
+
 // hashPassword returns a PHC string:
 // $argon2id$v=19$m=65536,t=3,p=2$<salt b64>$<hash b64> (unpadded base64).
 func hashPassword(password string, p Argon2Params) (string, error) {
@@ -58,7 +64,7 @@ func hashPassword(password string, p Argon2Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("registry: password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, argonKeyLen)
+	key := argon2.IDKey(passwordBytes(password), salt, p.Time, p.Memory, p.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -128,7 +134,7 @@ func checkPasswordHash(phc, password string) (bool, Argon2Params, error) {
 	if err != nil {
 		return false, p, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	got := argon2.IDKey(passwordBytes(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, p, nil
 }
 
@@ -137,7 +143,7 @@ func checkPasswordHash(phc, password string) (bool, Argon2Params, error) {
 // which accounts exist.
 func dummyCheck(password string, p Argon2Params) {
 	var salt [argonSaltLen]byte
-	argon2.IDKey([]byte(password), salt[:], p.Time, p.Memory, p.Threads, argonKeyLen)
+	argon2.IDKey(passwordBytes(password), salt[:], p.Time, p.Memory, p.Threads, argonKeyLen)
 }
 
 //go:embed passwords/common.txt
@@ -176,6 +182,7 @@ func CheckPassword(username, password string) error {
 	if !utf8.ValidString(password) {
 		return idcards.Errorf(idcards.Invalid, "password is not valid UTF-8")
 	}
+	password = norm.NFKC.String(password)
 	n := utf8.RuneCountInString(password)
 	lower, name := strings.ToLower(password), strings.ToLower(strings.TrimSpace(username))
 	switch {
