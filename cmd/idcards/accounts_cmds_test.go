@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
 	_ "modernc.org/sqlite"
 )
 
@@ -254,4 +255,23 @@ func FuzzParseSince(f *testing.F) {
 			t.Fatalf("parseSince(%q) = %v, after now", s, got)
 		}
 	})
+}
+
+func TestCreateFirstAdmin(t *testing.T) {
+	c := newCLI(t)
+	s, err := registry.Open(context.Background(), c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := &app{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+	if err := a.createFirstAdmin(context.Background(), s, "amina", c.passwordFile(adminPW)); err != nil {
+		t.Fatal(err)
+	}
+	err = a.createFirstAdmin(context.Background(), s, "mallory", c.passwordFile(adminPW))
+	if idcards.ErrorKind(err) != idcards.Conflict {
+		t.Fatalf("second first admin: %v", err)
+	}
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	c.ok("", "--user", "amina", "users", "list")
 }

@@ -551,3 +551,16 @@ func knownSettingsHelp() string {
 	}
 	return b.String()
 }
+
+// createFirstAdmin is for `idcards init --admin USER [--admin-password-file F]`
+// (issue 7): it creates the first personal admin right after the registry,
+// the password from the file, a terminal prompt (twice) or standard input.
+// initCmd (registry_cmds.go) is not this file's to change; wiring it there
+// is two flags and one call.
+func (a *app) createFirstAdmin(ctx context.Context, s *registry.Store, user, pwFile string) error {
+	pw, err := a.newSecret("password for the first admin "+user+": ", pwFile)
+	if err != nil {
+		return err
+	}
+	return s.CreateFirstAdmin(idcards.WithActor(ctx, a.osActor()), user, "", pw)
+}
