@@ -275,3 +275,26 @@ func TestCreateFirstAdmin(t *testing.T) {
 	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
 	c.ok("", "--user", "amina", "users", "list")
 }
+
+// FuzzReadLine: a password from standard input is one line, never more
+// than 4 KiB, without its line ending, and reading stops at the newline so
+// the next secret is still there.
+func FuzzReadLine(f *testing.F) {
+	for _, s := range []string{"", "\n", "pw\r\nnext\n", "no newline", strings.Repeat("x", 5000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := strings.NewReader(in)
+		a := &app{stdin: r}
+		got, err := a.readLine()
+		if err != nil {
+			return
+		}
+		if strings.Contains(got, "\n") || len(got) > 4096 {
+			t.Fatalf("readLine(%q) = %q", in, got)
+		}
+		if i := strings.IndexByte(in, '\n'); i >= 0 && i < 4096 && r.Len() != len(in)-i-1 {
+			t.Fatalf("readLine(%q) consumed past the newline", in)
+		}
+	})
+}
