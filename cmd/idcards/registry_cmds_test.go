@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -168,5 +169,38 @@ func TestCLI_HelpEverywhere(t *testing.T) {
 				t.Errorf("idcards %s --help: exit %d, stdout %q", strings.Join(p, " "), r.code, r.stdout)
 			}
 		}
+	}
+}
+
+func TestCLI_InitFirstAdmin(t *testing.T) {
+	e := newCLIEnv(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("correct horse battery\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.must("init", "--site", "042", "--scheme", "luhn", "--admin", "amina", "--admin-password-file", pw)
+	if !strings.Contains(out, "first admin: amina") {
+		t.Fatalf("init --admin printed %q", out)
+	}
+	if list := e.must("users", "list"); !strings.Contains(list, "amina") || !strings.Contains(list, "admin") {
+		t.Fatalf("users list after init --admin:\n%s", list)
+	}
+
+	// A weak password is refused, but the registry stays and says how to retry.
+	e2 := newCLIEnv(t)
+	weak := filepath.Join(t.TempDir(), "weak")
+	os.WriteFile(weak, []byte("short\n"), 0o600)
+	r := e2.run("", "init", "--site", "042", "--scheme", "luhn", "--admin", "amina", "--admin-password-file", weak)
+	if r.code == 0 || !strings.Contains(r.stderr, "users add --role admin amina") {
+		t.Fatalf("weak first-admin password: exit %d stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e2.db()); err != nil {
+		t.Fatalf("registry should remain after a refused admin password: %v", err)
+	}
+
+	// Without --admin and without a terminal, init says how to add one later.
+	e3 := newCLIEnv(t)
+	if out := e3.must("init", "--site", "042", "--scheme", "luhn"); !strings.Contains(out, "no accounts yet") {
+		t.Fatalf("init without admin printed %q", out)
 	}
 }

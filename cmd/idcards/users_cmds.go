@@ -80,12 +80,18 @@ func (a *app) secret(prompt, file string) (string, error) {
 }
 
 // newSecret reads a new password; on a terminal it asks twice.
+// stdinIsTerminal reports whether a person can be prompted on stdin.
+func (a *app) stdinIsTerminal() bool {
+	f, ok := a.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func (a *app) newSecret(prompt, file string) (string, error) {
 	pw, err := a.secret(prompt, file)
 	if err != nil || file != "" {
 		return pw, err
 	}
-	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if a.stdinIsTerminal() {
 		again, err := a.secret("again: ", "")
 		if err != nil {
 			return "", err
