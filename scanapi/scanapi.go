@@ -147,7 +147,14 @@ func New(reg Registry, cfg Config, log *slog.Logger) *Server {
 // Handler returns the endpoint's http.Handler. Unknown paths get 404 and
 // wrong methods 405, both as JSON.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		w := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
+		defer func() {
+			// The access log names the route, never the path: paths carry MRNs.
+			s.log.Info("request", "method", r.Method, "route", routeName(r.URL.Path), "status", w.code,
+				"ms", time.Since(t0).Milliseconds(), "addr", clientAddr(r))
+		}()
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if _, pattern := s.mux.Handler(r); pattern == "" {
@@ -163,6 +170,23 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.mux.ServeHTTP(w, r)
 	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
+
+func routeName(p string) string {
+	switch {
+	case strings.HasPrefix(p, "/v1/ids/"):
+		return "/v1/ids/{code}"
+	case p == "/v1/scans", p == "/healthz", p == "/metrics", p == "/v1/openapi.json":
+		return p
+	}
+	return "other"
 }
 
 // statusOnly captures the status (and Allow header) the mux would send.
