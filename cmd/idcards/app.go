@@ -58,6 +58,8 @@ Start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.verifyCmd())
 	root.AddCommand(a.mrnCmd())
 	root.AddCommand(a.seriesCmd())
+	root.AddCommand(a.serveCmd())
+	root.AddCommand(a.tokensCmd())
 	root.AddCommand(a.usersCmd())
 	root.AddCommand(a.auditCmd())
 	root.AddCommand(a.backupCmd())
