@@ -46,7 +46,7 @@ Start with:  idcards init --site KLA --scheme luhn-mod-30`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
+			return a.runTUI(cmd.Context())
 		},
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file (default $IDCARDS_DB or the user's data directory)")
@@ -56,6 +56,7 @@ Start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.verifyCmd())
 	root.AddCommand(a.mrnCmd())
 	root.AddCommand(a.seriesCmd())
+	root.AddCommand(a.tuiCmd())
 	return root
 }
 

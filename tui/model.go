@@ -1,0 +1,401 @@
+// Package tui is the clerk's terminal UI: a thin root model that routes
+// between screens (one file each), a status line and a help bar, and the
+// scanner detector that turns a fast burst of keys ending in Enter into a
+// scan on every screen.
+//
+// All I/O runs in tea.Cmds that capture values (never the model), and
+// every reply carries the request id it answers, so a stale reply (the
+// clerk moved on) is dropped.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/idcards/idcards"
+)
+
+// Config is what the caller wires.
+type Config struct {
+	// Registry is the open registry; nil starts the first-run setup, which
+	// calls Create.
+	Registry Registry
+	Create   func(ctx context.Context, f idcards.Format) (Registry, error)
+	Schemes  []string // check-digit schemes offered by the setup screen
+	Printer  Printer  // nil: printing is unavailable and says so
+	// Actor acts when Auth is nil (the OS operator until accounts exist).
+	Actor idcards.Actor
+	Auth  Authenticator
+	Site  string
+	Log   *slog.Logger
+	// Now is the clock for scanner-burst timing; nil means time.Now.
+	Now func() time.Time
+	// BurstGap is the longest pause between a scanner's keys (default 30 ms).
+	BurstGap time.Duration
+}
+
+// screen is one page of the UI.
+type screen interface {
+	update(e *env, msg tea.Msg) tea.Cmd
+	view(e *env, w, h int) string
+	keys(e *env) []key.Binding
+	title() string
+}
+
+// inputScreen is a screen with a focused text field; a scanner burst typed
+// into it is taken back out.
+type inputScreen interface{ trimInput(n int) }
+
+// env is what screens share. Commands never capture it: they copy the
+// values they need (ctx, registry, arguments) first.
+type env struct {
+	ctx      context.Context
+	reg      Registry
+	printer  Printer
+	actor    idcards.Actor
+	log      *slog.Logger
+	st       styles
+	now      func() time.Time
+	createFn func(ctx context.Context, f idcards.Format) (Registry, error)
+	nextReq  int
+}
+
+func (e *env) req() int { e.nextReq++; return e.nextReq }
+
+func (e *env) allowed(p idcards.Permission) bool { return idcards.Allowed(e.actor.Role, p) }
+
+// Navigation messages.
+type (
+	pushMsg    struct{ s screen }
+	popMsg     struct{}
+	replaceMsg struct{ s screen }
+	statusMsg  struct {
+		text string
+		err  bool
+	}
+	// scanMsg asks for a code to be verified and shown on the scan screen.
+	scanMsg struct{ raw string }
+)
+
+func push(s screen) tea.Cmd    { return func() tea.Msg { return pushMsg{s} } }
+func replace(s screen) tea.Cmd { return func() tea.Msg { return replaceMsg{s} } }
+func pop() tea.Msg             { return popMsg{} }
+func status(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return statusMsg{text, isErr} }
+}
+
+// starter is a screen that loads something when it is shown.
+type starter interface{ start(e *env) tea.Cmd }
+
+func start(e *env, s screen) tea.Cmd {
+	if st, ok := s.(starter); ok {
+		return st.start(e)
+	}
+	return nil
+}
+
+// friendly turns an error into words for the clerk; the full chain is logged.
+func friendly(e *env, op string, err error) string {
+	e.log.Error(op, "err", err)
+	switch idcards.ErrorKind(err) {
+	case idcards.Invalid, idcards.NotFound, idcards.Conflict, idcards.Forbidden:
+		return err.Error()
+	}
+	return op + " failed: internal error (details in the log)"
+}
+
+var globalKeys = struct {
+	quit, help, back, scan key.Binding
+}{
+	quit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+	back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	scan: key.NewBinding(key.WithKeys("f2"), key.WithHelp("f2", "scan mode")),
+}
+
+// Model is the root: it owns the screen stack, the status line, the help
+// bar and scanner detection.
+type Model struct {
+	cfg      Config
+	e        *env
+	stack    []screen
+	w, h     int
+	status   string
+	statusE  bool
+	fullHelp bool
+	help     help.Model
+
+	// scanner burst: keys that arrived within BurstGap of each other.
+	burst  []rune
+	lastAt time.Time
+}
+
+// New builds the root model.
+func New(ctx context.Context, cfg Config) Model {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.BurstGap == 0 {
+		cfg.BurstGap = 30 * time.Millisecond
+	}
+	e := &env{ctx: ctx, reg: cfg.Registry, printer: cfg.Printer, actor: cfg.Actor, log: cfg.Log, st: newStyles(), now: cfg.Now, createFn: cfg.Create}
+	m := Model{cfg: cfg, e: e, w: 80, h: 24, help: help.New()}
+	if cfg.Auth == nil {
+		e.ctx = idcards.WithActor(ctx, cfg.Actor)
+	}
+	switch {
+	case cfg.Registry == nil:
+		m.stack = []screen{newSetup(cfg.Schemes)}
+	case cfg.Auth != nil:
+		m.stack = []screen{newSignIn(cfg.Auth)}
+	default:
+		m.stack = []screen{newFind()}
+	}
+	return m
+}
+
+// Init starts nothing: no I/O before the first frame.
+func (m Model) Init() tea.Cmd { return nil }
+
+func (m Model) top() screen { return m.stack[len(m.stack)-1] }
+
+// Update routes messages: global keys and scanner bursts first, then the
+// top screen.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.w, m.h = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		return m, nil
+	case pushMsg:
+		m.stack = append(m.stack, msg.s)
+		return m, start(m.e, msg.s)
+	case replaceMsg:
+		m.stack[len(m.stack)-1] = msg.s
+		return m, start(m.e, msg.s)
+	case popMsg:
+		if len(m.stack) > 1 {
+			m.stack = m.stack[:len(m.stack)-1]
+		}
+		return m, nil
+	case statusMsg:
+		m.status, m.statusE = msg.text, msg.err
+		return m, nil
+	case setupDoneMsg:
+		if msg.err != nil {
+			if s, ok := m.top().(*setupScreen); ok {
+				s.failed(friendly(m.e, "create registry", msg.err))
+			}
+			return m, nil
+		}
+		m.e.reg = msg.reg
+		m.stack = []screen{newFind()}
+		if m.cfg.Auth != nil {
+			m.stack = []screen{newSignIn(m.cfg.Auth)}
+		}
+		return m, status("Registry created at "+msg.reg.Path(), false)
+	case signedInMsg:
+		if _, ok := m.top().(*signInScreen); ok && msg.err == nil {
+			m.e.actor = msg.actor
+			m.e.ctx = idcards.WithActor(m.e.ctx, msg.actor)
+			m.stack = []screen{newFind()}
+			return m, status("Signed in as "+msg.actor.Name, false)
+		}
+	case scanMsg:
+		return m.startScan(msg.raw)
+	case tea.KeyPressMsg:
+		if key.Matches(msg, globalKeys.quit) {
+			return m, tea.Quit
+		}
+		if m.e.reg != nil && m.e.ctx != nil {
+			if _, ok := idcards.ActorFrom(m.e.ctx); ok {
+				if code, n, ok := m.detectBurst(msg); ok {
+					if in, ok := m.top().(inputScreen); ok {
+						in.trimInput(n)
+					}
+					return m.startScan(code)
+				}
+				if key.Matches(msg, globalKeys.scan) {
+					if _, ok := m.top().(*scanScreen); !ok {
+						m.stack = append(m.stack, newScan())
+					}
+					return m, nil
+				}
+			}
+		}
+		if key.Matches(msg, globalKeys.help) && !m.typing() {
+			m.fullHelp = !m.fullHelp
+			return m, nil
+		}
+		m.status = ""
+	}
+	cmd := m.top().update(m.e, msg)
+	return m, cmd
+}
+
+// typing reports whether the top screen has a text field focused, in which
+// case "?" is a character, not the help key.
+func (m Model) typing() bool {
+	t, ok := m.top().(interface{ typing() bool })
+	return ok && t.typing()
+}
+
+// detectBurst feeds a key to the scanner detector. It returns the code
+// when Enter ends a burst: at least 4 characters, each within BurstGap of
+// the previous one, letters/digits/dashes only (AIM prefix "]xy" allowed).
+func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, n int, ok bool) {
+	now := m.cfg.Now()
+	fast := !m.lastAt.IsZero() && now.Sub(m.lastAt) <= m.cfg.BurstGap
+	m.lastAt = now
+	if k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
+		b := m.burst
+		m.burst = nil
+		if fast && len(b) >= 4 && looksLikeCode(string(b)) {
+			return string(b), len(b), true
+		}
+		return "", 0, false
+	}
+	r := []rune(k.Text)
+	if len(r) != 1 || k.Mod&^tea.ModShift != 0 {
+		m.burst = nil
+		return "", 0, false
+	}
+	if !fast {
+		m.burst = m.burst[:0]
+	}
+	m.burst = append(m.burst, r[0])
+	return "", 0, false
+}
+
+func looksLikeCode(s string) bool {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+		case r == ']' && i == 0:
+		case unicode.IsLetter(r) && r < 128, r == '-', r == '*', r == '/', r == '.':
+		default:
+			return false
+		}
+	}
+	return digits >= 3
+}
+
+func (m Model) startScan(raw string) (tea.Model, tea.Cmd) {
+	s, ok := m.top().(*scanScreen)
+	if !ok {
+		s = newScan()
+		m.stack = append(m.stack, s)
+	}
+	return m, s.verify(m.e, raw)
+}
+
+// View renders the screen with a title bar, status line and help bar.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "idcards"
+	return v
+}
+
+func (m Model) render() string {
+	st := m.e.st
+	s := m.top()
+	title := st.bar.Width(m.w).Render(truncate(" idcards · "+s.title(), m.w))
+	var bindings []key.Binding
+	bindings = append(bindings, s.keys(m.e)...)
+	if len(m.stack) > 1 {
+		bindings = append(bindings, globalKeys.back)
+	}
+	if m.e.reg != nil {
+		bindings = append(bindings, globalKeys.scan)
+	}
+	bindings = append(bindings, globalKeys.help, globalKeys.quit)
+	var helpView string
+	if m.fullHelp {
+		helpView = m.help.FullHelpView(chunk(bindings, 4))
+	} else {
+		helpView = m.help.ShortHelpView(bindings)
+	}
+	statusLine := m.statusLine()
+	bodyH := m.h - 2 - lipgloss.Height(helpView)
+	if bodyH < 1 {
+		bodyH = 1
+	}
+	body := s.view(m.e, m.w, bodyH)
+	lines := strings.Split(body, "\n")
+	if len(lines) > bodyH {
+		lines = lines[:bodyH]
+	}
+	for len(lines) < bodyH {
+		lines = append(lines, "")
+	}
+	return strings.Join([]string{title, strings.Join(lines, "\n"), statusLine, helpView}, "\n")
+}
+
+func (m Model) statusLine() string {
+	st := m.e.st
+	if m.status != "" {
+		if m.statusE {
+			return truncate(st.err.Render("! "+m.status), m.w)
+		}
+		return truncate(st.ok.Render(m.status), m.w)
+	}
+	parts := []string{}
+	if m.e.reg != nil {
+		parts = append(parts, "registry "+m.e.reg.Path())
+	}
+	if m.cfg.Site != "" {
+		parts = append(parts, "site "+m.cfg.Site)
+	}
+	if m.e.actor.Name != "" {
+		parts = append(parts, "user "+m.e.actor.Name)
+	}
+	parts = append(parts, "sync: not configured")
+	return st.faint.Render(truncate(strings.Join(parts, " · "), m.w))
+}
+
+func chunk(b []key.Binding, n int) [][]key.Binding {
+	var out [][]key.Binding
+	for len(b) > n {
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return append(out, b)
+}
+
+func truncate(s string, w int) string {
+	if w <= 1 || lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r)) > w-1 {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+func age(birth string, now time.Time) string {
+	t, err := time.Parse("2006-01-02", birth)
+	if err != nil {
+		return "age ?"
+	}
+	y := now.Year() - t.Year()
+	if now.YearDay() < t.YearDay() {
+		y--
+	}
+	return fmt.Sprintf("%d y", y)
+}
