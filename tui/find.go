@@ -144,5 +144,5 @@ func patientLine(p idcards.Patient, e *env) string {
 	if dob == "" {
 		dob = "—"
 	}
-	return fmt.Sprintf("%-28s %s  %-11s %-6s %-14s %s", truncate(p.DisplayName(), 28), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village)
+	return fmt.Sprintf("%-22s %s %-10s %-5s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village)
 }

@@ -117,7 +117,7 @@ var globalKeys = struct {
 	quit, help, back, scan key.Binding
 }{
 	quit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-	help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+	help: key.NewBinding(key.WithKeys("f1", "?"), key.WithHelp("f1", "all keys")),
 	back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	scan: key.NewBinding(key.WithKeys("f2"), key.WithHelp("f2", "scan mode")),
 }
@@ -235,7 +235,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				}
 			}
 		}
-		if key.Matches(msg, globalKeys.help) && !m.typing() {
+		if key.Matches(msg, globalKeys.help) && (msg.String() == "f1" || !m.typing()) {
 			m.fullHelp = !m.fullHelp
 			return m, nil
 		}
@@ -355,16 +355,16 @@ func (m Model) statusLine() string {
 		return truncate(st.ok.Render(m.status), m.w)
 	}
 	parts := []string{}
-	if m.e.reg != nil {
-		parts = append(parts, "registry "+m.e.reg.Path())
+	if m.e.actor.Name != "" {
+		parts = append(parts, "user "+m.e.actor.Name)
 	}
 	if m.cfg.Site != "" {
 		parts = append(parts, "site "+m.cfg.Site)
 	}
-	if m.e.actor.Name != "" {
-		parts = append(parts, "user "+m.e.actor.Name)
+	parts = append(parts, "sync: off")
+	if m.e.reg != nil {
+		parts = append(parts, m.e.reg.Path())
 	}
-	parts = append(parts, "sync: not configured")
 	return st.faint.Render(truncate(strings.Join(parts, " · "), m.w))
 }
 

@@ -61,9 +61,9 @@ var regKeys = struct{ next, prev, submit, same, different, up key.Binding }{
 	next:      key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
 	prev:      key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
 	submit:    key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s/enter on last", "check & register")),
-	same:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "same person → use existing")),
-	different: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "different person → issue new ID")),
-	up:        key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose record")),
+	same:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "same person")),
+	different: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new person")),
+	up:        key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose")),
 }
 
 func newRegister(e *env, query, bind string) *registerScreen {
@@ -267,15 +267,19 @@ func (s *registerScreen) view(e *env, w, h int) string {
 	if s.warning {
 		b.WriteString(st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n\n")
 		for i, c := range s.cands {
-			line := fmt.Sprintf("  %-9s %s  MRN %s", strings.ToUpper(string(c.Level)), patientLine(c.Patient, e), strings.Join(c.MRNs, ", "))
+			mrns := strings.Join(c.MRNs, ",")
+			if mrns == "" {
+				mrns = "(no ID)"
+			}
+			line := fmt.Sprintf("  %-9s %-12s %s", strings.ToUpper(string(c.Level)), mrns, patientLine(c.Patient, e))
 			if i == s.cursor {
 				line = st.selected.Render(truncate(line, w))
 			}
 			b.WriteString(truncate(line, w) + "\n")
 			b.WriteString(st.faint.Render(truncate("            why: "+strings.Join(c.Reasons, "; "), w)) + "\n")
 		}
-		b.WriteString("\n  New: " + patientLine(idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}, e) + "\n")
-		b.WriteString("\n  Ask the patient. s = same person (use the existing record), n = different person (issue a new ID).\n")
+		b.WriteString(fmt.Sprintf("\n  %-9s %-12s ", "NEW", "(new ID)") + patientLine(idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}, e) + "\n")
+		b.WriteString("\n  Ask the patient, then press\n    s  same person: use the selected record, no new ID\n    n  different person: register and issue a new ID\n")
 	} else {
 		for i := range s.fields {
 			b.WriteString(truncate(s.fields[i].view(st, i == s.focus, w), w) + "\n")
