@@ -20,6 +20,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idcards/idcards"
 )
@@ -343,7 +344,11 @@ func (m Model) render() string {
 	for len(lines) < bodyH {
 		lines = append(lines, "")
 	}
-	return strings.Join([]string{title, strings.Join(lines, "\n"), statusLine, helpView}, "\n")
+	all := strings.Split(strings.Join([]string{title, strings.Join(lines, "\n"), statusLine, helpView}, "\n"), "\n")
+	for i, l := range all {
+		all[i] = ansi.Truncate(l, m.w, "…")
+	}
+	return strings.Join(all, "\n")
 }
 
 func (m Model) statusLine() string {
@@ -378,14 +383,10 @@ func chunk(b []key.Binding, n int) [][]key.Binding {
 }
 
 func truncate(s string, w int) string {
-	if w <= 1 || lipgloss.Width(s) <= w {
+	if w <= 1 {
 		return s
 	}
-	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r)) > w-1 {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
+	return ansi.Truncate(s, w, "…")
 }
 
 func age(birth string, now time.Time) string {
