@@ -202,6 +202,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.e.reg = msg.reg
+		if m.cfg.Site == "" {
+			m.cfg.Site = msg.site
+		}
 		m.stack = []screen{newFind()}
 		if m.cfg.Auth != nil {
 			m.stack = []screen{newSignIn(m.cfg.Auth)}

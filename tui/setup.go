@@ -23,8 +23,9 @@ type setupScreen struct {
 }
 
 type setupDoneMsg struct {
-	reg Registry
-	err error
+	reg  Registry
+	site string
+	err  error
 }
 
 var setupKeys = struct{ next, choose, create key.Binding }{
@@ -93,7 +94,7 @@ func (s *setupScreen) create(e *env) tea.Cmd {
 	ctx, create := e.ctx, e.createFn
 	return func() tea.Msg {
 		reg, err := create(ctx, f)
-		return setupDoneMsg{reg: reg, err: err}
+		return setupDoneMsg{reg: reg, site: f.Prefix, err: err}
 	}
 }
 
