@@ -42,6 +42,10 @@ type Config struct {
 	Now func() time.Time
 	// BurstGap is the longest pause between a scanner's keys (default 30 ms).
 	BurstGap time.Duration
+	// IdleLock returns to the sign-in screen after this long without a key
+	// (only with Auth; default 5 minutes).
+	IdleLock  time.Duration
+	IdleCheck time.Duration // how often idleness is checked (default 15 s)
 }
 
 // screen is one page of the UI.
@@ -138,6 +142,18 @@ type Model struct {
 	// scanner burst: keys that arrived within BurstGap of each other.
 	burst  []rune
 	lastAt time.Time
+	base   context.Context // without an actor: what a lock returns to
+}
+
+type idleTickMsg struct{}
+
+// idleTick schedules the next idle check; tests set IdleCheck < 0 and send
+// idleTickMsg themselves.
+func (m Model) idleTick() tea.Cmd {
+	if m.cfg.IdleCheck < 0 {
+		return nil
+	}
+	return tea.Tick(m.cfg.IdleCheck, func(time.Time) tea.Msg { return idleTickMsg{} })
 }
 
 // New builds the root model.
@@ -152,7 +168,13 @@ func New(ctx context.Context, cfg Config) Model {
 		cfg.BurstGap = 30 * time.Millisecond
 	}
 	e := &env{ctx: ctx, reg: cfg.Registry, printer: cfg.Printer, actor: cfg.Actor, log: cfg.Log, st: newStyles(), now: cfg.Now, createFn: cfg.Create}
-	m := Model{cfg: cfg, e: e, w: 80, h: 24, help: help.New()}
+	if cfg.IdleCheck == 0 {
+		cfg.IdleCheck = 15 * time.Second
+	}
+	if cfg.IdleLock == 0 {
+		cfg.IdleLock = 5 * time.Minute
+	}
+	m := Model{cfg: cfg, e: e, w: 80, h: 24, help: help.New(), base: ctx}
 	if cfg.Auth == nil {
 		e.ctx = idcards.WithActor(ctx, cfg.Actor)
 	}
@@ -168,7 +190,12 @@ func New(ctx context.Context, cfg Config) Model {
 }
 
 // Init starts nothing: no I/O before the first frame.
-func (m Model) Init() tea.Cmd { return nil }
+func (m Model) Init() tea.Cmd {
+	if m.cfg.Auth != nil {
+		return m.idleTick()
+	}
+	return nil
+}
 
 func (m Model) top() screen { return m.stack[len(m.stack)-1] }
 
@@ -213,15 +240,28 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case signedInMsg:
 		if _, ok := m.top().(*signInScreen); ok && msg.err == nil {
 			m.e.actor = msg.actor
-			m.e.ctx = idcards.WithActor(m.e.ctx, msg.actor)
+			m.e.ctx = idcards.WithActor(m.base, msg.actor)
+			m.lastAt = m.cfg.Now()
 			m.stack = []screen{newFind()}
 			return m, status("Signed in as "+msg.actor.Name, false)
 		}
 	case scanMsg:
+		if _, ok := idcards.ActorFrom(m.e.ctx); !ok || m.e.reg == nil {
+			return m, nil // nobody signed in: a scan does not unlock anything
+		}
 		return m.startScan(msg.raw)
+	case idleTickMsg:
+		if _, signedIn := idcards.ActorFrom(m.e.ctx); signedIn && !m.lastAt.IsZero() && m.cfg.Now().Sub(m.lastAt) >= m.cfg.IdleLock {
+			m.lock()
+			return m, tea.Batch(m.idleTick(), status("Locked after inactivity: sign in again.", false))
+		}
+		return m, m.idleTick()
 	case tea.KeyPressMsg:
 		if key.Matches(msg, globalKeys.quit) {
 			return m, tea.Quit
+		}
+		if m.cfg.Auth != nil && m.lastAt.IsZero() {
+			m.lastAt = m.cfg.Now()
 		}
 		if m.e.reg != nil && m.e.ctx != nil {
 			if _, ok := idcards.ActorFrom(m.e.ctx); ok {
@@ -247,6 +287,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	cmd := m.top().update(m.e, msg)
 	return m, cmd
+}
+
+// lock forgets the signed-in user and shows the sign-in screen.
+func (m *Model) lock() {
+	m.e.actor = idcards.Actor{}
+	m.e.ctx = m.base
+	m.stack = []screen{newSignIn(m.cfg.Auth)}
+	m.burst = nil
 }
 
 // typing reports whether the top screen has a text field focused, in which
