@@ -120,7 +120,7 @@ func TestRegisterNoCandidates(t *testing.T) {
 	}
 	// No printer wired: says so instead of failing silently.
 	m = drive(t, m, keyText('p'))
-	if !strings.Contains(screenText(m), "printing is not set up") {
+	if !strings.Contains(screenText(m), "printing is not set up") || !strings.Contains(screenText(m), "outbox 2") {
 		t.Fatalf("no printer message:\n%s", screenText(m))
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
 )
 
 // Config is what the caller wires.
@@ -143,9 +144,36 @@ type Model struct {
 	burst  []rune
 	lastAt time.Time
 	base   context.Context // without an actor: what a lock returns to
+	outbox *int64          // pending outbox rows, nil until known
 }
 
 type idleTickMsg struct{}
+
+// counter is implemented by registries that can report the pending outbox
+// for the status line (*registry.Store does).
+type counter interface {
+	Counts(ctx context.Context) (registry.Counts, error)
+}
+
+type countsMsg struct {
+	outbox int64
+	ok     bool
+}
+
+func (m Model) refreshCounts() tea.Cmd {
+	c, ok := m.e.reg.(counter)
+	if !ok {
+		return nil
+	}
+	ctx := m.e.ctx
+	return func() tea.Msg {
+		n, err := c.Counts(ctx)
+		if err != nil {
+			return countsMsg{}
+		}
+		return countsMsg{outbox: n.PendingOutbox, ok: true}
+	}
+}
 
 // idleTick schedules the next idle check; tests set IdleCheck < 0 and send
 // idleTickMsg themselves.
@@ -191,10 +219,14 @@ func New(ctx context.Context, cfg Config) Model {
 
 // Init starts nothing: no I/O before the first frame.
 func (m Model) Init() tea.Cmd {
+	var cmds []tea.Cmd
 	if m.cfg.Auth != nil {
-		return m.idleTick()
+		cmds = append(cmds, m.idleTick())
 	}
-	return nil
+	if m.e.reg != nil {
+		cmds = append(cmds, m.refreshCounts())
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m Model) top() screen { return m.stack[len(m.stack)-1] }
@@ -221,6 +253,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		m.status, m.statusE = msg.text, msg.err
 		return m, nil
+	case countsMsg:
+		if msg.ok {
+			n := msg.outbox
+			m.outbox = &n
+		}
+		return m, nil
+	case registeredMsg, actionMsg:
+		cmd := m.top().update(m.e, msg)
+		return m, tea.Batch(cmd, m.refreshCounts())
 	case setupDoneMsg:
 		if msg.err != nil {
 			if s, ok := m.top().(*setupScreen); ok {
@@ -418,6 +459,9 @@ func (m Model) statusLine() string {
 		parts = append(parts, "site "+m.cfg.Site)
 	}
 	parts = append(parts, "sync: off")
+	if m.outbox != nil {
+		parts = append(parts, fmt.Sprintf("outbox %d", *m.outbox))
+	}
 	if m.e.reg != nil {
 		parts = append(parts, m.e.reg.Path())
 	}
