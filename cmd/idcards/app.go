@@ -42,7 +42,9 @@ registry, and keeps that registry in step with OpenMRS.
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
 ` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
-Start with:  idcards init --site KLA --scheme luhn-mod-30`,
+Run idcards with no command to open the desk screen (the TUI); on a machine
+without a registry it first asks for the site prefix and scheme.
+Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
