@@ -32,6 +32,7 @@ const (
 	modeVoidReason
 	modeVoidConfirm
 	modeIssueConfirm
+	modeBindWait
 )
 
 type (
@@ -49,7 +50,8 @@ type (
 	}
 )
 
-var detailKeys = struct{ print, reprint, issue, void, choose, yes, no, confirm key.Binding }{
+var detailKeys = struct{ print, reprint, issue, bind, void, choose, yes, no, confirm key.Binding }{
+	bind:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bind pre-printed card")),
 	print:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "print card")),
 	reprint: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reprint lost card")),
 	issue:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "issue ID")),
@@ -84,6 +86,8 @@ func (s *detailScreen) keys(e *env) []key.Binding {
 		return []key.Binding{detailKeys.confirm}
 	case modeVoidConfirm, modeIssueConfirm:
 		return []key.Binding{detailKeys.yes, detailKeys.no}
+	case modeBindWait:
+		return nil
 	}
 	var b []key.Binding
 	if len(s.ids) > 1 {
@@ -96,7 +100,7 @@ func (s *detailScreen) keys(e *env) []key.Binding {
 		b = append(b, detailKeys.reprint)
 	}
 	if e.allowed(idcards.PermIssue) {
-		b = append(b, detailKeys.issue)
+		b = append(b, detailKeys.issue, detailKeys.bind)
 	}
 	if e.allowed(idcards.PermVoid) {
 		b = append(b, detailKeys.void)
@@ -244,6 +248,11 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 			}
 		}
 		return status("Nothing voided.", false)
+	case modeBindWait:
+		if k.String() == "esc" {
+			s.mode = modeNormal
+		}
+		return nil
 	case modeIssueConfirm:
 		s.mode = modeNormal
 		if k.String() == "y" {
@@ -300,6 +309,12 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		s.mode, s.err = modeIssueConfirm, ""
+	case key.Matches(k, detailKeys.bind):
+		if !e.allowed(idcards.PermIssue) {
+			s.err = "you may not give IDs to patients"
+			return nil
+		}
+		s.mode, s.err = modeBindWait, ""
 	case key.Matches(k, detailKeys.void):
 		if !e.allowed(idcards.PermVoid) {
 			s.err = "voiding needs a supervisor"
@@ -369,6 +384,8 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		b.WriteString(s.reason.view(st, true, w) + "\n")
 	case modeVoidConfirm:
 		b.WriteString(st.err.Render("\n  Void "+s.ids[s.cursor].MRN+" for good? This cannot be undone. y/n") + "\n")
+	case modeBindWait:
+		b.WriteString("\n  Scan the pre-printed card to give it to " + p.DisplayName() + " (esc cancels).\n")
 	case modeIssueConfirm:
 		b.WriteString("\n  Issue another ID to " + p.DisplayName() + "? y/n\n")
 	}
@@ -379,4 +396,30 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		b.WriteString("\n" + st.err.Render(truncate("  ✖ "+s.err, w)) + "\n")
 	}
 	return b.String()
+}
+
+// takeScan binds a scanned pre-printed card while waiting for one.
+func (s *detailScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
+	if s.mode != modeBindWait || s.pending != 0 {
+		return nil, false
+	}
+	s.mode = modeNormal
+	ctx, reg, pid := e.ctx, e.reg, s.id
+	var mrn string
+	cmd := s.action(e, "Binding card…", func() error {
+		v, err := reg.Verify(ctx, code)
+		if err != nil {
+			return err
+		}
+		if v.Status != idcards.StatusUnassigned {
+			return idcards.Errorf(idcards.Conflict, "card %s is %s, not a blank pre-printed card", printable(code), strings.ToUpper(string(v.Status)))
+		}
+		mrn = v.Code
+		return reg.Bind(ctx, v.Code, pid)
+	})
+	return func() tea.Msg {
+		m := cmd().(actionMsg)
+		m.what = "Card " + mrn + " now belongs to this patient."
+		return m
+	}, true
 }

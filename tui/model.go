@@ -57,6 +57,12 @@ type screen interface {
 	title() string
 }
 
+// scanTaker is a screen that wants a scan for itself (e.g. binding a
+// pre-printed card) instead of the scan panel; it returns false to decline.
+type scanTaker interface {
+	takeScan(e *env, code string) (tea.Cmd, bool)
+}
+
 // inputScreen is a screen with a focused text field; a scanner burst typed
 // into it is taken back out.
 type inputScreen interface{ trimInput(n int) }
@@ -388,6 +394,11 @@ func looksLikeCode(s string) bool {
 }
 
 func (m Model) startScan(raw string) (tea.Model, tea.Cmd) {
+	if t, ok := m.top().(scanTaker); ok {
+		if cmd, ok := t.takeScan(m.e, raw); ok {
+			return m, cmd
+		}
+	}
 	s, ok := m.top().(*scanScreen)
 	if !ok {
 		s = newScan()

@@ -50,6 +50,11 @@ type (
 		mrn string
 		err error
 	}
+	bindCheckMsg struct {
+		req int
+		v   idcards.Verification
+		err error
+	}
 	sameMsg struct {
 		req int
 		id  int64
@@ -165,6 +170,20 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 		d := newDetail(e, msg.p.ID)
 		return tea.Batch(replace(d), status(fmt.Sprintf("Registered %s with MRN %s. Press p to print the card.", msg.p.DisplayName(), msg.mrn), false))
+	case bindCheckMsg:
+		if msg.req != s.pending {
+			return nil
+		}
+		s.pending = 0
+		switch {
+		case msg.err != nil:
+			s.err = friendly(e, "check card", msg.err)
+		case msg.v.Status != idcards.StatusUnassigned:
+			s.err = fmt.Sprintf("card %s is %s, not a blank pre-printed card: it cannot be given to this patient", printable(msg.v.Input), strings.ToUpper(string(msg.v.Status)))
+		default:
+			s.bind, s.err = msg.v.Code, ""
+		}
+		return nil
 	case sameMsg:
 		if msg.req != s.pending {
 			return nil
@@ -295,4 +314,18 @@ func (s *registerScreen) view(e *env, w, h int) string {
 		b.WriteString("\n" + st.err.Render(truncate("  ✖ "+s.err, w)) + "\n")
 	}
 	return b.String()
+}
+
+// takeScan: scanning a card while filling the form gives the patient that
+// pre-printed card (if it is unassigned) instead of a new number.
+func (s *registerScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
+	if s.warning || s.pending != 0 {
+		return nil, false
+	}
+	s.pending = e.req()
+	ctx, reg, req := e.ctx, e.reg, s.pending
+	return func() tea.Msg {
+		v, err := reg.Verify(ctx, code)
+		return bindCheckMsg{req: req, v: v, err: err}
+	}, true
 }
