@@ -27,9 +27,12 @@ func benchN() int {
 
 // seeded builds a registry with n patients, each with an active MRN, and
 // returns its path and the MRNs.
-func seeded(b *testing.B, n int) (string, []string) {
+func seeded(b testing.TB, n int) (string, []string) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "big.db")
+	if p := os.Getenv("IDCARDS_BENCH_SEED"); p != "" {
+		path = p
+	}
 	ctx := idcards.WithActor(context.Background(), testActor)
 	s, err := registry.Create(ctx, path, idcards.Format{Prefix: "042", Width: 7, Scheme: "luhn"})
 	if err != nil {
@@ -107,4 +110,13 @@ func BenchmarkFirstFrame(b *testing.B) {
 	}
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "go-sys-MB")
 	b.ReportMetric(float64(n), "patients")
+}
+
+// TestSeedBenchRegistry writes a registry with $IDCARDS_BENCH_N patients to
+// $IDCARDS_BENCH_SEED for bench/tui-start.sh; skipped unless that is set.
+func TestSeedBenchRegistry(t *testing.T) {
+	if os.Getenv("IDCARDS_BENCH_SEED") == "" {
+		t.Skip("set IDCARDS_BENCH_SEED=path to write a benchmark registry")
+	}
+	seeded(t, benchN())
 }
