@@ -73,6 +73,8 @@ func (s *detailScreen) title() string {
 	return "Patient · " + s.p.DisplayName()
 }
 
+func (s *detailScreen) working() bool { return s.busy != "" }
+
 func (s *detailScreen) typing() bool { return s.mode == modeReprintReason || s.mode == modeVoidReason }
 func (s *detailScreen) trimInput(n int) {
 	if s.typing() {

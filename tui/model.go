@@ -412,6 +412,11 @@ func (m Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.WindowTitle = "idcards"
+	// While a print or other slow action runs, terminals that support it
+	// show an indeterminate progress bar too (the screen shows "◐ …").
+	if b, ok := m.top().(interface{ working() bool }); ok && b.working() {
+		v.ProgressBar = tea.NewProgressBar(tea.ProgressBarIndeterminate, 0)
+	}
 	return v
 }
 
