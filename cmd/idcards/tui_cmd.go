@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/idcards/idcards"
@@ -45,6 +46,9 @@ Logs go to $IDCARDS_LOG or tui.log next to the registry, never to the screen.`,
 
 // runTUI opens (or offers to create) the registry and runs the UI.
 func (a *app) runTUI(ctx context.Context) error {
+	if f, ok := a.stdin.(*os.File); ok && !term.IsTerminal(f.Fd()) {
+		return idcards.Errorf(idcards.Invalid, "the desk screen needs a terminal (stdin is not one); for scripts use `idcards verify`, `idcards issue` and the other commands (see idcards --help)")
+	}
 	path := a.registryPath()
 	logPath := a.getenv("IDCARDS_LOG")
 	if logPath == "" {
@@ -72,7 +76,7 @@ func (a *app) runTUI(ctx context.Context) error {
 		stores = append(stores, s)
 		return s
 	}
-	cfg := tui.Config{Actor: actor, Log: log, Schemes: barcode.Names(), Site: a.getenv("IDCARDS_SITE")}
+	cfg := tui.Config{Actor: actor, Log: log, Schemes: barcode.Names()}
 	cfg.Create = func(ctx context.Context, f idcards.Format) (tui.Registry, error) {
 		s, err := registry.Create(ctx, path, f)
 		if err != nil {
