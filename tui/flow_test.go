@@ -181,6 +181,10 @@ func TestStaleRepliesDropped(t *testing.T) {
 func TestScanStatuses(t *testing.T) {
 	s := newStore(t)
 	_, active := register(t, s, "Amina", "Okello", "1990-03-04")
+	_, voided := register(t, s, "Ben", "Okot", "1970-01-01")
+	if err := s.Void(idcards.WithActor(context.Background(), testActor), voided, "duplicate"); err != nil {
+		t.Fatal(err)
+	}
 	codec, err := barcode.NewCodec(testFmt)
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +197,7 @@ func TestScanStatuses(t *testing.T) {
 	}{
 		{"active", active, []string{"✔ ACTIVE", "Amina Okello", "Age 36 y", "Sex     F"}},
 		{"unknown", unknown, []string{"? UNKNOWN", "not in this registry"}},
+		{"voided", voided, []string{"✖ VOIDED", "Do not use"}},
 		{"invalid check", wrong, []string{"WRONG CHECK DIGIT", "Probably mistyped"}},
 		{"malformed", "HELLO-WORLD-123", []string{"NOT AN ID"}},
 		{"garbled", "\x00\x1b[31m042\xff\xfe", []string{"NOT AN ID"}},

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -353,7 +352,7 @@ func (m Model) typing() bool {
 
 // detectBurst feeds a key to the scanner detector. It returns the code
 // when Enter ends a burst: at least 4 characters, each within BurstGap of
-// the previous one, letters/digits/dashes only (AIM prefix "]xy" allowed).
+// the previous one, looking like a code (see looksLikeCode).
 func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, n int, ok bool) {
 	now := m.cfg.Now()
 	fast := !m.lastAt.IsZero() && now.Sub(m.lastAt) <= m.cfg.BurstGap
@@ -378,14 +377,16 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, n int, ok bool) {
 	return "", 0, false
 }
 
+// looksLikeCode: printable ASCII without spaces (MRNs, AIM prefixes and
+// 2D payloads with separators) and at least 3 digits, so that a name or
+// word is never mistaken for a scan.
 func looksLikeCode(s string) bool {
 	digits := 0
-	for i, r := range s {
+	for _, r := range s {
 		switch {
-		case unicode.IsDigit(r):
+		case r >= '0' && r <= '9':
 			digits++
-		case r == ']' && i == 0:
-		case unicode.IsLetter(r) && r < 128, r == '-', r == '*', r == '/', r == '.':
+		case r > ' ' && r < 127:
 		default:
 			return false
 		}
