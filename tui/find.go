@@ -14,18 +14,19 @@ import (
 // findScreen is the home screen: type a name, phone, date of birth or MRN,
 // press Enter to search; pick a result or register a new patient.
 type findScreen struct {
-	q         field
-	results   []idcards.Patient
-	cursor    int
-	pending   int
-	searched  string
-	focusList bool
+	q        field
+	results  []idcards.Patient
+	mrns     map[int64]string
+	cursor   int
+	pending  int
+	searched string
 }
 
 type searchedMsg struct {
 	req     int
 	q       string
 	results []idcards.Patient
+	mrns    map[int64]string // active MRN(s) per patient
 	err     error
 }
 
@@ -51,7 +52,22 @@ func (s *findScreen) keys(e *env) []key.Binding {
 func search(ctx context.Context, reg Registry, req int, q string) tea.Cmd {
 	return func() tea.Msg {
 		r, err := reg.SearchPatients(ctx, q, 50)
-		return searchedMsg{req: req, q: q, results: r, err: err}
+		m := searchedMsg{req: req, q: q, results: r, err: err, mrns: map[int64]string{}}
+		for _, p := range r {
+			ids, err := reg.PatientIdentifiers(ctx, p.ID)
+			if err != nil {
+				m.err = err
+				break
+			}
+			var act []string
+			for _, id := range ids {
+				if id.State == idcards.IDActive {
+					act = append(act, id.MRN)
+				}
+			}
+			m.mrns[p.ID] = strings.Join(act, ",")
+		}
+		return m
 	}
 }
 
@@ -65,7 +81,7 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return status(friendly(e, "search", msg.err), true)
 		}
-		s.results, s.cursor, s.searched = msg.results, 0, msg.q
+		s.results, s.mrns, s.cursor, s.searched = msg.results, msg.mrns, 0, msg.q
 		if len(msg.results) == 0 {
 			return status(fmt.Sprintf("No patient matches %q. Press ctrl+n to register a new patient.", msg.q), false)
 		}
@@ -126,7 +142,11 @@ func (s *findScreen) view(e *env, w, h int) string {
 			start = s.cursor - max + 1
 		}
 		for i := start; i < len(s.results) && i-start < max; i++ {
-			line := "  " + patientLine(s.results[i], e)
+			mrn := s.mrns[s.results[i].ID]
+			if mrn == "" {
+				mrn = "(no ID)"
+			}
+			line := fmt.Sprintf("  %-12s %s", mrn, patientLine(s.results[i], e))
 			if i == s.cursor {
 				line = st.selected.Render(truncate(line, w))
 			}
