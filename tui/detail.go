@@ -425,3 +425,10 @@ func (s *detailScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
 		return m
 	}, true
 }
+
+func (s *detailScreen) focused() *field {
+	if s.typing() {
+		return &s.reason
+	}
+	return nil
+}

@@ -77,3 +77,14 @@ func (f *field) view(st styles, focused bool, width int) string {
 	_ = width
 	return strings.TrimRight(line, " ")
 }
+
+// paste inserts pasted text: control characters and newlines are dropped,
+// so a paste never submits a form.
+func (f *field) paste(text string) {
+	for _, r := range text {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar || len(f.value) >= f.max {
+			continue
+		}
+		f.value = append(f.value, r)
+	}
+}

@@ -166,3 +166,5 @@ func patientLine(p idcards.Patient, e *env) string {
 	}
 	return fmt.Sprintf("%-22s %s %-10s %-5s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village)
 }
+
+func (s *findScreen) focused() *field { return &s.q }

@@ -420,3 +420,17 @@ func lastAuditAction(t *testing.T, s *registry.Store, action string) string {
 type fixedPath struct{ *registry.Store }
 
 func (fixedPath) Path() string { return "/data/registry.db" }
+
+func TestPasteIntoField(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Grace", "Atim", "1985-01-02")
+	m, _ := newModel(t, s, nil, slow, 80, 24)
+	m = drive(t, m, tea.PasteMsg{Content: "at\x1b[2Jim\n"})
+	if out := screenText(m); !strings.Contains(out, "Find            at[2Jim█") {
+		t.Fatalf("paste:\n%s", out)
+	}
+	m = drive(t, m, ctrl('u'), tea.PasteMsg{Content: "atim\r\n"}, enter)
+	if out := screenText(m); !strings.Contains(out, "Grace Atim") {
+		t.Fatalf("search after paste:\n%s", out)
+	}
+}

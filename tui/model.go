@@ -62,6 +62,9 @@ type scanTaker interface {
 	takeScan(e *env, code string) (tea.Cmd, bool)
 }
 
+// focuser is a screen with a focused text field (nil when none).
+type focuser interface{ focused() *field }
+
 // inputScreen is a screen with a focused text field; a scanner burst typed
 // into it is taken back out.
 type inputScreen interface{ trimInput(n int) }
@@ -291,6 +294,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.stack = []screen{newFind()}
 			return m, status("Signed in as "+msg.actor.Name, false)
 		}
+	case tea.PasteMsg:
+		if f, ok := m.top().(focuser); ok {
+			if fd := f.focused(); fd != nil {
+				fd.paste(msg.Content)
+			}
+		}
+		return m, nil
 	case scanMsg:
 		if _, ok := idcards.ActorFrom(m.e.ctx); !ok || m.e.reg == nil {
 			return m, nil // nobody signed in: a scan does not unlock anything

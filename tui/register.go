@@ -329,3 +329,10 @@ func (s *registerScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
 		return bindCheckMsg{req: req, v: v, err: err}
 	}, true
 }
+
+func (s *registerScreen) focused() *field {
+	if s.warning {
+		return nil
+	}
+	return &s.fields[s.focus]
+}

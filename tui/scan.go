@@ -168,3 +168,5 @@ func printable(s string) string {
 	}
 	return string(r)
 }
+
+func (s *scanScreen) focused() *field { return &s.in }

@@ -130,3 +130,13 @@ func (s *setupScreen) view(e *env, w, h int) string {
 	}
 	return b.String()
 }
+
+func (s *setupScreen) focused() *field {
+	switch s.focus {
+	case 0:
+		return &s.prefix
+	case 1:
+		return &s.width
+	}
+	return nil
+}

@@ -89,3 +89,10 @@ func (s *signInScreen) view(e *env, w, h int) string {
 	}
 	return out
 }
+
+func (s *signInScreen) focused() *field {
+	if s.focus == 0 {
+		return &s.user
+	}
+	return &s.pass
+}
