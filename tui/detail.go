@@ -377,6 +377,16 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		}
 		b.WriteString(truncate(line, w) + "\n")
 	}
+	if len(s.cards) > 0 && s.mode == modeNormal {
+		b.WriteString("\n  " + st.title.Render("Cards") + "\n")
+		for i, c := range s.cards {
+			if i == 5 {
+				fmt.Fprintf(&b, "  … %d more\n", len(s.cards)-5)
+				break
+			}
+			b.WriteString(truncate(fmt.Sprintf("  %-12s %-10s %-9s printed %s by %s", c.MRN, c.Serial, strings.ToUpper(string(c.State)), c.PrintedAt.UTC().Format("2006-01-02 15:04"), c.PrintedBy), w) + "\n")
+		}
+	}
 	switch s.mode {
 	case modeReprintReason:
 		b.WriteString("\n  Reprint " + s.ids[s.cursor].MRN + ": the old card will scan as REPLACED.\n")
