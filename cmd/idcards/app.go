@@ -43,11 +43,13 @@ registry, and keeps that registry in step with OpenMRS.
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
 ` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
-Start with:  idcards init --site KLA --scheme luhn-mod-30`,
+Run idcards with no command to open the desk screen (the TUI); on a machine
+without a registry it first asks for the site prefix and scheme.
+Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
+			return a.runTUI(cmd.Context())
 		},
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file (default $IDCARDS_DB or the user's data directory)")
@@ -66,6 +68,7 @@ Start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.restoreCmd())
 	root.AddCommand(a.approvalsCmd())
 	root.AddCommand(a.settingsCmd())
+	root.AddCommand(a.tuiCmd())
 	return root
 }
 
