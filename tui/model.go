@@ -36,8 +36,13 @@ type Config struct {
 	// Actor acts when Auth is nil (the OS operator until accounts exist).
 	Actor idcards.Actor
 	Auth  Authenticator
-	Site  string
-	Log   *slog.Logger
+	// SignIn makes the registry itself the Authenticator (it must satisfy
+	// Accounts), including one created by the first-run setup: desk users
+	// sign in, and with NoUsers the first person creates the admin account.
+	SignIn  bool
+	NoUsers bool
+	Site    string
+	Log     *slog.Logger
 	// Now is the clock for scanner-burst timing; nil means time.Now.
 	Now func() time.Time
 	// BurstGap is the longest pause between a scanner's keys (default 30 ms).
@@ -147,6 +152,8 @@ type Model struct {
 	statusE  bool
 	fullHelp bool
 	help     help.Model
+	locked   []screen // the screens behind the lock, for lockedBy
+	lockedBy string
 
 	// scanner burst: keys that arrived within BurstGap of each other.
 	burst  []rune
@@ -210,6 +217,11 @@ func New(ctx context.Context, cfg Config) Model {
 	if cfg.IdleLock == 0 {
 		cfg.IdleLock = 5 * time.Minute
 	}
+	if cfg.SignIn && cfg.Registry != nil {
+		if a, ok := cfg.Registry.(Authenticator); ok {
+			cfg.Auth = a
+		}
+	}
 	m := Model{cfg: cfg, e: e, w: 80, h: 24, help: help.New(), base: ctx}
 	if cfg.Auth == nil {
 		e.ctx = idcards.WithActor(ctx, cfg.Actor)
@@ -217,6 +229,8 @@ func New(ctx context.Context, cfg Config) Model {
 	switch {
 	case cfg.Registry == nil:
 		m.stack = []screen{newSetup(cfg.Schemes)}
+	case cfg.Auth != nil && cfg.SignIn && cfg.NoUsers:
+		m.stack = []screen{newFirstAdmin(cfg.Auth)}
 	case cfg.Auth != nil:
 		m.stack = []screen{newSignIn(cfg.Auth)}
 	default:
@@ -282,6 +296,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.cfg.Site = msg.site
 		}
 		m.stack = []screen{newFind()}
+		if a, ok := msg.reg.(Authenticator); ok && m.cfg.SignIn {
+			// A new registry has no accounts: its first user creates the
+			// admin account before anything else (there is no default one).
+			m.cfg.Auth = a
+			m.e.ctx = m.base
+			m.stack = []screen{newFirstAdmin(a)}
+			return m, tea.Batch(status("Registry created at "+msg.reg.Path(), false), m.idleTick())
+		}
 		if m.cfg.Auth != nil {
 			m.stack = []screen{newSignIn(m.cfg.Auth)}
 		}
@@ -292,6 +314,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.e.ctx = idcards.WithActor(m.base, msg.actor)
 			m.lastAt = m.cfg.Now()
 			m.stack = []screen{newFind()}
+			if msg.actor.Name == m.lockedBy && len(m.locked) > 0 {
+				// The same person unlocks: their screens are as they left them.
+				m.stack = m.locked
+			}
+			m.locked, m.lockedBy = nil, ""
 			return m, status("Signed in as "+msg.actor.Name, false)
 		}
 	case tea.PasteMsg:
@@ -347,6 +374,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // lock forgets the signed-in user and shows the sign-in screen.
 func (m *Model) lock() {
+	// Keep the screens for the same user; anyone else starts afresh, so a
+	// half-typed registration is never shown to the next person.
+	m.locked, m.lockedBy = m.stack, m.e.actor.Name
 	m.e.actor = idcards.Actor{}
 	m.e.ctx = m.base
 	m.stack = []screen{newSignIn(m.cfg.Auth)}

@@ -1,20 +1,45 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+// Accounts is what the first-admin and forced-password-change steps need
+// besides Authenticate; *registry.Store satisfies it.
+type Accounts interface {
+	Authenticator
+	CreateFirstAdmin(ctx context.Context, username, fullName, password string) error
+	ChangePassword(ctx context.Context, username, oldPassword, newPassword string) (idcards.Actor, error)
+}
+
+// signInMode is what the sign-in screen is asking for.
+type signInMode int
+
+const (
+	modeSignIn     signInMode = iota // user + password
+	modeFirstAdmin                   // no accounts yet: create the first admin (cannot be skipped)
+	modeNewPass                      // the password was reset: choose a new one
 )
 
 // signInScreen asks for a user name and password when an Authenticator is
-// wired (accounts). The password is never shown.
+// wired (accounts). Passwords are never shown. With no accounts in the
+// registry it first creates the personal admin account; after an admin
+// reset it makes the user choose a new password.
 type signInScreen struct {
 	auth    Authenticator
+	mode    signInMode
 	user    field
 	pass    field
+	again   field
+	old     string // the accepted reset password, in modeNewPass
 	focus   int
 	err     string
 	pending int
@@ -29,58 +54,147 @@ type signedInMsg struct {
 var signInKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next / sign in"))
 
 func newSignIn(a Authenticator) *signInScreen {
-	return &signInScreen{auth: a, user: newField("User", 64, ""), pass: newField("Password", 256, "")}
+	return &signInScreen{auth: a, user: newField("User", 64, ""), pass: newField("Password", 256, ""), again: newField("Again", 256, "")}
 }
 
-func (s *signInScreen) title() string             { return "Sign in" }
+// newFirstAdmin is the first-run step that nobody can skip: there is no
+// default account, so the first person creates their own admin account.
+func newFirstAdmin(a Authenticator) *signInScreen {
+	s := newSignIn(a)
+	s.mode = modeFirstAdmin
+	s.user.label = "Your user name"
+	s.pass.label = "New password"
+	return s
+}
+
+func (s *signInScreen) title() string {
+	switch s.mode {
+	case modeFirstAdmin:
+		return "First run: create your admin account"
+	case modeNewPass:
+		return "Choose a new password"
+	}
+	return "Sign in"
+}
 func (s *signInScreen) typing() bool              { return true }
 func (s *signInScreen) keys(e *env) []key.Binding { return []key.Binding{signInKey} }
+
+// fields lists the fields this mode shows, in focus order.
+func (s *signInScreen) fields() []*field {
+	switch s.mode {
+	case modeFirstAdmin:
+		return []*field{&s.user, &s.pass, &s.again}
+	case modeNewPass:
+		return []*field{&s.pass, &s.again}
+	}
+	return []*field{&s.user, &s.pass}
+}
 
 func (s *signInScreen) update(e *env, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case signedInMsg:
-		if msg.req == s.pending {
-			s.pending = 0
-			s.pass.set("")
-			if msg.err != nil {
-				s.err = "user or password not accepted"
-				e.log.Warn("sign-in failed", "user", s.user.String(), "err", msg.err)
+		if msg.req != s.pending {
+			return nil
+		}
+		s.pending = 0
+		pass := s.pass.String()
+		s.pass.set("")
+		s.again.set("")
+		switch {
+		case msg.err == nil:
+		case s.mode == modeSignIn && errors.Is(msg.err, registry.ErrMustChangePassword):
+			if _, ok := s.auth.(Accounts); ok {
+				s.mode, s.old, s.focus = modeNewPass, pass, 0
+				s.pass.label = "New password"
+				s.err = "Your password was reset: choose a new one."
+				return nil
 			}
+			s.err = "a new password is required: ask an admin"
+		case s.mode == modeSignIn:
+			// One message for every refusal: do not tell a guesser which
+			// part was wrong or that the account is locked.
+			s.err = "user or password not accepted"
+			e.log.Warn("sign-in failed", "user", s.user.String(), "err", msg.err)
+		default:
+			// Creating or changing a password: the policy's reason helps;
+			// both password fields were cleared, so start again at the first.
+			s.err = friendly(e, "account", msg.err)
+			s.focus = len(s.fields()) - 2
 		}
 	case tea.KeyPressMsg:
 		if s.pending != 0 {
 			return nil
 		}
+		fs := s.fields()
 		switch msg.String() {
-		case "tab", "down", "up", "shift+tab":
-			s.focus = 1 - s.focus
+		case "tab", "down":
+			s.focus = (s.focus + 1) % len(fs)
+		case "shift+tab", "up":
+			s.focus = (s.focus + len(fs) - 1) % len(fs)
 		case "enter":
-			if s.focus == 0 {
-				s.focus = 1
+			if s.focus < len(fs)-1 {
+				s.focus++
 				return nil
 			}
-			s.pending = e.req()
-			ctx, a, req, u, p := e.ctx, s.auth, s.pending, strings.TrimSpace(s.user.String()), s.pass.String()
-			return func() tea.Msg {
-				act, err := a.Authenticate(ctx, u, p)
-				return signedInMsg{req: req, actor: act, err: err}
-			}
+			return s.submit(e)
 		default:
-			if s.focus == 0 {
-				s.user.handle(msg)
-			} else {
-				s.pass.handle(msg)
-			}
+			fs[s.focus].handle(msg)
 			s.err = ""
 		}
 	}
 	return nil
 }
 
+func (s *signInScreen) submit(e *env) tea.Cmd {
+	u, p := strings.TrimSpace(s.user.String()), s.pass.String()
+	if s.mode != modeSignIn && p != s.again.String() {
+		s.err = "the two passwords differ"
+		s.pass.set("")
+		s.again.set("")
+		s.focus = len(s.fields()) - 2
+		return nil
+	}
+	if s.mode == modeFirstAdmin && u == "" {
+		s.err = "enter your user name"
+		s.focus = 0
+		return nil
+	}
+	s.pending = e.req()
+	ctx, a, req, mode, old := e.ctx, s.auth, s.pending, s.mode, s.old
+	return func() tea.Msg {
+		var act idcards.Actor
+		var err error
+		switch mode {
+		case modeFirstAdmin:
+			acc := a.(Accounts)
+			if err = acc.CreateFirstAdmin(ctx, u, "", p); err == nil {
+				act, err = acc.Authenticate(ctx, u, p)
+			}
+		case modeNewPass:
+			act, err = a.(Accounts).ChangePassword(ctx, u, old, p)
+		default:
+			act, err = a.Authenticate(ctx, u, p)
+		}
+		return signedInMsg{req: req, actor: act, err: err}
+	}
+}
+
 func (s *signInScreen) view(e *env, w, h int) string {
 	st := e.st
-	masked := field{label: s.pass.label, value: []rune(strings.Repeat("•", len(s.pass.value)))}
-	out := "\n" + s.user.view(st, s.focus == 0, w) + "\n" + masked.view(st, s.focus == 1, w) + "\n"
+	out := "\n"
+	switch s.mode {
+	case modeFirstAdmin:
+		out += "  There are no accounts yet. Create your own personal admin account:\n  it can add the desk's other users. There is no default account.\n\n"
+	case modeNewPass:
+		out += "  Signed in as " + s.user.String() + ". Choose a new password (10+ characters).\n\n"
+	}
+	for i, f := range s.fields() {
+		shown := *f
+		if f != &s.user {
+			shown = field{label: f.label, value: []rune(strings.Repeat("•", len(f.value)))}
+		}
+		out += shown.view(st, s.focus == i, w) + "\n"
+	}
 	if s.pending != 0 {
 		out += "\n  Checking…\n"
 	}
@@ -90,9 +204,4 @@ func (s *signInScreen) view(e *env, w, h int) string {
 	return out
 }
 
-func (s *signInScreen) focused() *field {
-	if s.focus == 0 {
-		return &s.user
-	}
-	return &s.pass
-}
+func (s *signInScreen) focused() *field { return s.fields()[s.focus] }

@@ -58,3 +58,45 @@ func TestSignInAndIdleLock(t *testing.T) {
 		t.Fatalf("not locked:\n%s", out)
 	}
 }
+
+// With no accounts the first screen creates the admin account; it cannot
+// be skipped (Esc and scans do nothing) and refuses mismatched or weak
+// passwords with the reason.
+func TestFirstAdminThenLockKeepsScreens(t *testing.T) {
+	s := newStore(t)
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.SignIn, cfg.NoUsers, cfg.IdleCheck = idcards.Actor{}, true, true, -1
+	m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(screenText(m), "create your admin account") {
+		t.Fatalf("want the first-admin screen:\n%s", screenText(m))
+	}
+	m = drive(t, m, tea.KeyPressMsg{Code: tea.KeyEscape}, scanMsg{raw: "0420000010"})
+	if !strings.Contains(screenText(m), "create your admin account") {
+		t.Fatalf("first-admin screen was skipped:\n%s", screenText(m))
+	}
+	m = drive(t, m, append(append(append(typed("amina"), enter), append(typed("correct horse battery"), enter)...), append(typed("correct horse batterx"), enter)...)...)
+	if !strings.Contains(screenText(m), "differ") {
+		t.Fatalf("mismatch not refused:\n%s", screenText(m))
+	}
+	m = drive(t, m, append(append(typed("short"), enter), append(typed("short"), enter)...)...)
+	if out := screenText(m); !strings.Contains(out, "at least") || strings.Contains(out, "Find or register") {
+		t.Fatalf("weak password not refused with its reason:\n%s", out)
+	}
+	m = drive(t, m, append(append(typed("correct horse battery"), enter), append(typed("correct horse battery"), enter)...)...)
+	if out := screenText(m); !strings.Contains(out, "Find or register") || m.(Model).e.actor.Role != idcards.RoleAdmin {
+		t.Fatalf("first admin not signed in:\n%s", out)
+	}
+
+	// Type into the search, lock, sign in again: the search is still there.
+	m = drive(t, m, typed("Nakato")...)
+	c.t = c.t.Add(6 * time.Minute)
+	m = drive(t, m, idleTickMsg{})
+	if out := screenText(m); !strings.Contains(out, "Sign in") || strings.Contains(out, "Nakato") {
+		t.Fatalf("lock must hide the screen:\n%s", out)
+	}
+	m = drive(t, m, append(append(typed("amina"), enter), append(typed("correct horse battery"), enter)...)...)
+	if out := screenText(m); !strings.Contains(out, "Nakato") {
+		t.Fatalf("same user unlocking should find the screen as left:\n%s", out)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +77,10 @@ func (a *app) runTUI(ctx context.Context) error {
 		stores = append(stores, s)
 		return s
 	}
-	cfg := tui.Config{Actor: actor, Log: log, Schemes: barcode.Names()}
+	// Desk users sign in with their personal accounts (issue: no shared or
+	// default account); a registry without accounts starts with the
+	// first-admin screen, which cannot be skipped.
+	cfg := tui.Config{Actor: actor, Log: log, Schemes: barcode.Names(), SignIn: true}
 	cfg.Create = func(ctx context.Context, f idcards.Format) (tui.Registry, error) {
 		s, err := registry.Create(ctx, path, f)
 		if err != nil {
@@ -90,6 +94,16 @@ func (a *app) runTUI(ctx context.Context) error {
 		cfg.Registry = wrap(s)
 		if f, err := s.Format(actx); err == nil && cfg.Site == "" {
 			cfg.Site = f.Prefix
+		}
+		has, err := s.HasUsers(actx)
+		if err != nil {
+			return err
+		}
+		cfg.NoUsers = !has
+		if v, err := s.Setting(actx, "idle_lock_minutes", "5"); err == nil {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				cfg.IdleLock = time.Duration(n) * time.Minute
+			}
 		}
 	case idcards.ErrorKind(err) == idcards.NotFound:
 		if _, serr := os.Stat(path); !errors.Is(serr, fs.ErrNotExist) {

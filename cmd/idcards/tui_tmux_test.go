@@ -37,8 +37,13 @@ func TestTUIInTmux(t *testing.T) {
 		return string(out)
 	}
 	data := filepath.Join(dir, "data")
-	tmux("new-session", "-d", "-s", "t", "-x", "80", "-y", "24",
-		"env", "HOME="+dir, "XDG_DATA_HOME="+data, "TERM=xterm-256color", bin)
+	target := "t"
+	start := func(name string) {
+		target = name
+		tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24",
+			"env", "HOME="+dir, "XDG_DATA_HOME="+data, "TERM=xterm-256color", bin)
+	}
+	start("t")
 	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
 
 	// waitFor polls the pane until it shows all of want (not a timing assertion:
@@ -48,7 +53,7 @@ func TestTUIInTmux(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		var screen string
 		for time.Now().Before(deadline) {
-			screen = tmux("capture-pane", "-p", "-t", "t")
+			screen = tmux("capture-pane", "-p", "-t", target)
 			ok := true
 			for _, w := range want {
 				ok = ok && strings.Contains(screen, w)
@@ -63,45 +68,74 @@ func TestTUIInTmux(t *testing.T) {
 	}
 	typeSlowly := func(s string) {
 		for _, r := range s {
-			tmux("send-keys", "-t", "t", "-l", string(r))
+			tmux("send-keys", "-t", target, "-l", string(r))
 			time.Sleep(80 * time.Millisecond)
 		}
 	}
 
 	waitFor("No registry was found", "Site prefix")
 	typeSlowly("042")
-	tmux("send-keys", "-t", "t", "C-s")
-	waitFor("Find or register", "registry.db")
+	tmux("send-keys", "-t", target, "C-s")
 
-	tmux("send-keys", "-t", "t", "C-n")
+	// No default account: the first person creates their admin account.
+	waitFor("create your admin account", "no default account")
+	for _, v := range []string{"amina", "correct horse battery", "correct horse battery"} {
+		typeSlowly(v)
+		tmux("send-keys", "-t", target, "Enter")
+	}
+	waitFor("Find or register", "Signed in as amina")
+	tmux("send-keys", "-t", target, "C-c")
+
+	// The admin adds a clerk, whose first sign-in must choose a new password.
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("initial pass 1234\n"), 0o600)
+	add := exec.Command(bin, "users", "add", "okot", "--role", "clerk", "--password-file", pw)
+	add.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+data, "IDCARDS_DB=")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("users add: %v\n%s", err, out)
+	}
+	start("t2")
+	waitFor("Sign in", "User")
+	for _, v := range []string{"okot", "initial pass 1234"} {
+		typeSlowly(v)
+		tmux("send-keys", "-t", target, "Enter")
+	}
+	waitFor("Choose a new password", "was reset")
+	for _, v := range []string{"blue river morning", "blue river morning"} {
+		typeSlowly(v)
+		tmux("send-keys", "-t", target, "Enter")
+	}
+	waitFor("Find or register", "Signed in as okot")
+
+	tmux("send-keys", "-t", target, "C-n")
 	waitFor("Register a new patient")
 	for i, v := range []string{"Amina", "Okello", "F", "34"} {
 		if i > 0 {
-			tmux("send-keys", "-t", "t", "Tab")
+			tmux("send-keys", "-t", target, "Tab")
 		}
 		typeSlowly(v)
 	}
-	tmux("send-keys", "-t", "t", "C-s")
+	tmux("send-keys", "-t", target, "C-s")
 	screen := waitFor("Registered Amina Okello with MRN")
 	mrn := strings.Fields(screen[strings.Index(screen, "with MRN ")+len("with MRN "):])[0]
 	mrn = strings.TrimSuffix(mrn, ".")
-	tmux("send-keys", "-t", "t", "p")
+	tmux("send-keys", "-t", target, "p")
 	waitFor("sent to", "card(s) ever")
 
 	// Scanner: the whole code in one write, then Enter.
-	tmux("send-keys", "-t", "t", "-l", mrn+"\r")
+	tmux("send-keys", "-t", target, "-l", mrn+"\r")
 	waitFor("ACTIVE", "Amina Okello", "Valid card")
 
 	// Back home, a clerk typing the code slowly searches instead.
-	tmux("send-keys", "-t", "t", "Escape")
+	tmux("send-keys", "-t", target, "Escape")
 	waitFor("Patient · Amina Okello")
-	tmux("send-keys", "-t", "t", "Escape")
+	tmux("send-keys", "-t", target, "Escape")
 	waitFor("Find or register")
 	typeSlowly(mrn)
-	tmux("send-keys", "-t", "t", "Enter")
+	tmux("send-keys", "-t", target, "Enter")
 	waitFor("1 match(es)", "Amina Okello")
 
-	tmux("send-keys", "-t", "t", "C-c")
+	tmux("send-keys", "-t", target, "C-c")
 	if _, err := os.Stat(filepath.Join(data, "idcards", "tui.log")); err != nil {
 		t.Fatalf("no log file: %v", err)
 	}
