@@ -50,7 +50,7 @@ func TestTUIInTmux(t *testing.T) {
 	// the deadline only bounds a hung program).
 	waitFor := func(want ...string) string {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		var screen string
 		for time.Now().Before(deadline) {
 			screen = tmux("capture-pane", "-p", "-t", target)
