@@ -210,4 +210,3 @@ func FuzzEncodeCode128(f *testing.F) {
 		}
 	})
 }
-
