@@ -48,11 +48,8 @@ func NewRenderer(sheet Sheet, o RenderOptions) (*Renderer, error) {
 	if len(sheet.Slots) == 0 {
 		return nil, idcards.Errorf(idcards.Invalid, "printing: sheet %q has no card slots", sheet.Name)
 	}
-	orient := "P"
-	if sheet.PageW > sheet.PageH {
-		orient = "L"
-	}
-	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: orient, UnitStr: "mm", Size: fpdf.SizeType{Wd: sheet.PageW, Ht: sheet.PageH}})
+	// fpdf's "P" keeps the size as given (its "L" would swap it again).
+	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: fpdf.SizeType{Wd: sheet.PageW, Ht: sheet.PageH}})
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetMargins(0, 0, 0)
 	pdf.SetCompression(true)
@@ -118,7 +115,7 @@ func (r *Renderer) Finish(w io.Writer) error {
 
 func (r *Renderer) newPage() {
 	p := r.pdf
-	p.AddPageFormat("", fpdf.SizeType{Wd: r.sheet.PageW, Ht: r.sheet.PageH})
+	p.AddPageFormat("P", fpdf.SizeType{Wd: r.sheet.PageW, Ht: r.sheet.PageH})
 	if len(r.sheet.CutMarks) > 0 {
 		p.SetDrawColor(0, 0, 0)
 		p.SetLineWidth(0.15)
