@@ -173,3 +173,30 @@ func TestPrint_EndToEndScan(t *testing.T) {
 		t.Fatalf("scanned %q, want %q", out, ids[0])
 	}
 }
+
+func FuzzReadIDs(f *testing.F) {
+	f.Add("KLA0001234\n# comment\n\n0001237\r\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := readIDs(strings.NewReader(s), "fuzz")
+		if err != nil {
+			return
+		}
+		if len(ids) == 0 {
+			t.Fatal("no error and no IDs")
+		}
+		for _, id := range ids {
+			if id == "" || strings.HasPrefix(id, "#") || len(id) > 256+2 {
+				t.Fatalf("bad ID %q returned", id)
+			}
+		}
+	})
+}
+
+func TestParseSymbols(t *testing.T) {
+	for in, ok := range map[string]bool{"code128": true, "qr": true, "code128+qr": true, "code128+datamatrix": true, "qr+datamatrix": false, "code128+code128": false, "ean13": false} {
+		if _, err := parseSymbols(in); (err == nil) != ok {
+			t.Errorf("parseSymbols(%q) err = %v", in, err)
+		}
+	}
+}
