@@ -125,6 +125,9 @@ func readIDs(r io.Reader, name string) ([]string, error) {
 		if s == "" || strings.HasPrefix(s, "#") {
 			continue
 		}
+		if len(s) > barcode.MaxInput {
+			return nil, idcards.Errorf(idcards.Invalid, "%s: line %d is longer than %d characters: not a list of IDs", name, line, barcode.MaxInput)
+		}
 		out = append(out, s)
 	}
 	if err := sc.Err(); err != nil {
