@@ -351,7 +351,7 @@ func cardFor(ctx context.Context, s *registry.Store, c idcards.Card) (printing.C
 func (a *app) cardsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cards",
-		Short: "The print registry: list and void printed cards",
+		Short: "The print registry: list, replace and void printed cards",
 		Long: `Every printed card has a serial (C + 8 characters) and a row with its MRN,
 state (active, replaced, voided), batch, layout, who printed it and when.
 A reprint (idcards print --patient MRN --reprint --reason ...) gives a new
@@ -437,6 +437,33 @@ idcards print --patient MRN --reprint --reason ... if the patient needs one.`,
 		},
 	}
 	void.Flags().StringVar(&reason, "reason", "", "why (required)")
-	cmd.AddCommand(list, void)
+
+	var rf printFlags
+	replace := &cobra.Command{
+		Use:   "replace MRN --reason TEXT (-o FILE.pdf | --to-printer NAME)",
+		Short: "Print a replacement card: new serial, the old card becomes replaced",
+		Long: `Print a new card for an MRN whose card was lost or damaged. The new card gets a
+new serial and the earlier active card is marked replaced, so a scan of its 2D
+symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reason TEXT.`,
+		Example: `  idcards cards replace KLA0001234 --reason lost -o card.pdf
+  idcards cards replace KLA0001234 --reason damaged --to-printer Zebra_ZC300 --symbology code128+qr`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(rf.reason) == "" {
+				return idcards.Errorf(idcards.Invalid, "cards replace: --reason is required (e.g. lost, damaged)")
+			}
+			rf.patient, rf.reprint = args[0], true
+			return a.runPrint(cmd.Context(), rf)
+		},
+	}
+	rfl := replace.Flags()
+	rfl.StringVar(&rf.reason, "reason", "", "why the card is replaced (required)")
+	rfl.StringVarP(&rf.out, "out", "o", "", "PDF file to write")
+	rfl.StringVar(&rf.printer, "to-printer", "", "send to this CUPS printer with lp")
+	rfl.StringVar(&rf.layout, "layout", "card", "page layout: "+strings.Join(printing.Layouts(), ", "))
+	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
+	rfl.StringVar(&rf.facility, "facility", "", "facility name on the card (default: setting facility_name)")
+	rfl.StringVar(&rf.logo, "logo", "", "PNG logo (default: setting card_logo)")
+	cmd.AddCommand(list, void, replace)
 	return cmd
 }

@@ -70,6 +70,14 @@ func TestPrint_BatchRecordsAndReprint(t *testing.T) {
 	if strings.Count(list, "active") != 1 || strings.Count(list, "replaced") != 1 {
 		t.Fatalf("after reprint:\n%s", list)
 	}
+	if _, _, err := c.run("", "cards", "replace", ids[0], "-o", pdf); err == nil || !strings.Contains(err.Error(), "--reason") {
+		t.Fatalf("replace without reason: %v", err)
+	}
+	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "-o", pdf)
+	list = c.ok("", "cards", "list", "--mrn", ids[0])
+	if strings.Count(list, "active") != 1 || strings.Count(list, "replaced") != 2 {
+		t.Fatalf("after cards replace:\n%s", list)
+	}
 	if out := c.ok("", "print", "--unprinted", "-o", pdf); !strings.Contains(out, "nothing to print") {
 		t.Fatalf("unprinted: %q", out)
 	}
@@ -171,6 +179,20 @@ func TestPrint_EndToEndScan(t *testing.T) {
 	out, _ := exec.Command("zbarimg", "-q", "--raw", filepath.Join(c.dir, "p-1.png")).Output()
 	if strings.TrimSpace(string(out)) != ids[0] {
 		t.Fatalf("scanned %q, want %q", out, ids[0])
+	}
+	// The 2D symbol of a replacement card carries the MRN and the new serial.
+	c.ok("", "cards", "replace", ids[0], "--reason", "lost", "--symbology", "code128+qr", "-o", pdf)
+	if out, err := exec.Command("pdftoppm", "-r", "150", "-png", pdf, filepath.Join(c.dir, "q")).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	out, _ = exec.Command("zbarimg", "-q", filepath.Join(c.dir, "q-1.png")).Output()
+	list := c.ok("", "cards", "list", "--mrn", ids[0], "--state", "active", "--json")
+	i := strings.Index(list, `"serial": "`)
+	serial := list[i+11 : i+20]
+	for _, want := range []string{"CODE-128:" + ids[0], "QR-Code:" + content2D(ids[0], serial)} {
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("scan of the replacement card = %q, want it to contain %q", out, want)
+		}
 	}
 }
 
