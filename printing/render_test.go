@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/makiuchi-d/gozxing"
+	zdm "github.com/makiuchi-d/gozxing/datamatrix"
+
 	"github.com/idcards/idcards/barcode"
 )
 
@@ -220,5 +223,46 @@ func TestRender_NoCards(t *testing.T) {
 	r, _ := NewRenderer(sheet, RenderOptions{})
 	if err := r.Finish(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no cards") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRender_DataMatrixScansBack covers DataMatrix, which zbar cannot read:
+// the card page is rasterised at 203 dpi and the symbol's box (from the
+// layout) decoded with gozxing.
+func TestRender_DataMatrixScansBack(t *testing.T) {
+	needTool(t, "pdftoppm")
+	o := Options{Symbols: []barcode.Symbology{barcode.DataMatrix}}
+	cards := testCards(3)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "dm.pdf")
+	os.WriteFile(in, renderPDF(t, "card", cards, o), 0o644)
+	tool(t, "pdftoppm", "-r", "203", "-gray", "-png", in, filepath.Join(dir, "p"))
+	for i, c := range cards {
+		l, err := LayoutCard(c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(filepath.Join(dir, fmt.Sprintf("p-%d.png", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := l.Symbols[0]
+		px := func(mm float64) int { return int(mm / 25.4 * 203) }
+		sub := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(image.Rect(px(s.X), px(s.Y), px(s.X+s.W)+1, px(s.Y+s.H)+1))
+		bmp, _ := gozxing.NewBinaryBitmapFromImage(sub)
+		res, err := zdm.NewDataMatrixReader().Decode(bmp, nil)
+		if err != nil {
+			t.Fatalf("card %d: %v", i+1, err)
+		}
+		if got, want := res.GetText(), Default2D(c.MRN, c.Serial); got != want {
+			t.Errorf("card %d decodes to %q, want %q", i+1, got, want)
+		}
 	}
 }
