@@ -41,6 +41,7 @@ type Renderer struct {
 	sheet Sheet
 	opts  RenderOptions
 	n     int
+	logoW float64 // logo width/height ratio
 }
 
 // NewRenderer starts a PDF for the sheet layout.
@@ -66,17 +67,20 @@ func NewRenderer(sheet Sheet, o RenderOptions) (*Renderer, error) {
 	}
 	pdf.AddUTF8FontFromBytes("DejaVu", "", fontRegular)
 	pdf.AddUTF8FontFromBytes("DejaVu", "B", fontBold)
+	aspect := 1.0
 	if len(o.Logo) > 0 {
-		if _, _, err := image.DecodeConfig(bytes.NewReader(o.Logo)); err != nil {
-			return nil, idcards.Errorf(idcards.Invalid, "printing: logo is not a readable PNG: %v", err)
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(o.Logo))
+		if err != nil || format != "png" || cfg.Width == 0 || cfg.Height == 0 {
+			return nil, idcards.Errorf(idcards.Invalid, "printing: logo is not a readable PNG (%v)", err)
 		}
+		aspect = float64(cfg.Width) / float64(cfg.Height)
 		pdf.RegisterImageOptionsReader("logo", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(o.Logo))
 		o.HasLogo = true
 	}
 	if err := pdf.Error(); err != nil {
 		return nil, fmt.Errorf("printing: start pdf: %w", err)
 	}
-	return &Renderer{pdf: pdf, sheet: sheet, opts: o}, nil
+	return &Renderer{pdf: pdf, sheet: sheet, opts: o, logoW: aspect}, nil
 }
 
 // Add lays out and draws one card in the next slot, starting a page when
@@ -166,6 +170,13 @@ func (r *Renderer) drawCard(at Rect, l CardLayout) {
 		}
 	}
 	if l.Logo != nil && len(r.opts.Logo) > 0 {
-		p.ImageOptions("logo", at.X+l.Logo.X, at.Y+l.Logo.Y, l.Logo.W, l.Logo.H, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+		// Fit the logo box keeping the image's aspect ratio.
+		w, h := l.Logo.W, l.Logo.H
+		if r.logoW >= 1 {
+			h = w / r.logoW
+		} else {
+			w = h * r.logoW
+		}
+		p.ImageOptions("logo", at.X+l.Logo.X, at.Y+l.Logo.Y, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 	}
 }
