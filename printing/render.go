@@ -35,7 +35,7 @@ type RenderOptions struct {
 // Renderer writes cards to a PDF one at a time: each card is laid out,
 // drawn as vector rectangles and text, and dropped, so a batch never holds
 // more than the current card's symbol. (fpdf itself keeps each page's
-// content stream until Finish; that is a few hundred bytes per card.)
+// content stream until Finish: about 2 KB per card.)
 type Renderer struct {
 	pdf   *fpdf.Fpdf
 	sheet Sheet
