@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	_ "image/png" // logo check
 	"io"
 	"os"
 	"os/exec"
@@ -316,6 +319,13 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	return nil
 }
 
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
 func newBatchID() string {
 	var b [4]byte
 	rand.Read(b[:])
@@ -464,6 +474,59 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
 	rfl.StringVar(&rf.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	rfl.StringVar(&rf.logo, "logo", "", "PNG logo (default: setting card_logo)")
-	cmd.AddCommand(list, void, replace)
+	var facility, logo string
+	setup := &cobra.Command{
+		Use:   "setup [--facility NAME] [--logo FILE.png]",
+		Short: "Set the facility name and logo printed on every card",
+		Long: `Store the facility name (setting facility_name) and the path of a PNG logo
+(setting card_logo) in the registry; idcards print uses them unless --facility
+or --logo is given. --logo "" removes the logo. Without flags, shows the values.`,
+		Example: `  idcards cards setup --facility "Kisugu Health Centre III" --logo /etc/idcards/logo.png`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if cmd.Flags().Changed("logo") && logo != "" {
+				abs, err := filepath.Abs(logo)
+				if err != nil {
+					return err
+				}
+				b, err := os.ReadFile(abs)
+				if err != nil {
+					return idcards.Errorf(idcards.Invalid, "cards setup: logo: %v", err)
+				}
+				if _, format, err := image.DecodeConfig(bytes.NewReader(b)); err != nil || format != "png" {
+					return idcards.Errorf(idcards.Invalid, "cards setup: logo %s is not a PNG file", logo)
+				}
+				logo = abs
+			}
+			if cmd.Flags().Changed("facility") {
+				if err := s.SetSetting(ctx, settingFacility, strings.TrimSpace(facility)); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("logo") {
+				if err := s.SetSetting(ctx, settingLogo, logo); err != nil {
+					return err
+				}
+			}
+			fv, err := s.Setting(ctx, settingFacility, "")
+			if err != nil {
+				return err
+			}
+			lv, err := s.Setting(ctx, settingLogo, "")
+			if err != nil {
+				return err
+			}
+			a.printf("facility: %s\nlogo: %s\n", orNone(fv), orNone(lv))
+			return nil
+		},
+	}
+	setup.Flags().StringVar(&facility, "facility", "", "facility name printed at the top of each card")
+	setup.Flags().StringVar(&logo, "logo", "", "PNG logo printed top-left (\"\" removes it)")
+	cmd.AddCommand(list, void, replace, setup)
 	return cmd
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,5 +222,33 @@ func TestParseSymbols(t *testing.T) {
 		if _, err := parseSymbols(in); (err == nil) != ok {
 			t.Errorf("parseSymbols(%q) err = %v", in, err)
 		}
+	}
+}
+
+func TestCardsSetup(t *testing.T) {
+	c := newCLI(t)
+	logo := filepath.Join(c.dir, "logo.png")
+	img := image.NewGray(image.Rect(0, 0, 20, 10))
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	os.WriteFile(logo, buf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(c.dir, "logo.txt"), []byte("hello"), 0o644)
+	if _, _, err := c.run("", "cards", "setup", "--logo", filepath.Join(c.dir, "logo.txt")); err == nil || !strings.Contains(err.Error(), "not a PNG") {
+		t.Fatalf("text logo: %v", err)
+	}
+	out := c.ok("", "cards", "setup", "--facility", "Kisugu HC III", "--logo", logo)
+	if !strings.Contains(out, "facility: Kisugu HC III") || !strings.Contains(out, "logo: "+logo) {
+		t.Fatalf("setup: %q", out)
+	}
+	ids := c.issue("1")
+	pdf := filepath.Join(c.dir, "c.pdf")
+	c.ok("", "print", "--patient", ids[0], "-o", pdf)
+	b, _ := os.ReadFile(pdf)
+	if !bytes.Contains(b, []byte("/Subtype /Image")) {
+		t.Error("logo from settings not printed")
+	}
+	os.Remove(logo)
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "x", "-o", pdf); err == nil || !strings.Contains(err.Error(), "logo") {
+		t.Fatalf("missing logo file: %v", err)
 	}
 }
