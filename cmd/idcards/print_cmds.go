@@ -273,7 +273,7 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	if err != nil {
 		return err
 	}
-	progress := len(cards) >= 50
+	prog := newProgress(a.stderr, len(cards))
 	for i, c := range cards {
 		pc, err := cardFor(ctx, s, c)
 		if err != nil {
@@ -282,16 +282,12 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 		if err := r.Add(pc); err != nil {
 			return err
 		}
-		if progress && ((i+1)%100 == 0 || i+1 == len(cards)) {
-			fmt.Fprintf(a.stderr, "\rrendered %d/%d cards", i+1, len(cards))
-		}
+		prog.update(i + 1)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	if progress {
-		fmt.Fprintln(a.stderr)
-	}
+	prog.done()
 	if err := r.Finish(tmp); err != nil {
 		return err
 	}
@@ -317,6 +313,46 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 		a.printf("skipped %d refused IDs (listed on stderr)\n", len(bad))
 	}
 	return nil
+}
+
+// progress reports a long run on stderr: a bar redrawn in place on a
+// terminal, a line every 1,000 cards otherwise (logs, pipes). Runs under
+// 50 cards stay quiet.
+type progress struct {
+	w        io.Writer
+	total    int
+	terminal bool
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total}
+	if total < 50 {
+		p.w = nil
+	}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(n int) {
+	switch {
+	case p.w == nil:
+	case p.terminal && (n%20 == 0 || n == p.total):
+		const width = 30
+		done := width * n / p.total
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d cards", strings.Repeat("#", done), strings.Repeat(".", width-done), n, p.total)
+	case !p.terminal && (n%1000 == 0 || n == p.total):
+		fmt.Fprintf(p.w, "rendered %d/%d cards\n", n, p.total)
+	}
+}
+
+func (p *progress) done() {
+	if p.w != nil && p.terminal {
+		fmt.Fprintln(p.w)
+	}
 }
 
 func orNone(s string) string {

@@ -87,6 +87,10 @@ func TestPrint_BatchRecordsAndReprint(t *testing.T) {
 	if out := c.ok("", "print", "--unprinted", "--layout", "letter", "--symbology", "code128+qr", "-o", pdf); !strings.Contains(out, "printed 3 cards") {
 		t.Fatalf("unprinted: %q", out)
 	}
+	c.issue("60")
+	if _, errs, err := c.run("", "print", "--unprinted", "--layout", "a4", "-o", pdf); err != nil || !strings.Contains(errs, "rendered 60/60 cards") {
+		t.Fatalf("progress: err=%v stderr=%q", err, errs)
+	}
 }
 
 func TestPrint_BadInput(t *testing.T) {
