@@ -27,12 +27,12 @@ const (
 // Card is what one card shows. Blank cards (pre-printed IDs not yet given
 // to a patient) get writing lines instead of name, sex and birth year.
 type Card struct {
-	MRN       string `json:"mrn"`
-	Serial    string `json:"serial"`
-	Name      string `json:"name,omitempty"`
-	Sex       string `json:"sex,omitempty"`
-	BirthYear string `json:"birth_year,omitempty"`
-	Blank     bool   `json:"blank,omitempty"`
+	MRN    string `json:"mrn"`
+	Serial string `json:"serial"`
+	Name   string `json:"name,omitempty"`
+	Sex    string `json:"sex,omitempty"`
+	Born   string `json:"born,omitempty"` // date of birth, or its year when estimated
+	Blank  bool   `json:"blank,omitempty"`
 }
 
 // Options are the settings shared by every card of a run.
@@ -204,8 +204,8 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 		if c.Sex != "" {
 			info = append(info, "Sex "+c.Sex)
 		}
-		if c.BirthYear != "" {
-			info = append(info, "Born "+c.BirthYear)
+		if c.Born != "" {
+			info = append(info, "Born "+c.Born)
 		}
 		l.Texts = append(l.Texts, Text{Rect: Rect{X: Margin, Y: y, W: round(textW), H: 4}, Text: strings.Join(info, "   "), Size: 8, Align: "L"})
 		y += 5.5

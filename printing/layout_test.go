@@ -37,7 +37,7 @@ func golden(t *testing.T, name string, v any) {
 }
 
 func TestLayoutCard_Golden(t *testing.T) {
-	patient := Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "Nakato Ssebunya", Sex: "F", BirthYear: "1990"}
+	patient := Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "Nakato Ssebunya", Sex: "F", Born: "1990"}
 	tests := []struct {
 		name string
 		card Card

@@ -40,7 +40,7 @@ var names = []string{"Nakato Ssebunya", "Ngũgĩ wa Thiong'o", "Алексей �
 func testCards(n int) []Card {
 	out := make([]Card, n)
 	for i := range out {
-		out[i] = Card{MRN: fmt.Sprintf("KLA%07d", i+1), Serial: fmt.Sprintf("C%08d", i+1), Name: names[i%len(names)], Sex: "F", BirthYear: "1990"}
+		out[i] = Card{MRN: fmt.Sprintf("KLA%07d", i+1), Serial: fmt.Sprintf("C%08d", i+1), Name: names[i%len(names)], Sex: "F", Born: "1990"}
 	}
 	return out
 }

@@ -388,8 +388,12 @@ func cardFor(ctx context.Context, s *registry.Store, c idcards.Card) (printing.C
 	if p.Sex != idcards.SexUnknown {
 		pc.Sex = string(p.Sex)
 	}
-	if len(p.BirthDate) >= 4 {
-		pc.BirthYear = p.BirthDate[:4]
+	// An estimated date of birth prints as its year only.
+	switch {
+	case p.BirthDate != "" && !p.BirthDateEstimated:
+		pc.Born = p.BirthDate
+	case len(p.BirthDate) >= 4:
+		pc.Born = p.BirthDate[:4]
 	}
 	return pc, nil
 }

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
 )
 
 type cli struct {
@@ -254,5 +257,36 @@ func TestCardsSetup(t *testing.T) {
 	os.Remove(logo)
 	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "x", "-o", pdf); err == nil || !strings.Contains(err.Error(), "logo") {
 		t.Fatalf("missing logo file: %v", err)
+	}
+}
+
+func TestPrint_PatientCardText(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("IDCARDS_REQUIRE_TOOLS") == "" {
+			t.Skip("pdftotext not installed")
+		}
+		t.Fatal("pdftotext not installed")
+	}
+	c := newCLI(t)
+	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
+	s, err := registry.Open(ctx, c.env["IDCARDS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mrn, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Zoë", FamilyName: "Nsɛkɛ", Sex: "F", BirthDate: "1990-02-03"}})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := filepath.Join(c.dir, "p.pdf")
+	c.ok("", "print", "--patient", mrn, "--facility", "Łódź Clinic", "-o", pdf)
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", pdf, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Zoë Nsɛkɛ", "Born 1990-02-03", "Sex F", "Łódź Clinic"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("card text %q lacks %q", out, want)
+		}
 	}
 }
