@@ -51,11 +51,18 @@ var (
 type CharError struct {
 	Scheme string
 	Char   rune
-	Pos    int // 0-based position in the input
+	Pos    int // 0-based position in the input, counted in characters (runes)
+	// Want says what the scheme accepts at that position, e.g. "one of
+	// ABCDEFGHIJ"; empty when there is nothing useful to add.
+	Want string
 }
 
 func (e *CharError) Error() string {
-	return fmt.Sprintf("character %q at position %d is not allowed by scheme %s", e.Char, e.Pos+1, e.Scheme)
+	msg := fmt.Sprintf("character %q at position %d is not allowed by scheme %s", e.Char, e.Pos+1, e.Scheme)
+	if e.Want != "" {
+		msg += "; expected " + e.Want
+	}
+	return msg
 }
 
 // Generate returns the canonical identifier for payload under s.
@@ -91,10 +98,12 @@ func Names() []string {
 // alphabet (init refuses such a prefix: the check must cover it).
 func CheckPrefix(s Scheme, prefix string) error {
 	alpha := s.Alphabet()
-	for i, r := range prefix {
+	i := 0
+	for _, r := range prefix {
 		if !strings.ContainsRune(alpha, r) {
-			return &CharError{Scheme: s.Name(), Char: r, Pos: i}
+			return &CharError{Scheme: s.Name(), Char: r, Pos: i, Want: "one of " + alpha}
 		}
+		i++
 	}
 	return nil
 }

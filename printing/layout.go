@@ -77,9 +77,9 @@ type CardLayout struct {
 	Logo    *Rect    `json:"logo,omitempty"`
 }
 
-// Default2D is the content of the 2D symbol until barcode.Format2D lands:
-// MRN, a space, the card serial. Swap it through Options.Content2D.
-func Default2D(mrn, serial string) string { return mrn + " " + serial }
+// Default2D is the content of the 2D symbol when Options.Content2D is nil:
+// barcode.Format2D, the MRN and the card serial that barcode.Parse2D reads.
+func Default2D(mrn, serial string) string { return barcode.Format2D(mrn, serial) }
 
 // GroupMRN splits an MRN for reading aloud: the letter prefix, the digits
 // in fours counted from the right, a separated check kept on the last group

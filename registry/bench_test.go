@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func BenchmarkReserve100k(b *testing.B) {
 // in the temp dir between benchmark runs (building 1M takes a while).
 func bigRegistry(b *testing.B, n int) (*registry.Store, context.Context, []string) {
 	ctx := operator(context.Background())
-	path := filepath.Join(os.TempDir(), "idcards-bench-"+itoa(n)+".db")
+	path := filepath.Join(os.TempDir(), "idcards-bench-"+strconv.Itoa(n)+".db")
 	s, err := registry.Open(ctx, path)
 	if err != nil {
 		os.Remove(path)
@@ -79,8 +80,6 @@ func bigRegistry(b *testing.B, n int) (*registry.Store, context.Context, []strin
 	return s, ctx, ids
 }
 
-func itoa(n int) string { return time.Duration(n).String() }
-
 // BenchmarkVerify1M looks up codes in a registry of 1,000,000 issued IDs.
 func BenchmarkVerify1M(b *testing.B) {
 	s, ctx, ids := bigRegistry(b, 1_000_000)
@@ -91,6 +90,53 @@ func BenchmarkVerify1M(b *testing.B) {
 		v, err := s.Verify(ctx, ids[i%len(ids)])
 		if err != nil || !v.Status.OK() {
 			b.Fatalf("%+v %v", v, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// BenchmarkBaselineCommit is the floor under BenchmarkIssueOne: one durable
+// write transaction on the same file and connection settings, with none of
+// the issuer's work. Quote IssueOne as a ratio to it.
+func BenchmarkBaselineCommit(b *testing.B) {
+	s, ctx := newStore(b)
+	db := s.DB()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('bench', ?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, i); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// BenchmarkBaselineLookup is the floor under BenchmarkVerify1M: a primary
+// key lookup in the same 1M-ID registry without normalisation, check digit
+// or state logic.
+func BenchmarkBaselineLookup(b *testing.B) {
+	s, ctx, ids := bigRegistry(b, 1_000_000)
+	db := s.DB()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		var state string
+		if err := db.QueryRowContext(ctx, `SELECT state FROM identifiers WHERE mrn = ?`, ids[i%len(ids)]).Scan(&state); err != nil {
+			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
 	}

@@ -9,18 +9,16 @@ import (
 	"strings"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 )
 
-// serialAlphabet is Crockford's base 32: digits and capitals without I L O
-// U, so a serial survives being read aloud and every keyboard layout types
-// it the same.
-const serialAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
+// newSerial draws a random card serial in the form barcode.IsSerial
+// accepts; 32 divides 256, so every character is equally likely.
 func newSerial() string {
-	var b [8]byte
+	var b [barcode.SerialLen - 1]byte
 	rand.Read(b[:])
 	for i := range b {
-		b[i] = serialAlphabet[int(b[i])%32]
+		b[i] = barcode.SerialAlphabet[int(b[i])%len(barcode.SerialAlphabet)]
 	}
 	return "C" + string(b[:])
 }

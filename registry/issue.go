@@ -332,15 +332,7 @@ func (s *Store) checkFlood(ctx context.Context, tx *sql.Tx, a idcards.Actor, n i
 	if limit <= 0 || idcards.Allowed(a.Role, idcards.PermOverride) {
 		return nil
 	}
-	since := s.Now().UTC().Add(-3600 * 1e9).Format(TimeFormat)
-	var used int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identifiers WHERE issued_by = ? AND issued_at >= ?`, a.Name, since).Scan(&used); err != nil {
-		return err
-	}
-	if used+n > limit {
-		return idcards.Errorf(idcards.Forbidden, "%s has issued %d IDs in the last hour; the cap is %d per hour (setting flood_cap_per_hour): ask a supervisor", a.Name, used, limit)
-	}
-	return nil
+	return s.overCap(ctx, tx, a, n, limit) // approvals.go: registrations too, and supervisors' approvals
 }
 
 func enqueue(ctx context.Context, tx *sql.Tx, kind string, patientID int64, mrn, at string) error {

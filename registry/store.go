@@ -45,6 +45,9 @@ type Store struct {
 	// Keys computes duplicate-detection blocking keys for new patients; nil
 	// leaves them empty. Set before use.
 	Keys KeyFunc
+	// Argon2 is the cost of new password hashes; zero means DefaultArgon2.
+	// Hashes made with less are upgraded at the user's next sign-in.
+	Argon2 Argon2Params
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
@@ -177,7 +180,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return s.afterRollback(ctx, err) // approvals.go: a refused clerk's request must outlive the rollback
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("registry: commit: %w", err)

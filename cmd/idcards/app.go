@@ -19,6 +19,7 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	dbPath         string
+	signInUser     string // --user: sign in as this account (users_cmds.go)
 }
 
 // run is main without the process: tests call it directly.
@@ -42,20 +43,32 @@ registry, and keeps that registry in step with OpenMRS.
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
 ` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
-Start with:  idcards init --site KLA --scheme luhn-mod-30`,
+Run idcards with no command to open the desk screen (the TUI); on a machine
+without a registry it first asks for the site prefix and scheme.
+Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
+			return a.runTUI(cmd.Context())
 		},
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file (default $IDCARDS_DB or the user's data directory)")
+	root.PersistentFlags().StringVar(&a.signInUser, "user", "", "sign in as this account (password from $IDCARDS_PASSWORD_FILE or a prompt); needed for changes when cli_sign_in is on")
 	// One command per line, so that features added side by side merge cleanly.
 	root.AddCommand(a.initCmd())
 	root.AddCommand(a.issueCmd())
 	root.AddCommand(a.verifyCmd())
 	root.AddCommand(a.mrnCmd())
 	root.AddCommand(a.seriesCmd())
+	root.AddCommand(a.serveCmd())
+	root.AddCommand(a.tokensCmd())
+	root.AddCommand(a.usersCmd())
+	root.AddCommand(a.auditCmd())
+	root.AddCommand(a.backupCmd())
+	root.AddCommand(a.restoreCmd())
+	root.AddCommand(a.approvalsCmd())
+	root.AddCommand(a.settingsCmd())
+	root.AddCommand(a.tuiCmd())
 	root.AddCommand(a.printCmds()...)
 	return root
 }
@@ -83,7 +96,12 @@ func (a *app) open(ctx context.Context) (*registry.Store, context.Context, error
 	if err != nil {
 		return nil, ctx, err
 	}
-	return s, idcards.WithActor(ctx, a.osActor()), nil
+	actx, err := a.signIn(ctx, s) // users_cmds.go: --user and cli_sign_in
+	if err != nil {
+		s.Close()
+		return nil, ctx, err
+	}
+	return s, actx, nil
 }
 
 // osActor is the operating-system user who runs the CLI: whoever can open

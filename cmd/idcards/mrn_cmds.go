@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/barcode"
 	"github.com/spf13/cobra"
 )
@@ -47,7 +48,13 @@ form (openmrs-luhn and openmrs-verhoeff put a dash before the check).`,
 		Short: "Check identifiers' check characters: ID<TAB>ok or ID<TAB>invalid: reason",
 		Long: `Check each identifier (or each line of standard input). Prints ID<TAB>ok or
 ID<TAB>invalid: reason, and exits 1 if any is invalid. Input is normalised
-first (case, spaces, AIM prefix, dashes).`,
+first (case, spaces, AIM prefix, dashes), and a scheme's separator is put
+back, so 12345678G and 12345678-G are the same openmrs-verhoeff ID.
+Reasons name the cause: a wrong check character (probably a typo), a wrong
+length, or the character the scheme does not allow and what it expects.`,
+		Example: `  idcards mrn validate --scheme luhn-mod-30 KLA000001D KLA000001E
+  idcards mrn validate --scheme openmrs-luhn 123456-6 123456-G
+  idcards mrn validate --scheme damm < scanned.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := barcode.Lookup(scheme)
 			if err != nil {
@@ -86,9 +93,23 @@ first (case, spaces, AIM prefix, dashes).`,
 		Long: `For every scheme, the share of single substitutions, adjacent
 transpositions (12 -> 21), twin errors (11 -> 22) and jump transpositions
 (123 -> 321) its check detects. The figures are computed now, by exhaustive
-enumeration over identifiers of --length payload characters, not typed in.`,
+enumeration over identifiers of --length payload characters, not typed in:
+every error position, every symbol combination of the alphabet, and every
+interim state of the check computation before the error, which gives the
+same share as trying every possible payload. Errors are counted in the
+payload (the check character itself is not changed). openmrs-verhoeff is
+always 8 digits. Alphanumeric schemes are counted over their whole
+alphabet, so openmrs-luhn's figures are for letters and digits mixed; for
+digit-only payloads it behaves as luhn.`,
+		Example: `  idcards mrn schemes
+  idcards mrn schemes --length 10`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The enumeration grows linearly with the length; MRNs are
+			// at most a prefix and 18 digits.
+			if length < 1 || length > maxRateLength {
+				return idcards.Errorf(idcards.Invalid, "--length %d: must be 1 to %d", length, maxRateLength)
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "scheme\talphabet\tsingle\tadjacent\ttwin\tjump\t")
 			for _, name := range barcode.Names() {
@@ -107,6 +128,8 @@ enumeration over identifiers of --length payload characters, not typed in.`,
 	cmd.AddCommand(compute, validate, schemes)
 	return cmd
 }
+
+const maxRateLength = 32
 
 func validateOne(s barcode.Scheme, in string) string {
 	n := barcode.Normalize(in)

@@ -31,10 +31,10 @@ const (
 	settingLogo     = "card_logo"     // path of a PNG printed top-left
 )
 
-// content2D is the 2D symbol's content. It goes through this one function
-// so barcode.Format2D (MRN + card serial, from the schemes branch) can be
-// swapped in at a single place.
-func content2D(mrn, serial string) string { return printing.Default2D(mrn, serial) }
+// content2D is the 2D symbol's content: MRN and card serial in the one
+// documented format that barcode.Parse2D (and so verify, the TUI and the
+// scanner endpoint) reads back.
+func content2D(mrn, serial string) string { return barcode.Format2D(mrn, serial) }
 
 type printFlags struct {
 	ids, patient, layout, symbology, out, printer, reason, facility, logo string
@@ -544,7 +544,7 @@ or --logo is given. --logo "" removes the logo. Without flags, shows the values.
 				logo = abs
 			}
 			if cmd.Flags().Changed("facility") {
-				if err := s.SetSetting(ctx, settingFacility, strings.TrimSpace(facility)); err != nil {
+				if err := s.SetKnownSetting(ctx, settingFacility, facility); err != nil {
 					return err
 				}
 			}

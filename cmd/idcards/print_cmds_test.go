@@ -15,26 +15,26 @@ import (
 	"github.com/idcards/idcards/registry"
 )
 
-type cli struct {
+type printCLI struct {
 	t   *testing.T
 	env map[string]string
 	dir string
 }
 
-func newCLI(t *testing.T) *cli {
+func newPrintCLI(t *testing.T) *printCLI {
 	dir := t.TempDir()
-	c := &cli{t: t, dir: dir, env: map[string]string{"IDCARDS_DB": filepath.Join(dir, "reg.db"), "USER": "tester"}}
+	c := &printCLI{t: t, dir: dir, env: map[string]string{"IDCARDS_DB": filepath.Join(dir, "reg.db"), "USER": "tester"}}
 	c.ok("", "init", "--site", "", "--scheme", "luhn", "--width", "6")
 	return c
 }
 
-func (c *cli) run(stdin string, args ...string) (string, string, error) {
+func (c *printCLI) run(stdin string, args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return c.env[k] })
 	return out.String(), errb.String(), err
 }
 
-func (c *cli) ok(stdin string, args ...string) string {
+func (c *printCLI) ok(stdin string, args ...string) string {
 	c.t.Helper()
 	out, errs, err := c.run(stdin, args...)
 	if err != nil {
@@ -43,12 +43,12 @@ func (c *cli) ok(stdin string, args ...string) string {
 	return out
 }
 
-func (c *cli) issue(n string) []string {
+func (c *printCLI) issue(n string) []string {
 	return strings.Fields(c.ok("", "issue", "--count", n))
 }
 
 func TestPrint_BatchRecordsAndReprint(t *testing.T) {
-	c := newCLI(t)
+	c := newPrintCLI(t)
 	ids := c.issue("12")
 	pdf := filepath.Join(c.dir, "batch.pdf")
 	out := c.ok(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "-o", pdf)
@@ -97,7 +97,7 @@ func TestPrint_BatchRecordsAndReprint(t *testing.T) {
 }
 
 func TestPrint_BadInput(t *testing.T) {
-	c := newCLI(t)
+	c := newPrintCLI(t)
 	ids := c.issue("2")
 	wrongCheck := ids[0][:len(ids[0])-1] + string('0'+(ids[0][len(ids[0])-1]-'0'+1)%10)
 	pdf := filepath.Join(c.dir, "x.pdf")
@@ -140,7 +140,7 @@ func TestPrint_BadInput(t *testing.T) {
 }
 
 func TestPrint_ToPrinterAndVoid(t *testing.T) {
-	c := newCLI(t)
+	c := newPrintCLI(t)
 	ids := c.issue("1")
 	log := filepath.Join(c.dir, "lp.log")
 	lp := filepath.Join(c.dir, "lp")
@@ -178,7 +178,7 @@ func TestPrint_EndToEndScan(t *testing.T) {
 			t.Fatal(tool + " not installed")
 		}
 	}
-	c := newCLI(t)
+	c := newPrintCLI(t)
 	ids := c.issue("1")
 	pdf := filepath.Join(c.dir, "one.pdf")
 	c.ok("", "print", "--patient", ids[0], "-o", pdf)
@@ -233,7 +233,7 @@ func TestParseSymbols(t *testing.T) {
 }
 
 func TestCardsSetup(t *testing.T) {
-	c := newCLI(t)
+	c := newPrintCLI(t)
 	logo := filepath.Join(c.dir, "logo.png")
 	img := image.NewGray(image.Rect(0, 0, 20, 10))
 	var buf bytes.Buffer
@@ -267,7 +267,7 @@ func TestPrint_PatientCardText(t *testing.T) {
 		}
 		t.Fatal("pdftotext not installed")
 	}
-	c := newCLI(t)
+	c := newPrintCLI(t)
 	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
 	s, err := registry.Open(ctx, c.env["IDCARDS_DB"])
 	if err != nil {

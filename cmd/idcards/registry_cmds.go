@@ -15,8 +15,9 @@ import (
 
 func (a *app) initCmd() *cobra.Command {
 	var f idcards.Format
+	var admin, adminPwFile string
 	cmd := &cobra.Command{
-		Use:   "init --site CODE --scheme NAME [--width N]",
+		Use:   "init --site CODE --scheme NAME [--width N] [--admin USER [--admin-password-file F]]",
 		Short: "Create a new registry with its MRN format",
 		Long: `Create a new registry file and choose the MRN format: site prefix + a
 zero-padded sequence of --width digits + check character(s).
@@ -29,9 +30,14 @@ init refuses to overwrite an existing registry.
 
 Pick a scheme with evidence: ` + "`idcards mrn schemes`" + ` shows which typing errors each
 detects. If the IDs go to OpenMRS, use the scheme of the identifier type's
-validator there (luhn-mod-30 for the stock "OpenMRS ID").`,
+validator there (luhn-mod-30 for the stock "OpenMRS ID").
+
+There is no default account. --admin creates the first personal admin now
+(password from --admin-password-file, a hidden prompt
+or one line of stdin); without it, on a terminal init asks for a user name,
+and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin`" + ` does it.`,
 		Example: `  idcards init --site KLA --scheme luhn-mod-30 --width 6   # KLA000001 + check
-  idcards init --site 042 --scheme damm --width 7`,
+  idcards init --site 042 --scheme damm --width 7 --admin amina --admin-password-file pw.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
@@ -44,12 +50,30 @@ validator there (luhn-mod-30 for the stock "OpenMRS ID").`,
 			c, _ := barcode.NewCodec(f)
 			first, _ := c.Make(1)
 			a.printf("created registry %s\nformat: prefix %s, %d-digit sequence, scheme %s (first ID %s)\n", s.Path(), f.Prefix, f.Width, f.Scheme, first)
+			if admin == "" && a.stdinIsTerminal() {
+				fmt.Fprint(a.stderr, "first admin's user name (empty to create later): ")
+				line, err := a.readLine()
+				if err != nil {
+					return err
+				}
+				admin = strings.TrimSpace(line)
+			}
+			if admin == "" {
+				a.printf("no accounts yet: create the first admin with `idcards users add --role admin USER` or in the TUI\n")
+				return nil
+			}
+			if err := a.createFirstAdmin(ctx, s, admin, adminPwFile); err != nil {
+				return fmt.Errorf("registry created, but the first admin was not: %w (retry with `idcards users add --role admin %s`)", err, admin)
+			}
+			a.printf("first admin: %s\n", admin)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&f.Prefix, "site", "", "site prefix, e.g. KLA (required; may be empty with --site '')")
 	cmd.Flags().StringVar(&f.Scheme, "scheme", "", "check-digit scheme: "+strings.Join(barcode.Names(), ", "))
 	cmd.Flags().IntVar(&f.Width, "width", 6, "digits in the zero-padded sequence")
+	cmd.Flags().StringVar(&admin, "admin", "", "create this personal admin account now")
+	cmd.Flags().StringVar(&adminPwFile, "admin-password-file", "", "file holding the first admin's password (first line)")
 	cmd.MarkFlagRequired("site")
 	cmd.MarkFlagRequired("scheme")
 	return cmd

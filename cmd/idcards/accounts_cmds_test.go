@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+	_ "modernc.org/sqlite"
+)
+
+// cli runs the program in-process against one registry.
+type cli struct {
+	t   *testing.T
+	db  string
+	env map[string]string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	c := &cli{t: t, db: filepath.Join(t.TempDir(), "registry.db"), env: map[string]string{}}
+	c.ok("", "init", "--site", "12", "--scheme", "luhn", "--width", "6")
+	return c
+}
+
+func (c *cli) run(stdin string, args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	args = append([]string{"--db", c.db}, args...)
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return c.env[k] })
+	return out.String(), errb.String(), err
+}
+
+func (c *cli) ok(stdin string, args ...string) string {
+	c.t.Helper()
+	out, _, err := c.run(stdin, args...)
+	if err != nil {
+		c.t.Fatalf("idcards %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func (c *cli) fails(kind idcards.Kind, sub, stdin string, args ...string) {
+	c.t.Helper()
+	_, _, err := c.run(stdin, args...)
+	if err == nil || idcards.ErrorKind(err) != kind || !strings.Contains(err.Error(), sub) {
+		c.t.Fatalf("idcards %s: want %v error containing %q, got %v", strings.Join(args, " "), kind, sub, err)
+	}
+}
+
+func (c *cli) passwordFile(pw string) string {
+	p := filepath.Join(c.t.TempDir(), "pw")
+	if err := os.WriteFile(p, []byte(pw+"\n"), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	return p
+}
+
+const adminPW = "long passphrase for the boss"
+
+func TestCLI_UsersAndSignIn(t *testing.T) {
+	c := newCLI(t)
+	// The OS user creates the first admin; there is no default account.
+	c.ok(adminPW+"\n", "users", "add", "amina", "--role", "admin", "--must-change=false", "--full-name", "Amina K")
+	var users []map[string]any
+	json.Unmarshal([]byte(c.ok("", "users", "list", "--json")), &users)
+	if len(users) != 1 || users[0]["username"] != "amina" || users[0]["role"] != "admin" {
+		t.Fatalf("users list: %v", users)
+	}
+	c.ok("", "settings", "set", "cli_sign_in", "on")
+	// Signed out: changes are refused with a hint; reading codes still works.
+	c.fails(idcards.Forbidden, "cli_sign_in is on, pass --user", "", "issue", "--count", "1")
+	c.fails(idcards.Forbidden, "cli_sign_in is on, pass --user", "", "users", "list")
+	if _, _, err := c.run("", "verify", "1200000"); err != nil && idcards.ErrorKind(err) != idcards.Other {
+		t.Fatalf("verify while signed out: %v", err)
+	}
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile("not her password")
+	c.fails(idcards.Forbidden, "wrong user name or password", "", "--user", "amina", "issue", "--count", "1")
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	if out := c.ok("", "--user", "amina", "issue", "--count", "2"); len(strings.Fields(out)) != 2 {
+		t.Fatalf("issue: %q", out)
+	}
+	// A clerk created by the admin must choose a password first.
+	c.ok("first password of the clerk\n", "--user", "amina", "users", "add", "john", "--role", "clerk")
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile("first password of the clerk")
+	c.fails(idcards.Forbidden, "change-password john", "", "--user", "john", "issue", "--count", "1")
+	delete(c.env, "IDCARDS_PASSWORD_FILE")
+	c.fails(idcards.Invalid, "too short", "first password of the clerk\nshort\n", "users", "change-password", "john")
+	c.ok("first password of the clerk\nthe clerk's own secret words\n", "users", "change-password", "john")
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile("the clerk's own secret words")
+	// A clerk may not reserve batches or manage users: a clear refusal.
+	c.fails(idcards.Forbidden, "john (role clerk) may not reserve", "", "--user", "john", "issue", "--count", "1")
+	c.fails(idcards.Forbidden, "may not manage_users", "", "--user", "john", "users", "disable", "amina")
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	c.fails(idcards.Conflict, "last enabled admin", "", "--user", "amina", "users", "disable", "amina")
+	c.ok("", "--user", "amina", "users", "disable", "john")
+	c.ok("", "--user", "amina", "users", "role", "john", "printer")
+	var review map[string]any
+	json.Unmarshal([]byte(c.ok("", "--user", "amina", "users", "review", "--json")), &review)
+	if d, _ := review["disabled"].([]any); len(d) != 1 {
+		t.Fatalf("review: %v", review)
+	}
+	// Every change above is in the audit trail with the acting user.
+	out := c.ok("", "--user", "amina", "audit", "list", "--action", "user.", "--json")
+	var events []idcards.AuditEvent
+	if err := json.Unmarshal([]byte(out), &events); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Actor+":"+e.Action)
+	}
+	for _, want := range []string{"amina:user.sign_in_failed", "amina:user.add", "john:user.passwd", "john:user.sign_in_refused", "amina:user.disable", "amina:user.role"} {
+		if !strings.Contains(strings.Join(got, " "), want) {
+			t.Errorf("audit has no %s: %v", want, got)
+		}
+	}
+}
+
+func TestCLI_BadInput(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		name  string
+		kind  idcards.Kind
+		sub   string
+		stdin string
+		args  []string
+	}{
+		{"UnknownRole", idcards.Invalid, "role", "a long password 1\n", []string{"users", "add", "x1", "--role", "root"}},
+		{"NoPassword", idcards.Invalid, "no password given", "", []string{"users", "add", "x1", "--role", "clerk"}},
+		{"CommonPassword", idcards.Invalid, "commonly used", "1234567890\n", []string{"users", "add", "x1", "--role", "clerk"}},
+		{"BadSince", idcards.Invalid, "--since", "", []string{"audit", "list", "--since", "yesterday"}},
+		{"BadFormat", idcards.Invalid, "--format", "", []string{"audit", "export", "--format", "xml"}},
+		{"UnknownSetting", idcards.Invalid, "unknown setting", "", []string{"settings", "set", "colour", "red"}},
+		{"BadSettingValue", idcards.Invalid, "use one of on, off", "", []string{"settings", "set", "cli_sign_in", "yes"}},
+		{"SignInWithoutAdmin", idcards.Conflict, "needs an enabled admin", "", []string{"settings", "set", "cli_sign_in", "on"}},
+		{"BadApprovalID", idcards.Invalid, "not a number", "", []string{"approvals", "approve", "x"}},
+		{"NoSuchRequest", idcards.NotFound, "no approval request 5", "", []string{"approvals", "approve", "5"}},
+		{"NoSuchUser", idcards.NotFound, "no user zed", "", []string{"users", "disable", "zed"}},
+		{"BadRecipient", idcards.Invalid, "--recipient", "", []string{"backup", "--out", filepath.Join(t.TempDir(), "b"), "--recipient", "age1nope"}},
+		{"RestoreOverLive", idcards.Conflict, "already exists", "", []string{"restore", c.db}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.fails(tc.kind, tc.sub, tc.stdin, tc.args...)
+		})
+	}
+}
+
+func TestCLI_ReviewAndSettings(t *testing.T) {
+	c := newCLI(t)
+	for _, n := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		c.ok("a long enough password\n", "users", "add", n, "--role", "admin")
+	}
+	out := c.ok("", "users", "review")
+	for _, want := range []string{"admins (5): a1, a2, a3, a4, a5", "WARNING: more than 4 admins", "never used (5)", "disabled (0)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("review has no %q:\n%s", want, out)
+		}
+	}
+	if out := c.ok("", "approvals", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("approvals: %q", out)
+	}
+	c.ok("", "settings", "set", "flood_cap_per_hour", "60")
+	if out := c.ok("", "settings", "list"); !strings.Contains(out, "flood_cap_per_hour  60") {
+		t.Fatalf("settings list:\n%s", out)
+	}
+}
+
+func TestCLI_AuditVerifyAndExport(t *testing.T) {
+	c := newCLI(t)
+	c.ok("", "issue", "--count", "3")
+	c.ok("", "settings", "set", "idle_lock_minutes", "10")
+	if out := c.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: 3 audit rows verified; head ") {
+		t.Fatalf("verify: %q", out)
+	}
+	csvOut := c.ok("", "audit", "export", "--format", "csv")
+	if lines := strings.Split(strings.TrimSpace(csvOut), "\n"); len(lines) != 4 || lines[0] != "seq,at,actor,action,subject,detail,prev_hash,hash" {
+		t.Fatalf("csv: %q", csvOut)
+	}
+	jl := c.ok("", "audit", "export", "--format", "jsonl", "--action", "setting.set")
+	var e idcards.AuditEvent
+	if err := json.Unmarshal([]byte(jl), &e); err != nil || e.Subject != "idle_lock_minutes" {
+		t.Fatalf("jsonl: %q %v", jl, err)
+	}
+	if out := c.ok("", "audit", "list", "--since", "1h", "--subject", "idle_lock_minutes"); !strings.Contains(out, "setting.set") {
+		t.Fatalf("list: %q", out)
+	}
+	kept := strings.Fields(c.ok("", "audit", "verify"))[6]
+	if out := c.ok("", "audit", "verify", "--head", kept); !strings.Contains(out, "kept head found at row 3") {
+		t.Fatalf("verify --head: %q", out)
+	}
+	db, err := sql.Open("sqlite", c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deleting the last row keeps the chain valid; only the kept head shows it.
+	db.Exec(`DELETE FROM audit WHERE seq = 3`)
+	c.ok("", "audit", "verify")
+	out, _, err := c.run("", "audit", "verify", "--head", kept)
+	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "no longer in the trail") {
+		t.Fatalf("verify --head after truncation: exit %d, %q", code, out)
+	}
+	db.Exec(`UPDATE audit SET detail = 'count=1' WHERE seq = 2`)
+	db.Close()
+	out, _, err = c.run("", "audit", "verify")
+	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "BROKEN at row 2") {
+		t.Fatalf("verify after tampering: exit %d, %q", code, out)
+	}
+}
+
+func TestCLI_BackupRestore(t *testing.T) {
+	c := newCLI(t)
+	c.ok("", "issue", "--count", "5")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "b.db")
+	if out := c.ok("", "backup", "--out", plain); !strings.Contains(out, "identifiers 5") || !strings.Contains(out, "integrity  ok") {
+		t.Fatalf("backup: %q", out)
+	}
+	if _, err := os.Stat(plain + ".sha256"); err != nil {
+		t.Fatal(err)
+	}
+	c.fails(idcards.Conflict, "already exists", "", "backup", "--out", plain)
+	to := filepath.Join(dir, "restored.db")
+	if out := c.ok("", "restore", plain, "--to", to); !strings.Contains(out, "identifiers 5") {
+		t.Fatalf("restore: %q", out)
+	}
+	// Encrypted with a passphrase.
+	pass := c.passwordFile("a backup passphrase for tests")
+	enc := filepath.Join(dir, "b.db.age")
+	c.ok("", "backup", "--out", enc, "--passphrase-file", pass)
+	c.fails(idcards.Invalid, "is encrypted", "", "restore", enc, "--to", filepath.Join(dir, "r2.db"))
+	c.ok("", "restore", enc, "--to", filepath.Join(dir, "r2.db"), "--passphrase-file", pass)
+	c2 := &cli{t: t, db: filepath.Join(dir, "r2.db"), env: map[string]string{}}
+	if out := c2.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("verify restored: %q", out)
+	}
+}
+
+// FuzzParseSince: --since never panics, and what it accepts is not in the
+// future.
+func FuzzParseSince(f *testing.F) {
+	for _, s := range []string{"", "7d", "24h", "2026-03-01", "2026-03-01T08:00:00Z", "-5h", "99999999d", "yesterday"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseSince(s, now)
+		if err == nil && !got.IsZero() && got.After(now) && !strings.Contains(s, "-") && !strings.Contains(s, "T") {
+			t.Fatalf("parseSince(%q) = %v, after now", s, got)
+		}
+	})
+}
+
+func TestCreateFirstAdmin(t *testing.T) {
+	c := newCLI(t)
+	s, err := registry.Open(context.Background(), c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := &app{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+	if err := a.createFirstAdmin(context.Background(), s, "amina", c.passwordFile(adminPW)); err != nil {
+		t.Fatal(err)
+	}
+	err = a.createFirstAdmin(context.Background(), s, "mallory", c.passwordFile(adminPW))
+	if idcards.ErrorKind(err) != idcards.Conflict {
+		t.Fatalf("second first admin: %v", err)
+	}
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	c.ok("", "--user", "amina", "users", "list")
+}
+
+// FuzzReadLine: a password from standard input is one line, never more
+// than 4 KiB, without its line ending, and reading stops at the newline so
+// the next secret is still there.
+func FuzzReadLine(f *testing.F) {
+	for _, s := range []string{"", "\n", "pw\r\nnext\n", "no newline", strings.Repeat("x", 5000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := strings.NewReader(in)
+		a := &app{stdin: r}
+		got, err := a.readLine()
+		if err != nil {
+			return
+		}
+		if strings.Contains(got, "\n") || len(got) > 4096 {
+			t.Fatalf("readLine(%q) = %q", in, got)
+		}
+		if i := strings.IndexByte(in, '\n'); i >= 0 && i < 4096 && r.Len() != len(in)-i-1 {
+			t.Fatalf("readLine(%q) consumed past the newline", in)
+		}
+	})
+}

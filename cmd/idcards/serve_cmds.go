@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+	"github.com/idcards/idcards/scanapi"
+	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	var addr, certFile, keyFile string
+	var selfSigned, insecure bool
+	cfg := scanapi.DefaultConfig()
+	var perToken, perAddr float64
+	cmd := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT] [--tls-cert F --tls-key F | --self-signed]",
+		Short: "Run the validation endpoint for networked scanners (HTTP API)",
+		Long: `Serve the scanner validation API: scanners and other clinic software ask
+"is this card genuine and active?" and get the same answer as ` + "`idcards verify`" + `.
+
+  GET  /v1/ids/{code}     Authorization: Bearer TOKEN  -> {"code","status","checked_at",...}
+  POST /v1/scans          {"code": "raw scan text"}   (AIM prefixes, spaces, 2D content)
+  GET  /healthz, /metrics (Prometheus), /v1/openapi.json
+
+Every well-formed question gets HTTP 200 with a status (active, unassigned,
+voided, replaced, unknown, invalid_check, malformed); 400 is a malformed
+request, 401 a missing or revoked token, 429 a rate limit (see Retry-After).
+Tokens come from ` + "`idcards tokens add NAME`" + `; only read:patient tokens see a
+display name, sex and birth year, and only for active IDs.
+
+TLS: give --tls-cert and --tls-key (TLS 1.2+, AEAD ciphers only). --self-signed
+makes a throwaway certificate for testing and prints its fingerprint; do not
+use it in production. Without TLS the server listens only on loopback unless
+--insecure-listen is given.
+
+Every answer is audited (token, code, status, client address) in batches; the
+access log on stderr names routes, never codes. SIGINT/SIGTERM stop it
+gracefully.`,
+		Example: `  idcards tokens add ward3-scanner
+  idcards serve --addr 0.0.0.0:8443 --tls-cert /etc/idcards/cert.pem --tls-key /etc/idcards/key.pem
+  curl -H "Authorization: Bearer $TOKEN" https://desk:8443/v1/ids/KLA000001D`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			useTLS := certFile != "" || keyFile != "" || selfSigned
+			if (certFile == "") != (keyFile == "") {
+				return idcards.Errorf(idcards.Invalid, "--tls-cert and --tls-key go together")
+			}
+			if selfSigned && certFile != "" {
+				return idcards.Errorf(idcards.Invalid, "--self-signed or --tls-cert/--tls-key, not both")
+			}
+			if !useTLS && !insecure && !isLoopback(addr) {
+				return idcards.Errorf(idcards.Invalid, "refusing plain HTTP on %s: scanner tokens would cross the network in clear. Give --tls-cert/--tls-key, or --insecure-listen if a TLS proxy sits in front", addr)
+			}
+			cfg.PerToken, cfg.PerAddr = rate.Limit(perToken), rate.Limit(perAddr)
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return a.serve(ctx, s, addr, certFile, keyFile, selfSigned, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8443", "address to listen on")
+	cmd.Flags().StringVar(&certFile, "tls-cert", "", "PEM certificate (chain) file")
+	cmd.Flags().StringVar(&keyFile, "tls-key", "", "PEM private key file")
+	cmd.Flags().BoolVar(&selfSigned, "self-signed", false, "generate a throwaway certificate (testing only)")
+	cmd.Flags().BoolVar(&insecure, "insecure-listen", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
+	cmd.Flags().Float64Var(&perToken, "rate-token", float64(cfg.PerToken), "requests per second allowed per token")
+	cmd.Flags().IntVar(&cfg.TokenBurst, "burst-token", cfg.TokenBurst, "burst allowed per token")
+	cmd.Flags().Float64Var(&perAddr, "rate-addr", float64(cfg.PerAddr), "requests per second allowed per client address")
+	cmd.Flags().IntVar(&cfg.AddrBurst, "burst-addr", cfg.AddrBurst, "burst allowed per client address")
+	return cmd
+}
+
+func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyFile string, selfSigned bool, cfg scanapi.Config) error {
+	log := slog.New(slog.NewTextHandler(a.stderr, nil))
+	api := scanapi.New(s, cfg, log)
+	defer api.Close()
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if certFile != "" || selfSigned {
+		scheme = "https"
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,
+		}}
+		if selfSigned {
+			cert, fp, err := selfSignedCert()
+			if err != nil {
+				return err
+			}
+			srv.TLSConfig.Certificates = []tls.Certificate{cert}
+			fmt.Fprintf(a.stderr, "WARNING: self-signed certificate for testing only, do not use in production.\nSHA-256 fingerprint: %s\n", fp)
+		} else {
+			cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+			if err != nil {
+				return idcards.Errorf(idcards.Invalid, "TLS certificate: %v", err)
+			}
+			srv.TLSConfig.Certificates = []tls.Certificate{cert}
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return idcards.Errorf(idcards.Unavailable, "listen on %s: %v", addr, err)
+	}
+	if srv.TLSConfig != nil {
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	a.printf("listening on %s://%s\n", scheme, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shut)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	fmt.Fprintln(a.stderr, "stopped; audit rows flushed")
+	return err
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// selfSignedCert makes a P-256 certificate for localhost valid 30 days.
+func selfSignedCert() (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "idcards self-signed (testing only)"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	sum := sha256.Sum256(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(sum[:]), nil
+}
+
+func (a *app) tokensCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tokens",
+		Short: "Scanner tokens for the validation endpoint (admin)",
+		Long: `Tokens let scanners and other software call ` + "`idcards serve`" + `. A token is
+shown once, when it is made; only its SHA-256 hash is kept, so a lost token is
+revoked and replaced, never recovered. Scopes: verify (status only) and
+read:patient (also display name, sex and birth year of active IDs).`,
+	}
+	var scope string
+	add := &cobra.Command{
+		Use:     "add NAME [--scope verify|read:patient]",
+		Short:   "Make a token and print it once",
+		Example: "  idcards tokens add ward3-scanner\n  idcards tokens add lab-system --scope read:patient",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			secret, err := s.CreateToken(ctx, args[0], scope)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stderr, "token for "+args[0]+" (shown once; store it in the scanner now):")
+			a.printf("%s\n", secret)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&scope, "scope", registry.ScopeVerify, "verify or read:patient")
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "List tokens: name, scope, created, last used, revoked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			toks, err := s.Tokens(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(toks)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSCOPE\tCREATED\tBY\tLAST USED\tREVOKED")
+			for _, t := range toks {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Scope, t.CreatedAt.Format(time.DateOnly), t.CreatedBy, when(t.LastUsed), when(t.RevokedAt))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	revoke := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Stop a token working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.RevokeToken(ctx, args[0]); err != nil {
+				return err
+			}
+			a.printf("revoked %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, revoke)
+	return cmd
+}
+
+func when(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}

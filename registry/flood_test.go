@@ -1,0 +1,76 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+// TestFloodCap: a clerk past flood_cap_per_hour is refused with an
+// approval request; another supervisor's approval lets them go on; the
+// window slides.
+func TestFloodCap(t *testing.T) {
+	s, op, now := accountsStore(t)
+	if err := s.SetKnownSetting(op, "flood_cap_per_hour", "3"); err != nil {
+		t.Fatal(err)
+	}
+	clerk := idcards.WithActor(context.Background(), idcards.Actor{Name: "john", Role: idcards.RoleClerk})
+	sup := idcards.WithActor(context.Background(), idcards.Actor{Name: "sara", Role: idcards.RoleSupervisor})
+	register := func(ctx context.Context, i int) error {
+		_, _, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{
+			GivenName: "Patient", FamilyName: "Number" + strings.Repeat("x", i), Sex: idcards.SexFemale, BirthDate: "1990-01-02"}})
+		return err
+	}
+	for i := range 3 {
+		if err := register(clerk, i); err != nil {
+			t.Fatalf("registration %d: %v", i, err)
+		}
+	}
+	err := register(clerk, 3)
+	wantKind(t, err, idcards.Forbidden, "cap is 3 per hour")
+	if !strings.Contains(err.Error(), "approval request 1") {
+		t.Fatalf("no request id in %v", err)
+	}
+	// Supervisors are not capped.
+	if err := register(sup, 10); err != nil {
+		t.Fatal(err)
+	}
+	xs, err := s.Approvals(sup, false)
+	if err != nil || len(xs) != 1 || xs[0].Actor != "john" {
+		t.Fatalf("approvals: %+v %v", xs, err)
+	}
+	wantKind(t, s.Approve(clerk, xs[0].ID, 2), idcards.Forbidden, "may not override_flood_cap")
+	self := idcards.WithActor(context.Background(), idcards.Actor{Name: "john", Role: idcards.RoleSupervisor})
+	wantKind(t, s.Approve(self, xs[0].ID, 2), idcards.Forbidden, "own request")
+	wantKind(t, s.Approve(sup, xs[0].ID, 0), idcards.Invalid, "between 1 and")
+	wantKind(t, s.Approve(sup, 99, 2), idcards.NotFound, "no approval request 99")
+	if err := s.Approve(sup, xs[0].ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, s.Approve(sup, xs[0].ID, 2), idcards.Conflict, "already approved")
+	for i := 4; i < 6; i++ {
+		if err := register(clerk, i); err != nil {
+			t.Fatalf("approved registration %d: %v", i, err)
+		}
+	}
+	err = register(clerk, 6)
+	var fe *idcards.Error
+	if !errors.As(err, &fe) || fe.Kind != idcards.Forbidden {
+		t.Fatalf("grant used up, want refusal: %v", err)
+	}
+	// An hour later the window has slid past the earlier ones.
+	*now = now.Add(time.Hour + time.Second)
+	if err := register(clerk, 7); err != nil {
+		t.Fatalf("after an hour: %v", err)
+	}
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM audit WHERE action IN ('approval.request','approval.grant')`).Scan(&n)
+	if n < 2 {
+		t.Fatalf("approvals not audited: %d rows", n)
+	}
+}

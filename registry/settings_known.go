@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/idcards/idcards"
+)
+
+// KnownSetting describes a setting an admin may change from the CLI or TUI.
+type KnownSetting struct {
+	Key     string
+	Default string
+	Help    string
+	check   func(string) error
+}
+
+// KnownSettings lists the settings `idcards settings set` accepts. It
+// returns a fresh slice each call (no package-level mutable state).
+func KnownSettings() []KnownSetting {
+	return []KnownSetting{
+		{"cli_sign_in", "off", "on: data-changing CLI commands need --user and a password; off: the CLI acts as the OS user", oneOf("on", "off")},
+		{"facility_name", "", "name printed on cards and shown in the TUI", func(v string) error {
+			if len(v) > 120 || strings.ContainsAny(v, "\r\n\t") {
+				return idcards.Errorf(idcards.Invalid, "facility_name: one line of at most 120 bytes")
+			}
+			return nil
+		}},
+		{"flood_cap_per_hour", "0", "registrations/IDs one clerk may make per hour before a supervisor must approve more (0 = off)", intRange(0, 100_000)},
+		{"idle_lock_minutes", "5", "the TUI locks after this many idle minutes", intRange(1, 240)},
+	}
+}
+
+func oneOf(vals ...string) func(string) error {
+	return func(v string) error {
+		for _, x := range vals {
+			if v == x {
+				return nil
+			}
+		}
+		return idcards.Errorf(idcards.Invalid, "value %q: use one of %s", v, strings.Join(vals, ", "))
+	}
+}
+
+func intRange(lo, hi int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return idcards.Errorf(idcards.Invalid, "value %q: a whole number from %d to %d", v, lo, hi)
+		}
+		return nil
+	}
+}
+
+// SetKnownSetting validates key and value and sets it (admin), audited.
+// Turning cli_sign_in on is refused while no enabled admin account exists:
+// nobody could then sign in to turn it off again.
+func (s *Store) SetKnownSetting(ctx context.Context, key, value string) error {
+	a, err := idcards.Require(ctx, idcards.PermSettings)
+	if err != nil {
+		return err
+	}
+	var ks *KnownSetting
+	var keys []string
+	for _, k := range KnownSettings() {
+		keys = append(keys, k.Key)
+		if k.Key == key {
+			ks = &k
+		}
+	}
+	if ks == nil {
+		return idcards.Errorf(idcards.Invalid, "unknown setting %q: known settings are %s", key, strings.Join(keys, ", "))
+	}
+	value = strings.TrimSpace(value)
+	if err := ks.check(value); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if key == "cli_sign_in" && value == "on" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0`).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return idcards.Errorf(idcards.Conflict, "cli_sign_in on needs an enabled admin account first (idcards users add NAME --role admin)")
+			}
+		}
+		return s.setSetting(ctx, tx, a.Name, key, value)
+	})
+}

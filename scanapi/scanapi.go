@@ -1,0 +1,517 @@
+// Package scanapi is the HTTP validation endpoint for networked scanners and
+// other clinic software: "is this card genuine and active?".
+//
+// It owns request parsing, authentication with scanner tokens, rate limits,
+// batched auditing and metrics. It does not verify codes itself: every
+// answer comes from the registry's one verification path (Registry.Verify),
+// the same one the CLI and the TUI use.
+//
+// Routes:
+//
+//	GET  /v1/ids/{code}      token; 200 with a status for every well-formed question
+//	POST /v1/scans           token; {"code": "raw scan text"} (AIM prefixes allowed)
+//	GET  /v1/openapi.json    the OpenAPI 3 description (no token)
+//	GET  /healthz            liveness and registry reachability (no token)
+//	GET  /metrics            Prometheus metrics (no token; no patient data)
+package scanapi
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/registry"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+// Registry is what the endpoint needs from the registry.
+type Registry interface {
+	Verify(ctx context.Context, raw string) (idcards.Verification, error)
+	LookupToken(ctx context.Context, secret string) (registry.Token, error)
+	AuditBatch(ctx context.Context, events []idcards.AuditEvent) error
+	TouchTokens(ctx context.Context, used map[string]time.Time) error
+	IdentifierCount(ctx context.Context) (int64, error)
+	Ping(ctx context.Context) error
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Config tunes limits. Zero values take the defaults in DefaultConfig.
+type Config struct {
+	// PerToken and TokenBurst limit each token (requests per second).
+	PerToken   rate.Limit
+	TokenBurst int
+	// PerAddr and AddrBurst limit each client address, before the token is
+	// checked, so guessing tokens is as slow as using one.
+	PerAddr   rate.Limit
+	AddrBurst int
+	// MaxBody is the largest POST body accepted.
+	MaxBody int64
+	// AuditEvery is how often batched audit rows are written.
+	AuditEvery time.Duration
+}
+
+// DefaultConfig suits a clinic: a scanner scans at most a few codes a
+// second; 20/s per token with bursts of 40 leaves room for batch tools.
+func DefaultConfig() Config {
+	return Config{PerToken: 20, TokenBurst: 40, PerAddr: 50, AddrBurst: 100, MaxBody: 4 << 10, AuditEvery: 500 * time.Millisecond}
+}
+
+// Server is the endpoint. Create it with New, serve Handler, and Close it
+// to flush the audit rows still queued.
+type Server struct {
+	reg     Registry
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	byToken *limiters
+	byAddr  *limiters
+	audit   chan idcards.AuditEvent
+	done    chan struct{}
+	closed  sync.Once
+	wg      sync.WaitGroup
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	metrics  *prometheus.Registry
+}
+
+// New builds the endpoint and starts its audit writer.
+func New(reg Registry, cfg Config, log *slog.Logger) *Server {
+	def := DefaultConfig()
+	if cfg.PerToken == 0 {
+		cfg.PerToken, cfg.TokenBurst = def.PerToken, def.TokenBurst
+	}
+	if cfg.PerAddr == 0 {
+		cfg.PerAddr, cfg.AddrBurst = def.PerAddr, def.AddrBurst
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = def.MaxBody
+	}
+	if cfg.AuditEvery == 0 {
+		cfg.AuditEvery = def.AuditEvery
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{
+		reg: reg, cfg: cfg, log: log,
+		byToken: newLimiters(cfg.PerToken, cfg.TokenBurst),
+		byAddr:  newLimiters(cfg.PerAddr, cfg.AddrBurst),
+		audit:   make(chan idcards.AuditEvent, 4096),
+		done:    make(chan struct{}),
+		metrics: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idcards_scan_requests_total",
+			Help: "Scanner API requests by route and outcome (a verification status, or an HTTP error class).",
+		}, []string{"route", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "idcards_scan_request_seconds",
+			Help:    "Scanner API request latency.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"route"}),
+	}
+	s.metrics.MustRegister(s.requests, s.latency,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		newCountCollector(reg))
+	s.mux = http.NewServeMux()
+	s.mux.Handle("GET /v1/ids/{code}", s.timed("ids", s.authed(s.getID)))
+	s.mux.Handle("POST /v1/scans", s.timed("scans", s.authed(s.postScan)))
+	s.mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
+	s.mux.Handle("GET /healthz", s.timed("healthz", http.HandlerFunc(s.healthz)))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	s.wg.Add(1)
+	go s.auditWriter()
+	return s
+}
+
+// Handler returns the endpoint's http.Handler. Unknown paths get 404 and
+// wrong methods 405, both as JSON.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		w := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
+		defer func() {
+			// The access log names the route, never the path: paths carry MRNs.
+			s.log.Info("request", "method", r.Method, "route", routeName(r.URL.Path), "status", w.code,
+				"ms", time.Since(t0).Milliseconds(), "addr", clientAddr(r))
+		}()
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			// Let the mux decide between 404 and 405, but answer in JSON.
+			rec := &statusOnly{header: http.Header{}}
+			s.mux.ServeHTTP(rec, r)
+			code := rec.code
+			if code == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", rec.header.Get("Allow"))
+			}
+			s.fail(w, "other", code, http.StatusText(code))
+			return
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
+
+func routeName(p string) string {
+	switch {
+	case strings.HasPrefix(p, "/v1/ids/"):
+		return "/v1/ids/{code}"
+	case p == "/v1/scans", p == "/healthz", p == "/metrics", p == "/v1/openapi.json":
+		return p
+	}
+	return "other"
+}
+
+// statusOnly captures the status (and Allow header) the mux would send.
+type statusOnly struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(c int)           { s.code = c }
+
+// Close stops the audit writer after writing what is queued.
+func (s *Server) Close() {
+	s.closed.Do(func() { close(s.done) })
+	s.wg.Wait()
+}
+
+// Answer is the JSON body for a verification.
+type Answer struct {
+	Code       string          `json:"code"`
+	Status     idcards.Status  `json:"status"`
+	Detail     string          `json:"detail,omitempty"`
+	CardSerial string          `json:"card_serial,omitempty"`
+	CheckedAt  time.Time       `json:"checked_at"`
+	Patient    *PatientSummary `json:"patient,omitempty"`
+}
+
+// PatientSummary is the minimum a read:patient token sees: enough for a
+// ward to confirm "this is Amina, F, born 1990", nothing more.
+type PatientSummary struct {
+	DisplayName string      `json:"display_name"`
+	Sex         idcards.Sex `json:"sex"`
+	BirthYear   int         `json:"birth_year,omitempty"`
+}
+
+type ctxToken struct{}
+
+func tokenFrom(ctx context.Context) registry.Token {
+	t, _ := ctx.Value(ctxToken{}).(registry.Token)
+	return t
+}
+
+func (s *Server) getID(w http.ResponseWriter, r *http.Request) {
+	s.answer(w, r, "ids", r.PathValue("code"))
+}
+
+func (s *Server) postScan(w http.ResponseWriter, r *http.Request) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		s.fail(w, "scans", http.StatusUnsupportedMediaType, "send Content-Type: application/json with a body like {\"code\": \"...\"}")
+		return
+	}
+	code, status, msg := parseScanBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if status != 0 {
+		s.fail(w, "scans", status, msg)
+		return
+	}
+	s.answer(w, r, "scans", code)
+}
+
+// parseScanBody reads {"code": "..."}. It returns an HTTP status and
+// message for a body that is not a well-formed question.
+func parseScanBody(body io.Reader) (code string, status int, msg string) {
+	var req struct {
+		Code *string `json:"code"`
+	}
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", http.StatusRequestEntityTooLarge, "body too large: send one code per request"
+		}
+		return "", http.StatusBadRequest, "body is not a JSON object like {\"code\": \"...\"}"
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", http.StatusBadRequest, "one JSON object per request"
+	}
+	if req.Code == nil {
+		return "", http.StatusBadRequest, "missing \"code\""
+	}
+	return *req.Code, 0, ""
+}
+
+// checkCode refuses what is not a question at all (as opposed to a code
+// that is wrong, which gets 200 and a status).
+func checkCode(code string) string {
+	switch {
+	case code == "":
+		return "empty code"
+	case len(code) > barcode.MaxInput:
+		return "code longer than " + strconv.Itoa(barcode.MaxInput) + " bytes"
+	case !utf8.ValidString(code):
+		return "code is not valid UTF-8"
+	}
+	for _, r := range code {
+		if r < 0x20 && r != '\t' && r != '\r' && r != '\n' || r == 0x7f {
+			return "code contains control characters"
+		}
+	}
+	return ""
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code string) {
+	if msg := checkCode(code); msg != "" {
+		s.fail(w, route, http.StatusBadRequest, msg)
+		return
+	}
+	tok := tokenFrom(r.Context())
+	v, err := s.reg.Verify(r.Context(), code)
+	if err != nil {
+		s.log.Error("verify", "route", route, "err", err)
+		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
+		return
+	}
+	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CardSerial: v.CardSerial, CheckedAt: v.CheckedAt.UTC()}
+	if tok.Scope == registry.ScopeReadPatient && v.Patient != nil && v.Status == idcards.StatusActive {
+		a.Patient = &PatientSummary{DisplayName: v.Patient.DisplayName(), Sex: v.Patient.Sex, BirthYear: birthYear(v.Patient.BirthDate)}
+	}
+	s.requests.WithLabelValues(route, string(v.Status)).Inc()
+	subject := v.Code
+	if subject == "" {
+		subject = "(malformed)"
+	}
+	s.enqueueAudit(r.Context(), idcards.AuditEvent{
+		Actor:   tok.Actor().Name,
+		Action:  "scan.verify",
+		Subject: subject,
+		Detail:  "status=" + string(v.Status) + " addr=" + clientAddr(r),
+	})
+	writeJSON(w, http.StatusOK, a)
+}
+
+func birthYear(date string) int {
+	if len(date) >= 4 {
+		y, _ := strconv.Atoi(date[:4])
+		return y
+	}
+	return 0
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.reg.Ping(ctx); err != nil {
+		s.fail(w, "healthz", http.StatusServiceUnavailable, "registry unavailable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// authed rate-limits by client address, checks the bearer token, then
+// rate-limits by token.
+func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		route := routeOf(r)
+		if !s.byAddr.allow(clientAddr(r)) {
+			s.tooMany(w, route, s.cfg.PerAddr)
+			return
+		}
+		secret, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="idcards"`)
+			s.fail(w, route, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token from `idcards tokens add`>")
+			return
+		}
+		tok, err := s.reg.LookupToken(r.Context(), secret)
+		if err != nil {
+			if idcards.ErrorKind(err) != idcards.Forbidden {
+				s.log.Error("token lookup", "err", err)
+				s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="idcards", error="invalid_token"`)
+			s.fail(w, route, http.StatusUnauthorized, "invalid or revoked token")
+			return
+		}
+		if !s.byToken.allow(tok.Name) {
+			s.tooMany(w, route, s.cfg.PerToken)
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxToken{}, tok)
+		next(w, r.WithContext(idcards.WithActor(ctx, tok.Actor())))
+	}
+}
+
+// bearer extracts the token from an Authorization header.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != "" && len(tok) <= 128
+}
+
+func routeOf(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/v1/ids/") {
+		return "ids"
+	}
+	return "scans"
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, route string, per rate.Limit) {
+	wait := 1
+	if per > 0 && per < 1 {
+		wait = int(1/float64(per)) + 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(wait))
+	s.fail(w, route, http.StatusTooManyRequests, "rate limit exceeded, slow down")
+}
+
+func (s *Server) fail(w http.ResponseWriter, route string, code int, msg string) {
+	s.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) timed(route string, h http.Handler) http.Handler {
+	obs := s.latency.WithLabelValues(route)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		h.ServeHTTP(w, r)
+		obs.Observe(time.Since(t0).Seconds())
+	})
+}
+
+// clientAddr is the peer's IP. X-Forwarded-For is deliberately ignored: a
+// client could set it to dodge the per-address limit.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// enqueueAudit hands an audit row to the batch writer. It waits when the
+// queue is full rather than drop a row: under a flood the rate limits
+// bound how many authenticated requests reach this point.
+func (s *Server) enqueueAudit(ctx context.Context, e idcards.AuditEvent) {
+	select {
+	case s.audit <- e:
+	case <-ctx.Done():
+	}
+}
+
+func (s *Server) auditWriter() {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.cfg.AuditEvery)
+	defer tick.Stop()
+	var batch []idcards.AuditEvent
+	used := map[string]time.Time{}
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.reg.AuditBatch(ctx, batch); err != nil {
+			// Keep the rows and retry at the next tick rather than lose them.
+			s.log.Error("audit batch", "rows", len(batch), "err", err)
+			return
+		}
+		if err := s.reg.TouchTokens(ctx, used); err != nil {
+			s.log.Warn("token last-used", "err", err)
+		}
+		batch = batch[:0]
+		clear(used)
+	}
+	for {
+		select {
+		case e := <-s.audit:
+			batch = append(batch, e)
+			used[strings.TrimPrefix(e.Actor, "token:")] = time.Now()
+			if len(batch) >= 1024 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case <-s.done:
+			for {
+				select {
+				case e := <-s.audit:
+					batch = append(batch, e)
+					used[strings.TrimPrefix(e.Actor, "token:")] = time.Now()
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// countCollector reports the registry's size, cached for 15 s so a scrape
+// does not count a million rows every time.
+type countCollector struct {
+	reg  Registry
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	at   time.Time
+	n    int64
+}
+
+func newCountCollector(reg Registry) *countCollector {
+	return &countCollector{reg: reg, desc: prometheus.NewDesc("idcards_registry_identifiers", "IDs in the registry (any state).", nil, nil)}
+}
+
+func (c *countCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *countCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) > 15*time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if n, err := c.reg.IdentifierCount(ctx); err == nil {
+			c.n, c.at = n, time.Now()
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(c.n))
+}

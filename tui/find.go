@@ -1,0 +1,170 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcards/idcards"
+)
+
+// findScreen is the home screen: type a name, phone, date of birth or MRN,
+// press Enter to search; pick a result or register a new patient.
+type findScreen struct {
+	q        field
+	results  []idcards.Patient
+	mrns     map[int64]string
+	cursor   int
+	pending  int
+	searched string
+}
+
+type searchedMsg struct {
+	req     int
+	q       string
+	results []idcards.Patient
+	mrns    map[int64]string // active MRN(s) per patient
+	err     error
+}
+
+var findKeys = struct{ search, open, register, up, down key.Binding }{
+	search:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "search/open")),
+	open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+	register: key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "new patient")),
+	up:       key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "choose")),
+	down:     key.NewBinding(key.WithKeys("down")),
+}
+
+func newFind() *findScreen {
+	return &findScreen{q: newField("Find", 80, "name, phone, birth date (YYYY-MM-DD) or MRN")}
+}
+
+func (s *findScreen) title() string   { return "Find or register" }
+func (s *findScreen) typing() bool    { return true }
+func (s *findScreen) trimInput(n int) { s.q.trim(n) }
+func (s *findScreen) keys(e *env) []key.Binding {
+	return []key.Binding{findKeys.search, findKeys.up, findKeys.register}
+}
+
+func search(ctx context.Context, reg Registry, req int, q string) tea.Cmd {
+	return func() tea.Msg {
+		r, err := reg.SearchPatients(ctx, q, 50)
+		m := searchedMsg{req: req, q: q, results: r, err: err, mrns: map[int64]string{}}
+		for _, p := range r {
+			ids, err := reg.PatientIdentifiers(ctx, p.ID)
+			if err != nil {
+				m.err = err
+				break
+			}
+			var act []string
+			for _, id := range ids {
+				if id.State == idcards.IDActive {
+					act = append(act, id.MRN)
+				}
+			}
+			m.mrns[p.ID] = strings.Join(act, ",")
+		}
+		return m
+	}
+}
+
+func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case searchedMsg:
+		if msg.req != s.pending {
+			return nil
+		}
+		s.pending = 0
+		if msg.err != nil {
+			return status(friendly(e, "search", msg.err), true)
+		}
+		s.results, s.mrns, s.cursor, s.searched = msg.results, msg.mrns, 0, msg.q
+		if len(msg.results) == 0 {
+			return status(fmt.Sprintf("No patient matches %q. Press ctrl+n to register a new patient.", msg.q), false)
+		}
+		return nil
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, findKeys.register):
+			return push(newRegister(e, s.q.String(), ""))
+		case key.Matches(msg, findKeys.up):
+			if s.cursor > 0 {
+				s.cursor--
+			}
+			return nil
+		case key.Matches(msg, findKeys.down):
+			if s.cursor < len(s.results)-1 {
+				s.cursor++
+			}
+			return nil
+		case msg.String() == "enter":
+			q := strings.TrimSpace(s.q.String())
+			if q != "" && q != s.searched {
+				s.pending = e.req()
+				return search(e.ctx, e.reg, s.pending, q)
+			}
+			if len(s.results) > 0 {
+				return push(newDetail(e, s.results[s.cursor].ID))
+			}
+			return nil
+		case msg.String() == "esc":
+			s.q.set("")
+			s.results, s.searched = nil, ""
+			return nil
+		}
+		if s.q.handle(msg) {
+			if s.q.String() != s.searched && s.searched != "" {
+				s.results, s.searched = nil, ""
+			}
+		}
+	}
+	return nil
+}
+
+func (s *findScreen) view(e *env, w, h int) string {
+	st := e.st
+	var b strings.Builder
+	b.WriteString("\n" + s.q.view(st, true, w) + "\n\n")
+	switch {
+	case s.pending != 0:
+		b.WriteString("  Searching…\n")
+	case s.searched == "":
+		b.WriteString(st.faint.Render("  Type and press enter to search. Scan a card at any time.") + "\n")
+		b.WriteString(st.faint.Render("  Not found? ctrl+n registers a new patient.") + "\n")
+	default:
+		fmt.Fprintf(&b, "  %d match(es) for %q\n", len(s.results), s.searched)
+		max := h - 6
+		start := 0
+		if s.cursor >= max && max > 0 {
+			start = s.cursor - max + 1
+		}
+		for i := start; i < len(s.results) && i-start < max; i++ {
+			mrn := s.mrns[s.results[i].ID]
+			if mrn == "" {
+				mrn = "(no ID)"
+			}
+			line := fmt.Sprintf("  %-12s %s", mrn, patientLine(s.results[i], e))
+			if i == s.cursor {
+				line = st.selected.Render(truncate(line, w))
+			}
+			b.WriteString(truncate(line, w) + "\n")
+		}
+	}
+	return b.String()
+}
+
+func patientLine(p idcards.Patient, e *env) string {
+	dob := p.BirthDate
+	if p.BirthDateEstimated && len(dob) >= 4 {
+		dob = "~" + dob[:4]
+	}
+	if dob == "" {
+		dob = "—"
+	}
+	return fmt.Sprintf("%-22s %s %-10s %-5s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village)
+}
+
+func (s *findScreen) focused() *field { return &s.q }

@@ -1,0 +1,436 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/registry"
+)
+
+// slow is a clerk's typing speed; fast is a scanner's.
+const (
+	slow = 150 * time.Millisecond
+	fast = 8 * time.Millisecond
+)
+
+func newModel(t *testing.T, s *registry.Store, p Printer, step time.Duration, w, h int) (tea.Model, *clock) {
+	c := &clock{t: testNow, step: step}
+	m := tea.Model(New(context.Background(), testConfig(s, p, c)))
+	m = drive(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	return m, c
+}
+
+func regForm(given, family, sex, birth string) []tea.Msg {
+	msgs := []tea.Msg{ctrl('n')}
+	for i, v := range []string{given, family, sex, birth} {
+		if i > 0 {
+			msgs = append(msgs, tab)
+		}
+		msgs = append(msgs, typed(v)...)
+	}
+	return msgs
+}
+
+func TestRegisterDuplicateIssuePrint(t *testing.T) {
+	s := newStore(t)
+	existing, oldMRN := register(t, s, "Amina", "Okello", "1990-03-04")
+	pr := &fakePrinter{s: s}
+	warn := func(t *testing.T) tea.Model {
+		m, _ := newModel(t, s, pr, slow, 80, 24)
+		m = drive(t, m, regForm("Amina", "Okello", "F", "1990-05-05")...)
+		return drive(t, m, ctrl('s'))
+	}
+	m := warn(t)
+	out := screenText(m)
+	for _, want := range []string{"Possible duplicate", "Amina Okello", oldMRN, "why: same name", "same person", "different person"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("duplicate warning lacks %q:\n%s", want, out)
+		}
+	}
+
+	t.Run("same person uses the existing record", func(t *testing.T) {
+		m := drive(t, warn(t), keyText('s'))
+		out := screenText(m)
+		if !strings.Contains(out, oldMRN) || !strings.Contains(out, "Using the existing record") {
+			t.Fatalf("want existing record:\n%s", out)
+		}
+		ev := lastAudit(t, s)
+		if !strings.Contains(ev, "patient.duplicate_same") || !strings.Contains(ev, existing.UUID) {
+			t.Fatalf("decision not audited: %s", ev)
+		}
+	})
+
+	t.Run("different person issues a new ID and prints", func(t *testing.T) {
+		m := drive(t, warn(t), keyText('n'))
+		out := screenText(m)
+		if !strings.Contains(out, "Registered Amina Okello with MRN") {
+			t.Fatalf("not registered:\n%s", out)
+		}
+		ev := lastAuditAction(t, s, "patient.register")
+		if !strings.Contains(ev, "override: 1 candidate(s) judged a different person: "+existing.UUID) {
+			t.Fatalf("decision not recorded: %s", ev)
+		}
+		m = drive(t, m, keyText('p'))
+		if len(pr.calls) != 1 {
+			t.Fatalf("printer calls %v", pr.calls)
+		}
+		newMRN := pr.calls[0]
+		if newMRN == oldMRN {
+			t.Fatal("printed the old MRN")
+		}
+		out = screenText(m)
+		if !strings.Contains(out, "Card for "+newMRN+" sent to cards.pdf") || !strings.Contains(out, "active, 1 card(s)") {
+			t.Fatalf("after print:\n%s", out)
+		}
+		// Printing again needs the reprint path with a reason.
+		m = drive(t, m, keyText('p'))
+		if !strings.Contains(screenText(m), "use r to reprint") {
+			t.Fatalf("second print not refused:\n%s", screenText(m))
+		}
+		m = drive(t, m, keyText('r'), enter)
+		if !strings.Contains(screenText(m), "a reason is required") {
+			t.Fatalf("empty reason accepted:\n%s", screenText(m))
+		}
+		m = drive(t, m, append(typed("lost"), enter)...)
+		if len(pr.calls) != 2 || pr.calls[1] != newMRN+" reprint: lost" {
+			t.Fatalf("reprint calls %v", pr.calls)
+		}
+	})
+}
+
+func TestRegisterNoCandidates(t *testing.T) {
+	s := newStore(t)
+	m, _ := newModel(t, s, nil, slow, 80, 24)
+	m = drive(t, m, regForm("Brian", "Mugisha", "M", "34")...)
+	m = drive(t, m, ctrl('s'))
+	out := screenText(m)
+	if !strings.Contains(out, "Registered Brian Mugisha") || !strings.Contains(out, "about 1992 (estimated)") {
+		t.Fatalf("want registered with estimated birth year:\n%s", out)
+	}
+	if ev := lastAuditAction(t, s, "patient.register"); !strings.Contains(ev, "no candidates") {
+		t.Fatalf("decision: %s", ev)
+	}
+	// No printer wired: says so instead of failing silently.
+	m = drive(t, m, keyText('p'))
+	if !strings.Contains(screenText(m), "printing is not set up") || !strings.Contains(screenText(m), "outbox 2") {
+		t.Fatalf("no printer message:\n%s", screenText(m))
+	}
+}
+
+func TestRegisterValidation(t *testing.T) {
+	for _, tc := range []struct{ name, given, family, sex, birth, want string }{
+		{"no name", "", "", "F", "30", "a name is needed"},
+		{"bad sex", "Ann", "Nak", "X", "30", `sex "X"`},
+		{"bad date", "Ann", "Nak", "F", "1990-13-01", "is not a date"},
+		{"future", "Ann", "Nak", "F", "2030-01-01", "in the future"},
+		{"age too big", "Ann", "Nak", "F", "200", "age 200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			m, _ := newModel(t, s, nil, slow, 80, 24)
+			m = drive(t, m, regForm(tc.given, tc.family, tc.sex, tc.birth)...)
+			m = drive(t, m, ctrl('s'))
+			if out := screenText(m); !strings.Contains(out, tc.want) {
+				t.Fatalf("want %q:\n%s", tc.want, out)
+			}
+			if c, _ := s.Counts(context.Background()); c.Patients != 0 {
+				t.Fatalf("patients registered: %+v", c)
+			}
+		})
+	}
+}
+
+func TestSearchAndOpen(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Amina", "Okello", "1990-03-04")
+	_, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
+	m, _ := newModel(t, s, nil, slow, 80, 24)
+	m = drive(t, m, append(typed("atim"), enter)...)
+	if out := screenText(m); !strings.Contains(out, "1 match(es)") || !strings.Contains(out, "Grace Atim") {
+		t.Fatalf("search:\n%s", out)
+	}
+	m = drive(t, m, enter)
+	if out := screenText(m); !strings.Contains(out, mrn) || !strings.Contains(out, "Patient · Grace Atim") {
+		t.Fatalf("detail:\n%s", out)
+	}
+	m = drive(t, m, esc)
+	if out := screenText(m); !strings.Contains(out, "Find or register") {
+		t.Fatalf("esc did not go back:\n%s", out)
+	}
+}
+
+func TestStaleRepliesDropped(t *testing.T) {
+	s := newStore(t)
+	m, _ := newModel(t, s, nil, slow, 80, 24)
+	m = drive(t, m, keyCode(tea.KeyF2))
+	// An old reply (request 999 was never the pending one) must not show.
+	m = drive(t, m, verifiedMsg{req: 999, v: idcards.Verification{Code: "X", Status: idcards.StatusActive}})
+	if strings.Contains(screenText(m), "ACTIVE") {
+		t.Fatal("stale reply shown")
+	}
+}
+
+func TestScanStatuses(t *testing.T) {
+	s := newStore(t)
+	_, active := register(t, s, "Amina", "Okello", "1990-03-04")
+	_, voided := register(t, s, "Ben", "Okot", "1970-01-01")
+	if err := s.Void(idcards.WithActor(context.Background(), testActor), voided, "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	codec, err := barcode.NewCodec(testFmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown, _ := codec.Make(999)
+	wrong := active[:len(active)-1] + string("0123456789"[(strings.IndexByte("0123456789", active[len(active)-1])+1)%10])
+	for _, tc := range []struct {
+		name, code string
+		want       []string
+	}{
+		{"active", active, []string{"✔ ACTIVE", "Amina Okello", "Age 36 y", "Sex     F"}},
+		{"unknown", unknown, []string{"? UNKNOWN", "not in this registry"}},
+		{"voided", voided, []string{"✖ VOIDED", "Do not use"}},
+		{"invalid check", wrong, []string{"WRONG CHECK DIGIT", "Probably mistyped"}},
+		{"malformed", "HELLO-WORLD-123", []string{"NOT AN ID"}},
+		{"garbled", "\x00\x1b[31m042\xff\xfe", []string{"NOT AN ID"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newModel(t, s, nil, slow, 80, 24)
+			m = drive(t, m, scanMsg{raw: tc.code})
+			out := screenText(m)
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Fatalf("want %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestBurstIsScanSlowTypingIsNot(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	for _, tc := range []struct {
+		name     string
+		step     time.Duration
+		input    string
+		wantScan bool
+	}{
+		{"scanner burst", fast, mrn, true},
+		{"scanner burst with AIM prefix", fast, "]C0" + mrn, true},
+		{"slow typing of an MRN searches", slow, mrn, false},
+		{"fast typing of a name is not a scan", fast, "okello", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newModel(t, s, nil, tc.step, 80, 24)
+			m = drive(t, m, append(typed(tc.input), enter)...)
+			out := screenText(m)
+			isScan := strings.Contains(out, "idcards · Scan")
+			if isScan != tc.wantScan {
+				t.Fatalf("scan=%v, want %v:\n%s", isScan, tc.wantScan, out)
+			}
+			if tc.wantScan {
+				if !strings.Contains(out, "✔ ACTIVE") {
+					t.Fatalf("burst not verified:\n%s", out)
+				}
+				// The burst was taken out of the search box.
+				m = drive(t, m, esc)
+				if strings.Contains(screenText(m), mrn) {
+					t.Fatalf("burst left in the search box:\n%s", screenText(m))
+				}
+			} else if !strings.Contains(out, "match(es)") {
+				t.Fatalf("typing did not search:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestUnassignedCardRegistersOntoIt(t *testing.T) {
+	s := newStore(t)
+	ctx := idcards.WithActor(context.Background(), testActor)
+	ids, err := s.Reserve(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newModel(t, s, nil, slow, 80, 24)
+	m = drive(t, m, scanMsg{raw: ids[0]})
+	if !strings.Contains(screenText(m), "UNASSIGNED") {
+		t.Fatalf("want unassigned:\n%s", screenText(m))
+	}
+	m = drive(t, m, ctrl('r'))
+	msgs := []tea.Msg{}
+	for i, v := range []string{"Joy", "Akello", "F", "20"} {
+		if i > 0 {
+			msgs = append(msgs, tab)
+		}
+		msgs = append(msgs, typed(v)...)
+	}
+	m = drive(t, m, append(msgs, ctrl('s'))...)
+	if out := screenText(m); !strings.Contains(out, "Registered Joy Akello with MRN "+ids[0]) {
+		t.Fatalf("not bound to the card:\n%s", out)
+	}
+}
+
+func TestVoidNeedsPermissionAndConfirmation(t *testing.T) {
+	s := newStore(t)
+	p, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	t.Run("clerk may not void", func(t *testing.T) {
+		c := &clock{t: testNow, step: slow}
+		cfg := testConfig(s, nil, c)
+		cfg.Actor = idcards.Actor{Name: "ann", Role: idcards.RoleClerk}
+		m := drive(t, New(context.Background(), cfg), pushMsg{newDetail(nil, p.ID)})
+		if strings.Contains(screenText(m), "void ID") {
+			t.Fatal("void key shown to a clerk")
+		}
+		m = drive(t, m, keyText('v'))
+		if !strings.Contains(screenText(m), "voiding needs a supervisor") {
+			t.Fatalf("no refusal:\n%s", screenText(m))
+		}
+	})
+	t.Run("operator voids after reason and y", func(t *testing.T) {
+		m, _ := newModel(t, s, nil, slow, 80, 24)
+		m = drive(t, m, pushMsg{newDetail(nil, p.ID)})
+		m = drive(t, m, append(append([]tea.Msg{keyText('v')}, typed("duplicate record")...), enter, keyText('n'))...)
+		if id, _ := s.Identifier(context.Background(), mrn); id.State != idcards.IDActive {
+			t.Fatal("voided without confirmation")
+		}
+		m = drive(t, m, append(append([]tea.Msg{keyText('v')}, typed("duplicate record")...), enter, keyText('y'))...)
+		if id, _ := s.Identifier(context.Background(), mrn); id.State != idcards.IDVoided {
+			t.Fatalf("not voided: %+v\n%s", id, screenText(m))
+		}
+		if !strings.Contains(screenText(m), "VOIDED") {
+			t.Fatalf("view:\n%s", screenText(m))
+		}
+	})
+}
+
+func TestFirstRunSetup(t *testing.T) {
+	dir := t.TempDir()
+	var created *registry.Store
+	cfg := Config{Actor: testActor, Schemes: []string{"luhn"}, Now: (&clock{t: testNow, step: slow}).now,
+		Create: func(ctx context.Context, f idcards.Format) (Registry, error) {
+			s, err := registry.Create(ctx, dir+"/r.db", f)
+			if err != nil {
+				return nil, err
+			}
+			created = s
+			return s, nil
+		}}
+	m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(screenText(m), "No registry was found") {
+		t.Fatalf("no setup:\n%s", screenText(m))
+	}
+	m = drive(t, m, append(typed("KLA"), ctrl('s'))...)
+	if !strings.Contains(screenText(m), `prefix "KLA" cannot be used with scheme luhn`) {
+		t.Fatalf("bad prefix not explained:\n%s", screenText(m))
+	}
+	m = drive(t, m, ctrl('u'))
+	m = drive(t, m, append(typed("042"), ctrl('s'))...)
+	if created == nil {
+		t.Fatalf("not created:\n%s", screenText(m))
+	}
+	defer created.Close()
+	if !strings.Contains(screenText(m), "Find or register") {
+		t.Fatalf("not on find screen:\n%s", screenText(m))
+	}
+}
+
+func TestGoldenViews(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Amina", "Okello", "1990-03-04")
+	grace, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
+	codec, _ := barcode.NewCodec(testFmt)
+	unknown, _ := codec.Make(999)
+	cards, err := s.RecordCards(idcards.WithActor(context.Background(), testActor), []string{mrn}, "test", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := func(out string) string { // card serials are random
+		return strings.ReplaceAll(out, cards[0].Serial, strings.Repeat("X", len(cards[0].Serial)))
+	}
+	views := []struct {
+		name string
+		msgs []tea.Msg
+	}{
+		{"find_empty", nil},
+		{"find_results", append(typed("a"), enter)},
+		{"register_form", regForm("Amina", "Okello", "F", "1990-05-05")},
+		{"duplicate_warning", append(regForm("Amina", "Okello", "F", "1990-05-05"), ctrl('s'))},
+		{"scan_active", []tea.Msg{scanMsg{raw: mrn}}},
+		{"scan_unknown", []tea.Msg{scanMsg{raw: unknown}}},
+		{"scan_invalid_check", []tea.Msg{scanMsg{raw: mrn[:len(mrn)-1] + "0"}}},
+		{"full_help", []tea.Msg{keyCode(tea.KeyF1)}},
+		{"patient_detail", []tea.Msg{pushMsg{newDetail(nil, grace.ID)}}},
+		{"reprint_reason", []tea.Msg{pushMsg{newDetail(nil, grace.ID)}, keyText('r')}},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, v := range views {
+			t.Run(fmt.Sprintf("%s_%dx%d", v.name, size[0], size[1]), func(t *testing.T) {
+				cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+				cfg.Registry = fixedPath{s}
+				m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				m = drive(t, m, v.msgs...)
+				out := serial(screenText(m))
+				if n := strings.Count(out, "\n") + 1; n != size[1] {
+					t.Errorf("view has %d lines, want %d", n, size[1])
+				}
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
+
+func TestGoldenSetup(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			cfg := Config{Actor: testActor, Schemes: []string{"damm", "luhn", "luhn-mod-30"}}
+			m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			golden.RequireEqual(t, screenText(m))
+		})
+	}
+}
+
+func lastAudit(t *testing.T, s *registry.Store) string {
+	t.Helper()
+	var a, subj, d string
+	if err := s.DB().QueryRow(`SELECT action, coalesce(subject,''), coalesce(detail,'') FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&a, &subj, &d); err != nil {
+		t.Fatal(err)
+	}
+	return a + " " + subj + " " + d
+}
+
+func lastAuditAction(t *testing.T, s *registry.Store, action string) string {
+	t.Helper()
+	var d string
+	if err := s.DB().QueryRow(`SELECT coalesce(detail,'') FROM audit WHERE action = ? ORDER BY seq DESC LIMIT 1`, action).Scan(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// fixedPath hides the temp dir so golden files do not depend on it.
+type fixedPath struct{ *registry.Store }
+
+func (fixedPath) Path() string { return "/data/registry.db" }
+
+func TestPasteIntoField(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Grace", "Atim", "1985-01-02")
+	m, _ := newModel(t, s, nil, slow, 80, 24)
+	m = drive(t, m, tea.PasteMsg{Content: "at\x1b[2Jim\n"})
+	if out := screenText(m); !strings.Contains(out, "Find            at[2Jim█") {
+		t.Fatalf("paste:\n%s", out)
+	}
+	m = drive(t, m, ctrl('u'), tea.PasteMsg{Content: "atim\r\n"}, enter)
+	if out := screenText(m); !strings.Contains(out, "Grace Atim") {
+		t.Fatalf("search after paste:\n%s", out)
+	}
+}

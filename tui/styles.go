@@ -1,0 +1,55 @@
+package tui
+
+import (
+	"charm.land/lipgloss/v2"
+
+	"github.com/idcards/idcards"
+)
+
+// Colours are ANSI-16 where it matters (status panels), so they stay
+// distinct on 16-colour terminals; Bubble Tea downsamples the rest. Every
+// status is also spelled out in words: colour is never the only signal.
+var (
+	green  = lipgloss.Color("2")
+	red    = lipgloss.Color("1")
+	yellow = lipgloss.Color("3")
+	blue   = lipgloss.Color("4")
+	grey   = lipgloss.Color("8")
+)
+
+type styles struct {
+	title, faint, err, ok, label, selected, bar lipgloss.Style
+}
+
+func newStyles() styles {
+	return styles{
+		title:    lipgloss.NewStyle().Bold(true),
+		faint:    lipgloss.NewStyle().Foreground(grey),
+		err:      lipgloss.NewStyle().Foreground(red).Bold(true),
+		ok:       lipgloss.NewStyle().Foreground(green).Bold(true),
+		label:    lipgloss.NewStyle().Width(16),
+		selected: lipgloss.NewStyle().Reverse(true),
+		bar:      lipgloss.NewStyle().Reverse(true),
+	}
+}
+
+// statusWords is the large headline and the colour for each status.
+func statusLook(s idcards.Status) (headline, advice string, c lipgloss.Style) {
+	base := lipgloss.NewStyle().Bold(true).Border(lipgloss.ThickBorder()).Padding(0, 2)
+	switch s {
+	case idcards.StatusActive:
+		return "✔ ACTIVE", "Valid card. Check the name and age with the patient.", base.BorderForeground(green).Foreground(green)
+	case idcards.StatusUnassigned:
+		return "◆ UNASSIGNED", "Pre-printed card with no patient yet. Press r to register a patient onto it.", base.BorderForeground(blue).Foreground(blue)
+	case idcards.StatusVoided:
+		return "✖ VOIDED", "This ID was voided. Do not use it; find the patient by name.", base.BorderForeground(red).Foreground(red)
+	case idcards.StatusReplaced:
+		return "✖ REPLACED CARD", "A newer card was printed for this ID. Take this old card back.", base.BorderForeground(red).Foreground(red)
+	case idcards.StatusUnknown:
+		return "? UNKNOWN", "Check digit is fine but this ID is not in this registry.", base.BorderForeground(yellow).Foreground(yellow)
+	case idcards.StatusInvalidCheck:
+		return "✖ WRONG CHECK DIGIT", "Probably mistyped or misread. Scan again or retype it carefully.", base.BorderForeground(yellow).Foreground(yellow)
+	default:
+		return "✖ NOT AN ID", "This is not an ID of this clinic (wrong length, prefix or characters).", base.BorderForeground(yellow).Foreground(yellow)
+	}
+}
