@@ -308,7 +308,7 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	} else if err := os.Rename(tmp.Name(), f.out); err != nil {
 		return fmt.Errorf("print: %w", err)
 	}
-	a.printf("printed %d cards (%d pages, layout %s) to %s; batch %s\n", r.Cards(), r.Pages(), f.layout, dest, batch)
+	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(r.Cards(), "card"), plural(r.Pages(), "page"), f.layout, dest, batch)
 	if len(bad) > 0 {
 		a.printf("skipped %d refused IDs (listed on stderr)\n", len(bad))
 	}
@@ -353,6 +353,13 @@ func (p *progress) done() {
 	if p.w != nil && p.terminal {
 		fmt.Fprintln(p.w)
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func orNone(s string) string {

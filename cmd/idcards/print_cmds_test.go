@@ -134,7 +134,7 @@ func TestPrint_BadInput(t *testing.T) {
 	}
 	// --skip-bad prints the good one and reports the bad one.
 	out, errs, err := c.run(ids[1]+"\n"+wrongCheck+"\n", "print", "--ids", "-", "--skip-bad", "-o", pdf)
-	if err != nil || !strings.Contains(out, "printed 1 cards") || !strings.Contains(errs, "refused "+wrongCheck) {
+	if err != nil || !strings.Contains(out, "printed 1 card ") || !strings.Contains(errs, "refused "+wrongCheck) {
 		t.Fatalf("--skip-bad: err=%v out=%q stderr=%q", err, out, errs)
 	}
 }
@@ -202,6 +202,13 @@ func TestPrint_EndToEndScan(t *testing.T) {
 		if !strings.Contains(string(out), want+"\n") {
 			t.Errorf("scan of the replacement card = %q, want it to contain %q", out, want)
 		}
+	}
+	// Replace it once more: verify recognises the scanned 2D content of the
+	// now replaced card, and the newest card is fine.
+	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "--symbology", "qr", "-o", pdf)
+	res, _, err := c.run("", "verify", content2D(ids[0], serial))
+	if err == nil || !strings.Contains(res, "replaced") {
+		t.Errorf("verify of the replaced card's 2D content: err=%v out=%q", err, res)
 	}
 }
 
