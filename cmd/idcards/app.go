@@ -69,6 +69,7 @@ Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.approvalsCmd())
 	root.AddCommand(a.settingsCmd())
 	root.AddCommand(a.tuiCmd())
+	root.AddCommand(a.printCmds()...)
 	return root
 }
 

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+type printCLI struct {
+	t   *testing.T
+	env map[string]string
+	dir string
+}
+
+func newPrintCLI(t *testing.T) *printCLI {
+	dir := t.TempDir()
+	c := &printCLI{t: t, dir: dir, env: map[string]string{"IDCARDS_DB": filepath.Join(dir, "reg.db"), "USER": "tester"}}
+	c.ok("", "init", "--site", "", "--scheme", "luhn", "--width", "6")
+	return c
+}
+
+func (c *printCLI) run(stdin string, args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return c.env[k] })
+	return out.String(), errb.String(), err
+}
+
+func (c *printCLI) ok(stdin string, args ...string) string {
+	c.t.Helper()
+	out, errs, err := c.run(stdin, args...)
+	if err != nil {
+		c.t.Fatalf("idcards %v: %v\nstdout: %s\nstderr: %s", args, err, out, errs)
+	}
+	return out
+}
+
+func (c *printCLI) issue(n string) []string {
+	return strings.Fields(c.ok("", "issue", "--count", n))
+}
+
+func TestPrint_BatchRecordsAndReprint(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("12")
+	pdf := filepath.Join(c.dir, "batch.pdf")
+	out := c.ok(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "-o", pdf)
+	if !strings.Contains(out, "printed 12 cards (2 pages, layout a4)") {
+		t.Fatalf("out = %q", out)
+	}
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Fatalf("no PDF written: %v", err)
+	}
+	list := c.ok("", "cards", "list", "--mrn", ids[0])
+	if strings.Count(list, "active") != 1 {
+		t.Fatalf("cards list:\n%s", list)
+	}
+	// Printing again without --reprint is refused for every ID.
+	_, errs, err := c.run("", "print", "--patient", ids[0], "-o", pdf)
+	if err == nil || !strings.Contains(errs, "already has active card") {
+		t.Fatalf("second print: err=%v stderr=%q", err, errs)
+	}
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "-o", pdf); err == nil || !strings.Contains(err.Error(), "--reason") {
+		t.Fatalf("reprint without reason: %v", err)
+	}
+	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "-o", pdf)
+	list = c.ok("", "cards", "list", "--mrn", ids[0])
+	if strings.Count(list, "active") != 1 || strings.Count(list, "replaced") != 1 {
+		t.Fatalf("after reprint:\n%s", list)
+	}
+	if _, _, err := c.run("", "cards", "replace", ids[0], "-o", pdf); err == nil || !strings.Contains(err.Error(), "--reason") {
+		t.Fatalf("replace without reason: %v", err)
+	}
+	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "-o", pdf)
+	list = c.ok("", "cards", "list", "--mrn", ids[0])
+	if strings.Count(list, "active") != 1 || strings.Count(list, "replaced") != 2 {
+		t.Fatalf("after cards replace:\n%s", list)
+	}
+	if out := c.ok("", "print", "--unprinted", "-o", pdf); !strings.Contains(out, "nothing to print") {
+		t.Fatalf("unprinted: %q", out)
+	}
+	c.issue("3")
+	if out := c.ok("", "print", "--unprinted", "--layout", "letter", "--symbology", "code128+qr", "-o", pdf); !strings.Contains(out, "printed 3 cards") {
+		t.Fatalf("unprinted: %q", out)
+	}
+	c.issue("60")
+	if _, errs, err := c.run("", "print", "--unprinted", "--layout", "a4", "-o", pdf); err != nil || !strings.Contains(errs, "rendered 60/60 cards") {
+		t.Fatalf("progress: err=%v stderr=%q", err, errs)
+	}
+}
+
+func TestPrint_BadInput(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("2")
+	wrongCheck := ids[0][:len(ids[0])-1] + string('0'+(ids[0][len(ids[0])-1]-'0'+1)%10)
+	pdf := filepath.Join(c.dir, "x.pdf")
+	long := strings.Repeat("9", 10<<20)
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"empty ID file", "\n# nothing\n", []string{"print", "--ids", "-", "-o", pdf}, "no IDs"},
+		{"10 MB line", long, []string{"print", "--ids", "-", "-o", pdf}, "longer than"},
+		{"wrong check digit", ids[1] + "\n" + wrongCheck + "\n", []string{"print", "--ids", "-", "-o", pdf}, "1 of 2 IDs refused"},
+		{"unknown ID", "999999" + "\n", []string{"print", "--ids", "-", "-o", pdf}, "refused"},
+		{"missing logo", "", []string{"print", "--patient", ids[0], "--logo", filepath.Join(c.dir, "nope.png"), "-o", pdf}, "logo"},
+		{"two sources", "", []string{"print", "--patient", ids[0], "--unprinted", "-o", pdf}, "exactly one of --ids"},
+		{"no output", "", []string{"print", "--patient", ids[0]}, "-o FILE.pdf or --to-printer"},
+		{"bad layout", "", []string{"print", "--patient", ids[0], "--layout", "a5", "-o", pdf}, "layout"},
+		{"bad symbology", "", []string{"print", "--patient", ids[0], "--symbology", "qr+datamatrix", "-o", pdf}, "symbology"},
+		{"missing ids file", "", []string{"print", "--ids", filepath.Join(c.dir, "none.txt"), "-o", pdf}, "no such file"},
+		{"bad card state", "", []string{"cards", "list", "--state", "lost"}, "state"},
+		{"void without reason", "", []string{"cards", "void", "C00000000"}, "reason"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs, err := c.run(tt.stdin, tt.args...)
+			if err == nil || !strings.Contains(err.Error()+errs, tt.want) {
+				t.Fatalf("err = %v, stderr = %q; want %q", err, errs, tt.want)
+			}
+		})
+	}
+	if _, err := os.Stat(pdf); err == nil {
+		t.Error("a refused run wrote a PDF")
+	}
+	// --skip-bad prints the good one and reports the bad one.
+	out, errs, err := c.run(ids[1]+"\n"+wrongCheck+"\n", "print", "--ids", "-", "--skip-bad", "-o", pdf)
+	if err != nil || !strings.Contains(out, "printed 1 card ") || !strings.Contains(errs, "refused "+wrongCheck) {
+		t.Fatalf("--skip-bad: err=%v out=%q stderr=%q", err, out, errs)
+	}
+}
+
+func TestPrint_ToPrinterAndVoid(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("1")
+	log := filepath.Join(c.dir, "lp.log")
+	lp := filepath.Join(c.dir, "lp")
+	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" > "+log+"\n"), 0o755)
+	c.env["IDCARDS_LP"] = lp
+	out := c.ok("", "print", "--patient", ids[0], "--to-printer", "Zebra")
+	if !strings.Contains(out, "to printer Zebra") {
+		t.Fatalf("out = %q", out)
+	}
+	if b, _ := os.ReadFile(log); !strings.HasPrefix(string(b), "-d Zebra") {
+		t.Fatalf("lp called with %q", b)
+	}
+	os.WriteFile(lp, []byte("#!/bin/sh\necho 'lp: The printer or class does not exist.' >&2\nexit 1\n"), 0o755)
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "test", "--to-printer", "Nope"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("failing lp: %v", err)
+	}
+	list := c.ok("", "cards", "list", "--mrn", ids[0], "--state", "active", "--json")
+	i := strings.Index(list, `"serial": "`)
+	if i < 0 {
+		t.Fatalf("list: %s", list)
+	}
+	serial := list[i+11 : i+20]
+	c.ok("", "cards", "void", serial, "--reason", "ribbon jam")
+	if list := c.ok("", "cards", "list", "--state", "voided"); !strings.Contains(list, serial) {
+		t.Fatalf("voided list: %s", list)
+	}
+}
+
+func TestPrint_EndToEndScan(t *testing.T) {
+	for _, tool := range []string{"pdftoppm", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("IDCARDS_REQUIRE_TOOLS") == "" {
+				t.Skip(tool + " not installed")
+			}
+			t.Fatal(tool + " not installed")
+		}
+	}
+	c := newPrintCLI(t)
+	ids := c.issue("1")
+	pdf := filepath.Join(c.dir, "one.pdf")
+	c.ok("", "print", "--patient", ids[0], "-o", pdf)
+	if out, err := exec.Command("pdftoppm", "-r", "203", "-png", pdf, filepath.Join(c.dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	out, _ := exec.Command("zbarimg", "-q", "--raw", filepath.Join(c.dir, "p-1.png")).Output()
+	if strings.TrimSpace(string(out)) != ids[0] {
+		t.Fatalf("scanned %q, want %q", out, ids[0])
+	}
+	// The 2D symbol of a replacement card carries the MRN and the new serial.
+	c.ok("", "cards", "replace", ids[0], "--reason", "lost", "--symbology", "code128+qr", "-o", pdf)
+	if out, err := exec.Command("pdftoppm", "-r", "150", "-png", pdf, filepath.Join(c.dir, "q")).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	out, _ = exec.Command("zbarimg", "-q", filepath.Join(c.dir, "q-1.png")).Output()
+	list := c.ok("", "cards", "list", "--mrn", ids[0], "--state", "active", "--json")
+	i := strings.Index(list, `"serial": "`)
+	serial := list[i+11 : i+20]
+	for _, want := range []string{"CODE-128:" + ids[0], "QR-Code:" + content2D(ids[0], serial)} {
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("scan of the replacement card = %q, want it to contain %q", out, want)
+		}
+	}
+	// Replace it once more: verify recognises the scanned 2D content of the
+	// now replaced card, and the newest card is fine.
+	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "--symbology", "qr", "-o", pdf)
+	res, _, err := c.run("", "verify", content2D(ids[0], serial))
+	if err == nil || !strings.Contains(res, "replaced") {
+		t.Errorf("verify of the replaced card's 2D content: err=%v out=%q", err, res)
+	}
+}
+
+func FuzzReadIDs(f *testing.F) {
+	f.Add("KLA0001234\n# comment\n\n0001237\r\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := readIDs(strings.NewReader(s), "fuzz")
+		if err != nil {
+			return
+		}
+		if len(ids) == 0 {
+			t.Fatal("no error and no IDs")
+		}
+		for _, id := range ids {
+			if id == "" || strings.HasPrefix(id, "#") || len(id) > 256 {
+				t.Fatalf("bad ID %q returned", id)
+			}
+		}
+	})
+}
+
+func TestParseSymbols(t *testing.T) {
+	for in, ok := range map[string]bool{"code128": true, "qr": true, "code128+qr": true, "code128+datamatrix": true, "qr+datamatrix": false, "code128+code128": false, "ean13": false} {
+		if _, err := parseSymbols(in); (err == nil) != ok {
+			t.Errorf("parseSymbols(%q) err = %v", in, err)
+		}
+	}
+}
+
+func TestCardsSetup(t *testing.T) {
+	c := newPrintCLI(t)
+	logo := filepath.Join(c.dir, "logo.png")
+	img := image.NewGray(image.Rect(0, 0, 20, 10))
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	os.WriteFile(logo, buf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(c.dir, "logo.txt"), []byte("hello"), 0o644)
+	if _, _, err := c.run("", "cards", "setup", "--logo", filepath.Join(c.dir, "logo.txt")); err == nil || !strings.Contains(err.Error(), "not a PNG") {
+		t.Fatalf("text logo: %v", err)
+	}
+	out := c.ok("", "cards", "setup", "--facility", "Kisugu HC III", "--logo", logo)
+	if !strings.Contains(out, "facility: Kisugu HC III") || !strings.Contains(out, "logo: "+logo) {
+		t.Fatalf("setup: %q", out)
+	}
+	ids := c.issue("1")
+	pdf := filepath.Join(c.dir, "c.pdf")
+	c.ok("", "print", "--patient", ids[0], "-o", pdf)
+	b, _ := os.ReadFile(pdf)
+	if !bytes.Contains(b, []byte("/Subtype /Image")) {
+		t.Error("logo from settings not printed")
+	}
+	os.Remove(logo)
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "x", "-o", pdf); err == nil || !strings.Contains(err.Error(), "logo") {
+		t.Fatalf("missing logo file: %v", err)
+	}
+}
+
+func TestPrint_PatientCardText(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("IDCARDS_REQUIRE_TOOLS") == "" {
+			t.Skip("pdftotext not installed")
+		}
+		t.Fatal("pdftotext not installed")
+	}
+	c := newPrintCLI(t)
+	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
+	s, err := registry.Open(ctx, c.env["IDCARDS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mrn, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Zoë", FamilyName: "Nsɛkɛ", Sex: "F", BirthDate: "1990-02-03"}})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := filepath.Join(c.dir, "p.pdf")
+	c.ok("", "print", "--patient", mrn, "--facility", "Łódź Clinic", "-o", pdf)
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", pdf, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Zoë Nsɛkɛ", "Born 1990-02-03", "Sex F", "Łódź Clinic"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("card text %q lacks %q", out, want)
+		}
+	}
+}
