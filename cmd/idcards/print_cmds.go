@@ -201,22 +201,9 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			return nil
 		}
 	}
-	facility, logoPath := f.facility, f.logo
-	if facility == "" {
-		if facility, err = s.Setting(ctx, settingFacility, ""); err != nil {
-			return err
-		}
-	}
-	if logoPath == "" {
-		if logoPath, err = s.Setting(ctx, settingLogo, ""); err != nil {
-			return err
-		}
-	}
-	var logo []byte
-	if logoPath != "" {
-		if logo, err = os.ReadFile(logoPath); err != nil {
-			return idcards.Errorf(idcards.Invalid, "print: logo: %v (set --logo or the card_logo setting to a PNG file)", err)
-		}
+	facility, logo, err := cardLook(ctx, s, f.facility, f.logo)
+	if err != nil {
+		return err
 	}
 
 	good, bad, err := s.CheckPrintable(ctx, codes)
@@ -274,18 +261,8 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 		return err
 	}
 	prog := newProgress(a.stderr, len(cards))
-	for i, c := range cards {
-		pc, err := cardFor(ctx, s, c)
-		if err != nil {
-			return err
-		}
-		if err := r.Add(pc); err != nil {
-			return err
-		}
-		prog.update(i + 1)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	if err := addCards(ctx, s, r, cards, prog.update); err != nil {
+		return err
 	}
 	prog.done()
 	if err := r.Finish(tmp); err != nil {
@@ -373,6 +350,48 @@ func newBatchID() string {
 	var b [4]byte
 	rand.Read(b[:])
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// cardLook is the facility name and logo for cards: the flags when given,
+// else the card_facility / card_logo settings.
+func cardLook(ctx context.Context, s *registry.Store, facility, logoPath string) (string, []byte, error) {
+	var err error
+	if facility == "" {
+		if facility, err = s.Setting(ctx, settingFacility, ""); err != nil {
+			return "", nil, err
+		}
+	}
+	if logoPath == "" {
+		if logoPath, err = s.Setting(ctx, settingLogo, ""); err != nil {
+			return "", nil, err
+		}
+	}
+	var logo []byte
+	if logoPath != "" {
+		if logo, err = os.ReadFile(logoPath); err != nil {
+			return "", nil, idcards.Errorf(idcards.Invalid, "print: logo: %v (set --logo or the card_logo setting to a PNG file)", err)
+		}
+	}
+	return facility, logo, nil
+}
+
+// addCards lays out and draws recorded cards one at a time, calling done
+// with the count so far.
+func addCards(ctx context.Context, s *registry.Store, r *printing.Renderer, cards []idcards.Card, done func(int)) error {
+	for i, c := range cards {
+		pc, err := cardFor(ctx, s, c)
+		if err != nil {
+			return err
+		}
+		if err := r.Add(pc); err != nil {
+			return err
+		}
+		done(i + 1)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cardFor fills a card's printed fields from the registry: a pre-printed

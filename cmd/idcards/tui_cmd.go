@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idcards/idcards/printing"
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -113,7 +115,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	default:
 		return err
 	}
-	cfg.Printer = &textPrinter{dir: filepath.Join(filepath.Dir(path), "cards"), open: func() *registry.Store {
+	cfg.Printer = &pdfPrinter{dir: filepath.Join(filepath.Dir(path), "cards"), lp: a.getenv("IDCARDS_LP"), open: func() *registry.Store {
 		if len(stores) == 0 {
 			return nil
 		}
@@ -128,32 +130,78 @@ func (a *app) runTUI(ctx context.Context) error {
 	return err
 }
 
-// textPrinter stands in until PDF printing is wired: it records the card
-// in the registry (serial, replaced old card) and writes a text file.
-type textPrinter struct {
+// pdfPrinter prints from the desk: it checks and records the cards (serial,
+// replaced old card, audit), renders one card-size page per card to a PDF
+// under DIR/cards/, and sends it to the printer named by the card_printer
+// setting through lp when one is set.
+type pdfPrinter struct {
 	dir  string
 	open func() *registry.Store
+	lp   string
 }
 
-func (p *textPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (string, error) {
+func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (string, error) {
 	s := p.open()
 	if s == nil {
 		return "", idcards.Errorf(idcards.Unavailable, "no registry open")
 	}
-	cards, err := s.RecordCards(ctx, mrns, "text", "", reason)
+	good, bad, err := s.CheckPrintable(ctx, mrns)
 	if err != nil {
+		return "", err
+	}
+	if len(bad) > 0 {
+		return "", idcards.Errorf(idcards.Invalid, "cannot print %s: %s", bad[0].Input, bad[0].Reason)
+	}
+	facility, logo, err := cardLook(ctx, s, "", "")
+	if err != nil {
+		return "", err
+	}
+	sheet, err := printing.LayoutSheet("card")
+	if err != nil {
+		return "", err
+	}
+	r, err := printing.NewRenderer(sheet, printing.RenderOptions{
+		Options: printing.Options{Facility: facility, Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}, Content2D: content2D},
+		Logo:    logo, Title: "idcards card",
+	})
+	if err != nil {
+		return "", err
+	}
+	if !reprint {
+		reason = ""
+	}
+	cards, err := s.RecordCards(ctx, good, "card", newBatchID(), reason)
+	if err != nil {
+		return "", err
+	}
+	if err := addCards(ctx, s, r, cards, func(int) {}); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return "", fmt.Errorf("print: %w", err)
 	}
-	var b strings.Builder
-	for _, c := range cards {
-		fmt.Fprintf(&b, "MRN %s\ncard %s\nprinted %s by %s\n\n", c.MRN, c.Serial, c.PrintedAt.Format(time.RFC3339), c.PrintedBy)
-	}
-	out := filepath.Join(p.dir, cards[0].Serial+".txt")
-	if err := os.WriteFile(out, []byte(b.String()), 0o600); err != nil {
+	out := filepath.Join(p.dir, cards[0].Serial+".pdf")
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
 		return "", fmt.Errorf("print: %w", err)
 	}
-	return out, nil
+	if err := r.Finish(f); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("print: %w", err)
+	}
+	printer, err := s.Setting(ctx, "card_printer", "")
+	if err != nil || printer == "" {
+		return out, err
+	}
+	lp := p.lp
+	if lp == "" {
+		lp = "lp"
+	}
+	if msg, err := exec.CommandContext(ctx, lp, "-d", printer, out).CombinedOutput(); err != nil {
+		return "", idcards.Errorf(idcards.Unavailable, "printer %s: %v: %s (the card is recorded and saved as %s)", printer, err, strings.TrimSpace(string(msg)), out)
+	}
+	return "printer " + printer, nil
 }

@@ -121,6 +121,23 @@ func TestTUIInTmux(t *testing.T) {
 	mrn = strings.TrimSuffix(mrn, ".")
 	tmux("send-keys", "-t", target, "p")
 	waitFor("sent to", "card(s) ever")
+	// The desk's card is a real PDF whose barcodes decode to the new MRN.
+	pdfs, _ := filepath.Glob(filepath.Join(data, "idcards", "cards", "*.pdf"))
+	if len(pdfs) != 1 {
+		t.Fatalf("want one card PDF, found %v", pdfs)
+	}
+	if _, err := exec.LookPath("zbarimg"); err == nil {
+		png := filepath.Join(dir, "card")
+		if out, err := exec.Command("pdftoppm", "-r", "203", "-png", "-singlefile", pdfs[0], png).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm: %v %s", err, out)
+		}
+		out, _ := exec.Command("zbarimg", "-q", png+".png").CombinedOutput()
+		if !strings.Contains(string(out), "CODE-128:"+mrn) || !strings.Contains(string(out), "QR-Code:"+mrn+" C") {
+			t.Fatalf("card PDF decodes to %q, want Code 128 and QR with %s", out, mrn)
+		}
+	} else if os.Getenv("IDCARDS_REQUIRE_TOOLS") == "1" {
+		t.Fatal("zbarimg is required (IDCARDS_REQUIRE_TOOLS=1)")
+	}
 
 	// Scanner: the whole code in one write, then Enter.
 	tmux("send-keys", "-t", target, "-l", mrn+"\r")
