@@ -56,6 +56,7 @@ Start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.verifyCmd())
 	root.AddCommand(a.mrnCmd())
 	root.AddCommand(a.seriesCmd())
+	root.AddCommand(a.patientsCmd())
 	return root
 }
 
