@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -215,7 +216,7 @@ func (s *Store) insertPatient(ctx context.Context, tx *sql.Tx, actor string, np 
 // keys returns the blocking keys for a name, using the configured KeyFunc.
 func (s *Store) keys(given, family string) (string, string) {
 	if s.Keys == nil {
-		return "", ""
+		return match.Skeleton{}.Key(given), match.Skeleton{}.Key(family)
 	}
 	return s.Keys(given, family)
 }
