@@ -153,6 +153,17 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 	if err := r.Patient.Validate(s.Now()); err != nil {
 		return idcards.Patient{}, "", err
 	}
+	// The desk's duplicate check: a probable match must have been shown
+	// and decided on (Decision, audited) before a second ID exists.
+	if strings.TrimSpace(r.Decision) == "" {
+		cands, err := s.Candidates(ctx, r.Patient, 5)
+		if err != nil {
+			return idcards.Patient{}, "", err
+		}
+		if n := countProbable(cands); n > 0 {
+			return idcards.Patient{}, "", &DuplicateError{Candidates: cands, Probable: n}
+		}
+	}
 	var p idcards.Patient
 	var mrn string
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -184,6 +195,30 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 		return idcards.Patient{}, "", err
 	}
 	return p, mrn, nil
+}
+
+// DuplicateError refuses a registration that probably duplicates existing
+// patients; the clerk decides and registers again with a Decision.
+type DuplicateError struct {
+	Candidates []idcards.Candidate
+	Probable   int
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("%d probable duplicate(s) of this patient already registered: use the existing MRN, or record why this is a different person", e.Probable)
+}
+
+// Unwrap gives the error its Kind (Conflict).
+func (e *DuplicateError) Unwrap() error { return idcards.Errorf(idcards.Conflict, "probable duplicate") }
+
+func countProbable(cs []idcards.Candidate) int {
+	n := 0
+	for _, c := range cs {
+		if c.Level == idcards.MatchProbable {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Store) insertPatient(ctx context.Context, tx *sql.Tx, actor string, np NewPatient) (idcards.Patient, error) {

@@ -233,3 +233,35 @@ func TestPatients_ExportImportRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestPatients_MatchAndMerge(t *testing.T) {
+	db := newRegistry(t)
+	out, _, err := cli(t, db, "", "patients", "add", "--given", "Amina", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--phone", "0772123456", "--issue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := strings.TrimSpace(out)
+	// A typo, swapped names and an estimated age still match.
+	out, _, err = cli(t, db, "", "patients", "match", "--given", "Nakatto", "--family", "Aminah", "--sex", "F", "--age", "36")
+	if !strings.Contains(out, keep) || !strings.Contains(out, "swapped") {
+		t.Fatalf("match: %v\n%s", err, out)
+	}
+	out, _, err = cli(t, db, "", "patients", "add", "--given", "Nakatto", "--family", "Aminah", "--sex", "F", "--age", "36", "--issue", "--force", "--reason", "clerk unsure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := strings.TrimSpace(out)
+	if _, _, err := cli(t, db, "", "patients", "merge", dup, keep); idcards.ErrorKind(err) != idcards.Invalid {
+		t.Fatalf("merge without reason: %v", err)
+	}
+	if _, _, err := cli(t, db, "", "patients", "merge", dup, keep, "--reason", "same person"); err != nil {
+		t.Fatal(err)
+	}
+	show, _, err := cli(t, db, "", "patients", "show", dup)
+	if err != nil || !strings.Contains(show, "Amina Nakato") || !strings.Contains(show, keep) || !strings.Contains(show, dup) {
+		t.Fatalf("show after merge: %v\n%s", err, show)
+	}
+	if _, _, err := cli(t, db, "", "patients", "merge", dup, keep, "--reason", "again"); err == nil {
+		t.Fatal("merging a patient into itself accepted")
+	}
+}
