@@ -209,7 +209,9 @@ func (e *DuplicateError) Error() string {
 }
 
 // Unwrap gives the error its Kind (Conflict).
-func (e *DuplicateError) Unwrap() error { return idcards.Errorf(idcards.Conflict, "probable duplicate") }
+func (e *DuplicateError) Unwrap() error {
+	return idcards.Errorf(idcards.Conflict, "probable duplicate")
+}
 
 func countProbable(cs []idcards.Candidate) int {
 	n := 0

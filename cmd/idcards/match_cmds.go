@@ -127,4 +127,3 @@ are queued for OpenMRS.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "why these are the same person (required, audited)")
 	return cmd
 }
-
