@@ -25,6 +25,9 @@ import (
 // Fold lower-cases, strips diacritics and keeps letters, digits and single
 // spaces: "  Zoë  N'Diaye" -> "zoe ndiaye".
 func Fold(s string) string {
+	if f, ok := foldASCII(s); ok {
+		return f
+	}
 	var b strings.Builder
 	space := false
 	for _, r := range norm.NFD.String(strings.ToLower(s)) {
@@ -41,6 +44,32 @@ func Fold(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// foldASCII is Fold's fast path for plain ASCII letters and spaces, the
+// common case, without Unicode normalisation.
+func foldASCII(s string) (string, bool) {
+	buf := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == ' ' || c == '-' || c == '\t':
+			space = true
+			continue
+		default:
+			return "", false
+		}
+		if space && len(buf) > 0 {
+			buf = append(buf, ' ')
+		}
+		space = false
+		buf = append(buf, c)
+	}
+	return string(buf), true
 }
 
 // Phonetic computes a blocking key for one name. Keys that collide group
@@ -213,7 +242,6 @@ func (m *Matcher) Keys(given, family string) (string, string) {
 // nameSim compares two names word-set-wise: the best Jaro-Winkler of each
 // word of a against the words of b, averaged, so "Mary Jane" ~ "Mary".
 func (m *Matcher) nameSim(a, b string) float64 {
-	a, b = Fold(a), Fold(b)
 	if a == "" || b == "" {
 		return 0
 	}
@@ -239,15 +267,16 @@ func (m *Matcher) nameSim(a, b string) float64 {
 func (m *Matcher) Score(q, c Person) (float64, []string) {
 	var reasons []string
 	// Names: straight and swapped; the better order wins.
-	gs, fs := m.nameSim(q.Given, c.Given), m.nameSim(q.Family, c.Family)
-	sgs, sfs := m.nameSim(q.Given, c.Family), m.nameSim(q.Family, c.Given)
+	qg, qf, cg, cf := Fold(q.Given), Fold(q.Family), Fold(c.Given), Fold(c.Family)
+	gs, fs := m.nameSim(qg, cg), m.nameSim(qf, cf)
+	sgs, sfs := m.nameSim(qg, cf), m.nameSim(qf, cg)
 	name := (gs + fs) / 2
 	swapped := false
 	if alt := (sgs + sfs) / 2; alt > name+0.01 {
 		name, gs, fs, swapped = alt, sgs, sfs, true
 	}
 	// One name missing on either side: judge on the one present.
-	if Fold(q.Given) == "" || Fold(c.Given) == "" || Fold(q.Family) == "" || Fold(c.Family) == "" {
+	if qg == "" || cg == "" || qf == "" || cf == "" {
 		name = math.Max(gs, fs) * 0.9
 	}
 	switch {
