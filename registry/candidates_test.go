@@ -2,12 +2,14 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/match"
 	"github.com/idcards/idcards/registry"
 )
@@ -140,4 +142,41 @@ func BenchmarkCandidates100k(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func TestStore_RegisterRefusesProbableDuplicate(t *testing.T) {
+	s, ctx := newStore(t)
+	np := registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12"}
+	p1, mrn1, err := s.Register(ctx, registry.Registration{Patient: np})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := np
+	again.FamilyName = "Nakatto"
+	_, _, err = s.Register(ctx, registry.Registration{Patient: again})
+	var de *registry.DuplicateError
+	if !errors.As(err, &de) || idcards.ErrorKind(err) != idcards.Conflict || de.Candidates[0].Patient.ID != p1.ID {
+		t.Fatalf("err = %v, want a DuplicateError naming patient %d", err, p1.ID)
+	}
+	p2, mrn2, err := s.Register(ctx, registry.Registration{Patient: again, Decision: "override: twin sister; reason: checked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Merge: both MRNs verify to the kept record.
+	if err := s.Merge(ctx, p2.ID, p1.ID, "same person after all"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{mrn1, mrn2} {
+		v, err := s.Verify(ctx, m)
+		if err != nil || v.Status != idcards.StatusActive || v.Patient.ID != p1.ID {
+			t.Fatalf("verify %s after merge: %+v %v", m, v, err)
+		}
+	}
+	if cs, _ := s.Candidates(ctx, again, 5); len(cs) != 1 || cs[0].Patient.ID != p1.ID {
+		t.Fatalf("merged record still offered: %+v", cs)
+	}
+	clerk := idcards.WithActor(ctx, idcards.Actor{Name: "c", Role: idcards.RoleClerk})
+	if err := s.Merge(clerk, p1.ID, p2.ID, "x"); idcards.ErrorKind(err) != idcards.Forbidden {
+		t.Fatalf("clerk merge: %v", err)
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/registry"
@@ -127,3 +129,56 @@ are queued for OpenMRS.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "why these are the same person (required, audited)")
 	return cmd
 }
+
+func (a *app) patientsDuplicatesCmd() *cobra.Command {
+	var possible, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "duplicates [--possible] [--json]",
+		Short: "Sweep the registry for records that are probably one person",
+		Long: `List pairs of registered patients who are probably the same person, each pair
+once, with score and reasons — for records imported from a legacy register or
+registered before the desk check. Review each pair and merge with
+` + "`idcards patients merge DUPLICATE_MRN KEEP_MRN --reason ...`" + `.
+Takes a few milliseconds per patient.`,
+		Example: `  idcards patients duplicates
+  idcards patients duplicates --possible --json > review.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			min := idcards.MatchProbable
+			if possible {
+				min = idcards.MatchPossible
+			}
+			enc := json.NewEncoder(a.stdout)
+			n := 0
+			err = s.Duplicates(ctx, 0, min, func(d registry.DuplicatePair) error {
+				n++
+				if asJSON {
+					return enc.Encode(d)
+				}
+				a.printf("%s %s (%s)  ~  %s %s (%s)  %s %.2f: %s\n",
+					orDash(joinSp(d.MRNs)), printable(d.Patient.DisplayName()), orDash(d.Patient.BirthDate),
+					orDash(joinSp(d.Candidate.MRNs)), printable(d.Candidate.Patient.DisplayName()), orDash(d.Candidate.Patient.BirthDate),
+					d.Candidate.Level, d.Candidate.Score, joinSemi(d.Candidate.Reasons))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if !asJSON {
+				fmt.Fprintf(a.stderr, "%d pairs\n", n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&possible, "possible", false, "include possible matches, not only probable ones")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per pair")
+	return cmd
+}
+
+func joinSp(s []string) string   { return strings.Join(s, " ") }
+func joinSemi(s []string) string { return strings.Join(s, "; ") }

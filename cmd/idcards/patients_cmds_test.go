@@ -265,3 +265,16 @@ func TestPatients_MatchAndMerge(t *testing.T) {
 		t.Fatal("merging a patient into itself accepted")
 	}
 }
+
+func TestPatients_DuplicatesSweep(t *testing.T) {
+	db := newRegistry(t)
+	// A legacy register with the same person twice (swapped names, typo).
+	file := writeFile(t, "reg.csv", "given_name,family_name,sex,birth_date,phone\nAmina,Nakato,F,1990-04-12,0772123456\nNakatto,Amina,F,1990-04-12,0772123456\nOkello,John,M,1960-01-01,\n")
+	if _, _, err := cli(t, db, "", "patients", "import", file, "--issue-missing"); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := cli(t, db, "", "patients", "duplicates")
+	if err != nil || !strings.Contains(out, "Amina Nakato") || !strings.Contains(out, "Nakatto Amina") || !strings.Contains(stderr, "1 pairs") {
+		t.Fatalf("duplicates: %v\n%s\n%s", err, out, stderr)
+	}
+}
