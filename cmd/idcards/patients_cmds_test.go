@@ -278,3 +278,24 @@ func TestPatients_DuplicatesSweep(t *testing.T) {
 		t.Fatalf("duplicates: %v\n%s\n%s", err, out, stderr)
 	}
 }
+
+func TestPatients_AddBindsPreprintedID(t *testing.T) {
+	db := newRegistry(t)
+	out, _, err := cli(t, db, "", "issue", "--count", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := strings.TrimSpace(out)
+	out, _, err = cli(t, db, "", "patients", "add", "--given", "Kato", "--family", "Ssali", "--sex", "M", "--dob", "2001-02-03", "--mrn", strings.ToLower(pre))
+	if err != nil || strings.TrimSpace(out) != pre {
+		t.Fatalf("bind: %v %q", err, out)
+	}
+	// Binding it again is refused: it now belongs to someone.
+	_, _, err = cli(t, db, "", "patients", "add", "--given", "Other", "--family", "Person", "--sex", "F", "--mrn", pre)
+	if idcards.ErrorKind(err) != idcards.Conflict {
+		t.Fatalf("second bind: %v", err)
+	}
+	if _, _, err := cli(t, db, "", "patients", "add", "--given", "X", "--family", "Y", "--issue", "--mrn", pre); idcards.ErrorKind(err) != idcards.Invalid {
+		t.Fatalf("--issue with --mrn: %v", err)
+	}
+}
