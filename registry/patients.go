@@ -93,6 +93,16 @@ type KeyFunc func(given, family string) (givenKey, familyKey string)
 
 // FoldName lower-cases and strips diacritics so "Zoë" and "zoe" search alike.
 func FoldName(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // NFD is the identity on ASCII and there are no marks to drop
+		return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	}
 	var b strings.Builder
 	for _, r := range norm.NFD.String(strings.ToLower(s)) {
 		if unicode.Is(unicode.Mn, r) {
