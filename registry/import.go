@@ -240,6 +240,12 @@ const (
 
 func (s *Store) newImporter(ctx context.Context, tx *sql.Tx, actor string, opts ImportOptions, legacy barcode.Scheme) (*importer, error) {
 	im := &importer{s: s, tx: tx, actor: actor, at: s.now(), opts: opts, legacy: legacy, seen: map[string]int{}, stmts: map[string]*sql.Stmt{}}
+	// A large import in one transaction spills SQLite's default 2 MB page
+	// cache to the WAL again and again; 64 MB keeps a 100k-row import in
+	// memory until commit. It applies to this pooled connection only.
+	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		return nil, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, prefix, width, scheme FROM series`)
 	if err != nil {
 		return nil, err
