@@ -299,3 +299,18 @@ func TestPatients_AddBindsPreprintedID(t *testing.T) {
 		t.Fatalf("--issue with --mrn: %v", err)
 	}
 }
+
+func TestPatients_ImportTruncatedThenResumed(t *testing.T) {
+	db := newRegistry(t)
+	full := "given_name,family_name,sex,birth_date\nAmina,Nakato,F,1990-04-12\nOkello,John,M,1960-01-01\nZoë,Achieng,F,2001-01-01\n"
+	cut := full[:len(full)-12] // the last row is cut mid-way, as by a failed copy
+	rej := filepath.Join(t.TempDir(), "rej.csv")
+	out, _, err := cli(t, db, "", "patients", "import", writeFile(t, "cut.csv", cut), "--skip-bad", "--rejects", rej)
+	if err == nil || !strings.Contains(out, "3 rows: 2 imported, 0 already present, 1 rejected") {
+		t.Fatalf("truncated: %v\n%s", err, out)
+	}
+	out, _, err = cli(t, db, "", "patients", "import", writeFile(t, "full.csv", full))
+	if err != nil || !strings.Contains(out, "3 rows: 1 imported, 2 already present") {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+}
