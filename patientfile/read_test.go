@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/patientfile"
 	"github.com/idcards/idcards/registry"
 )
@@ -85,6 +86,54 @@ func FuzzReader(f *testing.F) {
 				continue
 			}
 			_ = row.Patient.Validate(today)
+		}
+	})
+}
+
+func FuzzJSONLReader(f *testing.F) {
+	f.Add(`{"mrn":"1","given_name":"A","family_name":"B","sex":"F","uuid":"00000000-0000-0000-0000-000000000000"}` + "\n{bad\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		r := patientfile.NewJSONLReader(strings.NewReader(body))
+		for i := 0; i < 1000; i++ {
+			_, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			var re *registry.RowError
+			if err != nil && (!errors.As(err, &re) || re.Line < 1) {
+				t.Fatalf("error %v is not a row error with a line", err)
+			}
+		}
+	})
+}
+
+// FuzzExportRoundTrip: whatever names a registry holds, the CSV export
+// reads back to the same fields.
+func FuzzExportRoundTrip(f *testing.F) {
+	f.Add("Zoë", "N'Diaye, \"Jr\"", "0772 123456", "Kireka East")
+	f.Fuzz(func(t *testing.T, given, family, phone, village string) {
+		np := registry.NewPatient{GivenName: given, FamilyName: family, Phone: phone, Village: village, Sex: "F"}
+		if np.Validate(today) != nil || np.GivenName != given || np.FamilyName != family || np.Phone != phone || np.Village != village {
+			return // the registry never holds such values (control characters, untrimmed)
+		}
+		var buf strings.Builder
+		w, _ := patientfile.NewWriter(&buf, "csv")
+		p := idcards.Patient{GivenName: given, FamilyName: family, Sex: "F", Phone: phone, Village: village, UUID: "00000000-0000-4000-8000-000000000000"}
+		if err := w.Write(p, []string{"X1", "X2"}); err != nil {
+			return
+		}
+		w.Flush()
+		r, err := patientfile.NewReader(strings.NewReader(buf.String()), patientfile.Config{Now: today})
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := r.Next()
+		if err != nil {
+			return // e.g. invalid UTF-8 or an empty name: refused with a row error
+		}
+		trim := strings.TrimSpace
+		if row.Patient.GivenName != trim(given) || row.Patient.FamilyName != trim(family) || row.Patient.Phone != trim(phone) || row.Patient.Village != trim(village) || len(row.MRNs) != 2 {
+			t.Fatalf("round trip changed the row: %+v", row)
 		}
 	})
 }
