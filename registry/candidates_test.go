@@ -186,3 +186,27 @@ func TestStore_RegisterRefusesProbableDuplicate(t *testing.T) {
 		t.Fatalf("clerk merge: %v", err)
 	}
 }
+
+func TestStore_RekeyFindsOlderRecords(t *testing.T) {
+	s, ctx := newStore(t)
+	np := registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12"}
+	if _, _, err := s.Register(ctx, registry.Registration{Patient: np}); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate a record written before keys were computed.
+	if _, err := s.DB().ExecContext(ctx, `UPDATE patients SET given_key = NULL, family_key = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := s.Candidates(ctx, np, 5); len(cs) != 0 {
+		t.Fatalf("found without keys: %+v", cs)
+	}
+	if n, err := s.Rekey(ctx); err != nil || n != 1 {
+		t.Fatalf("rekey: %d %v", n, err)
+	}
+	if cs, _ := s.Candidates(ctx, np, 5); len(cs) != 1 {
+		t.Fatalf("not found after rekey: %+v", cs)
+	}
+	if n, _ := s.Rekey(ctx); n != 0 {
+		t.Fatalf("second rekey changed %d", n)
+	}
+}

@@ -143,3 +143,52 @@ func (s *Store) Duplicates(ctx context.Context, afterID int64, min idcards.Match
 		}
 	}
 }
+
+// Rekey fills missing blocking keys (patients registered before keys were
+// computed, e.g. by an older version) and returns how many were set. Keys
+// already set are left alone, so it is cheap to run again.
+func (s *Store) Rekey(ctx context.Context) (int, error) {
+	a, err := idcards.Require(ctx, idcards.PermRegister)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, given_name, family_name FROM patients WHERE given_key IS NULL AND family_key IS NULL`)
+		if err != nil {
+			return err
+		}
+		type key struct {
+			id     int64
+			gk, fk string
+		}
+		var keys []key
+		for rows.Next() {
+			var k key
+			var g, f string
+			if err := rows.Scan(&k.id, &g, &f); err != nil {
+				rows.Close()
+				return err
+			}
+			k.gk, k.fk = s.keys(g, f)
+			if k.gk != "" || k.fk != "" {
+				keys = append(keys, k)
+			}
+		}
+		rows.Close()
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `UPDATE patients SET given_key = ?, family_key = ? WHERE id = ?`, nullStr(k.gk), nullStr(k.fk), k.id); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		if n == 0 {
+			return nil
+		}
+		return s.insertAudit(ctx, tx, a.Name, "patients.rekey", "", fmt.Sprintf("count=%d", n))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("registry: rekey: %w", err)
+	}
+	return n, nil
+}

@@ -149,6 +149,13 @@ Takes a few milliseconds per patient.`,
 				return err
 			}
 			defer s.Close()
+			// Records from before blocking keys existed cannot be found
+			// without them.
+			if n, err := s.Rekey(ctx); err != nil {
+				return err
+			} else if n > 0 {
+				fmt.Fprintf(a.stderr, "computed blocking keys for %d older records\n", n)
+			}
 			min := idcards.MatchProbable
 			if possible {
 				min = idcards.MatchPossible
