@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -92,6 +93,16 @@ type KeyFunc func(given, family string) (givenKey, familyKey string)
 
 // FoldName lower-cases and strips diacritics so "Zoë" and "zoe" search alike.
 func FoldName(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // NFD is the identity on ASCII and there are no marks to drop
+		return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	}
 	var b strings.Builder
 	for _, r := range norm.NFD.String(strings.ToLower(s)) {
 		if unicode.Is(unicode.Mn, r) {
@@ -152,6 +163,17 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 	if err := r.Patient.Validate(s.Now()); err != nil {
 		return idcards.Patient{}, "", err
 	}
+	// The desk's duplicate check: a probable match must have been shown
+	// and decided on (Decision, audited) before a second ID exists.
+	if strings.TrimSpace(r.Decision) == "" {
+		cands, err := s.Candidates(ctx, r.Patient, 5)
+		if err != nil {
+			return idcards.Patient{}, "", err
+		}
+		if n := countProbable(cands); n > 0 {
+			return idcards.Patient{}, "", &DuplicateError{Candidates: cands, Probable: n}
+		}
+	}
 	var p idcards.Patient
 	var mrn string
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -185,6 +207,32 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 	return p, mrn, nil
 }
 
+// DuplicateError refuses a registration that probably duplicates existing
+// patients; the clerk decides and registers again with a Decision.
+type DuplicateError struct {
+	Candidates []idcards.Candidate
+	Probable   int
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("%d probable duplicate(s) of this patient already registered: use the existing MRN, or record why this is a different person", e.Probable)
+}
+
+// Unwrap gives the error its Kind (Conflict).
+func (e *DuplicateError) Unwrap() error {
+	return idcards.Errorf(idcards.Conflict, "probable duplicate")
+}
+
+func countProbable(cs []idcards.Candidate) int {
+	n := 0
+	for _, c := range cs {
+		if c.Level == idcards.MatchProbable {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Store) insertPatient(ctx context.Context, tx *sql.Tx, actor string, np NewPatient) (idcards.Patient, error) {
 	p := idcards.Patient{UUID: newUUID(), GivenName: np.GivenName, FamilyName: np.FamilyName, Sex: np.Sex,
 		BirthDate: np.BirthDate, BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village, CreatedBy: actor}
@@ -215,7 +263,7 @@ func (s *Store) insertPatient(ctx context.Context, tx *sql.Tx, actor string, np 
 // keys returns the blocking keys for a name, using the configured KeyFunc.
 func (s *Store) keys(given, family string) (string, string) {
 	if s.Keys == nil {
-		return "", ""
+		return match.Skeleton{}.Key(given), match.Skeleton{}.Key(family)
 	}
 	return s.Keys(given, family)
 }

@@ -70,6 +70,7 @@ Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.settingsCmd())
 	root.AddCommand(a.tuiCmd())
 	root.AddCommand(a.printCmds()...)
+	root.AddCommand(a.patientsCmd())
 	return root
 }
 
