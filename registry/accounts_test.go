@@ -270,7 +270,7 @@ func TestPermissions(t *testing.T) {
 	patient := registry.NewPatient{GivenName: "Ama", FamilyName: "Owusu", Sex: idcards.SexFemale, BirthDate: "1990-01-02"}
 	actions := map[string]action{
 		"Register": {idcards.PermRegister, func(ctx context.Context, s *registry.Store) error {
-			_, _, err := s.Register(ctx, registry.Registration{Patient: patient, NoID: true})
+			_, _, err := s.Register(ctx, registry.Registration{Patient: patient, NoID: true, Decision: "test: a second record on purpose"})
 			return err
 		}},
 		"IssueID": {idcards.PermIssue, func(ctx context.Context, s *registry.Store) error { _, err := s.IssueID(ctx, 1); return err }},

@@ -23,7 +23,8 @@ func TestFloodCap(t *testing.T) {
 	sup := idcards.WithActor(context.Background(), idcards.Actor{Name: "sara", Role: idcards.RoleSupervisor})
 	register := func(ctx context.Context, i int) error {
 		_, _, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{
-			GivenName: "Patient", FamilyName: "Number" + strings.Repeat("x", i), Sex: idcards.SexFemale, BirthDate: "1990-01-02"}})
+			GivenName: "Patient", FamilyName: "Number" + strings.Repeat("x", i), Sex: idcards.SexFemale, BirthDate: "1990-01-02"},
+			Decision: "test: distinct synthetic patients"})
 		return err
 	}
 	for i := range 3 {
