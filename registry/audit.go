@@ -27,19 +27,41 @@ func auditHash(e idcards.AuditEvent, at string) string {
 // insertAudit appends one row to the chain inside tx, so the record and the
 // change it describes commit or fail together.
 func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, actor, action, subject, detail string) error {
+	return s.appendAudit(ctx, tx, []idcards.AuditEvent{{Actor: actor, Action: action, Subject: subject, Detail: detail}})
+}
+
+const (
+	qAuditHead   = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
+	qAuditInsert = `INSERT INTO audit(seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)`
+)
+
+// appendAudit chains events after the current head inside tx: the head is
+// read once and the chain continued in memory, through prepared statements.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, events []idcards.AuditEvent) error {
+	head, err := s.prepared(ctx, qAuditHead)
+	if err != nil {
+		return fmt.Errorf("registry: audit: %w", err)
+	}
+	ins, err := s.prepared(ctx, qAuditInsert)
+	if err != nil {
+		return fmt.Errorf("registry: audit: %w", err)
+	}
 	var seq int64
 	prev := genesisHash
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	err = tx.StmtContext(ctx, head).QueryRowContext(ctx).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
+	insert := tx.StmtContext(ctx, ins)
 	at := s.now()
-	e := idcards.AuditEvent{Seq: seq + 1, Actor: actor, Action: action, Subject: subject, Detail: detail, PrevHash: prev}
-	e.Hash = auditHash(e, at)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit(seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)`,
-		e.Seq, at, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash)
-	if err != nil {
-		return fmt.Errorf("registry: audit: %w", err)
+	for _, ev := range events {
+		seq++
+		e := idcards.AuditEvent{Seq: seq, Actor: ev.Actor, Action: ev.Action, Subject: ev.Subject, Detail: ev.Detail, PrevHash: prev}
+		e.Hash = auditHash(e, at)
+		if _, err := insert.ExecContext(ctx, e.Seq, at, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash); err != nil {
+			return fmt.Errorf("registry: audit: %w", err)
+		}
+		prev = e.Hash
 	}
 	return nil
 }
@@ -62,14 +84,7 @@ func (s *Store) AuditBatch(ctx context.Context, events []idcards.AuditEvent) err
 	if len(events) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, e := range events {
-			if err := s.insertAudit(ctx, tx, e.Actor, e.Action, e.Subject, e.Detail); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, events) })
 }
 
 // ChainError names the first audit row that does not verify.

@@ -329,7 +329,7 @@ func scanPatient(r scanner) (idcards.Patient, error) {
 
 // Patient returns one patient by id.
 func (s *Store) Patient(ctx context.Context, id int64) (idcards.Patient, error) {
-	p, err := scanPatient(s.db.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, id))
+	p, err := scanPatient(s.queryRow(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, idcards.Errorf(idcards.NotFound, "no patient with id %d", id)
 	}
@@ -340,7 +340,7 @@ func (s *Store) Patient(ctx context.Context, id int64) (idcards.Patient, error) 
 func (s *Store) Identifier(ctx context.Context, mrn string) (idcards.Identifier, error) {
 	var id idcards.Identifier
 	var state, issued string
-	err := s.db.QueryRowContext(ctx, `SELECT mrn, state, coalesce(patient_id,0), legacy, issued_at, issued_by, coalesce(void_reason,'') FROM identifiers WHERE mrn = ?`, mrn).
+	err := s.queryRow(ctx, `SELECT mrn, state, coalesce(patient_id,0), legacy, issued_at, issued_by, coalesce(void_reason,'') FROM identifiers WHERE mrn = ?`, mrn).
 		Scan(&id.MRN, &state, &id.PatientID, &id.Legacy, &issued, &id.IssuedBy, &id.VoidReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return id, idcards.Errorf(idcards.NotFound, "%s is not in this registry", mrn)

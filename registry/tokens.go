@@ -163,7 +163,7 @@ func (s *Store) LookupToken(ctx context.Context, secret string) (Token, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {
 		return Token{}, ErrBadToken
 	}
-	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT id, name, scope, created_at, created_by, revoked_at, last_used_at
+	t, err := scanToken(s.queryRow(ctx, `SELECT id, name, scope, created_at, created_by, revoked_at, last_used_at
 		FROM tokens WHERE token_hash = ?`, hashToken(secret)))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && t.RevokedAt != nil) {
 		return Token{}, ErrBadToken

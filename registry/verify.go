@@ -97,7 +97,11 @@ func prefixes(cs []barcode.Codec) string {
 
 // codecs returns one codec per series, longest prefix first.
 func (s *Store) codecs(ctx context.Context) ([]barcode.Codec, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT prefix, width, scheme FROM series`)
+	st, err := s.prepared(ctx, `SELECT prefix, width, scheme FROM series`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: series: %w", err)
+	}
+	rows, err := st.QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("registry: series: %w", err)
 	}
@@ -122,7 +126,7 @@ func (s *Store) codecs(ctx context.Context) ([]barcode.Codec, error) {
 // legacy ID), trying the normalised form and the form with its dashes.
 func (s *Store) lookupLegacy(ctx context.Context, n string) (string, error) {
 	var mrn string
-	err := s.db.QueryRowContext(ctx, `SELECT mrn FROM identifiers WHERE series_id IS NULL AND (mrn = ? OR replace(replace(mrn,'-',''),' ','') = ?) LIMIT 1`, n, n).Scan(&mrn)
+	err := s.queryRow(ctx, `SELECT mrn FROM identifiers WHERE series_id IS NULL AND (mrn = ? OR replace(replace(mrn,'-',''),' ','') = ?) LIMIT 1`, n, n).Scan(&mrn)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -134,7 +138,7 @@ func (s *Store) lookup(ctx context.Context, v *idcards.Verification) error {
 	if idcards.ErrorKind(err) == idcards.NotFound {
 		v.Status = idcards.StatusUnknown
 		var uuid sql.NullString
-		err := s.db.QueryRowContext(ctx, `SELECT patient_uuid FROM external_identifiers WHERE identifier = ?`, v.Code).Scan(&uuid)
+		err := s.queryRow(ctx, `SELECT patient_uuid FROM external_identifiers WHERE identifier = ?`, v.Code).Scan(&uuid)
 		switch {
 		case err == nil:
 			v.Detail = "not issued at this desk, but in use in OpenMRS"
@@ -167,7 +171,7 @@ func (s *Store) lookup(ctx context.Context, v *idcards.Verification) error {
 	}
 	// Report the current card so the caller can show it.
 	var serial string
-	err = s.db.QueryRowContext(ctx, `SELECT serial FROM cards WHERE mrn = ? AND state = 'active' ORDER BY printed_at DESC LIMIT 1`, v.Code).Scan(&serial)
+	err = s.queryRow(ctx, `SELECT serial FROM cards WHERE mrn = ? AND state = 'active' ORDER BY printed_at DESC LIMIT 1`, v.Code).Scan(&serial)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -180,7 +184,7 @@ func (s *Store) lookup(ctx context.Context, v *idcards.Verification) error {
 func (s *Store) checkCard(ctx context.Context, v *idcards.Verification, serial string) error {
 	var mrn, state string
 	var by sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT mrn, state, replaced_by FROM cards WHERE serial = ?`, serial).Scan(&mrn, &state, &by)
+	err := s.queryRow(ctx, `SELECT mrn, state, replaced_by FROM cards WHERE serial = ?`, serial).Scan(&mrn, &state, &by)
 	if errors.Is(err, sql.ErrNoRows) {
 		v.Status, v.Detail, v.CardSerial = idcards.StatusUnknown, fmt.Sprintf("card serial %s was never printed by this registry", serial), serial
 		return nil

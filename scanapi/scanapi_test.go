@@ -348,3 +348,23 @@ func FuzzServer(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkServer_GetID is the handler's in-process cost per request
+// (token check, verify, audit queue), many clients at once.
+func BenchmarkServer_GetID(b *testing.B) {
+	f := newFixture(b)
+	srv := scanapi.New(f.store, scanapi.Config{PerToken: rate.Inf, PerAddr: rate.Inf}, nil)
+	defer srv.Close()
+	h := srv.Handler()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest("GET", "/v1/ids/"+f.active, nil)
+			r.Header.Set("Authorization", "Bearer "+f.verifyTok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code, w.Body)
+			}
+		}
+	})
+}
