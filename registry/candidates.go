@@ -150,10 +150,15 @@ func (s *Store) SearchPatients(ctx context.Context, text string, limit int) ([]i
 	}
 	var conds []string
 	var args []any
+	// Each word must match somewhere: part of the folded name, phone or
+	// birth date, or — so a name spelled by ear is found (Nakatto for
+	// Nakato, Achieng for Ochieng) — the phonetic key of a given or family
+	// name, the same keys duplicate detection uses.
 	for _, w := range strings.Fields(FoldName(text)) {
-		conds = append(conds, `(name_norm LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\' OR birth_date = ?)`)
+		conds = append(conds, `(name_norm LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\' OR birth_date = ? OR given_key = ? OR family_key = ?)`)
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)
-		args = append(args, "%"+esc+"%", "%"+esc+"%", w)
+		gk, fk := s.keys(w, w)
+		args = append(args, "%"+esc+"%", "%"+esc+"%", w, nonEmpty(gk), nonEmpty(fk))
 	}
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+` FROM patients WHERE `+strings.Join(conds, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
@@ -170,4 +175,12 @@ func (s *Store) SearchPatients(ctx context.Context, text string, limit int) ([]i
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// nonEmpty keeps an empty key from matching every patient without one.
+func nonEmpty(k string) any {
+	if k == "" {
+		return nil
+	}
+	return k
 }

@@ -210,3 +210,35 @@ func TestStore_RekeyFindsOlderRecords(t *testing.T) {
 		t.Fatalf("second rekey changed %d", n)
 	}
 }
+
+// Search finds a name spelled by ear, through the phonetic keys.
+func TestStore_SearchToleratesSpelling(t *testing.T) {
+	s, ctx := newStore(t)
+	for _, np := range []registry.NewPatient{
+		{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12"},
+		{GivenName: "Peter", FamilyName: "Ochieng", Sex: "M", BirthDate: "1975-01-01"},
+	} {
+		if _, _, err := s.Register(ctx, registry.Registration{Patient: np}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct{ q, want string }{
+		{"nakato", "Nakato"},
+		{"Nakatto", "Nakato"},
+		{"amina nakatto", "Nakato"},
+		{"Achieng", "Ochieng"},
+		{"peter achieng", "Ochieng"},
+	}
+	for _, tt := range tests {
+		ps, err := s.SearchPatients(ctx, tt.q, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 1 || ps[0].FamilyName != tt.want {
+			t.Errorf("search %q = %+v, want only %s", tt.q, ps, tt.want)
+		}
+	}
+	if ps, _ := s.SearchPatients(ctx, "zzzz", 10); len(ps) != 0 {
+		t.Errorf("search zzzz found %d", len(ps))
+	}
+}
