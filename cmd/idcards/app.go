@@ -39,12 +39,14 @@ func (a *app) rootCmd() *cobra.Command {
 		Short: "Check-digit patient IDs, barcoded ID cards and scan verification for a registration desk",
 		Long: `idcards issues unique medical record numbers (MRNs) with a check character,
 prints them as barcoded ID cards, checks scanned codes against a local SQLite
-registry, and keeps that registry in step with OpenMRS.
+registry (CLI, desk screen and an HTTP endpoint for networked scanners).
+OpenMRS sync is not built yet: registrations wait in the registry's outbox.
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
 ` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
 Run idcards with no command to open the desk screen (the TUI); on a machine
-without a registry it first asks for the site prefix and scheme.
+without a registry it first asks for the site prefix and scheme, then for
+your personal admin account (there is no default account).
 Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
