@@ -35,8 +35,10 @@ func (s *Store) matcher(ctx context.Context) (*match.Matcher, error) {
 }
 
 // blockLimit caps the rows one candidate query scores; blocks are small
-// (phonetic key x birth year), so this only bites on very common names.
-const blockLimit = 2000
+// (phonetic key x birth year), so this only bites on very common names,
+// and then the rows sharing both name keys and the nearest birth years are
+// scored first (see Candidates).
+const blockLimit = 600
 
 // Candidates returns existing patients who may be the same person as np,
 // best first, at most limit, each with a score, a level (probable or
@@ -44,8 +46,8 @@ const blockLimit = 2000
 //
 // Blocking keeps it fast at any registry size: only records that share a
 // phonetic key of either name (in either position, for swapped names) with
-// the birth year within ±2 (or unknown), or that share the phone's last
-// four digits, are scored.
+// the birth year within ±2 (or unknown), or that share
+// the phone's last four digits, are scored.
 func (s *Store) Candidates(ctx context.Context, np NewPatient, limit int) ([]idcards.Candidate, error) {
 	if limit <= 0 {
 		limit = 5
@@ -88,8 +90,28 @@ func (s *Store) Candidates(ctx context.Context, np NewPatient, limit int) ([]idc
 	if len(conds) == 0 {
 		return nil, nil
 	}
+	// When a block is bigger than blockLimit (a very common name), score
+	// first the records that share both name keys, then those with the
+	// nearest birth year: the likeliest duplicates are never cut off.
+	order := ""
+	if len(keys) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",")
+		order = `(given_key IN (` + ph + `)) + (family_key IN (` + ph + `)) DESC`
+		args = append(args, keys...)
+		args = append(args, keys...)
+	}
+	if year != 0 {
+		if order != "" {
+			order += ", "
+		}
+		order += `abs(coalesce(birth_year, ?) - ?)`
+		args = append(args, year, year)
+	}
+	if order == "" {
+		order = "id"
+	}
 	args = append(args, blockLimit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+strings.Join(conds, " UNION ")+`) AND merged_into IS NULL LIMIT ?`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+strings.Join(conds, " UNION ")+`) AND merged_into IS NULL ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
