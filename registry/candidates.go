@@ -34,11 +34,11 @@ func (s *Store) matcher(ctx context.Context) (*match.Matcher, error) {
 	return m, nil
 }
 
-// blockLimit caps the rows one candidate query scores; blocks are small
+// blockLimit caps each block of one candidate query; blocks are small
 // (phonetic key x birth year), so this only bites on very common names,
 // and then the rows sharing both name keys and the nearest birth years are
-// scored first (see Candidates).
-const blockLimit = 600
+// kept (see Candidates).
+const blockLimit = 200
 
 // Candidates returns existing patients who may be the same person as np,
 // best first, at most limit, each with a score, a level (probable or
@@ -76,42 +76,41 @@ func (s *Store) Candidates(ctx context.Context, np NewPatient, limit int) ([]idc
 		args = append(args, year-2, year+2)
 		return ` AND (birth_year IS NULL OR birth_year BETWEEN ? AND ?)`
 	}
+	// Each block is a capped, index-only subquery, so a very common name
+	// costs the same as a rare one: first the records sharing both name
+	// keys (either order), then each key alone nearest in birth year, then
+	// the phone suffix. The union is at most 4 × blockLimit rows.
+	near := ""
+	if year != 0 {
+		near = ` ORDER BY abs(coalesce(birth_year, ?) - ?)`
+	}
+	block := func(where string, whereArgs ...any) {
+		args = append(args, whereArgs...)
+		yc := yearCond()
+		sub := `SELECT id FROM patients WHERE ` + where + yc
+		if near != "" {
+			sub += near
+			args = append(args, year, year)
+		}
+		args = append(args, blockLimit)
+		conds = append(conds, `SELECT id FROM (`+sub+` LIMIT ?)`)
+	}
 	if len(keys) > 0 {
 		ph := strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",")
+		both := append(append([]any{}, keys...), keys...)
+		block(`family_key IN (`+ph+`) AND given_key IN (`+ph+`)`, both...)
 		for _, col := range []string{"family_key", "given_key"} {
-			args = append(args, keys...)
-			conds = append(conds, `SELECT id FROM patients WHERE `+col+` IN (`+ph+`)`+yearCond())
+			block(col+` IN (`+ph+`)`, keys...)
 		}
 	}
 	if suf := phoneSuffix(np.Phone); len(suf) == 4 {
-		args = append(args, suf)
-		conds = append(conds, `SELECT id FROM patients WHERE phone_suffix = ?`)
+		args = append(args, suf, blockLimit)
+		conds = append(conds, `SELECT id FROM (SELECT id FROM patients WHERE phone_suffix = ? LIMIT ?)`)
 	}
 	if len(conds) == 0 {
 		return nil, nil
 	}
-	// When a block is bigger than blockLimit (a very common name), score
-	// first the records that share both name keys, then those with the
-	// nearest birth year: the likeliest duplicates are never cut off.
-	order := ""
-	if len(keys) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",")
-		order = `(given_key IN (` + ph + `)) + (family_key IN (` + ph + `)) DESC`
-		args = append(args, keys...)
-		args = append(args, keys...)
-	}
-	if year != 0 {
-		if order != "" {
-			order += ", "
-		}
-		order += `abs(coalesce(birth_year, ?) - ?)`
-		args = append(args, year, year)
-	}
-	if order == "" {
-		order = "id"
-	}
-	args = append(args, blockLimit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+strings.Join(conds, " UNION ")+`) AND merged_into IS NULL ORDER BY `+order+` LIMIT ?`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+strings.Join(conds, " UNION ")+`) AND merged_into IS NULL`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
