@@ -51,23 +51,7 @@ func birthdateDay(s *string) string {
 func patientFromDTO(d patientDTO) Patient {
 	p := Patient{UUID: d.UUID, Display: d.Display, Voided: d.Voided}
 	for _, id := range d.Identifiers {
-		pi := PatientIdentifier{UUID: id.UUID, Identifier: id.Identifier, Preferred: id.Preferred, Voided: id.Voided}
-		if id.IdentifierType != nil {
-			pi.TypeUUID, pi.TypeName = id.IdentifierType.UUID, id.IdentifierType.Display
-		}
-		if id.Location != nil {
-			pi.LocationUUID = id.Location.UUID
-		}
-		if pi.Identifier == "" {
-			// REF representation: display is "<type name> = <identifier>"
-			// (PatientIdentifierResource display). The type name may hold
-			// " = " itself, so split at the last one.
-			if i := strings.LastIndex(id.Display, " = "); i >= 0 {
-				pi.TypeName = firstNonEmpty(pi.TypeName, id.Display[:i])
-				pi.Identifier = id.Display[i+3:]
-			}
-		}
-		p.Identifiers = append(p.Identifiers, pi)
+		p.Identifiers = append(p.Identifiers, identifierFromDTO(id))
 	}
 	if d.Person != nil {
 		p.Gender = d.Person.Gender
@@ -176,4 +160,24 @@ func (p Patient) Domain() idcards.Patient {
 		UUID: p.UUID, GivenName: p.GivenName, FamilyName: p.FamilyName, Sex: sex,
 		BirthDate: p.Birthdate, BirthDateEstimated: p.BirthdateEstimated,
 	}
+}
+
+func identifierFromDTO(id identifierDTO) PatientIdentifier {
+	pi := PatientIdentifier{UUID: id.UUID, Identifier: id.Identifier, Preferred: id.Preferred, Voided: id.Voided}
+	if id.IdentifierType != nil {
+		pi.TypeUUID, pi.TypeName = id.IdentifierType.UUID, id.IdentifierType.Display
+	}
+	if id.Location != nil {
+		pi.LocationUUID = id.Location.UUID
+	}
+	if pi.Identifier == "" {
+		// REF representation: display is "<type name> = <identifier>"
+		// (PatientIdentifierResource display). The type name may hold
+		// " = " itself, so split at the last one.
+		if i := strings.LastIndex(id.Display, " = "); i >= 0 {
+			pi.TypeName = firstNonEmpty(pi.TypeName, id.Display[:i])
+			pi.Identifier = id.Display[i+3:]
+		}
+	}
+	return pi
 }

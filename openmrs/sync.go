@@ -1,0 +1,611 @@
+package openmrs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idcards/idcards"
+)
+
+// Store is the registry as the Syncer uses it (*registry.Store).
+type Store interface {
+	DueOutbox(ctx context.Context, afterID int64, limit int) ([]idcards.OutboxItem, error)
+	OutboxDone(ctx context.Context, id int64, remoteUUID, note string) error
+	OutboxDefer(ctx context.Context, id int64, msg string, next time.Time, countAttempt bool) error
+	OutboxConflict(ctx context.Context, id int64, c idcards.SyncConflict) error
+	RecordConflict(ctx context.Context, c idcards.SyncConflict) (bool, error)
+	SyncPatient(ctx context.Context, id int64) (idcards.Patient, []idcards.Identifier, error)
+	MergeExternal(ctx context.Context, source string, ids []idcards.ExternalIdentifier) (added, conflicts int, err error)
+	SetSyncState(ctx context.Context, kv map[string]string) error
+	AcquireSyncLease(ctx context.Context, owner string, ttl time.Duration) (bool, error)
+	ReleaseSyncLease(ctx context.Context, owner string) error
+}
+
+// SyncerConfig configures a Syncer.
+type SyncerConfig struct {
+	IdentifierType string // uuid of the OpenMRS identifier type our MRNs are filed under
+	Location       string // uuid of the location put on identifiers
+	// Prefixes are the registry's series prefixes; Pull reads OpenMRS's
+	// identifiers starting with each. An empty prefix is read as one
+	// search per character of Alphabet.
+	Prefixes []string
+	Alphabet string
+	// Owner names this syncer in the registry's lease ("tui 1234@desk").
+	Owner string
+	// Batch is how many outbox rows are read at a time (default 200).
+	Batch int
+	// RetryBase and RetryMax bound the wait before a failed row is tried
+	// again: RetryBase·2^(attempts-1) with jitter, at most RetryMax
+	// (defaults 30s and 1h).
+	RetryBase, RetryMax time.Duration
+	// WaitDelay is when a row that waits for something else (a first MRN,
+	// an earlier change) is looked at again (default 1m).
+	WaitDelay time.Duration
+	Now       func() time.Time
+	Logf      func(format string, args ...any)
+}
+
+// Syncer keeps the registry and OpenMRS in agreement: Push drains the
+// outbox, Pull records identifiers OpenMRS holds. It is safe to call from
+// one goroutine at a time; the registry lease keeps other processes out.
+type Syncer struct {
+	c   *Client
+	st  Store
+	cfg SyncerConfig
+
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// NewSyncer returns a Syncer.
+func NewSyncer(c *Client, st Store, cfg SyncerConfig) (*Syncer, error) {
+	if cfg.IdentifierType == "" {
+		return nil, errors.New("openmrs: syncer: no identifier type configured")
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = "idcards"
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 200
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 30 * time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = time.Hour
+	}
+	if cfg.WaitDelay <= 0 {
+		cfg.WaitDelay = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	seed := uint64(cfg.Now().UnixNano())
+	return &Syncer{c: c, st: st, cfg: cfg, rng: rand.New(rand.NewPCG(seed, seed>>1|1))}, nil
+}
+
+// PushReport counts what one Push did.
+type PushReport struct {
+	Pushed    int // rows now in OpenMRS (created, added or voided there)
+	Already   int // rows OpenMRS already had (an earlier answer was lost)
+	Deferred  int // rows that failed and will be tried again later
+	Waiting   int // rows not due yet or waiting for an earlier change
+	Conflicts int // rows held for a person to resolve
+}
+
+// Total is the number of rows Push looked at.
+func (r PushReport) Total() int { return r.Pushed + r.Already + r.Deferred + r.Waiting + r.Conflicts }
+
+// ErrBusy means another process holds the registry's sync lease.
+var ErrBusy = errors.New("openmrs: another idcards process is syncing this registry")
+
+const leaseTTL = 2 * time.Minute
+
+// outcome of one outbox row.
+type outcome int
+
+const (
+	pushed outcome = iota
+	already
+	deferred
+	waiting
+	conflicted
+)
+
+// Push drains the outbox once: every due row is pushed, deferred or held
+// as a conflict. A patient's rows are pushed in order; once one is held
+// back the later ones wait. It stops early, with an error, when the
+// server cannot be used at all (down, wrong credentials, wrong URL): the
+// rows stay queued and nothing is lost.
+func (s *Syncer) Push(ctx context.Context, progress func(PushReport)) (PushReport, error) {
+	var rep PushReport
+	ok, err := s.st.AcquireSyncLease(ctx, s.cfg.Owner, leaseTTL)
+	if err != nil {
+		return rep, err
+	}
+	if !ok {
+		return rep, ErrBusy
+	}
+	defer s.st.ReleaseSyncLease(context.WithoutCancel(ctx), s.cfg.Owner)
+	held := map[int64]bool{} // patients with a row held back in this pass
+	var after int64
+	renewed := s.cfg.Now()
+	for {
+		items, err := s.st.DueOutbox(ctx, after, s.cfg.Batch)
+		if err != nil {
+			return rep, err
+		}
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			after = it.ID
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			if s.cfg.Now().Sub(renewed) > leaseTTL/3 {
+				if ok, err := s.st.AcquireSyncLease(ctx, s.cfg.Owner, leaseTTL); err != nil || !ok {
+					return rep, errors.Join(ErrBusy, err)
+				}
+				renewed = s.cfg.Now()
+			}
+			var out outcome
+			switch {
+			case it.PatientID != 0 && held[it.PatientID]:
+				out = waiting
+			case !it.NextAttemptAt.IsZero() && it.NextAttemptAt.After(s.cfg.Now()):
+				out = waiting
+			default:
+				out, err = s.pushOne(ctx, it)
+			}
+			switch out {
+			case pushed:
+				rep.Pushed++
+			case already:
+				rep.Already++
+			case deferred:
+				rep.Deferred++
+			case waiting:
+				rep.Waiting++
+			case conflicted:
+				rep.Conflicts++
+			}
+			if out != pushed && out != already && it.PatientID != 0 {
+				held[it.PatientID] = true
+			}
+			if progress != nil {
+				progress(rep)
+			}
+			if err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+// pushOne handles one row. A non-nil error stops the whole pass.
+func (s *Syncer) pushOne(ctx context.Context, it idcards.OutboxItem) (outcome, error) {
+	p, ids, err := s.st.SyncPatient(ctx, it.PatientID)
+	if err != nil {
+		return deferred, err
+	}
+	switch it.Kind {
+	case idcards.OutboxRegister:
+		return s.pushRegister(ctx, it, p, ids)
+	case idcards.OutboxAddIdentifier:
+		return s.pushAddIdentifier(ctx, it, p, ids)
+	case idcards.OutboxVoidIdentifier:
+		return s.pushVoid(ctx, it, p)
+	}
+	return s.conflict(ctx, it, p, "", fmt.Sprintf("unknown outbox kind %q: this version of idcards cannot push it", it.Kind))
+}
+
+// pushable returns a patient's MRNs that go to OpenMRS: active ones of
+// this registry's format (legacy numbers from an import may not satisfy
+// the identifier type's validator).
+func pushable(ids []idcards.Identifier) []string {
+	var out []string
+	for i := len(ids) - 1; i >= 0; i-- { // oldest first: the first MRN is the preferred one
+		if ids[i].State == idcards.IDActive && !ids[i].Legacy {
+			out = append(out, ids[i].MRN)
+		}
+	}
+	return out
+}
+
+func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, ids []idcards.Identifier) (outcome, error) {
+	if p.MergedInto != 0 {
+		return s.done(ctx, it, "", fmt.Sprintf("merged into patient %d before reaching OpenMRS; that record carries the MRNs", p.MergedInto))
+	}
+	mrns := pushable(ids)
+	if len(mrns) == 0 {
+		return s.wait(ctx, it, "waiting for an MRN: OpenMRS needs at least one identifier")
+	}
+	// Look first: OpenMRS has no unique index on identifiers, and an
+	// earlier attempt may have committed without our hearing the answer.
+	mine := false
+	for _, m := range mrns {
+		holders, err := s.holders(ctx, m)
+		if err != nil {
+			return s.failed(ctx, it, err)
+		}
+		for _, h := range holders {
+			if h.UUID == p.UUID {
+				mine = true
+				continue
+			}
+			return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not registering %s (patient %d) with it",
+				m, h.Display, h.UUID, p.DisplayName(), p.ID))
+		}
+	}
+	if mine {
+		return s.doneAlready(ctx, it, p.UUID)
+	}
+	if it.Attempts > 0 {
+		// The record may exist without the MRN (voided there since).
+		if r, found, err := s.c.GetPatient(ctx, p.UUID); err != nil {
+			return s.failed(ctx, it, err)
+		} else if found {
+			return s.conflict(ctx, it, p, r.UUID, fmt.Sprintf("OpenMRS has patient %s (%s) but without %s", r.UUID, r.Display, strings.Join(mrns, ", ")))
+		}
+	}
+	pc := NewPatientCreate(p, mrns[0], s.cfg.IdentifierType, s.cfg.Location)
+	for _, m := range mrns[1:] {
+		pc.Identifiers = append(pc.Identifiers, IdentifierCreate{Identifier: m, TypeUUID: s.cfg.IdentifierType, LocationUUID: s.cfg.Location})
+	}
+	created, err := s.c.CreatePatient(ctx, pc)
+	if err != nil {
+		return s.refused(ctx, it, p, mrns, err)
+	}
+	s.recheck(ctx, p, mrns)
+	return s.done(ctx, it, created.UUID, "")
+}
+
+func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, ids []idcards.Identifier) (outcome, error) {
+	active := false
+	for _, id := range ids {
+		if id.MRN == it.MRN && id.State == idcards.IDActive {
+			active = !id.Legacy
+		}
+	}
+	if !active {
+		return s.done(ctx, it, "", it.MRN+" is no longer an active MRN of this patient; nothing to add")
+	}
+	remote, found, err := s.c.GetPatient(ctx, p.UUID)
+	if err != nil {
+		return s.failed(ctx, it, err)
+	}
+	if !found {
+		return s.wait(ctx, it, "waiting for the patient to reach OpenMRS")
+	}
+	if has(remote, s.cfg.IdentifierType, it.MRN) {
+		return s.doneAlready(ctx, it, remote.UUID)
+	}
+	holders, err := s.holders(ctx, it.MRN)
+	if err != nil {
+		return s.failed(ctx, it, err)
+	}
+	for _, h := range holders {
+		if h.UUID != p.UUID {
+			return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not adding it to %s (patient %d)",
+				it.MRN, h.Display, h.UUID, p.DisplayName(), p.ID))
+		}
+	}
+	_, err = s.c.AddIdentifier(ctx, p.UUID, IdentifierCreate{Identifier: it.MRN, TypeUUID: s.cfg.IdentifierType, LocationUUID: s.cfg.Location})
+	if err != nil {
+		return s.refused(ctx, it, p, []string{it.MRN}, err)
+	}
+	s.recheck(ctx, p, []string{it.MRN})
+	return s.done(ctx, it, p.UUID, "")
+}
+
+func (s *Syncer) pushVoid(ctx context.Context, it idcards.OutboxItem, p idcards.Patient) (outcome, error) {
+	remote, found, err := s.c.GetPatient(ctx, p.UUID)
+	if err != nil {
+		return s.failed(ctx, it, err)
+	}
+	if !found {
+		return s.done(ctx, it, "", "patient not in OpenMRS; nothing to void")
+	}
+	for _, id := range remote.Identifiers {
+		if id.Voided || id.Identifier != it.MRN || id.TypeUUID != s.cfg.IdentifierType {
+			continue
+		}
+		if err := s.c.VoidIdentifier(ctx, remote.UUID, id.UUID, "voided at the registration desk (idcards)"); err != nil {
+			return s.refused(ctx, it, p, []string{it.MRN}, err)
+		}
+		return s.done(ctx, it, remote.UUID, "")
+	}
+	return s.doneAlready(ctx, it, remote.UUID)
+}
+
+// holders returns the OpenMRS patients other than voided ones that hold
+// mrn as an identifier of our type.
+func (s *Syncer) holders(ctx context.Context, mrn string) ([]Patient, error) {
+	ps, err := s.c.FindPatientsByIdentifier(ctx, mrn)
+	if err != nil {
+		return nil, err
+	}
+	var out []Patient
+	for _, p := range ps {
+		if !p.Voided && has(p, s.cfg.IdentifierType, mrn) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func has(p Patient, typeUUID, mrn string) bool {
+	for _, id := range p.Identifiers {
+		// The default representation gives no type uuid: trust the value.
+		if !id.Voided && strings.EqualFold(id.Identifier, mrn) && (id.TypeUUID == "" || id.TypeUUID == typeUUID) {
+			return true
+		}
+	}
+	return false
+}
+
+// recheck looks again after a push: OpenMRS checks uniqueness before it
+// inserts, without a lock, so another client may have filed the same
+// number at the same moment. Such a race is recorded, not undone.
+func (s *Syncer) recheck(ctx context.Context, p idcards.Patient, mrns []string) {
+	for _, m := range mrns {
+		holders, err := s.holders(ctx, m)
+		if err != nil {
+			s.logf("sync: re-check of %s after push: %v (will be caught by the next pull)", m, err)
+			continue
+		}
+		for _, h := range holders {
+			if h.UUID != p.UUID {
+				_, err := s.st.RecordConflict(ctx, idcards.SyncConflict{Identifier: m, LocalPatientID: p.ID, RemotePatientUUID: h.UUID,
+					Detail: fmt.Sprintf("after pushing, %s is held in OpenMRS both by our patient %d (%s) and by %s (patient %s)", m, p.ID, p.UUID, h.Display, h.UUID)})
+				if err != nil {
+					s.logf("sync: record conflict for %s: %v", m, err)
+				}
+			}
+		}
+	}
+}
+
+func (s *Syncer) done(ctx context.Context, it idcards.OutboxItem, remote, note string) (outcome, error) {
+	return pushed, s.st.OutboxDone(ctx, it.ID, remote, note)
+}
+
+func (s *Syncer) doneAlready(ctx context.Context, it idcards.OutboxItem, remote string) (outcome, error) {
+	return already, s.st.OutboxDone(ctx, it.ID, remote, "already in OpenMRS")
+}
+
+func (s *Syncer) wait(ctx context.Context, it idcards.OutboxItem, msg string) (outcome, error) {
+	return waiting, s.st.OutboxDefer(ctx, it.ID, msg, s.cfg.Now().Add(s.cfg.WaitDelay), false)
+}
+
+func (s *Syncer) conflict(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, remote, detail string) (outcome, error) {
+	mrn := it.MRN
+	if mrn == "" {
+		mrn = strings.Fields(detail + " ?")[0]
+	}
+	return conflicted, s.st.OutboxConflict(ctx, it.ID, idcards.SyncConflict{Identifier: mrn, LocalPatientID: p.ID, RemotePatientUUID: remote, Detail: detail})
+}
+
+// failed defers a row after an error that says nothing about the row
+// itself. Errors that make the server unusable stop the pass.
+func (s *Syncer) failed(ctx context.Context, it idcards.OutboxItem, err error) (outcome, error) {
+	r := Classify(err)
+	if derr := s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), r.Retryable() || r == ReasonUnknown); derr != nil {
+		return deferred, errors.Join(err, derr)
+	}
+	if fatal(r) {
+		return deferred, err
+	}
+	return deferred, nil
+}
+
+// refused handles an error answer to a push.
+func (s *Syncer) refused(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, mrns []string, err error) (outcome, error) {
+	switch r := Classify(err); r {
+	case ReasonDuplicateIdentifier, ReasonIdentifierOnSamePatient:
+		// Someone filed the number between our look and our post, or an
+		// old server kept a duplicate it refused: look again.
+		for _, m := range mrns {
+			holders, herr := s.holders(ctx, m)
+			if herr != nil {
+				return s.failed(ctx, it, herr)
+			}
+			for _, h := range holders {
+				if h.UUID != p.UUID {
+					return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("OpenMRS refused %s: %s (held by %s, patient %s)", m, describe(err), h.Display, h.UUID))
+				}
+			}
+		}
+		if r == ReasonIdentifierOnSamePatient {
+			return s.doneAlready(ctx, it, p.UUID)
+		}
+		return s.failed(ctx, it, err)
+	case ReasonInvalidCheckDigit, ReasonUnallowedIdentifier, ReasonInvalidFormat, ReasonLocationRequired:
+		// Every MRN would be refused the same way: the configuration does
+		// not fit the server. Stop and say so; the row stays queued.
+		_ = s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), true)
+		return deferred, fmt.Errorf("OpenMRS refuses our identifiers (%s): check `idcards sync configure`: %w", r, err)
+	case ReasonValidation, ReasonBadRequest:
+		return s.conflict(ctx, it, p, "", fmt.Sprintf("OpenMRS refused patient %d (%s): %s", p.ID, p.DisplayName(), describe(err)))
+	}
+	return s.failed(ctx, it, err)
+}
+
+// fatal reports whether no other row can succeed either.
+func fatal(r Reason) bool {
+	switch r {
+	case ReasonUnauthorized, ReasonForbidden, ReasonNotFound, ReasonUnavailable:
+		return true
+	}
+	return false
+}
+
+// retryAt is when a row that failed for the n-th time is tried again.
+func (s *Syncer) retryAt(n int) time.Time {
+	d := s.cfg.RetryBase
+	for i := 1; i < n && d < s.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.RetryMax)
+	s.mu.Lock()
+	j := time.Duration(s.rng.Int64N(int64(d)/2 + 1))
+	s.mu.Unlock()
+	return s.cfg.Now().Add(d/2 + j)
+}
+
+// describe gives OpenMRS's own words for an error where it has some.
+func describe(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		if msgs := ae.Messages(); len(msgs) > 0 {
+			return fmt.Sprintf("HTTP %d: %s", ae.Status, strings.Join(msgs, "; "))
+		}
+	}
+	return err.Error()
+}
+
+func (s *Syncer) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// PullReport counts what one Pull did.
+type PullReport struct {
+	Identifiers int // identifiers of our type read from OpenMRS
+	Added       int // new to the registry
+	Conflicts   int // new conflicts
+	Requests    int // HTTP pages read
+}
+
+// pullFlush is how many identifiers are written to the registry per
+// transaction during a pull.
+const pullFlush = 2000
+
+// Pull reads every identifier of the configured type that starts with one
+// of the registry's prefixes and records it as held by OpenMRS, so that
+// the registry never issues it. OpenMRS's REST API has no "changed since"
+// filter for identifiers, so each pull reads them all, one page of 100
+// patients at a time; memory stays one flush batch.
+func (s *Syncer) Pull(ctx context.Context, progress func(PullReport)) (PullReport, error) {
+	var rep PullReport
+	var buf []idcards.ExternalIdentifier
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		added, conflicts, err := s.st.MergeExternal(ctx, "openmrs", buf)
+		if err != nil {
+			return err
+		}
+		rep.Added += added
+		rep.Conflicts += conflicts
+		buf = buf[:0]
+		return nil
+	}
+	for _, prefix := range s.searchPrefixes() {
+		n, err := s.c.IdentifiersWithPrefix(ctx, s.cfg.IdentifierType, prefix, func(page []IdentifierRecord) error {
+			for _, r := range page {
+				buf = append(buf, idcards.ExternalIdentifier{Identifier: strings.ToUpper(r.Identifier), PatientUUID: r.PatientUUID})
+			}
+			rep.Identifiers += len(page)
+			if len(buf) >= pullFlush {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			rep.Requests++
+			if progress != nil {
+				progress(rep)
+			}
+			return nil
+		})
+		_ = n
+		if err != nil {
+			return rep, errors.Join(err, flush())
+		}
+	}
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// searchPrefixes returns the identifier prefixes Pull searches.
+func (s *Syncer) searchPrefixes() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range s.cfg.Prefixes {
+		if p != "" {
+			add(p)
+			continue
+		}
+		alpha := s.cfg.Alphabet
+		if alpha == "" {
+			alpha = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		}
+		for _, r := range alpha {
+			add(string(r))
+		}
+	}
+	return out
+}
+
+// Report is what RunOnce did.
+type Report struct {
+	Pull PullReport
+	Push PushReport
+}
+
+// RunOnce pulls (when pull is set) and then pushes, recording the outcome
+// in the registry's sync state for `idcards sync status` and the TUI.
+func (s *Syncer) RunOnce(ctx context.Context, pull bool, progress func(Report)) (Report, error) {
+	var rep Report
+	now := func() string { return s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000000Z") }
+	fail := func(err error) (Report, error) {
+		_ = s.st.SetSyncState(context.WithoutCancel(ctx), map[string]string{"last_error": describe(err), "last_error_at": now()})
+		return rep, err
+	}
+	if _, err := s.c.Session(ctx); err != nil {
+		return fail(err)
+	}
+	if pull {
+		pr, err := s.Pull(ctx, func(p PullReport) {
+			rep.Pull = p
+			if progress != nil {
+				progress(rep)
+			}
+		})
+		rep.Pull = pr
+		if err != nil {
+			return fail(err)
+		}
+		if err := s.st.SetSyncState(ctx, map[string]string{"last_pull_at": now()}); err != nil {
+			return rep, err
+		}
+	}
+	pr, err := s.Push(ctx, func(p PushReport) {
+		rep.Push = p
+		if progress != nil {
+			progress(rep)
+		}
+	})
+	rep.Push = pr
+	if err != nil {
+		return fail(err)
+	}
+	return rep, s.st.SetSyncState(ctx, map[string]string{"last_push_at": now(), "last_error": "", "last_error_at": ""})
+}

@@ -1,0 +1,538 @@
+package registry
+
+// The registry's side of OpenMRS sync: the outbox (written in the same
+// transaction as each change, drained by openmrs.Syncer), identifiers
+// OpenMRS holds (external_identifiers, never issued here), conflicts for a
+// person to resolve, the syncer's state and lease, and the sync settings.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/idcards/idcards"
+)
+
+// SyncConfig is how this registry reaches OpenMRS. The password is never
+// stored here: it comes from PasswordFile or the IDCARDS_OPENMRS_PASSWORD
+// environment variable when sync runs.
+type SyncConfig struct {
+	URL            string        `json:"url"`
+	Username       string        `json:"username"`
+	PasswordFile   string        `json:"password_file,omitempty"`
+	IdentifierType string        `json:"identifier_type"`
+	Location       string        `json:"location"`
+	IdgenSource    string        `json:"idgen_source,omitempty"`
+	Interval       time.Duration `json:"interval"`      // how often pending changes are pushed
+	PullInterval   time.Duration `json:"pull_interval"` // how often OpenMRS's identifiers are read
+}
+
+// Defaults for SyncConfig's intervals.
+const (
+	DefaultSyncInterval = time.Minute
+	DefaultPullInterval = 15 * time.Minute
+)
+
+var syncConfigKeys = []string{"openmrs_url", "openmrs_username", "openmrs_password_file", "openmrs_identifier_type",
+	"openmrs_location", "openmrs_idgen_source", "openmrs_sync_interval", "openmrs_pull_interval"}
+
+func (c SyncConfig) values() []string {
+	return []string{c.URL, c.Username, c.PasswordFile, c.IdentifierType, c.Location, c.IdgenSource,
+		c.Interval.String(), c.PullInterval.String()}
+}
+
+// SyncConfig returns the saved sync settings; ok is false when sync has
+// not been configured.
+func (s *Store) SyncConfig(ctx context.Context) (c SyncConfig, ok bool, err error) {
+	m, err := s.Settings(ctx)
+	if err != nil {
+		return c, false, err
+	}
+	c = SyncConfig{URL: m["openmrs_url"], Username: m["openmrs_username"], PasswordFile: m["openmrs_password_file"],
+		IdentifierType: m["openmrs_identifier_type"], Location: m["openmrs_location"], IdgenSource: m["openmrs_idgen_source"],
+		Interval: DefaultSyncInterval, PullInterval: DefaultPullInterval}
+	if d, err := time.ParseDuration(m["openmrs_sync_interval"]); err == nil && d > 0 {
+		c.Interval = d
+	}
+	if d, err := time.ParseDuration(m["openmrs_pull_interval"]); err == nil && d > 0 {
+		c.PullInterval = d
+	}
+	return c, c.URL != "", nil
+}
+
+// SaveSyncConfig stores the sync settings (admin), audited. The caller
+// (idcards sync configure) has checked them against the server first.
+func (s *Store) SaveSyncConfig(ctx context.Context, c SyncConfig) error {
+	a, err := idcards.Require(ctx, idcards.PermSettings)
+	if err != nil {
+		return err
+	}
+	if c.URL == "" || c.Username == "" || c.IdentifierType == "" {
+		return idcards.Errorf(idcards.Invalid, "sync settings need the OpenMRS URL, a username and the identifier type")
+	}
+	if c.Interval <= 0 {
+		c.Interval = DefaultSyncInterval
+	}
+	if c.PullInterval <= 0 {
+		c.PullInterval = DefaultPullInterval
+	}
+	vals := c.values()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for i, k := range syncConfigKeys {
+			if err := s.setSetting(ctx, tx, a.Name, k, vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ClearSyncConfig turns sync off (admin). Queued changes stay queued.
+func (s *Store) ClearSyncConfig(ctx context.Context) error {
+	a, err := idcards.Require(ctx, idcards.PermSettings)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, k := range syncConfigKeys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, k); err != nil {
+				return err
+			}
+		}
+		return s.insertAudit(ctx, tx, a.Name, "sync.unconfigure", "openmrs", "")
+	})
+}
+
+const outboxCols = `id, kind, coalesce(patient_id,0), coalesce(mrn,''), created_at, attempts, coalesce(last_error,''), coalesce(next_attempt_at,''), state, coalesce(remote_uuid,'')`
+
+func scanOutbox(sc interface{ Scan(...any) error }) (idcards.OutboxItem, error) {
+	var it idcards.OutboxItem
+	var kind, created, next string
+	err := sc.Scan(&it.ID, &kind, &it.PatientID, &it.MRN, &created, &it.Attempts, &it.LastError, &next, &it.State, &it.RemoteUUID)
+	it.Kind, it.CreatedAt = idcards.OutboxKind(kind), parseTime(created)
+	if next != "" {
+		it.NextAttemptAt = parseTime(next)
+	}
+	return it, err
+}
+
+// DueOutbox returns up to limit pending outbox rows in the order they were
+// written. Rows waiting for a retry are included: the syncer keeps a
+// patient's changes in order, so it must see a waiting row to hold back
+// the rows behind it.
+func (s *Store) DueOutbox(ctx context.Context, afterID int64, limit int) ([]idcards.OutboxItem, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("registry: outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []idcards.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Outbox lists outbox rows in a state ("" for all), newest first.
+func (s *Store) Outbox(ctx context.Context, state string, limit int) ([]idcards.OutboxItem, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?`, state, state, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []idcards.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// OutboxDone marks a row as having reached OpenMRS (remoteUUID is the
+// OpenMRS patient), audited.
+func (s *Store) OutboxDone(ctx context.Context, id int64, remoteUUID, note string) error {
+	a, err := idcards.Require(ctx, idcards.PermSync)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var kind, mrn string
+		var pid int64
+		err := tx.QueryRowContext(ctx, `UPDATE outbox SET state = 'done', done_at = ?, remote_uuid = ?, last_error = NULL, next_attempt_at = NULL
+			WHERE id = ? AND state = 'pending' RETURNING kind, coalesce(mrn,''), coalesce(patient_id,0)`, s.now(), nullStr(remoteUUID), id).Scan(&kind, &mrn, &pid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return idcards.Errorf(idcards.Conflict, "outbox row %d is not pending", id)
+		}
+		if err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%s patient %d %s -> openmrs %s", kind, pid, mrn, remoteUUID)
+		if note != "" {
+			detail += " (" + note + ")"
+		}
+		return s.insertAudit(ctx, tx, a.Name, "sync.push", fmt.Sprint(id), strings.TrimSpace(detail))
+	})
+}
+
+// OutboxDefer leaves a row pending until next with msg as its last error.
+// countAttempt is false when the row only waits for something else (an
+// earlier change of the same patient, a first MRN) rather than failed.
+func (s *Store) OutboxDefer(ctx context.Context, id int64, msg string, next time.Time, countAttempt bool) error {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return err
+	}
+	inc := 0
+	if countAttempt {
+		inc = 1
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'pending'`,
+		inc, truncateText(msg, 500), next.UTC().Format(TimeFormat), id)
+	return err
+}
+
+// OutboxConflict holds a row back and records a conflict for a person to
+// resolve, in one transaction, audited.
+func (s *Store) OutboxConflict(ctx context.Context, id int64, c idcards.SyncConflict) error {
+	a, err := idcards.Require(ctx, idcards.PermSync)
+	if err != nil {
+		return err
+	}
+	c.OutboxID = id
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'conflict', attempts = attempts + 1, last_error = ? WHERE id = ? AND state = 'pending'`,
+			truncateText(c.Detail, 500), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return idcards.Errorf(idcards.Conflict, "outbox row %d is not pending", id)
+		}
+		_, err = s.insertConflict(ctx, tx, a.Name, c)
+		return err
+	})
+}
+
+// RecordConflict records a conflict unless an open one for the same
+// identifier and remote patient exists; it reports whether it added one.
+func (s *Store) RecordConflict(ctx context.Context, c idcards.SyncConflict) (bool, error) {
+	a, err := idcards.Require(ctx, idcards.PermSync)
+	if err != nil {
+		return false, err
+	}
+	var added bool
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		added, err = s.insertConflict(ctx, tx, a.Name, c)
+		return err
+	})
+	return added, err
+}
+
+func (s *Store) insertConflict(ctx context.Context, tx *sql.Tx, actor string, c idcards.SyncConflict) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sync_conflicts WHERE identifier = ? AND resolved_at IS NULL
+		AND coalesce(remote_patient_uuid,'') = ? AND coalesce(outbox_id,0) = ?`, c.Identifier, c.RemotePatientUUID, c.OutboxID).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_conflicts(identifier, local_patient_id, remote_patient_uuid, outbox_id, detail, detected_at)
+		VALUES (?,?,?,?,?,?)`, c.Identifier, nullID(c.LocalPatientID), nullStr(c.RemotePatientUUID), nullID(c.OutboxID), truncateText(c.Detail, 1000), s.now()); err != nil {
+		return false, err
+	}
+	return true, s.insertAudit(ctx, tx, actor, "sync.conflict", c.Identifier, truncateText(c.Detail, 500))
+}
+
+// SyncConflicts lists conflicts, open ones only unless all is set.
+func (s *Store) SyncConflicts(ctx context.Context, all bool) ([]idcards.SyncConflict, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		if _, err2 := idcards.Require(ctx, idcards.PermResolve); err2 != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, identifier, coalesce(local_patient_id,0), coalesce(remote_patient_uuid,''), coalesce(outbox_id,0),
+		detail, detected_at, coalesce(resolved_at,''), coalesce(resolved_by,''), coalesce(resolution,'')
+		FROM sync_conflicts WHERE ? OR resolved_at IS NULL ORDER BY id`, all)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []idcards.SyncConflict
+	for rows.Next() {
+		var c idcards.SyncConflict
+		var det, res string
+		if err := rows.Scan(&c.ID, &c.Identifier, &c.LocalPatientID, &c.RemotePatientUUID, &c.OutboxID, &c.Detail, &det, &res, &c.ResolvedBy, &c.Resolution); err != nil {
+			return nil, err
+		}
+		c.DetectedAt = parseTime(det)
+		if res != "" {
+			c.ResolvedAt = parseTime(res)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ResolveConflict closes a conflict with a person's note (supervisor).
+// With retry the outbox row it held back is queued again (after, say, the
+// duplicate was merged in OpenMRS); without, the row stays held and the
+// note says why.
+func (s *Store) ResolveConflict(ctx context.Context, id int64, resolution string, retry bool) error {
+	a, err := idcards.Require(ctx, idcards.PermResolve)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(resolution) == "" {
+		return idcards.Errorf(idcards.Invalid, "resolving conflict %d needs a note saying what was done", id)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var outbox int64
+		var ident string
+		err := tx.QueryRowContext(ctx, `UPDATE sync_conflicts SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL
+			RETURNING coalesce(outbox_id,0), identifier`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident)
+		if errors.Is(err, sql.ErrNoRows) {
+			return idcards.Errorf(idcards.NotFound, "no open conflict %d (see idcards sync conflicts)", id)
+		}
+		if err != nil {
+			return err
+		}
+		if retry && outbox != 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {
+				return err
+			}
+		}
+		detail := resolution
+		if retry {
+			detail += " (queued again)"
+		}
+		return s.insertAudit(ctx, tx, a.Name, "sync.resolve", ident, detail)
+	})
+}
+
+// SyncPatient returns what the syncer pushes for a patient: the record and
+// its MRNs.
+func (s *Store) SyncPatient(ctx context.Context, id int64) (idcards.Patient, []idcards.Identifier, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return idcards.Patient{}, nil, err
+	}
+	p, err := s.Patient(ctx, id)
+	if err != nil {
+		return p, nil, err
+	}
+	ids, err := s.PatientIdentifiers(ctx, id)
+	return p, ids, err
+}
+
+// MergeExternal records identifiers OpenMRS holds, so that the registry
+// never issues them, and records a conflict for each one the registry
+// issued to a different patient (or holds unassigned: a pre-printed card
+// whose number someone typed into OpenMRS). One transaction per batch.
+// It returns how many identifiers were new and how many new conflicts it
+// recorded.
+func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.ExternalIdentifier) (added, conflicts int, err error) {
+	a, err := idcards.Require(ctx, idcards.PermSync)
+	if err != nil {
+		return 0, 0, err
+	}
+	var m struct{ Added, Conflicts int }
+	if len(ids) == 0 {
+		return 0, 0, nil
+	}
+	now := s.now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		m.Added, m.Conflicts = 0, 0
+		has, err := tx.PrepareContext(ctx, `SELECT count(*) FROM external_identifiers WHERE identifier = ?`)
+		if err != nil {
+			return err
+		}
+		defer has.Close()
+		up, err := tx.PrepareContext(ctx, `INSERT INTO external_identifiers(identifier, source, patient_uuid, seen_at) VALUES (?,?,?,?)
+			ON CONFLICT(identifier) DO UPDATE SET patient_uuid = excluded.patient_uuid, seen_at = excluded.seen_at`)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		local, err := tx.PrepareContext(ctx, `SELECT i.state, coalesce(p.id,0), coalesce(p.uuid,''), coalesce(q.uuid,'')
+			FROM identifiers i LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN patients q ON q.id = p.merged_into WHERE i.mrn = ?`)
+		if err != nil {
+			return err
+		}
+		defer local.Close()
+		for _, e := range ids {
+			var existed int
+			if err := has.QueryRowContext(ctx, e.Identifier).Scan(&existed); err != nil {
+				return err
+			}
+			if _, err := up.ExecContext(ctx, e.Identifier, source, nullStr(e.PatientUUID), now); err != nil {
+				return fmt.Errorf("registry: external identifier %s: %w", e.Identifier, err)
+			}
+			if existed == 0 {
+				m.Added++
+			}
+			var state, puuid, survivor string
+			var pid int64
+			err := local.QueryRowContext(ctx, e.Identifier).Scan(&state, &pid, &puuid, &survivor)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if e.PatientUUID != "" && (e.PatientUUID == puuid || e.PatientUUID == survivor) {
+				continue // our own patient, pushed earlier
+			}
+			var detail string
+			switch idcards.IdentifierState(state) {
+			case idcards.IDUnassigned:
+				detail = fmt.Sprintf("OpenMRS patient %s holds %s, which this registry issued but has not yet given to anyone (pre-printed card?): do not hand out this card", e.PatientUUID, e.Identifier)
+			case idcards.IDVoided:
+				continue // voided here; OpenMRS holding it harms no one new
+			default:
+				detail = fmt.Sprintf("OpenMRS patient %s holds %s, which this registry issued to patient %d (%s): one of them has the wrong number", e.PatientUUID, e.Identifier, pid, puuid)
+			}
+			added, err := s.insertConflict(ctx, tx, a.Name, idcards.SyncConflict{Identifier: e.Identifier, LocalPatientID: pid, RemotePatientUUID: e.PatientUUID, Detail: detail})
+			if err != nil {
+				return err
+			}
+			if added {
+				m.Conflicts++
+			}
+		}
+		return nil
+	})
+	return m.Added, m.Conflicts, err
+}
+
+// Sync state keys.
+const (
+	SyncLastPush    = "last_push_at"
+	SyncLastPull    = "last_pull_at"
+	SyncLastError   = "last_error"
+	SyncLastErrorAt = "last_error_at"
+	syncLease       = "lease"
+)
+
+// SetSyncState records syncer state (last success, last error).
+func (s *Store) SetSyncState(ctx context.Context, kv map[string]string) error {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for k, v := range kv {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_state(key, value, updated_at) VALUES (?,?,?)
+				ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, truncateText(v, 1000), s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AcquireSyncLease lets one syncer at a time work on this registry: the
+// TUI, serve and `idcards sync` may all run one. It succeeds when nobody
+// holds the lease, the holder is owner (renewal), or the lease expired
+// (its holder crashed).
+func (s *Store) AcquireSyncLease(ctx context.Context, owner string, ttl time.Duration) (bool, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return false, err
+	}
+	now := s.Now().UTC()
+	val := owner + " " + now.Add(ttl).Format(TimeFormat)
+	var got bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE key = ?`, syncLease).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if cur != "" {
+			holder, until, _ := strings.Cut(cur, " ")
+			if holder != owner && parseTime(until).After(now) {
+				return nil
+			}
+		}
+		got = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_state(key, value, updated_at) VALUES (?,?,?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, syncLease, val, s.now())
+		return err
+	})
+	return got, err
+}
+
+// ReleaseSyncLease gives the lease up if owner holds it.
+func (s *Store) ReleaseSyncLease(ctx context.Context, owner string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sync_state WHERE key = ? AND value LIKE ?`, syncLease, owner+" %")
+	return err
+}
+
+// SyncStatus summarises sync for `idcards sync status` and the TUI.
+func (s *Store) SyncStatus(ctx context.Context) (idcards.SyncStatus, error) {
+	var st idcards.SyncStatus
+	c, ok, err := s.SyncConfig(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.Configured, st.URL = ok, c.URL
+	var oldest string
+	err = s.queryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE state = 'pending'),
+		(SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL),
+		(SELECT count(*) FROM external_identifiers),
+		coalesce((SELECT min(created_at) FROM outbox WHERE state = 'pending'), '')`).Scan(&st.Pending, &st.Conflicts, &st.External, &oldest)
+	if err != nil {
+		return st, fmt.Errorf("registry: sync status: %w", err)
+	}
+	if oldest != "" {
+		st.OldestQueued = parseTime(oldest)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM sync_state`)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return st, err
+		}
+		switch k {
+		case SyncLastPush:
+			st.LastPushAt = parseTime(v)
+		case SyncLastPull:
+			st.LastPullAt = parseTime(v)
+		case SyncLastError:
+			st.LastError = v
+		case SyncLastErrorAt:
+			if v != "" {
+				st.LastErrorAt = parseTime(v)
+			}
+		}
+	}
+	return st, rows.Err()
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
