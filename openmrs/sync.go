@@ -609,3 +609,33 @@ func (s *Syncer) RunOnce(ctx context.Context, pull bool, progress func(Report)) 
 	}
 	return rep, s.st.SetSyncState(ctx, map[string]string{"last_push_at": now(), "last_error": "", "last_error_at": ""})
 }
+
+// Loop runs RunOnce every interval, pulling on the first round and then
+// every pullInterval, until ctx ends. A failed round is reported and the
+// next one tried at the next tick (the client's circuit breaker keeps a
+// dead server from being hammered in between). Kick, if non-nil, starts a
+// round at once (a new registration at the desk, say).
+func (s *Syncer) Loop(ctx context.Context, interval, pullInterval time.Duration, kick <-chan struct{}, report func(Report, error)) {
+	var lastPull time.Time
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pull := lastPull.IsZero() || s.cfg.Now().Sub(lastPull) >= pullInterval
+		rep, err := s.RunOnce(ctx, pull, nil)
+		if err == nil && pull {
+			lastPull = s.cfg.Now()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if report != nil {
+			report(rep, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+	}
+}

@@ -40,7 +40,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `idcards issues unique medical record numbers (MRNs) with a check character,
 prints them as barcoded ID cards, checks scanned codes against a local SQLite
 registry (CLI, desk screen and an HTTP endpoint for networked scanners).
-OpenMRS sync is not built yet: registrations wait in the registry's outbox.
+Registrations reach OpenMRS through "idcards sync" (see idcards sync --help).
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
 ` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
@@ -73,6 +73,7 @@ Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.tuiCmd())
 	root.AddCommand(a.printCmds()...)
 	root.AddCommand(a.patientsCmd())
+	root.AddCommand(a.syncCmd())
 	return root
 }
 

@@ -1,0 +1,625 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/openmrs"
+	"github.com/idcards/idcards/registry"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// The registry is what the Syncer drains.
+var _ openmrs.Store = (*registry.Store)(nil)
+
+// envOpenMRSPassword names the environment variable that may hold the
+// OpenMRS password (the alternative to the configured password file).
+const envOpenMRSPassword = "IDCARDS_OPENMRS_PASSWORD"
+
+func (a *app) syncCmd() *cobra.Command {
+	var once, noPull, pullOnly bool
+	cmd := &cobra.Command{
+		Use:   "sync [--once] [--no-pull | --pull-only]",
+		Short: "Keep the registry and OpenMRS in agreement (push registrations, pull identifiers)",
+		Long: `sync sends every registration, new MRN and voided MRN made at the desk to OpenMRS
+exactly once, and reads the identifiers OpenMRS already holds so that idcards
+never issues one of them. Set it up once with ` + "`idcards sync configure`" + `.
+
+Without --once it runs until interrupted: it pushes every sync interval
+(default 1m) and pulls every pull interval (default 15m). With --once it pulls,
+pushes once and exits: 0 when everything due was pushed, 1 on an error (the
+outbox keeps every change; nothing is lost while OpenMRS is down). The TUI and
+` + "`idcards serve --sync`" + ` run the same sync in the background; only one process
+syncs a registry at a time.
+
+What sync guarantees that OpenMRS does not (OpenMRS has no unique index on
+identifiers, and idgen never looks at existing patients):
+  - before pushing, it asks OpenMRS who holds each MRN; after pushing, it asks
+    again. A number held by a different patient becomes a conflict for a
+    supervisor (` + "`idcards sync conflicts`" + `), never a silent overwrite.
+  - the patient's UUID is chosen by the desk, so when an answer is lost (a
+    timeout after OpenMRS saved the patient), the next attempt finds the
+    patient instead of creating a second one.
+  - failed pushes are retried with growing, jittered delays; a server that
+    keeps failing is left alone for a while (circuit breaker).
+
+The OpenMRS password is read from $` + envOpenMRSPassword + ` or from the
+password file given to configure; it never appears on the command line or in
+logs.`,
+		Example: `  idcards sync configure --url https://emr.example.org/openmrs --user idcards-desk \
+      --password-file /etc/idcards/openmrs.pw \
+      --identifier-type 05a29f94-c0ed-11e2-94be-8c13b969e334 --location 8d6c993e-c2cc-11de-8d13-0010c6dffd0f
+  idcards sync --once
+  idcards sync status
+  idcards sync conflicts`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if noPull && pullOnly {
+				return idcards.Errorf(idcards.Invalid, "--no-pull and --pull-only exclude each other")
+			}
+			return a.runSync(cmd.Context(), once, !noPull, !pullOnly)
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "pull and push once, then exit")
+	cmd.Flags().BoolVar(&noPull, "no-pull", false, "only push the outbox")
+	cmd.Flags().BoolVar(&pullOnly, "pull-only", false, "only read OpenMRS's identifiers")
+	cmd.AddCommand(a.syncConfigureCmd(), a.syncStatusCmd(), a.syncConflictsCmd(), a.syncResolveCmd(),
+		a.syncOutboxCmd(), a.syncTypesCmd(), a.syncLocationsCmd(), a.syncOffCmd())
+	return cmd
+}
+
+// openmrsClient builds a client from saved settings.
+func (a *app) openmrsClient(cfg registry.SyncConfig, logf func(string, ...any)) (*openmrs.Client, error) {
+	pw, err := a.openmrsPassword(cfg.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	return openmrs.New(openmrs.Config{BaseURL: cfg.URL, Username: cfg.Username, Password: pw, Logf: logf, UserAgent: "idcards-sync"})
+}
+
+func (a *app) openmrsPassword(file string) (string, error) {
+	if pw := a.getenv(envOpenMRSPassword); pw != "" {
+		return pw, nil
+	}
+	if file == "" {
+		return "", idcards.Errorf(idcards.Invalid, "no OpenMRS password: set $%s or give configure --password-file", envOpenMRSPassword)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", idcards.Errorf(idcards.Invalid, "OpenMRS password file: %v", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if line = strings.TrimSuffix(line, "\r"); line == "" {
+		return "", idcards.Errorf(idcards.Invalid, "OpenMRS password file %s is empty", file)
+	}
+	return line, nil
+}
+
+// newSyncer builds the Syncer for a registry from its saved settings.
+func (a *app) newSyncer(ctx context.Context, s *registry.Store, owner string, logf func(string, ...any)) (*openmrs.Syncer, registry.SyncConfig, error) {
+	cfg, ok, err := s.SyncConfig(ctx)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if !ok {
+		return nil, cfg, idcards.Errorf(idcards.Invalid, "OpenMRS sync is not configured: run `idcards sync configure` (see idcards sync --help)")
+	}
+	c, err := a.openmrsClient(cfg, logf)
+	if err != nil {
+		return nil, cfg, err
+	}
+	return newSyncerFor(ctx, s, c, cfg, owner, logf)
+}
+
+func newSyncerFor(ctx context.Context, s *registry.Store, c *openmrs.Client, cfg registry.SyncConfig, owner string, logf func(string, ...any)) (*openmrs.Syncer, registry.SyncConfig, error) {
+	series, err := s.SeriesList(ctx)
+	if err != nil {
+		return nil, cfg, err
+	}
+	sc := openmrs.SyncerConfig{IdentifierType: cfg.IdentifierType, Location: cfg.Location, Owner: owner, Logf: logf}
+	for _, se := range series {
+		sc.Prefixes = append(sc.Prefixes, se.Format.Prefix)
+		if sch, err := barcode.Lookup(se.Format.Scheme); err == nil {
+			sc.Alphabet = sch.Alphabet()
+		}
+	}
+	sy, err := openmrs.NewSyncer(c, s, sc)
+	return sy, cfg, err
+}
+
+func (a *app) syncOwner(what string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s %d@%s", what, os.Getpid(), host)
+}
+
+func (a *app) runSync(ctx context.Context, once, pull, push bool) error {
+	s, ctx, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	logf := func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
+	sy, cfg, err := a.newSyncer(ctx, s, a.syncOwner("sync"), nil)
+	if err != nil {
+		return err
+	}
+	progress := a.syncProgress()
+	if once {
+		rep, err := a.syncRound(ctx, sy, pull, push, progress)
+		a.printSyncReport(rep)
+		if err != nil {
+			return syncError(err, cfg)
+		}
+		return nil
+	}
+	logf("syncing with %s every %s (pull every %s); Ctrl-C stops", cfg.URL, cfg.Interval, cfg.PullInterval)
+	sy.Loop(ctx, cfg.Interval, cfg.PullInterval, nil, func(rep openmrs.Report, err error) {
+		stamp := time.Now().Format("15:04:05")
+		if err != nil {
+			logf("%s sync: %v", stamp, syncError(err, cfg))
+			return
+		}
+		logf("%s sync: pulled %d identifiers (%d new), pushed %d, already there %d, retry later %d, waiting %d, conflicts %d",
+			stamp, rep.Pull.Identifiers, rep.Pull.Added, rep.Push.Pushed, rep.Push.Already, rep.Push.Deferred, rep.Push.Waiting, rep.Push.Conflicts)
+	})
+	return nil
+}
+
+func (a *app) syncRound(ctx context.Context, sy *openmrs.Syncer, pull, push bool, progress func(openmrs.Report)) (openmrs.Report, error) {
+	if push {
+		return sy.RunOnce(ctx, pull, progress)
+	}
+	pr, err := sy.Pull(ctx, func(p openmrs.PullReport) { progress(openmrs.Report{Pull: p}) })
+	return openmrs.Report{Pull: pr}, err
+}
+
+// syncProgress writes a one-line progress display on a terminal.
+func (a *app) syncProgress() func(openmrs.Report) {
+	f, ok := a.stderr.(*os.File)
+	if !ok || !isTerminalFile(f) {
+		return func(openmrs.Report) {}
+	}
+	last := time.Time{}
+	return func(r openmrs.Report) {
+		if time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(a.stderr, "\rpull: %d identifiers (%d pages)  push: %d done, %d to retry, %d conflicts\033[K",
+			r.Pull.Identifiers, r.Pull.Requests, r.Push.Pushed+r.Push.Already, r.Push.Deferred, r.Push.Conflicts)
+	}
+}
+
+func (a *app) printSyncReport(r openmrs.Report) {
+	if f, ok := a.stderr.(*os.File); ok && isTerminalFile(f) {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	a.printf("pulled %d identifiers of our prefixes from OpenMRS (%d new, %d pages)\n", r.Pull.Identifiers, r.Pull.Added, r.Pull.Requests)
+	a.printf("pushed %d, already in OpenMRS %d, to retry later %d, waiting %d, conflicts %d\n",
+		r.Push.Pushed, r.Push.Already, r.Push.Deferred, r.Push.Waiting, r.Push.Conflicts)
+	if n := r.Pull.Conflicts + r.Push.Conflicts; n > 0 {
+		a.printf("%d new conflict(s): see idcards sync conflicts\n", n)
+	}
+}
+
+// syncError adds what to do to the errors a person can fix.
+func syncError(err error, cfg registry.SyncConfig) error {
+	switch openmrs.Classify(err) {
+	case openmrs.ReasonUnauthorized:
+		return idcards.Errorf(idcards.Forbidden, "OpenMRS at %s did not accept user %q: wrong username or password (check $%s or the password file %s): %v",
+			cfg.URL, cfg.Username, envOpenMRSPassword, cfg.PasswordFile, err)
+	case openmrs.ReasonForbidden:
+		return idcards.Errorf(idcards.Forbidden, "OpenMRS user %q lacks a privilege sync needs (Get/Add/Edit Patients, Get Identifier Types, Get Locations): %v", cfg.Username, err)
+	case openmrs.ReasonNotFound:
+		return idcards.Errorf(idcards.NotFound, "OpenMRS at %s answered 404: wrong base URL (it should end in /openmrs) or the REST module is missing: %v", cfg.URL, err)
+	case openmrs.ReasonUnavailable, openmrs.ReasonTimeout:
+		return idcards.Errorf(idcards.Unavailable, "OpenMRS at %s cannot be reached; every change stays queued and is sent when it is back: %v", cfg.URL, err)
+	}
+	if errors.Is(err, openmrs.ErrBusy) {
+		return idcards.Errorf(idcards.Conflict, "another idcards process (the desk screen or serve --sync) is syncing this registry; it will push the outbox")
+	}
+	return err
+}
+
+func (a *app) syncConfigureCmd() *cobra.Command {
+	var cfg registry.SyncConfig
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "configure --url URL --user NAME --identifier-type UUID [--location UUID] [--password-file F]",
+		Short: "Connect the registry to OpenMRS, after checking the server accepts our MRNs (admin)",
+		Long: `configure logs in to OpenMRS and checks, before saving anything, that:
+  - the credentials work (OpenMRS answers wrong ones with "not authenticated",
+    not an error, so this is asked explicitly);
+  - the identifier type exists and its validator computes the same check
+    character as every series of this registry (for example idgen's
+    LuhnMod30IdentifierValidator and scheme luhn-mod-30). A mismatch is refused:
+    OpenMRS would reject every MRN with "Invalid check digit";
+  - our MRNs match the type's format, if it has one;
+  - the location exists (OpenMRS requires one on identifiers unless the type's
+    location behaviour is NOT_USED);
+  - an idgen source, if given, belongs to the same type (a warning is shown if
+    it issues numbers in our namespace).
+The password comes from --password-file (one line; keep the file mode 0600)
+or $` + envOpenMRSPassword + `; only the file's path is saved.
+Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locations`" + ` (they take the same
+--url/--user/--password-file flags).`,
+		Example: `  idcards sync configure --url https://emr.example.org/openmrs --user idcards-desk \
+      --password-file /etc/idcards/openmrs.pw \
+      --identifier-type 05a29f94-c0ed-11e2-94be-8c13b969e334 \
+      --location 8d6c993e-c2cc-11de-8d13-0010c6dffd0f --interval 1m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if _, err := idcards.Require(ctx, idcards.PermSettings); err != nil {
+				return err
+			}
+			c, err := a.openmrsClient(cfg, nil)
+			if err != nil {
+				return err
+			}
+			series, err := s.SeriesList(ctx)
+			if err != nil {
+				return err
+			}
+			setup := openmrs.Setup{IdentifierType: cfg.IdentifierType, Location: cfg.Location, IdgenSource: cfg.IdgenSource}
+			for _, se := range series {
+				setup.Formats = append(setup.Formats, se.Format)
+			}
+			rep, err := openmrs.CheckSetup(ctx, c, setup)
+			if err != nil {
+				return syncError(err, cfg)
+			}
+			for _, w := range rep.Warnings {
+				fmt.Fprintln(a.stderr, "warning: "+w)
+			}
+			if len(rep.Warnings) > 0 && !force {
+				return idcards.Errorf(idcards.Invalid, "not saved because of the warning(s) above; read them, then add --force to save anyway")
+			}
+			if err := s.SaveSyncConfig(ctx, cfg); err != nil {
+				return err
+			}
+			a.printf("OpenMRS sync configured: %s as %s (%s), identifier type %q (%s), location %q\n",
+				cfg.URL, rep.Session.User.Display, cfg.Username, rep.IdentifierType.Name, shortValidator(rep.IdentifierType.Validator), rep.Location.Name)
+			a.printf("next: idcards sync --once   (or leave the desk screen open: it syncs in the background)\n")
+			return nil
+		},
+	}
+	a.openmrsFlags(cmd, &cfg)
+	cmd.Flags().StringVar(&cfg.IdentifierType, "identifier-type", "", "UUID of the OpenMRS patient identifier type for our MRNs (required)")
+	cmd.Flags().StringVar(&cfg.Location, "location", "", "UUID of the OpenMRS location put on identifiers")
+	cmd.Flags().StringVar(&cfg.IdgenSource, "idgen-source", "", "UUID of the idgen identifier source of the same type (optional; checked for namespace overlap)")
+	cmd.Flags().DurationVar(&cfg.Interval, "interval", registry.DefaultSyncInterval, "how often pending changes are pushed")
+	cmd.Flags().DurationVar(&cfg.PullInterval, "pull-interval", registry.DefaultPullInterval, "how often OpenMRS's identifiers are read")
+	cmd.Flags().BoolVar(&force, "force", false, "save even when the check gave warnings")
+	_ = cmd.MarkFlagRequired("identifier-type")
+	return cmd
+}
+
+func (a *app) openmrsFlags(cmd *cobra.Command, cfg *registry.SyncConfig) {
+	cmd.Flags().StringVar(&cfg.URL, "url", "", "OpenMRS base URL, e.g. https://emr.example.org/openmrs")
+	cmd.Flags().StringVar(&cfg.Username, "user", "", "OpenMRS username for idcards (a personal service account)")
+	cmd.Flags().StringVar(&cfg.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
+	_ = cmd.MarkFlagRequired("url")
+	_ = cmd.MarkFlagRequired("user")
+}
+
+// lookupClient is the client for types/locations: flags, else saved settings.
+func (a *app) lookupClient(ctx context.Context, flags registry.SyncConfig) (*openmrs.Client, registry.SyncConfig, error) {
+	cfg := flags
+	if cfg.URL == "" {
+		s, sctx, err := a.open(ctx)
+		if err != nil {
+			return nil, cfg, err
+		}
+		saved, ok, err := s.SyncConfig(sctx)
+		s.Close()
+		if err != nil {
+			return nil, cfg, err
+		}
+		if !ok {
+			return nil, cfg, idcards.Errorf(idcards.Invalid, "give --url and --user (sync is not configured yet)")
+		}
+		cfg = saved
+	}
+	c, err := a.openmrsClient(cfg, nil)
+	return c, cfg, err
+}
+
+func (a *app) syncTypesCmd() *cobra.Command {
+	var flags registry.SyncConfig
+	cmd := &cobra.Command{
+		Use:   "types [--url URL --user NAME]",
+		Short: "List OpenMRS's patient identifier types and the idcards scheme matching each validator",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, cfg, err := a.lookupClient(cmd.Context(), flags)
+			if err != nil {
+				return err
+			}
+			types, err := c.IdentifierTypes(cmd.Context())
+			if err != nil {
+				return syncError(err, cfg)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "UUID\tNAME\tVALIDATOR\tSCHEME\tLOCATION\tFORMAT")
+			for _, t := range types {
+				if t.Retired {
+					continue
+				}
+				scheme, ok := openmrs.SchemeForValidator(t.Validator)
+				switch {
+				case t.Validator == "":
+					scheme = "(none: any)"
+				case !ok:
+					scheme = "(unknown)"
+				}
+				loc := "required"
+				if !t.LocationRequired() {
+					loc = "not used"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.UUID, t.Name, shortValidator(t.Validator), scheme, loc, t.Format)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&flags.URL, "url", "", "OpenMRS base URL (default: the configured one)")
+	cmd.Flags().StringVar(&flags.Username, "user", "", "OpenMRS username")
+	cmd.Flags().StringVar(&flags.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
+	return cmd
+}
+
+func (a *app) syncLocationsCmd() *cobra.Command {
+	var flags registry.SyncConfig
+	var q string
+	cmd := &cobra.Command{
+		Use:   "locations [--q NAME] [--url URL --user NAME]",
+		Short: "List OpenMRS locations (for configure --location)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, cfg, err := a.lookupClient(cmd.Context(), flags)
+			if err != nil {
+				return err
+			}
+			locs, err := c.Locations(cmd.Context(), q)
+			if err != nil {
+				return syncError(err, cfg)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "UUID\tNAME\tTAGS")
+			for _, l := range locs {
+				if !l.Retired {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", l.UUID, l.Name, strings.Join(l.Tags, ", "))
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&q, "q", "", "part of the location's name")
+	cmd.Flags().StringVar(&flags.URL, "url", "", "OpenMRS base URL (default: the configured one)")
+	cmd.Flags().StringVar(&flags.Username, "user", "", "OpenMRS username")
+	cmd.Flags().StringVar(&flags.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
+	return cmd
+}
+
+func (a *app) syncStatusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [--json]",
+		Short: "Show the last successful push and pull, pending changes, open conflicts and the last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			st, err := s.SyncStatus(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(st)
+			}
+			a.printSyncStatus(st)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) printSyncStatus(st idcards.SyncStatus) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	if !st.Configured {
+		fmt.Fprintln(tw, "OpenMRS sync:\tnot configured (idcards sync configure)")
+	} else {
+		fmt.Fprintf(tw, "OpenMRS:\t%s\n", st.URL)
+	}
+	fmt.Fprintf(tw, "last push:\t%s\n", stamp(st.LastPushAt))
+	fmt.Fprintf(tw, "last pull:\t%s\n", stamp(st.LastPullAt))
+	pending := strconv.FormatInt(st.Pending, 10)
+	if st.Pending > 0 {
+		pending += " (oldest queued " + stamp(st.OldestQueued) + ")"
+	}
+	fmt.Fprintf(tw, "pending changes:\t%s\n", pending)
+	fmt.Fprintf(tw, "open conflicts:\t%d\n", st.Conflicts)
+	fmt.Fprintf(tw, "identifiers held by OpenMRS:\t%d\n", st.External)
+	if st.LastError != "" {
+		fmt.Fprintf(tw, "last error:\t%s: %s\n", stamp(st.LastErrorAt), st.LastError)
+	}
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func (a *app) syncConflictsCmd() *cobra.Command {
+	var all, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "conflicts [--all] [--json]",
+		Short: "List disagreements with OpenMRS that a supervisor must resolve",
+		Long: `A conflict is recorded when OpenMRS holds one of our MRNs for a different patient,
+when OpenMRS refuses a registration for a reason only a person can fix, or
+when a number on an unassigned (pre-printed) card turns up in OpenMRS. The
+change stays held until a supervisor resolves it with ` + "`idcards sync resolve`" + `.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			cs, err := s.SyncConflicts(ctx, all)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(cs)
+			}
+			if len(cs) == 0 {
+				a.printf("no open conflicts\n")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tMRN\tPATIENT\tOPENMRS PATIENT\tDETECTED\tDETAIL\tRESOLUTION")
+			for _, c := range cs {
+				res := "-"
+				if !c.ResolvedAt.IsZero() {
+					res = c.ResolvedBy + ": " + c.Resolution
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", c.ID, c.Identifier, c.LocalPatientID, c.RemotePatientUUID, stamp(c.DetectedAt), c.Detail, res)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "include resolved conflicts")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) syncResolveCmd() *cobra.Command {
+	var note string
+	var retry bool
+	cmd := &cobra.Command{
+		Use:   "resolve ID --note TEXT [--retry]",
+		Short: "Close a conflict with a note of what was done (supervisor)",
+		Example: `  idcards sync resolve 3 --note "OpenMRS patient was a duplicate; merged there" --retry
+  idcards sync resolve 4 --note "our record voided; patient kept the OpenMRS number"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return idcards.Errorf(idcards.Invalid, "conflict id %q: a number from idcards sync conflicts", args[0])
+			}
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.ResolveConflict(ctx, id, note, retry); err != nil {
+				return err
+			}
+			a.printf("conflict %d resolved\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&note, "note", "", "what was done (required; kept in the audit trail)")
+	cmd.Flags().BoolVar(&retry, "retry", false, "queue the held change again")
+	return cmd
+}
+
+func (a *app) syncOutboxCmd() *cobra.Command {
+	var state string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "outbox [--state pending|done|conflict] [--limit N] [--json]",
+		Short: "List queued changes, newest first, with attempts and the last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch state {
+			case "", "pending", "done", "conflict":
+			default:
+				return idcards.Errorf(idcards.Invalid, "--state %q: pending, done or conflict", state)
+			}
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			items, err := s.Outbox(ctx, state, limit)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(items)
+			}
+			return writeOutbox(a.stdout, items)
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", "pending", "pending, done or conflict (\"\" for all)")
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many rows")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func writeOutbox(w io.Writer, items []idcards.OutboxItem) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tPATIENT\tMRN\tQUEUED\tATTEMPTS\tSTATE\tNEXT TRY\tLAST ERROR")
+	for _, it := range items {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", it.ID, it.Kind, it.PatientID, orDash(it.MRN), stamp(it.CreatedAt), it.Attempts, it.State,
+			stamp(it.NextAttemptAt), orDash(it.LastError))
+	}
+	return tw.Flush()
+}
+
+func (a *app) syncOffCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "off",
+		Short: "Forget the OpenMRS settings (admin); queued changes stay queued",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.ClearSyncConfig(ctx); err != nil {
+				return err
+			}
+			a.printf("OpenMRS sync turned off; %s\n", "run idcards sync configure to turn it on again")
+			return nil
+		},
+	}
+}
+
+func shortValidator(c string) string {
+	if c == "" {
+		return "-"
+	}
+	if i := strings.LastIndex(c, "."); i >= 0 {
+		return c[i+1:]
+	}
+	return c
+}
+
+func isTerminalFile(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
