@@ -60,6 +60,10 @@ type Syncer struct {
 
 	mu  sync.Mutex
 	rng *rand.Rand
+	// sent holds, during one Push, the MRNs each patient was created
+	// with, so that the add_identifier rows queued with the registration
+	// are settled without asking OpenMRS again.
+	sent map[int64]map[string]string
 }
 
 // NewSyncer returns a Syncer.
@@ -133,6 +137,8 @@ func (s *Syncer) Push(ctx context.Context, progress func(PushReport)) (PushRepor
 	}
 	defer s.st.ReleaseSyncLease(context.WithoutCancel(ctx), s.cfg.Owner)
 	held := map[int64]bool{} // patients with a row held back in this pass
+	s.sent = map[int64]map[string]string{}
+	defer func() { s.sent = nil }()
 	var after int64
 	renewed := s.cfg.Now()
 	for {
@@ -264,6 +270,12 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 		return s.refused(ctx, it, p, mrns, err)
 	}
 	s.recheck(ctx, p, mrns)
+	if s.sent != nil {
+		s.sent[p.ID] = map[string]string{}
+		for _, m := range mrns {
+			s.sent[p.ID][m] = created.UUID
+		}
+	}
 	return s.done(ctx, it, created.UUID, "")
 }
 
@@ -276,6 +288,9 @@ func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p
 	}
 	if !active {
 		return s.done(ctx, it, "", it.MRN+" is no longer an active MRN of this patient; nothing to add")
+	}
+	if remote, ok := s.sent[p.ID][it.MRN]; ok {
+		return s.done(ctx, it, remote, "sent with the registration")
 	}
 	remote, found, err := s.c.GetPatient(ctx, p.UUID)
 	if err != nil {

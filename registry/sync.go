@@ -453,7 +453,7 @@ func (s *Store) AcquireSyncLease(ctx context.Context, owner string, ttl time.Dur
 		return false, err
 	}
 	now := s.Now().UTC()
-	val := owner + " " + now.Add(ttl).Format(TimeFormat)
+	val := now.Add(ttl).Format(TimeFormat) + " " + owner // the time has no spaces; the owner may
 	var got bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var cur string
@@ -462,7 +462,7 @@ func (s *Store) AcquireSyncLease(ctx context.Context, owner string, ttl time.Dur
 			return err
 		}
 		if cur != "" {
-			holder, until, _ := strings.Cut(cur, " ")
+			until, holder, _ := strings.Cut(cur, " ")
 			if holder != owner && parseTime(until).After(now) {
 				return nil
 			}
@@ -477,7 +477,7 @@ func (s *Store) AcquireSyncLease(ctx context.Context, owner string, ttl time.Dur
 
 // ReleaseSyncLease gives the lease up if owner holds it.
 func (s *Store) ReleaseSyncLease(ctx context.Context, owner string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sync_state WHERE key = ? AND value LIKE ?`, syncLease, owner+" %")
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sync_state WHERE key = ? AND substr(value, instr(value, ' ') + 1) = ?`, syncLease, owner)
 	return err
 }
 
