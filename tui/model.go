@@ -51,6 +51,12 @@ type Config struct {
 	// (only with Auth; default 5 minutes).
 	IdleLock  time.Duration
 	IdleCheck time.Duration // how often idleness is checked (default 15 s)
+	// SyncKick, if set, asks the background OpenMRS sync to run now (after
+	// a registration or an issued or voided ID).
+	SyncKick func()
+	// StatusEvery is how often the status line re-reads the outbox and
+	// sync state (default 5 s; negative: never, tests send statusTickMsg).
+	StatusEvery time.Duration
 }
 
 // screen is one page of the UI.
@@ -160,6 +166,15 @@ type Model struct {
 	lastAt time.Time
 	base   context.Context // without an actor: what a lock returns to
 	outbox *int64          // pending outbox rows, nil until known
+	sync   *idcards.SyncStatus
+}
+
+type statusTickMsg struct{}
+
+// syncStatuser is implemented by registries that know the OpenMRS sync
+// state (*registry.Store does); sync may run in this process or another.
+type syncStatuser interface {
+	SyncStatus(ctx context.Context) (idcards.SyncStatus, error)
 }
 
 type idleTickMsg struct{}
@@ -173,6 +188,7 @@ type counter interface {
 type countsMsg struct {
 	outbox int64
 	ok     bool
+	sync   *idcards.SyncStatus
 }
 
 func (m Model) refreshCounts() tea.Cmd {
@@ -181,13 +197,27 @@ func (m Model) refreshCounts() tea.Cmd {
 		return nil
 	}
 	ctx := m.e.ctx
+	ss, _ := m.e.reg.(syncStatuser)
 	return func() tea.Msg {
 		n, err := c.Counts(ctx)
 		if err != nil {
 			return countsMsg{}
 		}
-		return countsMsg{outbox: n.PendingOutbox, ok: true}
+		msg := countsMsg{outbox: n.PendingOutbox, ok: true}
+		if ss != nil {
+			if st, err := ss.SyncStatus(ctx); err == nil {
+				msg.sync = &st
+			}
+		}
+		return msg
 	}
+}
+
+func (m Model) statusTick() tea.Cmd {
+	if m.cfg.StatusEvery < 0 {
+		return nil
+	}
+	return tea.Tick(m.cfg.StatusEvery, func(time.Time) tea.Msg { return statusTickMsg{} })
 }
 
 // idleTick schedules the next idle check; tests set IdleCheck < 0 and send
@@ -216,6 +246,9 @@ func New(ctx context.Context, cfg Config) Model {
 	}
 	if cfg.IdleLock == 0 {
 		cfg.IdleLock = 5 * time.Minute
+	}
+	if cfg.StatusEvery == 0 {
+		cfg.StatusEvery = 5 * time.Second
 	}
 	if cfg.SignIn && cfg.Registry != nil {
 		if a, ok := cfg.Registry.(Authenticator); ok {
@@ -248,6 +281,7 @@ func (m Model) Init() tea.Cmd {
 	if m.e.reg != nil {
 		cmds = append(cmds, m.refreshCounts())
 	}
+	cmds = append(cmds, m.statusTick())
 	return tea.Batch(cmds...)
 }
 
@@ -279,10 +313,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.ok {
 			n := msg.outbox
 			m.outbox = &n
+			m.sync = msg.sync
 		}
 		return m, nil
+	case statusTickMsg:
+		if m.e.reg == nil {
+			return m, m.statusTick()
+		}
+		return m, tea.Batch(m.refreshCounts(), m.statusTick())
 	case registeredMsg, actionMsg:
 		cmd := m.top().update(m.e, msg)
+		if m.cfg.SyncKick != nil {
+			m.cfg.SyncKick()
+		}
 		return m, tea.Batch(cmd, m.refreshCounts())
 	case setupDoneMsg:
 		if msg.err != nil {
@@ -515,8 +558,8 @@ func (m Model) statusLine() string {
 	if m.cfg.Site != "" {
 		parts = append(parts, "site "+m.cfg.Site)
 	}
-	parts = append(parts, "sync: off")
-	if m.outbox != nil {
+	parts = append(parts, syncLabel(m.sync, m.e.now()))
+	if m.outbox != nil && (m.sync == nil || !m.sync.Configured) {
 		parts = append(parts, fmt.Sprintf("outbox %d", *m.outbox))
 	}
 	if m.e.reg != nil {

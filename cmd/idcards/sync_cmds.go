@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -623,3 +624,52 @@ func shortValidator(c string) string {
 }
 
 func isTerminalFile(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// startBackgroundSync runs OpenMRS sync beside the desk screen or the
+// scanner endpoint when the registry has sync configured. It acts as the
+// system actor, logs to log (never to the screen), and records its outcome
+// in the registry, where the TUI's status line reads it. kick asks for a
+// round now; stop ends it and waits.
+func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what string, log *slog.Logger) (kick func(), stop func()) {
+	noop := func() {}
+	sctx := idcards.WithActor(context.WithoutCancel(ctx), idcards.Actor{Name: "system:sync", Role: idcards.RoleSystem})
+	cfg, ok, err := s.SyncConfig(sctx)
+	if err != nil || !ok {
+		return noop, noop
+	}
+	logf := func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
+	sy, _, err := a.newSyncer(sctx, s, a.syncOwner(what), logf)
+	if err != nil {
+		log.Error("sync not started", "err", err)
+		_ = s.SetSyncState(sctx, map[string]string{registry.SyncLastError: err.Error(), registry.SyncLastErrorAt: time.Now().UTC().Format(registry.TimeFormat)})
+		return noop, noop
+	}
+	lctx, cancel := context.WithCancel(sctx)
+	kicks := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sy.Loop(lctx, cfg.Interval, cfg.PullInterval, kicks, func(rep openmrs.Report, err error) {
+			if err != nil {
+				if errors.Is(err, openmrs.ErrBusy) {
+					log.Info("sync: another process is syncing this registry")
+					return
+				}
+				log.Warn("sync failed", "err", syncError(err, cfg))
+				return
+			}
+			log.Info("sync", "pulled", rep.Pull.Identifiers, "new", rep.Pull.Added, "pushed", rep.Push.Pushed, "already", rep.Push.Already,
+				"retry", rep.Push.Deferred, "waiting", rep.Push.Waiting, "conflicts", rep.Push.Conflicts+rep.Pull.Conflicts)
+		})
+	}()
+	log.Info("background sync started", "url", cfg.URL, "interval", cfg.Interval)
+	return func() {
+			select {
+			case kicks <- struct{}{}:
+			default:
+			}
+		}, func() {
+			cancel()
+			<-done
+		}
+}

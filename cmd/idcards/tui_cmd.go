@@ -121,6 +121,11 @@ func (a *app) runTUI(ctx context.Context) error {
 		}
 		return stores[len(stores)-1]
 	}}
+	if cfg.Registry != nil {
+		kick, stop := a.startBackgroundSync(ctx, s, "tui", log)
+		defer stop()
+		cfg.SyncKick = kick
+	}
 	log.Info("tui start", "registry", path, "actor", actor.Name)
 	p := tea.NewProgram(tui.New(ctx, cfg), tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
 	_, err = p.Run()

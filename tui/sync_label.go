@@ -1,0 +1,45 @@
+package tui
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/idcards/idcards"
+)
+
+// syncLabel is the status line's word on OpenMRS sync: whether it is on,
+// how much waits, whether a person must look at conflicts, and the last
+// error in a few words.
+func syncLabel(st *idcards.SyncStatus, now time.Time) string {
+	switch {
+	case st == nil || !st.Configured:
+		return "sync: off"
+	case st.LastError != "" && !st.LastErrorAt.Before(st.LastPushAt):
+		return fmt.Sprintf("sync: failing %s (%d waiting)%s", ago(now, st.LastErrorAt), st.Pending, conflictsNote(st))
+	case st.LastPushAt.IsZero():
+		return fmt.Sprintf("sync: not yet run (%d waiting)%s", st.Pending, conflictsNote(st))
+	case st.Pending > 0:
+		return fmt.Sprintf("sync: %d waiting, last ok %s%s", st.Pending, ago(now, st.LastPushAt), conflictsNote(st))
+	}
+	return "sync: ok " + ago(now, st.LastPushAt) + conflictsNote(st)
+}
+
+func conflictsNote(st *idcards.SyncStatus) string {
+	if st.Conflicts == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" · %d conflict(s): idcards sync conflicts", st.Conflicts)
+}
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return t.Local().Format("2 Jan")
+}
