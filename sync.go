@@ -54,9 +54,9 @@ type ExternalIdentifier struct {
 type SyncStatus struct {
 	Configured   bool      `json:"configured"`
 	URL          string    `json:"url,omitempty"`
-	Pending      int64     `json:"pending"`       // outbox rows not yet in OpenMRS
-	Conflicts    int64     `json:"conflicts"`     // open conflicts
-	External     int64     `json:"external"`      // identifiers known to be held by OpenMRS
+	Pending      int64     `json:"pending"`   // outbox rows not yet in OpenMRS
+	Conflicts    int64     `json:"conflicts"` // open conflicts
+	External     int64     `json:"external"`  // identifiers known to be held by OpenMRS
 	LastPushAt   time.Time `json:"last_push_at,omitzero"`
 	LastPullAt   time.Time `json:"last_pull_at,omitzero"`
 	LastErrorAt  time.Time `json:"last_error_at,omitzero"`

@@ -166,22 +166,22 @@ func (e *APIError) Is(target error) bool {
 type Reason int
 
 const (
-	ReasonNone                  Reason = iota // err is nil
-	ReasonUnknown                             // an error the client cannot classify
-	ReasonDuplicateIdentifier                 // identifier already in use by another patient
-	ReasonIdentifierOnSamePatient             // identifier already in use by this patient
-	ReasonInvalidCheckDigit                   // the type's validator rejected the check character
-	ReasonUnallowedIdentifier                 // characters/shape not allowed by the type's validator
-	ReasonInvalidFormat                       // identifier does not match the type's format regex
-	ReasonLocationRequired                    // identifier location missing for a type that needs one
-	ReasonValidation                          // other HTTP 400 validation failure (e.g. gender missing)
-	ReasonBadRequest                          // other 4xx: a bug in the request
-	ReasonUnauthorized                        // not logged in (wrong credentials) — 401 or authenticated:false
-	ReasonForbidden                           // logged in but lacks a privilege — 403
-	ReasonNotFound                            // 404: wrong base URL, module missing, or no such uuid
-	ReasonServerError                         // 5xx
-	ReasonUnavailable                         // network failure, server down, or circuit open
-	ReasonTimeout                             // no answer in time: the outcome of a POST is unknown
+	ReasonNone                    Reason = iota // err is nil
+	ReasonUnknown                               // an error the client cannot classify
+	ReasonDuplicateIdentifier                   // identifier already in use by another patient
+	ReasonIdentifierOnSamePatient               // identifier already in use by this patient
+	ReasonInvalidCheckDigit                     // the type's validator rejected the check character
+	ReasonUnallowedIdentifier                   // characters/shape not allowed by the type's validator
+	ReasonInvalidFormat                         // identifier does not match the type's format regex
+	ReasonLocationRequired                      // identifier location missing for a type that needs one
+	ReasonValidation                            // other HTTP 400 validation failure (e.g. gender missing)
+	ReasonBadRequest                            // other 4xx: a bug in the request
+	ReasonUnauthorized                          // not logged in (wrong credentials) — 401 or authenticated:false
+	ReasonForbidden                             // logged in but lacks a privilege — 403
+	ReasonNotFound                              // 404: wrong base URL, module missing, or no such uuid
+	ReasonServerError                           // 5xx
+	ReasonUnavailable                           // network failure, server down, or circuit open
+	ReasonTimeout                               // no answer in time: the outcome of a POST is unknown
 )
 
 var reasonNames = [...]string{
