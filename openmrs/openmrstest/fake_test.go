@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -679,4 +680,66 @@ func FuzzParseRep(f *testing.F) {
 			t.Errorf("%q: custom rep without fields", v)
 		}
 	})
+}
+
+// TestRealCreateRequest posts the documented request (patient-create-request.json)
+// against a server holding its identifier type and location.
+func TestRealCreateRequest(t *testing.T) {
+	s := New(t, Options{
+		IdentifierTypes: []IdentifierType{{UUID: "71075074-f02e-4270-89a3-f2dcda436f70", Name: "Old Identification Number"}},
+		Locations:       []Location{{UUID: "9356400c-a5a2-4532-8f2b-2361b3446eb8", Name: "Bengaluru"}},
+	})
+	body, _ := json.Marshal(fixture(t, "patient-create-request.json"))
+	a := do(t, s, call{method: "POST", path: "/patient", body: string(body)})
+	if a.status != 201 {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if a.body["display"] != "103VWY7 - Thomas Smith" || get(a.body, "person", "birthdate") != "1970-01-01T00:00:00.000+0000" ||
+		get(a.body, "person", "preferredAddress", "display") != "30, Vivekananda Layout, Munnekolal,Marathahalli" {
+		t.Errorf("answer %s", a.raw)
+	}
+}
+
+// TestConcurrent creates patients and generates identifiers from many
+// goroutines: every generated identifier is distinct and every create lands.
+func TestConcurrent(t *testing.T) {
+	s := New(t, Options{})
+	const n = 40
+	ids := make(chan string, n)
+	errs := make(chan error, 2*n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := try(s, call{method: "POST", path: "/idgen/identifiersource/" + StockSourceUUID + "/identifier", body: "{}"}, 0)
+			if err != nil || a.status != 201 {
+				errs <- fmt.Errorf("generate: %v %d", err, a.status)
+				ids <- ""
+				return
+			}
+			id := a.body["identifier"].(string)
+			ids <- id
+			a, err = try(s, call{method: "POST", path: "/patient", body: createBody("", id, typ, loc, "F")}, 0)
+			if err != nil || a.status != 201 {
+				errs <- fmt.Errorf("create %s: %v %d %s", id, err, a.status, a.raw)
+			}
+		}()
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		id := <-ids
+		if seen[id] {
+			t.Errorf("%s generated twice", id)
+		}
+		seen[id] = true
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := len(s.Patients()); got != n {
+		t.Errorf("%d patients, want %d", got, n)
+	}
 }
