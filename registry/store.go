@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -52,6 +53,8 @@ type Store struct {
 	Argon2 Argon2Params
 
 	stmts sync.Map // query text → *sql.Stmt, for the hot read paths
+
+	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
