@@ -55,6 +55,7 @@ type Store struct {
 	stmts sync.Map // query text → *sql.Stmt, for the hot read paths
 
 	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
+	audit  auditBatcher                // auditbatch.go: AuditBatch's own connection
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
@@ -149,6 +150,9 @@ var maxConns = max(8, 4*runtime.GOMAXPROCS(0))
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.audit.mu.Lock()
+	s.audit.close()
+	s.audit.mu.Unlock()
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }
