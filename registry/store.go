@@ -56,6 +56,7 @@ type Store struct {
 
 	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
 	audit  auditBatcher                // auditbatch.go: AuditBatch's own connection
+	tokens tokenCache                  // tokens.go: LookupToken's cache
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
