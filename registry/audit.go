@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/idcards/idcards"
@@ -17,11 +18,38 @@ import (
 var genesisHash = strings.Repeat("0", 64)
 
 // auditHash is SHA-256 over the previous row's hash and this row's content,
-// JSON-encoded so no field boundary is ambiguous.
+// JSON-encoded so no field boundary is ambiguous: the bytes of
+// json.Marshal([]any{prev_hash, seq, at, actor, action, subject, detail}),
+// built by hand (appendJSONString falls back to encoding/json for any
+// string it would not copy verbatim, so the bytes are the same).
 func auditHash(e idcards.AuditEvent, at string) string {
-	b, _ := json.Marshal([]any{e.PrevHash, e.Seq, at, e.Actor, e.Action, e.Subject, e.Detail})
+	var buf [512]byte
+	b := append(buf[:0], '[')
+	b = appendJSONString(b, e.PrevHash)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.Seq, 10)
+	for _, f := range [...]string{at, e.Actor, e.Action, e.Subject, e.Detail} {
+		b = append(b, ',')
+		b = appendJSONString(b, f)
+	}
+	b = append(b, ']')
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// appendJSONString appends s as encoding/json would: verbatim between
+// quotes when it is printable ASCII that json does not escape, else through
+// json.Marshal itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // insertAudit appends one row to the chain inside tx, so the record and the
@@ -76,15 +104,6 @@ func (s *Store) Audit(ctx context.Context, action, subject, detail string) error
 		name = "unknown"
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, name, action, subject, detail) })
-}
-
-// AuditBatch appends many events in one transaction (the scanner endpoint
-// batches its per-request rows so auditing does not cap throughput).
-func (s *Store) AuditBatch(ctx context.Context, events []idcards.AuditEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, events) })
 }
 
 // ChainError names the first audit row that does not verify.

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -52,6 +53,10 @@ type Store struct {
 	Argon2 Argon2Params
 
 	stmts sync.Map // query text → *sql.Stmt, for the hot read paths
+
+	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
+	audit  auditBatcher                // auditbatch.go: AuditBatch's own connection
+	tokens tokenCache                  // tokens.go: LookupToken's cache
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
@@ -146,6 +151,9 @@ var maxConns = max(8, 4*runtime.GOMAXPROCS(0))
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.audit.mu.Lock()
+	s.audit.close()
+	s.audit.mu.Unlock()
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }

@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -135,12 +137,15 @@ func scanToken(sc interface{ Scan(...any) error }) (Token, error) {
 	return t, nil
 }
 
-// RevokeToken stops a token working at once. Needs manage_tokens.
+// RevokeToken stops a token working: at once through this Store, within
+// TokenCacheTTL in other processes that had just used it. Needs
+// manage_tokens.
 func (s *Store) RevokeToken(ctx context.Context, name string) error {
 	a, err := idcards.Require(ctx, idcards.PermTokens)
 	if err != nil {
 		return err
 	}
+	defer s.forgetTokens(name)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`, s.now(), name)
 		if err != nil {
@@ -157,18 +162,71 @@ func (s *Store) RevokeToken(ctx context.Context, name string) error {
 // must not tell these apart to the client.
 var ErrBadToken = idcards.Errorf(idcards.Forbidden, "invalid or revoked token")
 
+// TokenCacheTTL bounds how stale LookupToken may be: a token it found
+// valid is trusted for this long without reading the file again, so a token
+// revoked by another process (`idcards tokens revoke`) stops working within
+// TokenCacheTTL; revoked through this Store, at once.
+const TokenCacheTTL = time.Second
+
+// tokenCache holds valid tokens by the SHA-256 of their secret. Only tokens
+// that exist and are active are cached, so its size is bounded by the
+// number of tokens in use, not by what clients send.
+type tokenCache struct {
+	m sync.Map // [32]byte → *cachedToken
+	n atomic.Int64
+}
+
+type cachedToken struct {
+	tok Token
+	at  time.Time // when it was read from the file
+}
+
+const tokenCacheMax = 4096
+
 // LookupToken returns the active token whose secret this is. It reads only:
-// last use is recorded by TouchTokens, batched, off the request path.
+// last use is recorded by AuditBatch, off the request path. Results are
+// cached for up to TokenCacheTTL.
 func (s *Store) LookupToken(ctx context.Context, secret string) (Token, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {
 		return Token{}, ErrBadToken
 	}
+	sum := sha256.Sum256([]byte(secret))
+	now := s.Now()
+	if e, ok := s.tokens.m.Load(sum); ok {
+		c := e.(*cachedToken)
+		if d := now.Sub(c.at); d >= 0 && d < TokenCacheTTL {
+			return c.tok, nil
+		}
+	}
 	t, err := scanToken(s.queryRow(ctx, `SELECT id, name, scope, created_at, created_by, revoked_at, last_used_at
-		FROM tokens WHERE token_hash = ?`, hashToken(secret)))
+		FROM tokens WHERE token_hash = ?`, hex.EncodeToString(sum[:])))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && t.RevokedAt != nil) {
+		if _, loaded := s.tokens.m.LoadAndDelete(sum); loaded {
+			s.tokens.n.Add(-1)
+		}
 		return Token{}, ErrBadToken
 	}
-	return t, err
+	if err != nil {
+		return t, err
+	}
+	if _, loaded := s.tokens.m.Swap(sum, &cachedToken{tok: t, at: now}); !loaded {
+		if s.tokens.n.Add(1) > tokenCacheMax {
+			s.forgetTokens("")
+		}
+	}
+	return t, nil
+}
+
+// forgetTokens drops cached tokens named name, or all for "".
+func (s *Store) forgetTokens(name string) {
+	s.tokens.m.Range(func(k, v any) bool {
+		if name == "" || v.(*cachedToken).tok.Name == name {
+			if _, loaded := s.tokens.m.LoadAndDelete(k); loaded {
+				s.tokens.n.Add(-1)
+			}
+		}
+		return true
+	})
 }
 
 // TouchTokens records when tokens were last used (names → time).

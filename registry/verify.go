@@ -20,8 +20,13 @@ import (
 //     card serial if the code came from a 2D symbol;
 //  2. find the series by prefix and check length, characters and check
 //     character (invalid_check / malformed) before touching the registry;
-//  3. look the identifier up (active / unassigned / voided / unknown), then
-//     the card serial if there is one (replaced / voided card).
+//  3. look the identifier up (active / unassigned / voided / unknown), with
+//     its patient, its current card and the scanned card serial if there is
+//     one (replaced / voided card) — one SQL statement, see qVerify.
+//
+// The series (prefix, width, scheme) are held in memory and checked against
+// the file in that same statement, so a series added or changed by another
+// process is used from the next scan on: there is no staleness window.
 //
 // The returned error is only for failures of the registry itself; every
 // answer about the code is in the Verification.
@@ -42,13 +47,33 @@ func (s *Store) Verify(ctx context.Context, raw string) (idcards.Verification, e
 		v.Status, v.Detail = idcards.StatusMalformed, "empty code"
 		return v, nil
 	}
-	codecs, err := s.codecs(ctx)
+	sc, err := s.seriesCodecs(ctx)
 	if err != nil {
 		return v, err
 	}
-	var perr error = &barcode.ParseError{Status: idcards.StatusMalformed, Msg: fmt.Sprintf("foreign prefix: %q does not start with this registry's prefix (%s)", n, prefixes(codecs))}
+	// The series may change under us (another process adds one): start
+	// over with the fresh ones, a few times at most.
+	for range 3 {
+		w := v
+		fresh, err := s.verifyWith(ctx, sc, &w, n, serial)
+		if err != nil {
+			return v, err
+		}
+		if fresh == nil {
+			return w, nil
+		}
+		sc = fresh
+	}
+	return v, fmt.Errorf("registry: verify: the series table keeps changing")
+}
+
+// verifyWith runs steps 2 and 3 with the series in sc. If the file's series
+// differ from sc, it returns the fresh ones (now cached) and the caller
+// starts over; otherwise it fills v and returns nil.
+func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Verification, n, serial string) (*seriesCache, error) {
+	var perr error
 	matched := false
-	for _, c := range codecs {
+	for _, c := range sc.codecs {
 		if !c.HasPrefix(n) {
 			continue
 		}
@@ -61,97 +86,60 @@ func (s *Store) Verify(ctx context.Context, raw string) (idcards.Verification, e
 	}
 	if !matched {
 		// Legacy IDs imported without a check are looked up as they are.
-		if legacy, err := s.lookupLegacy(ctx, n); err != nil {
-			return v, err
-		} else if legacy != "" {
-			v.Code, matched = legacy, true
+		var sig string
+		var legacy sql.NullString
+		if err := s.queryRow(ctx, qVerifyLegacy, n).Scan(&sig, &legacy); err != nil {
+			return nil, fmt.Errorf("registry: verify: %w", err)
 		}
-	}
-	if !matched {
-		var pe *barcode.ParseError
-		if errors.As(perr, &pe) {
-			v.Status, v.Detail = pe.Status, pe.Msg
-		} else {
-			v.Status, v.Detail = idcards.StatusMalformed, perr.Error()
+		if sig != sc.sig {
+			return s.reloadSeries(ctx)
 		}
-		return v, nil
-	}
-	if err := s.lookup(ctx, &v); err != nil {
-		return v, err
-	}
-	if serial != "" && v.Status != idcards.StatusUnknown {
-		if err := s.checkCard(ctx, &v, serial); err != nil {
-			return v, err
+		if !legacy.Valid {
+			var pe *barcode.ParseError
+			switch {
+			case perr == nil:
+				v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("foreign prefix: %q does not start with this registry's prefix (%s)", n, sc.prefixes)
+			case errors.As(perr, &pe):
+				v.Status, v.Detail = pe.Status, pe.Msg
+			default:
+				v.Status, v.Detail = idcards.StatusMalformed, perr.Error()
+			}
+			return nil, nil
 		}
+		v.Code = legacy.String
 	}
-	return v, nil
-}
-
-func prefixes(cs []barcode.Codec) string {
-	var p []string
-	for _, c := range cs {
-		p = append(p, c.Prefix)
-	}
-	return strings.Join(p, ", ")
-}
-
-// codecs returns one codec per series, longest prefix first.
-func (s *Store) codecs(ctx context.Context) ([]barcode.Codec, error) {
-	st, err := s.prepared(ctx, `SELECT prefix, width, scheme FROM series`)
+	var (
+		sig                                  string
+		found, external, hasPatient, hasCard bool
+		id                                   idcards.Identifier
+		state, issued                        string
+		current                              sql.NullString
+		p                                    idcards.Patient
+		sex, created                         string
+		cardMRN, cardState                   string
+		replacedBy                           sql.NullString
+	)
+	err := s.queryRow(ctx, qVerify, v.Code, serial).Scan(&sig,
+		&found, &state, &id.PatientID, &id.Legacy, &issued, &id.IssuedBy, &id.VoidReason, &current, &external,
+		&hasPatient, &p.ID, &p.UUID, &p.GivenName, &p.FamilyName, &sex, &p.BirthDate, &p.BirthDateEstimated,
+		&p.Phone, &p.Village, &p.MergedInto, &created, &p.CreatedBy,
+		&hasCard, &cardMRN, &cardState, &replacedBy)
 	if err != nil {
-		return nil, fmt.Errorf("registry: series: %w", err)
+		return nil, fmt.Errorf("registry: verify: %w", err)
 	}
-	rows, err := st.QueryContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("registry: series: %w", err)
+	if sig != sc.sig {
+		return s.reloadSeries(ctx)
 	}
-	defer rows.Close()
-	var out []barcode.Codec
-	for rows.Next() {
-		var f idcards.Format
-		if err := rows.Scan(&f.Prefix, &f.Width, &f.Scheme); err != nil {
-			return nil, err
-		}
-		c, err := barcode.NewCodec(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i].Prefix) > len(out[j].Prefix) })
-	return out, rows.Err()
-}
-
-// lookupLegacy finds an identifier recorded without a series (an unchecked
-// legacy ID), trying the normalised form and the form with its dashes.
-func (s *Store) lookupLegacy(ctx context.Context, n string) (string, error) {
-	var mrn string
-	err := s.queryRow(ctx, `SELECT mrn FROM identifiers WHERE series_id IS NULL AND (mrn = ? OR replace(replace(mrn,'-',''),' ','') = ?) LIMIT 1`, n, n).Scan(&mrn)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return mrn, err
-}
-
-func (s *Store) lookup(ctx context.Context, v *idcards.Verification) error {
-	id, err := s.Identifier(ctx, v.Code)
-	if idcards.ErrorKind(err) == idcards.NotFound {
+	if !found {
 		v.Status = idcards.StatusUnknown
-		var uuid sql.NullString
-		err := s.queryRow(ctx, `SELECT patient_uuid FROM external_identifiers WHERE identifier = ?`, v.Code).Scan(&uuid)
-		switch {
-		case err == nil:
+		if external {
 			v.Detail = "not issued at this desk, but in use in OpenMRS"
-		case errors.Is(err, sql.ErrNoRows):
+		} else {
 			v.Detail = "check character is right, but this registry never issued this ID"
-		default:
-			return err
 		}
-		return nil
+		return nil, nil // an unknown ID's card serial is not looked at
 	}
-	if err != nil {
-		return err
-	}
+	id.MRN, id.State, id.IssuedAt = v.Code, idcards.IdentifierState(state), parseTime(issued)
 	v.Identifier = &id
 	switch id.State {
 	case idcards.IDUnassigned:
@@ -160,49 +148,116 @@ func (s *Store) lookup(ctx context.Context, v *idcards.Verification) error {
 		v.Status, v.Detail = idcards.StatusVoided, "voided: "+id.VoidReason
 	default:
 		v.Status = idcards.StatusActive
-		p, err := s.Patient(ctx, id.PatientID)
-		if err != nil {
-			return err
+		if !hasPatient {
+			return nil, idcards.Errorf(idcards.NotFound, "no patient with id %d", id.PatientID)
 		}
+		p.Sex, p.CreatedAt = idcards.Sex(sex), parseTime(created)
 		v.Patient = &p
 		if p.MergedInto != 0 {
 			v.Detail = fmt.Sprintf("same person as patient %d (records merged)", p.MergedInto)
 		}
 	}
 	// Report the current card so the caller can show it.
-	var serial string
-	err = s.queryRow(ctx, `SELECT serial FROM cards WHERE mrn = ? AND state = 'active' ORDER BY printed_at DESC LIMIT 1`, v.Code).Scan(&serial)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
+	v.CardSerial = current.String
+	if serial == "" {
+		return nil, nil
 	}
-	v.CardSerial = serial
-	return nil
-}
-
-// checkCard applies the card serial from a 2D symbol: a replaced or voided
-// card is reported as such even when its MRN is active.
-func (s *Store) checkCard(ctx context.Context, v *idcards.Verification, serial string) error {
-	var mrn, state string
-	var by sql.NullString
-	err := s.queryRow(ctx, `SELECT mrn, state, replaced_by FROM cards WHERE serial = ?`, serial).Scan(&mrn, &state, &by)
-	if errors.Is(err, sql.ErrNoRows) {
+	// A card serial from a 2D symbol: a replaced or voided card is reported
+	// as such even when its MRN is active.
+	if !hasCard {
 		v.Status, v.Detail, v.CardSerial = idcards.StatusUnknown, fmt.Sprintf("card serial %s was never printed by this registry", serial), serial
-		return nil
-	}
-	if err != nil {
-		return err
+		return nil, nil
 	}
 	v.CardSerial = serial
 	switch {
-	case mrn != v.Code:
+	case cardMRN != v.Code:
 		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("card serial %s belongs to a different MRN", serial)
-	case state == string(idcards.CardReplaced):
+	case cardState == string(idcards.CardReplaced):
 		v.Status, v.Detail = idcards.StatusReplaced, "this card was replaced"
-		if by.Valid {
-			v.Detail += " by card " + by.String
+		if replacedBy.Valid {
+			v.Detail += " by card " + replacedBy.String
 		}
-	case state == string(idcards.CardVoided) && v.Status.OK():
+	case cardState == string(idcards.CardVoided) && v.Status.OK():
 		v.Status, v.Detail = idcards.StatusVoided, "this card was voided"
 	}
-	return nil
+	return nil, nil
+}
+
+// qSeriesSig is the series table in one string: what the codecs are built
+// from, plus the ids, so an added, changed or removed series changes it.
+const qSeriesSig = `(SELECT coalesce(group_concat(id || ':' || prefix || ':' || width || ':' || scheme, ','), '') FROM (SELECT id, prefix, width, scheme FROM series ORDER BY id))`
+
+// qVerify is the whole registry side of a verification in one statement
+// (one snapshot): the series signature, the identifier, its patient if
+// active, its current card, whether OpenMRS knows the ID if this registry
+// does not, and the scanned card serial (?2, ” for none).
+const qVerify = `SELECT ` + qSeriesSig + `,
+	i.mrn IS NOT NULL, coalesce(i.state, ''), coalesce(i.patient_id, 0), coalesce(i.legacy, 0), coalesce(i.issued_at, ''),
+	coalesce(i.issued_by, ''), coalesce(i.void_reason, ''),
+	(SELECT serial FROM cards WHERE mrn = q.mrn AND state = 'active' ORDER BY printed_at DESC LIMIT 1),
+	i.mrn IS NULL AND EXISTS (SELECT 1 FROM external_identifiers WHERE identifier = q.mrn),
+	p.id IS NOT NULL, coalesce(p.id, 0), coalesce(p.uuid, ''), coalesce(p.given_name, ''), coalesce(p.family_name, ''),
+	coalesce(p.sex, ''), coalesce(p.birth_date, ''), coalesce(p.birth_date_estimated, 0), coalesce(p.phone, ''),
+	coalesce(p.village, ''), coalesce(p.merged_into, 0), coalesce(p.created_at, ''), coalesce(p.created_by, ''),
+	c.serial IS NOT NULL, coalesce(c.mrn, ''), coalesce(c.state, ''), c.replaced_by
+FROM (SELECT ?1 AS mrn, ?2 AS serial) q
+LEFT JOIN identifiers i ON i.mrn = q.mrn
+LEFT JOIN patients p ON i.state = 'active' AND p.id = i.patient_id
+LEFT JOIN cards c ON q.serial <> '' AND c.serial = q.serial`
+
+// qVerifyLegacy finds an identifier recorded without a series (an
+// unchecked legacy ID), trying the normalised form and the form with its
+// dashes, with the series signature.
+const qVerifyLegacy = `SELECT ` + qSeriesSig + `,
+	(SELECT mrn FROM identifiers WHERE series_id IS NULL AND (mrn = ?1 OR replace(replace(mrn,'-',''),' ','') = ?1) LIMIT 1)`
+
+// seriesCache is the codecs of every series, longest prefix first, and the
+// signature (qSeriesSig) they were built from.
+type seriesCache struct {
+	sig      string
+	codecs   []barcode.Codec
+	prefixes string
+}
+
+func (s *Store) seriesCodecs(ctx context.Context) (*seriesCache, error) {
+	if sc := s.series.Load(); sc != nil {
+		return sc, nil
+	}
+	return s.reloadSeries(ctx)
+}
+
+// reloadSeries reads the series table and caches its codecs.
+func (s *Store) reloadSeries(ctx context.Context) (*seriesCache, error) {
+	st, err := s.prepared(ctx, `SELECT `+qSeriesSig+`, prefix, width, scheme FROM series`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: series: %w", err)
+	}
+	rows, err := st.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("registry: series: %w", err)
+	}
+	defer rows.Close()
+	sc := &seriesCache{}
+	for rows.Next() {
+		var f idcards.Format
+		if err := rows.Scan(&sc.sig, &f.Prefix, &f.Width, &f.Scheme); err != nil {
+			return nil, fmt.Errorf("registry: series: %w", err)
+		}
+		c, err := barcode.NewCodec(f)
+		if err != nil {
+			return nil, err
+		}
+		sc.codecs = append(sc.codecs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registry: series: %w", err)
+	}
+	sort.Slice(sc.codecs, func(i, j int) bool { return len(sc.codecs[i].Prefix) > len(sc.codecs[j].Prefix) })
+	p := make([]string, len(sc.codecs))
+	for i, c := range sc.codecs {
+		p[i] = c.Prefix
+	}
+	sc.prefixes = strings.Join(p, ", ")
+	s.series.Store(sc)
+	return sc, nil
 }

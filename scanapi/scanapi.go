@@ -43,8 +43,9 @@ import (
 type Registry interface {
 	Verify(ctx context.Context, raw string) (idcards.Verification, error)
 	LookupToken(ctx context.Context, secret string) (registry.Token, error)
-	AuditBatch(ctx context.Context, events []idcards.AuditEvent) error
-	TouchTokens(ctx context.Context, used map[string]time.Time) error
+	// AuditBatch appends events to the audit trail and records the tokens'
+	// last use, in one transaction.
+	AuditBatch(ctx context.Context, events []idcards.AuditEvent, lastUsed map[string]time.Time) error
 	IdentifierCount(ctx context.Context) (int64, error)
 	Ping(ctx context.Context) error
 }
@@ -82,7 +83,7 @@ type Server struct {
 	mux     *http.ServeMux
 	byToken *limiters
 	byAddr  *limiters
-	audit   chan idcards.AuditEvent
+	audit   auditQueue
 	done    chan struct{}
 	closed  sync.Once
 	wg      sync.WaitGroup
@@ -114,7 +115,6 @@ func New(reg Registry, cfg Config, log *slog.Logger) *Server {
 		reg: reg, cfg: cfg, log: log,
 		byToken: newLimiters(cfg.PerToken, cfg.TokenBurst),
 		byAddr:  newLimiters(cfg.PerAddr, cfg.AddrBurst),
-		audit:   make(chan idcards.AuditEvent, 4096),
 		done:    make(chan struct{}),
 		metrics: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -139,6 +139,7 @@ func New(reg Registry, cfg Config, log *slog.Logger) *Server {
 	})
 	s.mux.Handle("GET /healthz", s.timed("healthz", http.HandlerFunc(s.healthz)))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	s.audit.init()
 	s.wg.Add(1)
 	go s.auditWriter()
 	return s
@@ -311,7 +312,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 	if subject == "" {
 		subject = "(malformed)"
 	}
-	s.enqueueAudit(r.Context(), idcards.AuditEvent{
+	s.enqueueAudit(idcards.AuditEvent{
 		Actor:   tok.Actor().Name,
 		Action:  "scan.verify",
 		Subject: subject,
@@ -429,60 +430,107 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
+// auditQueue holds audit rows between a request and the writer. Requests
+// append under a mutex (cheaper than a channel send, and never blocked by a
+// write in progress: the writer swaps the slice out and writes without the
+// lock). The hash chain is computed by the writer.
+type auditQueue struct {
+	mu      sync.Mutex
+	room    *sync.Cond // signalled when the writer takes the pending rows
+	pending []idcards.AuditEvent
+	kick    chan struct{} // a full batch is waiting
+}
+
+// auditBatch is the most rows per write; auditMaxPending is how many may
+// wait before requests wait for the writer (backpressure, never loss).
+const (
+	auditBatch      = 4096
+	auditMaxPending = 64 * 1024
+)
+
+func (q *auditQueue) init() {
+	q.room = sync.NewCond(&q.mu)
+	q.kick = make(chan struct{}, 1)
+}
+
 // enqueueAudit hands an audit row to the batch writer. It waits when the
 // queue is full rather than drop a row: under a flood the rate limits
 // bound how many authenticated requests reach this point.
-func (s *Server) enqueueAudit(ctx context.Context, e idcards.AuditEvent) {
-	select {
-	case s.audit <- e:
-	case <-ctx.Done():
+func (s *Server) enqueueAudit(e idcards.AuditEvent) {
+	q := &s.audit
+	q.mu.Lock()
+	for len(q.pending) >= auditMaxPending {
+		q.room.Wait()
+	}
+	q.pending = append(q.pending, e)
+	n := len(q.pending)
+	q.mu.Unlock()
+	if n == auditBatch {
+		select {
+		case q.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
+// take swaps the pending rows for spare (emptied), returning them.
+func (q *auditQueue) take(spare []idcards.AuditEvent) []idcards.AuditEvent {
+	q.mu.Lock()
+	batch := q.pending
+	q.pending = spare[:0]
+	q.room.Broadcast()
+	q.mu.Unlock()
+	return batch
+}
+
+// auditWriter writes the queued rows every AuditEvery, or as soon as a full
+// batch waits, and everything still queued when the server is closed.
 func (s *Server) auditWriter() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.cfg.AuditEvery)
 	defer tick.Stop()
-	var batch []idcards.AuditEvent
+	var spare, failed []idcards.AuditEvent
 	used := map[string]time.Time{}
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		taken := s.audit.take(spare)
+		batch := taken
+		if len(failed) > 0 {
+			batch = append(failed, batch...)
+			failed = nil
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := s.reg.AuditBatch(ctx, batch); err != nil {
-			// Keep the rows and retry at the next tick rather than lose them.
-			s.log.Error("audit batch", "rows", len(batch), "err", err)
-			return
+		for len(batch) > 0 {
+			n := min(len(batch), auditBatch)
+			now := time.Now()
+			for _, e := range batch[:n] {
+				used[strings.TrimPrefix(e.Actor, "token:")] = now
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := s.reg.AuditBatch(ctx, batch[:n], used)
+			cancel()
+			if err != nil {
+				// Keep the rows and retry at the next tick rather than lose them.
+				s.log.Error("audit batch", "rows", len(batch), "err", err)
+				failed = append([]idcards.AuditEvent(nil), batch...)
+				break
+			}
+			clear(used)
+			batch = batch[n:]
 		}
-		if err := s.reg.TouchTokens(ctx, used); err != nil {
-			s.log.Warn("token last-used", "err", err)
-		}
-		batch = batch[:0]
-		clear(used)
+		clear(taken) // the strings may go; the array is the next spare
+		spare = taken[:0]
 	}
 	for {
 		select {
-		case e := <-s.audit:
-			batch = append(batch, e)
-			used[strings.TrimPrefix(e.Actor, "token:")] = time.Now()
-			if len(batch) >= 1024 {
-				flush()
-			}
+		case <-s.audit.kick:
+			flush()
 		case <-tick.C:
 			flush()
 		case <-s.done:
-			for {
-				select {
-				case e := <-s.audit:
-					batch = append(batch, e)
-					used[strings.TrimPrefix(e.Actor, "token:")] = time.Now()
-				default:
-					flush()
-					return
-				}
+			flush()
+			if len(failed) > 0 {
+				s.log.Error("audit rows not written at shutdown", "rows", len(failed))
 			}
+			return
 		}
 	}
 }

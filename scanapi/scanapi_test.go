@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -367,4 +368,54 @@ func BenchmarkServer_GetID(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Every answered request is audited, none lost at a graceful Close, even
+// while another process appends its own audit rows to the same chain.
+func TestServer_AuditNothingLostOnClose(t *testing.T) {
+	f := newFixture(t)
+	other, err := registry.Open(f.ctx, f.store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var before int
+	f.store.DB().QueryRow(`SELECT count(*) FROM audit`).Scan(&before)
+	srv := scanapi.New(f.store, scanapi.Config{PerToken: rate.Inf, PerAddr: rate.Inf, AuditEvery: time.Millisecond}, nil)
+	h := srv.Handler()
+	const workers, each = 8, 700
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20; i++ {
+			if err := other.Audit(f.ctx, "desk.note", "x", "from another process"); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if r := do(h, "GET", "/v1/ids/"+f.active, f.verifyTok, "", ""); r.code != 200 {
+					t.Errorf("HTTP %d", r.code)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	srv.Close()
+	var scans, all int
+	f.store.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'scan.verify'`).Scan(&scans)
+	f.store.DB().QueryRow(`SELECT count(*) FROM audit`).Scan(&all)
+	if scans != workers*each || all != before+workers*each+20 {
+		t.Fatalf("%d scan rows (want %d), %d rows in all (want %d)", scans, workers*each, all, before+workers*each+20)
+	}
+	if _, err := f.store.VerifyAudit(f.ctx); err != nil {
+		t.Fatalf("chain: %v", err)
+	}
 }
