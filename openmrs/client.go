@@ -288,13 +288,13 @@ func (c *Client) attempt(ctx context.Context, req request, payload []byte) ([]by
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		c.log(req, 0, start, err)
-		return nil, 0, &TransportError{Method: req.method, Path: req.path, Timeout: isTimeout(err, actx), Err: scrub(err)}
+		return nil, 0, transportError(req, err, actx)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		c.log(req, resp.StatusCode, start, err)
-		return nil, 0, &TransportError{Method: req.method, Path: req.path, Timeout: isTimeout(err, actx), Err: scrub(err)}
+		return nil, 0, transportError(req, err, actx)
 	}
 	c.log(req, resp.StatusCode, start, nil)
 	return body, resp.StatusCode, nil
@@ -320,6 +320,17 @@ func scrub(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+func transportError(req request, err error, actx context.Context) *TransportError {
+	te := &TransportError{Method: req.method, Path: req.path, Timeout: isTimeout(err, actx), Err: scrub(err)}
+	te.Dropped = !te.Timeout && !neverSent(err) && !isDNS(err)
+	return te
+}
+
+func isDNS(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de)
 }
 
 func isTimeout(err error, actx context.Context) bool {

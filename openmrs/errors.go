@@ -181,7 +181,7 @@ const (
 	ReasonNotFound                              // 404: wrong base URL, module missing, or no such uuid
 	ReasonServerError                           // 5xx
 	ReasonUnavailable                           // network failure, server down, or circuit open
-	ReasonTimeout                               // no answer in time: the outcome of a POST is unknown
+	ReasonTimeout                               // no answer (timed out, or the connection dropped after sending): the outcome of a POST is unknown
 )
 
 var reasonNames = [...]string{
@@ -317,7 +317,7 @@ func Classify(err error) Reason {
 	}
 	var te *TransportError
 	if errors.As(err, &te) {
-		if te.Timeout {
+		if te.Timeout || te.Dropped {
 			return ReasonTimeout
 		}
 		return ReasonUnavailable
@@ -329,19 +329,26 @@ func Classify(err error) Reason {
 const validationCode = "webservices.rest.error.invalid.submission"
 
 // TransportError is a request that got no HTTP answer: connection
-// refused or reset, DNS failure, or a timeout. For a POST with Timeout set
-// the server may have committed the change: look before re-posting.
+// refused or reset, DNS failure, or a timeout. For a POST with Timeout or
+// Dropped set the server may have committed the change: look before
+// re-posting.
 type TransportError struct {
 	Method  string
 	Path    string
-	Timeout bool
+	Timeout bool // no answer within the per-request timeout
+	// Dropped: the connection was made and then lost before an answer
+	// (reset, EOF). Unlike a refused dial, the request may have arrived.
+	Dropped bool
 	Err     error
 }
 
 func (e *TransportError) Error() string {
 	what := "server unreachable"
-	if e.Timeout {
+	switch {
+	case e.Timeout:
 		what = "no answer in time"
+	case e.Dropped:
+		what = "connection lost before the answer"
 	}
 	return fmt.Sprintf("openmrs: %s %s: %s: %v", e.Method, e.Path, what, e.Err)
 }
