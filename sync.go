@@ -52,14 +52,17 @@ type ExternalIdentifier struct {
 
 // SyncStatus summarises the state of OpenMRS sync for a status line.
 type SyncStatus struct {
-	Configured   bool      `json:"configured"`
-	URL          string    `json:"url,omitempty"`
-	Pending      int64     `json:"pending"`   // outbox rows not yet in OpenMRS
-	Conflicts    int64     `json:"conflicts"` // open conflicts
-	External     int64     `json:"external"`  // identifiers known to be held by OpenMRS
-	LastPushAt   time.Time `json:"last_push_at,omitzero"`
-	LastPullAt   time.Time `json:"last_pull_at,omitzero"`
-	LastErrorAt  time.Time `json:"last_error_at,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
-	OldestQueued time.Time `json:"oldest_pending,omitzero"`
+	Configured bool   `json:"configured"`
+	URL        string `json:"url,omitempty"`
+	Pending    int64  `json:"pending"` // outbox rows not yet in OpenMRS
+	// PendingPatients is how many patients those rows concern (a
+	// registration with its MRN is two rows).
+	PendingPatients int64     `json:"pending_patients"`
+	Conflicts       int64     `json:"conflicts"` // open conflicts
+	External        int64     `json:"external"`  // identifiers known to be held by OpenMRS
+	LastPushAt      time.Time `json:"last_push_at,omitzero"`
+	LastPullAt      time.Time `json:"last_pull_at,omitzero"`
+	LastErrorAt     time.Time `json:"last_error_at,omitzero"`
+	LastError       string    `json:"last_error,omitempty"`
+	OldestQueued    time.Time `json:"oldest_pending,omitzero"`
 }

@@ -100,10 +100,13 @@ type PushReport struct {
 	Deferred  int // rows that failed and will be tried again later
 	Waiting   int // rows not due yet or waiting for an earlier change
 	Conflicts int // rows held for a person to resolve
+	Settled   int // rows closed without a request of their own (e.g. an MRN sent with its registration)
 }
 
 // Total is the number of rows Push looked at.
-func (r PushReport) Total() int { return r.Pushed + r.Already + r.Deferred + r.Waiting + r.Conflicts }
+func (r PushReport) Total() int {
+	return r.Pushed + r.Already + r.Deferred + r.Waiting + r.Conflicts + r.Settled
+}
 
 // ErrBusy means another process holds the registry's sync lease.
 var ErrBusy = errors.New("openmrs: another idcards process is syncing this registry")
@@ -119,6 +122,7 @@ const (
 	deferred
 	waiting
 	conflicted
+	settled
 )
 
 // Push drains the outbox once: every due row is pushed, deferred or held
@@ -180,8 +184,10 @@ func (s *Syncer) Push(ctx context.Context, progress func(PushReport)) (PushRepor
 				rep.Waiting++
 			case conflicted:
 				rep.Conflicts++
+			case settled:
+				rep.Settled++
 			}
-			if out != pushed && out != already && it.PatientID != 0 {
+			if out != pushed && out != already && out != settled && it.PatientID != 0 {
 				held[it.PatientID] = true
 			}
 			if progress != nil {
@@ -227,7 +233,7 @@ func pushable(ids []idcards.Identifier) []string {
 
 func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, ids []idcards.Identifier) (outcome, error) {
 	if p.MergedInto != 0 {
-		return s.done(ctx, it, "", fmt.Sprintf("merged into patient %d before reaching OpenMRS; that record carries the MRNs", p.MergedInto))
+		return s.settle(ctx, it, "", fmt.Sprintf("merged into patient %d before reaching OpenMRS; that record carries the MRNs", p.MergedInto))
 	}
 	mrns := pushable(ids)
 	if len(mrns) == 0 {
@@ -287,10 +293,10 @@ func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p
 		}
 	}
 	if !active {
-		return s.done(ctx, it, "", it.MRN+" is no longer an active MRN of this patient; nothing to add")
+		return s.settle(ctx, it, "", it.MRN+" is no longer an active MRN of this patient; nothing to add")
 	}
 	if remote, ok := s.sent[p.ID][it.MRN]; ok {
-		return s.done(ctx, it, remote, "sent with the registration")
+		return s.settle(ctx, it, remote, "sent with the registration")
 	}
 	remote, found, err := s.c.GetPatient(ctx, p.UUID)
 	if err != nil {
@@ -326,7 +332,7 @@ func (s *Syncer) pushVoid(ctx context.Context, it idcards.OutboxItem, p idcards.
 		return s.failed(ctx, it, err)
 	}
 	if !found {
-		return s.done(ctx, it, "", "patient not in OpenMRS; nothing to void")
+		return s.settle(ctx, it, "", "patient not in OpenMRS; nothing to void")
 	}
 	for _, id := range remote.Identifiers {
 		if id.Voided || id.Identifier != it.MRN || id.TypeUUID != s.cfg.IdentifierType {
@@ -390,6 +396,12 @@ func (s *Syncer) recheck(ctx context.Context, p idcards.Patient, mrns []string) 
 
 func (s *Syncer) done(ctx context.Context, it idcards.OutboxItem, remote, note string) (outcome, error) {
 	return pushed, s.st.OutboxDone(ctx, it.ID, remote, note)
+}
+
+// settle closes a row that needs no request of its own (sent with the
+// registration, or nothing left to do).
+func (s *Syncer) settle(ctx context.Context, it idcards.OutboxItem, remote, note string) (outcome, error) {
+	return settled, s.st.OutboxDone(ctx, it.ID, remote, note)
 }
 
 func (s *Syncer) doneAlready(ctx context.Context, it idcards.OutboxItem, remote string) (outcome, error) {

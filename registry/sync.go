@@ -244,13 +244,23 @@ func (s *Store) RecordConflict(ctx context.Context, c idcards.SyncConflict) (boo
 }
 
 func (s *Store) insertConflict(ctx context.Context, tx *sql.Tx, actor string, c idcards.SyncConflict) (bool, error) {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sync_conflicts WHERE identifier = ? AND resolved_at IS NULL
-		AND coalesce(remote_patient_uuid,'') = ? AND coalesce(outbox_id,0) = ?`, c.Identifier, c.RemotePatientUUID, c.OutboxID).Scan(&n); err != nil {
+	// One disagreement, one conflict: a pull and a push that find the
+	// same number held by the same OpenMRS patient share a row, which then
+	// holds the push's outbox row (so resolve --retry re-queues it).
+	var id int64
+	var outbox sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT id, outbox_id FROM sync_conflicts WHERE identifier = ? AND resolved_at IS NULL
+		AND coalesce(remote_patient_uuid,'') = ? AND (? = 0 OR outbox_id IS NULL OR outbox_id = ?)
+		ORDER BY outbox_id IS NULL LIMIT 1`, c.Identifier, c.RemotePatientUUID, c.OutboxID, c.OutboxID).Scan(&id, &outbox)
+	switch {
+	case err == nil && c.OutboxID != 0 && !outbox.Valid:
+		_, err = tx.ExecContext(ctx, `UPDATE sync_conflicts SET outbox_id = ?, local_patient_id = coalesce(local_patient_id, ?) WHERE id = ?`,
+			c.OutboxID, nullID(c.LocalPatientID), id)
 		return false, err
-	}
-	if n > 0 {
+	case err == nil:
 		return false, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_conflicts(identifier, local_patient_id, remote_patient_uuid, outbox_id, detail, detected_at)
 		VALUES (?,?,?,?,?,?)`, c.Identifier, nullID(c.LocalPatientID), nullStr(c.RemotePatientUUID), nullID(c.OutboxID), truncateText(c.Detail, 1000), s.now()); err != nil {
@@ -491,9 +501,10 @@ func (s *Store) SyncStatus(ctx context.Context) (idcards.SyncStatus, error) {
 	st.Configured, st.URL = ok, c.URL
 	var oldest string
 	err = s.queryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE state = 'pending'),
+		(SELECT count(DISTINCT patient_id) FROM outbox WHERE state = 'pending'),
 		(SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL),
 		(SELECT count(*) FROM external_identifiers),
-		coalesce((SELECT min(created_at) FROM outbox WHERE state = 'pending'), '')`).Scan(&st.Pending, &st.Conflicts, &st.External, &oldest)
+		coalesce((SELECT min(created_at) FROM outbox WHERE state = 'pending'), '')`).Scan(&st.Pending, &st.PendingPatients, &st.Conflicts, &st.External, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("registry: sync status: %w", err)
 	}

@@ -55,7 +55,7 @@ func TestSync_OutboxLifeCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Pending != 1 || st.Configured || st.OldestQueued.IsZero() {
+	if st.Pending != 1 || st.PendingPatients != 1 || st.Configured || st.OldestQueued.IsZero() {
 		t.Errorf("status = %+v", st)
 	}
 	if _, err := s.VerifyAudit(ctx); err != nil {
@@ -106,6 +106,46 @@ func TestSync_ConflictHoldsRowUntilResolved(t *testing.T) {
 	all, _ := s.SyncConflicts(ctx, true)
 	if len(all) != 1 || all[0].ResolvedBy != "os:test" || all[0].ResolvedAt.IsZero() {
 		t.Errorf("resolved conflict = %+v", all)
+	}
+}
+
+// A pull and a push that find the same number held by the same OpenMRS
+// patient make one conflict, which holds the pushed row; in either order.
+func TestSync_OneConflictPerDisagreement(t *testing.T) {
+	for _, pullFirst := range []bool{true, false} {
+		s, ctx := newStore(t)
+		p, mrn := registerOne(t, s, ctx, "Amina")
+		items, _ := s.DueOutbox(ctx, 0, 10)
+		remote := "b52ec6f9-0e26-424c-a4a1-c64f9d571eb3"
+		pull := idcards.SyncConflict{Identifier: mrn, LocalPatientID: p.ID, RemotePatientUUID: remote, Detail: "seen by the pull"}
+		push := idcards.SyncConflict{Identifier: mrn, LocalPatientID: p.ID, RemotePatientUUID: remote, Detail: "seen by the push"}
+		if pullFirst {
+			if added, err := s.RecordConflict(ctx, pull); err != nil || !added {
+				t.Fatalf("pull conflict: %v %v", added, err)
+			}
+		}
+		if err := s.OutboxConflict(ctx, items[0].ID, push); err != nil {
+			t.Fatal(err)
+		}
+		if added, err := s.RecordConflict(ctx, pull); err != nil || added {
+			t.Errorf("pull after push: added=%v %v", added, err)
+		}
+		cs, _ := s.SyncConflicts(ctx, false)
+		if len(cs) != 1 || cs[0].OutboxID != items[0].ID {
+			t.Fatalf("pullFirst=%v: conflicts = %+v", pullFirst, cs)
+		}
+		// A different OpenMRS patient holding the number is another conflict.
+		other := pull
+		other.RemotePatientUUID = "c0ffee00-0e26-424c-a4a1-c64f9d571eb3"
+		if added, err := s.RecordConflict(ctx, other); err != nil || !added {
+			t.Errorf("second holder: added=%v %v", added, err)
+		}
+		if err := s.ResolveConflict(ctx, cs[0].ID, "checked", true); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueOutbox(ctx, 0, 10); len(due) != 2 {
+			t.Errorf("pullFirst=%v: resolve --retry did not re-queue the held row: %+v", pullFirst, due)
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ import (
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, certFile, keyFile string
-	var selfSigned, insecure bool
+	var selfSigned, insecure, withSync bool
 	cfg := scanapi.DefaultConfig()
 	var perToken, perAddr float64
 	cmd := &cobra.Command{
@@ -55,7 +55,11 @@ use it in production. Without TLS the server listens only on loopback unless
 
 Every answer is audited (token, code, status, client address) in batches; the
 access log on stderr names routes, never codes. SIGINT/SIGTERM stop it
-gracefully.`,
+gracefully.
+
+--sync also runs OpenMRS sync in the background (as configured with
+` + "`idcards sync configure`" + `), logging to stderr. Only one process syncs a
+registry at a time; others wait their turn.`,
 		Example: `  idcards tokens add ward3-scanner
   idcards serve --addr 0.0.0.0:8443 --tls-cert /etc/idcards/cert.pem --tls-key /etc/idcards/key.pem
   curl -H "Authorization: Bearer $TOKEN" https://desk:8443/v1/ids/KLA000001D`,
@@ -77,7 +81,14 @@ gracefully.`,
 				return err
 			}
 			defer s.Close()
-			return a.serve(ctx, s, addr, certFile, keyFile, selfSigned, cfg)
+			if withSync {
+				if _, ok, err := s.SyncConfig(ctx); err != nil {
+					return err
+				} else if !ok {
+					return idcards.Errorf(idcards.Invalid, "--sync: OpenMRS sync is not configured; run `idcards sync configure` first")
+				}
+			}
+			return a.serve(ctx, s, addr, certFile, keyFile, selfSigned, withSync, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8443", "address to listen on")
@@ -89,11 +100,16 @@ gracefully.`,
 	cmd.Flags().IntVar(&cfg.TokenBurst, "burst-token", cfg.TokenBurst, "burst allowed per token")
 	cmd.Flags().Float64Var(&perAddr, "rate-addr", float64(cfg.PerAddr), "requests per second allowed per client address")
 	cmd.Flags().IntVar(&cfg.AddrBurst, "burst-addr", cfg.AddrBurst, "burst allowed per client address")
+	cmd.Flags().BoolVar(&withSync, "sync", false, "also run OpenMRS sync in the background (see `idcards sync configure`)")
 	return cmd
 }
 
-func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyFile string, selfSigned bool, cfg scanapi.Config) error {
+func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyFile string, selfSigned, withSync bool, cfg scanapi.Config) error {
 	log := slog.New(slog.NewTextHandler(a.stderr, nil))
+	if withSync {
+		_, stop := a.startBackgroundSync(ctx, s, "serve", log)
+		defer stop()
+	}
 	api := scanapi.New(s, cfg, log)
 	defer api.Close()
 	srv := &http.Server{

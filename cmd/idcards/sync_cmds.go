@@ -159,6 +159,9 @@ func (a *app) runSync(ctx context.Context, once, pull, push bool) error {
 	if once {
 		rep, err := a.syncRound(ctx, sy, pull, push, progress)
 		a.printSyncReport(rep)
+		if st, serr := s.SyncStatus(ctx); serr == nil && st.Conflicts > 0 {
+			a.printf("%d open conflict(s) wait for a supervisor: see idcards sync conflicts\n", st.Conflicts)
+		}
 		if err != nil {
 			return syncError(err, cfg)
 		}
@@ -209,9 +212,6 @@ func (a *app) printSyncReport(r openmrs.Report) {
 	a.printf("pulled %d identifiers of our prefixes from OpenMRS (%d new, %d pages)\n", r.Pull.Identifiers, r.Pull.Added, r.Pull.Requests)
 	a.printf("pushed %d, already in OpenMRS %d, to retry later %d, waiting %d, conflicts %d\n",
 		r.Push.Pushed, r.Push.Already, r.Push.Deferred, r.Push.Waiting, r.Push.Conflicts)
-	if n := r.Pull.Conflicts + r.Push.Conflicts; n > 0 {
-		a.printf("%d new conflict(s): see idcards sync conflicts\n", n)
-	}
 }
 
 // syncError adds what to do to the errors a person can fix.
@@ -456,7 +456,7 @@ func (a *app) printSyncStatus(st idcards.SyncStatus) {
 	fmt.Fprintf(tw, "last pull:\t%s\n", stamp(st.LastPullAt))
 	pending := strconv.FormatInt(st.Pending, 10)
 	if st.Pending > 0 {
-		pending += " (oldest queued " + stamp(st.OldestQueued) + ")"
+		pending += fmt.Sprintf(" for %d patient(s), oldest queued %s", st.PendingPatients, stamp(st.OldestQueued))
 	}
 	fmt.Fprintf(tw, "pending changes:\t%s\n", pending)
 	fmt.Fprintf(tw, "open conflicts:\t%d\n", st.Conflicts)
