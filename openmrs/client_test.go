@@ -53,8 +53,9 @@ func newClient(t testing.TB, url, user, pw string, clock *fakeClock) *openmrs.Cl
 	return c
 }
 
-// luhn30 makes valid "OpenMRS ID" style identifiers: prefix 10, 5 digits.
-var luhn30 = idcards.Format{Prefix: "10", Width: 5, Scheme: "luhn-mod-30"}
+// luhn30 makes valid "OpenMRS ID" style identifiers: prefix 10, 6 digits
+// (room for the 100,000-identifier benchmark).
+var luhn30 = idcards.Format{Prefix: "10", Width: 6, Scheme: "luhn-mod-30"}
 
 func mrn(t testing.TB, seq int64) string {
 	t.Helper()

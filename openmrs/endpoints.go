@@ -309,27 +309,45 @@ func pages[T any](ctx context.Context, c *Client, path string, q url.Values, fn 
 		if err := fn(page.Results); err != nil {
 			return err
 		}
-		next := ""
-		for _, l := range page.Links {
-			if l.Rel == "next" {
-				next = l.URI
-			}
-		}
-		if next == "" || len(page.Results) == 0 {
+		if len(page.Results) == 0 {
 			return nil
 		}
-		u, err := url.Parse(next)
+		start, more, err := nextStartIndex(page.Links, seen)
 		if err != nil {
-			return fmt.Errorf("openmrs: GET %s: next link %q: %w", path, next, err)
+			return fmt.Errorf("openmrs: GET %s: %w", path, err)
 		}
-		start, err := strconv.Atoi(u.Query().Get("startIndex"))
-		if err != nil || start <= seen {
-			return fmt.Errorf("openmrs: GET %s: next link %q has no usable startIndex", path, next)
+		if !more {
+			return nil
 		}
 		seen = start
 		q.Set("startIndex", strconv.Itoa(start))
 	}
 	return fmt.Errorf("openmrs: GET %s: more than %d pages", path, maxPages)
+}
+
+// nextStartIndex reads the startIndex of a page's rel=next link; more is
+// false without one. A link whose startIndex is missing, negative or not
+// beyond the last one followed (seen) is an error: following it could
+// loop for ever.
+func nextStartIndex(links []linkDTO, seen int) (start int, more bool, err error) {
+	next := ""
+	for _, l := range links {
+		if l.Rel == "next" {
+			next = l.URI
+		}
+	}
+	if next == "" {
+		return 0, false, nil
+	}
+	u, err := url.Parse(next)
+	if err != nil {
+		return 0, false, fmt.Errorf("next link %q: %w", truncate(next, 200), err)
+	}
+	start, err = strconv.Atoi(u.Query().Get("startIndex"))
+	if err != nil || start < 0 || start <= seen {
+		return 0, false, fmt.Errorf("next link %q has no usable startIndex", truncate(next, 200))
+	}
+	return start, true, nil
 }
 
 func cloneValues(q url.Values) url.Values {

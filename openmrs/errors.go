@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/idcards/idcards"
 )
@@ -96,11 +97,8 @@ func ParseErrorBody(status int, body []byte) *APIError {
 		e.FieldErrors = env.Error.FieldErrors
 		return e
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > maxErrorSnippet {
-		s = s[:maxErrorSnippet]
-	}
-	e.Body = s
+	// A proxy's HTML page or garbage: keep a short, printable snippet.
+	e.Body = cutUTF8(strings.ToValidUTF8(strings.TrimSpace(string(body)), "\uFFFD"), maxErrorSnippet)
 	return e
 }
 
@@ -364,9 +362,22 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
+// truncate shortens s to at most n bytes, on a character boundary, and
+// marks the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return cutUTF8(s, n) + "…"
+}
+
+// cutUTF8 is s's first n bytes or fewer, never ending inside a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -169,7 +169,7 @@ func TestSyncer_FirstSyncOfExistingPatients(t *testing.T) {
 func TestSyncer_NumberTakenInOpenMRS(t *testing.T) {
 	fake := openmrstest.New(t, openmrstest.Options{})
 	d := newDesk(t, fake, 5*time.Second)
-	p1, m1 := d.register(t, 1) // 10 0001 + check
+	p1, m1 := d.register(t, 1) // 10 000001 + check
 	// Meanwhile a clerk at another OpenMRS screen typed the desk's numbers
 	// 1 (already given to p1 here) and 2 (next in our sequence).
 	other := seed(fake, "", "Sarah", m1)
