@@ -8,18 +8,18 @@ import (
 )
 
 // syncLabel is the status line's word on OpenMRS sync: whether it is on,
-// how much waits, whether a person must look at conflicts, and the last
+// how many patients wait to reach OpenMRS, whether a person must look at conflicts, and the last
 // error in a few words.
 func syncLabel(st *idcards.SyncStatus, now time.Time) string {
 	switch {
 	case st == nil || !st.Configured:
 		return "sync: off"
 	case st.LastError != "" && !st.LastErrorAt.Before(st.LastPushAt):
-		return fmt.Sprintf("sync: failing %s (%d waiting)%s", ago(now, st.LastErrorAt), st.Pending, conflictsNote(st))
+		return fmt.Sprintf("sync: failing %s (%d waiting)%s", ago(now, st.LastErrorAt), st.PendingPatients, conflictsNote(st))
 	case st.LastPushAt.IsZero():
-		return fmt.Sprintf("sync: not yet run (%d waiting)%s", st.Pending, conflictsNote(st))
+		return fmt.Sprintf("sync: not yet run (%d waiting)%s", st.PendingPatients, conflictsNote(st))
 	case st.Pending > 0:
-		return fmt.Sprintf("sync: %d waiting, last ok %s%s", st.Pending, ago(now, st.LastPushAt), conflictsNote(st))
+		return fmt.Sprintf("sync: %d waiting, last ok %s%s", st.PendingPatients, ago(now, st.LastPushAt), conflictsNote(st))
 	}
 	return "sync: ok " + ago(now, st.LastPushAt) + conflictsNote(st)
 }
