@@ -110,36 +110,91 @@ func (s *Store) Audit(ctx context.Context, action, subject, detail string) error
 type ChainError struct {
 	Seq    int64
 	Reason string
+	// ScanFirst and ScanLast are the scan_log ids concerned when the
+	// break is in the scan log (a scan.batch whose rows do not match, or
+	// rows no batch covers); zero otherwise.
+	ScanFirst, ScanLast int64
 }
 
 func (e *ChainError) Error() string {
 	return fmt.Sprintf("audit chain broken at row %d: %s", e.Seq, e.Reason)
 }
 
+// AuditVerification is what a successful VerifyAuditDetail checked.
+type AuditVerification struct {
+	Rows        int64 // audit rows
+	ScanBatches int64 // scan.batch rows among them
+	ScanRows    int64 // scan_log rows their digests cover
+}
+
 // VerifyAudit walks the whole chain and returns the number of rows checked,
 // or a *ChainError for the first row that was edited, deleted or inserted.
+// It checks the scan log with it (see VerifyAuditDetail).
 func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq`)
+	v, err := s.VerifyAuditDetail(ctx)
+	return v.Rows, err
+}
+
+// VerifyAuditDetail walks the whole chain, and the scan log beside it: each
+// scan.batch row's digest is recomputed from the scan_log rows it covers,
+// and every scan_log row must be covered by one. It returns what it
+// checked, or a *ChainError for the first row that does not verify (Rows
+// then counts the good rows before it). Both tables are read in one read
+// transaction, so batches committed meanwhile by a running server are not
+// half seen.
+func (s *Store) VerifyAuditDetail(ctx context.Context) (AuditVerification, error) {
+	var v AuditVerification
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("registry: audit verify: %w", err)
+		return v, fmt.Errorf("registry: audit verify: %w", err)
+	}
+	defer conn.Close()
+	// A deferred BEGIN (not the pool's BEGIN IMMEDIATE): a snapshot for
+	// reading, which blocks no writer.
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return v, fmt.Errorf("registry: audit verify: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	var hasScanLog int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'scan_log'`).Scan(&hasScanLog); err != nil {
+		return v, fmt.Errorf("registry: audit verify: %w", err)
+	}
+	// A registry (or a backup) from before the scan log has nothing to check.
+	scans := &scanChecker{ctx: ctx, q: conn, done: hasScanLog == 0}
+	defer scans.close()
+	rows, err := conn.QueryContext(ctx, `SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq`)
+	if err != nil {
+		return v, fmt.Errorf("registry: audit verify: %w", err)
 	}
 	defer rows.Close()
-	prev, want, n := genesisHash, int64(1), int64(0)
+	prev, want := genesisHash, int64(1)
 	for rows.Next() {
 		var e idcards.AuditEvent
 		var at string
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
-			return n, err
+			return v, err
 		}
 		switch {
 		case e.Seq != want:
-			return n, &ChainError{Seq: want, Reason: fmt.Sprintf("row %d is missing (next row is %d): deleted", want, e.Seq)}
+			return v, &ChainError{Seq: want, Reason: fmt.Sprintf("row %d is missing (next row is %d): deleted", want, e.Seq)}
 		case e.PrevHash != prev:
-			return n, &ChainError{Seq: e.Seq, Reason: "prev_hash does not match the previous row: a row before it was deleted, inserted or rewritten"}
+			return v, &ChainError{Seq: e.Seq, Reason: "prev_hash does not match the previous row: a row before it was deleted, inserted or rewritten"}
 		case auditHash(e, at) != e.Hash:
-			return n, &ChainError{Seq: e.Seq, Reason: "content does not match its hash: the row was edited"}
+			return v, &ChainError{Seq: e.Seq, Reason: "content does not match its hash: the row was edited"}
 		}
-		prev, want, n = e.Hash, want+1, n+1
+		if e.Action == ScanBatchAction {
+			if err := scans.batch(e); err != nil {
+				return v, err
+			}
+		}
+		prev, want, v.Rows = e.Hash, want+1, v.Rows+1
 	}
-	return n, rows.Err()
+	if err := rows.Err(); err != nil {
+		return v, err
+	}
+	if err := scans.finish(want); err != nil {
+		return v, err
+	}
+	v.ScanBatches, v.ScanRows = scans.Batches, scans.Rows
+	return v, nil
 }

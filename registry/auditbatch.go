@@ -13,10 +13,11 @@ import (
 	"github.com/idcards/idcards"
 )
 
-// auditBatcher writes batches of audit rows (the scanner endpoint's one row
-// per request) through one connection of its own, kept out of the pool:
-//   - its page cache stays warm on the tail of the audit table and its two
-//     indexes, which only it appends to (a pooled connection's cache is
+// auditBatcher writes batches of scan log rows (ScanLogBatch) and of audit
+// rows (AuditBatch) through one connection of its own, kept out of the
+// pool:
+//   - its page cache stays warm on the tail of the scan_log table (and the
+//     audit table and its indexes), which only it appends to (a pooled connection's cache is
 //     shared with, and evicted by, thousands of random lookups);
 //   - its statements are prepared on it once (a *sql.Stmt prepared on a
 //     Conn is re-prepared by Tx.Stmt, so the transaction is BEGIN IMMEDIATE
@@ -74,9 +75,10 @@ var auditInsertChunk = auditInsertN(auditChunk)
 
 // AuditBatch appends many events to the hash chain in one transaction, and
 // in the same transaction records when tokens were last used (names →
-// time; nil for none). The scanner endpoint batches its per-request rows
-// through here so auditing does not cap throughput; the chain continues
-// after whatever other processes appended in the meantime.
+// time; nil for none). The chain continues after whatever other processes
+// appended in the meantime. The scanner endpoint used to write one audit
+// row per request through here; it now uses ScanLogBatch, which costs a
+// fraction per request (BenchmarkScanLogBatch compares the two).
 func (s *Store) AuditBatch(ctx context.Context, events []idcards.AuditEvent, lastUsed map[string]time.Time) error {
 	if len(events) == 0 && len(lastUsed) == 0 {
 		return nil
@@ -84,19 +86,8 @@ func (s *Store) AuditBatch(ctx context.Context, events []idcards.AuditEvent, las
 	b := &s.audit
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.conn == nil {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("registry: audit: %w", err)
-		}
-		// A cache that holds a whole batch's pages (a 4,096-row batch
-		// dirties some 400), and the statement journal of the multi-row
-		// INSERTs in memory rather than in a temporary file.
-		if _, err := c.ExecContext(ctx, `PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY`); err != nil {
-			c.Close()
-			return fmt.Errorf("registry: audit: %w", err)
-		}
-		b.conn, b.stmts = c, map[string]*sql.Stmt{}
+	if err := b.open(ctx, s.db); err != nil {
+		return fmt.Errorf("registry: audit: %w", err)
 	}
 	err := b.write(ctx, s.now(), events, lastUsed)
 	if err != nil {
@@ -104,6 +95,44 @@ func (s *Store) AuditBatch(ctx context.Context, events []idcards.AuditEvent, las
 		b.close()
 	}
 	return err
+}
+
+// open takes the batcher's own connection if it has none; the caller holds
+// mu.
+func (b *auditBatcher) open(ctx context.Context, db *sql.DB) error {
+	if b.conn != nil {
+		return nil
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	// A cache that holds a whole batch's pages (a 4,096-row batch
+	// dirties some 400), and the statement journal of the multi-row
+	// INSERTs in memory rather than in a temporary file.
+	if _, err := c.ExecContext(ctx, `PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY`); err != nil {
+		c.Close()
+		return err
+	}
+	b.conn, b.stmts = c, map[string]*sql.Stmt{}
+	return nil
+}
+
+// touchTokens records the tokens' last use inside the open transaction.
+func (b *auditBatcher) touchTokens(ctx context.Context, lastUsed map[string]time.Time) error {
+	if len(lastUsed) == 0 {
+		return nil
+	}
+	touch, err := b.stmt(ctx, `UPDATE tokens SET last_used_at = ? WHERE name = ?`)
+	if err != nil {
+		return err
+	}
+	for name, t := range lastUsed {
+		if _, err := touch.ExecContext(ctx, t.UTC().Format(TimeFormat), name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *auditBatcher) write(ctx context.Context, at string, events []idcards.AuditEvent, lastUsed map[string]time.Time) (err error) {
@@ -150,16 +179,8 @@ func (b *auditBatcher) write(ctx context.Context, at string, events []idcards.Au
 		clear(args)
 		events = events[n:]
 	}
-	if len(lastUsed) > 0 {
-		touch, err := b.stmt(ctx, `UPDATE tokens SET last_used_at = ? WHERE name = ?`)
-		if err != nil {
-			return err
-		}
-		for name, t := range lastUsed {
-			if _, err := touch.ExecContext(ctx, t.UTC().Format(TimeFormat), name); err != nil {
-				return err
-			}
-		}
+	if err := b.touchTokens(ctx, lastUsed); err != nil {
+		return err
 	}
 	if _, err := b.conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("commit: %w", err)

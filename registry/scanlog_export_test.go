@@ -1,0 +1,4 @@
+package registry
+
+// AppendScanRowForTest exposes the scan log's canonical row encoding.
+var AppendScanRowForTest = appendScanRow
