@@ -43,9 +43,10 @@ import (
 type Registry interface {
 	Verify(ctx context.Context, raw string) (idcards.Verification, error)
 	LookupToken(ctx context.Context, secret string) (registry.Token, error)
-	// AuditBatch appends events to the audit trail and records the tokens'
-	// last use, in one transaction.
-	AuditBatch(ctx context.Context, events []idcards.AuditEvent, lastUsed map[string]time.Time) error
+	// ScanLogBatch appends answered requests to the scan log (chained into
+	// the audit trail by one scan.batch row) and records the tokens' last
+	// use, in one transaction; a failed call wrote nothing.
+	ScanLogBatch(ctx context.Context, recs []registry.ScanRecord, lastUsed map[string]time.Time) error
 	IdentifierCount(ctx context.Context) (int64, error)
 	Ping(ctx context.Context) error
 }
@@ -64,7 +65,7 @@ type Config struct {
 	AddrBurst int
 	// MaxBody is the largest POST body accepted.
 	MaxBody int64
-	// AuditEvery is how often batched audit rows are written.
+	// AuditEvery is how often batched scan log rows are written.
 	AuditEvery time.Duration
 }
 
@@ -75,7 +76,7 @@ func DefaultConfig() Config {
 }
 
 // Server is the endpoint. Create it with New, serve Handler, and Close it
-// to flush the audit rows still queued.
+// to flush the scan log rows still queued.
 type Server struct {
 	reg     Registry
 	cfg     Config
@@ -93,7 +94,7 @@ type Server struct {
 	metrics  *prometheus.Registry
 }
 
-// New builds the endpoint and starts its audit writer.
+// New builds the endpoint and starts its scan log writer.
 func New(reg Registry, cfg Config, log *slog.Logger) *Server {
 	def := DefaultConfig()
 	if cfg.PerToken == 0 {
@@ -200,7 +201,7 @@ func (s *statusOnly) Header() http.Header         { return s.header }
 func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusOnly) WriteHeader(c int)           { s.code = c }
 
-// Close stops the audit writer after writing what is queued.
+// Close stops the scan log writer after writing what is queued.
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
 	s.wg.Wait()
@@ -308,16 +309,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		a.Patient = &PatientSummary{DisplayName: v.Patient.DisplayName(), Sex: v.Patient.Sex, BirthYear: birthYear(v.Patient.BirthDate)}
 	}
 	s.requests.WithLabelValues(route, string(v.Status)).Inc()
-	subject := v.Code
-	if subject == "" {
-		subject = "(malformed)"
+	logged := v.Code
+	if logged == "" {
+		// Malformed: what the scanner sent (checkCode bounded it) helps
+		// find a misconfigured scanner.
+		logged = code
 	}
-	s.enqueueAudit(idcards.AuditEvent{
-		Actor:   tok.Actor().Name,
-		Action:  "scan.verify",
-		Subject: subject,
-		Detail:  "status=" + string(v.Status) + " addr=" + clientAddr(r),
-	})
+	s.enqueueAudit(registry.ScanRecord{At: v.CheckedAt, Token: tok.Name, Code: logged, Status: v.Status, Addr: clientAddr(r)})
 	writeJSON(w, http.StatusOK, a)
 }
 
@@ -430,14 +428,15 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// auditQueue holds audit rows between a request and the writer. Requests
-// append under a mutex (cheaper than a channel send, and never blocked by a
-// write in progress: the writer swaps the slice out and writes without the
-// lock). The hash chain is computed by the writer.
+// auditQueue holds scan log rows between a request and the writer.
+// Requests append under a mutex (cheaper than a channel send, and never
+// blocked by a write in progress: the writer swaps the slice out and writes
+// without the lock). The batch digest and its audit row are computed by
+// the writer (registry.ScanLogBatch).
 type auditQueue struct {
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when the writer takes the pending rows
-	pending []idcards.AuditEvent
+	pending []registry.ScanRecord
 	kick    chan struct{} // a full batch is waiting
 }
 
@@ -453,10 +452,10 @@ func (q *auditQueue) init() {
 	q.kick = make(chan struct{}, 1)
 }
 
-// enqueueAudit hands an audit row to the batch writer. It waits when the
+// enqueueAudit hands a scan log row to the batch writer. It waits when the
 // queue is full rather than drop a row: under a flood the rate limits
 // bound how many authenticated requests reach this point.
-func (s *Server) enqueueAudit(e idcards.AuditEvent) {
+func (s *Server) enqueueAudit(e registry.ScanRecord) {
 	q := &s.audit
 	q.mu.Lock()
 	for len(q.pending) >= auditMaxPending {
@@ -474,7 +473,7 @@ func (s *Server) enqueueAudit(e idcards.AuditEvent) {
 }
 
 // take swaps the pending rows for spare (emptied), returning them.
-func (q *auditQueue) take(spare []idcards.AuditEvent) []idcards.AuditEvent {
+func (q *auditQueue) take(spare []registry.ScanRecord) []registry.ScanRecord {
 	q.mu.Lock()
 	batch := q.pending
 	q.pending = spare[:0]
@@ -483,13 +482,13 @@ func (q *auditQueue) take(spare []idcards.AuditEvent) []idcards.AuditEvent {
 	return batch
 }
 
-// auditWriter writes the queued rows every AuditEvery, or as soon as a full
+// auditWriter writes the queued scan log rows every AuditEvery, or as soon as a full
 // batch waits, and everything still queued when the server is closed.
 func (s *Server) auditWriter() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.cfg.AuditEvery)
 	defer tick.Stop()
-	var spare, failed []idcards.AuditEvent
+	var spare, failed []registry.ScanRecord
 	used := map[string]time.Time{}
 	flush := func() {
 		taken := s.audit.take(spare)
@@ -502,15 +501,15 @@ func (s *Server) auditWriter() {
 			n := min(len(batch), auditBatch)
 			now := time.Now()
 			for _, e := range batch[:n] {
-				used[strings.TrimPrefix(e.Actor, "token:")] = now
+				used[e.Token] = now
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := s.reg.AuditBatch(ctx, batch[:n], used)
+			err := s.reg.ScanLogBatch(ctx, batch[:n], used)
 			cancel()
 			if err != nil {
 				// Keep the rows and retry at the next tick rather than lose them.
-				s.log.Error("audit batch", "rows", len(batch), "err", err)
-				failed = append([]idcards.AuditEvent(nil), batch...)
+				s.log.Error("scan log batch", "rows", len(batch), "err", err)
+				failed = append([]registry.ScanRecord(nil), batch...)
 				break
 			}
 			clear(used)
@@ -528,7 +527,7 @@ func (s *Server) auditWriter() {
 		case <-s.done:
 			flush()
 			if len(failed) > 0 {
-				s.log.Error("audit rows not written at shutdown", "rows", len(failed))
+				s.log.Error("scan log rows not written at shutdown", "rows", len(failed))
 			}
 			return
 		}

@@ -3,6 +3,7 @@ package scanapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -243,16 +244,23 @@ func TestServer_AuditsEveryAnswer(t *testing.T) {
 	do(h, "GET", "/v1/ids/"+f.typo, f.verifyTok, "", "")
 	do(h, "GET", "/v1/ids/"+f.active, "", "", "") // refused: not audited
 	srv.Close()
-	var n int
-	var detail string
-	if err := f.store.DB().QueryRow(`SELECT count(*), max(detail) FROM audit WHERE action = 'scan.verify' AND actor = 'token:ward3'`).Scan(&n, &detail); err != nil {
+	var got []string
+	if err := f.store.EachScan(f.ctx, registry.ScanFilter{}, func(r registry.ScanRecord) error {
+		got = append(got, r.Token+" "+r.Code+" "+string(r.Status)+" "+r.Addr)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 || !strings.Contains(detail, "addr=") {
-		t.Fatalf("audit rows %d (%q), want 2 with the address", n, detail)
+	want := []string{"ward3 " + f.typo + " invalid_check 192.0.2.1", "ward3 " + f.active + " active 192.0.2.1"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("scan log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := f.store.VerifyAudit(f.ctx); err != nil {
+	v, err := f.store.VerifyAuditDetail(f.ctx)
+	if err != nil {
 		t.Fatalf("audit chain after batched rows: %v", err)
+	}
+	if v.ScanRows != 2 || v.ScanBatches != 1 {
+		t.Fatalf("verified %+v, want one scan.batch covering 2 rows", v)
 	}
 	toks, _ := f.store.Tokens(f.ctx)
 	for _, tk := range toks {
@@ -370,7 +378,7 @@ func BenchmarkServer_GetID(b *testing.B) {
 	})
 }
 
-// Every answered request is audited, none lost at a graceful Close, even
+// Every answered request is logged, none lost at a graceful Close, even
 // while another process appends its own audit rows to the same chain.
 func TestServer_AuditNothingLostOnClose(t *testing.T) {
 	f := newFixture(t)
@@ -409,13 +417,72 @@ func TestServer_AuditNothingLostOnClose(t *testing.T) {
 	wg.Wait()
 	<-done
 	srv.Close()
-	var scans, all int
-	f.store.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'scan.verify'`).Scan(&scans)
+	var scans, batches, all int
+	f.store.DB().QueryRow(`SELECT count(*) FROM scan_log`).Scan(&scans)
+	f.store.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'scan.batch'`).Scan(&batches)
 	f.store.DB().QueryRow(`SELECT count(*) FROM audit`).Scan(&all)
-	if scans != workers*each || all != before+workers*each+20 {
-		t.Fatalf("%d scan rows (want %d), %d rows in all (want %d)", scans, workers*each, all, before+workers*each+20)
+	if scans != workers*each || all != before+batches+20 {
+		t.Fatalf("%d scan rows (want %d), %d audit rows in all (want %d + %d batches + 20)", scans, workers*each, all, before, batches)
+	}
+	v, err := f.store.VerifyAuditDetail(f.ctx)
+	if err != nil {
+		t.Fatalf("chain: %v", err)
+	}
+	if v.ScanRows != int64(workers*each) {
+		t.Fatalf("digests cover %d scan rows, want %d", v.ScanRows, workers*each)
+	}
+}
+
+// failingLog refuses the first fails scan log writes, as a registry that is
+// locked by a long backup or on a full disk would.
+type failingLog struct {
+	*registry.Store
+	mu    sync.Mutex
+	fails int
+}
+
+func (r *failingLog) ScanLogBatch(ctx context.Context, recs []registry.ScanRecord, used map[string]time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fails > 0 {
+		r.fails--
+		return errors.New("database is locked")
+	}
+	return r.Store.ScanLogBatch(ctx, recs, used)
+}
+
+// A failed write is retried with the same rows at the next tick and on
+// Close; a malformed question is logged with what was sent.
+func TestServer_ScanLogRetriedAfterFailure(t *testing.T) {
+	f := newFixture(t)
+	reg := &failingLog{Store: f.store, fails: 3}
+	srv := scanapi.New(reg, scanapi.Config{AuditEvery: time.Millisecond}, nil)
+	h := srv.Handler()
+	do(h, "GET", "/v1/ids/"+f.active, f.verifyTok, "", "")
+	do(h, "GET", "/v1/ids/"+url.PathEscape("12-ab"), f.verifyTok, "", "")
+	for {
+		reg.mu.Lock()
+		left := reg.fails
+		reg.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	do(h, "GET", "/v1/ids/"+f.voided, f.verifyTok, "", "")
+	srv.Close()
+	var got []string
+	if err := f.store.EachScan(f.ctx, registry.ScanFilter{}, func(r registry.ScanRecord) error {
+		got = append(got, r.Code+" "+string(r.Status))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := f.voided + " voided|12AB malformed|" + f.active + " active"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("scan log %q, want %q", strings.Join(got, "|"), want)
 	}
 	if _, err := f.store.VerifyAudit(f.ctx); err != nil {
-		t.Fatalf("chain: %v", err)
+		t.Fatal(err)
 	}
 }

@@ -25,9 +25,13 @@ sign-ins, backups) writes an audit row in the same transaction as the change.
 Each row carries a SHA-256 hash of its content and of the previous row's hash,
 so editing, deleting or inserting a row by hand breaks the chain from that row
 on: ` + "`idcards audit verify`" + ` names the first broken row. Reading the trail needs
-the supervisor or admin role.`,
+the supervisor or admin role.
+
+Scanner requests answered by ` + "`idcards serve`" + ` go to the scan log instead
+(` + "`idcards audit scans`" + `), one scan.batch audit row per batch holding a digest of
+the batch's rows, so verify covers them too.`,
 	}
-	cmd.AddCommand(a.auditListCmd(), a.auditExportCmd(), a.auditVerifyCmd())
+	cmd.AddCommand(a.auditListCmd(), a.auditExportCmd(), a.auditVerifyCmd(), a.auditScansCmd())
 	return cmd
 }
 
@@ -130,7 +134,11 @@ func (a *app) auditExportCmd() *cobra.Command {
 		Long: `Export the audit trail (or the rows the filters select) as CSV with a header
 or as JSON Lines, streaming, so years of rows need little memory. Each row
 keeps prev_hash and hash, so an exported full trail can be re-verified
-elsewhere.`,
+elsewhere.
+
+The scan log (scanner requests) is not part of this export: its batches
+appear as scan.batch rows; export the rows themselves with
+` + "`idcards audit scans --limit 0 --json`" + `.`,
 		Example: `  idcards audit export --format csv --out audit-2026.csv --since 2026-01-01
   idcards audit export --format jsonl | gzip > audit.jsonl.gz`,
 		Args: cobra.NoArgs,
@@ -192,7 +200,9 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 		Use:   "verify",
 		Short: "Walk the hash chain; exit 1 and name the first broken row",
 		Long: `Recompute every audit row's hash from its content and the previous row's
-hash. Exit 0 prints how many rows verified and the hash of the last row: write
+hash, and each scan.batch row's digest from the scan log rows it covers
+(a scan row changed, deleted or inserted is named with its batch). Exit 0
+prints how many rows verified and the hash of the last row: write
 that down (or keep it with a backup) — deleting rows at the very end of the
 trail is only detectable against a head you kept. Exit 1 names the first row
 that was edited, deleted or inserted; every row after it is suspect too.
@@ -212,10 +222,14 @@ at the end since then are detected too.`,
 			if _, err := idcards.Require(ctx, idcards.PermReadAudit); err != nil {
 				return err
 			}
-			n, err := s.VerifyAudit(ctx)
+			v, err := s.VerifyAuditDetail(ctx)
+			n := v.Rows
 			var ce *registry.ChainError
 			if errors.As(err, &ce) {
 				a.printf("BROKEN at row %d after %d good rows: %s\n", ce.Seq, n, ce.Reason)
+				if ce.ScanFirst > 0 {
+					a.printf("inspect the scan rows: idcards audit scans --limit 0 --json | jq '.[] | select(.id >= %d and .id <= %d)'\n", ce.ScanFirst, ce.ScanLast)
+				}
 				a.printf("inspect it: idcards audit list --json | jq '.[] | select(.seq >= %d)' | head -40\n", max(ce.Seq-1, 1))
 				return exitError{1}
 			}
@@ -234,6 +248,9 @@ at the end since then are detected too.`,
 			var last string
 			s.DB().QueryRowContext(ctx, `SELECT hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last)
 			a.printf("ok: %d audit rows verified; head %s\n", n, last)
+			if v.ScanBatches > 0 {
+				a.printf("ok: %d scan log rows verified against %d scan.batch digests\n", v.ScanRows, v.ScanBatches)
+			}
 			return nil
 		},
 	}

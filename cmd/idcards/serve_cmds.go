@@ -53,16 +53,22 @@ makes a throwaway certificate for testing and prints its fingerprint; do not
 use it in production. Without TLS the server listens only on loopback unless
 --insecure-listen is given.
 
-Every answer is audited (token, code, status, client address) in batches; the
-access log on stderr names routes, never codes. SIGINT/SIGTERM stop it
-gracefully.
+Every answer is logged (time, token name, code, status, client address) in
+the scan log, written in batches of up to 4096 rows every 0.5 s so logging
+does not cap throughput; each batch adds one scan.batch row to the audit
+trail with a digest of its rows, so ` + "`idcards audit verify`" + ` detects tampering.
+Read it with ` + "`idcards audit scans`" + ` (see docs/scanlog.md). If the registry is
+briefly unwritable, rows wait in memory and are retried (requests slow down
+rather than go unlogged). The access log on stderr names routes, never
+codes. SIGINT/SIGTERM stop it gracefully, after writing the queued rows.
 
 --sync also runs OpenMRS sync in the background (as configured with
 ` + "`idcards sync configure`" + `), logging to stderr. Only one process syncs a
 registry at a time; others wait their turn.`,
 		Example: `  idcards tokens add ward3-scanner
   idcards serve --addr 0.0.0.0:8443 --tls-cert /etc/idcards/cert.pem --tls-key /etc/idcards/key.pem
-  curl -H "Authorization: Bearer $TOKEN" https://desk:8443/v1/ids/KLA000001D`,
+  curl -H "Authorization: Bearer $TOKEN" https://desk:8443/v1/ids/KLA000001D
+  idcards audit scans --token ward3-scanner --limit 20   # what it asked`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			useTLS := certFile != "" || keyFile != "" || selfSigned
@@ -165,7 +171,7 @@ func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyF
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}
-	fmt.Fprintln(a.stderr, "stopped; audit rows flushed")
+	fmt.Fprintln(a.stderr, "stopped; scan log flushed")
 	return err
 }
 

@@ -88,7 +88,10 @@ func TestCLI_ServeSelfSigned(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve after shutdown: %v", err)
 	}
-	if out := e.must("audit", "list", "--action", "scan.verify"); !strings.Contains(out, "token:gun1") {
-		t.Fatalf("the scan was not audited after shutdown:\n%s", out)
+	if out := e.must("audit", "scans", "--token", "gun1"); !strings.Contains(out, id) || !strings.Contains(out, "unassigned") || !strings.Contains(out, "127.0.0.1") {
+		t.Fatalf("the scan was not logged after shutdown:\n%s", out)
+	}
+	if out := e.must("audit", "verify"); !strings.Contains(out, "1 scan log rows verified against 1 scan.batch") {
+		t.Fatalf("verify does not cover the scan log:\n%s", out)
 	}
 }
