@@ -50,7 +50,7 @@ type BackupReport struct {
 }
 
 // countedTables are reported by a backup so a person can see at a glance
-// that it holds what they expect.
+// that it holds what they expect (and scan_log, when there is one).
 var countedTables = []string{"patients", "identifiers", "cards", "users", "audit", "outbox"}
 
 // Backup takes a consistent online copy of the registry with VACUUM INTO:
@@ -202,6 +202,17 @@ func CheckFile(ctx context.Context, path string) (BackupReport, error) {
 			return r, idcards.Errorf(idcards.Invalid, "%s: table %s: %v", path, t, err)
 		}
 		r.Counts[t] = n
+	}
+	// The scan log (migration 0009) is counted when the file has one: a
+	// backup taken before it existed must still restore.
+	var hasScanLog int
+	db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'scan_log'`).Scan(&hasScanLog)
+	if hasScanLog > 0 {
+		var n int64
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM scan_log`).Scan(&n); err != nil {
+			return r, idcards.Errorf(idcards.Invalid, "%s: table scan_log: %v", path, err)
+		}
+		r.Counts["scan_log"] = n
 	}
 	ro := &Store{db: db, path: path, Now: time.Now}
 	if r.AuditRows, err = ro.VerifyAudit(ctx); err != nil {

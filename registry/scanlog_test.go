@@ -233,3 +233,40 @@ func FuzzScanRow(f *testing.F) {
 		}
 	})
 }
+
+// Backups carry the scan log (same file) and CheckFile verifies it with
+// the chain; a file from before the scan log still checks.
+func TestBackup_ScanLog(t *testing.T) {
+	s, ctx := scanStore(t)
+	dir := t.TempDir()
+	r, err := s.Backup(ctx, registry.BackupOptions{Out: dir + "/b.db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Counts["scan_log"] != 9 {
+		t.Fatalf("backup counts %v, want 9 scan_log rows", r.Counts)
+	}
+	// Tamper with the copy: CheckFile (and so restore) refuses it.
+	db, err := sql.Open("sqlite", "file:"+r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM scan_log WHERE id = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.CheckFile(ctx, r.Path); err == nil || !strings.Contains(err.Error(), "scan_log:4-8") {
+		t.Fatalf("tampered backup: %v", err)
+	}
+	// A registry from before migration 0009.
+	if _, err := db.Exec(`DROP TABLE scan_log; DELETE FROM audit WHERE action = 'scan.batch'; DELETE FROM schema_migrations WHERE name = '0009_scan_log.sql'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	old, err := registry.CheckFile(ctx, r.Path)
+	if err != nil {
+		t.Fatalf("pre-scan-log file: %v", err)
+	}
+	if _, ok := old.Counts["scan_log"]; ok {
+		t.Fatalf("counts %v", old.Counts)
+	}
+}
