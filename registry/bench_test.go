@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -95,6 +96,40 @@ func BenchmarkVerify1M(b *testing.B) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+}
+
+// BenchmarkMirrorVerify1M is BenchmarkVerify1M answered by a Mirror (what
+// idcards serve does), without the patient (a verify-scope token). It also
+// reports how long building the mirror of 1M IDs took and how much heap it
+// holds.
+func BenchmarkMirrorVerify1M(b *testing.B) {
+	s, ctx, ids := bigRegistry(b, 1_000_000)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	m, err := registry.NewMirror(ctx, s, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	built := time.Since(t0)
+	defer m.Close()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		v, err := m.VerifyScan(ctx, ids[i%len(ids)], false)
+		if err != nil || !v.Status.OK() {
+			b.Fatalf("%+v %v", v, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+	b.ReportMetric(built.Seconds(), "build-s")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(m.Len()), "heap-B/id")
 }
 
 // BenchmarkBaselineCommit is the floor under BenchmarkIssueOne: one durable

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/idcards/idcards"
@@ -31,20 +32,8 @@ import (
 // The returned error is only for failures of the registry itself; every
 // answer about the code is in the Verification.
 func (s *Store) Verify(ctx context.Context, raw string) (idcards.Verification, error) {
-	v := idcards.Verification{Input: raw, CheckedAt: s.Now().UTC()}
-	if len(raw) > barcode.MaxInput {
-		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("input is %d bytes long; no MRN is that long", len(raw))
-		return v, nil
-	}
-	if !utf8.ValidString(raw) {
-		v.Status, v.Detail = idcards.StatusMalformed, "input is not valid UTF-8 text"
-		return v, nil
-	}
-	code, serial := barcode.SplitScan(raw)
-	n := barcode.Normalize(code)
-	v.Code = n
-	if n == "" {
-		v.Status, v.Detail = idcards.StatusMalformed, "empty code"
+	v, n, serial, done := s.prepare(raw)
+	if done {
 		return v, nil
 	}
 	sc, err := s.seriesCodecs(ctx)
@@ -67,23 +56,65 @@ func (s *Store) Verify(ctx context.Context, raw string) (idcards.Verification, e
 	return v, fmt.Errorf("registry: verify: the series table keeps changing")
 }
 
-// verifyWith runs steps 2 and 3 with the series in sc. If the file's series
-// differ from sc, it returns the fresh ones (now cached) and the caller
-// starts over; otherwise it fills v and returns nil.
-func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Verification, n, serial string) (*seriesCache, error) {
-	var perr error
-	matched := false
+// prepare is step 1: it normalises raw and splits off a card serial; done
+// means v is already the answer (malformed input).
+func (s *Store) prepare(raw string) (v idcards.Verification, n, serial string, done bool) {
+	v = idcards.Verification{Input: raw, CheckedAt: s.Now().UTC()}
+	if len(raw) > barcode.MaxInput {
+		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("input is %d bytes long; no MRN is that long", len(raw))
+		return v, "", "", true
+	}
+	if !utf8.ValidString(raw) {
+		v.Status, v.Detail = idcards.StatusMalformed, "input is not valid UTF-8 text"
+		return v, "", "", true
+	}
+	code, serial := barcode.SplitScan(raw)
+	n = barcode.Normalize(code)
+	v.Code = n
+	if n == "" {
+		v.Status, v.Detail = idcards.StatusMalformed, "empty code"
+		return v, "", "", true
+	}
+	return v, n, serial, false
+}
+
+// parseCode is step 2: it finds the series whose prefix n has and checks
+// length, characters and check character. ok means v.Code is the MRN;
+// otherwise perr is the last series' complaint (nil: no prefix matched).
+func parseCode(sc *seriesCache, v *idcards.Verification, n string) (ok bool, perr error) {
 	for _, c := range sc.codecs {
 		if !c.HasPrefix(n) {
 			continue
 		}
 		mrn, _, err := c.Parse(n)
 		if err == nil {
-			v.Code, matched = mrn, true
-			break
+			v.Code = mrn
+			return true, nil
 		}
 		perr = err
 	}
+	return false, perr
+}
+
+// parseFailure answers for a code that no series accepts and that is not
+// a legacy ID.
+func parseFailure(sc *seriesCache, v *idcards.Verification, n string, perr error) {
+	var pe *barcode.ParseError
+	switch {
+	case perr == nil:
+		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("foreign prefix: %q does not start with this registry's prefix (%s)", n, sc.prefixes)
+	case errors.As(perr, &pe):
+		v.Status, v.Detail = pe.Status, pe.Msg
+	default:
+		v.Status, v.Detail = idcards.StatusMalformed, perr.Error()
+	}
+}
+
+// verifyWith runs steps 2 and 3 with the series in sc. If the file's series
+// differ from sc, it returns the fresh ones (now cached) and the caller
+// starts over; otherwise it fills v and returns nil.
+func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Verification, n, serial string) (*seriesCache, error) {
+	matched, perr := parseCode(sc, v, n)
 	if !matched {
 		// Legacy IDs imported without a check are looked up as they are.
 		var sig string
@@ -95,51 +126,58 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 			return s.reloadSeries(ctx)
 		}
 		if !legacy.Valid {
-			var pe *barcode.ParseError
-			switch {
-			case perr == nil:
-				v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("foreign prefix: %q does not start with this registry's prefix (%s)", n, sc.prefixes)
-			case errors.As(perr, &pe):
-				v.Status, v.Detail = pe.Status, pe.Msg
-			default:
-				v.Status, v.Detail = idcards.StatusMalformed, perr.Error()
-			}
+			parseFailure(sc, v, n, perr)
 			return nil, nil
 		}
 		v.Code = legacy.String
 	}
-	var (
-		sig                                  string
-		found, external, hasPatient, hasCard bool
-		id                                   idcards.Identifier
-		state, issued                        string
-		current                              sql.NullString
-		p                                    idcards.Patient
-		sex, created                         string
-		cardMRN, cardState                   string
-		replacedBy                           sql.NullString
-	)
+	var f facts
+	var sig string
 	err := s.queryRow(ctx, qVerify, v.Code, serial).Scan(&sig,
-		&found, &state, &id.PatientID, &id.Legacy, &issued, &id.IssuedBy, &id.VoidReason, &current, &external,
-		&hasPatient, &p.ID, &p.UUID, &p.GivenName, &p.FamilyName, &sex, &p.BirthDate, &p.BirthDateEstimated,
-		&p.Phone, &p.Village, &p.MergedInto, &created, &p.CreatedBy,
-		&hasCard, &cardMRN, &cardState, &replacedBy)
+		&f.found, &f.state, &f.id.PatientID, &f.id.Legacy, &f.issued, &f.id.IssuedBy, &f.id.VoidReason, &f.current, &f.external,
+		&f.hasPatient, &f.p.ID, &f.p.UUID, &f.p.GivenName, &f.p.FamilyName, &f.sex, &f.p.BirthDate, &f.p.BirthDateEstimated,
+		&f.p.Phone, &f.p.Village, &f.p.MergedInto, &f.created, &f.p.CreatedBy,
+		&f.hasCard, &f.cardMRN, &f.cardState, &f.replacedBy)
 	if err != nil {
 		return nil, fmt.Errorf("registry: verify: %w", err)
 	}
 	if sig != sc.sig {
 		return s.reloadSeries(ctx)
 	}
-	if !found {
+	return nil, decide(v, &f, serial)
+}
+
+// facts is what the registry holds about one code, as Verify reads it in
+// one statement (qVerify) and a Mirror holds it in memory.
+type facts struct {
+	found, external, hasPatient, hasCard bool
+	id                                   idcards.Identifier
+	state, issued                        string
+	issuedAt                             time.Time // used instead of issued when set
+	current                              sql.NullString
+	p                                    idcards.Patient
+	sex, created                         string
+	cardMRN, cardState                   string
+	replacedBy                           sql.NullString
+}
+
+// decide turns the facts about v.Code (and the scanned card serial, if
+// any) into the answer: the status vocabulary lives here and only here.
+func decide(v *idcards.Verification, f *facts, serial string) error {
+	if !f.found {
 		v.Status = idcards.StatusUnknown
-		if external {
+		if f.external {
 			v.Detail = "not issued at this desk, but in use in OpenMRS"
 		} else {
 			v.Detail = "check character is right, but this registry never issued this ID"
 		}
-		return nil, nil // an unknown ID's card serial is not looked at
+		return nil // an unknown ID's card serial is not looked at
 	}
-	id.MRN, id.State, id.IssuedAt = v.Code, idcards.IdentifierState(state), parseTime(issued)
+	id := f.id
+	id.MRN, id.State, id.IssuedAt = v.Code, idcards.IdentifierState(f.state), f.issuedAt
+	if f.issuedAt.IsZero() {
+		id.IssuedAt = parseTime(f.issued)
+	}
 	v.Identifier = &id
 	switch id.State {
 	case idcards.IDUnassigned:
@@ -148,39 +186,40 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 		v.Status, v.Detail = idcards.StatusVoided, "voided: "+id.VoidReason
 	default:
 		v.Status = idcards.StatusActive
-		if !hasPatient {
-			return nil, idcards.Errorf(idcards.NotFound, "no patient with id %d", id.PatientID)
+		if !f.hasPatient {
+			return idcards.Errorf(idcards.NotFound, "no patient with id %d", id.PatientID)
 		}
-		p.Sex, p.CreatedAt = idcards.Sex(sex), parseTime(created)
+		p := f.p
+		p.Sex, p.CreatedAt = idcards.Sex(f.sex), parseTime(f.created)
 		v.Patient = &p
 		if p.MergedInto != 0 {
 			v.Detail = fmt.Sprintf("same person as patient %d (records merged)", p.MergedInto)
 		}
 	}
 	// Report the current card so the caller can show it.
-	v.CardSerial = current.String
+	v.CardSerial = f.current.String
 	if serial == "" {
-		return nil, nil
+		return nil
 	}
 	// A card serial from a 2D symbol: a replaced or voided card is reported
 	// as such even when its MRN is active.
-	if !hasCard {
+	if !f.hasCard {
 		v.Status, v.Detail, v.CardSerial = idcards.StatusUnknown, fmt.Sprintf("card serial %s was never printed by this registry", serial), serial
-		return nil, nil
+		return nil
 	}
 	v.CardSerial = serial
 	switch {
-	case cardMRN != v.Code:
+	case f.cardMRN != v.Code:
 		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("card serial %s belongs to a different MRN", serial)
-	case cardState == string(idcards.CardReplaced):
+	case f.cardState == string(idcards.CardReplaced):
 		v.Status, v.Detail = idcards.StatusReplaced, "this card was replaced"
-		if replacedBy.Valid {
-			v.Detail += " by card " + replacedBy.String
+		if f.replacedBy.Valid {
+			v.Detail += " by card " + f.replacedBy.String
 		}
-	case cardState == string(idcards.CardVoided) && v.Status.OK():
+	case f.cardState == string(idcards.CardVoided) && v.Status.OK():
 		v.Status, v.Detail = idcards.StatusVoided, "this card was voided"
 	}
-	return nil, nil
+	return nil
 }
 
 // qSeriesSig is the series table in one string: what the codecs are built

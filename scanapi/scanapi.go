@@ -41,7 +41,9 @@ import (
 
 // Registry is what the endpoint needs from the registry.
 type Registry interface {
-	Verify(ctx context.Context, raw string) (idcards.Verification, error)
+	// VerifyScan is registry.Store.Verify (or a registry.Mirror's copy of
+	// it); withPatient asks for the patient of an active ID.
+	VerifyScan(ctx context.Context, raw string, withPatient bool) (idcards.Verification, error)
 	LookupToken(ctx context.Context, secret string) (registry.Token, error)
 	// ScanLogBatch appends answered requests to the scan log (chained into
 	// the audit trail by one scan.batch row) and records the tokens' last
@@ -298,7 +300,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		return
 	}
 	tok := tokenFrom(r.Context())
-	v, err := s.reg.Verify(r.Context(), code)
+	v, err := s.reg.VerifyScan(r.Context(), code, tok.Scope == registry.ScopeReadPatient)
 	if err != nil {
 		s.log.Error("verify", "route", route, "err", err)
 		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
