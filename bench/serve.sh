@@ -10,6 +10,7 @@
 #
 #   bench/serve.sh              # RUNS=3 DURATION=10s
 #   RUNS=5 DURATION=20s bench/serve.sh
+#   SERVE_FLAGS=--memory-index=false bench/serve.sh   # read the file on every scan
 #
 # Needs wrk (Debian package "wrk") and python3.
 set -euo pipefail
@@ -54,7 +55,7 @@ one() { # name url pid
 }
 for mode in plain tls; do
   if [ $mode = plain ]; then flags=""; scheme=http; else flags="--self-signed"; scheme=https; fi
-  "$work/idcards" serve --addr 127.0.0.1:18443 $flags --rate-token 1e9 --burst-token 1000000 \
+  "$work/idcards" serve --addr 127.0.0.1:18443 $flags ${SERVE_FLAGS:-} --rate-token 1e9 --burst-token 1000000 \
       --rate-addr 1e9 --burst-addr 1000000 >/dev/null 2>"$work/serve.log" &
   ipid=$!
   bflag=""; [ $mode = tls ] && bflag="-tls"
