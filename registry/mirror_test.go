@@ -55,6 +55,14 @@ func (f *mirrorFixture) same(step string) {
 	for _, c := range f.codes {
 		extra = append(extra, c, c[:len(c)-1]+flip(c[len(c)-1]), " "+c+" ", "]C1"+c)
 	}
+	// 2D symbols carry the card serial: current, replaced and voided cards.
+	cards, err := f.server.ListCards(f.ctx, registry.CardFilter{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, c := range cards {
+		extra = append(extra, barcode.Format2D(c.MRN, c.Serial))
+	}
 	for _, code := range extra {
 		want, werr := f.server.Verify(f.ctx, code)
 		got, gerr := f.m.VerifyScan(f.ctx, code, true)
