@@ -47,6 +47,8 @@ type Mirror struct {
 
 	refreshing sync.Mutex // one Refresh at a time: an older read must not overwrite a newer one
 	polls      atomic.Int64
+	trimming   atomic.Bool
+	trims      sync.WaitGroup
 	stop       chan struct{}
 	stopped    chan struct{}
 }
@@ -135,6 +137,7 @@ func (m *Mirror) Close() {
 		close(m.stop)
 	}
 	<-m.stopped
+	m.trims.Wait()
 }
 
 // Len is the number of identifiers held.
@@ -159,6 +162,14 @@ func (m *Mirror) follow() {
 			m.logf("mirror: %v (answers may lag until the next read succeeds)", err)
 		}
 		cancel()
+		if m.polls.Add(1)%1200 == 0 && m.trimming.CompareAndSwap(false, true) {
+			m.trims.Add(1)
+			go func() {
+				defer m.trims.Done()
+				defer m.trimming.Store(false)
+				m.trim()
+			}()
+		}
 	}
 }
 
@@ -315,17 +326,15 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 	m.mu.RLock()
 	after := m.seq
 	m.mu.RUnlock()
-	var lo, hi int64
-	if err := m.s.queryRow(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM verify_changes`).Scan(&lo, &hi); err != nil {
+	var hi int64
+	if err := m.s.queryRow(ctx, `SELECT coalesce(max(seq), 0) FROM verify_changes`).Scan(&hi); err != nil {
 		return fmt.Errorf("registry: mirror: %w", err)
 	}
 	switch {
-	case hi < after || (lo > after+1 && hi > after):
-		// The file was replaced (restore) or rows this mirror had not
-		// read were trimmed: start again.
+	case hi < after:
+		// A different file (seqs never go back: AUTOINCREMENT).
 		return m.rebuild(ctx)
 	case hi == after:
-		m.trim(ctx, hi)
 		return nil
 	}
 	st, err := m.s.prepared(ctx, `SELECT seq, coalesce(mrn, ''), coalesce(patient_id, 0) FROM verify_changes WHERE seq > ? ORDER BY seq LIMIT 5000`)
@@ -340,13 +349,23 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 		mrns := map[string]bool{}
 		pats := map[int64]bool{}
 		last := after
+		gap := false
 		for rows.Next() {
+			var seq int64
 			var mrn string
 			var pid int64
-			if err := rows.Scan(&last, &mrn, &pid); err != nil {
+			if err := rows.Scan(&seq, &mrn, &pid); err != nil {
 				rows.Close()
 				return fmt.Errorf("registry: mirror: %w", err)
 			}
+			// Writers are serialised and a seq is never reused, so the
+			// feed is contiguous unless rows were deleted (trimmed by
+			// another mirror, or by hand) before this one read them.
+			if seq != last+1 {
+				gap = true
+				break
+			}
+			last = seq
 			if mrn != "" {
 				mrns[mrn] = true
 			}
@@ -357,6 +376,9 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("registry: mirror: %w", err)
 		}
+		if gap {
+			return m.rebuild(ctx)
+		}
 		if last == after {
 			break
 		}
@@ -365,7 +387,6 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 		}
 		after = last
 	}
-	m.trim(ctx, hi)
 	return nil
 }
 
@@ -440,13 +461,14 @@ func (m *Mirror) checkSeries(ctx context.Context) error {
 	return nil
 }
 
-// trim deletes feed rows far behind hi, now and then (a write, so not on
-// every poll).
-func (m *Mirror) trim(ctx context.Context, hi int64) {
-	if m.polls.Add(1)%1000 != 0 || hi <= mirrorKeep {
-		return
-	}
-	_, _ = m.s.db.ExecContext(ctx, `DELETE FROM verify_changes WHERE seq <= ?`, hi-mirrorKeep)
+// trim deletes feed rows far behind the newest, now and then. It is a
+// write, so it runs outside Refresh (a busy registry must not stall the
+// feed: it has its own goroutine) and gives up quickly; the next attempt
+// comes a minute later.
+func (m *Mirror) trim() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _ = m.s.db.ExecContext(ctx, `DELETE FROM verify_changes WHERE seq <= (SELECT max(seq) FROM verify_changes) - ?`, mirrorKeep)
 }
 
 // VerifyScan answers like Store.Verify, from memory where it can.
@@ -474,10 +496,12 @@ func (m *Mirror) VerifyScan(ctx context.Context, raw string, withPatient bool) (
 	e, held := m.ids[k]
 	merged := m.merged[e.patientID]
 	legacy := m.hasLegacy
-	issuedBy := m.names[e.issuedBy]
-	var voidReason string
-	if e.state == stVoided {
-		voidReason = m.voids[k]
+	var issuedBy, voidReason string
+	if held {
+		issuedBy = m.names[e.issuedBy]
+		if e.state == stVoided {
+			voidReason = m.voids[k]
+		}
 	}
 	m.mu.RUnlock()
 	switch {

@@ -190,6 +190,39 @@ func TestMirror_AnswersAsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.same("feed trimmed under the mirror")
+
+	// Rows deleted after more were written (seqs never restart), and a
+	// hole in the middle of the unread feed: both noticed, both rebuilt.
+	if err := f.cli.Void(ctx, reserved[2], "lost"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cli.DB().ExecContext(ctx, `DELETE FROM verify_changes`); err != nil {
+		t.Fatal(err)
+	}
+	_, late := f.register(f.cli, "Late")
+	if err := f.cli.Void(ctx, late, "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	f.same("feed emptied, then written again")
+	_, a := f.register(f.cli, "Hole")
+	_, b := f.register(f.cli, "After")
+	if _, err := f.cli.RecordCards(ctx, []string{a}, "card", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	var hole int64
+	if err := f.cli.DB().QueryRowContext(ctx, `SELECT max(seq) FROM verify_changes`).Scan(&hole); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cli.Void(ctx, a, "typo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cli.Void(ctx, b, "typo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cli.DB().ExecContext(ctx, `DELETE FROM verify_changes WHERE seq = ?`, hole+1); err != nil {
+		t.Fatal(err)
+	}
+	f.same("hole in the unread feed")
 }
 
 // FuzzMirrorVerify: whatever a scanner sends, the mirror answers exactly
@@ -271,4 +304,59 @@ func TestMirror_ConcurrentScansAndChanges(t *testing.T) {
 		}
 	}
 	f.same("after concurrent changes")
+}
+
+// A fresh install: serve starts on a registry with no identifiers yet; the
+// first IDs are issued by another process while it runs.
+func TestMirror_EmptyRegistry(t *testing.T) {
+	f := newMirrorFixture(t)
+	var err error
+	f.m, err = registry.NewMirror(f.ctx, f.server, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.m.Close)
+	f.same("empty")
+	f.register(f.cli, "Amina")
+	f.same("first registration elsewhere")
+}
+
+// The feed is trimmed to its newest 100,000 rows; a second mirror that
+// had not read the trimmed rows notices the gap and rebuilds.
+func TestMirror_TrimKeepsNewestAndOthersRebuild(t *testing.T) {
+	f := newMirrorFixture(t)
+	_, a := f.register(f.server, "Amina")
+	var err error
+	f.m, err = registry.NewMirror(f.ctx, f.server, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.m.Close)
+	behind, err := registry.NewMirror(f.ctx, f.cli, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind.Close() // no follower: it reads the feed only when told to, below
+	if err := f.cli.Void(f.ctx, a, "typo"); err != nil {
+		t.Fatal(err)
+	}
+	// 100,010 more feed rows (as many changes would write).
+	if _, err := f.cli.DB().ExecContext(f.ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 100010)
+		INSERT INTO verify_changes(mrn) SELECT 'none' FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	f.same("first mirror read everything") // f.m is now up to date
+	registry.TrimMirrorForTest(f.m)
+	var n int
+	if err := f.cli.DB().QueryRowContext(f.ctx, `SELECT count(*) FROM verify_changes`).Scan(&n); err != nil || n != 100_000 {
+		t.Fatalf("after trim: %d rows, %v (want the newest 100,000)", n, err)
+	}
+	// The other mirror never read the void: it must rebuild, not skip it.
+	if err := behind.Refresh(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := behind.VerifyScan(f.ctx, a, false)
+	if err != nil || v.Status != idcards.StatusVoided {
+		t.Fatalf("mirror behind the trim: %s %v", v.Status, err)
+	}
 }

@@ -4,8 +4,10 @@
 -- it last saw. Only changes to existing identifiers are fed: a new
 -- identifier is not in any mirror yet, so a mirror looks it up in the file
 -- (and then keeps it). Rows are trimmed by the mirrors themselves.
+-- AUTOINCREMENT: a seq is never reused, even after the rows are deleted,
+-- so a mirror can tell a gap (rows it never read) from an empty feed.
 CREATE TABLE verify_changes (
-    seq        INTEGER PRIMARY KEY,
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     mrn        TEXT,
     patient_id INTEGER
 );
