@@ -53,15 +53,7 @@ type ScanRecord struct {
 const scanChunk = 128
 
 func scanInsertN(n int) string {
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO scan_log(id, at, token, code, status, addr) VALUES `)
-	for i := range n {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString(`(?,?,?,?,?,?)`)
-	}
-	return sb.String()
+	return multiRowInsert(`INSERT INTO scan_log(id, at, token, code, status, addr)`, 6, n)
 }
 
 var scanInsertChunk = scanInsertN(scanChunk)

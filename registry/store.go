@@ -55,7 +55,7 @@ type Store struct {
 	stmts sync.Map // query text → *sql.Stmt, for the hot read paths
 
 	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
-	audit  auditBatcher                // auditbatch.go: AuditBatch's own connection
+	audit  auditBatcher                // auditbatch.go: the scan log writer's own connection
 	tokens tokenCache                  // tokens.go: LookupToken's cache
 }
 

@@ -184,7 +184,7 @@ type cachedToken struct {
 const tokenCacheMax = 4096
 
 // LookupToken returns the active token whose secret this is. It reads only:
-// last use is recorded by AuditBatch, off the request path. Results are
+// last use is recorded by ScanLogBatch, off the request path. Results are
 // cached for up to TokenCacheTTL.
 func (s *Store) LookupToken(ctx context.Context, secret string) (Token, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {
