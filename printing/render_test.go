@@ -114,16 +114,12 @@ func TestRender_ScansBack(t *testing.T) {
 		{"card", 30, 203, nil},
 		{"a4", 20, 150, []barcode.Symbology{barcode.Code128, barcode.QR}},
 		{"card", 10, 203, []barcode.Symbology{barcode.QR}},
-		{"card", 10, 203, []barcode.Symbology{barcode.DataMatrix}},
+		// DataMatrix: Debian's zbar cannot read it; TestRender_DataMatrixScansBack
+		// decodes it with gozxing instead.
 	}
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s/%d-cards/%ddpi/%v", tt.layout, tt.n, tt.dpi, tt.syms)
 		t.Run(name, func(t *testing.T) {
-			if tt.syms != nil && slices.Contains(tt.syms, barcode.DataMatrix) {
-				if !strings.Contains(tool(t, "zbarimg", "--help"), "datamatrix") {
-					t.Skip("this zbarimg has no DataMatrix support")
-				}
-			}
 			cards := testCards(tt.n)
 			o := Options{Facility: "Kisugu Health Centre III", Symbols: tt.syms}
 			pages := decodePages(t, renderPDF(t, tt.layout, cards, o), tt.dpi)
@@ -145,8 +141,6 @@ func TestRender_ScansBack(t *testing.T) {
 							want = append(want, "CODE-128:"+c.MRN)
 						case barcode.QR:
 							want = append(want, "QR-Code:"+Default2D(c.MRN, c.Serial))
-						case barcode.DataMatrix:
-							want = append(want, "DataMatrix:"+Default2D(c.MRN, c.Serial))
 						}
 					}
 				}

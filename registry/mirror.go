@@ -317,9 +317,6 @@ const qMirrorID = `SELECT state, coalesce(patient_id, 0), legacy, issued_at, iss
 func (m *Mirror) Refresh(ctx context.Context) error {
 	m.refreshing.Lock()
 	defer m.refreshing.Unlock()
-	if _, err := m.s.seriesCodecs(ctx); err != nil {
-		return err
-	}
 	if err := m.checkSeries(ctx); err != nil {
 		return err
 	}
@@ -513,8 +510,8 @@ func (m *Mirror) VerifyScan(ctx context.Context, raw string, withPatient bool) (
 	case !held:
 		return m.miss(ctx, raw, withPatient)
 	}
-	f := facts{found: true, state: stateNames[e.state], issuedAt: time.UnixMicro(e.issued).UTC(), current: sql.NullString{String: e.cardSerial(), Valid: e.card[0] != 0}}
-	f.id = idcards.Identifier{PatientID: e.patientID, Legacy: e.legacy, IssuedBy: issuedBy, VoidReason: voidReason}
+	f := facts{found: true, state: stateNames[e.state], current: sql.NullString{String: e.cardSerial(), Valid: e.card[0] != 0}}
+	f.id = idcards.Identifier{PatientID: e.patientID, Legacy: e.legacy, IssuedAt: time.UnixMicro(e.issued).UTC(), IssuedBy: issuedBy, VoidReason: voidReason}
 	if e.state == stActive {
 		if withPatient {
 			if err := s.patientFacts(ctx, &f); err != nil {

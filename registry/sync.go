@@ -127,20 +127,7 @@ func (s *Store) DueOutbox(ctx context.Context, afterID int64, limit int) ([]idca
 	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("registry: outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []idcards.OutboxItem
-	for rows.Next() {
-		it, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return s.outboxRows(ctx, `SELECT `+outboxCols+` FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
 }
 
 // Outbox lists outbox rows in a state ("" for all), newest first.
@@ -148,9 +135,13 @@ func (s *Store) Outbox(ctx context.Context, state string, limit int) ([]idcards.
 	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?`, state, state, limit)
+	return s.outboxRows(ctx, `SELECT `+outboxCols+` FROM outbox WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?`, state, state, limit)
+}
+
+func (s *Store) outboxRows(ctx context.Context, q string, args ...any) ([]idcards.OutboxItem, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registry: outbox: %w", err)
 	}
 	defer rows.Close()
 	var out []idcards.OutboxItem

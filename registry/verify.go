@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/idcards/idcards"
@@ -132,9 +131,9 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 		v.Code = legacy.String
 	}
 	var f facts
-	var sig string
+	var sig, issued string
 	err := s.queryRow(ctx, qVerify, v.Code, serial).Scan(&sig,
-		&f.found, &f.state, &f.id.PatientID, &f.id.Legacy, &f.issued, &f.id.IssuedBy, &f.id.VoidReason, &f.current, &f.external,
+		&f.found, &f.state, &f.id.PatientID, &f.id.Legacy, &issued, &f.id.IssuedBy, &f.id.VoidReason, &f.current, &f.external,
 		&f.hasPatient, &f.p.ID, &f.p.UUID, &f.p.GivenName, &f.p.FamilyName, &f.sex, &f.p.BirthDate, &f.p.BirthDateEstimated,
 		&f.p.Phone, &f.p.Village, &f.p.MergedInto, &f.created, &f.p.CreatedBy,
 		&f.hasCard, &f.cardMRN, &f.cardState, &f.replacedBy)
@@ -144,6 +143,7 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 	if sig != sc.sig {
 		return s.reloadSeries(ctx)
 	}
+	f.id.IssuedAt = parseTime(issued)
 	return nil, decide(v, &f, serial)
 }
 
@@ -152,8 +152,7 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 type facts struct {
 	found, external, hasPatient, hasCard bool
 	id                                   idcards.Identifier
-	state, issued                        string
-	issuedAt                             time.Time // used instead of issued when set
+	state                                string
 	current                              sql.NullString
 	p                                    idcards.Patient
 	sex, created                         string
@@ -174,10 +173,7 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 		return nil // an unknown ID's card serial is not looked at
 	}
 	id := f.id
-	id.MRN, id.State, id.IssuedAt = v.Code, idcards.IdentifierState(f.state), f.issuedAt
-	if f.issuedAt.IsZero() {
-		id.IssuedAt = parseTime(f.issued)
-	}
+	id.MRN, id.State = v.Code, idcards.IdentifierState(f.state)
 	v.Identifier = &id
 	switch id.State {
 	case idcards.IDUnassigned:

@@ -319,6 +319,14 @@ func (a *app) openmrsFlags(cmd *cobra.Command, cfg *registry.SyncConfig) {
 	_ = cmd.MarkFlagRequired("user")
 }
 
+// lookupFlags are the connection flags of types and locations; without
+// them the saved settings are used.
+func lookupFlags(cmd *cobra.Command, flags *registry.SyncConfig) {
+	cmd.Flags().StringVar(&flags.URL, "url", "", "OpenMRS base URL (default: the configured one)")
+	cmd.Flags().StringVar(&flags.Username, "user", "", "OpenMRS username")
+	cmd.Flags().StringVar(&flags.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
+}
+
 // lookupClient is the client for types/locations: flags, else saved settings.
 func (a *app) lookupClient(ctx context.Context, flags registry.SyncConfig) (*openmrs.Client, registry.SyncConfig, error) {
 	cfg := flags
@@ -378,9 +386,7 @@ func (a *app) syncTypesCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&flags.URL, "url", "", "OpenMRS base URL (default: the configured one)")
-	cmd.Flags().StringVar(&flags.Username, "user", "", "OpenMRS username")
-	cmd.Flags().StringVar(&flags.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
+	lookupFlags(cmd, &flags)
 	return cmd
 }
 
@@ -411,9 +417,7 @@ func (a *app) syncLocationsCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&q, "q", "", "part of the location's name")
-	cmd.Flags().StringVar(&flags.URL, "url", "", "OpenMRS base URL (default: the configured one)")
-	cmd.Flags().StringVar(&flags.Username, "user", "", "OpenMRS username")
-	cmd.Flags().StringVar(&flags.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
+	lookupFlags(cmd, &flags)
 	return cmd
 }
 
