@@ -151,16 +151,21 @@ func (s *Store) VerifyAuditDetail(ctx context.Context) (AuditVerification, error
 	defer conn.Close()
 	// A deferred BEGIN (not the pool's BEGIN IMMEDIATE): a snapshot for
 	// reading, which blocks no writer.
-	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+	if _, err := conn.ExecContext(ctx, s.dialect.beginRead); err != nil {
 		return v, fmt.Errorf("registry: audit verify: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-	var hasScanLog int
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'scan_log'`).Scan(&hasScanLog); err != nil {
+	hasScanLog, err := s.hasTable(ctx, conn, "scan_log")
+	if err != nil {
 		return v, fmt.Errorf("registry: audit verify: %w", err)
 	}
 	// A registry (or a backup) from before the scan log has nothing to check.
-	scans := &scanChecker{ctx: ctx, q: conn, done: hasScanLog == 0}
+	scanConn, err := s.snapshotTwin(ctx, conn) // dialect.go: PostgreSQL runs one query at a time per connection
+	if err != nil {
+		return v, fmt.Errorf("registry: audit verify: %w", err)
+	}
+	defer scanConn.Close()
+	scans := &scanChecker{ctx: ctx, q: scanConn, done: !hasScanLog}
 	defer scans.close()
 	rows, err := conn.QueryContext(ctx, `SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq`)
 	if err != nil {

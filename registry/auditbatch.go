@@ -23,6 +23,8 @@ type auditBatcher struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 	args  []any
+	// dialect is the store's (set by ScanLogBatch before open).
+	dialect *dialect
 }
 
 func (b *auditBatcher) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -80,7 +82,7 @@ func (b *auditBatcher) open(ctx context.Context, db *sql.DB) error {
 	// A cache that holds a whole batch's pages (a 4,096-row batch
 	// dirties some 400), and the statement journal of the multi-row
 	// INSERTs in memory rather than in a temporary file.
-	if _, err := c.ExecContext(ctx, `PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY`); err != nil {
+	if _, err := c.ExecContext(ctx, `PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY`); !b.dialect.postgres() && err != nil {
 		c.Close()
 		return err
 	}

@@ -76,7 +76,11 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	}
 	defer os.RemoveAll(dir)
 	plain := filepath.Join(dir, "registry.db")
-	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, plain); err != nil {
+	if s.dialect.postgres() {
+		if err := s.exportSQLite(ctx, plain); err != nil { // copy.go
+			return BackupReport{}, fmt.Errorf("registry: backup: %w", err)
+		}
+	} else if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, plain); err != nil {
 		return BackupReport{}, fmt.Errorf("registry: backup: vacuum into: %w", err)
 	}
 	if err := os.Chmod(plain, 0o600); err != nil { // VACUUM INTO honours the umask only
@@ -214,7 +218,7 @@ func CheckFile(ctx context.Context, path string) (BackupReport, error) {
 		}
 		r.Counts["scan_log"] = n
 	}
-	ro := &Store{db: db, path: path, Now: time.Now}
+	ro := &Store{db: db, path: path, Now: time.Now, dialect: sqliteDialect}
 	if r.AuditRows, err = ro.VerifyAudit(ctx); err != nil {
 		return r, &idcards.Error{Kind: idcards.Invalid, Msg: path, Err: err}
 	}
@@ -238,6 +242,10 @@ type RestoreOptions struct {
 	Actor idcards.Actor
 	// Now stamps the kept file's name; nil means time.Now.
 	Now func() time.Time
+
+	// staging: restorePG's checked copy on its way into PostgreSQL, which
+	// is audited there rather than here.
+	staging bool
 }
 
 // Restore checks a backup file and installs it as a registry: the checksum
@@ -253,6 +261,9 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if IsPostgresURL(opt.To) {
+		return restorePG(ctx, backup, opt) // copy.go
 	}
 	if _, err := os.Lstat(opt.To); err == nil && !opt.Force {
 		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s already exists; restore into a new path, or stop every desk and pass --force (the old file is kept)", opt.To)
@@ -326,6 +337,9 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 		return r, fmt.Errorf("registry: restore: audit chain after restore: %w", err)
 	}
 	r.Path, r.Encrypted, r.AuditRows = opt.To, encrypted, n
+	if opt.staging {
+		return r, nil
+	}
 	detail := fmt.Sprintf("from=%s checksum_file=%t encrypted=%t audit_rows=%d", filepath.Base(backup), sumOK, encrypted, n)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		return s.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail)

@@ -93,7 +93,7 @@ func (s *Store) Candidates(ctx context.Context, np NewPatient, limit int) ([]idc
 			args = append(args, year, year)
 		}
 		args = append(args, blockLimit)
-		conds = append(conds, `SELECT id FROM (`+sub+` LIMIT ?)`)
+		conds = append(conds, `SELECT id FROM (`+sub+` LIMIT ?) AS b`)
 	}
 	if len(keys) > 0 {
 		ph := strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",")
@@ -105,7 +105,7 @@ func (s *Store) Candidates(ctx context.Context, np NewPatient, limit int) ([]idc
 	}
 	if suf := phoneSuffix(np.Phone); len(suf) == 4 {
 		args = append(args, suf, blockLimit)
-		conds = append(conds, `SELECT id FROM (SELECT id FROM patients WHERE phone_suffix = ? LIMIT ?)`)
+		conds = append(conds, `SELECT id FROM (SELECT id FROM patients WHERE phone_suffix = ? LIMIT ?) AS b`)
 	}
 	if len(conds) == 0 {
 		return nil, nil

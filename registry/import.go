@@ -232,7 +232,7 @@ const (
 	qExternal    = `SELECT count(*) FROM external_identifiers WHERE identifier = ?`
 	qByUUID      = `SELECT ` + patientCols + ` FROM patients WHERE uuid = ?`
 	qIdentical   = `SELECT id FROM patients WHERE name_norm = ? AND coalesce(birth_date,'') = ? AND sex = ? AND coalesce(phone,'') = ? AND coalesce(village,'') = ? AND given_name = ? AND family_name = ? LIMIT 1`
-	qInsPatient  = `INSERT INTO patients(uuid, given_name, family_name, sex, birth_date, birth_date_estimated, birth_year, phone, phone_suffix, village, given_key, family_key, name_norm, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qInsPatient  = `INSERT INTO patients(uuid, given_name, family_name, sex, birth_date, birth_date_estimated, birth_year, phone, phone_suffix, village, given_key, family_key, name_norm, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
 	qInsID       = `INSERT INTO identifiers(mrn, series_id, seq, state, patient_id, legacy, issued_at, issued_by, assigned_at) VALUES (?,?,?,'active',?,1,?,?,?)`
 	qEnqueue     = `INSERT INTO outbox(kind, patient_id, mrn, created_at) VALUES (?,?,?,?)`
 	qPatientMRNs = `SELECT mrn FROM identifiers WHERE patient_id = ? AND state <> 'voided'`
@@ -243,7 +243,7 @@ func (s *Store) newImporter(ctx context.Context, tx *sql.Tx, actor string, opts 
 	// A large import in one transaction spills SQLite's default 2 MB page
 	// cache to the WAL again and again; 64 MB keeps a 100k-row import in
 	// memory until commit. It applies to this pooled connection only.
-	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+	if err := s.tune(ctx, tx, `PRAGMA cache_size = -65536`); err != nil {
 		return nil, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, prefix, width, scheme FROM series`)
@@ -299,7 +299,7 @@ func (im *importer) close() {
 	// process (the TUI, serve) does not keep 64 MB per connection after an
 	// import. Memory during an import is bounded by this cache, not by the
 	// file: ~150 MB peak RSS for 100,000 and for 300,000 rows alike.
-	im.tx.Exec(`PRAGMA cache_size = -2000`)
+	im.s.tune(context.Background(), im.tx, `PRAGMA cache_size = -2000`)
 }
 
 // resolvedID is a row's identifier after validation.
@@ -500,13 +500,10 @@ func (im *importer) insertPatient(ctx context.Context, uuid string, np NewPatien
 		}
 	}
 	gk, fk := im.s.keys(np.GivenName, np.FamilyName)
-	res, err := im.stmts[qInsPatient].ExecContext(ctx, uuid, np.GivenName, np.FamilyName, string(sex), nullStr(np.BirthDate), np.BirthDateEstimated, year,
+	var id int64
+	err := im.stmts[qInsPatient].QueryRowContext(ctx, uuid, np.GivenName, np.FamilyName, string(sex), nullStr(np.BirthDate), np.BirthDateEstimated, year,
 		nullStr(np.Phone), nullStr(phoneSuffix(np.Phone)), nullStr(np.Village), nullStr(gk), nullStr(fk),
-		FoldName(np.GivenName+" "+np.FamilyName), im.at, im.actor)
-	if err != nil {
-		return 0, "", err
-	}
-	id, err := res.LastInsertId()
+		FoldName(np.GivenName+" "+np.FamilyName), im.at, im.actor).Scan(&id)
 	if err != nil {
 		return 0, "", err
 	}

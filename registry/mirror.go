@@ -149,13 +149,16 @@ func (m *Mirror) Len() int {
 
 func (m *Mirror) follow() {
 	defer close(m.stopped)
-	t := time.NewTicker(m.lag)
+	kick, stopListening := m.listen() // mirror_listen.go: LISTEN/NOTIFY on PostgreSQL; nil on SQLite
+	defer stopListening()
+	t := time.NewTicker(m.pollEvery())
 	defer t.Stop()
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-t.C:
+		case <-kick:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := m.Refresh(ctx); err != nil && m.logf != nil {
@@ -236,7 +239,7 @@ func (m *Mirror) rebuild(ctx context.Context) (err error) {
 		return fmt.Errorf("registry: mirror: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil { // deferred: a read transaction
+	if _, err := conn.ExecContext(ctx, m.s.dialect.beginRead); err != nil { // deferred: a read transaction
 		return fmt.Errorf("registry: mirror: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)

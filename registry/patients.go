@@ -248,15 +248,14 @@ func (s *Store) insertPatient(ctx context.Context, tx *sql.Tx, actor string, np 
 	gk, fk := s.keys(np.GivenName, np.FamilyName)
 	now := s.now()
 	p.CreatedAt = parseTime(now)
-	res, err := tx.ExecContext(ctx, `INSERT INTO patients(uuid, given_name, family_name, sex, birth_date, birth_date_estimated, birth_year,
-		phone, phone_suffix, village, given_key, family_key, name_norm, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	err := tx.QueryRowContext(ctx, `INSERT INTO patients(uuid, given_name, family_name, sex, birth_date, birth_date_estimated, birth_year,
+		phone, phone_suffix, village, given_key, family_key, name_norm, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		p.UUID, p.GivenName, p.FamilyName, string(p.Sex), nullStr(p.BirthDate), p.BirthDateEstimated, year,
 		nullStr(p.Phone), nullStr(phoneSuffix(p.Phone)), nullStr(p.Village), nullStr(gk), nullStr(fk),
-		FoldName(p.GivenName+" "+p.FamilyName), now, actor)
+		FoldName(p.GivenName+" "+p.FamilyName), now, actor).Scan(&p.ID)
 	if err != nil {
 		return p, fmt.Errorf("registry: register: %w", err)
 	}
-	p.ID, _ = res.LastInsertId()
 	return p, nil
 }
 

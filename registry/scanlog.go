@@ -91,6 +91,7 @@ func (s *Store) ScanLogBatch(ctx context.Context, recs []ScanRecord, lastUsed ma
 	b := &s.audit
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.dialect = s.dialect
 	if err := b.open(ctx, s.db); err != nil {
 		return fmt.Errorf("registry: scan log: %w", err)
 	}
@@ -102,7 +103,7 @@ func (s *Store) ScanLogBatch(ctx context.Context, recs []ScanRecord, lastUsed ma
 }
 
 func (b *auditBatcher) writeScans(ctx context.Context, now, actor string, recs []ScanRecord, lastUsed map[string]time.Time) (err error) {
-	if _, err := b.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if _, err := b.conn.ExecContext(ctx, b.dialect.beginWrite); err != nil {
 		return fmt.Errorf("registry: scan log: begin: %w", err)
 	}
 	defer func() {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/internal/pgtest"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -111,15 +112,12 @@ func TestVerifyAudit_ScanLogTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ctx := scanStore(t)
 			// Through a connection of its own, as another program would.
-			db, err := sql.Open("sqlite", "file:"+s.Path())
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := pgtest.OpenDB(t, s.Path())
 			if _, err := db.Exec(tc.sql); err != nil {
 				t.Fatal(err)
 			}
 			db.Close()
-			_, err = s.VerifyAudit(ctx)
+			_, err := s.VerifyAudit(ctx)
 			var ce *registry.ChainError
 			if !errors.As(err, &ce) {
 				t.Fatalf("tampered scan log verified: %v", err)

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -43,6 +45,10 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z"
 type Store struct {
 	db   *sql.DB
 	path string
+	// dialect is the engine (dialect.go); pgCfg its connection settings
+	// on PostgreSQL (the mirror's LISTEN connection uses them).
+	dialect *dialect
+	pgCfg   *pgx.ConnConfig
 	// Now returns the current time; tests may replace it before use.
 	Now func() time.Time
 	// Keys computes duplicate-detection blocking keys for new patients; nil
@@ -81,7 +87,23 @@ func dsn(path string) string {
 
 // Create makes a new registry at path with the given first MRN format. It
 // refuses to overwrite an existing file. The file is created with mode 0600.
-func Create(ctx context.Context, path string, f idcards.Format) (*Store, error) {
+// A postgres:// URL instead names an empty PostgreSQL database, in which
+// Create makes the schema (so it must run as a role that may: the owner).
+func Create(ctx context.Context, path string, f idcards.Format, opts ...Option) (*Store, error) {
+	if IsPostgresURL(path) {
+		if _, err := barcode.NewCodec(f); err != nil {
+			return nil, err
+		}
+		s, err := openPG(ctx, path, true, options(opts))
+		if err != nil {
+			return nil, err
+		}
+		if err := s.initFormat(ctx, f); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("registry: create: %w", err)
 	}
@@ -108,8 +130,12 @@ func Create(ctx context.Context, path string, f idcards.Format) (*Store, error) 
 	return s, nil
 }
 
-// Open opens an existing registry and applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens an existing registry and applies pending migrations. path is a
+// SQLite file, or a postgres:// URL (see docs/deploy.md).
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if IsPostgresURL(path) {
+		return openPG(ctx, path, false, options(opts))
+	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, idcards.Errorf(idcards.NotFound, "no registry at %s: create one with `idcards init --site CODE --scheme NAME`", path)
@@ -130,7 +156,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// SQLite's lock anyway.
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
-	s := &Store{db: db, path: path, Now: time.Now}
+	s := &Store{db: db, path: path, Now: time.Now, dialect: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -205,17 +231,24 @@ func (s *Store) now() string { return s.Now().UTC().Format(TimeFormat) }
 // migrate applies embedded migrations in name order, each in its own
 // transaction, recording them in schema_migrations. Re-running is a no-op.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	names, err := fs.Glob(s.dialect.migrations, "*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
+	if s.dialect.postgres() {
+		// A runtime role may not run DDL, not even CREATE TABLE IF NOT
+		// EXISTS: look before trying.
+		if pending, err := s.pgMigrationsPending(ctx, names); err != nil || !pending {
+			return err
+		}
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 			return err
 		}
 		for _, name := range names {
-			base := filepath.Base(name)
+			base := name
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
 				return err
@@ -223,7 +256,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				continue
 			}
-			body, err := migrationFS.ReadFile(name)
+			body, err := fs.ReadFile(s.dialect.migrations, name)
 			if err != nil {
 				return err
 			}
@@ -241,16 +274,16 @@ func (s *Store) migrate(ctx context.Context) error {
 // tx runs fn in one BEGIN IMMEDIATE transaction and commits; fn's error
 // rolls back.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWriteTx(ctx) // dialect.go: BEGIN IMMEDIATE, or PostgreSQL's writer lock
 	if err != nil {
-		return fmt.Errorf("registry: begin: %w", err)
+		return fmt.Errorf("registry: begin: %w", Unreachable(err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return s.afterRollback(ctx, err) // approvals.go: a refused clerk's request must outlive the rollback
+		return s.afterRollback(ctx, Unreachable(err)) // approvals.go: a refused clerk's request must outlive the rollback
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("registry: commit: %w", err)
+		return fmt.Errorf("registry: commit: %w", Unreachable(err))
 	}
 	return nil
 }
@@ -258,6 +291,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 // isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation,
 // by extended result code (never by message text).
 func isConstraint(err error) bool {
+	if isPgUnique(err) { // dialect_postgres.go: SQLSTATE 23505
+		return true
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {
@@ -271,11 +307,22 @@ func isConstraint(err error) bool {
 // IntegrityCheck runs PRAGMA integrity_check and returns its first line
 // ("ok" for a healthy file).
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.dialect.postgres() {
+		return s.pgIntegrityCheck(ctx)
+	}
 	var r string
 	if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&r); err != nil {
 		return "", err
 	}
 	return r, nil
+}
+
+func options(opts []Option) openConfig {
+	var oc openConfig
+	for _, o := range opts {
+		o(&oc)
+	}
+	return oc
 }
 
 func parseTime(s string) time.Time {

@@ -220,7 +220,7 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 
 // qSeriesSig is the series table in one string: what the codecs are built
 // from, plus the ids, so an added, changed or removed series changes it.
-const qSeriesSig = `(SELECT coalesce(group_concat(id || ':' || prefix || ':' || width || ':' || scheme, ','), '') FROM (SELECT id, prefix, width, scheme FROM series ORDER BY id))`
+const qSeriesSig = `(SELECT coalesce(group_concat(id || ':' || prefix || ':' || width || ':' || scheme, ','), '') FROM (SELECT id, prefix, width, scheme FROM series ORDER BY id) AS s)`
 
 // qVerify is the whole registry side of a verification in one statement
 // (one snapshot): the series signature, the identifier, its patient if

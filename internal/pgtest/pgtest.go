@@ -1,0 +1,168 @@
+// Package pgtest names the database a test's registry lives in, so that the
+// same suites run on both engines: SQLite always, and PostgreSQL when
+// IDCARDS_TEST_POSTGRES names a server.
+//
+// IDCARDS_TEST_POSTGRES is a connection URL for a role that may create
+// databases, e.g. postgres://postgres@/postgres?host=/tmp/pg (a socket
+// directory) — .ci/run starts a throw-away cluster and sets it. Each test
+// gets a database of its own, dropped when the test ends.
+package pgtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // OpenDB's SQLite driver
+)
+
+// Env is the variable that names the server.
+const Env = "IDCARDS_TEST_POSTGRES"
+
+// Enabled reports whether tests run against PostgreSQL.
+func Enabled() bool { return os.Getenv(Env) != "" }
+
+// Location is where a new test registry goes: a SQLite path in a fresh temp
+// dir, or, with IDCARDS_TEST_POSTGRES set, the URL of a new empty database.
+func Location(t testing.TB) string {
+	t.Helper()
+	if !Enabled() {
+		return filepath.Join(t.TempDir(), "registry.db")
+	}
+	return NewDatabase(t)
+}
+
+// Require skips (or, with IDCARDS_REQUIRE_TOOLS=1, fails) a test that needs
+// PostgreSQL when none is configured.
+func Require(t testing.TB) {
+	t.Helper()
+	if Enabled() {
+		return
+	}
+	if os.Getenv("IDCARDS_REQUIRE_TOOLS") == "1" {
+		t.Fatalf("%s is not set: this test needs a PostgreSQL server (.ci/run starts one)", Env)
+	}
+	t.Skipf("%s is not set: no PostgreSQL server to test against", Env)
+}
+
+// SQLiteOnly skips a test that checks something only a SQLite file has
+// (file modes, bytes on disk), when the suite runs against PostgreSQL.
+func SQLiteOnly(t testing.TB) {
+	t.Helper()
+	if Enabled() {
+		t.Skip("checks the SQLite file itself; the suite runs against PostgreSQL (it also runs on SQLite)")
+	}
+}
+
+var (
+	adminOnce sync.Once
+	admin     *sql.DB
+	adminURL  *url.URL
+	adminErr  error
+	counter   atomic.Int64
+)
+
+func server() (*sql.DB, *url.URL, error) {
+	adminOnce.Do(func() {
+		raw := os.Getenv(Env)
+		adminURL, adminErr = url.Parse(raw)
+		if adminErr != nil {
+			return
+		}
+		cfg, err := pgx.ParseConfig(raw)
+		if err != nil {
+			adminErr = err
+			return
+		}
+		admin = stdlib.OpenDB(*cfg)
+		admin.SetMaxOpenConns(4)
+	})
+	return admin, adminURL, adminErr
+}
+
+// NewDatabase creates an empty database on the IDCARDS_TEST_POSTGRES server
+// and returns its URL; it is dropped when the test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	Require(t)
+	db, u, err := server()
+	if err != nil {
+		t.Fatalf("%s: %v", Env, err)
+	}
+	name := fmt.Sprintf("idcards_t%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000, counter.Add(1))
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8'`); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := db.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Logf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	return URL(u, name)
+}
+
+// URL is u naming database name instead.
+func URL(u *url.URL, name string) string {
+	c := *u
+	c.Path = "/" + name
+	return c.String()
+}
+
+// AdminURL is the IDCARDS_TEST_POSTGRES server's URL naming database name.
+func AdminURL(t testing.TB, name string) string {
+	t.Helper()
+	Require(t)
+	_, u, err := server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return URL(u, name)
+}
+
+// Exec runs a statement as the server's admin role (CREATE ROLE, GRANT…)
+// in database name.
+func Exec(t testing.TB, name, stmt string) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(AdminURL(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if _, err := db.Exec(stmt); err != nil {
+		t.Fatalf("pgtest: %s: %v", stmt, err)
+	}
+}
+
+// OpenDB opens a registry location (SQLite path or postgres:// URL) with
+// the plain driver, as another program would: for tests that tamper with a
+// registry behind the store's back.
+func OpenDB(t testing.TB, loc string) *sql.DB {
+	t.Helper()
+	if !isURL(loc) {
+		db, err := sql.Open("sqlite", "file:"+loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	cfg, err := pgx.ParseConfig(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stdlib.OpenDB(*cfg)
+}
+
+func isURL(loc string) bool {
+	return len(loc) > 11 && (loc[:11] == "postgres://" || len(loc) > 13 && loc[:13] == "postgresql://")
+}

@@ -1,0 +1,378 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/idcards/idcards"
+)
+
+// CopyReport is what a copy between registries moved and checked.
+type CopyReport struct {
+	From      string           `json:"from"`
+	To        string           `json:"to"`
+	Tables    map[string]int64 `json:"tables"` // rows copied, per table; equal on both sides
+	AuditRows int64            `json:"audit_rows"`
+	AuditHead string           `json:"audit_head"` // the last audit row's hash, the same on both sides
+}
+
+// copySkipped are tables a copy leaves out: each engine's own bookkeeping,
+// and the mirrors' change feed, which the copy's own inserts refill in the
+// target (a mirror of the target starts from a full read anyway).
+var copySkipped = map[string]bool{
+	"schema_migrations": true, "sqlite_sequence": true,
+	"verify_changes": true, "verify_changes_counter": true,
+}
+
+// MigrateTo copies this registry into the registry at to — typically a
+// SQLite registry moving up to PostgreSQL (`idcards migrate --to URL`). The
+// target gets the schema if it has none and must hold no rows; every table
+// is copied from one read snapshot of s in one transaction on the target;
+// then the row counts of both sides are compared and the audit chain is
+// verified on both sides (the target's head must be the source's). Stop
+// the desks first: what they write after the snapshot is not copied.
+func (s *Store) MigrateTo(ctx context.Context, to string, opts ...Option) (CopyReport, error) {
+	if _, err := idcards.Require(ctx, idcards.PermBackup); err != nil {
+		return CopyReport{}, err
+	}
+	var dst *Store
+	var err error
+	if IsPostgresURL(to) {
+		dst, err = openPG(ctx, to, true, options(opts))
+	} else {
+		dst, err = createEmptySQLite(ctx, to)
+	}
+	if err != nil {
+		return CopyReport{}, err
+	}
+	defer dst.Close()
+	r, err := copyRegistry(ctx, s, dst)
+	if err != nil {
+		return r, err
+	}
+	a, _ := idcards.ActorFrom(ctx)
+	detail := fmt.Sprintf("from=%s audit_rows=%d audit_head=%s", s.Path(), r.AuditRows, r.AuditHead)
+	err = dst.tx(ctx, func(tx *sql.Tx) error {
+		return dst.insertAudit(ctx, tx, actorName(a), "registry.migrate", dst.Path(), detail)
+	})
+	return r, err
+}
+
+// createEmptySQLite makes a new SQLite file with the schema and no rows.
+func createEmptySQLite(ctx context.Context, path string) (*Store, error) {
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if os.IsExist(err) {
+			return nil, idcards.Errorf(idcards.Conflict, "%s already exists; refusing to overwrite it", path)
+		}
+		return nil, fmt.Errorf("registry: copy: %w", err)
+	}
+	fh.Close()
+	return open(ctx, path)
+}
+
+// tables lists the registry's tables that a copy moves.
+func (s *Store) tables(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]string, error) {
+	query := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if s.dialect.postgres() {
+		query = `SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()`
+	}
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		if !copySkipped[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, rows.Err()
+}
+
+// copyRegistry copies every table of src into dst (which must be empty).
+func copyRegistry(ctx context.Context, src, dst *Store) (CopyReport, error) {
+	r := CopyReport{From: src.Path(), To: dst.Path(), Tables: map[string]int64{}}
+	fail := func(err error) (CopyReport, error) {
+		return r, fmt.Errorf("registry: copy %s to %s: %w", r.From, r.To, Unreachable(err))
+	}
+	conn, err := src.db.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, src.dialect.beginRead); err != nil {
+		return fail(err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	srcTables, err := src.tables(ctx, conn)
+	if err != nil {
+		return fail(err)
+	}
+	dstTables, err := dst.tables(ctx, dst.db)
+	if err != nil {
+		return fail(err)
+	}
+	have := map[string]bool{}
+	for _, t := range dstTables {
+		var n int64
+		if err := dst.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
+			return fail(err)
+		}
+		if n > 0 {
+			return r, idcards.Errorf(idcards.Conflict, "the target %s is not empty (table %s has %d rows): copy only into a new, empty registry", r.To, t, n)
+		}
+		have[t] = true
+	}
+	for _, t := range srcTables {
+		if !have[t] {
+			return r, idcards.Errorf(idcards.Internal, "the target %s has no table %s: its schema is older or newer than the source's", r.To, t)
+		}
+	}
+	tx, err := dst.beginWriteTx(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	// Rows go in primary-key order, which a self-reference (a patient
+	// merged into a later one, a card replaced by a later one) may not
+	// follow: the foreign keys are checked at commit.
+	deferFK := `PRAGMA defer_foreign_keys = ON`
+	if dst.dialect.postgres() {
+		deferFK = `SET CONSTRAINTS ALL DEFERRED`
+	}
+	if _, err := tx.ExecContext(ctx, deferFK); err != nil {
+		return fail(err)
+	}
+	for _, t := range srcTables {
+		n, last, err := copyTable(ctx, conn, tx, t)
+		if err != nil {
+			return fail(fmt.Errorf("table %s: %w", t, err))
+		}
+		r.Tables[t] = n
+		if t == "audit" {
+			r.AuditRows, r.AuditHead = n, last
+		}
+	}
+	if dst.dialect.postgres() {
+		// Identity columns continue after the copied ids.
+		rows, err := tx.QueryContext(ctx, `SELECT table_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'`)
+		if err != nil {
+			return fail(err)
+		}
+		var idTables []string
+		for rows.Next() {
+			var t string
+			rows.Scan(&t)
+			idTables = append(idTables, t)
+		}
+		rows.Close()
+		for _, t := range idTables {
+			if r.Tables[t] == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT max(id) FROM `+t+`))`); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	// Counts on both sides: the source's in its snapshot, the target's now.
+	for _, t := range srcTables {
+		var a, b int64
+		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&a); err != nil {
+			return fail(err)
+		}
+		if err := dst.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&b); err != nil {
+			return fail(err)
+		}
+		if a != r.Tables[t] || b != r.Tables[t] {
+			return r, idcards.Errorf(idcards.Internal, "copy: table %s: %d rows in the source, %d copied, %d in the target", t, a, r.Tables[t], b)
+		}
+	}
+	// The audit chain on both sides, and the same head.
+	if _, err := src.VerifyAudit(ctx); err != nil {
+		return r, fmt.Errorf("registry: copy: the source's audit chain: %w", err)
+	}
+	n, err := dst.VerifyAudit(ctx)
+	if err != nil {
+		return r, fmt.Errorf("registry: copy: the target's audit chain: %w", err)
+	}
+	var head string
+	if n > 0 {
+		if err := dst.db.QueryRowContext(ctx, qAuditHead).Scan(new(int64), &head); err != nil {
+			return fail(err)
+		}
+	}
+	if n != r.AuditRows || head != r.AuditHead {
+		return r, idcards.Errorf(idcards.Internal, "copy: the target's audit chain ends at row %d (%s), the copy's at %d (%s)", n, head, r.AuditRows, r.AuditHead)
+	}
+	return r, nil
+}
+
+// copyTable copies one table's rows in primary-key order, in multi-row
+// INSERTs. It returns the row count and, for audit, the last row's hash.
+func copyTable(ctx context.Context, from *sql.Conn, to *sql.Tx, table string) (int64, string, error) {
+	rows, err := from.QueryContext(ctx, `SELECT * FROM `+table+` ORDER BY 1`)
+	if err != nil {
+		return 0, "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, "", err
+	}
+	hashCol := -1
+	for i, c := range cols {
+		if table == "audit" && c == "hash" {
+			hashCol = i
+		}
+	}
+	per := max(1, min(500, 30000/len(cols)))
+	head := `INSERT INTO ` + table + `(` + strings.Join(cols, ", ") + `)`
+	var (
+		batch   []any
+		nInRows int
+		total   int64
+		last    string
+		stmts   = map[int]*sql.Stmt{}
+	)
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	flush := func() error {
+		if nInRows == 0 {
+			return nil
+		}
+		st, ok := stmts[nInRows]
+		if !ok {
+			var err error
+			if st, err = to.PrepareContext(ctx, multiRowInsert(head, len(cols), nInRows)); err != nil {
+				return err
+			}
+			stmts[nInRows] = st
+		}
+		if _, err := st.ExecContext(ctx, batch...); err != nil {
+			return err
+		}
+		batch, nInRows = batch[:0], 0
+		return nil
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return total, last, err
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok { // TEXT read as bytes by some drivers
+				v = string(b)
+			}
+			if i == hashCol {
+				last, _ = v.(string)
+			}
+			batch = append(batch, v)
+		}
+		nInRows++
+		total++
+		if nInRows == per {
+			if err := flush(); err != nil {
+				return total, last, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return total, last, err
+	}
+	return total, last, flush()
+}
+
+// exportSQLite writes s, as of one snapshot, into a new SQLite registry
+// file at path: a backup of a PostgreSQL registry is a registry file like
+// any other (the same checks, encryption and restore apply).
+func (s *Store) exportSQLite(ctx context.Context, path string) error {
+	dst, err := createEmptySQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	_, err = copyRegistry(ctx, s, dst)
+	return err
+}
+
+// restorePG restores a backup file into an empty PostgreSQL database: the
+// file gets every check Restore gives it, in a private temporary directory,
+// and is then copied in (copyRegistry: counts and audit chain on both sides)
+// and the restore is audited there. A database that holds a registry is
+// never overwritten: restore into a new one and point the desks at it.
+func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupReport, error) {
+	if opt.Force {
+		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: a PostgreSQL registry is never replaced in place (desks may have it open in another process): restore into a new, empty database (createdb), then point the desks at it")
+	}
+	// Refuse an occupied target before any work.
+	if dst, err := openPG(ctx, opt.To, true, openConfig{}); err != nil {
+		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+	} else {
+		dst.Close()
+	}
+	dir, err := os.MkdirTemp("", ".idcards-restore-")
+	if err != nil {
+		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	to := opt.To
+	opt.To, opt.staging = filepath.Join(dir, "registry.db"), true
+	r, err := Restore(ctx, backup, opt)
+	if err != nil {
+		return r, err
+	}
+	src, err := Open(ctx, opt.To)
+	if err != nil {
+		return r, err
+	}
+	defer src.Close()
+	dst, err := openPG(ctx, to, true, openConfig{})
+	if err != nil {
+		return r, err
+	}
+	defer dst.Close()
+	cr, err := copyRegistry(ctx, src, dst)
+	if err != nil {
+		return r, fmt.Errorf("registry: restore: %w", err)
+	}
+	r.Path, r.AuditRows = dst.Path(), cr.AuditRows
+	for t, n := range cr.Tables {
+		if _, ok := r.Counts[t]; ok {
+			r.Counts[t] = n
+		}
+	}
+	detail := fmt.Sprintf("from=%s encrypted=%t audit_rows=%d", filepath.Base(backup), r.Encrypted, cr.AuditRows)
+	err = dst.tx(ctx, func(tx *sql.Tx) error {
+		return dst.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", dst.Path(), detail)
+	})
+	if err == nil {
+		r.AuditRows++
+	}
+	return r, err
+}

@@ -1,0 +1,453 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+//go:embed migrations/postgres/*.sql
+var pgMigrationFS embed.FS
+
+// postgresDialect: one database shared by every desk of a clinic. SQLite
+// serialises writers with its file lock (BEGIN IMMEDIATE); here every
+// writing transaction takes one transaction-level advisory lock first
+// (pgWriteLock), which gives the same guarantee for the same code:
+//   - the audit chain's next seq and hash, scan_log ids and the MRN
+//     sequence are read and written by one writer at a time, so no two
+//     desks ever compute the same next value (the PRIMARY KEYs would
+//     refuse it anyway: never twice does not rest on the lock alone);
+//   - at READ COMMITTED, each statement after the lock sees everything
+//     committed by the writers before, exactly as BEGIN IMMEDIATE does.
+//
+// A handful of desks issue a few IDs a minute each; one lock costs them
+// nothing measurable (bench/pg.sh: four desks at once). Readers (Verify,
+// the scanner endpoint, lists) take no lock.
+var postgresDialect = &dialect{
+	name:       "postgres",
+	migrations: mustSub(pgMigrationFS, "migrations/postgres"),
+	beginWrite: `BEGIN; ` + pgWriteLock,
+	beginRead:  `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`,
+}
+
+// pgWriteLockKey identifies the registry's writer lock among advisory
+// locks ("idcards" in ASCII, as an integer). Other applications sharing the
+// database would have to choose the same number to collide.
+const pgWriteLockKey = 0x6964636172647300
+
+var pgWriteLock = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgWriteLockKey, 10) + `)`
+
+// pgNotifyChannel is the LISTEN/NOTIFY channel on which the verify_changes
+// triggers announce a change (see migrations/postgres/0010_verify_changes.sql
+// and mirror_listen.go).
+const pgNotifyChannel = "idcards_verify_changes"
+
+// Option configures Open and Create.
+type Option func(*openConfig)
+
+type openConfig struct {
+	passwordFile string
+}
+
+// WithPasswordFile reads the PostgreSQL password from the named file (its
+// first line), rather than from PGPASSFILE / ~/.pgpass. SQLite ignores it.
+func WithPasswordFile(path string) Option {
+	return func(c *openConfig) { c.passwordFile = path }
+}
+
+// pgConfig parses a postgres:// URL. A password in the URL is refused: it
+// would sit in shell history, in `ps` output and in logs. It comes from a
+// file instead (PGPASSFILE, ~/.pgpass, or WithPasswordFile).
+func pgConfig(loc string, oc openConfig) (*pgx.ConnConfig, error) {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, idcards.Errorf(idcards.Invalid, "registry URL: %v", redactErr(err, loc))
+	}
+	if _, has := u.User.Password(); has || u.Query().Has("password") {
+		return nil, idcards.Errorf(idcards.Invalid, "registry URL %s carries a password: put it in a file instead (PGPASSFILE, ~/.pgpass, or --db-password-file)", RedactURL(loc))
+	}
+	cfg, err := pgx.ParseConfig(loc)
+	if err != nil {
+		return nil, idcards.Errorf(idcards.Invalid, "registry URL %s: %v", RedactURL(loc), redactErr(err, loc))
+	}
+	if oc.passwordFile != "" {
+		b, err := os.ReadFile(oc.passwordFile)
+		if err != nil {
+			return nil, idcards.Errorf(idcards.Invalid, "password file: %v", err)
+		}
+		pw, _, _ := strings.Cut(string(b), "\n")
+		cfg.Password = strings.TrimRight(pw, "\r")
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "idcards"
+	// Text comparisons and sorting byte-wise, as SQLite's BINARY collation.
+	return cfg, nil
+}
+
+// RedactURL is loc without any password, for messages and logs.
+func RedactURL(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "postgres://…"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactErr keeps a parse error from echoing the URL it failed on.
+func redactErr(err error, loc string) string {
+	return strings.ReplaceAll(err.Error(), loc, RedactURL(loc))
+}
+
+// openPostgres opens a pool on the database named by loc.
+func openPostgres(cfg *pgx.ConnConfig) *sql.DB {
+	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	// Each desk holds a few connections; the server's default
+	// max_connections (100) serves a dozen desks and their serve processes.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db
+}
+
+// pgConnector hands database/sql connections that rebind SQLite-style
+// placeholders, so every query in this package is written once.
+type pgConnector struct{ inner driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgConn{dc.(*stdlib.Conn)}, nil
+}
+
+func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+// pgConn is pgx's database/sql connection with query text rebound; every
+// other method (transactions, ping, session reset) is pgx's own.
+type pgConn struct{ *stdlib.Conn }
+
+func (c *pgConn) Prepare(q string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(context.Background(), rebind(q))
+}
+
+func (c *pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, rebind(q))
+}
+
+func (c *pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, rebind(q), args)
+}
+
+func (c *pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, rebind(q), args)
+}
+
+// CheckNamedValue passes arguments to pgx as they are, except:
+//   - booleans: flags are integer columns on both engines (SQLite's driver
+//     stores a Go bool as 1/0), yet a query may also use a bool argument as
+//     a condition (WHERE ? OR …); pgFlag encodes as either;
+//   - text with NUL bytes, which PostgreSQL's text cannot hold (a garbled
+//     scan may carry them): each NUL becomes U+FFFD, so a lookup simply
+//     finds nothing and a stored value says plainly that a byte was lost.
+func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	switch v := nv.Value.(type) {
+	case bool:
+		nv.Value = pgFlag(v)
+	case string:
+		if strings.IndexByte(v, 0) >= 0 {
+			nv.Value = strings.ReplaceAll(v, "\x00", "\uFFFD")
+		}
+	}
+	return nil
+}
+
+// pgFlag is a Go bool bound to an integer (1/0) or a boolean parameter,
+// whichever the statement has.
+type pgFlag bool
+
+func (f pgFlag) Int64Value() (pgtype.Int8, error) {
+	if f {
+		return pgtype.Int8{Int64: 1, Valid: true}, nil
+	}
+	return pgtype.Int8{Int64: 0, Valid: true}, nil
+}
+
+func (f pgFlag) BoolValue() (pgtype.Bool, error) { return pgtype.Bool{Bool: bool(f), Valid: true}, nil }
+
+// rebound caches rewritten query text; most queries are constants, so the
+// cache stays small (it stops growing at rebindCacheMax distinct texts).
+var (
+	rebound     sync.Map
+	reboundSize atomic.Int64
+)
+
+const rebindCacheMax = 8192
+
+// rebind rewrites SQLite placeholders for PostgreSQL: ?N becomes $N, and a
+// bare ? the next number after the largest so far (SQLite's own rule).
+// String literals, quoted identifiers, comments and dollar-quoted bodies
+// are copied untouched.
+func rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindText(q)
+	if reboundSize.Load() < rebindCacheMax {
+		if _, loaded := rebound.LoadOrStore(q, r); !loaded {
+			reboundSize.Add(1)
+		}
+	}
+	return r
+}
+
+func rebindText(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	maxN := 0
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(q) {
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c { // doubled quote
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			j = min(j+1, len(q))
+			b.WriteString(q[i:j])
+			i = j
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				j = len(q) - i
+			}
+			b.WriteString(q[i : i+j])
+			i += j
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			j := strings.Index(q[i+2:], "*/")
+			end := len(q)
+			if j >= 0 {
+				end = i + 2 + j + 2
+			}
+			b.WriteString(q[i:end])
+			i = end
+		case c == '$':
+			// $tag$ … $tag$ (a dollar-quoted body), or $N (already PostgreSQL).
+			j := i + 1
+			for j < len(q) && (q[j] == '_' || q[j] >= 'a' && q[j] <= 'z' || q[j] >= 'A' && q[j] <= 'Z' || j > i+1 && q[j] >= '0' && q[j] <= '9') {
+				j++
+			}
+			if j < len(q) && q[j] == '$' {
+				tag := q[i : j+1]
+				k := strings.Index(q[j+1:], tag)
+				end := len(q)
+				if k >= 0 {
+					end = j + 1 + k + len(tag)
+				}
+				b.WriteString(q[i:end])
+				i = end
+				continue
+			}
+			b.WriteByte(c)
+			i++
+		case c == '?':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			n := maxN + 1
+			if j > i+1 {
+				n, _ = strconv.Atoi(q[i+1 : j])
+			}
+			maxN = max(maxN, n)
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+// isPgUnique reports a PostgreSQL unique violation (SQLSTATE 23505, which
+// covers PRIMARY KEY and UNIQUE alike).
+func isPgUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// pgCode is err's SQLSTATE, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// isUnreachable reports whether err means the database server could not
+// be reached or went away (as opposed to refusing a statement).
+func isUnreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: the server is
+		// shutting down or starting up.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	return pgconn.Timeout(err) || strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "unexpected EOF")
+}
+
+// Unreachable wraps a database error that means the server is not
+// reachable as an idcards.Unavailable error, which desks show plainly ("the
+// registry database cannot be reached") and retry; other errors are
+// returned as they are.
+func Unreachable(err error) error {
+	if err == nil || idcards.ErrorKind(err) == idcards.Unavailable || !isUnreachable(err) {
+		return err
+	}
+	return &idcards.Error{Kind: idcards.Unavailable, Msg: "the registry database cannot be reached (nothing was saved; it reconnects by itself)", Err: err}
+}
+
+// openPG opens (and, for Create, checks) a PostgreSQL registry.
+func openPG(ctx context.Context, loc string, create bool, oc openConfig) (*Store, error) {
+	cfg, err := pgConfig(loc, oc)
+	if err != nil {
+		return nil, err
+	}
+	db := openPostgres(cfg)
+	s := &Store{db: db, path: RedactURL(loc), Now: time.Now, dialect: postgresDialect, pgCfg: cfg}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("registry: open %s: %w", s.path, Unreachable(err))
+	}
+	var hasSchema bool
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&hasSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("registry: open %s: %w", s.path, Unreachable(err))
+	}
+	if !hasSchema && !create {
+		db.Close()
+		return nil, idcards.Errorf(idcards.NotFound, "no registry in database %s: create one with `idcards init --db URL --site CODE --scheme NAME` (as the database owner)", s.path)
+	}
+	if hasSchema && create {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM series`).Scan(&n); err == nil && n > 0 {
+			db.Close()
+			return nil, idcards.Errorf(idcards.Conflict, "a registry already exists in database %s; refusing to initialise it again", s.path)
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		if pgCode(err) == "42501" { // insufficient_privilege
+			return nil, idcards.Errorf(idcards.Invalid, "registry %s needs a schema upgrade, which this role may not make: run `idcards init --db URL` (or any command) once as the database owner: %v", s.path, err)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// pgMigrationsPending reports whether any migration is not yet recorded, so
+// that a runtime role (no DDL) never attempts one.
+func (s *Store) pgMigrationsPending(ctx context.Context, names []string) (bool, error) {
+	var has bool
+	if err := s.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&has); err != nil || !has {
+		return true, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return true, err
+	}
+	defer rows.Close()
+	done := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return true, err
+		}
+		done[n] = true
+	}
+	if err := rows.Err(); err != nil {
+		return true, err
+	}
+	for _, n := range names {
+		if !done[n] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// pgIntegrityCheck is IntegrityCheck on PostgreSQL, which keeps its own
+// pages consistent (checksums, WAL): what can still go wrong for a
+// registry is a schema left behind by a newer program or a half-applied
+// upgrade, so it checks that every migration this program knows is
+// recorded, and that the tables answer.
+func (s *Store) pgIntegrityCheck(ctx context.Context) (string, error) {
+	names, err := fs.Glob(s.dialect.migrations, "*.sql")
+	if err != nil {
+		return "", err
+	}
+	pending, err := s.pgMigrationsPending(ctx, names)
+	if err != nil {
+		return "", Unreachable(err)
+	}
+	if pending {
+		return "schema migrations pending", nil
+	}
+	for _, t := range []string{"series", "identifiers", "audit"} {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
+			return "", Unreachable(err)
+		}
+	}
+	return "ok", nil
+}
