@@ -246,6 +246,8 @@ type RestoreOptions struct {
 	// staging: restorePG's checked copy on its way into PostgreSQL, which
 	// is audited there rather than here.
 	staging bool
+	// Open options for a PostgreSQL target (WithPasswordFile).
+	Open []Option
 }
 
 // Restore checks a backup file and installs it as a registry: the checksum

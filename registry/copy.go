@@ -331,7 +331,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: a PostgreSQL registry is never replaced in place (desks may have it open in another process): restore into a new, empty database (createdb), then point the desks at it")
 	}
 	// Refuse an occupied target before any work.
-	if dst, err := openPG(ctx, opt.To, true, openConfig{}); err != nil {
+	if dst, err := openPG(ctx, opt.To, true, options(opt.Open)); err != nil {
 		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
 	} else {
 		dst.Close()
@@ -352,7 +352,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		return r, err
 	}
 	defer src.Close()
-	dst, err := openPG(ctx, to, true, openConfig{})
+	dst, err := openPG(ctx, to, true, options(opt.Open))
 	if err != nil {
 		return r, err
 	}

@@ -8,10 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/idcards/idcards/internal/pgtest"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -32,7 +33,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:test", Role: idcards.RoleOperator})
-	s, err := registry.Create(ctx, filepath.Join(t.TempDir(), "registry.db"), idcards.Format{Prefix: "KLA", Width: 6, Scheme: "luhn-mod-30"})
+	s, err := registry.Create(ctx, pgtest.Location(t), idcards.Format{Prefix: "KLA", Width: 6, Scheme: "luhn-mod-30"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,10 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idcards/idcards/internal/pgtest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -24,7 +25,7 @@ var (
 func newStore(t testing.TB) *registry.Store {
 	t.Helper()
 	ctx := idcards.WithActor(context.Background(), testActor)
-	s, err := registry.Create(ctx, filepath.Join(t.TempDir(), "registry.db"), testFmt)
+	s, err := registry.Create(ctx, pgtest.Location(t), testFmt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idcards/idcards/internal/pgtest"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -25,7 +27,7 @@ type cli struct {
 
 func newCLI(t *testing.T) *cli {
 	t.Helper()
-	c := &cli{t: t, db: filepath.Join(t.TempDir(), "registry.db"), env: map[string]string{}}
+	c := &cli{t: t, db: pgtest.Location(t), env: map[string]string{}}
 	c.ok("", "init", "--site", "12", "--scheme", "luhn", "--width", "6")
 	return c
 }

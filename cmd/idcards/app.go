@@ -19,6 +19,7 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	dbPath         string
+	dbPasswordFile string // --db-password-file: PostgreSQL password (migrate_cmds.go)
 	signInUser     string // --user: sign in as this account (users_cmds.go)
 }
 
@@ -44,6 +45,9 @@ Registrations reach OpenMRS through "idcards sync" (see idcards sync --help).
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
 ` + "`$XDG_DATA_HOME/idcards/registry.db`" + ` (~/.local/share/idcards/registry.db).
+A clinic with several desks keeps it on PostgreSQL instead:
+--db postgres://USER@HOST:5432/DB?sslmode=verify-full, the password in
+PGPASSFILE (~/.pgpass) or --db-password-file, never in the URL (docs/deploy.md).
 Run idcards with no command to open the desk screen (the TUI); on a machine
 without a registry it first asks for the site prefix and scheme, then for
 your personal admin account (there is no default account).
@@ -54,7 +58,8 @@ Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 			return a.runTUI(cmd.Context())
 		},
 	}
-	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file (default $IDCARDS_DB or the user's data directory)")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "registry file or postgres:// URL (default $IDCARDS_DB or the user's data directory)")
+	root.PersistentFlags().StringVar(&a.dbPasswordFile, "db-password-file", "", "file whose first line is the PostgreSQL password (default $IDCARDS_DB_PASSWORD_FILE, else PGPASSFILE / ~/.pgpass)")
 	root.PersistentFlags().StringVar(&a.signInUser, "user", "", "sign in as this account (password from $IDCARDS_PASSWORD_FILE or a prompt); needed for changes when cli_sign_in is on")
 	// One command per line, so that features added side by side merge cleanly.
 	root.AddCommand(a.initCmd())
@@ -74,6 +79,7 @@ Or start with:  idcards init --site KLA --scheme luhn-mod-30`,
 	root.AddCommand(a.printCmds()...)
 	root.AddCommand(a.patientsCmd())
 	root.AddCommand(a.syncCmd())
+	root.AddCommand(a.migrateCmd())
 	return root
 }
 
@@ -96,7 +102,7 @@ func (a *app) registryPath() string {
 
 // open opens the registry and returns a context carrying the acting user.
 func (a *app) open(ctx context.Context) (*registry.Store, context.Context, error) {
-	s, err := registry.Open(ctx, a.registryPath())
+	s, err := registry.Open(ctx, a.registryPath(), a.dbOpts()...)
 	if err != nil {
 		return nil, ctx, err
 	}

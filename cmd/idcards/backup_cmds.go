@@ -172,7 +172,7 @@ restore it into a scratch path.`,
 				}
 				opt.Identities = append(opt.Identities, id)
 			}
-			opt.Actor = a.osActor()
+			opt.Actor, opt.Open = a.osActor(), a.dbOpts()
 			r, err := registry.Restore(cmd.Context(), args[0], opt)
 			if err != nil {
 				return err

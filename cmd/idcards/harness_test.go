@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idcards/idcards/internal/pgtest"
 )
 
 // cliResult is what one run of the CLI produced.
@@ -25,7 +27,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
 	dir := t.TempDir()
 	return &cliEnv{t: t, env: map[string]string{
-		"IDCARDS_DB":    filepath.Join(dir, "registry.db"),
+		"IDCARDS_DB":    pgtest.Location(t), // a file, or a PostgreSQL database (IDCARDS_TEST_POSTGRES)
 		"HOME":          dir,
 		"XDG_DATA_HOME": filepath.Join(dir, "data"),
 		"USER":          "tester",

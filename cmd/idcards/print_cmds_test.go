@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idcards/idcards/internal/pgtest"
+
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/registry"
 )
@@ -23,7 +25,7 @@ type printCLI struct {
 
 func newPrintCLI(t *testing.T) *printCLI {
 	dir := t.TempDir()
-	c := &printCLI{t: t, dir: dir, env: map[string]string{"IDCARDS_DB": filepath.Join(dir, "reg.db"), "USER": "tester"}}
+	c := &printCLI{t: t, dir: dir, env: map[string]string{"IDCARDS_DB": pgtest.Location(t), "USER": "tester"}}
 	c.ok("", "init", "--site", "", "--scheme", "luhn", "--width", "6")
 	return c
 }

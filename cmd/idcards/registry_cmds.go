@@ -42,7 +42,7 @@ and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
 			ctx := idcards.WithActor(cmd.Context(), a.osActor())
-			s, err := registry.Create(ctx, a.registryPath(), f)
+			s, err := registry.Create(ctx, a.registryPath(), f, a.dbOpts()...)
 			if err != nil {
 				return err
 			}
