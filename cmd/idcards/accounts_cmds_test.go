@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -197,10 +196,7 @@ func TestCLI_AuditVerifyAndExport(t *testing.T) {
 	if out := c.ok("", "audit", "verify", "--head", kept); !strings.Contains(out, "kept head found at row 3") {
 		t.Fatalf("verify --head: %q", out)
 	}
-	db, err := sql.Open("sqlite", c.db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.OpenDB(t, c.db)
 	// Deleting the last row keeps the chain valid; only the kept head shows it.
 	db.Exec(`DELETE FROM audit WHERE seq = 3`)
 	c.ok("", "audit", "verify")

@@ -33,9 +33,8 @@ func TestCLI_Init(t *testing.T) {
 			if !strings.Contains(r.stderr, tt.wantErr) {
 				t.Errorf("stderr %q does not mention %q", r.stderr, tt.wantErr)
 			}
-			_, statErr := os.Stat(e.db())
-			if (tt.wantCode == 0) != (statErr == nil) {
-				t.Errorf("registry file exists=%v after exit %d", statErr == nil, r.code)
+			if exists := registryExists(t, e.db()); (tt.wantCode == 0) != exists {
+				t.Errorf("registry file exists=%v after exit %d", exists, r.code)
 			}
 		})
 	}
@@ -194,8 +193,8 @@ func TestCLI_InitFirstAdmin(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "users add --role admin amina") {
 		t.Fatalf("weak first-admin password: exit %d stderr %q", r.code, r.stderr)
 	}
-	if _, err := os.Stat(e2.db()); err != nil {
-		t.Fatalf("registry should remain after a refused admin password: %v", err)
+	if !registryExists(t, e2.db()) {
+		t.Fatalf("registry should remain after a refused admin password")
 	}
 
 	// Without --admin and without a terminal, init says how to add one later.

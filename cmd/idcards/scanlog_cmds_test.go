@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/idcards/idcards/internal/pgtest"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -116,10 +117,7 @@ func TestCLI_AuditVerify_ScanLogTampered(t *testing.T) {
 	if out := e.must("audit", "verify"); !strings.Contains(out, "ok: 5 scan log rows verified against 2 scan.batch digests") {
 		t.Fatalf("untouched:\n%s", out)
 	}
-	db, err := sql.Open("sqlite", "file:"+e.db())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.OpenDB(t, e.db())
 	if _, err := db.Exec(`UPDATE scan_log SET token = 'ward3' WHERE id = 4`); err != nil {
 		t.Fatal(err)
 	}

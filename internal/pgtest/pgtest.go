@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -165,4 +166,107 @@ func OpenDB(t testing.TB, loc string) *sql.DB {
 
 func isURL(loc string) bool {
 	return len(loc) > 11 && (loc[:11] == "postgres://" || len(loc) > 13 && loc[:13] == "postgresql://")
+}
+
+// Cluster is a private PostgreSQL server for one test, for tests that stop
+// and start the server (the shared IDCARDS_TEST_POSTGRES one must keep
+// running for the other tests).
+type Cluster struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	user string // OS user that runs the server ("" for the current one)
+	// URL names the cluster's postgres database as the superuser.
+	URL string
+}
+
+// NewCluster initdb's and starts a throw-away cluster listening on a
+// socket in a temp dir; it is stopped and removed when the test ends. It
+// needs the server binaries (IDCARDS_TEST_PGBIN, else initdb on PATH) and,
+// when running as root, the unprivileged user IDCARDS_TEST_PGUSER
+// (default postgres), since the server refuses to run as root.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	Require(t)
+	bin := os.Getenv("IDCARDS_TEST_PGBIN")
+	if bin == "" {
+		p, err := exec.LookPath("initdb")
+		if err != nil {
+			t.Fatalf("pgtest: no initdb (set IDCARDS_TEST_PGBIN): %v", err)
+		}
+		bin = filepath.Dir(p)
+	}
+	c := &Cluster{t: t, bin: bin}
+	if os.Geteuid() == 0 {
+		c.user = os.Getenv("IDCARDS_TEST_PGUSER")
+		if c.user == "" {
+			c.user = "postgres"
+		}
+	}
+	dir, err := os.MkdirTemp("", "idcards-pgtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.dir = dir
+	t.Cleanup(func() {
+		c.pgctl("stop", "-m", "immediate")
+		os.RemoveAll(dir)
+	})
+	if c.user != "" {
+		if out, err := exec.Command("chown", c.user, dir).CombinedOutput(); err != nil {
+			t.Fatalf("pgtest: chown: %v %s", err, out)
+		}
+	}
+	if out, err := c.cmd(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8").CombinedOutput(); err != nil {
+		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
+	}
+	c.Start()
+	c.URL = fmt.Sprintf("postgres://postgres@/postgres?host=%s", url.QueryEscape(dir))
+	return c
+}
+
+func (c *Cluster) cmd(name string, args ...string) *exec.Cmd {
+	if c.user != "" {
+		return exec.Command("runuser", append([]string{"-u", c.user, "--", name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+func (c *Cluster) pgctl(args ...string) ([]byte, error) {
+	all := append([]string{"-D", filepath.Join(c.dir, "data"), "-w"}, args...)
+	return c.cmd(filepath.Join(c.bin, "pg_ctl"), all...).CombinedOutput()
+}
+
+// Start starts the server (again).
+func (c *Cluster) Start() {
+	c.t.Helper()
+	if out, err := c.pgctl("-l", filepath.Join(c.dir, "server.log"), "-o", "-k "+c.dir+" -c listen_addresses=''", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
+		c.t.Fatalf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+}
+
+// Stop stops the server at once, as a crash or a pulled cable would:
+// open transactions are lost, committed ones are not.
+func (c *Cluster) Stop() {
+	c.t.Helper()
+	if out, err := c.pgctl("stop", "-m", "immediate"); err != nil {
+		c.t.Fatalf("pgtest: pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Database creates a database on the cluster and returns its URL.
+func (c *Cluster) Database(name string) string {
+	c.t.Helper()
+	cfg, err := pgx.ParseConfig(c.URL)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+		c.t.Fatal(err)
+	}
+	u, _ := url.Parse(c.URL)
+	return URL(u, name)
 }

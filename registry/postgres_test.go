@@ -1,0 +1,337 @@
+package registry_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/internal/pgtest"
+	"github.com/idcards/idcards/registry"
+)
+
+// sqliteStore is a registry in a SQLite file whatever the suite's engine.
+func sqliteStore(t *testing.T) (*registry.Store, context.Context) {
+	t.Helper()
+	ctx := operator(context.Background())
+	s, err := registry.Create(ctx, filepath.Join(t.TempDir(), "registry.db"), testFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, ctx
+}
+
+// fillRegistry gives s some of everything: patients with IDs, spare IDs,
+// a voided ID, a merge, users, a token, scan log batches.
+func fillRegistry(t *testing.T, ctx context.Context, s *registry.Store) []string {
+	t.Helper()
+	s.Argon2 = cheap
+	addUser(t, ctx, s, "admin1", idcards.RoleAdmin)
+	var ids []string
+	var pids []int64
+	for i, n := range []string{"Amina Nakato", "Zoë Nsɛkɛ", "John Okello", "Grace Achieng"} {
+		given, family, _ := strings.Cut(n, " ")
+		p, mrn, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: given, FamilyName: family, Sex: "F", BirthDate: fmt.Sprintf("19%02d-01-02", 60+i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, pids = append(ids, mrn), append(pids, p.ID)
+	}
+	more, err := s.Reserve(ctx, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, more...)
+	if err := s.Void(ctx, more[0], "misprinted"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Merge(ctx, pids[3], pids[2], "same person"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateToken(ctx, "ward3", registry.ScopeVerify); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	if err := s.ScanLogBatch(ctx, scans(7, "ward3", t0), map[string]time.Time{"ward3": t0}); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestPostgres_MigrateFromSQLite(t *testing.T) {
+	pgtest.Require(t)
+	src, ctx := sqliteStore(t)
+	ids := fillRegistry(t, ctx, src)
+	to := pgtest.NewDatabase(t)
+	r, err := src.MigrateTo(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tables["identifiers"] != int64(len(ids)) || r.Tables["patients"] != 4 || r.Tables["scan_log"] != 7 || r.AuditRows < 10 {
+		t.Fatalf("report %+v", r)
+	}
+	dst, err := registry.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	// Every ID answers the same on both engines.
+	for _, id := range append(ids, mustMake(t, 999)) {
+		a, err1 := src.Verify(ctx, id)
+		b, err2 := dst.Verify(ctx, id)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		a.CheckedAt, b.CheckedAt = time.Time{}, time.Time{}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Errorf("%s:\n sqlite   %s\n postgres %s", id, ja, jb)
+		}
+	}
+	// The sequence continues, ids of new rows too; the chain goes on.
+	next, err := dst.Reserve(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range next {
+		for _, old := range ids {
+			if id == old {
+				t.Fatalf("%s issued again after migrate", id)
+			}
+		}
+	}
+	if _, _, err := dst.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "New", FamilyName: "Patient", Sex: "M", BirthDate: "2001-05-06"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A second copy into the now occupied database is refused.
+	_, err = src.MigrateTo(ctx, to)
+	wantKind(t, err, idcards.Conflict, "already exists")
+}
+
+// TestPostgres_BackupRestoreRoundTrip: a PostgreSQL registry backs up to a
+// registry file (checked like any backup) and restores into a new
+// database, and into a file.
+func TestPostgres_BackupRestoreRoundTrip(t *testing.T) {
+	pgtest.Require(t)
+	ctx := operator(context.Background())
+	s, err := registry.Create(ctx, pgtest.NewDatabase(t), testFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids := fillRegistry(t, ctx, s)
+	dir := t.TempDir()
+	b, err := s.Backup(ctx, registry.BackupOptions{Out: filepath.Join(dir, "pg.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Integrity != "ok" || b.Counts["identifiers"] != int64(len(ids)) || b.Counts["scan_log"] != 7 {
+		t.Fatalf("backup %+v", b)
+	}
+	to := pgtest.NewDatabase(t)
+	r, err := registry.Restore(ctx, b.Path, registry.RestoreOptions{To: to, Actor: idcards.Actor{Name: "os:test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Counts["identifiers"] != b.Counts["identifiers"] || r.AuditRows != b.AuditRows+1 {
+		t.Fatalf("restored %+v from %+v", r, b)
+	}
+	back, err := registry.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	for _, id := range ids {
+		v, err := back.Verify(ctx, id)
+		if err != nil || v.Status == idcards.StatusUnknown {
+			t.Fatalf("%s after restore: %+v %v", id, v, err)
+		}
+	}
+	// Restoring over a registry is refused.
+	_, err = registry.Restore(ctx, b.Path, registry.RestoreOptions{To: to})
+	wantKind(t, err, idcards.Conflict, "already exists")
+	if _, err := registry.Restore(ctx, b.Path, registry.RestoreOptions{To: filepath.Join(dir, "file.db")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPostgres_RuntimeRole: desks run as the role of
+// docs/postgres-runtime-role.sql; everything they do works, and the audit
+// trail cannot be rewritten nor the schema changed through it.
+func TestPostgres_RuntimeRole(t *testing.T) {
+	pgtest.Require(t)
+	ctx := operator(context.Background())
+	loc := pgtest.NewDatabase(t)
+	owner, err := registry.Create(ctx, loc, testFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.Close()
+	sqlText, err := os.ReadFile("../docs/postgres-runtime-role.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := fmt.Sprintf("idcards_desk_%d", time.Now().UnixNano()%1_000_000_000)
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	pgtest.Exec(t, dbName, strings.ReplaceAll(string(sqlText), "idcards_desk", role))
+	t.Cleanup(func() {
+		pgtest.Exec(t, "postgres", `DROP DATABASE IF EXISTS `+dbName+` WITH (FORCE)`)
+		pgtest.Exec(t, "postgres", `DROP ROLE IF EXISTS `+role)
+	})
+	u.User = url.User(role)
+	deskURL := u.String()
+	s, err := registry.Open(ctx, deskURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids := fillRegistry(t, ctx, s)
+	m, err := registry.NewMirror(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	v, err := m.VerifyScan(ctx, ids[0], false)
+	if err != nil || v.Status != idcards.StatusActive {
+		t.Fatalf("mirror as the runtime role: %+v %v", v, err)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM audit`,
+		`UPDATE audit SET actor = 'nobody'`,
+		`DELETE FROM scan_log`,
+		`CREATE TABLE x (y int)`,
+		`DROP TABLE identifiers`,
+		`ALTER TABLE identifiers ADD COLUMN z int`,
+		`INSERT INTO schema_migrations(name, applied_at) VALUES ('9999_x.sql', '')`,
+	} {
+		if _, err := s.DB().ExecContext(ctx, stmt); err == nil || !strings.Contains(err.Error(), "42501") {
+			t.Errorf("%s as the runtime role: %v, want permission denied (42501)", stmt, err)
+		}
+	}
+}
+
+// TestPostgres_ServerStopsMidTransaction stops the server (immediate
+// shutdown: like a crash) while a child process issues in batches and while
+// this process reserves a large batch; nothing is half done, the error
+// says the database cannot be reached, and after a restart the registry
+// goes on: every printed ID recorded, none issued again.
+func TestPostgres_ServerStopsMidTransaction(t *testing.T) {
+	c := pgtest.NewCluster(t)
+	loc := c.Database("reg")
+	ctx := operator(context.Background())
+	s, err := registry.Create(ctx, loc, testFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	child := childCmd(t, loc, 0, 50)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var childErr strings.Builder
+	child.Stderr = &childErr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	printed := make(chan []string, 1)
+	go func() {
+		var ids []string
+		buf := make([]byte, 0, 1<<16)
+		tmp := make([]byte, 4096)
+		for {
+			n, err := out.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		text := string(buf)
+		if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+			ids = strings.Fields(text[:i])
+		}
+		printed <- ids
+	}()
+	big := make(chan error, 1)
+	time.Sleep(300 * time.Millisecond) // the child is issuing
+	go func() {
+		_, err := s.Reserve(ctx, 200_000)
+		big <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	c.Stop()
+	err = <-big
+	if err == nil {
+		t.Log("the large reservation committed before the stop")
+	} else if idcards.ErrorKind(err) != idcards.Unavailable || !strings.Contains(err.Error(), "cannot be reached") {
+		t.Errorf("Reserve during the stop: kind %v: %v, want Unavailable, \"cannot be reached\"", idcards.ErrorKind(err), err)
+	}
+	child.Wait()
+	ids := <-printed
+	if len(ids) == 0 {
+		t.Fatalf("the child printed nothing: %s", childErr.String())
+	}
+	if !strings.Contains(childErr.String(), "cannot be reached") {
+		t.Errorf("child's error: %q, want it to say the database cannot be reached", childErr.String())
+	}
+	// While the server is down a desk's call fails plainly.
+	if _, err := s.Reserve(ctx, 1); idcards.ErrorKind(err) != idcards.Unavailable {
+		t.Errorf("Reserve with the server down: %v (kind %v), want Unavailable", err, idcards.ErrorKind(err))
+	}
+	c.Start()
+	var n int64
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM identifiers`).Scan(&n)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnect after restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n%50 != 0 && n%50 != 200_000%50 {
+		t.Errorf("%d identifiers: a batch was half written", n)
+	}
+	for _, id := range ids {
+		v, err := s.Verify(ctx, id)
+		if err != nil || v.Status != idcards.StatusUnassigned {
+			t.Fatalf("printed %s: %+v %v", id, v, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	more, err := s.Reserve(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range more {
+		if seen[id] {
+			t.Fatalf("%s issued again after the restart", id)
+		}
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
