@@ -149,7 +149,7 @@ type pgConnector struct{ inner driver.Connector }
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.inner.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, Unreachable(err)
 	}
 	return &pgConn{dc.(*stdlib.Conn)}, nil
 }
@@ -160,20 +160,33 @@ func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
 // other method (transactions, ping, session reset) is pgx's own.
 type pgConn struct{ *stdlib.Conn }
 
+// Errors that mean the server is out of reach become idcards.Unavailable
+// here, once for every store method (Unreachable; errors.Is still finds
+// driver.ErrBadConn, so database/sql still retries on a fresh connection).
+
 func (c *pgConn) Prepare(q string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(context.Background(), rebind(q))
+	st, err := c.Conn.PrepareContext(context.Background(), rebind(q))
+	return st, Unreachable(err)
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, rebind(q))
+	st, err := c.Conn.PrepareContext(ctx, rebind(q))
+	return st, Unreachable(err)
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, rebind(q), args)
+	r, err := c.Conn.ExecContext(ctx, rebind(q), args)
+	return r, Unreachable(err)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, rebind(q), args)
+	r, err := c.Conn.QueryContext(ctx, rebind(q), args)
+	return r, Unreachable(err)
+}
+
+func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	return tx, Unreachable(err)
 }
 
 // CheckNamedValue passes arguments to pgx as they are, except:

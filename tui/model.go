@@ -134,6 +134,11 @@ func friendly(e *env, op string, err error) string {
 	switch idcards.ErrorKind(err) {
 	case idcards.Invalid, idcards.NotFound, idcards.Conflict, idcards.Forbidden:
 		return err.Error()
+	case idcards.Unavailable:
+		// The registry database (PostgreSQL on another machine) is down
+		// or out of reach: nothing was saved, the form is kept, and the
+		// pool reconnects on the next try.
+		return op + ": the registry database cannot be reached. Nothing was saved; your entries are kept — try again in a moment (it reconnects by itself)."
 	}
 	return op + " failed: internal error (details in the log)"
 }

@@ -1,0 +1,51 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/internal/pgtest"
+	"github.com/idcards/idcards/registry"
+)
+
+// TestRegisterWhileDatabaseUnreachable: the desk's PostgreSQL server goes
+// away while a clerk fills in the form. Saving says plainly that the
+// database cannot be reached, keeps every field, issues nothing; once the
+// server is back, saving again registers the patient (the pool reconnects
+// by itself).
+func TestRegisterWhileDatabaseUnreachable(t *testing.T) {
+	c := pgtest.NewCluster(t)
+	ctx := idcards.WithActor(context.Background(), testActor)
+	s, err := registry.Create(ctx, c.Database("desk"), testFmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Now = func() time.Time { return testNow }
+	m, _ := newModel(t, s, &fakePrinter{s: s}, slow, 80, 24)
+	m = drive(t, m, regForm("Amina", "Okello", "F", "1990-03-04")...)
+	c.Stop()
+	m = drive(t, m, ctrl('s'))
+	out := screenText(m)
+	for _, want := range []string{"cannot be reached", "Nothing was saved", "Amina", "Okello", "1990-03-04"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("with the database down the screen lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "internal error") {
+		t.Fatalf("says internal error:\n%s", out)
+	}
+	c.Start()
+	m = drive(t, m, ctrl('s'))
+	out = screenText(m)
+	if !strings.Contains(out, "Registered Amina Okello with MRN") {
+		t.Fatalf("after the server came back:\n%s", out)
+	}
+	var n int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM identifiers`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d identifiers (%v), want 1", n, err)
+	}
+}
