@@ -26,7 +26,7 @@ type CopyReport struct {
 // target (a mirror of the target starts from a full read anyway).
 var copySkipped = map[string]bool{
 	"schema_migrations": true, "sqlite_sequence": true,
-	"verify_changes": true, "verify_changes_counter": true,
+	"verify_changes": true, "verify_changes_floor": true,
 }
 
 // MigrateTo copies this registry into the registry at to — typically a

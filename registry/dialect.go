@@ -125,3 +125,13 @@ func (c rollbackOnClose) Close() error {
 	c.Conn.ExecContext(context.Background(), `ROLLBACK`)
 	return c.Conn.Close()
 }
+
+// storedText is s as the engine stores it: PostgreSQL's text cannot hold
+// NUL, which the pg connector replaces with U+FFFD (pgConn.CheckNamedValue);
+// digests over stored rows (the scan log's) must hash the same bytes.
+func (d *dialect) storedText(s string) string {
+	if d.postgres() && strings.IndexByte(s, 0) >= 0 {
+		return strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
+}

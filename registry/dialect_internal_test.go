@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"fmt"
 	"io/fs"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +65,16 @@ func TestMigrations_EveryDialect(t *testing.T) {
 		if !lite[n] {
 			t.Errorf("migrations/postgres/%s has no SQLite migration of the same name", n)
 		}
+	}
+}
+
+// The feed's trigger takes the writer lock by number; it must be the same.
+func TestPostgresFeedTakesTheWriterLock(t *testing.T) {
+	b, err := fs.ReadFile(postgresDialect.migrations, "0010_verify_changes.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("pg_advisory_xact_lock(%d)", int64(pgWriteLockKey)); !strings.Contains(string(b), want) {
+		t.Fatalf("0010_verify_changes.sql does not take %s", want)
 	}
 }

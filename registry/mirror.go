@@ -47,6 +47,7 @@ type Mirror struct {
 
 	refreshing sync.Mutex // one Refresh at a time: an older read must not overwrite a newer one
 	polls      atomic.Int64
+	notified   atomic.Int64 // mirror_listen.go: NOTIFYs received (PostgreSQL)
 	trimming   atomic.Bool
 	trims      sync.WaitGroup
 	stop       chan struct{}

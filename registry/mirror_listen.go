@@ -72,6 +72,7 @@ func (m *Mirror) listenOnce(ctx context.Context, kick chan<- struct{}) error {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
+		m.notified.Add(1)
 		select {
 		case kick <- struct{}{}:
 		default: // a refresh is already due; it reads everything fed so far

@@ -156,8 +156,9 @@ func (b *auditBatcher) insertScans(ctx context.Context, now, actor string, recs 
 			id++
 			at := string(r.At.UTC().AppendFormat(atBuf[:0], TimeFormat))
 			st := string(r.Status)
-			args = append(args, id, at, r.Token, r.Code, st, r.Addr)
-			line = appendScanRow(line[:0], id, at, r.Token, r.Code, st, r.Addr)
+			code := b.dialect.storedText(r.Code) // dialect.go: what the engine will hold
+			args = append(args, id, at, r.Token, code, st, r.Addr)
+			line = appendScanRow(line[:0], id, at, r.Token, code, st, r.Addr)
 			h.Write(line)
 		}
 		b.args = args[:0]

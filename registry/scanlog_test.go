@@ -268,3 +268,17 @@ func TestBackup_ScanLog(t *testing.T) {
 		t.Fatalf("counts %v", old.Counts)
 	}
 }
+
+// A garbled scan's raw text may carry control bytes, NUL included; it is
+// logged and the chain still verifies (PostgreSQL stores NUL as U+FFFD).
+func TestScanLog_ControlBytesVerify(t *testing.T) {
+	s, ctx := newStore(t)
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	recs := []registry.ScanRecord{{At: at, Token: "ward3", Code: "\x00\x01\x02garbled", Status: idcards.StatusMalformed, Addr: "10.0.0.9"}}
+	if err := s.ScanLogBatch(ctx, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -88,4 +89,20 @@ from the URL. Needs the admin role (or the OS user without cli_sign_in).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.MarkFlagRequired("to")
 	return cmd
+}
+
+// localDir is where a desk keeps its own files (the TUI log, card PDFs):
+// next to a SQLite registry, or, when the registry is on PostgreSQL, in the
+// user's data directory — printing stays local to each desk.
+func (a *app) localDir(registryLoc string) string {
+	if !registry.IsPostgresURL(registryLoc) {
+		return filepath.Dir(registryLoc)
+	}
+	if d := a.getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "idcards")
+	}
+	if h := a.getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "idcards")
+	}
+	return "."
 }

@@ -55,7 +55,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	path := a.registryPath()
 	logPath := a.getenv("IDCARDS_LOG")
 	if logPath == "" {
-		logPath = filepath.Join(filepath.Dir(path), "tui.log")
+		logPath = filepath.Join(a.localDir(path), "tui.log")
 	}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("tui: log: %w", err)
@@ -115,7 +115,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	default:
 		return err
 	}
-	cfg.Printer = &pdfPrinter{dir: filepath.Join(filepath.Dir(path), "cards"), lp: a.getenv("IDCARDS_LP"), open: func() *registry.Store {
+	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), open: func() *registry.Store {
 		if len(stores) == 0 {
 			return nil
 		}

@@ -1,0 +1,4 @@
+package registry
+
+// MirrorNotifiedForTest is how many change notifications a mirror received.
+func MirrorNotifiedForTest(m *Mirror) int64 { return m.notified.Load() }
