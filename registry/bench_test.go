@@ -3,10 +3,8 @@ package registry_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -58,7 +56,7 @@ func BenchmarkReserve100k(b *testing.B) {
 // in the temp dir between benchmark runs (building 1M takes a while).
 func bigRegistry(b *testing.B, n int) (*registry.Store, context.Context, []string) {
 	ctx := operator(context.Background())
-	path := filepath.Join(os.TempDir(), "idcards-bench-"+strconv.Itoa(n)+".db")
+	path := benchLocation(b, n) // bench_desks_test.go: a file, or a kept PostgreSQL database
 	s, err := registry.Open(ctx, path)
 	if err != nil {
 		os.Remove(path)

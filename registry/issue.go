@@ -297,7 +297,12 @@ func (s *Store) Reserve(ctx context.Context, n int) ([]string, error) {
 		}
 		defer is.close()
 		out = make([]string, 0, n)
-		for range n {
+		if s.dialect.postgres() && n > 1 { // issue_postgres.go: in batches, not a round trip per ID
+			if out, err = is.nextMany(ctx, n); err != nil {
+				return err
+			}
+		}
+		for len(out) < n {
 			mrn, err := is.next(ctx, 0)
 			if err != nil {
 				return err

@@ -269,3 +269,24 @@ func (c *Cluster) Database(name string) string {
 	u, _ := url.Parse(c.URL)
 	return URL(u, name)
 }
+
+// KeptDatabase returns the URL of database name on the IDCARDS_TEST_POSTGRES
+// server, creating it if missing and keeping it after the test: for
+// benchmark fixtures that take long to build (a registry of 1M IDs).
+func KeptDatabase(t testing.TB, name string) string {
+	t.Helper()
+	db, u, err := server()
+	if err != nil {
+		t.Fatalf("%s: %v", Env, err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return URL(u, name)
+}
