@@ -335,3 +335,25 @@ func TestPostgres_ServerStopsMidTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A password never goes in the URL (shell history, ps, logs): refused, and
+// the refusal does not repeat it. A password file that cannot be read is a
+// clear error. Neither needs a server.
+func TestPostgres_PasswordNeverFromTheURL(t *testing.T) {
+	ctx := operator(context.Background())
+	for _, loc := range []string{
+		"postgres://desk:s3cretpw@db.clinic.lan/idcards",
+		"postgresql://desk@db.clinic.lan/idcards?password=s3cretpw",
+	} {
+		_, err := registry.Open(ctx, loc)
+		wantKind(t, err, idcards.Invalid, "password")
+		if strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("the error repeats the password: %v", err)
+		}
+	}
+	_, err := registry.Open(ctx, "postgres://desk@db.clinic.lan/idcards", registry.WithPasswordFile(filepath.Join(t.TempDir(), "none")))
+	wantKind(t, err, idcards.Invalid, "password file")
+	if got := registry.RedactURL("postgres://desk:s3cretpw@h/db"); strings.Contains(got, "s3cretpw") {
+		t.Errorf("RedactURL kept the password: %s", got)
+	}
+}

@@ -30,7 +30,11 @@ Encrypt the backup with age (https://age-encryption.org) when it leaves the
 machine: to a public key (--recipient age1..., or a file of keys), or with a
 passphrase read from a file. Keep the private key or passphrase somewhere
 other than the backup. Needs the admin role (or the OS user without
-cli_sign_in). Test restores regularly: ` + "`idcards restore FILE --to /tmp/check.db`" + `.`,
+cli_sign_in). Test restores regularly: ` + "`idcards restore FILE --to /tmp/check.db`" + `.
+
+On PostgreSQL (--db postgres://...) the backup is the same kind of file: the
+registry exported from one REPEATABLE READ snapshot into a registry file, and
+checked the same way; it restores onto either engine (docs/deploy.md).`,
 		Example: `  idcards backup --out /media/usb/registry-$(date +%F).db
   idcards backup --out registry.db.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
   idcards backup --out registry.db.age --passphrase-file /root/backup-passphrase`,
@@ -141,7 +145,12 @@ opened, its audit chain verified again, and the restore is audited in it.
 overwritten without --force; with --force, stop every desk first (restore
 refuses while another process has the registry open): the old registry is
 kept beside it as PATH.before-restore-<time>. To test a backup,
-restore it into a scratch path.`,
+restore it into a scratch path.
+
+--to postgres://... restores into an empty PostgreSQL database (the same
+checks, then every table copied, counts and the audit head compared). A
+database that holds a registry is never replaced (--force is refused there):
+restore into a new one and point the desks at it.`,
 		Example: `  idcards restore /media/usb/registry-2026-03-01.db --to /tmp/check.db
   idcards restore registry.db.age --identity-file backup-key.txt --force`,
 		Args: cobra.ExactArgs(1),
