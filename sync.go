@@ -9,6 +9,7 @@ const (
 	OutboxRegister       OutboxKind = "register_patient" // create the patient with its MRNs
 	OutboxAddIdentifier  OutboxKind = "add_identifier"   // add an MRN to a patient OpenMRS has
 	OutboxVoidIdentifier OutboxKind = "void_identifier"  // void an MRN in OpenMRS
+	OutboxUpdatePatient  OutboxKind = "update_patient"   // send edited names, sex, birth date, village
 )
 
 // OutboxItem is one change waiting to reach OpenMRS. Rows are written in

@@ -50,7 +50,7 @@ func newDesk(t testing.TB, fake *openmrstest.Server, timeout time.Duration) *des
 func (d *desk) register(t testing.TB, i int) (idcards.Patient, string) {
 	t.Helper()
 	op := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:test", Role: idcards.RoleOperator})
-	p, m, err := d.s.Register(op, registry.Registration{Patient: registry.NewPatient{GivenName: fmt.Sprintf("Given%d", i), FamilyName: "Nakato",
+	p, m, err := d.s.Register(op, registry.Registration{Patient: registry.NewPatient{GivenName: fmt.Sprint("Given", letterName(i)), FamilyName: "Nakato",
 		Sex: idcards.SexFemale, BirthDate: "1990-04-02"}, Decision: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func TestSyncer_IdentifierChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:test", Role: idcards.RoleOperator})
-	id2, err := d.s.IssueID(op, p.ID)
+	id2, err := d.s.IssueID(op, p.ID, "second card")
 	if err != nil {
 		t.Fatal(err)
 	}

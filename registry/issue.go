@@ -232,22 +232,48 @@ func (is *issuer) finish(ctx context.Context) error {
 
 // IssueID issues the next MRN to an existing patient, in one transaction,
 // and returns it only after commit. The identifier is queued for OpenMRS.
-func (s *Store) IssueID(ctx context.Context, patientID int64) (idcards.Identifier, error) {
+//
+// A patient who already has an active ID gets a second one only with a
+// reason (the card was lost and the old number is to stay valid, say): the
+// old ID stays active and its card keeps scanning as this patient's, so a
+// second ID is a deliberate act, audited with the reason and the ID(s) it
+// sits beside. Without a reason such a request is refused (Invalid) with a
+// message naming the active ID. A reason given for a patient without an
+// active ID is recorded too.
+func (s *Store) IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error) {
 	a, err := idcards.Require(ctx, idcards.PermIssue)
 	if err != nil {
 		return idcards.Identifier{}, err
 	}
+	reason = strings.TrimSpace(reason)
 	var id idcards.Identifier
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
+		if err := patientExists(ctx, tx, patientID); err != nil {
 			return err
 		}
-		if err := patientExists(ctx, tx, patientID); err != nil {
+		active, err := activeMRNs(ctx, tx, patientID)
+		if err != nil {
+			return err
+		}
+		if len(active) > 0 && reason == "" {
+			return idcards.Errorf(idcards.Invalid, "patient %d already has active ID %s; give a reason for a second ID (the old card stays valid; to replace a lost or damaged card, reprint it instead)",
+				patientID, strings.Join(active, ", "))
+		}
+		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
 			return err
 		}
 		mrn, err := s.issueTx(ctx, tx, a.Name, patientID)
 		if err != nil {
 			return err
+		}
+		if len(active) > 0 || reason != "" {
+			detail := "reason: " + reason
+			if len(active) > 0 {
+				detail = fmt.Sprintf("second active ID beside %s; %s", strings.Join(active, ", "), detail)
+			}
+			if err := s.insertAudit(ctx, tx, a.Name, "id.issue_another", mrn, fmt.Sprintf("patient=%d %s", patientID, detail)); err != nil {
+				return err
+			}
 		}
 		id = idcards.Identifier{MRN: mrn, State: idcards.IDActive, PatientID: patientID, IssuedBy: a.Name, IssuedAt: parseTime(s.now())}
 		return nil
@@ -256,6 +282,24 @@ func (s *Store) IssueID(ctx context.Context, patientID int64) (idcards.Identifie
 		return idcards.Identifier{}, err
 	}
 	return id, nil
+}
+
+// activeMRNs lists a patient's active IDs, oldest first.
+func activeMRNs(ctx context.Context, tx *sql.Tx, patientID int64) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT mrn FROM identifiers WHERE patient_id = ? AND state = 'active' ORDER BY issued_at, mrn`, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // issueTx issues one number to patientID inside tx, audits it and queues it

@@ -26,22 +26,28 @@ func (a *app) patientsCmd() *cobra.Command {
 legacy register (import), look patients up (show, search) and get every record
 out again (export, which imports back unchanged).`,
 	}
-	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd())
+	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsIssueCmd(), a.patientsEditCmd())
 	return cmd
 }
 
 func (a *app) patientsAddCmd() *cobra.Command {
 	var np registry.NewPatient
-	var sex, dob, mrn, reason, legacyScheme string
-	var age int
+	var sex, dob, age, mrn, reason, legacyScheme string
 	var issue, force, legacyUnchecked bool
 	cmd := &cobra.Command{
-		Use:   "add --given G --family F --sex M|F|O|U (--dob YYYY-MM-DD | --age N) [--issue | --mrn ID]",
+		Use:   "add --given G --family F --sex M|F|O|U (--dob YYYY-MM-DD | --age N[y|m|w|d]) [--issue | --mrn ID]",
 		Short: "Register one patient and print their MRN",
 		Long: `Register one patient. --issue gives them the next MRN; --mrn binds an existing
 one: an unassigned pre-printed ID of this registry, or a legacy ID from an old
 system (checked with --legacy-scheme, or kept unchecked with --legacy-unchecked).
 Without either the patient is registered without an ID.
+
+A date of birth (--dob) or an age (--age) is required. An age is recorded as
+an estimated birth date: years give 1 July of the birth year (--age 34 or
+34y); a baby's age may be given in months, weeks or days (--age 3m, 6w, 10d).
+Names may hold letters (any script), spaces, hyphens, apostrophes, full
+stops and commas, at most 50 characters each (what the card prints); digits,
+emoji and control characters are refused.
 
 Before anything is written the registry is searched for the same person
 (the desk's duplicate check). A probable match refuses the registration and
@@ -49,6 +55,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 --reason, which is recorded in the audit trail.`,
 		Example: `  idcards patients add --given Amina --family Nakato --sex F --dob 1990-04-12 --phone 0772123456 --village Kireka --issue
   idcards patients add --given Okello --family John --sex M --age 40 --mrn KLA000123Y
+  idcards patients add --given Baby --family Nakato --sex F --age 6w --issue
   idcards patients add --given Amina --family Nakato --sex F --age 34 --issue --force --reason "different mother, checked with patient"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,10 +81,9 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 			case dob != "":
 				np.BirthDate = dob
 			case cmd.Flags().Changed("age"):
-				if np.BirthDate, err = registry.BirthDateFromAge(age, s.Now()); err != nil {
+				if np.BirthDate, np.BirthDateEstimated, err = registry.ParseAge(age, s.Now()); err != nil {
 					return err
 				}
-				np.BirthDateEstimated = true
 			}
 			if err := np.Validate(s.Now()); err != nil {
 				return err
@@ -133,7 +139,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 	f.StringVar(&np.FamilyName, "family", "", "family name")
 	f.StringVar(&sex, "sex", "U", "M, F, O (other) or U (unknown)")
 	f.StringVar(&dob, "dob", "", "date of birth YYYY-MM-DD")
-	f.IntVar(&age, "age", 0, "age in years when the date of birth is not known (recorded as estimated)")
+	f.StringVar(&age, "age", "", "age when the date of birth is not known: years (34), or months, weeks, days for a baby (3m, 6w, 10d); recorded as estimated")
 	f.StringVar(&np.Phone, "phone", "", "phone number")
 	f.StringVar(&np.Village, "village", "", "village or address")
 	f.BoolVar(&issue, "issue", false, "issue a new MRN")
