@@ -214,6 +214,8 @@ func (s *Syncer) pushOne(ctx context.Context, it idcards.OutboxItem) (outcome, e
 		return s.pushAddIdentifier(ctx, it, p, ids)
 	case idcards.OutboxVoidIdentifier:
 		return s.pushVoid(ctx, it, p)
+	case idcards.OutboxUpdatePatient:
+		return s.pushUpdate(ctx, it, p) // update.go
 	}
 	return s.conflict(ctx, it, p, "", fmt.Sprintf("unknown outbox kind %q: this version of idcards cannot push it", it.Kind))
 }
@@ -281,6 +283,7 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 		for _, m := range mrns {
 			s.sent[p.ID][m] = created.UUID
 		}
+		s.noteSent(p, created.UUID) // update.go
 	}
 	return s.done(ctx, it, created.UUID, "")
 }

@@ -154,6 +154,8 @@ type Server struct {
 	locByID   map[string]*Location
 	sources   []*source
 	srcByID   map[string]*source
+
+	personWrites map[string]int // person.go: applied person/name/address writes per person uuid (under mu)
 	store
 }
 

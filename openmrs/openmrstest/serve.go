@@ -184,6 +184,8 @@ func (s *Server) route(q *request, seg []string) *apiError {
 		default:
 			return errMethod(m)
 		}
+	case "person":
+		return s.routePerson(q, seg) // person.go
 	case "patientidentifiertype":
 		if m != http.MethodGet {
 			return errMethod(m)
