@@ -131,27 +131,12 @@ func BirthDateFromAge(age int, now time.Time) (string, error) {
 // The registry stores what it returns; the match package supplies it.
 type KeyFunc func(given, family string) (givenKey, familyKey string)
 
-// FoldName lower-cases and strips diacritics so "Zoë" and "zoe" search alike.
-func FoldName(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii { // NFD is the identity on ASCII and there are no marks to drop
-		return strings.Join(strings.Fields(strings.ToLower(s)), " ")
-	}
-	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(s)) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
+// FoldName is how names are stored for search (patients.name_norm):
+// match.Fold, the folding duplicate detection uses too — case, accents
+// and letters like Ł, Ø, ß folded, punctuation dropped — so "Zoë" and
+// "zoe", "N'Diaye" and "ndiaye" search alike. Stored names are folded
+// again when match.Fold changes (search.go, refoldNames).
+func FoldName(s string) string { return match.Fold(s) }
 
 func phoneSuffix(phone string) string {
 	var d []byte

@@ -135,6 +135,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.refoldNames(ctx); err != nil { // search.go
+		db.Close()
+		return nil, fmt.Errorf("registry: open: %w", err)
+	}
 	// Prepare the audit statements now: appendAudit runs inside write
 	// transactions, which must not wait for a pool connection to prepare.
 	for _, q := range []string{qAuditHead, qAuditInsert} {
