@@ -252,6 +252,9 @@ voided, legacy) and whether the record was merged into another.`,
 			bd := orDash(p.BirthDate)
 			if p.BirthDateEstimated && len(p.BirthDate) >= 4 {
 				bd = p.BirthDate[:4] + " (estimated)"
+				if y, _ := strconv.Atoi(p.BirthDate[:4]); s.Now().Year()-y < 3 {
+					bd = p.BirthDate + " (estimated)" // a baby's age was given in months, weeks or days
+				}
 			}
 			fmt.Fprintf(w, "  born:       %s\n", bd)
 			fmt.Fprintf(w, "  phone:      %s\n", orDash(printable(p.Phone)))
@@ -285,12 +288,19 @@ func (a *app) patientsSearchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "search TEXT [--json]",
 		Short: "Find patients by name, phone, birth date or MRN",
-		Long: `Find patients. TEXT is an MRN (exact), or words that must all match a name
-part, a phone number or a birth date (YYYY-MM-DD). Case and accents are
-ignored: "zoe" finds Zoë. Newest registrations first.`,
+		Long: `Find patients, newest registrations first. TEXT is:
+  - an MRN (typed or scanned; also a voided one, which finds who held it);
+  - a phone number in any national or international form (0772 123456,
+    +256 772 123456): compared by its last nine digits;
+  - or words that must all match: part of a name (case, accents and letters
+    such as Ł or ß ignored: "zoe" finds Zoë, "lukasz" Łukasz), a name that
+    sounds alike (Nakatto finds Nakato), a birth date (1990-04-12 or
+    12/04/1990), a birth year (1990), or digits of a phone.
+An MRN of this registry with a wrong check character is reported as
+"probably mistyped" rather than "no patient found".`,
 		Example: `  idcards patients search nakato
-  idcards patients search "amina 1990-04-12"
-  idcards patients search 0772 --json`,
+  idcards patients search "amina 1990"
+  idcards patients search "+256 772 123456" --json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, ctx, err := a.open(cmd.Context())
