@@ -157,3 +157,30 @@ func FuzzParseAge(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidate: never panics; an accepted record holds names of at most
+// MaxNameRunes characters with a letter and no digit, and validating it
+// again changes nothing (the normalisation is stable).
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{"Amina", "N’Diaye-O'Brien", "Am1na", "😀", "e\u0301", " \t ", strings.Repeat("a", 51), "\xff", "Łukasz", "\u202e"} {
+		f.Add(s, "Nakato", "1990-04-12")
+	}
+	f.Fuzz(func(t *testing.T, given, family, dob string) {
+		p := registry.NewPatient{GivenName: given, FamilyName: family, Sex: "F", BirthDate: dob}
+		if err := p.Validate(rulesNow); err != nil {
+			if idcards.ErrorKind(err) != idcards.Invalid {
+				t.Fatalf("error kind %v: %v", idcards.ErrorKind(err), err)
+			}
+			return
+		}
+		for _, n := range []string{p.GivenName, p.FamilyName} {
+			if len([]rune(n)) > idcards.MaxNameRunes || strings.ContainsAny(n, "0123456789") {
+				t.Fatalf("accepted name %q", n)
+			}
+		}
+		q := p
+		if err := q.Validate(rulesNow); err != nil || q != p {
+			t.Fatalf("second Validate: %v, %+v != %+v", err, q, p)
+		}
+	})
+}

@@ -159,3 +159,22 @@ func TestStore_RefoldNames(t *testing.T) {
 		t.Errorf("search after refold = %v", ps)
 	}
 }
+
+// FuzzSearchPatients: any text typed at Find gives results or, for a
+// mistyped MRN, a MistypedMRNError; never another error or a panic.
+func FuzzSearchPatients(f *testing.F) {
+	s, ctx := newStore(f)
+	if _, _, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Amina", FamilyName: "N'Diaye", Sex: "F", BirthDate: "1990-04-12", Phone: "+256 772 123456"}}); err != nil {
+		f.Fatal(err)
+	}
+	for _, q := range []string{"amina", "1990", "12/04/1990", "+256 772 123 456", "1200000015", "]Q11200000014 X", "%", "_", `\`, "' OR 1=1 --", "ł", "0000000000000000"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		_, err := s.SearchPatients(ctx, q, 5)
+		var me *registry.MistypedMRNError
+		if err != nil && !errors.As(err, &me) {
+			t.Fatalf("search %q: %v", q, err)
+		}
+	})
+}
