@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/idcards/idcards"
 )
@@ -20,10 +22,13 @@ import (
 // (Forbidden) after the password check, so the answer reveals nothing to
 // a guesser. The approval itself is audited (user.countersign).
 //
-// The returned context is meant for one call (a void, an override) and
-// then dropped; it carries the supervisor's own role, so permissions are
-// the supervisor's. A context that already carries a countersignature is
-// refused: approvals do not chain.
+// The returned context carries the supervisor's own role, so permissions
+// are the supervisor's, and it is good for ONE action: the first
+// transaction that writes an audit row with it (every change does) uses
+// it up; a later change made with the same context is refused
+// (Forbidden, "ask again"), as is one made more than CountersignTTL after
+// the password was typed. Reads are not limited. A context that already
+// carries a countersignature is refused: approvals do not chain.
 func (s *Store) Countersign(ctx context.Context, user, pass string) (context.Context, error) {
 	clerk, ok := idcards.ActorFrom(ctx)
 	if !ok || clerk.Name == "" {
@@ -63,20 +68,46 @@ func (s *Store) Countersign(ctx context.Context, user, pass string) (context.Con
 	if err != nil {
 		return nil, err
 	}
-	return idcards.WithActor(ctx, idcards.Actor{Name: c.username, Role: c.role, OnBehalfOf: clerk.Name}), nil
+	out := idcards.WithActor(ctx, idcards.Actor{Name: c.username, Role: c.role, OnBehalfOf: clerk.Name})
+	return context.WithValue(out, grantKey{}, &grant{at: s.Now()}), nil
+}
+
+// CountersignTTL is how long a supervisor's approval at a desk may wait
+// for its action.
+const CountersignTTL = 5 * time.Minute
+
+type grantKey struct{}
+
+// grant is one countersignature: the transaction it was spent in.
+type grant struct {
+	mu sync.Mutex
+	at time.Time
+	tx *sql.Tx
 }
 
 // countersigned adds "approved at the desk of CLERK by SUPERVISOR" to the
 // detail of an audit row written by a countersigned actor, so the row
-// names both people; other rows are unchanged.
-func countersigned(ctx context.Context, actor, detail string) string {
+// names both people, and spends the countersignature on tx (see
+// Countersign); other rows are unchanged.
+func (s *Store) countersigned(ctx context.Context, tx *sql.Tx, actor, detail string) (string, error) {
 	a, ok := idcards.ActorFrom(ctx)
 	if !ok || a.OnBehalfOf == "" || a.Name != actor {
-		return detail
+		return detail, nil
+	}
+	if g, ok := ctx.Value(grantKey{}).(*grant); ok {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		switch {
+		case g.tx != nil && g.tx != tx:
+			return "", idcards.Errorf(idcards.Forbidden, "%s's approval was for one action and has been used: ask %s to approve again", a.Name, a.Name)
+		case g.tx == nil && s.Now().Sub(g.at) > CountersignTTL:
+			return "", idcards.Errorf(idcards.Forbidden, "%s's approval has expired (it lasts %s): ask %s to approve again", a.Name, CountersignTTL, a.Name)
+		}
+		g.tx = tx
 	}
 	note := "approved at the desk of " + a.OnBehalfOf + " by " + a.Name
 	if strings.TrimSpace(detail) == "" {
-		return note
+		return note, nil
 	}
-	return detail + "; " + note
+	return detail + "; " + note, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/registry"
@@ -77,6 +78,16 @@ func TestStore_Countersign(t *testing.T) {
 	if _, err := s.Countersign(approved, "sarah", goodPW); idcards.ErrorKind(err) != idcards.Invalid {
 		t.Errorf("chained approval: %v", err)
 	}
+	// One action only: a second change with the same approval is refused.
+	_, second, err := s.Register(clerk, registry.Registration{Patient: registry.NewPatient{GivenName: "Okello", FamilyName: "John", Sex: "M", BirthDate: "1970-01-01"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Void(approved, second, "test")
+	wantKind(t, err, idcards.Forbidden, "approval was for one action")
+	if v, _ := s.Verify(clerk, second); v.Status != idcards.StatusActive {
+		t.Errorf("second void went through: %s", v.Status)
+	}
 	// The clerk's own context is unchanged: the next action is the clerk's.
 	if a, _ := idcards.ActorFrom(clerk); a.Name != "okot" || a.OnBehalfOf != "" {
 		t.Errorf("clerk's context changed: %+v", a)
@@ -106,4 +117,23 @@ func TestStore_Countersign_LockOut(t *testing.T) {
 	if _, err := s.Authenticate(context.Background(), "sarah", goodPW); idcards.ErrorKind(err) != idcards.Forbidden {
 		t.Fatalf("sign-in while locked by desk failures: %v", err)
 	}
+}
+
+// TestStore_Countersign_Expires: an approval not used within
+// CountersignTTL is refused.
+func TestStore_Countersign_Expires(t *testing.T) {
+	s, op, now := accountsStore(t)
+	addUser(t, op, s, "okot", idcards.RoleClerk)
+	addUser(t, op, s, "sarah", idcards.RoleSupervisor)
+	clerk := idcards.WithActor(context.Background(), idcards.Actor{Name: "okot", Role: idcards.RoleClerk})
+	_, mrn, err := s.Register(clerk, registry.Registration{Patient: registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-01-01"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved, err := s.Countersign(clerk, "sarah", goodPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(registry.CountersignTTL + time.Second)
+	wantKind(t, s.Void(approved, mrn, "late"), idcards.Forbidden, "approval has expired")
 }

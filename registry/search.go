@@ -223,6 +223,12 @@ func (s *Store) refoldNames(ctx context.Context) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Another process opening the file at the same moment may have
+		// done it while this one waited for the write lock.
+		var now string
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM settings WHERE key = 'name_fold'), '')`).Scan(&now); err != nil || now == want {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, given_name, family_name, coalesce(name_norm,'') FROM patients`)
 		if err != nil {
 			return err
