@@ -256,8 +256,12 @@ func (s *Store) IssueID(ctx context.Context, patientID int64, reason string) (id
 			return err
 		}
 		if len(active) > 0 && reason == "" {
-			return idcards.Errorf(idcards.Invalid, "patient %d already has active ID %s; give a reason for a second ID (the old card stays valid; to replace a lost or damaged card, reprint it instead)",
-				patientID, strings.Join(active, ", "))
+			var given, family string
+			if err := tx.QueryRowContext(ctx, `SELECT given_name, family_name FROM patients WHERE id = ?`, patientID).Scan(&given, &family); err != nil {
+				return err
+			}
+			return idcards.Errorf(idcards.Invalid, "%s already has active ID %s; give a reason for a second ID (the old card stays valid; to replace a lost or damaged card, reprint it instead)",
+				idcards.Patient{GivenName: given, FamilyName: family}.DisplayName(), strings.Join(active, ", "))
 		}
 		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
 			return err
