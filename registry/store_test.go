@@ -380,16 +380,9 @@ func TestStore_CrashSafety(t *testing.T) {
 		}
 		lines := make(chan string, 1024)
 		go func() {
-			// Only whole lines: a write to a full pipe can be split, and a
-			// kill between its parts leaves a fragment of an ID, which
-			// the child never "printed".
-			rd := bufio.NewReader(pipe)
-			for {
-				l, err := rd.ReadString('\n')
-				if err != nil {
-					break
-				}
-				lines <- strings.TrimSuffix(l, "\n")
+			sc := bufio.NewScanner(pipe)
+			for sc.Scan() {
+				lines <- sc.Text()
 			}
 			close(lines)
 		}()
