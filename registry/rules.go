@@ -86,53 +86,84 @@ func normName(s string) string {
 
 // ParseAge turns an age typed at the desk into an estimated birth date.
 // It accepts whole years ("34", "34y", "34 years") and, for infants,
-// months ("3m", "3 months"), weeks ("6w") and days ("10d"); units may be
-// spelled out and any case. Years give 1 July of the birth year (the
-// custom of registration desks; only the year is meaningful, and never a
-// date after today); months, weeks and days give the date that many back
-// from now. estimated is always true: an age is never an exact date.
+// months ("3m", "3 months"), weeks ("6w") and days ("10d"), also combined
+// ("1y6m", "1 year 6 months", "2m 1w"); units may be spelled out and any
+// case. Years alone give 1 July of the birth year (the custom of
+// registration desks; only the year is meaningful, and never a date after
+// today); an age with months, weeks or days gives the date that long
+// before today. estimated is always true: an age is never an exact date.
 func ParseAge(s string, now time.Time) (birthDate string, estimated bool, err error) {
 	in := strings.ToLower(strings.TrimSpace(s))
 	bad := func() (string, bool, error) {
-		return "", false, idcards.Errorf(idcards.Invalid, "age %q: type years (34 or 34y), or for a baby months (3m), weeks (6w) or days (10d)", clipText(s, 20))
+		return "", false, idcards.Errorf(idcards.Invalid, "age %q: type years (34 or 34y), or for a baby months (3m), weeks (6w) or days (10d), e.g. 1y6m", clipText(s, 20))
 	}
-	i := 0
-	for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-		i++
+	var y, m, w, d int
+	seen := map[byte]bool{}
+	parts := 0
+	for rest := in; rest != ""; parts++ {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 || i > 6 || parts >= 4 {
+			return bad()
+		}
+		n, _ := strconv.Atoi(rest[:i])
+		rest = strings.TrimLeft(rest[i:], " ")
+		j := 0
+		for j < len(rest) && rest[j] >= 'a' && rest[j] <= 'z' {
+			j++
+		}
+		unit := rest[:j]
+		rest = strings.TrimLeft(strings.TrimPrefix(strings.TrimLeft(rest[j:], " "), ","), " ")
+		var u byte
+		switch unit {
+		case "":
+			if parts > 0 || rest != "" {
+				return bad() // a bare number is only years, alone
+			}
+			u = 'y'
+		case "y", "yr", "yrs", "year", "years":
+			u = 'y'
+		case "m", "mo", "mos", "month", "months":
+			u = 'm'
+		case "w", "wk", "wks", "week", "weeks":
+			u = 'w'
+		case "d", "day", "days":
+			u = 'd'
+		default:
+			return bad()
+		}
+		if seen[u] {
+			return bad()
+		}
+		seen[u] = true
+		switch u {
+		case 'y':
+			y = n
+		case 'm':
+			m = n
+		case 'w':
+			w = n
+		case 'd':
+			d = n
+		}
 	}
-	if i == 0 || i > 6 {
+	if parts == 0 {
 		return bad()
 	}
-	n, _ := strconv.Atoi(in[:i])
-	unit := strings.TrimSpace(in[i:])
+	if y > 130 || m > 130*12 || w > 130*53 || d > 130*366 {
+		return "", false, idcards.Errorf(idcards.Invalid, "age %q: must be 0 to 130 years", clipText(s, 20))
+	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	var t time.Time
-	switch unit {
-	case "", "y", "yr", "yrs", "year", "years":
-		if n > 130 {
-			return "", false, idcards.Errorf(idcards.Invalid, "age %d years: must be 0 to 130", n)
-		}
-		t = time.Date(today.Year()-n, time.July, 1, 0, 0, 0, 0, time.UTC)
+	if m == 0 && w == 0 && d == 0 {
+		t = time.Date(today.Year()-y, time.July, 1, 0, 0, 0, 0, time.UTC)
 		if t.After(today) {
 			t = today
 		}
-	case "m", "mo", "mos", "month", "months":
-		if n > 130*12 {
-			return "", false, idcards.Errorf(idcards.Invalid, "age %d months: more than 130 years", n)
-		}
-		t = monthsBefore(today, n)
-	case "w", "wk", "wks", "week", "weeks":
-		if n > 130*53 {
-			return "", false, idcards.Errorf(idcards.Invalid, "age %d weeks: more than 130 years", n)
-		}
-		t = today.AddDate(0, 0, -7*n)
-	case "d", "day", "days":
-		if n > 130*366 {
-			return "", false, idcards.Errorf(idcards.Invalid, "age %d days: more than 130 years", n)
-		}
-		t = today.AddDate(0, 0, -n)
-	default:
-		return bad()
+	} else {
+		t = monthsBefore(today, 12*y+m).AddDate(0, 0, -7*w-d)
 	}
 	if today.Year()-t.Year() > 130 {
 		return "", false, idcards.Errorf(idcards.Invalid, "age %q: more than 130 years", clipText(s, 20))

@@ -103,6 +103,13 @@ func TestParseAge(t *testing.T) {
 		{"0", "2026-05-31", ""}, // 1 July would be after today
 		{"130", "1896-07-01", ""},
 		{"131", "", "must be 0 to 130"},
+		{"1y6m", "2024-11-30", ""},
+		{"1 year 6 months", "2024-11-30", ""},
+		{"2m 1w", "2026-03-24", ""},
+		{"1y, 2d", "2025-05-29", ""},
+		{"3m3m", "", "type years"},
+		{"3 4", "", "type years"},
+		{"m3", "", "type years"},
 		{"3m", "2026-02-28", ""}, // 31 May - 3 months: the end of February
 		{"3 months", "2026-02-28", ""},
 		{"14M", "2025-03-31", ""},
@@ -117,7 +124,7 @@ func TestParseAge(t *testing.T) {
 		{"3.5", "", "type years"},
 		{"3x", "", "type years"},
 		{"99999999999", "", "type years"},
-		{"2000m", "", "more than 130 years"},
+		{"2000m", "", "must be 0 to 130 years"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, est, err := registry.ParseAge(tc.in, rulesNow)

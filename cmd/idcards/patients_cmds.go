@@ -44,7 +44,8 @@ Without either the patient is registered without an ID.
 
 A date of birth (--dob) or an age (--age) is required. An age is recorded as
 an estimated birth date: years give 1 July of the birth year (--age 34 or
-34y); a baby's age may be given in months, weeks or days (--age 3m, 6w, 10d).
+34y); a baby's age may be given in months, weeks or days (--age 3m, 6w, 10d,
+or combined: 1y6m).
 Names may hold letters (any script), spaces, hyphens, apostrophes, full
 stops and commas, at most 50 characters each (what the card prints); digits,
 emoji and control characters are refused.
