@@ -189,7 +189,7 @@ func (c Codec) example() string {
 	if c.Prefix == "" {
 		return fmt.Sprintf("%d digits%s + %s", c.Width, sep, check)
 	}
-	return fmt.Sprintf("%s + %d digits%s + %s", c.Prefix, c.Width, sep, check)
+	return fmt.Sprintf("prefix %s + %d digits%s + %s", c.Prefix, c.Width, sep, check)
 }
 
 func clip(s string) string {

@@ -153,7 +153,7 @@ func ParseAge(s string, now time.Time) (birthDate string, estimated bool, err er
 		return bad()
 	}
 	if y > 130 || m > 130*12 || w > 130*53 || d > 130*366 {
-		return "", false, idcards.Errorf(idcards.Invalid, "age %q: must be 0 to 130 years", clipText(s, 20))
+		return "", false, idcards.Errorf(idcards.Invalid, "age %s: must be 0 to 130 years", in)
 	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	var t time.Time
@@ -166,7 +166,7 @@ func ParseAge(s string, now time.Time) (birthDate string, estimated bool, err er
 		t = monthsBefore(today, 12*y+m).AddDate(0, 0, -7*w-d)
 	}
 	if today.Year()-t.Year() > 130 {
-		return "", false, idcards.Errorf(idcards.Invalid, "age %q: more than 130 years", clipText(s, 20))
+		return "", false, idcards.Errorf(idcards.Invalid, "age %s: more than 130 years", in)
 	}
 	return t.Format("2006-01-02"), true, nil
 }

@@ -29,10 +29,9 @@ import (
 //     12/04/1990), a birth year ("1990"),
 //     or six or more digits of a phone number.
 //
-// Text shaped like an MRN of one of the registry's series but with a wrong
-// check character, which matches no patient otherwise, is answered with a
-// *MistypedMRNError (kind Invalid): the desk says "wrong check character —
-// probably mistyped" rather than "no patient", as a scan does.
+// A typed MRN with a wrong check character matches no patient through
+// its MRN; LooksLikeMistypedMRN tells the front end to say "wrong check
+// character — probably mistyped" instead of "no patient".
 func (s *Store) SearchPatients(ctx context.Context, text string, limit int) ([]idcards.Patient, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -55,30 +54,23 @@ func (s *Store) SearchPatients(ctx context.Context, text string, limit int) ([]i
 		}
 		return []idcards.Patient{p}, nil
 	}
-	out, err := s.searchWords(ctx, text, limit)
-	if err != nil {
-		return nil, err
+	return s.searchWords(ctx, text, limit)
+}
+
+// LooksLikeMistypedMRN reports whether text has the shape of an MRN of one
+// of the registry's series (prefix, length, characters) but a wrong check
+// character — almost always a typing mistake — and gives the message a
+// clerk should see. It is the scan's verification path (Verify's
+// invalid_check), so a typed code and a scanned one are judged alike. The
+// desk's Find screen and `idcards patients search` call it when a search
+// found nobody (and may show it beside results, which then matched as a
+// phone or a name).
+func (s *Store) LooksLikeMistypedMRN(ctx context.Context, text string) (bool, string) {
+	v, err := s.Verify(ctx, strings.TrimSpace(text))
+	if err != nil || v.Status != idcards.StatusInvalidCheck {
+		return false, ""
 	}
-	if len(out) == 0 && v.Status == idcards.StatusInvalidCheck {
-		return nil, &MistypedMRNError{Code: v.Code}
-	}
-	return out, nil
-}
-
-// MistypedMRNError says that a searched text has the shape of an MRN of
-// this registry (prefix, length, characters) but its check character is
-// wrong: almost always a typing mistake. Its kind is Invalid.
-type MistypedMRNError struct {
-	Code string // the normalised text
-}
-
-func (e *MistypedMRNError) Error() string {
-	return e.Code + ": wrong check character — probably mistyped; check the number on the card and type it again"
-}
-
-// Unwrap gives the error its Kind (Invalid).
-func (e *MistypedMRNError) Unwrap() error {
-	return idcards.Errorf(idcards.Invalid, "wrong check character")
+	return true, v.Code + ": wrong check character — probably mistyped; check the number on the card and type it again"
 }
 
 // searchWords is the word search of SearchPatients.

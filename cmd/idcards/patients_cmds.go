@@ -341,7 +341,11 @@ An MRN of this registry with a wrong check character is reported as
 				return json.NewEncoder(a.stdout).Encode(hits)
 			}
 			if len(hits) == 0 {
-				fmt.Fprintln(a.stderr, "no patient found")
+				if ok, msg := s.LooksLikeMistypedMRN(ctx, strings.Join(args, " ")); ok {
+					fmt.Fprintln(a.stderr, msg)
+				} else {
+					fmt.Fprintln(a.stderr, "no patient found")
+				}
 				return exitError{1}
 			}
 			for _, h := range hits {

@@ -154,3 +154,24 @@ func mustOut(t *testing.T, db string, args ...string) string {
 	}
 	return out
 }
+
+func TestPatients_SearchMistypedMRN(t *testing.T) {
+	db := newRegistry(t)
+	mrn := strings.TrimSpace(mustOut(t, db, "patients", "add", "--given", "Amina", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--phone", "0772 123456", "--issue"))
+	last := mrn[len(mrn)-1]
+	bad := mrn[:len(mrn)-1] + string(rune('0'+(last-'0'+1)%10))
+	_, errOut, err := patientsCLI(t, db, "", "patients", "search", bad)
+	if err == nil || !strings.Contains(errOut, "wrong check character — probably mistyped") {
+		t.Errorf("search %s: %v\n%s", bad, err, errOut)
+	}
+	_, errOut, _ = patientsCLI(t, db, "", "patients", "search", "zzzz")
+	if !strings.Contains(errOut, "no patient found") {
+		t.Errorf("search zzzz: %s", errOut)
+	}
+	if out := mustOut(t, db, "patients", "search", "+256 772 123 456"); !strings.Contains(out, mrn) {
+		t.Errorf("international phone: %s", out)
+	}
+	if out := mustOut(t, db, "patients", "search", "1990"); !strings.Contains(out, mrn) {
+		t.Errorf("birth year: %s", out)
+	}
+}
