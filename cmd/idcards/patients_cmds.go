@@ -377,7 +377,11 @@ Map any other header with --map "Header=field", or drop it with --map "Header=-"
 Unknown columns are refused so that no data is silently lost. UTF-8 with or
 without BOM, CRLF line ends and quoted cells are fine. Dates are YYYY-MM-DD,
 a bare year (estimated), or --date-format (e.g. DD/MM/YYYY); an age column
-gives an estimated birth date.
+gives an estimated birth date. Rows are checked with the desk's rules (names
+of letters, at most 50 characters each, no digits or emoji) with one
+exception: a row without a birth date or age is imported with an unknown birth
+date, because old registers often have none and refusing the row would only
+invite a second registration at the desk (add it later with patients edit).
 
 IDs: one that belongs to this registry's series is recorded in it, and the
 sequence will skip it. Other (legacy) IDs need --legacy-scheme NAME (checked
