@@ -78,7 +78,7 @@ func BenchmarkSyncerPull100k(b *testing.B) {
 		base := heapNow()
 		stop := heapGrowth()
 		b.StartTimer()
-		rep, err := d.sy.Pull(d.ctx, nil)
+		rep, err := d.sy.Pull(d.ctx, true, nil)
 		b.StopTimer()
 		peak = max(peak, stop())
 		runtime.GC()

@@ -231,9 +231,17 @@ func (a *app) seriesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\n")
-			for _, x := range ss {
-				a.printf("%s\t%d\t%s\t%d\t%d\t%v\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current)
+			supply, err := s.Supply(ctx) // sync_cmds.go: days of IDs left
+			if err != nil {
+				return err
+			}
+			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\tLEFT\tDAYS LEFT\n")
+			for i, x := range ss {
+				sp := supply[len(supply)-len(ss)+i] // the pool, if any, comes first
+				a.printf("%s\t%d\t%s\t%d\t%d\t%v\t%d\t%s\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current, sp.Left, supplyDays(sp))
+			}
+			if len(supply) > len(ss) {
+				a.printf("new MRNs come from the idgen pool, not a series: %d left, %s (idcards sync pool)\n", supply[0].Left, supplyDays(supply[0]))
 			}
 			return nil
 		},

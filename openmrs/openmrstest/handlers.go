@@ -19,7 +19,7 @@ func (s *Server) searchPatients(q *request) *apiError {
 	var recs []*patientRec
 	switch {
 	case qv.Has("identifier"):
-		if qv.Get("searchType") == "start" {
+		if qv.Get("searchType") == "start" && !s.noStartSearch {
 			recs = s.startingWith(qv.Get("identifier"))
 		} else {
 			recs = s.exact(qv.Get("identifier"))
