@@ -86,24 +86,7 @@ func (c *Client) ChangedIdentifiers(ctx context.Context, typeUUID string, since 
 			return read, fmt.Errorf("openmrs: GET %s: answered a %q, not a FHIR Bundle", path, b.ResourceType)
 		}
 		read++
-		batch = batch[:0]
-		for _, e := range b.Entry {
-			p := e.Resource
-			if p.ResourceType != "Patient" || p.ID == "" || (p.Active != nil && !*p.Active) {
-				continue
-			}
-			for _, id := range p.Identifier {
-				if id.Value == "" || id.Type == nil {
-					continue
-				}
-				for _, cd := range id.Type.Coding {
-					if cd.Code == typeUUID {
-						batch = append(batch, IdentifierRecord{Identifier: id.Value, PatientUUID: p.ID})
-						break
-					}
-				}
-			}
-		}
+		batch = identifiersFromBundle(batch[:0], &b, typeUUID)
 		if err := fn(batch); err != nil {
 			return read, err
 		}
@@ -148,4 +131,27 @@ func fhirNext(link string) (string, url.Values, error) {
 		return "", nil, fmt.Errorf("next link %q leaves the Patient search", truncate(link, 200))
 	}
 	return strings.TrimSuffix(rest, "/"), u.Query(), nil
+}
+
+// identifiersFromBundle appends the identifiers of type typeUUID of the
+// Bundle's active patients to out.
+func identifiersFromBundle(out []IdentifierRecord, b *fhirBundleDTO, typeUUID string) []IdentifierRecord {
+	for _, e := range b.Entry {
+		p := e.Resource
+		if p.ResourceType != "Patient" || p.ID == "" || (p.Active != nil && !*p.Active) {
+			continue
+		}
+		for _, id := range p.Identifier {
+			if id.Value == "" || id.Type == nil {
+				continue
+			}
+			for _, cd := range id.Type.Coding {
+				if cd.Code == typeUUID {
+					out = append(out, IdentifierRecord{Identifier: id.Value, PatientUUID: p.ID})
+					break
+				}
+			}
+		}
+	}
+	return out
 }
