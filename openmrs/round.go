@@ -95,6 +95,10 @@ func (s *Syncer) pull(ctx context.Context, full bool, progress func(PullReport))
 	if cursor.IsZero() || lastFull.IsZero() || s.cfg.Now().Sub(lastFull) >= s.cfg.FullPullInterval {
 		full = true
 	}
+	prefixes, err := s.pullPrefixes(ctx)
+	if err != nil {
+		return rep, err
+	}
 	var buf []idcards.ExternalIdentifier
 	flush := func() error {
 		if len(buf) == 0 {
@@ -112,7 +116,7 @@ func (s *Syncer) pull(ctx context.Context, full bool, progress func(PullReport))
 	}
 	page := func(recs []IdentifierRecord) error {
 		for _, r := range recs {
-			if s.ours(r.Identifier) {
+			if hasAnyPrefix(r.Identifier, prefixes) {
 				buf = append(buf, idcards.ExternalIdentifier{Identifier: strings.ToUpper(r.Identifier), PatientUUID: r.PatientUUID})
 				rep.Identifiers++
 			}
@@ -142,7 +146,7 @@ func (s *Syncer) pull(ctx context.Context, full bool, progress func(PullReport))
 		rep.Mode = PullFull
 	}
 	if full {
-		for _, prefix := range s.searchPrefixes() {
+		for _, prefix := range prefixes {
 			if _, err := s.c.IdentifiersWithPrefix(ctx, s.cfg.IdentifierType, prefix, page); err != nil {
 				return rep, errors.Join(err, flush())
 			}
@@ -196,17 +200,57 @@ func (s *Syncer) checkPrefixSearch(ctx context.Context, rep *PullReport) error {
 	return nil
 }
 
-// ours reports whether an identifier starts with one of the searched
-// prefixes (an incremental pull sees every identifier of our type).
-func (s *Syncer) ours(id string) bool {
+// hasAnyPrefix reports whether an identifier starts with one of the
+// searched prefixes (an incremental pull sees every identifier of our type).
+func hasAnyPrefix(id string, prefixes []string) bool {
 	id = strings.ToUpper(id)
-	for _, p := range s.searchPrefixes() {
+	for _, p := range prefixes {
 		if strings.HasPrefix(id, p) {
 			return true
 		}
 	}
 	return false
 }
+
+// poolTail is how many trailing characters of a pool number poolPrefixes
+// drops: the check character and two sequence characters, so one prefix
+// covers up to base² numbers of idgen's sequence (900 in LuhnMod30's
+// base 30, 100 in decimal).
+const poolTail = 3
+
+// pullPrefixes is what a pull reads: the series' prefixes, and the
+// neighbourhood of the idgen pool's free numbers (their leading
+// characters), so that a pool number OpenMRS holds is seen and withdrawn
+// whatever prefix the series have.
+func (s *Syncer) pullPrefixes(ctx context.Context) ([]string, error) {
+	out := s.searchPrefixes()
+	free, err := s.st.PoolFree(ctx, maxPoolScan)
+	if err != nil || len(free) == 0 {
+		return out, err
+	}
+	seen := map[string]bool{}
+	for _, p := range out {
+		seen[p] = true
+	}
+	for _, id := range free {
+		p := strings.ToUpper(id[:max(1, len(id)-poolTail)])
+		covered := false
+		for _, q := range out {
+			if strings.HasPrefix(p, q) {
+				covered = true
+				break
+			}
+		}
+		if !covered && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// maxPoolScan bounds how many free pool numbers pullPrefixes looks at.
+const maxPoolScan = 100_000
 
 // searchPrefixes returns the identifier prefixes Pull searches.
 func (s *Syncer) searchPrefixes() []string {

@@ -328,3 +328,29 @@ func nextFree(t *testing.T, d *desk) string {
 	}
 	return free[0]
 }
+
+// TestSyncer_PoolOutsideSeriesPrefix: with series prefix KLA and idgen's
+// numbers 1000…, the pull still reads around the pool and withdraws a
+// pool number OpenMRS holds.
+func TestSyncer_PoolOutsideSeriesPrefix(t *testing.T) {
+	fake := openmrstest.New(t, openmrstest.Options{})
+	d := poolDesk(t, fake, 10, 3)
+	sy, err := openmrs.NewSyncer(d.c, d.s, openmrs.SyncerConfig{IdentifierType: openmrstest.StockIdentifierTypeUUID, Location: openmrstest.StockLocationUUID,
+		Prefixes: []string{"KLA"}, Owner: "test", Now: d.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sy.Run(d.ctx, openmrs.Round{Push: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	held := nextFree(t, d)
+	othersPatient(fake, held)
+	othersPatient(fake, "99999Y") // far from the pool: not read
+	rep, err := sy.Run(d.ctx, openmrs.Round{Pull: true, FullPull: true}, nil)
+	if err != nil || rep.Pull.Withdrawn != 1 || rep.Pull.Identifiers != 1 {
+		t.Fatalf("pull = %+v, %v; want the held pool number read and withdrawn", rep.Pull, err)
+	}
+	if _, m := d.register(t, 1); m == held {
+		t.Fatalf("issued %s, which OpenMRS holds", m)
+	}
+}

@@ -26,6 +26,7 @@ type Store interface {
 	SyncedMRN(ctx context.Context) (string, error)
 	PoolNeed(ctx context.Context) (source string, n int, err error)
 	FillPool(ctx context.Context, source string, ids []string) (idcards.PoolFill, error)
+	PoolFree(ctx context.Context, limit int) ([]string, error)
 	AcquireSyncLease(ctx context.Context, owner string, ttl time.Duration) (bool, error)
 	ReleaseSyncLease(ctx context.Context, owner string) error
 }

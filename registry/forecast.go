@@ -68,7 +68,7 @@ func (s *Store) Supply(ctx context.Context) ([]idcards.IDSupply, error) {
 		if err != nil {
 			return nil, err
 		}
-		counts, days, err := s.dailyIssued(ctx, now, `series_id IS NULL AND legacy = 0`)
+		counts, days, err := s.dailyIssued(ctx, now, `changed_at`, `id_pool WHERE state = 'issued'`)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ func (s *Store) Supply(ctx context.Context) ([]idcards.IDSupply, error) {
 			return nil, err
 		}
 		left := max(0, c.MaxSeq()-se.NextSeq+1)
-		counts, days, err := s.dailyIssued(ctx, now, fmt.Sprintf(`series_id = %d`, se.ID))
+		counts, days, err := s.dailyIssued(ctx, now, `issued_at`, fmt.Sprintf(`identifiers WHERE series_id = %d`, se.ID))
 		if err != nil {
 			return nil, err
 		}
@@ -95,14 +95,14 @@ func (s *Store) Supply(ctx context.Context) ([]idcards.IDSupply, error) {
 	return out, nil
 }
 
-// dailyIssued counts the identifiers matching where issued on each of the
-// last ForecastWindow days, and how many of those days the source existed
-// (since its first identifier).
-func (s *Store) dailyIssued(ctx context.Context, now time.Time, where string) ([]int64, int, error) {
+// dailyIssued counts the rows of from (a table and WHERE clause, both
+// indexed on col) on each of the last ForecastWindow days by their time
+// col, and how many of those days the source existed (since its first row).
+func (s *Store) dailyIssued(ctx context.Context, now time.Time, col, from string) ([]int64, int, error) {
 	counts := make([]int64, ForecastWindow)
-	from := now.Add(-ForecastWindow * 24 * time.Hour).Format(TimeFormat)
-	rows, err := s.db.QueryContext(ctx, `SELECT CAST((julianday(?1) - julianday(issued_at)) AS INTEGER) AS d, count(*)
-		FROM identifiers WHERE `+where+` AND issued_at >= ?2 GROUP BY d`, now.Format(TimeFormat), from)
+	since := now.Add(-ForecastWindow * 24 * time.Hour).Format(TimeFormat)
+	rows, err := s.db.QueryContext(ctx, `SELECT CAST((julianday(?1) - julianday(`+col+`)) AS INTEGER) AS d, count(*)
+		FROM `+from+` AND `+col+` >= ?2 GROUP BY d`, now.Format(TimeFormat), since)
 	if err != nil {
 		return nil, 0, fmt.Errorf("registry: forecast: %w", err)
 	}
@@ -121,7 +121,7 @@ func (s *Store) dailyIssued(ctx context.Context, now time.Time, where string) ([
 		return nil, 0, err
 	}
 	var first string
-	if err := s.queryRow(ctx, `SELECT coalesce(min(issued_at), '') FROM identifiers WHERE `+where).Scan(&first); err != nil {
+	if err := s.queryRow(ctx, `SELECT coalesce(min(`+col+`), '') FROM `+from).Scan(&first); err != nil {
 		return nil, 0, fmt.Errorf("registry: forecast: %w", err)
 	}
 	days := ForecastWindow

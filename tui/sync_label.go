@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -10,12 +11,17 @@ import (
 // syncLabel is the status line's word on OpenMRS sync: whether it is on,
 // how many patients wait to reach OpenMRS, whether a person must look at conflicts, and the last
 // error in a few words.
-// It ends with SupplyNote when new MRNs run out soon.
+// It ends with SupplyNote when new MRNs run out soon, and otherwise, when
+// MRNs come from an idgen pool, with how many the pool has left.
 func syncLabel(st *idcards.SyncStatus, now time.Time) string {
 	if st == nil {
 		return syncWord(st, now)
 	}
-	return syncWord(st, now) + SupplyNote(st.Supply)
+	note := SupplyNote(st.Supply)
+	if note == "" && strings.HasPrefix(st.IDSource, "idgen:") {
+		note = fmt.Sprintf(" · pool %d left", st.PoolFree)
+	}
+	return syncWord(st, now) + note
 }
 
 // SupplyNote is the status line's warning that new MRNs run out soon: the

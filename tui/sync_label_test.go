@@ -22,6 +22,8 @@ func TestSyncLabel(t *testing.T) {
 		{"server down", &idcards.SyncStatus{Configured: true, Pending: 14, PendingPatients: 7, LastPushAt: now.Add(-2 * time.Hour), LastError: "unreachable", LastErrorAt: now.Add(-time.Minute)},
 			"sync: failing 1m ago (7 waiting)"},
 		{"error cleared by a later push", &idcards.SyncStatus{Configured: true, LastPushAt: now.Add(-time.Minute), LastError: "x", LastErrorAt: now.Add(-time.Hour)}, "sync: ok 1m ago"},
+		{"idgen pool", &idcards.SyncStatus{Configured: true, LastPushAt: now.Add(-time.Minute), IDSource: "idgen:691eed12", PoolFree: 412,
+			Supply: []idcards.IDSupply{{Name: "idgen pool", Pool: true, Current: true, Left: 412, PerDay: 20, DaysLeft: 20.6}}}, "sync: ok 1m ago · pool 412 left"},
 		{"conflicts", &idcards.SyncStatus{Configured: true, LastPushAt: now.Add(-time.Minute), Conflicts: 2}, "sync: ok 1m ago · 2 conflict(s): idcards sync conflicts"},
 	}
 	for _, tc := range tests {

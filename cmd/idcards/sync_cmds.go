@@ -952,3 +952,26 @@ func formatDays(d float64) string {
 	}
 	return strconv.FormatFloat(d, 'f', 1, 64)
 }
+
+// recordTypeScheme makes sure a registry whose sync was configured before
+// the identifier type's check scheme was recorded has it, asking OpenMRS
+// once, so that series add can refuse a scheme OpenMRS would reject.
+func (a *app) recordTypeScheme(ctx context.Context, s *registry.Store) error {
+	cfg, ok, err := s.SyncConfig(ctx)
+	if err != nil || !ok || cfg.TypeScheme != "" {
+		return err
+	}
+	c, err := a.openmrsClient(cfg, nil)
+	if err == nil {
+		var t openmrs.IdentifierType
+		if t, err = c.IdentifierType(ctx, cfg.IdentifierType); err == nil {
+			cfg.TypeScheme = "*"
+			if sch, ok := openmrs.SchemeForValidator(t.Validator); ok {
+				cfg.TypeScheme = sch
+			}
+			return s.SaveSyncConfig(ctx, cfg)
+		}
+	}
+	return idcards.Errorf(idcards.Unavailable, "cannot check the new series against OpenMRS: this registry has not recorded the check scheme of identifier type %s, and asking OpenMRS failed (%v); try again when OpenMRS is reachable, run idcards sync configure again, or add --no-openmrs-check",
+		cfg.IdentifierType, err)
+}

@@ -176,3 +176,23 @@ func httpHTML(t *testing.T) string {
 	t.Cleanup(ts.Close)
 	return ts.URL + "/openmrs"
 }
+
+// TestSyncCLI_SeriesSchemeLearnedForOldConfig: a registry configured before
+// the scheme was recorded asks OpenMRS at series add.
+func TestSyncCLI_SeriesSchemeLearnedForOldConfig(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %s", r.stderr)
+	}
+	s, ctx, err := (&app{getenv: func(k string) string { return e.env[k] }, stderr: os.Stderr, stdout: os.Stdout}).open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSetting(ctx, registry.SettingTypeScheme, ""); err != nil { // as written by an older idcards
+		t.Fatal(err)
+	}
+	s.Close()
+	if r := e.run("", "series", "add", "--site", "77", "--scheme", "luhn"); r.code != 2 || !strings.Contains(r.stderr, "luhn-mod-30") {
+		t.Fatalf("series add --scheme luhn: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -14,6 +14,8 @@ CREATE TABLE id_pool (
     note        TEXT                       -- why withdrawn (the OpenMRS patient holding it)
 );
 CREATE INDEX id_pool_free ON id_pool(seq) WHERE state = 'free';
+-- The pool's days-left forecast counts issues per day (registry/forecast.go).
+CREATE INDEX id_pool_issued ON id_pool(changed_at) WHERE state = 'issued';
 
 -- The days-of-IDs-left forecast counts each source's issues per day over
 -- the last 30 days (registry/forecast.go).
