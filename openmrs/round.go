@@ -69,6 +69,11 @@ func (s *Syncer) Pull(ctx context.Context, full bool, progress func(PullReport))
 		return PullReport{}, err
 	}
 	defer release()
+	// The session check also reads the server's clock, which the
+	// incremental pull's cursor is measured by.
+	if _, err := s.c.Session(ctx); err != nil {
+		return PullReport{}, err
+	}
 	return s.pull(ctx, full, progress)
 }
 
@@ -353,16 +358,15 @@ func (s *Syncer) Run(ctx context.Context, r Round, progress func(Report)) (Repor
 	if _, err := s.c.Session(ctx); err != nil {
 		return fail(err)
 	}
+	// A refill that fails (idgen missing, a privilege, the server down)
+	// must not hold back the pull or the push: the pool serves until
+	// empty, and the next round tries again.
 	var errs []error
-	if rr, err := s.Refill(ctx); err != nil {
-		rep.Refill = rr
-		if fatal(Classify(err)) {
-			return fail(err)
-		}
+	rr, err := s.Refill(ctx)
+	rep.Refill = rr
+	if err != nil {
 		s.logf("sync: %v", err)
 		errs = append(errs, err)
-	} else {
-		rep.Refill = rr
 	}
 	if r.Pull {
 		pr, err := s.pull(ctx, r.FullPull, func(p PullReport) {

@@ -354,3 +354,25 @@ func TestSyncer_PoolOutsideSeriesPrefix(t *testing.T) {
 		t.Fatalf("issued %s, which OpenMRS holds", m)
 	}
 }
+
+// TestSyncer_FailedRefillStillPushes: idgen refusing the export is
+// reported, and registrations still go out.
+func TestSyncer_FailedRefillStillPushes(t *testing.T) {
+	fake := openmrstest.New(t, openmrstest.Options{})
+	d := poolDesk(t, fake, 10, 3)
+	if _, err := d.sy.Run(d.ctx, openmrs.Round{Push: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	d.register(t, 1)
+	fake.SetFaults(openmrstest.Faults{FailRate: 1, Only: func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/idgen/") }})
+	for range 8 { // below the low-water mark
+		d.register(t, 2)
+	}
+	rep, err := d.sy.Run(d.ctx, openmrs.Round{Push: true}, nil)
+	if err == nil || !strings.Contains(err.Error(), "refill") {
+		t.Fatalf("err = %v, want the refill's failure", err)
+	}
+	if rep.Push.Pushed != 9 {
+		t.Errorf("pushed %d, want 9", rep.Push.Pushed)
+	}
+}
