@@ -16,10 +16,12 @@ import (
 // link relation=next pages through a stored search:
 // GET /ws/fhir2/R4?_getpages=ID&_getpagesoffset=N&_count=N&_bundletype=searchset.
 // Voided patients and voided identifiers are left out, as FHIR2's
-// translators do. A patient's lastUpdated is when it was created; adding or
-// voiding an identifier through the REST sub-resource does not move it
-// (OpenMRS saves only the identifier row), which is why idcards keeps a
-// nightly full pull.
+// DAOs do (BaseDao.handleVoidable). _lastUpdated is the patient's
+// dateChanged, or its dateCreated while dateChanged is null
+// (BaseDao.handleLastUpdatedMutable, openmrs-module-fhir2); the fake has
+// no patient edits, so it is the creation time. Adding or voiding an
+// identifier through the REST sub-resource saves only the identifier row
+// and does not move it, which is why idcards keeps a nightly full pull.
 
 const fhirPrefix = "/openmrs/ws/fhir2/R4"
 

@@ -518,7 +518,9 @@ func (s *Server) postSources(q *request) *apiError {
 	defer s.mu.Unlock()
 	src := s.srcByID[uuid]
 	if src == nil {
-		return errServer("java.lang.NullPointerException")
+		// IdentifierSourceResource.create: an unknown sourceUuid falls
+		// through to "create a source", whose checks then fail.
+		return invalid("The values of the following inputs are missing or invalid: [source type, name, patient identifier type]")
 	}
 	ids, ae := s.generate(src, n)
 	if ae != nil {
