@@ -238,7 +238,7 @@ func (a *app) seriesCmd() *cobra.Command {
 			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\tLEFT\tDAYS LEFT\n")
 			for i, x := range ss {
 				sp := supply[len(supply)-len(ss)+i] // the pool, if any, comes first
-				a.printf("%s\t%d\t%s\t%d\t%d\t%v\t%d\t%s\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current, sp.Left, supplyDays(sp))
+				a.printf("%s\t%d\t%s\t%d\t%d\t%v\t%d\t%s\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current, sp.Left, supplyDaysShort(sp))
 			}
 			if len(supply) > len(ss) {
 				a.printf("new MRNs come from the idgen pool, not a series: %d left, %s (idcards sync pool)\n", supply[0].Left, supplyDays(supply[0]))

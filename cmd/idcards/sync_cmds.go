@@ -943,10 +943,26 @@ func supplyDays(sp idcards.IDSupply) string {
 	return out
 }
 
+// supplyDaysShort is supplyDays for a table column: "-" without a
+// forecast, else the days, marked LOW under the warning threshold.
+func supplyDaysShort(sp idcards.IDSupply) string {
+	switch {
+	case sp.Left == 0:
+		return "0 (none left)"
+	case sp.DaysLeft < 0:
+		return "-"
+	}
+	out := formatDays(sp.DaysLeft)
+	if sp.Low() {
+		out += " LOW"
+	}
+	return out
+}
+
 func formatDays(d float64) string {
 	switch {
 	case d >= 36500:
-		return ">100 years of"
+		return ">36500"
 	case d >= 10:
 		return strconv.FormatFloat(math.Round(d), 'f', 0, 64)
 	}
