@@ -238,3 +238,29 @@ func TestSupply_SeriesAndPool(t *testing.T) {
 		t.Errorf("pool after one issue = %+v, want low", sup[0])
 	}
 }
+
+// TestPool_NumbersVerifyThroughTheMirror: pool numbers carry no series,
+// and serve's in-memory mirror answers for them like the file does, both
+// for numbers it loaded and for ones issued after it started.
+func TestPool_NumbersVerifyThroughTheMirror(t *testing.T) {
+	s, ctx := poolStore(t, "10000X", "10001V")
+	first := registerDecided(t, s, ctx, "Amina")
+	m, err := registry.NewMirror(ctx, s, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	second := registerDecided(t, s, ctx, "Beatrice")
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, mrn := range []string{first, second} {
+		v, err := m.VerifyScan(ctx, mrn, false)
+		if err != nil || v.Status != idcards.StatusActive {
+			t.Errorf("mirror verify %s = %s (%s), %v", mrn, v.Status, v.Detail, err)
+		}
+	}
+	if v, _ := m.VerifyScan(ctx, "10002T", false); v.Status.OK() {
+		t.Errorf("a pool number never issued verifies as %s", v.Status)
+	}
+}

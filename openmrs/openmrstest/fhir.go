@@ -148,7 +148,7 @@ func (s *Server) fhirPage(w http.ResponseWriter, base, id string, srch *fhirSear
 	pageURL := func(o int) string {
 		return base + "?" + url.Values{"_getpages": {id}, "_getpagesoffset": {strconv.Itoa(o)}, "_count": {strconv.Itoa(count)}, "_bundletype": {"searchset"}}.Encode()
 	}
-	if off+count < total {
+	if count > 0 && off+count < total { // _count=0 asks for the total only
 		links = append(links, map[string]any{"relation": "next", "url": pageURL(off + count)})
 	}
 	if off > 0 {
