@@ -282,18 +282,34 @@ func (s *Store) PoolWithdrawn(ctx context.Context, limit int) ([]PoolEntry, erro
 	return out, rows.Err()
 }
 
-// withdrawHeld marks a free pool number withdrawn because OpenMRS holds it
-// (MergeExternal, inside its transaction); it reports whether it did.
-func (s *Store) withdrawHeld(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, actor, id, patientUUID, now string) (bool, error) {
-	note := "held in OpenMRS by patient " + patientUUID
-	res, err := stmt.ExecContext(ctx, now, note, id)
+// freePool returns the pool's free numbers (any source) inside tx, for
+// MergeExternal to test each pulled identifier against without a query
+// per identifier.
+func freePool(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT identifier FROM id_pool WHERE state = 'free'`)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		return false, nil
+	defer rows.Close()
+	free := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		free[id] = true
 	}
-	return true, s.insertAudit(ctx, tx, actor, "pool.withdraw", id, note)
+	return free, rows.Err()
+}
+
+// withdrawHeld marks a free pool number withdrawn because OpenMRS holds it
+// (MergeExternal, inside its transaction), audited.
+func (s *Store) withdrawHeld(ctx context.Context, tx *sql.Tx, actor, id, patientUUID, now string) error {
+	note := "held in OpenMRS by patient " + patientUUID
+	if _, err := tx.ExecContext(ctx, qWithdrawHeld, now, note, id); err != nil {
+		return err
+	}
+	return s.insertAudit(ctx, tx, actor, "pool.withdraw", id, note)
 }
 
 const qWithdrawHeld = `UPDATE id_pool SET state = 'withdrawn', changed_at = ?, note = ? WHERE identifier = ? AND state = 'free'`

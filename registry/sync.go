@@ -375,11 +375,10 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 	now := s.now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		m = idcards.MergeResult{}
-		withdraw, err := tx.PrepareContext(ctx, qWithdrawHeld)
+		free, err := freePool(ctx, tx) // pool.go: usually a few hundred numbers, often none
 		if err != nil {
 			return err
 		}
-		defer withdraw.Close()
 		has, err := tx.PrepareContext(ctx, `SELECT count(*) FROM external_identifiers WHERE identifier = ?`)
 		if err != nil {
 			return err
@@ -408,9 +407,11 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			if existed == 0 {
 				m.Added++
 			}
-			if w, err := s.withdrawHeld(ctx, tx, withdraw, a.Name, e.Identifier, e.PatientUUID, now); err != nil {
-				return err
-			} else if w {
+			if free[e.Identifier] {
+				if err := s.withdrawHeld(ctx, tx, a.Name, e.Identifier, e.PatientUUID, now); err != nil {
+					return err
+				}
+				delete(free, e.Identifier)
 				m.Withdrawn++
 			}
 			var state, puuid, survivor string
