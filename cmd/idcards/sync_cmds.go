@@ -306,7 +306,9 @@ The password comes from --password-file (one line; keep the file mode 0600)
 or $` + envOpenMRSPassword + `; only the file's absolute path is saved (so the desk
 screen and services started elsewhere find it).
 
-Where new MRNs come from (--id-source; see docs/sync.md for when to choose which):
+Where new MRNs come from (--id-source; without it configure keeps the current
+source, and --pool/--low-water alone resize a pool; see docs/sync.md for when to
+choose which):
   series      this registry's own series (default): give it a prefix no other
               OpenMRS entry point uses, and it works offline for ever;
   idgen:UUID  numbers exported from that OpenMRS idgen identifier source
@@ -333,9 +335,26 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 			if _, err := idcards.Require(ctx, idcards.PermSettings); err != nil {
 				return err
 			}
-			src, err := registry.ParseIDSource(idSource)
+			// Without --id-source the registry keeps where its MRNs come
+			// from: re-running configure (a new password file, another
+			// interval) must not turn an idgen pool back into the series.
+			old, err := s.IDSource(ctx)
 			if err != nil {
 				return err
+			}
+			src := old
+			if cmd.Flags().Changed("id-source") {
+				if src, err = registry.ParseIDSource(idSource); err != nil {
+					return err
+				}
+				if src.Idgen != "" && src.Idgen == old.Idgen {
+					src.Size, src.LowWater = old.Size, old.LowWater
+				}
+			}
+			if old.Idgen != "" && src.Idgen != old.Idgen {
+				if pool, err := s.Pool(ctx); err == nil && pool.Free > 0 {
+					fmt.Fprintf(a.stderr, "warning: %d number(s) left in the pool from idgen source %s will not be issued (idgen counts them as used)\n", pool.Free, old.Idgen)
+				}
 			}
 			if src.Idgen != "" {
 				if cmd.Flags().Changed("pool") {
@@ -352,7 +371,7 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 				}
 				cfg.IdgenSource = src.Idgen
 			} else if cmd.Flags().Changed("pool") || cmd.Flags().Changed("low-water") {
-				return idcards.Errorf(idcards.Invalid, "--pool and --low-water go with --id-source idgen:UUID")
+				return idcards.Errorf(idcards.Invalid, "--pool and --low-water go with --id-source idgen:UUID (this registry issues from its own series)")
 			}
 			if cfg.PasswordFile != "" {
 				// Saved for runs from other directories (the desk screen, a service).
@@ -425,7 +444,7 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 	cmd.Flags().DurationVar(&cfg.Interval, "interval", registry.DefaultSyncInterval, "how often pending changes are pushed")
 	cmd.Flags().DurationVar(&cfg.PullInterval, "pull-interval", registry.DefaultPullInterval, "how often OpenMRS's identifiers are read (only what changed, where OpenMRS has FHIR2)")
 	cmd.Flags().DurationVar(&cfg.FullPullInterval, "full-pull-interval", registry.DefaultFullPullInterval, "how often a pull reads every identifier of our prefixes (the safety net of incremental pulls)")
-	cmd.Flags().StringVar(&idSource, "id-source", "series", "where new MRNs come from: series (this registry's own) or idgen:UUID (a pool of numbers from an OpenMRS idgen source)")
+	cmd.Flags().StringVar(&idSource, "id-source", "", "where new MRNs come from: series (this registry's own) or idgen:UUID (a pool of numbers from an OpenMRS idgen source); default: keep the current one (series on a new registry)")
 	cmd.Flags().IntVar(&poolSize, "pool", registry.DefaultPoolSize, "with --id-source idgen:UUID: numbers the pool holds after a refill")
 	cmd.Flags().IntVar(&lowWater, "low-water", registry.DefaultPoolLowWater, "with --id-source idgen:UUID: refill when fewer numbers than this are left")
 	cmd.Flags().BoolVar(&force, "force", false, "save even when the check gave warnings")

@@ -161,8 +161,29 @@ func TestSyncCLI_IdgenPool(t *testing.T) {
 	wantIn(t, "status", e.must("sync", "status"), "idgen:"+openmrstest.StockSourceUUID, "19 left", "idgen pool:")
 	wantIn(t, "series list", e.must("series", "list"), "new MRNs come from the idgen pool")
 	wantIn(t, "sync pool", e.must("sync", "pool"), "left:", "19", "issued from the pool:")
+	// Configure again without --id-source: the pool stays; --pool alone resizes it.
+	if r := e.configure("--pool", "40", "--low-water", "10"); r.code != 0 {
+		t.Fatalf("reconfigure: %s", r.stderr)
+	}
+	wantIn(t, "sync pool after resize", e.must("sync", "pool"), "refilled to 40 when below 10")
+	if m := e.register("Babirye"); !strings.HasPrefix(m, "1000") {
+		t.Errorf("after reconfigure, MRN %q is not idgen's", m)
+	}
+	// sync off keeps the ID source: the pool still serves.
+	e.must("sync", "off")
+	if m := e.register("Chausiku"); !strings.HasPrefix(m, "1000") {
+		t.Errorf("after sync off, MRN %q is not idgen's", m)
+	}
+	// Back to the series, explicitly: warned that the pool's numbers go unused.
+	r = e.configure("--id-source", "series")
+	if r.code != 0 || !strings.Contains(r.stderr, "will not be issued") {
+		t.Fatalf("back to series: exit %d %s", r.code, r.stderr)
+	}
+	if m := e.register("Dorcas"); !strings.HasPrefix(m, "KLA") {
+		t.Errorf("after --id-source series, MRN %q", m)
+	}
 	if r := e.configure("--pool", "5"); r.code != 2 {
-		t.Errorf("--pool without --id-source: exit %d", r.code)
+		t.Errorf("--pool on a series registry: exit %d", r.code)
 	}
 	_ = registry.DefaultPoolSize
 }
