@@ -264,3 +264,25 @@ func TestPool_NumbersVerifyThroughTheMirror(t *testing.T) {
 		t.Errorf("a pool number never issued verifies as %s", v.Status)
 	}
 }
+
+// FuzzParseIDSource: whatever --id-source says, the parse either fails or
+// round-trips, and an idgen uuid never carries characters that could
+// change a request path.
+func FuzzParseIDSource(f *testing.F) {
+	for _, s := range []string{"", "series", "idgen:" + testSource, "idgen:", "idgen:a/b", " idgen:x "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		src, err := registry.ParseIDSource(v)
+		if err != nil {
+			return
+		}
+		again, err := registry.ParseIDSource(src.String())
+		if err != nil || again.Idgen != src.Idgen {
+			t.Fatalf("%q -> %q -> %+v, %v", v, src.String(), again, err)
+		}
+		if strings.ContainsAny(src.Idgen, "/?#%. ") {
+			t.Fatalf("uuid %q", src.Idgen)
+		}
+	})
+}
