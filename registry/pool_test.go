@@ -206,7 +206,7 @@ func TestSupply_SeriesAndPool(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
 	for d := range 10 { // 3 a day for ten days
-		s.Now = func() time.Time { return now.Add(-time.Duration(9-d) * 24 * time.Hour) }
+		s.Now = func() time.Time { return now.Add(-time.Duration(9-d)*24*time.Hour - time.Hour) }
 		if _, err := s.Reserve(ctx, 3); err != nil {
 			t.Fatal(err)
 		}
@@ -233,6 +233,12 @@ func TestSupply_SeriesAndPool(t *testing.T) {
 		t.Errorf("supply with a pool = %+v", sup)
 	}
 	registerOne(t, s, ctx, "Amina")
+	sup, _ = s.Supply(ctx)
+	if sup[0].Left != 1 || sup[0].DaysLeft != -1 {
+		t.Errorf("pool right after an issue = %+v: the count is fresh, the rate is reused for a few minutes", sup[0])
+	}
+	later := now.Add(10 * time.Minute)
+	s.Now = func() time.Time { return later }
 	sup, _ = s.Supply(ctx)
 	if !sup[0].Low() || sup[0].Left != 1 {
 		t.Errorf("pool after one issue = %+v, want low", sup[0])
