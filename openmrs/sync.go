@@ -265,7 +265,7 @@ func (s *Syncer) pushOne(ctx context.Context, it idcards.OutboxItem) (outcome, e
 	case idcards.OutboxVoidIdentifier:
 		return s.pushVoid(ctx, it, p)
 	}
-	return s.conflict(ctx, it, p, "", "", fmt.Sprintf("unknown outbox kind %q: this version of idcards cannot push it", it.Kind))
+	return s.conflict(ctx, it, p, "", fmt.Sprintf("unknown outbox kind %q: this version of idcards cannot push it", it.Kind))
 }
 
 // pushable returns a patient's MRNs that go to OpenMRS: active ones of
@@ -302,7 +302,7 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 				mine = true
 				continue
 			}
-			return s.conflict(ctx, it, p, m, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not registering %s (patient %d) with it",
+			return s.conflictOn(ctx, it, p, m, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not registering %s (patient %d) with it",
 				m, h.Display, h.UUID, p.DisplayName(), p.ID))
 		}
 	}
@@ -314,7 +314,7 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 		if r, found, err := s.c.GetPatient(ctx, p.UUID); err != nil {
 			return s.failed(ctx, it, err)
 		} else if found {
-			return s.conflict(ctx, it, p, mrns[0], r.UUID, fmt.Sprintf("OpenMRS has patient %s (%s) but without %s", r.UUID, r.Display, strings.Join(mrns, ", ")))
+			return s.conflictOn(ctx, it, p, mrns[0], r.UUID, fmt.Sprintf("OpenMRS has patient %s (%s) but without %s", r.UUID, r.Display, strings.Join(mrns, ", ")))
 		}
 	}
 	pc := NewPatientCreate(p, mrns[0], s.cfg.IdentifierType, s.cfg.Location)
@@ -364,7 +364,7 @@ func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p
 	}
 	for _, h := range holders {
 		if h.UUID != p.UUID {
-			return s.conflict(ctx, it, p, it.MRN, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not adding it to %s (patient %d)",
+			return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not adding it to %s (patient %d)",
 				it.MRN, h.Display, h.UUID, p.DisplayName(), p.ID))
 		}
 	}
@@ -462,10 +462,17 @@ func (s *Syncer) wait(ctx context.Context, it idcards.OutboxItem, msg string) (o
 	return waiting, s.st.OutboxDefer(ctx, it.ID, msg, s.cfg.Now().Add(s.cfg.WaitDelay), false)
 }
 
-// conflict holds a row back with a conflict filed under mrn (the number
+// conflict holds a row back with a conflict filed under the row's MRN
+// (or, for a row without one, the patient); see conflictOn.
+func (s *Syncer) conflict(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, remote, detail string) (outcome, error) {
+	return s.conflictOn(ctx, it, p, "", remote, detail)
+}
+
+// conflictOn holds a row back with a conflict filed under mrn (the number
 // in dispute; for a refusal that names none, the patient's first MRN), so
-// that a pull finding the same disagreement shares the conflict.
-func (s *Syncer) conflict(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, mrn, remote, detail string) (outcome, error) {
+// that a pull finding the same disagreement shares the conflict. It never
+// guesses the MRN from the detail's text.
+func (s *Syncer) conflictOn(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, mrn, remote, detail string) (outcome, error) {
 	if mrn == "" {
 		mrn = it.MRN
 	}
@@ -501,7 +508,7 @@ func (s *Syncer) refused(ctx context.Context, it idcards.OutboxItem, p idcards.P
 			}
 			for _, h := range holders {
 				if h.UUID != p.UUID {
-					return s.conflict(ctx, it, p, m, h.UUID, fmt.Sprintf("OpenMRS refused %s: %s (held by %s, patient %s)", m, describe(err), h.Display, h.UUID))
+					return s.conflictOn(ctx, it, p, m, h.UUID, fmt.Sprintf("OpenMRS refused %s: %s (held by %s, patient %s)", m, describe(err), h.Display, h.UUID))
 				}
 			}
 		}
@@ -515,7 +522,7 @@ func (s *Syncer) refused(ctx context.Context, it idcards.OutboxItem, p idcards.P
 		_ = s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), true)
 		return deferred, fmt.Errorf("OpenMRS refuses our identifiers (%s): check `idcards sync configure`: %w", r, err)
 	case ReasonValidation, ReasonBadRequest:
-		return s.conflict(ctx, it, p, first(mrns), "", fmt.Sprintf("OpenMRS refused patient %d (%s): %s", p.ID, p.DisplayName(), describe(err)))
+		return s.conflictOn(ctx, it, p, first(mrns), "", fmt.Sprintf("OpenMRS refused patient %d (%s): %s", p.ID, p.DisplayName(), describe(err)))
 	}
 	return s.failed(ctx, it, err)
 }
