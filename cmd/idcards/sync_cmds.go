@@ -273,7 +273,7 @@ func syncError(err error, cfg registry.SyncConfig) error {
 		return idcards.Errorf(idcards.Forbidden, "OpenMRS at %s did not accept user %q: wrong username or password (check $%s or the password file %s): %v",
 			cfg.URL, cfg.Username, envOpenMRSPassword, cfg.PasswordFile, err)
 	case openmrs.ReasonForbidden:
-		return idcards.Errorf(idcards.Forbidden, "OpenMRS user %q lacks a privilege sync needs (Get/Add/Edit Patients, Get Identifier Types, Get Locations): %v", cfg.Username, err)
+		return idcards.Errorf(idcards.Forbidden, "OpenMRS user %q lacks a privilege sync needs (Get/Add/Edit Patients, Get Identifier Types, Get Locations; for an idgen pool also View Identifier Sources and Generate Batch of Identifiers): %v", cfg.Username, err)
 	case openmrs.ReasonNotFound:
 		return idcards.Errorf(idcards.NotFound, "OpenMRS at %s answered 404: wrong base URL (it should end in /openmrs) or the REST module is missing: %v", cfg.URL, err)
 	case openmrs.ReasonUnavailable, openmrs.ReasonTimeout:
