@@ -88,6 +88,9 @@ func (s *Store) SetFormat(ctx context.Context, f idcards.Format) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkTypeScheme(ctx, tx, f); err != nil {
+			return err
+		}
 		var id, n int64
 		if err := tx.QueryRowContext(ctx, `SELECT s.id, (SELECT count(*) FROM identifiers i WHERE i.series_id = s.id) FROM series s WHERE is_current = 1`).Scan(&id, &n); err != nil {
 			return err
@@ -117,6 +120,9 @@ func (s *Store) AddSeries(ctx context.Context, f idcards.Format) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkTypeScheme(ctx, tx, f); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT prefix FROM series`)
 		if err != nil {
 			return err
@@ -145,6 +151,26 @@ func (s *Store) AddSeries(ctx context.Context, f idcards.Format) error {
 	})
 }
 
+// checkTypeScheme refuses a series whose check scheme differs from the
+// OpenMRS identifier type sync is configured for (recorded by sync
+// configure): OpenMRS would refuse every MRN of it ("Invalid check digit")
+// and every later sync would stop.
+func checkTypeScheme(ctx context.Context, tx *sql.Tx, f idcards.Format) error {
+	var want string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, SettingTypeScheme).Scan(&want)
+	if errors.Is(err, sql.ErrNoRows) || want == "" || want == "*" {
+		return nil // sync not configured, or the type has no validator
+	}
+	if err != nil {
+		return err
+	}
+	if f.Scheme != want {
+		return idcards.Errorf(idcards.Invalid, "scheme %s does not match OpenMRS: sync is configured for an identifier type validated as %s, so OpenMRS would refuse every MRN of this series (\"Invalid check digit\") and sync would stop; use --scheme %s, or reconfigure sync for another identifier type first (idcards sync types)",
+			f.Scheme, want, want)
+	}
+	return nil
+}
+
 func (s *Store) currentSeries(ctx context.Context, tx *sql.Tx) (seriesRow, error) {
 	var r seriesRow
 	var f idcards.Format
@@ -162,9 +188,12 @@ func (s *Store) currentSeries(ctx context.Context, tx *sql.Tx) (seriesRow, error
 // issuer hands out numbers inside one transaction. It skips every number
 // already recorded (legacy imports can sit ahead of the sequence) or known
 // to be taken elsewhere (external_identifiers, filled by OpenMRS sync).
+// With an idgen pool configured (pool.go) it takes the pool's numbers
+// instead of the current series'.
 type issuer struct {
 	tx       *sql.Tx
 	series   seriesRow
+	pool     string // idgen source uuid, or "" for the current series
 	seq      int64
 	insert   *sql.Stmt
 	external *sql.Stmt
@@ -187,7 +216,13 @@ func (s *Store) newIssuer(ctx context.Context, tx *sql.Tx, actor string) (*issue
 		ins.Close()
 		return nil, err
 	}
-	return &issuer{tx: tx, series: sr, seq: sr.nextSeq, insert: ins, external: ext, actor: actor, at: s.now()}, nil
+	pool, err := poolSource(ctx, tx)
+	if err != nil {
+		ins.Close()
+		ext.Close()
+		return nil, err
+	}
+	return &issuer{tx: tx, series: sr, pool: pool, seq: sr.nextSeq, insert: ins, external: ext, actor: actor, at: s.now()}, nil
 }
 
 func (is *issuer) close() { is.insert.Close(); is.external.Close() }
@@ -195,6 +230,9 @@ func (is *issuer) close() { is.insert.Close(); is.external.Close() }
 // next records and returns the next free number. patientID 0 issues an
 // unassigned ID (pre-printed card).
 func (is *issuer) next(ctx context.Context, patientID int64) (string, error) {
+	if is.pool != "" {
+		return is.takeFromPool(ctx, patientID)
+	}
 	for {
 		mrn, err := is.series.codec.Make(is.seq)
 		if err != nil {
@@ -226,6 +264,9 @@ func (is *issuer) next(ctx context.Context, patientID int64) (string, error) {
 
 // finish moves the series' sequence forward; it never moves back.
 func (is *issuer) finish(ctx context.Context) error {
+	if is.pool != "" {
+		return nil // the pool's numbers were marked issued one by one
+	}
 	_, err := is.tx.ExecContext(ctx, `UPDATE series SET next_seq = max(next_seq, ?) WHERE id = ?`, is.seq, is.series.id)
 	return err
 }

@@ -319,6 +319,9 @@ func (s *Store) bindTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patie
 	if state != string(idcards.IDUnassigned) {
 		return idcards.Errorf(idcards.Conflict, "%s is %s, not an unassigned pre-printed ID", mrn, state)
 	}
+	if err := refuseHeldElsewhere(ctx, tx, mrn); err != nil { // sync.go
+		return err
+	}
 	now := s.now()
 	if _, err := tx.ExecContext(ctx, `UPDATE identifiers SET state = 'active', patient_id = ?, assigned_at = ? WHERE mrn = ? AND state = 'unassigned'`, patientID, now, mrn); err != nil {
 		return err

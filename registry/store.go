@@ -57,6 +57,7 @@ type Store struct {
 	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
 	audit  auditBatcher                // auditbatch.go: the scan log writer's own connection
 	tokens tokenCache                  // tokens.go: LookupToken's cache
+	rates  atomic.Pointer[rateCache]   // forecast.go: recent issue rates, recomputed every few minutes
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so

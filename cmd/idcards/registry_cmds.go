@@ -231,21 +231,31 @@ func (a *app) seriesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\n")
-			for _, x := range ss {
-				a.printf("%s\t%d\t%s\t%d\t%d\t%v\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current)
+			supply, err := s.Supply(ctx) // sync_cmds.go: days of IDs left
+			if err != nil {
+				return err
+			}
+			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\tLEFT\tDAYS LEFT\n")
+			for i, x := range ss {
+				sp := supply[len(supply)-len(ss)+i] // the pool, if any, comes first
+				a.printf("%s\t%d\t%s\t%d\t%d\t%v\t%d\t%s\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current, sp.Left, supplyDaysShort(sp))
+			}
+			if len(supply) > len(ss) {
+				a.printf("new MRNs come from the idgen pool, not a series: %d left, %s (idcards sync pool)\n", supply[0].Left, supplyDays(supply[0]))
 			}
 			return nil
 		},
 	}
 	var f idcards.Format
+	var noCheck bool
 	add := &cobra.Command{
 		Use:   "add --site CODE [--scheme NAME] [--width N]",
 		Short: "Start a new series with a new prefix; it becomes current",
 		Long: `Start a new series, e.g. when a series runs out of numbers or a second site
 opens. IDs of older series stay valid. The new prefix must not overlap an old
 one (neither may start the other). Scheme and width default to the current
-series'.`,
+series'. With OpenMRS sync configured, the scheme must be the one the OpenMRS
+identifier type validates with (else OpenMRS would refuse every new MRN).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -264,6 +274,11 @@ series'.`,
 				f.Width = cur.Width
 			}
 			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
+			if !noCheck {
+				if err := a.recordTypeScheme(ctx, s); err != nil { // sync_cmds.go
+					return err
+				}
+			}
 			if err := s.AddSeries(ctx, f); err != nil {
 				return err
 			}
@@ -274,6 +289,7 @@ series'.`,
 	add.Flags().StringVar(&f.Prefix, "site", "", "new prefix (required)")
 	add.Flags().StringVar(&f.Scheme, "scheme", "", "check-digit scheme (default: current)")
 	add.Flags().IntVar(&f.Width, "width", 0, "sequence digits (default: current)")
+	add.Flags().BoolVar(&noCheck, "no-openmrs-check", false, "do not ask OpenMRS for the identifier type's scheme when this registry has not recorded it")
 	add.MarkFlagRequired("site")
 	cmd.AddCommand(list, add)
 	return cmd

@@ -136,6 +136,7 @@ func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyF
 	}
 	api := scanapi.New(reg, cfg, log)
 	defer api.Close()
+	_ = api.Register(scanapi.NewSupplyCollector(s.Supply)) // days of IDs left (issue 17)
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
