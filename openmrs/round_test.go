@@ -281,7 +281,7 @@ func TestSyncer_Pool(t *testing.T) {
 	fake.SetFaults(openmrstest.Faults{Down: true})
 	for i := 3; ; i++ {
 		op := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:test", Role: idcards.RoleOperator})
-		_, m, err := d.s.Register(op, registry.Registration{Patient: registry.NewPatient{GivenName: fmt.Sprintf("G%d", i), FamilyName: "Nakato", Sex: idcards.SexFemale, BirthDate: "1990-04-02"}, Decision: "test"})
+		_, m, err := d.s.Register(op, registry.Registration{Patient: registry.NewPatient{GivenName: letterName(i), FamilyName: "Nakato", Sex: idcards.SexFemale, BirthDate: "1990-04-02"}, Decision: "test"})
 		if err != nil {
 			if idcards.ErrorKind(err) != idcards.Unavailable || !strings.Contains(err.Error(), "pool") {
 				t.Fatalf("empty pool: %v", err)

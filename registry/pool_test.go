@@ -90,8 +90,8 @@ func TestPool_WithdrawsHeldNumbers(t *testing.T) {
 	if err != nil || m.Withdrawn != 1 {
 		t.Fatalf("merge = %+v, %v", m, err)
 	}
-	for _, want := range []string{"10000X", "10002T", "10003R", "10005M"} {
-		if got := registerDecided(t, s, ctx, "P"+want); got != want {
+	for i, want := range []string{"10000X", "10002T", "10003R", "10005M"} {
+		if got := registerDecided(t, s, ctx, []string{"Amina", "Betty", "Carol", "Dora"}[i]); got != want {
 			t.Fatalf("issued %s, want %s", got, want)
 		}
 	}
