@@ -1,0 +1,149 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"github.com/idcards/idcards"
+)
+
+// The registry's side of the FHIR face of `idcards serve` (scanapi/fhir.go):
+// the identifier system its MRNs carry, and a patient with everything a
+// FHIR Patient resource shows, read in one statement.
+
+// FHIRSystemSetting names the setting holding the URI of this registry's
+// MRN identifier system in FHIR (Identifier.system): chosen at `init`
+// (--fhir-system), or derived from the first series' prefix for a
+// registry made before FHIR existed here (see FHIRSystem).
+const FHIRSystemSetting = "fhir_system"
+
+// OpenMRSSystem and OpenMRSValuePrefix are how a patient's OpenMRS UUID is
+// written as a FHIR Identifier: the URI system of RFC 3986 with the value
+// urn:uuid:UUID, as FHIR recommends for UUIDs.
+const (
+	OpenMRSSystem      = "urn:ietf:rfc:3986"
+	OpenMRSValuePrefix = "urn:uuid:"
+)
+
+// DefaultFHIRSystem is the system a registry whose first series has this
+// prefix uses when none was chosen: urn:idcards:PREFIX (urn:idcards:mrn for
+// an empty prefix).
+func DefaultFHIRSystem(prefix string) string {
+	if prefix == "" {
+		return "urn:idcards:mrn"
+	}
+	return "urn:idcards:" + prefix
+}
+
+// CheckFHIRSystem accepts an absolute URI (http(s)://…, urn:oid:…,
+// urn:idcards:…) of at most 255 bytes, without spaces, control characters
+// or "|" (which separates system and value in FHIR search tokens). The
+// empty string means "the default".
+func CheckFHIRSystem(v string) error {
+	if v == "" {
+		return nil
+	}
+	bad := func(why string) error {
+		return idcards.Errorf(idcards.Invalid, "FHIR identifier system %q: %s (e.g. urn:oid:1.2.3.4, https://clinic.example.org/fhir/mrn, urn:idcards:KLA)", v, why)
+	}
+	if len(v) > 255 {
+		return bad("at most 255 bytes")
+	}
+	for _, r := range v {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '|' || r > unicode.MaxASCII {
+			return bad("ASCII without spaces or |")
+		}
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "" && u.Path == "") {
+		return bad("not an absolute URI")
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+		return bad("a URL needs a host")
+	}
+	if v == OpenMRSSystem {
+		return bad("that is the system of OpenMRS UUIDs")
+	}
+	return nil
+}
+
+// FHIRSystem returns the URI of this registry's MRNs in FHIR: the
+// fhir_system setting, or DefaultFHIRSystem of the first
+// series' prefix (series are never removed, so it does not change).
+func (s *Store) FHIRSystem(ctx context.Context) (string, error) {
+	v, err := s.Setting(ctx, FHIRSystemSetting, "")
+	if err != nil || v != "" {
+		return v, err
+	}
+	var prefix string
+	err = s.queryRow(ctx, `SELECT prefix FROM series ORDER BY id LIMIT 1`).Scan(&prefix)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("registry: fhir system: %w", err)
+	}
+	return DefaultFHIRSystem(prefix), nil
+}
+
+// SetFHIRSystem chooses the FHIR identifier system (admin; audited), as
+// `idcards init --fhir-system` and `idcards settings set` do.
+func (s *Store) SetFHIRSystem(ctx context.Context, uri string) error {
+	return s.SetKnownSetting(ctx, FHIRSystemSetting, uri)
+}
+
+// PatientRecord is one patient as a FHIR Patient resource shows them.
+type PatientRecord struct {
+	Patient idcards.Patient
+	// MRNs are the patient's active identifiers, newest first. Voided ones
+	// are left out; a replaced card does not change its MRN, which stays.
+	MRNs []string
+	// OpenMRSUUID is the patient's UUID in OpenMRS once sync has confirmed
+	// the record is there ("" before). The desk chooses the UUID, so it is
+	// normally Patient.UUID.
+	OpenMRSUUID string
+	// MergedIntoUUID is the surviving record's UUID when a supervisor
+	// merged this one into it.
+	MergedIntoUUID string
+}
+
+const qPatientRecord = `SELECT ` + patientColsP + `,
+	coalesce((SELECT group_concat(mrn, char(31)) FROM (SELECT mrn FROM identifiers WHERE patient_id = p.id AND state = 'active' ORDER BY issued_at DESC, mrn DESC)), ''),
+	coalesce((SELECT remote_uuid FROM outbox WHERE patient_id = p.id AND kind = 'register_patient' AND state = 'done' AND remote_uuid IS NOT NULL ORDER BY id DESC LIMIT 1), ''),
+	coalesce((SELECT uuid FROM patients m WHERE m.id = p.merged_into), '')
+FROM patients p WHERE `
+
+// patientColsP is patientCols qualified by the alias p.
+const patientColsP = `p.id, p.uuid, p.given_name, p.family_name, p.sex, coalesce(p.birth_date,''), p.birth_date_estimated, coalesce(p.phone,''), coalesce(p.village,''), coalesce(p.merged_into,0), p.created_at, p.created_by`
+
+// PatientRecord returns the patient with this id, NotFound if none.
+func (s *Store) PatientRecord(ctx context.Context, id int64) (PatientRecord, error) {
+	return s.patientRecord(ctx, qPatientRecord+`p.id = ?`, id)
+}
+
+// PatientRecordByUUID returns the patient with this UUID (Patient.id in
+// FHIR), NotFound if none.
+func (s *Store) PatientRecordByUUID(ctx context.Context, uuid string) (PatientRecord, error) {
+	return s.patientRecord(ctx, qPatientRecord+`p.uuid = ?`, strings.ToLower(uuid))
+}
+
+func (s *Store) patientRecord(ctx context.Context, q string, arg any) (PatientRecord, error) {
+	var r PatientRecord
+	var sex, created, mrns string
+	err := s.queryRow(ctx, q, arg).Scan(&r.Patient.ID, &r.Patient.UUID, &r.Patient.GivenName, &r.Patient.FamilyName, &sex,
+		&r.Patient.BirthDate, &r.Patient.BirthDateEstimated, &r.Patient.Phone, &r.Patient.Village, &r.Patient.MergedInto,
+		&created, &r.Patient.CreatedBy, &mrns, &r.OpenMRSUUID, &r.MergedIntoUUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, idcards.Errorf(idcards.NotFound, "no such patient")
+	}
+	if err != nil {
+		return r, fmt.Errorf("registry: patient record: %w", err)
+	}
+	r.Patient.Sex, r.Patient.CreatedAt = idcards.Sex(sex), parseTime(created)
+	if mrns != "" {
+		r.MRNs = strings.Split(mrns, "\x1f")
+	}
+	return r, nil
+}
