@@ -610,3 +610,20 @@ func keys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// /v1/openapi.json describes every /fhir/ route.
+func TestFHIR_OpenAPI(t *testing.T) {
+	f := newFixture(t)
+	h := newServer(t, f, scanapi.Config{}).Handler()
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(do(h, "GET", "/v1/openapi.json", "", "", "").body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, method := range map[string]string{"/fhir/metadata": "get", "/fhir/Patient": "get", "/fhir/Patient/_search": "post", "/fhir/Patient/{id}": "get", "/fhir/Patient/$ihe-pix": "get"} {
+		if doc.Paths[path][method] == nil {
+			t.Errorf("openapi.json lacks %s %s", method, path)
+		}
+	}
+}
