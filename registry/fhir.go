@@ -109,41 +109,64 @@ type PatientRecord struct {
 	MergedIntoUUID string
 }
 
-const qPatientRecord = `SELECT ` + patientColsP + `,
-	coalesce((SELECT group_concat(mrn, char(31)) FROM (SELECT mrn FROM identifiers WHERE patient_id = p.id AND state = 'active' ORDER BY issued_at DESC, mrn DESC)), ''),
-	coalesce((SELECT remote_uuid FROM outbox WHERE patient_id = p.id AND kind = 'register_patient' AND state = 'done' AND remote_uuid IS NOT NULL ORDER BY id DESC LIMIT 1), ''),
+// qPatientRecord reads a patient, one row per active MRN (newest first;
+// one row with mrn ” when none), with the OpenMRS UUID and the surviving
+// record's UUID. Portable SQL; the partial indexes of migration 0016 answer
+// the MRNs and the OpenMRS UUID from the index alone.
+const qPatientRecord = `SELECT ` + patientColsP + `, coalesce(i.mrn, ''),
+	coalesce((SELECT remote_uuid FROM outbox WHERE patient_id = p.id AND kind = 'register_patient' AND state = 'done' AND remote_uuid IS NOT NULL LIMIT 1), ''),
 	coalesce((SELECT uuid FROM patients m WHERE m.id = p.merged_into), '')
-FROM patients p WHERE `
+FROM patients p LEFT JOIN identifiers i ON i.patient_id = p.id AND i.state = 'active'
+WHERE `
+
+const qPatientRecordOrder = ` ORDER BY i.issued_at DESC, i.mrn DESC`
 
 // patientColsP is patientCols qualified by the alias p.
 const patientColsP = `p.id, p.uuid, p.given_name, p.family_name, p.sex, coalesce(p.birth_date,''), p.birth_date_estimated, coalesce(p.phone,''), coalesce(p.village,''), coalesce(p.merged_into,0), p.created_at, p.created_by`
 
 // PatientRecord returns the patient with this id, NotFound if none.
 func (s *Store) PatientRecord(ctx context.Context, id int64) (PatientRecord, error) {
-	return s.patientRecord(ctx, qPatientRecord+`p.id = ?`, id)
+	return s.patientRecord(ctx, qPatientRecord+`p.id = ?`+qPatientRecordOrder, id)
 }
 
 // PatientRecordByUUID returns the patient with this UUID (Patient.id in
 // FHIR), NotFound if none.
 func (s *Store) PatientRecordByUUID(ctx context.Context, uuid string) (PatientRecord, error) {
-	return s.patientRecord(ctx, qPatientRecord+`p.uuid = ?`, strings.ToLower(uuid))
+	return s.patientRecord(ctx, qPatientRecord+`p.uuid = ?`+qPatientRecordOrder, strings.ToLower(uuid))
 }
 
 func (s *Store) patientRecord(ctx context.Context, q string, arg any) (PatientRecord, error) {
 	var r PatientRecord
-	var sex, created, mrns string
-	err := s.queryRow(ctx, q, arg).Scan(&r.Patient.ID, &r.Patient.UUID, &r.Patient.GivenName, &r.Patient.FamilyName, &sex,
-		&r.Patient.BirthDate, &r.Patient.BirthDateEstimated, &r.Patient.Phone, &r.Patient.Village, &r.Patient.MergedInto,
-		&created, &r.Patient.CreatedBy, &mrns, &r.OpenMRSUUID, &r.MergedIntoUUID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, idcards.Errorf(idcards.NotFound, "no such patient")
-	}
+	st, err := s.prepared(ctx, q)
 	if err != nil {
 		return r, fmt.Errorf("registry: patient record: %w", err)
 	}
-	r.Patient.Sex, r.Patient.CreatedAt = idcards.Sex(sex), parseTime(created)
-	if mrns != "" {
-		r.MRNs = strings.Split(mrns, "\x1f")
+	rows, err := st.QueryContext(ctx, arg)
+	if err != nil {
+		return r, fmt.Errorf("registry: patient record: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var sex, created, mrn string
+		if err := rows.Scan(&r.Patient.ID, &r.Patient.UUID, &r.Patient.GivenName, &r.Patient.FamilyName, &sex,
+			&r.Patient.BirthDate, &r.Patient.BirthDateEstimated, &r.Patient.Phone, &r.Patient.Village, &r.Patient.MergedInto,
+			&created, &r.Patient.CreatedBy, &mrn, &r.OpenMRSUUID, &r.MergedIntoUUID); err != nil {
+			return r, fmt.Errorf("registry: patient record: %w", err)
+		}
+		if !found {
+			r.Patient.Sex, r.Patient.CreatedAt = idcards.Sex(sex), parseTime(created)
+			found = true
+		}
+		if mrn != "" {
+			r.MRNs = append(r.MRNs, mrn)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, fmt.Errorf("registry: patient record: %w", err)
+	}
+	if !found {
+		return r, idcards.Errorf(idcards.NotFound, "no such patient")
 	}
 	return r, nil
 }

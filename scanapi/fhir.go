@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -262,21 +263,13 @@ func (s *Server) searchValues(w http.ResponseWriter, r *http.Request) (url.Value
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, &paramError{Status: http.StatusUnsupportedMediaType, Code: "not-supported", Msg: "POST _search takes Content-Type: application/x-www-form-urlencoded"}
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
-	buf := make([]byte, 0, 512)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+	buf, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &paramError{Status: http.StatusRequestEntityTooLarge, Code: "too-long", Msg: fmt.Sprintf("body over %d bytes", s.cfg.MaxBody)}
 		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return nil, &paramError{Status: http.StatusRequestEntityTooLarge, Code: "too-long", Msg: fmt.Sprintf("body over %d bytes", s.cfg.MaxBody)}
-			}
-			break
-		}
+		return nil, &paramError{Status: http.StatusBadRequest, Code: "invalid", Msg: "body could not be read"}
 	}
 	form, err := url.ParseQuery(string(buf))
 	if err != nil {
@@ -433,10 +426,7 @@ func (s *Server) fhirFind(r *http.Request, q *searchQuery, sys string, warnings 
 			rec, err := s.fhir.reg.PatientRecordByUUID(ctx, id)
 			switch {
 			case idcards.ErrorKind(err) == idcards.NotFound:
-				if !q.Demographic() && len(q.Identifiers) == 0 {
-					s.logScan(r, time.Now().UTC(), "Patient/"+id, idcards.StatusUnknown)
-				}
-				continue
+				continue // logged with the (empty) page
 			case err != nil:
 				return nil, 0, "", err
 			}

@@ -29,7 +29,7 @@ func capabilityStatement(base, sys string) CapabilityStatement {
 			Mode:          "server",
 			Documentation: "Every request but this one needs Authorization: Bearer TOKEN (idcards tokens add). Patient names, gender, birth dates, phones and villages are shown only to tokens with the read:patient scope; other tokens see identifiers, active and links.",
 			Security: &CSSecurity{
-				Service:     []CodeableConcept{{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/restful-security-service", Code: "OAuth", Display: "OAuth"}}, Text: "Bearer token (static, from idcards tokens add; not OAuth-issued)"}},
+				Service:     []CodeableConcept{{Text: "Bearer token (static, from idcards tokens add; not issued by OAuth or SMART)"}},
 				Description: "Bearer tokens with scope verify (identifiers only) or read:patient (also demographics). Rate-limited per token and per client address (HTTP 429 with Retry-After). TLS 1.2+ unless on loopback or behind a TLS proxy.",
 			},
 			Resource: []CSResource{{

@@ -127,8 +127,8 @@ func parseSearch(vals url.Values, strict bool) (searchQuery, *paramError) {
 		if ignoredParams[name] {
 			continue
 		}
-		supportsMod := map[string]bool{"family": true, "given": true}[name]
-		if mod != "" && !(supportsMod && mod == "exact") {
+		supportsExact := name == "family" || name == "given"
+		if mod != "" && !(supportsExact && mod == "exact") {
 			if _, known := knownSearchParams[name]; known {
 				return q, &paramError{Status: http.StatusBadRequest, Code: "not-supported", Param: key,
 					Msg: fmt.Sprintf("modifier :%s is not supported on %s (only family:exact and given:exact)", mod, name)}
