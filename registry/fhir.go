@@ -110,7 +110,7 @@ type PatientRecord struct {
 }
 
 // qPatientRecord reads a patient, one row per active MRN (newest first;
-// one row with mrn ” when none), with the OpenMRS UUID and the surviving
+// one row with an empty mrn when none), with the OpenMRS UUID and the surviving
 // record's UUID. Portable SQL; the partial indexes of migration 0016 answer
 // the MRNs and the OpenMRS UUID from the index alone.
 const qPatientRecord = `SELECT ` + patientColsP + `, coalesce(i.mrn, ''),
