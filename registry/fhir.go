@@ -110,29 +110,52 @@ type PatientRecord struct {
 }
 
 // qPatientRecord reads a patient, one row per active MRN (newest first;
-// one row with an empty mrn when none), with the OpenMRS UUID and the surviving
-// record's UUID. Portable SQL; the partial indexes of migration 0016 answer
-// the MRNs and the OpenMRS UUID from the index alone.
-const qPatientRecord = `SELECT ` + patientColsP + `, coalesce(i.mrn, ''),
+// one row with an empty mrn when none), with the OpenMRS UUID and the
+// surviving record's UUID. Portable SQL; the partial indexes of migration
+// 0016 answer the MRNs and the OpenMRS UUID from the index alone. cols is
+// patientColsP, or patientColsIdentity when the details are not wanted.
+func qPatientRecord(cols, where string) string {
+	return `SELECT ` + cols + `, coalesce(i.mrn, ''),
 	coalesce((SELECT remote_uuid FROM outbox WHERE patient_id = p.id AND kind = 'register_patient' AND state = 'done' AND remote_uuid IS NOT NULL LIMIT 1), ''),
 	coalesce((SELECT uuid FROM patients m WHERE m.id = p.merged_into), '')
 FROM patients p LEFT JOIN identifiers i ON i.patient_id = p.id AND i.state = 'active'
-WHERE `
+WHERE ` + where + ` ORDER BY i.issued_at DESC, i.mrn DESC`
+}
 
-const qPatientRecordOrder = ` ORDER BY i.issued_at DESC, i.mrn DESC`
+// patientColsIdentity is patientColsP without who the patient is: the
+// same columns, names, sex, dates, phone and village left empty.
+const patientColsIdentity = `p.id, p.uuid, '', '', 'U', '', 0, '', '', coalesce(p.merged_into,0), '', ''`
+
+var (
+	qRecordByID     = qPatientRecord(patientColsP, `p.id = ?`)
+	qRecordByUUID   = qPatientRecord(patientColsP, `p.uuid = ?`)
+	qIdentityByID   = qPatientRecord(patientColsIdentity, `p.id = ?`)
+	qIdentityByUUID = qPatientRecord(patientColsIdentity, `p.uuid = ?`)
+)
 
 // patientColsP is patientCols qualified by the alias p.
 const patientColsP = `p.id, p.uuid, p.given_name, p.family_name, p.sex, coalesce(p.birth_date,''), p.birth_date_estimated, coalesce(p.phone,''), coalesce(p.village,''), coalesce(p.merged_into,0), p.created_at, p.created_by`
 
 // PatientRecord returns the patient with this id, NotFound if none.
-func (s *Store) PatientRecord(ctx context.Context, id int64) (PatientRecord, error) {
-	return s.patientRecord(ctx, qPatientRecord+`p.id = ?`+qPatientRecordOrder, id)
+// Without details only the record's identity is read (UUID, MRNs, OpenMRS
+// UUID, merge): the names, sex, birth date, phone and village stay empty,
+// for callers that may not show them.
+func (s *Store) PatientRecord(ctx context.Context, id int64, details bool) (PatientRecord, error) {
+	q := qIdentityByID
+	if details {
+		q = qRecordByID
+	}
+	return s.patientRecord(ctx, q, id)
 }
 
-// PatientRecordByUUID returns the patient with this UUID (Patient.id in
-// FHIR), NotFound if none.
-func (s *Store) PatientRecordByUUID(ctx context.Context, uuid string) (PatientRecord, error) {
-	return s.patientRecord(ctx, qPatientRecord+`p.uuid = ?`+qPatientRecordOrder, strings.ToLower(uuid))
+// PatientRecordByUUID is PatientRecord by the patient's UUID (Patient.id
+// in FHIR).
+func (s *Store) PatientRecordByUUID(ctx context.Context, uuid string, details bool) (PatientRecord, error) {
+	q := qIdentityByUUID
+	if details {
+		q = qRecordByUUID
+	}
+	return s.patientRecord(ctx, q, strings.ToLower(uuid))
 }
 
 func (s *Store) patientRecord(ctx context.Context, q string, arg any) (PatientRecord, error) {
@@ -155,7 +178,10 @@ func (s *Store) patientRecord(ctx context.Context, q string, arg any) (PatientRe
 			return r, fmt.Errorf("registry: patient record: %w", err)
 		}
 		if !found {
-			r.Patient.Sex, r.Patient.CreatedAt = idcards.Sex(sex), parseTime(created)
+			r.Patient.Sex = idcards.Sex(sex)
+			if created != "" {
+				r.Patient.CreatedAt = parseTime(created)
+			}
 			found = true
 		}
 		if mrn != "" {

@@ -70,7 +70,7 @@ func TestStore_PatientRecord(t *testing.T) {
 	if err := s.Void(ctx, voided.MRN, "typo on card"); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := s.PatientRecordByUUID(ctx, p.UUID)
+	rec, err := s.PatientRecordByUUID(ctx, p.UUID, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +96,15 @@ func TestStore_PatientRecord(t *testing.T) {
 	if err := s.Merge(ctx, q.ID, p.ID, "same person"); err != nil {
 		t.Fatal(err)
 	}
-	rec, err = s.PatientRecord(ctx, p.ID)
+	rec, err = s.PatientRecord(ctx, p.ID, true)
 	if err != nil || rec.OpenMRSUUID != p.UUID || len(rec.MRNs) != 3 {
 		t.Errorf("survivor after sync and merge: %+v, %v", rec, err)
 	}
-	gone, err := s.PatientRecordByUUID(ctx, q.UUID)
-	if err != nil || gone.MergedIntoUUID != p.UUID || len(gone.MRNs) != 0 || gone.Patient.MergedInto != p.ID {
+	gone, err := s.PatientRecordByUUID(ctx, q.UUID, false)
+	if err != nil || gone.MergedIntoUUID != p.UUID || len(gone.MRNs) != 0 || gone.Patient.MergedInto != p.ID || gone.Patient.GivenName != "" || gone.Patient.UUID != q.UUID {
 		t.Errorf("merged-away record: %+v, %v", gone, err)
 	}
-	if _, err := s.PatientRecordByUUID(ctx, "no-such"); idcards.ErrorKind(err) != idcards.NotFound {
+	if _, err := s.PatientRecordByUUID(ctx, "no-such", false); idcards.ErrorKind(err) != idcards.NotFound {
 		t.Errorf("unknown UUID: %v", err)
 	}
 }

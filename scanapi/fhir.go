@@ -3,6 +3,7 @@ package scanapi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,8 +42,10 @@ import (
 type FHIRRegistry interface {
 	// Candidates is the desk's duplicate-aware patient search.
 	Candidates(ctx context.Context, np registry.NewPatient, limit int) ([]idcards.Candidate, error)
-	PatientRecord(ctx context.Context, patientID int64) (registry.PatientRecord, error)
-	PatientRecordByUUID(ctx context.Context, uuid string) (registry.PatientRecord, error)
+	// PatientRecord and PatientRecordByUUID read a patient's record;
+	// details (names, sex, birth date, phone) only when asked for.
+	PatientRecord(ctx context.Context, patientID int64, details bool) (registry.PatientRecord, error)
+	PatientRecordByUUID(ctx context.Context, uuid string, details bool) (registry.PatientRecord, error)
 	// FHIRSystem is the URI of our MRNs (Identifier.system).
 	FHIRSystem(ctx context.Context) (string, error)
 }
@@ -337,7 +340,8 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	page := hits[min(q.Offset, total):min(q.Offset+q.Count, total)]
 	now := time.Now().UTC()
 	base := fhirBase(r)
-	b := Bundle{ResourceType: "Bundle", ID: newBundleID(), Meta: &Meta{LastUpdated: now.Format(time.RFC3339)}, Type: "searchset", Timestamp: now.Format(time.RFC3339), Total: &total}
+	stamp := now.Format(time.RFC3339)
+	b := Bundle{ResourceType: "Bundle", ID: newBundleID(), Meta: &Meta{LastUpdated: stamp}, Type: "searchset", Timestamp: stamp, Total: &total}
 	b.Link = append(b.Link, BundleLink{"self", pageURL(base, q, q.Offset)})
 	if q.Count > 0 && q.Offset+q.Count < total {
 		b.Link = append(b.Link, BundleLink{"next", pageURL(base, q, q.Offset+q.Count)})
@@ -347,7 +351,7 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, h := range page {
 		if h.rec == nil {
-			rec, err := s.fhir.reg.PatientRecord(ctx, h.id)
+			rec, err := s.fhir.reg.PatientRecord(ctx, h.id, mayReadPatient(ctx))
 			if err != nil {
 				if idcards.ErrorKind(err) == idcards.NotFound {
 					continue // gone since it was ranked
@@ -423,7 +427,7 @@ func (s *Server) fhirFind(r *http.Request, q *searchQuery, sys string, warnings 
 	for _, group := range q.IDs {
 		var found []*fhirHit
 		for _, id := range group {
-			rec, err := s.fhir.reg.PatientRecordByUUID(ctx, id)
+			rec, err := s.fhir.reg.PatientRecordByUUID(ctx, id, mayReadPatient(ctx))
 			switch {
 			case idcards.ErrorKind(err) == idcards.NotFound:
 				continue // logged with the (empty) page
@@ -563,7 +567,7 @@ func (s *Server) resolveMRN(r *http.Request, value string, warnings *[]OutcomeIs
 	if v.Identifier == nil || v.Identifier.State != idcards.IDActive || v.Identifier.PatientID == 0 {
 		return nil, 0, "", nil
 	}
-	rec, err := s.fhir.reg.PatientRecord(ctx, v.Identifier.PatientID)
+	rec, err := s.fhir.reg.PatientRecord(ctx, v.Identifier.PatientID, mayReadPatient(ctx))
 	if idcards.ErrorKind(err) == idcards.NotFound {
 		return nil, 0, "", nil
 	}
@@ -581,7 +585,7 @@ func (s *Server) resolveOpenMRS(r *http.Request, value string) (*registry.Patien
 		return nil, http.StatusBadRequest, fmt.Sprintf("identifier value %q: OpenMRS UUIDs are written urn:uuid:UUID", value), nil
 	}
 	now := time.Now().UTC()
-	rec, err := s.fhir.reg.PatientRecordByUUID(r.Context(), uuid)
+	rec, err := s.fhir.reg.PatientRecordByUUID(r.Context(), uuid, mayReadPatient(r.Context()))
 	if err == nil && strings.EqualFold(rec.OpenMRSUUID, uuid) {
 		s.logScan(r, now, value, idcards.StatusActive)
 		return &rec, 0, "", nil
@@ -637,12 +641,20 @@ func fhirPatient(ctx context.Context, rec registry.PatientRecord, sys string, do
 
 var sexGender = map[idcards.Sex]string{idcards.SexMale: "male", idcards.SexFemale: "female", idcards.SexOther: "other", idcards.SexUnknown: "unknown"}
 
+// The identifier types and assigner, shared by every answer (never
+// modified).
+var (
+	mrType      = &CodeableConcept{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/v2-0203", Code: "MR", Display: "Medical record number"}}, Text: "MRN"}
+	openMRSType = &CodeableConcept{Text: "OpenMRS patient UUID"}
+	openMRSRef  = &Reference{Display: "OpenMRS"}
+)
+
 func mrnIdentifier(sys, mrn string) Identifier {
-	return Identifier{Use: "official", Type: &CodeableConcept{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/v2-0203", Code: "MR", Display: "Medical record number"}}, Text: "MRN"}, System: sys, Value: mrn}
+	return Identifier{Use: "official", Type: mrType, System: sys, Value: mrn}
 }
 
 func openMRSIdentifier(uuid string) Identifier {
-	return Identifier{Use: "secondary", Type: &CodeableConcept{Text: "OpenMRS patient UUID"}, System: registry.OpenMRSSystem, Value: registry.OpenMRSValuePrefix + uuid, Assigner: &Reference{Display: "OpenMRS"}}
+	return Identifier{Use: "secondary", Type: openMRSType, System: registry.OpenMRSSystem, Value: registry.OpenMRSValuePrefix + uuid, Assigner: openMRSRef}
 }
 
 // pageURL is the search link for a page: the honoured parameters, _count
@@ -684,7 +696,7 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC()
-	rec, err := s.fhir.reg.PatientRecordByUUID(r.Context(), id)
+	rec, err := s.fhir.reg.PatientRecordByUUID(r.Context(), id, mayReadPatient(r.Context()))
 	if idcards.ErrorKind(err) == idcards.NotFound {
 		s.logScan(r, now, "Patient/"+id, idcards.StatusUnknown)
 		s.fhirFail(w, route, http.StatusNotFound, "not-found", "Patient/"+id+" is not known here")
@@ -772,7 +784,7 @@ func (s *Server) fhirPIX(w http.ResponseWriter, r *http.Request) {
 			status, msg = http.StatusBadRequest, "sourceIdentifier with our base URL as system takes Patient/{id} as value"
 			break
 		}
-		got, e := s.fhir.reg.PatientRecordByUUID(ctx, id)
+		got, e := s.fhir.reg.PatientRecordByUUID(ctx, id, mayReadPatient(ctx))
 		switch {
 		case idcards.ErrorKind(e) == idcards.NotFound:
 			s.logScan(r, time.Now().UTC(), t.Value, idcards.StatusUnknown)
@@ -826,5 +838,5 @@ func (s *Server) fhirPIX(w http.ResponseWriter, r *http.Request) {
 func newBundleID() string {
 	var b [16]byte
 	rand.Read(b[:])
-	return fmt.Sprintf("%x", b)
+	return hex.EncodeToString(b[:])
 }
