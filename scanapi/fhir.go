@@ -691,6 +691,11 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request) {
 		s.fhirFail(w, route, http.StatusNotAcceptable, "not-supported", "only FHIR JSON is served (_format=json, Accept: application/fhir+json)")
 		return
 	}
+	if id == "_search" {
+		w.Header().Set("Allow", "POST")
+		s.fhirFail(w, route, http.StatusMethodNotAllowed, "not-supported", "_search takes POST with a form-encoded body; or GET /fhir/Patient?…")
+		return
+	}
 	if !validID(id) {
 		s.fhirFail(w, route, http.StatusNotFound, "not-found", "Patient ids here are UUIDs; this is not one")
 		return

@@ -333,6 +333,7 @@ func TestFHIR_Requests(t *testing.T) {
 		{name: "pix without source", target: "/fhir/Patient/$ihe-pix", token: f.verifyTok, code: 400, resource: "OperationOutcome"},
 		{name: "pix merged-away record", target: "/fhir/Patient/$ihe-pix?sourceIdentifier=" + q("http://example.com/fhir|Patient/"+f.mergedUUID), token: f.verifyTok, code: 404, resource: "OperationOutcome"},
 		{name: "unknown FHIR path", target: "/fhir/Observation?code=x", token: f.verifyTok, code: 404, resource: "OperationOutcome"},
+		{name: "GET _search", target: "/fhir/Patient/_search?identifier=x", token: f.verifyTok, code: 405, resource: "OperationOutcome"},
 		{name: "wrong method", method: "DELETE", target: "/fhir/Patient/" + f.aminaUUID, token: f.verifyTok, code: 405, resource: "OperationOutcome"},
 	}
 	for _, tc := range tests {
