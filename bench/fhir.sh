@@ -13,6 +13,7 @@
 #   bench/fhir.sh                         # RUNS=5 DURATION=10s, verify token
 #   SCOPE=read:patient bench/fhir.sh      # the token also sees names (both routes read the patient)
 #   SERVE_FLAGS=--memory-index=false bench/fhir.sh
+#   N=20000 RUNS=1 DURATION=2s bench/fhir.sh   # a quick try on a small registry
 #
 # Needs wrk (Debian package "wrk") and python3.
 set -euo pipefail
@@ -20,21 +21,23 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-10s}
 SCOPE=${SCOPE:-verify}
+N=${N:-1000000}   # patients in the registry
 command -v wrk >/dev/null || { echo "bench/fhir.sh needs wrk (apt-get install wrk)"; exit 1; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/idcards" ./cmd/idcards
-export IDCARDS_DB=${BENCH_DB:-${TMPDIR:-/tmp}/idcards-fhir-bench-1m.db}
+export IDCARDS_DB=${BENCH_DB:-${TMPDIR:-/tmp}/idcards-fhir-bench-$N.db}
 if [ ! -f "$IDCARDS_DB" ]; then
-  echo "building a registry of 1,000,000 patients with MRNs in $IDCARDS_DB (once; a few minutes)"
-  python3 - "$work/register.csv" <<'PY'
+  echo "building a registry of $N patients with MRNs in $IDCARDS_DB (once; a few minutes for 1M)"
+  python3 - "$work/register.csv" "$N" <<'PY'
 import random, sys
+n = int(sys.argv[2])
 r = random.Random(7)
 given = ["Amina", "Grace", "Peter", "John", "Mary", "Sarah", "Joseph", "Ruth", "David", "Esther", "Moses", "Agnes", "Paul", "Rose", "James"]
 family = ["Nakato", "Achieng", "Okello", "Mugisha", "Namubiru", "Otieno", "Kato", "Nabirye", "Ouma", "Auma"]
 with open(sys.argv[1], "w") as f:
     f.write("given_name,family_name,sex,birth_date,village\n")
-    for i in range(1000000):
+    for i in range(n):
         f.write("%s,%s%d,%s,%04d-%02d-%02d,V%d\n" % (r.choice(given), r.choice(family), i % 997, r.choice("MF"),
                 r.randint(1930, 2024), r.randint(1, 12), r.randint(1, 28), i % 500))
 PY
