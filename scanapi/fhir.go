@@ -2,8 +2,6 @@ package scanapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -341,7 +339,7 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	base := fhirBase(r)
 	stamp := now.Format(time.RFC3339)
-	b := Bundle{ResourceType: "Bundle", ID: newBundleID(), Meta: &Meta{LastUpdated: stamp}, Type: "searchset", Timestamp: stamp, Total: &total}
+	b := Bundle{ResourceType: "Bundle", Meta: &Meta{LastUpdated: stamp}, Type: "searchset", Timestamp: stamp, Total: &total}
 	b.Link = append(b.Link, BundleLink{"self", pageURL(base, q, q.Offset)})
 	if q.Count > 0 && q.Offset+q.Count < total {
 		b.Link = append(b.Link, BundleLink{"next", pageURL(base, q, q.Offset+q.Count)})
@@ -837,11 +835,4 @@ func (s *Server) fhirPIX(w http.ResponseWriter, r *http.Request) {
 	}
 	s.requests.WithLabelValues(route, "200").Inc()
 	writeFHIR(w, http.StatusOK, out)
-}
-
-// newBundleID is a random Bundle.id (a search result has no stable id).
-func newBundleID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
