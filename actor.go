@@ -74,6 +74,10 @@ func Allowed(r Role, p Permission) bool {
 type Actor struct {
 	Name string
 	Role Role
+	// OnBehalfOf is the signed-in user at whose desk Name approved one
+	// action by typing their password (registry.Store.Countersign); every
+	// audit row written for that action names both.
+	OnBehalfOf string
 }
 
 type actorKey struct{}

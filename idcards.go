@@ -64,6 +64,11 @@ func ParseSex(s string) (Sex, error) {
 	return "", Errorf(Invalid, "sex %q: use M, F, O or U", s)
 }
 
+// MaxNameRunes is the most characters one name part (given or family name)
+// may have: what a card prints in full on its name line (the card layout
+// fits a 50-character given and a 50-character family name).
+const MaxNameRunes = 50
+
 // Patient is a person registered at the desk. BirthDate is "YYYY-MM-DD";
 // when BirthDateEstimated is true only its year is meaningful.
 type Patient struct {

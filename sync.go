@@ -9,6 +9,7 @@ const (
 	OutboxRegister       OutboxKind = "register_patient" // create the patient with its MRNs
 	OutboxAddIdentifier  OutboxKind = "add_identifier"   // add an MRN to a patient OpenMRS has
 	OutboxVoidIdentifier OutboxKind = "void_identifier"  // void an MRN in OpenMRS
+	OutboxUpdatePatient  OutboxKind = "update_patient"   // send edited names, sex, birth date, village
 )
 
 // OutboxItem is one change waiting to reach OpenMRS. Rows are written in
@@ -50,6 +51,20 @@ type ExternalIdentifier struct {
 	PatientUUID string
 }
 
+// MergeResult counts what recording a batch of OpenMRS's identifiers did.
+type MergeResult struct {
+	Added     int `json:"added"`     // identifiers new to the registry
+	Conflicts int `json:"conflicts"` // new conflicts
+	Withdrawn int `json:"withdrawn"` // idgen pool numbers withdrawn because OpenMRS holds them
+}
+
+// PoolFill is what adding numbers exported from idgen to the pool did.
+type PoolFill struct {
+	Added     int `json:"added"`     // numbers now free to issue
+	Withdrawn int `json:"withdrawn"` // refused: this registry or OpenMRS already holds them
+	Known     int `json:"known"`     // numbers the pool already had
+}
+
 // SyncStatus summarises the state of OpenMRS sync for a status line.
 type SyncStatus struct {
 	Configured bool   `json:"configured"`
@@ -65,4 +80,51 @@ type SyncStatus struct {
 	LastErrorAt     time.Time `json:"last_error_at,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
 	OldestQueued    time.Time `json:"oldest_pending,omitzero"`
+	// LastFullPullAt is the last pull that read every identifier (the
+	// others read only what changed since); PullMode says how the last
+	// pull read ("incremental", "full", "full (no FHIR2)").
+	LastFullPullAt time.Time `json:"last_full_pull_at,omitzero"`
+	PullMode       string    `json:"pull_mode,omitempty"`
+	// IDSource is where new MRNs come from: "series" or "idgen:UUID"; for
+	// a pool, PoolFree numbers are left and PoolWithdrawn were withdrawn
+	// because OpenMRS held them for someone else.
+	IDSource      string `json:"id_source,omitempty"`
+	PoolFree      int64  `json:"pool_free,omitempty"`
+	PoolWithdrawn int64  `json:"pool_withdrawn,omitempty"`
+	// Supply forecasts how long each source of new MRNs lasts.
+	Supply []IDSupply `json:"supply,omitempty"`
+}
+
+// IDSupply is how many new MRNs one source (a series, or the idgen pool)
+// has left and how many days they last at the recent issue rate.
+type IDSupply struct {
+	Name    string  `json:"name"` // "series 10", "idgen pool"
+	Pool    bool    `json:"pool,omitempty"`
+	Current bool    `json:"current,omitempty"` // new MRNs come from it
+	Left    int64   `json:"left"`
+	PerDay  float64 `json:"per_day"` // weighted recent issue rate
+	// DaysLeft is Left/PerDay; negative when nothing was issued lately
+	// (no forecast).
+	DaysLeft float64 `json:"days_left"`
+}
+
+// Supply warning thresholds: a pool refills from OpenMRS, so two weeks of
+// offline autonomy is the alarm; a series needs an admin to add the next
+// one and new cards, so three months.
+const (
+	PoolWarnDays   = 14
+	SeriesWarnDays = 90
+)
+
+// Low reports whether the supply is in use and runs out within its
+// warning threshold.
+func (s IDSupply) Low() bool {
+	if !s.Current {
+		return false
+	}
+	limit := float64(SeriesWarnDays)
+	if s.Pool {
+		limit = PoolWarnDays
+	}
+	return s.Left == 0 || s.DaysLeft >= 0 && s.DaysLeft < limit
 }

@@ -173,11 +173,23 @@ func (c Codec) Parse(n string) (mrn string, seq int64, err error) {
 	return mrn, seq, nil
 }
 
+// example describes the shape of an MRN of the codec without showing a
+// real one: a full example would carry a valid check character, and a
+// clerk who typed a wrong-length code would copy it instead of reading the
+// card again.
 func (c Codec) example() string {
-	if m, err := c.Make(1); err == nil {
-		return "e.g. " + m
+	sep := ""
+	if s := c.Scheme.Separator(); s != "" {
+		sep = fmt.Sprintf(" + %q", s)
 	}
-	return "prefix + " + strconv.Itoa(c.Width) + " digits + check"
+	check := "1 check character"
+	if n := c.Scheme.CheckLen(); n != 1 {
+		check = strconv.Itoa(n) + " check characters"
+	}
+	if c.Prefix == "" {
+		return fmt.Sprintf("%d digits%s + %s", c.Width, sep, check)
+	}
+	return fmt.Sprintf("prefix %s + %d digits%s + %s", c.Prefix, c.Width, sep, check)
 }
 
 func clip(s string) string {

@@ -7,6 +7,9 @@
 #     decoding into our types), so the ratio is our cost over the wire's.
 #   - SyncerPush: registrations/s, each the real sequence (look up the MRN,
 #     create the patient, look again).
+#   - SyncerRound100kTenChanges (issue 17): HTTP requests and time of one
+#     round at 100,000 identifiers held with ten patients changed since the
+#     last round, with FHIR2 (incremental pull) and without (full pull).
 # Runs each COUNT times and prints medians with benchstat.
 #
 #   bench/sync.sh            # COUNT=5
@@ -21,5 +24,6 @@ PATH="$PATH:$(go env GOPATH)/bin"
 	go test ./openmrs -run '^$' -bench 'SyncerPull100k' -benchtime 1x -count "$COUNT"
 	go test ./openmrs/openmrstest -run '^$' -bench 'Pull100k' -benchtime 1x -count "$COUNT"
 	go test ./openmrs -run '^$' -bench 'SyncerPush' -benchtime 5x -count "$COUNT"
+	go test ./openmrs -run '^$' -bench 'SyncerRound100kTenChanges' -benchtime 3x -count "$COUNT"
 } | tee "$out"
 benchstat "$out"

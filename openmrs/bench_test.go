@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcards/idcards/openmrs"
 	"github.com/idcards/idcards/openmrs/openmrstest"
 )
 
@@ -78,7 +79,7 @@ func BenchmarkSyncerPull100k(b *testing.B) {
 		base := heapNow()
 		stop := heapGrowth()
 		b.StartTimer()
-		rep, err := d.sy.Pull(d.ctx, nil)
+		rep, err := d.sy.Pull(d.ctx, true, nil)
 		b.StopTimer()
 		peak = max(peak, stop())
 		runtime.GC()
@@ -118,4 +119,54 @@ func BenchmarkSyncerPush(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "registrations/s")
+}
+
+// BenchmarkSyncerRound100kTenChanges: one sync round (session, pull, push)
+// at 100,000 identifiers held in OpenMRS with ten patients changed since
+// the last round, on a server with FHIR2 (incremental pull) and on one
+// without (full pull, the only way before issue 17). Reports the HTTP
+// requests the round sends, which is what the hospital's server pays for.
+func BenchmarkSyncerRound100kTenChanges(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		noFHIR bool
+	}{{"fhir2", false}, {"noFHIR2", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			sc := newServerClock()
+			fake := openmrstest.New(b, openmrstest.Options{Now: sc.Now, NoFHIR: tc.noFHIR})
+			for i := int64(1); i <= 100_000; i++ {
+				seed(fake, "", "G", mrn(b, i))
+			}
+			sc.Advance(time.Hour)
+			d := newDesk(b, fake, 30*time.Second)
+			if _, err := d.sy.Run(d.ctx, openmrs.Round{Pull: true, Push: true}, nil); err != nil {
+				b.Fatal(err)
+			}
+			next := int64(200_000)
+			var reqs int64
+			var mode string
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				sc.Advance(15 * time.Minute)
+				d.clock.Advance(15 * time.Minute)
+				for range 10 {
+					next++
+					seed(fake, "", "G", mrn(b, next))
+				}
+				sc.Advance(time.Minute)
+				before := fake.Requests()
+				b.StartTimer()
+				rep, err := d.sy.Run(d.ctx, openmrs.Round{Pull: true, Push: true}, nil)
+				b.StopTimer()
+				if err != nil || rep.Pull.Added != 10 {
+					b.Fatalf("round = %+v, %v", rep.Pull, err)
+				}
+				reqs, mode = fake.Requests()-before, rep.Pull.Mode
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(reqs), "requests/round")
+			b.Logf("pull mode: %s", mode)
+		})
+	}
 }

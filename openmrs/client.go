@@ -78,6 +78,18 @@ type Client struct {
 
 	requests atomic.Int64 // HTTP attempts sent
 	retries  atomic.Int64 // attempts after the first
+	// serverDate is the Date header of the last answer (Unix seconds):
+	// the server's clock, which incremental pulls measure "changed since" by.
+	serverDate atomic.Int64
+}
+
+// ServerTime is the server's clock as of its last answer (its Date
+// header), or the zero time before any answer carried one.
+func (c *Client) ServerTime() time.Time {
+	if d := c.serverDate.Load(); d != 0 {
+		return time.Unix(d, 0).UTC()
+	}
+	return time.Time{}
 }
 
 // New returns a Client. It does not contact the server: call Session to
@@ -216,6 +228,12 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 				return nil
 			}
 			if err := json.Unmarshal(body, out); err != nil {
+				if notJSON(body) {
+					// A login page, a proxy's landing page, the OpenMRS web
+					// app's own HTML: the base URL points somewhere else.
+					return fmt.Errorf("openmrs: %s %s: %w: %s answered HTTP %d with %q, not JSON (the base URL should be the web app root, e.g. https://host/openmrs)",
+						req.method, req.path, ErrNotREST, c.root, status, truncate(string(bytes.TrimSpace(body)), 60))
+				}
 				return fmt.Errorf("openmrs: %s %s: decode response: %w", req.method, req.path, err)
 			}
 			return nil
@@ -249,6 +267,12 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		}
 	}
 	return lastErr
+}
+
+// notJSON reports whether a body is plainly not JSON (HTML, text).
+func notJSON(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	return len(b) > 0 && b[0] != '{' && b[0] != '['
 }
 
 func errOrStatus(err error, status int) error {
@@ -291,6 +315,9 @@ func (c *Client) attempt(ctx context.Context, req request, payload []byte) ([]by
 		return nil, 0, transportError(req, err, actx)
 	}
 	defer resp.Body.Close()
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		c.serverDate.Store(d.Unix())
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		c.log(req, resp.StatusCode, start, err)

@@ -27,6 +27,10 @@ var (
 	// ErrCircuitOpen means the client stopped calling a server that kept
 	// failing; it will try again after the breaker's cool-down.
 	ErrCircuitOpen = errors.New("openmrs: server unreachable, not retrying until the cool-down ends")
+
+	// ErrNotREST means a success answer was not JSON (typically an HTML
+	// page): the URL does not point at OpenMRS's REST API.
+	ErrNotREST = errors.New("the URL does not look like OpenMRS's REST API")
 )
 
 // MessageError is one entry of OpenMRS's globalErrors / fieldErrors lists.
@@ -283,6 +287,9 @@ func Classify(err error) Reason {
 	}
 	if errors.Is(err, ErrCircuitOpen) {
 		return ReasonUnavailable
+	}
+	if errors.Is(err, ErrNotREST) {
+		return ReasonNotFound // like a 404: no other request will work either
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {

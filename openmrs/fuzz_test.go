@@ -80,3 +80,39 @@ func FuzzResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFHIRBundle feeds arbitrary bodies through what reads a FHIR2 Patient
+// search answer: the Bundle decoder, the identifier filter and the next
+// link reader. Nothing may panic; a next link is only followed within the
+// Patient search below /ws/fhir2/R4.
+func FuzzFHIRBundle(f *testing.F) {
+	b, err := os.ReadFile("testdata/fhir-patient-search-bundle.inferred.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"resourceType":"Bundle","link":[{"relation":"next","url":"http://x/openmrs/ws/fhir2/R4?_getpages=a&_getpagesoffset=100"}],"entry":[{"resource":{"resourceType":"Patient","id":"p","identifier":[{"value":"1","type":{"coding":[{"code":"t"}]}}]}}]}`))
+	f.Add([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error"}]}`))
+	f.Add([]byte(`<html>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var b fhirBundleDTO
+		if json.Unmarshal(body, &b) != nil {
+			return
+		}
+		for _, r := range identifiersFromBundle(nil, &b, "05a29f94-c0ed-11e2-94be-8c13b969e334") {
+			if r.Identifier == "" || r.PatientUUID == "" {
+				t.Fatalf("empty record %+v", r)
+			}
+		}
+		for _, l := range b.Link {
+			p, q, err := fhirNext(l.URL)
+			if err != nil {
+				continue
+			}
+			if !strings.HasPrefix(p, fhirPrefix) || strings.Contains(p, "..") && p != fhirPrefix {
+				t.Fatalf("next link %q leads to %q", l.URL, p)
+			}
+			_ = q
+		}
+	})
+}

@@ -36,6 +36,9 @@ type Setup struct {
 	// Formats are the registry's series (prefix, width, scheme): every one
 	// must produce identifiers OpenMRS accepts under IdentifierType.
 	Formats []idcards.Format
+	// Pool means new MRNs will come from IdgenSource, not the series:
+	// idgen's namespace is then ours, not a risk to warn about.
+	Pool bool
 }
 
 // SetupReport is what the server told us.
@@ -60,10 +63,26 @@ func CheckSetup(ctx context.Context, c *Client, s Setup) (SetupReport, error) {
 		return rep, err
 	}
 	if rep.IdentifierType, err = c.IdentifierType(ctx, s.IdentifierType); err != nil {
-		if isStatus(err, 404) {
+		// Tell "no such type" from a call that failed for another reason
+		// (a proxy, a privilege, a representation this server refuses):
+		// the list `sync types` shows is the judge.
+		types, lerr := c.IdentifierTypes(ctx)
+		if lerr != nil {
+			return rep, fmt.Errorf("openmrs: read identifier type %s: %w", s.IdentifierType, err)
+		}
+		found := false
+		for _, t := range types {
+			if strings.EqualFold(t.UUID, strings.TrimSpace(s.IdentifierType)) {
+				rep.IdentifierType, found = t, true
+			}
+		}
+		if !found {
 			return rep, idcards.Errorf(idcards.NotFound, "OpenMRS has no patient identifier type %s (list them with `idcards sync types`)", s.IdentifierType)
 		}
-		return rep, err
+		if rep.IdentifierType.Validator == "" && !isStatus(err, 404) {
+			// The list may leave out the validator: without it nothing can be checked.
+			return rep, fmt.Errorf("openmrs: identifier type %s is listed, but reading it failed: %w", s.IdentifierType, err)
+		}
 	}
 	t := rep.IdentifierType
 	if t.Retired {
@@ -134,6 +153,9 @@ func CheckSetup(ctx context.Context, c *Client, s Setup) (SetupReport, error) {
 			return rep, idcards.Errorf(idcards.Invalid, "idgen source %q issues identifiers of another type (%s), not %q", rep.Source.Name, rep.Source.IdentifierTypeUUID, t.Name)
 		}
 		for _, f := range s.Formats {
+			if s.Pool {
+				break
+			}
 			if strings.HasPrefix(rep.Source.Prefix, f.Prefix) || strings.HasPrefix(f.Prefix, rep.Source.Prefix) {
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("idgen source %q (prefix %q) issues numbers in the same namespace as series %q: idgen never looks at existing patients, so the two can collide. Sync pulls OpenMRS's numbers so idcards skips them, but give the desk its own prefix if you can",
 					rep.Source.Name, rep.Source.Prefix, f.Prefix))

@@ -20,8 +20,13 @@ type Store interface {
 	OutboxConflict(ctx context.Context, id int64, c idcards.SyncConflict) error
 	RecordConflict(ctx context.Context, c idcards.SyncConflict) (bool, error)
 	SyncPatient(ctx context.Context, id int64) (idcards.Patient, []idcards.Identifier, error)
-	MergeExternal(ctx context.Context, source string, ids []idcards.ExternalIdentifier) (added, conflicts int, err error)
+	MergeExternal(ctx context.Context, source string, ids []idcards.ExternalIdentifier) (idcards.MergeResult, error)
 	SetSyncState(ctx context.Context, kv map[string]string) error
+	SyncState(ctx context.Context) (map[string]string, error)
+	SyncedMRN(ctx context.Context) (string, error)
+	PoolNeed(ctx context.Context) (source string, n int, err error)
+	FillPool(ctx context.Context, source string, ids []string) (idcards.PoolFill, error)
+	PoolFree(ctx context.Context, limit int) ([]string, error)
 	AcquireSyncLease(ctx context.Context, owner string, ttl time.Duration) (bool, error)
 	ReleaseSyncLease(ctx context.Context, owner string) error
 }
@@ -37,6 +42,13 @@ type SyncerConfig struct {
 	Alphabet string
 	// Owner names this syncer in the registry's lease ("tui 1234@desk").
 	Owner string
+	// FullPullInterval is how often a pull reads every identifier of our
+	// prefixes even when the server could say what changed (default 24h).
+	FullPullInterval time.Duration
+	// PullOverlap is how far before the last incremental pull's start
+	// (server clock) the next one reads from, against clock skew and
+	// transactions that commit late (default 5m).
+	PullOverlap time.Duration
 	// Batch is how many outbox rows are read at a time (default 200).
 	Batch int
 	// RetryBase and RetryMax bound the wait before a failed row is tried
@@ -58,8 +70,9 @@ type Syncer struct {
 	st  Store
 	cfg SyncerConfig
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu      sync.Mutex
+	rng     *rand.Rand
+	renewed time.Time // when the lease was last taken or renewed
 	// sent holds, during one Push, the MRNs each patient was created
 	// with, so that the add_identifier rows queued with the registration
 	// are settled without asking OpenMRS again.
@@ -85,6 +98,12 @@ func NewSyncer(c *Client, st Store, cfg SyncerConfig) (*Syncer, error) {
 	}
 	if cfg.WaitDelay <= 0 {
 		cfg.WaitDelay = time.Minute
+	}
+	if cfg.FullPullInterval <= 0 {
+		cfg.FullPullInterval = 24 * time.Hour
+	}
+	if cfg.PullOverlap <= 0 {
+		cfg.PullOverlap = 5 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -131,20 +150,54 @@ const (
 // server cannot be used at all (down, wrong credentials, wrong URL): the
 // rows stay queued and nothing is lost.
 func (s *Syncer) Push(ctx context.Context, progress func(PushReport)) (PushReport, error) {
-	var rep PushReport
+	release, err := s.lease(ctx)
+	if err != nil {
+		return PushReport{}, err
+	}
+	defer release()
+	return s.push(ctx, progress)
+}
+
+// lease takes the registry's sync lease for this syncer; release gives
+// it up.
+func (s *Syncer) lease(ctx context.Context) (release func(), err error) {
 	ok, err := s.st.AcquireSyncLease(ctx, s.cfg.Owner, leaseTTL)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	if !ok {
-		return rep, ErrBusy
+		return nil, ErrBusy
 	}
-	defer s.st.ReleaseSyncLease(context.WithoutCancel(ctx), s.cfg.Owner)
+	s.mu.Lock()
+	s.renewed = s.cfg.Now()
+	s.mu.Unlock()
+	return func() { _ = s.st.ReleaseSyncLease(context.WithoutCancel(ctx), s.cfg.Owner) }, nil
+}
+
+// renew keeps the lease while a long push or pull runs.
+func (s *Syncer) renew(ctx context.Context) error {
+	s.mu.Lock()
+	due := s.cfg.Now().Sub(s.renewed) > leaseTTL/3
+	s.mu.Unlock()
+	if !due {
+		return nil
+	}
+	if ok, err := s.st.AcquireSyncLease(ctx, s.cfg.Owner, leaseTTL); err != nil || !ok {
+		return errors.Join(ErrBusy, err)
+	}
+	s.mu.Lock()
+	s.renewed = s.cfg.Now()
+	s.mu.Unlock()
+	return nil
+}
+
+// push is Push under a lease already held.
+func (s *Syncer) push(ctx context.Context, progress func(PushReport)) (PushReport, error) {
+	var rep PushReport
 	held := map[int64]bool{} // patients with a row held back in this pass
 	s.sent = map[int64]map[string]string{}
 	defer func() { s.sent = nil }()
 	var after int64
-	renewed := s.cfg.Now()
 	for {
 		items, err := s.st.DueOutbox(ctx, after, s.cfg.Batch)
 		if err != nil {
@@ -158,11 +211,8 @@ func (s *Syncer) Push(ctx context.Context, progress func(PushReport)) (PushRepor
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
-			if s.cfg.Now().Sub(renewed) > leaseTTL/3 {
-				if ok, err := s.st.AcquireSyncLease(ctx, s.cfg.Owner, leaseTTL); err != nil || !ok {
-					return rep, errors.Join(ErrBusy, err)
-				}
-				renewed = s.cfg.Now()
+			if err := s.renew(ctx); err != nil {
+				return rep, err
 			}
 			var out outcome
 			switch {
@@ -214,6 +264,8 @@ func (s *Syncer) pushOne(ctx context.Context, it idcards.OutboxItem) (outcome, e
 		return s.pushAddIdentifier(ctx, it, p, ids)
 	case idcards.OutboxVoidIdentifier:
 		return s.pushVoid(ctx, it, p)
+	case idcards.OutboxUpdatePatient:
+		return s.pushUpdate(ctx, it, p) // update.go
 	}
 	return s.conflict(ctx, it, p, "", fmt.Sprintf("unknown outbox kind %q: this version of idcards cannot push it", it.Kind))
 }
@@ -252,7 +304,7 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 				mine = true
 				continue
 			}
-			return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not registering %s (patient %d) with it",
+			return s.conflictOn(ctx, it, p, m, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not registering %s (patient %d) with it",
 				m, h.Display, h.UUID, p.DisplayName(), p.ID))
 		}
 	}
@@ -264,7 +316,7 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 		if r, found, err := s.c.GetPatient(ctx, p.UUID); err != nil {
 			return s.failed(ctx, it, err)
 		} else if found {
-			return s.conflict(ctx, it, p, r.UUID, fmt.Sprintf("OpenMRS has patient %s (%s) but without %s", r.UUID, r.Display, strings.Join(mrns, ", ")))
+			return s.conflictOn(ctx, it, p, mrns[0], r.UUID, fmt.Sprintf("OpenMRS has patient %s (%s) but without %s", r.UUID, r.Display, strings.Join(mrns, ", ")))
 		}
 	}
 	pc := NewPatientCreate(p, mrns[0], s.cfg.IdentifierType, s.cfg.Location)
@@ -281,6 +333,7 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 		for _, m := range mrns {
 			s.sent[p.ID][m] = created.UUID
 		}
+		s.noteSent(p, created.UUID) // update.go
 	}
 	return s.done(ctx, it, created.UUID, "")
 }
@@ -412,10 +465,22 @@ func (s *Syncer) wait(ctx context.Context, it idcards.OutboxItem, msg string) (o
 	return waiting, s.st.OutboxDefer(ctx, it.ID, msg, s.cfg.Now().Add(s.cfg.WaitDelay), false)
 }
 
+// conflict holds a row back with a conflict filed under the row's MRN
+// (or, for a row without one, the patient); see conflictOn.
 func (s *Syncer) conflict(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, remote, detail string) (outcome, error) {
-	mrn := it.MRN
+	return s.conflictOn(ctx, it, p, "", remote, detail)
+}
+
+// conflictOn holds a row back with a conflict filed under mrn (the number
+// in dispute; for a refusal that names none, the patient's first MRN), so
+// that a pull finding the same disagreement shares the conflict. It never
+// guesses the MRN from the detail's text.
+func (s *Syncer) conflictOn(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, mrn, remote, detail string) (outcome, error) {
 	if mrn == "" {
-		mrn = strings.Fields(detail + " ?")[0]
+		mrn = it.MRN
+	}
+	if mrn == "" {
+		mrn = fmt.Sprintf("patient %d", p.ID)
 	}
 	return conflicted, s.st.OutboxConflict(ctx, it.ID, idcards.SyncConflict{Identifier: mrn, LocalPatientID: p.ID, RemotePatientUUID: remote, Detail: detail})
 }
@@ -446,7 +511,7 @@ func (s *Syncer) refused(ctx context.Context, it idcards.OutboxItem, p idcards.P
 			}
 			for _, h := range holders {
 				if h.UUID != p.UUID {
-					return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("OpenMRS refused %s: %s (held by %s, patient %s)", m, describe(err), h.Display, h.UUID))
+					return s.conflictOn(ctx, it, p, m, h.UUID, fmt.Sprintf("OpenMRS refused %s: %s (held by %s, patient %s)", m, describe(err), h.Display, h.UUID))
 				}
 			}
 		}
@@ -460,7 +525,7 @@ func (s *Syncer) refused(ctx context.Context, it idcards.OutboxItem, p idcards.P
 		_ = s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), true)
 		return deferred, fmt.Errorf("OpenMRS refuses our identifiers (%s): check `idcards sync configure`: %w", r, err)
 	case ReasonValidation, ReasonBadRequest:
-		return s.conflict(ctx, it, p, "", fmt.Sprintf("OpenMRS refused patient %d (%s): %s", p.ID, p.DisplayName(), describe(err)))
+		return s.conflictOn(ctx, it, p, first(mrns), "", fmt.Sprintf("OpenMRS refused patient %d (%s): %s", p.ID, p.DisplayName(), describe(err)))
 	}
 	return s.failed(ctx, it, err)
 }
@@ -504,165 +569,9 @@ func (s *Syncer) logf(format string, args ...any) {
 	}
 }
 
-// PullReport counts what one Pull did.
-type PullReport struct {
-	Identifiers int // identifiers of our type read from OpenMRS
-	Added       int // new to the registry
-	Conflicts   int // new conflicts
-	Requests    int // HTTP pages read
-}
-
-// pullFlush is how many identifiers are written to the registry per
-// transaction during a pull.
-const pullFlush = 2000
-
-// Pull reads every identifier of the configured type that starts with one
-// of the registry's prefixes and records it as held by OpenMRS, so that
-// the registry never issues it. OpenMRS's REST API has no "changed since"
-// filter for identifiers, so each pull reads them all, one page of 100
-// patients at a time; memory stays one flush batch.
-func (s *Syncer) Pull(ctx context.Context, progress func(PullReport)) (PullReport, error) {
-	var rep PullReport
-	var buf []idcards.ExternalIdentifier
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		added, conflicts, err := s.st.MergeExternal(ctx, "openmrs", buf)
-		if err != nil {
-			return err
-		}
-		rep.Added += added
-		rep.Conflicts += conflicts
-		buf = buf[:0]
-		return nil
+func first(ss []string) string {
+	if len(ss) == 0 {
+		return ""
 	}
-	for _, prefix := range s.searchPrefixes() {
-		n, err := s.c.IdentifiersWithPrefix(ctx, s.cfg.IdentifierType, prefix, func(page []IdentifierRecord) error {
-			for _, r := range page {
-				buf = append(buf, idcards.ExternalIdentifier{Identifier: strings.ToUpper(r.Identifier), PatientUUID: r.PatientUUID})
-			}
-			rep.Identifiers += len(page)
-			if len(buf) >= pullFlush {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			rep.Requests++
-			if progress != nil {
-				progress(rep)
-			}
-			return nil
-		})
-		_ = n
-		if err != nil {
-			return rep, errors.Join(err, flush())
-		}
-	}
-	if err := flush(); err != nil {
-		return rep, err
-	}
-	return rep, nil
-}
-
-// searchPrefixes returns the identifier prefixes Pull searches.
-func (s *Syncer) searchPrefixes() []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	for _, p := range s.cfg.Prefixes {
-		if p != "" {
-			add(p)
-			continue
-		}
-		alpha := s.cfg.Alphabet
-		if alpha == "" {
-			alpha = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		}
-		for _, r := range alpha {
-			add(string(r))
-		}
-	}
-	return out
-}
-
-// Report is what RunOnce did.
-type Report struct {
-	Pull PullReport
-	Push PushReport
-}
-
-// RunOnce pulls (when pull is set) and then pushes, recording the outcome
-// in the registry's sync state for `idcards sync status` and the TUI.
-func (s *Syncer) RunOnce(ctx context.Context, pull bool, progress func(Report)) (Report, error) {
-	var rep Report
-	now := func() string { return s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000000Z") }
-	fail := func(err error) (Report, error) {
-		_ = s.st.SetSyncState(context.WithoutCancel(ctx), map[string]string{"last_error": describe(err), "last_error_at": now()})
-		return rep, err
-	}
-	if _, err := s.c.Session(ctx); err != nil {
-		return fail(err)
-	}
-	if pull {
-		pr, err := s.Pull(ctx, func(p PullReport) {
-			rep.Pull = p
-			if progress != nil {
-				progress(rep)
-			}
-		})
-		rep.Pull = pr
-		if err != nil {
-			return fail(err)
-		}
-		if err := s.st.SetSyncState(ctx, map[string]string{"last_pull_at": now()}); err != nil {
-			return rep, err
-		}
-	}
-	pr, err := s.Push(ctx, func(p PushReport) {
-		rep.Push = p
-		if progress != nil {
-			progress(rep)
-		}
-	})
-	rep.Push = pr
-	if err != nil {
-		return fail(err)
-	}
-	return rep, s.st.SetSyncState(ctx, map[string]string{"last_push_at": now(), "last_error": "", "last_error_at": ""})
-}
-
-// Loop runs RunOnce every interval, pulling on the first round and then
-// every pullInterval, until ctx ends. A failed round is reported and the
-// next one tried at the next tick (the client's circuit breaker keeps a
-// dead server from being hammered in between). Kick, if non-nil, starts a
-// round at once (a new registration at the desk, say).
-func (s *Syncer) Loop(ctx context.Context, interval, pullInterval time.Duration, kick <-chan struct{}, report func(Report, error)) {
-	var lastPull time.Time
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		pull := lastPull.IsZero() || s.cfg.Now().Sub(lastPull) >= pullInterval
-		rep, err := s.RunOnce(ctx, pull, nil)
-		if err == nil && pull {
-			lastPull = s.cfg.Now()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if report != nil {
-			report(rep, err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-kick:
-		}
-	}
+	return ss[0]
 }

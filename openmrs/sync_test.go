@@ -50,7 +50,7 @@ func newDesk(t testing.TB, fake *openmrstest.Server, timeout time.Duration) *des
 func (d *desk) register(t testing.TB, i int) (idcards.Patient, string) {
 	t.Helper()
 	op := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:test", Role: idcards.RoleOperator})
-	p, m, err := d.s.Register(op, registry.Registration{Patient: registry.NewPatient{GivenName: fmt.Sprintf("Given%d", i), FamilyName: "Nakato",
+	p, m, err := d.s.Register(op, registry.Registration{Patient: registry.NewPatient{GivenName: fmt.Sprint("Given", letterName(i)), FamilyName: "Nakato",
 		Sex: idcards.SexFemale, BirthDate: "1990-04-02"}, Decision: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestSyncer_FirstSyncOfExistingPatients(t *testing.T) {
 		}
 	}
 	// A second pull adds nothing new.
-	if rep, err := d.sy.Pull(d.ctx, nil); err != nil || rep.Added != 0 || rep.Identifiers != 10_000 {
+	if rep, err := d.sy.Pull(d.ctx, true, nil); err != nil || rep.Added != 0 || rep.Identifiers != 10_000 {
 		t.Errorf("second pull = %+v, %v", rep, err)
 	}
 	// The 50 registrations go out; the next pull sees them as ours.
@@ -174,7 +174,7 @@ func TestSyncer_NumberTakenInOpenMRS(t *testing.T) {
 	// 1 (already given to p1 here) and 2 (next in our sequence).
 	other := seed(fake, "", "Sarah", m1)
 	seed(fake, "", "Ruth", mrn(t, 2))
-	if _, err := d.sy.Pull(d.ctx, nil); err != nil {
+	if _, err := d.sy.Pull(d.ctx, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, m2 := d.register(t, 2)
@@ -279,7 +279,7 @@ func TestSyncer_IdentifierChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:test", Role: idcards.RoleOperator})
-	id2, err := d.s.IssueID(op, p.ID)
+	id2, err := d.s.IssueID(op, p.ID, "second card")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -273,7 +273,7 @@ func TestPermissions(t *testing.T) {
 			_, _, err := s.Register(ctx, registry.Registration{Patient: patient, NoID: true, Decision: "test: a second record on purpose"})
 			return err
 		}},
-		"IssueID": {idcards.PermIssue, func(ctx context.Context, s *registry.Store) error { _, err := s.IssueID(ctx, 1); return err }},
+		"IssueID": {idcards.PermIssue, func(ctx context.Context, s *registry.Store) error { _, err := s.IssueID(ctx, 1, "test"); return err }},
 		"Void": {idcards.PermVoid, func(ctx context.Context, s *registry.Store) error {
 			return s.Void(ctx, fixtureMRN(ctx), "entered twice")
 		}},

@@ -55,6 +55,10 @@ func appendJSONString(b []byte, s string) []byte {
 // insertAudit appends one row to the chain inside tx, so the record and the
 // change it describes commit or fail together.
 func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, actor, action, subject, detail string) error {
+	detail, err := s.countersigned(ctx, tx, actor, detail) // countersign.go
+	if err != nil {
+		return err
+	}
 	return s.appendAudit(ctx, tx, []idcards.AuditEvent{{Actor: actor, Action: action, Subject: subject, Detail: detail}})
 }
 

@@ -411,6 +411,10 @@ func openPG(ctx context.Context, loc string, create bool, oc openConfig) (*Store
 		}
 		return nil, err
 	}
+	if err := s.ready(ctx); err != nil { // store.go: as open does
+		s.Close()
+		return nil, Unreachable(err)
+	}
 	return s, nil
 }
 

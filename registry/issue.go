@@ -88,6 +88,9 @@ func (s *Store) SetFormat(ctx context.Context, f idcards.Format) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkTypeScheme(ctx, tx, f); err != nil {
+			return err
+		}
 		var id, n int64
 		if err := tx.QueryRowContext(ctx, `SELECT s.id, (SELECT count(*) FROM identifiers i WHERE i.series_id = s.id) FROM series s WHERE is_current = 1`).Scan(&id, &n); err != nil {
 			return err
@@ -117,6 +120,9 @@ func (s *Store) AddSeries(ctx context.Context, f idcards.Format) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkTypeScheme(ctx, tx, f); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT prefix FROM series`)
 		if err != nil {
 			return err
@@ -145,6 +151,26 @@ func (s *Store) AddSeries(ctx context.Context, f idcards.Format) error {
 	})
 }
 
+// checkTypeScheme refuses a series whose check scheme differs from the
+// OpenMRS identifier type sync is configured for (recorded by sync
+// configure): OpenMRS would refuse every MRN of it ("Invalid check digit")
+// and every later sync would stop.
+func checkTypeScheme(ctx context.Context, tx *sql.Tx, f idcards.Format) error {
+	var want string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, SettingTypeScheme).Scan(&want)
+	if errors.Is(err, sql.ErrNoRows) || want == "" || want == "*" {
+		return nil // sync not configured, or the type has no validator
+	}
+	if err != nil {
+		return err
+	}
+	if f.Scheme != want {
+		return idcards.Errorf(idcards.Invalid, "scheme %s does not match OpenMRS: sync is configured for an identifier type validated as %s, so OpenMRS would refuse every MRN of this series (\"Invalid check digit\") and sync would stop; use --scheme %s, or reconfigure sync for another identifier type first (idcards sync types)",
+			f.Scheme, want, want)
+	}
+	return nil
+}
+
 func (s *Store) currentSeries(ctx context.Context, tx *sql.Tx) (seriesRow, error) {
 	var r seriesRow
 	var f idcards.Format
@@ -162,9 +188,12 @@ func (s *Store) currentSeries(ctx context.Context, tx *sql.Tx) (seriesRow, error
 // issuer hands out numbers inside one transaction. It skips every number
 // already recorded (legacy imports can sit ahead of the sequence) or known
 // to be taken elsewhere (external_identifiers, filled by OpenMRS sync).
+// With an idgen pool configured (pool.go) it takes the pool's numbers
+// instead of the current series'.
 type issuer struct {
 	tx       *sql.Tx
 	series   seriesRow
+	pool     string // idgen source uuid, or "" for the current series
 	seq      int64
 	insert   *sql.Stmt
 	external *sql.Stmt
@@ -187,7 +216,13 @@ func (s *Store) newIssuer(ctx context.Context, tx *sql.Tx, actor string) (*issue
 		ins.Close()
 		return nil, err
 	}
-	return &issuer{tx: tx, series: sr, seq: sr.nextSeq, insert: ins, external: ext, actor: actor, at: s.now()}, nil
+	pool, err := poolSource(ctx, tx)
+	if err != nil {
+		ins.Close()
+		ext.Close()
+		return nil, err
+	}
+	return &issuer{tx: tx, series: sr, pool: pool, seq: sr.nextSeq, insert: ins, external: ext, actor: actor, at: s.now()}, nil
 }
 
 func (is *issuer) close() { is.insert.Close(); is.external.Close() }
@@ -195,6 +230,9 @@ func (is *issuer) close() { is.insert.Close(); is.external.Close() }
 // next records and returns the next free number. patientID 0 issues an
 // unassigned ID (pre-printed card).
 func (is *issuer) next(ctx context.Context, patientID int64) (string, error) {
+	if is.pool != "" {
+		return is.takeFromPool(ctx, patientID)
+	}
 	for {
 		mrn, err := is.series.codec.Make(is.seq)
 		if err != nil {
@@ -226,28 +264,61 @@ func (is *issuer) next(ctx context.Context, patientID int64) (string, error) {
 
 // finish moves the series' sequence forward; it never moves back.
 func (is *issuer) finish(ctx context.Context) error {
+	if is.pool != "" {
+		return nil // the pool's numbers were marked issued one by one
+	}
 	_, err := is.tx.ExecContext(ctx, `UPDATE series SET next_seq = max(next_seq, ?) WHERE id = ?`, is.seq, is.series.id)
 	return err
 }
 
 // IssueID issues the next MRN to an existing patient, in one transaction,
 // and returns it only after commit. The identifier is queued for OpenMRS.
-func (s *Store) IssueID(ctx context.Context, patientID int64) (idcards.Identifier, error) {
+//
+// A patient who already has an active ID gets a second one only with a
+// reason (the card was lost and the old number is to stay valid, say): the
+// old ID stays active and its card keeps scanning as this patient's, so a
+// second ID is a deliberate act, audited with the reason and the ID(s) it
+// sits beside. Without a reason such a request is refused (Invalid) with a
+// message naming the active ID. A reason given for a patient without an
+// active ID is recorded too.
+func (s *Store) IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error) {
 	a, err := idcards.Require(ctx, idcards.PermIssue)
 	if err != nil {
 		return idcards.Identifier{}, err
 	}
+	reason = strings.TrimSpace(reason)
 	var id idcards.Identifier
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
+		if err := patientExists(ctx, tx, patientID); err != nil {
 			return err
 		}
-		if err := patientExists(ctx, tx, patientID); err != nil {
+		active, err := activeMRNs(ctx, tx, patientID)
+		if err != nil {
+			return err
+		}
+		if len(active) > 0 && reason == "" {
+			var given, family string
+			if err := tx.QueryRowContext(ctx, `SELECT given_name, family_name FROM patients WHERE id = ?`, patientID).Scan(&given, &family); err != nil {
+				return err
+			}
+			return idcards.Errorf(idcards.Invalid, "%s already has active ID %s; give a reason for a second ID (the old card stays valid; to replace a lost or damaged card, reprint it instead)",
+				idcards.Patient{GivenName: given, FamilyName: family}.DisplayName(), strings.Join(active, ", "))
+		}
+		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
 			return err
 		}
 		mrn, err := s.issueTx(ctx, tx, a.Name, patientID)
 		if err != nil {
 			return err
+		}
+		if len(active) > 0 || reason != "" {
+			detail := "reason: " + reason
+			if len(active) > 0 {
+				detail = fmt.Sprintf("second active ID beside %s; %s", strings.Join(active, ", "), detail)
+			}
+			if err := s.insertAudit(ctx, tx, a.Name, "id.issue_another", mrn, fmt.Sprintf("patient=%d %s", patientID, detail)); err != nil {
+				return err
+			}
 		}
 		id = idcards.Identifier{MRN: mrn, State: idcards.IDActive, PatientID: patientID, IssuedBy: a.Name, IssuedAt: parseTime(s.now())}
 		return nil
@@ -256,6 +327,24 @@ func (s *Store) IssueID(ctx context.Context, patientID int64) (idcards.Identifie
 		return idcards.Identifier{}, err
 	}
 	return id, nil
+}
+
+// activeMRNs lists a patient's active IDs, oldest first.
+func activeMRNs(ctx context.Context, tx *sql.Tx, patientID int64) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT mrn FROM identifiers WHERE patient_id = ? AND state = 'active' ORDER BY issued_at, mrn`, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // issueTx issues one number to patientID inside tx, audits it and queues it
@@ -297,7 +386,7 @@ func (s *Store) Reserve(ctx context.Context, n int) ([]string, error) {
 		}
 		defer is.close()
 		out = make([]string, 0, n)
-		if s.dialect.postgres() && n > 1 { // issue_postgres.go: in batches, not a round trip per ID
+		if s.dialect.postgres() && n > 1 && is.pool == "" { // issue_postgres.go: in batches, not a round trip per ID
 			if out, err = is.nextMany(ctx, n); err != nil {
 				return err
 			}

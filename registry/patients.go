@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -26,32 +27,69 @@ type NewPatient struct {
 	Village            string
 }
 
-// Validate checks the fields a registration needs and normalises them.
+// Validate checks the fields a registration needs and normalises them
+// (names in Unicode NFC with single spaces, sex in its one-letter form).
+// It is the one rule set of the CLI, the desk screen and edits: a name
+// (given or family), each part at most idcards.MaxNameRunes characters
+// with at least one letter and no digits, emoji, symbols or control
+// characters; a birth date or an age (an estimated birth date: see
+// ParseAge), not in the future and at most 130 years ago; a phone of 6 to
+// 15 digits. Import applies the same rules except that a legacy row may
+// lack a birth date (see ValidateRecord).
 func (p *NewPatient) Validate(now time.Time) error {
-	p.GivenName = strings.Join(strings.Fields(p.GivenName), " ")
-	p.FamilyName = strings.Join(strings.Fields(p.FamilyName), " ")
+	if err := p.ValidateRecord(now); err != nil {
+		return err
+	}
+	if p.BirthDate == "" {
+		return idcards.Errorf(idcards.Invalid, "a date of birth or an age is needed: type the date (YYYY-MM-DD) or an estimated age (34, or for a baby 3m, 6w, 10d)")
+	}
+	return nil
+}
+
+// ValidateRecord is Validate without the birth-date requirement: the rules
+// for a record that already exists elsewhere. Import uses it, because an
+// old paper register often has no birth date and refusing the row would
+// keep that patient out of the registry (and invite a second registration
+// at the desk); such a record has an unknown birth date until it is edited.
+func (p *NewPatient) ValidateRecord(now time.Time) error {
+	p.GivenName = normName(p.GivenName)
+	p.FamilyName = normName(p.FamilyName)
 	p.Phone = strings.TrimSpace(p.Phone)
-	p.Village = strings.TrimSpace(p.Village)
+	p.Village = strings.Join(strings.Fields(norm.NFC.String(p.Village)), " ")
+	p.BirthDate = strings.TrimSpace(p.BirthDate)
 	if p.GivenName == "" && p.FamilyName == "" {
 		return idcards.Errorf(idcards.Invalid, "a name is needed: given or family name")
 	}
-	for _, f := range []struct{ name, v string }{{"given name", p.GivenName}, {"family name", p.FamilyName}, {"phone", p.Phone}, {"village", p.Village}} {
+	for _, f := range []struct{ name, v string }{{"given name", p.GivenName}, {"family name", p.FamilyName}} {
+		if f.v == "" {
+			continue
+		}
+		if err := checkName(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"phone", p.Phone}, {"village", p.Village}} {
 		if len(f.v) > 200 {
 			return idcards.Errorf(idcards.Invalid, "%s is %d bytes long; at most 200", f.name, len(f.v))
 		}
 		for _, r := range f.v {
-			if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			if unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.Is(unicode.Cf, r) && r != 0x200C && r != 0x200D {
 				return idcards.Errorf(idcards.Invalid, "%s contains a control or invalid character", f.name)
+			}
+			if isEmoji(r) {
+				return idcards.Errorf(idcards.Invalid, "%s contains an emoji or picture symbol (%c): type plain text", f.name, r)
 			}
 		}
 	}
-	if _, err := idcards.ParseSex(string(p.Sex)); err != nil {
+	sx, err := idcards.ParseSex(string(p.Sex))
+	if err != nil {
 		return err
 	}
+	p.Sex = sx
 	if p.BirthDate != "" {
 		t, err := time.Parse("2006-01-02", p.BirthDate)
 		if err != nil {
-			return idcards.Errorf(idcards.Invalid, "date of birth %q is not a date (use YYYY-MM-DD)", p.BirthDate)
+			return idcards.Errorf(idcards.Invalid, "date of birth %q is not a date (use YYYY-MM-DD)", clipText(p.BirthDate, 20))
 		}
 		if t.After(now) {
 			return idcards.Errorf(idcards.Invalid, "date of birth %s is in the future", p.BirthDate)
@@ -68,50 +106,37 @@ func (p *NewPatient) Validate(now time.Time) error {
 				digits++
 			case strings.ContainsRune("+ -()./", r):
 			default:
-				return idcards.Errorf(idcards.Invalid, "phone %q: only digits, spaces and + - ( ) . /", p.Phone)
+				return idcards.Errorf(idcards.Invalid, "phone %q: only digits, spaces and + - ( ) . /", clipText(p.Phone, 30))
 			}
 		}
 		if digits < 6 || digits > 15 {
-			return idcards.Errorf(idcards.Invalid, "phone %q: %d digits, expected 6 to 15", p.Phone, digits)
+			return idcards.Errorf(idcards.Invalid, "phone %q: %d digits, expected 6 to 15", clipText(p.Phone, 30), digits)
 		}
 	}
 	return nil
 }
 
-// BirthDateFromAge turns an estimated age into an estimated birth date (1
-// July of the year), as registration desks and OpenMRS's "estimated" flag do.
+// BirthDateFromAge turns an estimated age in years into an estimated birth
+// date (1 July of the year, never after today), as registration desks and
+// OpenMRS's "estimated" flag do. ParseAge also takes months, weeks, days.
 func BirthDateFromAge(age int, now time.Time) (string, error) {
 	if age < 0 || age > 130 {
 		return "", idcards.Errorf(idcards.Invalid, "age %d: must be 0 to 130", age)
 	}
-	return fmt.Sprintf("%04d-07-01", now.Year()-age), nil
+	d, _, err := ParseAge(strconv.Itoa(age), now)
+	return d, err
 }
 
 // KeyFunc computes blocking keys (phonetic codes) for duplicate detection.
 // The registry stores what it returns; the match package supplies it.
 type KeyFunc func(given, family string) (givenKey, familyKey string)
 
-// FoldName lower-cases and strips diacritics so "Zoë" and "zoe" search alike.
-func FoldName(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii { // NFD is the identity on ASCII and there are no marks to drop
-		return strings.Join(strings.Fields(strings.ToLower(s)), " ")
-	}
-	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(s)) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
+// FoldName is how names are stored for search (patients.name_norm):
+// match.Fold, the folding duplicate detection uses too — case, accents
+// and letters like Ł, Ø, ß folded, punctuation dropped — so "Zoë" and
+// "zoe", "N'Diaye" and "ndiaye" search alike. Stored names are folded
+// again when match.Fold changes (search.go, refoldNames).
+func FoldName(s string) string { return match.Fold(s) }
 
 func phoneSuffix(phone string) string {
 	var d []byte
@@ -292,6 +317,9 @@ func (s *Store) bindTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patie
 	}
 	if state != string(idcards.IDUnassigned) {
 		return idcards.Errorf(idcards.Conflict, "%s is %s, not an unassigned pre-printed ID", mrn, state)
+	}
+	if err := refuseHeldElsewhere(ctx, tx, mrn); err != nil { // sync.go
+		return err
 	}
 	now := s.now()
 	if _, err := tx.ExecContext(ctx, `UPDATE identifiers SET state = 'active', patient_id = ?, assigned_at = ? WHERE mrn = ? AND state = 'unassigned'`, patientID, now, mrn); err != nil {

@@ -28,6 +28,7 @@ func KnownSettings() []KnownSetting {
 			}
 			return nil
 		}},
+		{FHIRSystemSetting, "", "URI of this registry's MRNs in FHIR (serve /fhir/; empty: urn:idcards:PREFIX of the first series); FHIR clients search by it, so change it only with them", CheckFHIRSystem},
 		{"flood_cap_per_hour", "0", "registrations/IDs one clerk may make per hour before a supervisor must approve more (0 = off)", intRange(0, 100_000)},
 		{"idle_lock_minutes", "5", "the TUI locks after this many idle minutes", intRange(1, 240)},
 	}

@@ -63,6 +63,7 @@ type Store struct {
 	series atomic.Pointer[seriesCache] // verify.go: codecs, checked on every Verify
 	audit  auditBatcher                // auditbatch.go: the scan log writer's own connection
 	tokens tokenCache                  // tokens.go: LookupToken's cache
+	rates  atomic.Pointer[rateCache]   // forecast.go: recent issue rates, recomputed every few minutes
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
@@ -161,15 +162,27 @@ func open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.ready(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ready is what opening does after the migrations, on either engine
+// (open, openPG).
+func (s *Store) ready(ctx context.Context) error {
+	if err := s.refoldNames(ctx); err != nil { // search.go
+		return fmt.Errorf("registry: open: %w", err)
+	}
 	// Prepare the audit statements now: appendAudit runs inside write
 	// transactions, which must not wait for a pool connection to prepare.
 	for _, q := range []string{qAuditHead, qAuditInsert} {
 		if _, err := s.prepared(ctx, q); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("registry: open: %w", err)
+			return fmt.Errorf("registry: open: %w", err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // maxConns bounds the connection pool (see open).

@@ -123,14 +123,14 @@ func TestStore_IssueID(t *testing.T) {
 	if mrn != mustMake(t, 1) {
 		t.Errorf("first MRN = %s, want %s", mrn, mustMake(t, 1))
 	}
-	id, err := s.IssueID(ctx, p.ID)
+	id, err := s.IssueID(ctx, p.ID, "second card for the school clinic")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id.MRN != mustMake(t, 2) {
 		t.Errorf("second MRN = %s", id.MRN)
 	}
-	if _, err := s.IssueID(ctx, 999); idcards.ErrorKind(err) != idcards.NotFound {
+	if _, err := s.IssueID(ctx, 999, ""); idcards.ErrorKind(err) != idcards.NotFound {
 		t.Errorf("IssueID(unknown patient) err = %v", err)
 	}
 	v, err := s.Verify(ctx, strings.ToLower(" "+id.MRN+" "))

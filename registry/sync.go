@@ -28,20 +28,31 @@ type SyncConfig struct {
 	IdgenSource    string        `json:"idgen_source,omitempty"`
 	Interval       time.Duration `json:"interval"`      // how often pending changes are pushed
 	PullInterval   time.Duration `json:"pull_interval"` // how often OpenMRS's identifiers are read
+	// FullPullInterval is how often a pull reads every identifier of our
+	// prefixes instead of only what changed since the last pull (FHIR2
+	// _lastUpdated): a safety net for changes the incremental pull cannot
+	// see (an identifier voided without its patient changing).
+	FullPullInterval time.Duration `json:"full_pull_interval"`
+	// TypeScheme is the check scheme matching the identifier type's
+	// validator ("*" when it has none), recorded so that a new series with
+	// another scheme is refused (series add).
+	TypeScheme string `json:"identifier_scheme,omitempty"`
 }
 
 // Defaults for SyncConfig's intervals.
 const (
 	DefaultSyncInterval = time.Minute
 	DefaultPullInterval = 15 * time.Minute
+	// DefaultFullPullInterval: nightly.
+	DefaultFullPullInterval = 24 * time.Hour
 )
 
 var syncConfigKeys = []string{"openmrs_url", "openmrs_username", "openmrs_password_file", "openmrs_identifier_type",
-	"openmrs_location", "openmrs_idgen_source", "openmrs_sync_interval", "openmrs_pull_interval"}
+	"openmrs_location", "openmrs_idgen_source", "openmrs_sync_interval", "openmrs_pull_interval", "openmrs_full_pull_interval", SettingTypeScheme}
 
 func (c SyncConfig) values() []string {
 	return []string{c.URL, c.Username, c.PasswordFile, c.IdentifierType, c.Location, c.IdgenSource,
-		c.Interval.String(), c.PullInterval.String()}
+		c.Interval.String(), c.PullInterval.String(), c.FullPullInterval.String(), c.TypeScheme}
 }
 
 // SyncConfig returns the saved sync settings; ok is false when sync has
@@ -53,12 +64,15 @@ func (s *Store) SyncConfig(ctx context.Context) (c SyncConfig, ok bool, err erro
 	}
 	c = SyncConfig{URL: m["openmrs_url"], Username: m["openmrs_username"], PasswordFile: m["openmrs_password_file"],
 		IdentifierType: m["openmrs_identifier_type"], Location: m["openmrs_location"], IdgenSource: m["openmrs_idgen_source"],
-		Interval: DefaultSyncInterval, PullInterval: DefaultPullInterval}
+		Interval: DefaultSyncInterval, PullInterval: DefaultPullInterval, FullPullInterval: DefaultFullPullInterval, TypeScheme: m[SettingTypeScheme]}
 	if d, err := time.ParseDuration(m["openmrs_sync_interval"]); err == nil && d > 0 {
 		c.Interval = d
 	}
 	if d, err := time.ParseDuration(m["openmrs_pull_interval"]); err == nil && d > 0 {
 		c.PullInterval = d
+	}
+	if d, err := time.ParseDuration(m["openmrs_full_pull_interval"]); err == nil && d > 0 {
+		c.FullPullInterval = d
 	}
 	return c, c.URL != "", nil
 }
@@ -78,6 +92,9 @@ func (s *Store) SaveSyncConfig(ctx context.Context, c SyncConfig) error {
 	}
 	if c.PullInterval <= 0 {
 		c.PullInterval = DefaultPullInterval
+	}
+	if c.FullPullInterval <= 0 {
+		c.FullPullInterval = DefaultFullPullInterval
 	}
 	vals := c.values()
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -343,21 +360,25 @@ func (s *Store) SyncPatient(ctx context.Context, id int64) (idcards.Patient, []i
 // MergeExternal records identifiers OpenMRS holds, so that the registry
 // never issues them, and records a conflict for each one the registry
 // issued to a different patient (or holds unassigned: a pre-printed card
-// whose number someone typed into OpenMRS). One transaction per batch.
-// It returns how many identifiers were new and how many new conflicts it
-// recorded.
-func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.ExternalIdentifier) (added, conflicts int, err error) {
+// whose number someone typed into OpenMRS). A number still free in the
+// idgen pool that OpenMRS holds is withdrawn from the pool, audited. One
+// transaction per batch.
+func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.ExternalIdentifier) (idcards.MergeResult, error) {
+	var m idcards.MergeResult
 	a, err := idcards.Require(ctx, idcards.PermSync)
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
-	var m struct{ Added, Conflicts int }
 	if len(ids) == 0 {
-		return 0, 0, nil
+		return m, nil
 	}
 	now := s.now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		m.Added, m.Conflicts = 0, 0
+		m = idcards.MergeResult{}
+		free, err := freePool(ctx, tx) // pool.go: usually a few hundred numbers, often none
+		if err != nil {
+			return err
+		}
 		has, err := tx.PrepareContext(ctx, `SELECT count(*) FROM external_identifiers WHERE identifier = ?`)
 		if err != nil {
 			return err
@@ -385,6 +406,13 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			}
 			if existed == 0 {
 				m.Added++
+			}
+			if free[e.Identifier] {
+				if err := s.withdrawHeld(ctx, tx, a.Name, e.Identifier, e.PatientUUID, now); err != nil {
+					return err
+				}
+				delete(free, e.Identifier)
+				m.Withdrawn++
 			}
 			var state, puuid, survivor string
 			var pid int64
@@ -417,7 +445,28 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 		}
 		return nil
 	})
-	return m.Added, m.Conflicts, err
+	return m, err
+}
+
+// refuseHeldElsewhere refuses to give a pre-printed card's number to a
+// patient when OpenMRS holds it for someone (a pull recorded it, and a
+// conflict says "do not hand out this card"). Binding is the one way such
+// a number reaches a patient (CLI, desk and import all bind through
+// bindTx), so refusing here refuses it everywhere.
+func refuseHeldElsewhere(ctx context.Context, tx *sql.Tx, mrn string) error {
+	var holder sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT patient_uuid FROM external_identifiers WHERE identifier = ?`, mrn).Scan(&holder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	who := "another patient"
+	if holder.String != "" {
+		who = "patient " + holder.String
+	}
+	return idcards.Errorf(idcards.Conflict, "%s is held in OpenMRS by %s: do not hand out this pre-printed card; give the patient a new MRN instead (see idcards sync conflicts)", mrn, who)
 }
 
 // Sync state keys.
@@ -426,8 +475,32 @@ const (
 	SyncLastPull    = "last_pull_at"
 	SyncLastError   = "last_error"
 	SyncLastErrorAt = "last_error_at"
-	syncLease       = "lease"
+	// SyncPullCursor is the OpenMRS server time an incremental pull reads
+	// changes after; SyncLastFullPull the last pull that read everything;
+	// SyncPullMode how the last pull read.
+	SyncPullCursor   = "pull_cursor"
+	SyncLastFullPull = "last_full_pull_at"
+	SyncPullMode     = "pull_mode"
+	syncLease        = "lease"
 )
+
+// SyncState returns the syncer's state values (the keys above).
+func (s *Store) SyncState(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM sync_state WHERE key <> ?`, syncLease)
+	if err != nil {
+		return nil, fmt.Errorf("registry: sync state: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		m[k] = v
+	}
+	return m, rows.Err()
+}
 
 // SetSyncState records syncer state (last success, last error).
 func (s *Store) SetSyncState(ctx context.Context, kv map[string]string) error {
@@ -523,9 +596,28 @@ func (s *Store) SyncStatus(ctx context.Context) (idcards.SyncStatus, error) {
 			if v != "" {
 				st.LastErrorAt = parseTime(v)
 			}
+		case SyncLastFullPull:
+			st.LastFullPullAt = parseTime(v)
+		case SyncPullMode:
+			st.PullMode = v
 		}
 	}
-	return st, rows.Err()
+	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	rows.Close()
+	pool, err := s.Pool(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.IDSource, st.PoolFree, st.PoolWithdrawn = "series", pool.Free, pool.Withdrawn
+	if pool.Source != "" {
+		st.IDSource = "idgen:" + pool.Source
+	}
+	if st.Supply, err = s.Supply(ctx); err != nil {
+		return st, err
+	}
+	return st, nil
 }
 
 func truncateText(s string, n int) string {
@@ -537,4 +629,18 @@ func truncateText(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// SyncedMRN returns an MRN this registry knows OpenMRS holds (one of ours
+// whose registration reached OpenMRS, or one a pull recorded), or "" when
+// there is none; the syncer uses it to test a server's prefix search.
+func (s *Store) SyncedMRN(ctx context.Context) (string, error) {
+	var mrn string
+	err := s.queryRow(ctx, `SELECT coalesce((SELECT i.mrn FROM outbox o JOIN identifiers i ON i.patient_id = o.patient_id
+		WHERE o.kind = 'register_patient' AND o.state = 'done' AND i.state = 'active' AND i.legacy = 0 ORDER BY o.id DESC LIMIT 1),
+		(SELECT identifier FROM external_identifiers LIMIT 1), '')`).Scan(&mrn)
+	if err != nil {
+		return "", fmt.Errorf("registry: synced mrn: %w", err)
+	}
+	return mrn, nil
 }

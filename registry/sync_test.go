@@ -173,12 +173,12 @@ func TestSync_MergeExternal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := s.SyncConflicts(ctx, true)
-			added, conflicts, err := s.MergeExternal(ctx, "openmrs", tc.ids)
+			m, err := s.MergeExternal(ctx, "openmrs", tc.ids)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if added != tc.added || conflicts != tc.conflicts {
-				t.Errorf("added %d conflicts %d, want %d %d", added, conflicts, tc.added, tc.conflicts)
+			if m.Added != tc.added || m.Conflicts != tc.conflicts {
+				t.Errorf("added %d conflicts %d, want %d %d", m.Added, m.Conflicts, tc.added, tc.conflicts)
 			}
 			after, _ := s.SyncConflicts(ctx, true)
 			if tc.conflictIdentifier != "" && (len(after) != len(before)+1 || after[len(after)-1].Identifier != tc.conflictIdentifier) {
@@ -255,6 +255,7 @@ func TestSync_Config(t *testing.T) {
 	}
 	got, ok, err := s.SyncConfig(ctx)
 	cfg.PullInterval = registry.DefaultPullInterval
+	cfg.FullPullInterval = registry.DefaultFullPullInterval
 	if err != nil || !ok || got != cfg {
 		t.Fatalf("SyncConfig = %+v %v %v, want %+v", got, ok, err, cfg)
 	}

@@ -13,6 +13,7 @@
 //	GET  /v1/openapi.json    the OpenAPI 3 description (no token)
 //	GET  /healthz            liveness and registry reachability (no token)
 //	GET  /metrics            Prometheus metrics (no token; no patient data)
+//	     /fhir/...           FHIR R4: PDQm and PIXm queries (fhir.go, docs/fhir.md)
 package scanapi
 
 import (
@@ -90,6 +91,7 @@ type Server struct {
 	done    chan struct{}
 	closed  sync.Once
 	wg      sync.WaitGroup
+	fhir    *fhirAPI // nil when the registry cannot answer FHIR (fhir.go)
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -142,6 +144,7 @@ func New(reg Registry, cfg Config, log *slog.Logger) *Server {
 	})
 	s.mux.Handle("GET /healthz", s.timed("healthz", http.HandlerFunc(s.healthz)))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	s.fhirRoutes()
 	s.audit.init()
 	s.wg.Add(1)
 	go s.auditWriter()
@@ -169,7 +172,11 @@ func (s *Server) Handler() http.Handler {
 			if code == http.StatusMethodNotAllowed {
 				w.Header().Set("Allow", rec.header.Get("Allow"))
 			}
-			s.fail(w, "other", code, http.StatusText(code))
+			route := "other"
+			if fr, _ := fhirRoute(r.URL.Path); fr != "" {
+				route = routeFHIROther
+			}
+			s.fail(w, route, code, http.StatusText(code))
 			return
 		}
 		s.mux.ServeHTTP(w, r)
@@ -184,6 +191,9 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
 
 func routeName(p string) string {
+	if _, pattern := fhirRoute(p); pattern != "" {
+		return pattern
+	}
 	switch {
 	case strings.HasPrefix(p, "/v1/ids/"):
 		return "/v1/ids/{code}"
@@ -300,15 +310,17 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		return
 	}
 	tok := tokenFrom(r.Context())
-	v, err := s.reg.VerifyScan(r.Context(), code, tok.Scope == registry.ScopeReadPatient)
+	v, err := s.reg.VerifyScan(r.Context(), code, mayReadPatient(r.Context()))
 	if err != nil {
 		s.log.Error("verify", "route", route, "err", err)
 		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
 		return
 	}
 	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CardSerial: v.CardSerial, CheckedAt: v.CheckedAt.UTC()}
-	if tok.Scope == registry.ScopeReadPatient && v.Patient != nil && v.Status == idcards.StatusActive {
-		a.Patient = &PatientSummary{DisplayName: v.Patient.DisplayName(), Sex: v.Patient.Sex, BirthYear: birthYear(v.Patient.BirthDate)}
+	if v.Patient != nil && v.Status == idcards.StatusActive {
+		if p, full := disclose(r.Context(), *v.Patient); full {
+			a.Patient = &PatientSummary{DisplayName: p.DisplayName(), Sex: p.Sex, BirthYear: birthYear(p.BirthDate)}
+		}
 	}
 	s.requests.WithLabelValues(route, string(v.Status)).Inc()
 	logged := v.Code
@@ -385,6 +397,9 @@ func bearer(h string) (string, bool) {
 }
 
 func routeOf(r *http.Request) string {
+	if route, _ := fhirRoute(r.URL.Path); route != "" {
+		return route
+	}
 	if strings.HasPrefix(r.URL.Path, "/v1/ids/") {
 		return "ids"
 	}
@@ -401,6 +416,10 @@ func (s *Server) tooMany(w http.ResponseWriter, route string, per rate.Limit) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, route string, code int, msg string) {
+	if isFHIRRoute(route) {
+		s.fhirFail(w, route, code, "", msg) // an OperationOutcome
+		return
+	}
 	s.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	writeJSON(w, code, map[string]string{"error": msg})
 }

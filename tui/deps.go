@@ -17,7 +17,7 @@ type Registry interface {
 	Patient(ctx context.Context, id int64) (idcards.Patient, error)
 	PatientIdentifiers(ctx context.Context, patientID int64) ([]idcards.Identifier, error)
 	ListCards(ctx context.Context, f registry.CardFilter) ([]idcards.Card, error)
-	IssueID(ctx context.Context, patientID int64) (idcards.Identifier, error)
+	IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error)
 	Bind(ctx context.Context, mrn string, patientID int64) error
 	Void(ctx context.Context, mrn, reason string) error
 	Audit(ctx context.Context, action, subject, detail string) error

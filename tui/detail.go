@@ -262,7 +262,7 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 			var got idcards.Identifier
 			cmd := s.action(e, "Issuing…", func() error {
 				var err error
-				got, err = reg.IssueID(ctx, pid)
+				got, err = reg.IssueID(ctx, pid, "") // the desk helper adds the reason prompt
 				return err
 			})
 			return func() tea.Msg {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/idcards/idcards"
@@ -10,7 +11,46 @@ import (
 // syncLabel is the status line's word on OpenMRS sync: whether it is on,
 // how many patients wait to reach OpenMRS, whether a person must look at conflicts, and the last
 // error in a few words.
+// It ends with SupplyNote when new MRNs run out soon, and otherwise, when
+// MRNs come from an idgen pool, with how many the pool has left.
 func syncLabel(st *idcards.SyncStatus, now time.Time) string {
+	if st == nil {
+		return syncWord(st, now)
+	}
+	note := SupplyNote(st.Supply)
+	if note == "" && strings.HasPrefix(st.IDSource, "idgen:") {
+		note = fmt.Sprintf(" · pool %d left", st.PoolFree)
+	}
+	return syncWord(st, now) + note
+}
+
+// SupplyNote is the status line's warning that new MRNs run out soon: the
+// idgen pool within idcards.PoolWarnDays at the recent issue rate, or the
+// current series within idcards.SeriesWarnDays; "" when neither.
+func SupplyNote(supply []idcards.IDSupply) string {
+	for _, sp := range supply {
+		if !sp.Low() {
+			continue
+		}
+		what := "add a series (idcards series add)"
+		if sp.Pool {
+			what = "connect to OpenMRS to refill"
+		}
+		if sp.Left == 0 {
+			return fmt.Sprintf(" · no MRNs left in the %s: %s", sp.Name, what)
+		}
+		days := fmt.Sprintf("%.0f days", sp.DaysLeft)
+		if sp.DaysLeft < 1 {
+			days = "under a day"
+		} else if sp.DaysLeft < 1.5 {
+			days = "1 day"
+		}
+		return fmt.Sprintf(" · MRNs: %s lasts %s (%d left): %s", sp.Name, days, sp.Left, what)
+	}
+	return ""
+}
+
+func syncWord(st *idcards.SyncStatus, now time.Time) string {
 	switch {
 	case st == nil || !st.Configured:
 		return "sync: off"

@@ -12,8 +12,8 @@ import (
 
 func (a *app) patientsMatchCmd() *cobra.Command {
 	var np registry.NewPatient
-	var sex string
-	var age, limit int
+	var sex, age string
+	var limit int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "match --given G --family F [--dob D | --age N] [--sex S] [--phone P] [--village V] [--json]",
@@ -44,12 +44,11 @@ match.`,
 				return err
 			}
 			if cmd.Flags().Changed("age") {
-				if np.BirthDate, err = registry.BirthDateFromAge(age, s.Now()); err != nil {
+				if np.BirthDate, np.BirthDateEstimated, err = registry.ParseAge(age, s.Now()); err != nil {
 					return err
 				}
-				np.BirthDateEstimated = true
 			}
-			if err := np.Validate(s.Now()); err != nil {
+			if err := np.ValidateRecord(s.Now()); err != nil { // a look-up: the birth date may be unknown
 				return err
 			}
 			cands, err := s.Candidates(ctx, np, limit)
@@ -81,7 +80,7 @@ match.`,
 	f.StringVar(&np.FamilyName, "family", "", "family name")
 	f.StringVar(&sex, "sex", "U", "M, F, O or U")
 	f.StringVar(&np.BirthDate, "dob", "", "date of birth YYYY-MM-DD")
-	f.IntVar(&age, "age", 0, "age in years (estimated birth date)")
+	f.StringVar(&age, "age", "", "estimated age: years (34), or 3m, 6w, 10d for a baby")
 	f.StringVar(&np.Phone, "phone", "", "phone number")
 	f.StringVar(&np.Village, "village", "", "village")
 	f.IntVar(&limit, "limit", 5, "at most this many candidates")

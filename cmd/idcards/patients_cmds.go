@@ -26,22 +26,29 @@ func (a *app) patientsCmd() *cobra.Command {
 legacy register (import), look patients up (show, search) and get every record
 out again (export, which imports back unchanged).`,
 	}
-	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd())
+	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsIssueCmd(), a.patientsEditCmd())
 	return cmd
 }
 
 func (a *app) patientsAddCmd() *cobra.Command {
 	var np registry.NewPatient
-	var sex, dob, mrn, reason, legacyScheme string
-	var age int
+	var sex, dob, age, mrn, reason, legacyScheme string
 	var issue, force, legacyUnchecked bool
 	cmd := &cobra.Command{
-		Use:   "add --given G --family F --sex M|F|O|U (--dob YYYY-MM-DD | --age N) [--issue | --mrn ID]",
+		Use:   "add --given G --family F --sex M|F|O|U (--dob YYYY-MM-DD | --age N[y|m|w|d]) [--issue | --mrn ID]",
 		Short: "Register one patient and print their MRN",
 		Long: `Register one patient. --issue gives them the next MRN; --mrn binds an existing
 one: an unassigned pre-printed ID of this registry, or a legacy ID from an old
 system (checked with --legacy-scheme, or kept unchecked with --legacy-unchecked).
 Without either the patient is registered without an ID.
+
+A date of birth (--dob) or an age (--age) is required. An age is recorded as
+an estimated birth date: years give 1 July of the birth year (--age 34 or
+34y); a baby's age may be given in months, weeks or days (--age 3m, 6w, 10d,
+or combined: 1y6m).
+Names may hold letters (any script), spaces, hyphens, apostrophes, full
+stops and commas, at most 50 characters each (what the card prints); digits,
+emoji and control characters are refused.
 
 Before anything is written the registry is searched for the same person
 (the desk's duplicate check). A probable match refuses the registration and
@@ -49,6 +56,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 --reason, which is recorded in the audit trail.`,
 		Example: `  idcards patients add --given Amina --family Nakato --sex F --dob 1990-04-12 --phone 0772123456 --village Kireka --issue
   idcards patients add --given Okello --family John --sex M --age 40 --mrn KLA000123Y
+  idcards patients add --given Baby --family Nakato --sex F --age 6w --issue
   idcards patients add --given Amina --family Nakato --sex F --age 34 --issue --force --reason "different mother, checked with patient"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,10 +82,9 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 			case dob != "":
 				np.BirthDate = dob
 			case cmd.Flags().Changed("age"):
-				if np.BirthDate, err = registry.BirthDateFromAge(age, s.Now()); err != nil {
+				if np.BirthDate, np.BirthDateEstimated, err = registry.ParseAge(age, s.Now()); err != nil {
 					return err
 				}
-				np.BirthDateEstimated = true
 			}
 			if err := np.Validate(s.Now()); err != nil {
 				return err
@@ -133,7 +140,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 	f.StringVar(&np.FamilyName, "family", "", "family name")
 	f.StringVar(&sex, "sex", "U", "M, F, O (other) or U (unknown)")
 	f.StringVar(&dob, "dob", "", "date of birth YYYY-MM-DD")
-	f.IntVar(&age, "age", 0, "age in years when the date of birth is not known (recorded as estimated)")
+	f.StringVar(&age, "age", "", "age when the date of birth is not known: years (34), or months, weeks, days for a baby (3m, 6w, 10d); recorded as estimated")
 	f.StringVar(&np.Phone, "phone", "", "phone number")
 	f.StringVar(&np.Village, "village", "", "village or address")
 	f.BoolVar(&issue, "issue", false, "issue a new MRN")
@@ -246,6 +253,9 @@ voided, legacy) and whether the record was merged into another.`,
 			bd := orDash(p.BirthDate)
 			if p.BirthDateEstimated && len(p.BirthDate) >= 4 {
 				bd = p.BirthDate[:4] + " (estimated)"
+				if y, _ := strconv.Atoi(p.BirthDate[:4]); s.Now().Year()-y < 3 {
+					bd = p.BirthDate + " (estimated)" // a baby's age was given in months, weeks or days
+				}
 			}
 			fmt.Fprintf(w, "  born:       %s\n", bd)
 			fmt.Fprintf(w, "  phone:      %s\n", orDash(printable(p.Phone)))
@@ -279,12 +289,19 @@ func (a *app) patientsSearchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "search TEXT [--json]",
 		Short: "Find patients by name, phone, birth date or MRN",
-		Long: `Find patients. TEXT is an MRN (exact), or words that must all match a name
-part, a phone number or a birth date (YYYY-MM-DD). Case and accents are
-ignored: "zoe" finds Zoë. Newest registrations first.`,
+		Long: `Find patients, newest registrations first. TEXT is:
+  - an MRN (typed or scanned; also a voided one, which finds who held it);
+  - a phone number in any national or international form (0772 123456,
+    +256 772 123456): compared by its last nine digits;
+  - or words that must all match: part of a name (case, accents and letters
+    such as Ł or ß ignored: "zoe" finds Zoë, "lukasz" Łukasz), a name that
+    sounds alike (Nakatto finds Nakato), a birth date (1990-04-12 or
+    12/04/1990), a birth year (1990), or digits of a phone.
+An MRN of this registry with a wrong check character is reported as
+"probably mistyped" rather than "no patient found".`,
 		Example: `  idcards patients search nakato
-  idcards patients search "amina 1990-04-12"
-  idcards patients search 0772 --json`,
+  idcards patients search "amina 1990"
+  idcards patients search "+256 772 123456" --json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -324,7 +341,11 @@ ignored: "zoe" finds Zoë. Newest registrations first.`,
 				return json.NewEncoder(a.stdout).Encode(hits)
 			}
 			if len(hits) == 0 {
-				fmt.Fprintln(a.stderr, "no patient found")
+				if ok, msg := s.LooksLikeMistypedMRN(ctx, strings.Join(args, " ")); ok {
+					fmt.Fprintln(a.stderr, msg)
+				} else {
+					fmt.Fprintln(a.stderr, "no patient found")
+				}
 				return exitError{1}
 			}
 			for _, h := range hits {
@@ -356,7 +377,11 @@ Map any other header with --map "Header=field", or drop it with --map "Header=-"
 Unknown columns are refused so that no data is silently lost. UTF-8 with or
 without BOM, CRLF line ends and quoted cells are fine. Dates are YYYY-MM-DD,
 a bare year (estimated), or --date-format (e.g. DD/MM/YYYY); an age column
-gives an estimated birth date.
+gives an estimated birth date. Rows are checked with the desk's rules (names
+of letters, at most 50 characters each, no digits or emoji) with one
+exception: a row without a birth date or age is imported with an unknown birth
+date, because old registers often have none and refusing the row would only
+invite a second registration at the desk (add it later with patients edit).
 
 IDs: one that belongs to this registry's series is recorded in it, and the
 sequence will skip it. Other (legacy) IDs need --legacy-scheme NAME (checked

@@ -182,7 +182,7 @@ func TestPatients_ImportRefusals(t *testing.T) {
 
 func mustMRN(t *testing.T, db string) string {
 	t.Helper()
-	out, _, err := patientsCLI(t, db, "", "patients", "add", "--given", "First", "--family", "Patient", "--sex", "F", "--issue", "--force", "--reason", "test")
+	out, _, err := patientsCLI(t, db, "", "patients", "add", "--given", "First", "--family", "Patient", "--sex", "F", "--age", "30", "--issue", "--force", "--reason", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestPatients_AddBindsPreprintedID(t *testing.T) {
 		t.Fatalf("bind: %v %q", err, out)
 	}
 	// Binding it again is refused: it now belongs to someone.
-	_, _, err = patientsCLI(t, db, "", "patients", "add", "--given", "Other", "--family", "Person", "--sex", "F", "--mrn", pre)
+	_, _, err = patientsCLI(t, db, "", "patients", "add", "--given", "Other", "--family", "Person", "--sex", "F", "--age", "30", "--mrn", pre)
 	if idcards.ErrorKind(err) != idcards.Conflict {
 		t.Fatalf("second bind: %v", err)
 	}

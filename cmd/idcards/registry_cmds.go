@@ -15,9 +15,9 @@ import (
 
 func (a *app) initCmd() *cobra.Command {
 	var f idcards.Format
-	var admin, adminPwFile string
+	var admin, adminPwFile, fhirSystem string
 	cmd := &cobra.Command{
-		Use:   "init --site CODE --scheme NAME [--width N] [--admin USER [--admin-password-file F]]",
+		Use:   "init --site CODE --scheme NAME [--width N] [--fhir-system URI] [--admin USER [--admin-password-file F]]",
 		Short: "Create a new registry with its MRN format",
 		Long: `Create a new registry file and choose the MRN format: site prefix + a
 zero-padded sequence of --width digits + check character(s).
@@ -27,6 +27,11 @@ prefix character must be in the scheme's alphabet: for luhn-mod-30 that is
 digits and capitals without B I O Q S Z; for damm, verhoeff and luhn only digits.
 Once an ID has been issued the format cannot change; add a new series instead.
 init refuses to overwrite an existing registry.
+
+--fhir-system is the URI other software sees as the "system" of these MRNs
+when it asks ` + "`idcards serve`" + ` in FHIR (docs/fhir.md): an OID your health
+ministry assigned (urn:oid:1.2.3.4), a URL you control, or by default
+urn:idcards:SITE. Choose it once: clients search by it.
 
 Pick a scheme with evidence: ` + "`idcards mrn schemes`" + ` shows which typing errors each
 detects. If the IDs go to OpenMRS, use the scheme of the identifier type's
@@ -42,6 +47,9 @@ and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
 			ctx := idcards.WithActor(cmd.Context(), a.osActor())
+			if err := registry.CheckFHIRSystem(fhirSystem); err != nil {
+				return err
+			}
 			s, err := registry.Create(ctx, a.registryPath(), f, a.dbOpts()...)
 			if err != nil {
 				return err
@@ -50,6 +58,16 @@ and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin
 			c, _ := barcode.NewCodec(f)
 			first, _ := c.Make(1)
 			a.printf("created registry %s\nformat: prefix %s, %d-digit sequence, scheme %s (first ID %s)\n", s.Path(), f.Prefix, f.Width, f.Scheme, first)
+			if fhirSystem != "" {
+				// Without --fhir-system the default follows from the first
+				// series' prefix, which never changes; nothing to store.
+				if err := s.SetFHIRSystem(ctx, fhirSystem); err != nil {
+					return fmt.Errorf("registry created, but its FHIR identifier system was not saved: %w (retry with `idcards settings set %s URI`)", err, registry.FHIRSystemSetting)
+				}
+			} else {
+				fhirSystem = registry.DefaultFHIRSystem(f.Prefix)
+			}
+			a.printf("FHIR identifier system: %s\n", fhirSystem)
 			if admin == "" && a.stdinIsTerminal() {
 				fmt.Fprint(a.stderr, "first admin's user name (empty to create later): ")
 				line, err := a.readLine()
@@ -72,6 +90,7 @@ and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin
 	cmd.Flags().StringVar(&f.Prefix, "site", "", "site prefix, e.g. KLA (required; may be empty with --site '')")
 	cmd.Flags().StringVar(&f.Scheme, "scheme", "", "check-digit scheme: "+strings.Join(barcode.Names(), ", "))
 	cmd.Flags().IntVar(&f.Width, "width", 6, "digits in the zero-padded sequence")
+	cmd.Flags().StringVar(&fhirSystem, "fhir-system", "", "URI of these MRNs in FHIR (default urn:idcards:SITE)")
 	cmd.Flags().StringVar(&admin, "admin", "", "create this personal admin account now")
 	cmd.Flags().StringVar(&adminPwFile, "admin-password-file", "", "file holding the first admin's password (first line)")
 	cmd.MarkFlagRequired("site")
@@ -231,21 +250,31 @@ func (a *app) seriesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\n")
-			for _, x := range ss {
-				a.printf("%s\t%d\t%s\t%d\t%d\t%v\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current)
+			supply, err := s.Supply(ctx) // sync_cmds.go: days of IDs left
+			if err != nil {
+				return err
+			}
+			a.printf("PREFIX\tWIDTH\tSCHEME\tNEXT\tISSUED\tCURRENT\tLEFT\tDAYS LEFT\n")
+			for i, x := range ss {
+				sp := supply[len(supply)-len(ss)+i] // the pool, if any, comes first
+				a.printf("%s\t%d\t%s\t%d\t%d\t%v\t%d\t%s\n", x.Format.Prefix, x.Format.Width, x.Format.Scheme, x.NextSeq, x.Issued, x.Current, sp.Left, supplyDaysShort(sp))
+			}
+			if len(supply) > len(ss) {
+				a.printf("new MRNs come from the idgen pool, not a series: %d left, %s (idcards sync pool)\n", supply[0].Left, supplyDays(supply[0]))
 			}
 			return nil
 		},
 	}
 	var f idcards.Format
+	var noCheck bool
 	add := &cobra.Command{
 		Use:   "add --site CODE [--scheme NAME] [--width N]",
 		Short: "Start a new series with a new prefix; it becomes current",
 		Long: `Start a new series, e.g. when a series runs out of numbers or a second site
 opens. IDs of older series stay valid. The new prefix must not overlap an old
 one (neither may start the other). Scheme and width default to the current
-series'.`,
+series'. With OpenMRS sync configured, the scheme must be the one the OpenMRS
+identifier type validates with (else OpenMRS would refuse every new MRN).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -264,6 +293,11 @@ series'.`,
 				f.Width = cur.Width
 			}
 			f.Prefix = strings.ToUpper(strings.TrimSpace(f.Prefix))
+			if !noCheck {
+				if err := a.recordTypeScheme(ctx, s); err != nil { // sync_cmds.go
+					return err
+				}
+			}
 			if err := s.AddSeries(ctx, f); err != nil {
 				return err
 			}
@@ -274,6 +308,7 @@ series'.`,
 	add.Flags().StringVar(&f.Prefix, "site", "", "new prefix (required)")
 	add.Flags().StringVar(&f.Scheme, "scheme", "", "check-digit scheme (default: current)")
 	add.Flags().IntVar(&f.Width, "width", 0, "sequence digits (default: current)")
+	add.Flags().BoolVar(&noCheck, "no-openmrs-check", false, "do not ask OpenMRS for the identifier type's scheme when this registry has not recorded it")
 	add.MarkFlagRequired("site")
 	cmd.AddCommand(list, add)
 	return cmd

@@ -42,12 +42,19 @@ func (a *app) serveCmd() *cobra.Command {
   GET  /v1/ids/{code}     Authorization: Bearer TOKEN  -> {"code","status","checked_at",...}
   POST /v1/scans          {"code": "raw scan text"}   (AIM prefixes, spaces, 2D content)
   GET  /healthz, /metrics (Prometheus), /v1/openapi.json
+  GET  /fhir/metadata, /fhir/Patient?identifier=SYSTEM|MRN (or family, given,
+       birthdate, gender), /fhir/Patient/{uuid}, /fhir/Patient/$ihe-pix?sourceIdentifier=…
+       FHIR R4 for IHE PDQm/PIXm clients, same tokens (docs/fhir.md)
 
 Every well-formed question gets HTTP 200 with a status (active, unassigned,
 voided, replaced, unknown, invalid_check, malformed); 400 is a malformed
 request, 401 a missing or revoked token, 429 a rate limit (see Retry-After).
 Tokens come from ` + "`idcards tokens add NAME`" + `; only read:patient tokens see a
-display name, sex and birth year, and only for active IDs.
+display name, sex and birth year, and only for active IDs (on /fhir/: names,
+gender, birth date, phone; other tokens get identifiers only, and may not
+search by name). FHIR errors are OperationOutcomes with the same statuses.
+The FHIR identifier system of our MRNs is the setting fhir_system (default
+urn:idcards:PREFIX of the first series).
 
 TLS: give --tls-cert and --tls-key (TLS 1.2+, AEAD ciphers only). --self-signed
 makes a throwaway certificate for testing and prints its fingerprint; do not
@@ -136,6 +143,7 @@ func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyF
 	}
 	api := scanapi.New(reg, cfg, log)
 	defer api.Close()
+	_ = api.Register(scanapi.NewSupplyCollector(s.Supply)) // days of IDs left (issue 17)
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

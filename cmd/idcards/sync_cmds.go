@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,20 +31,33 @@ var _ openmrs.Store = (*registry.Store)(nil)
 const envOpenMRSPassword = "IDCARDS_OPENMRS_PASSWORD"
 
 func (a *app) syncCmd() *cobra.Command {
-	var once, noPull, pullOnly bool
+	var once, noPull, pullOnly, fullPull bool
 	cmd := &cobra.Command{
-		Use:   "sync [--once] [--no-pull | --pull-only]",
+		Use:   "sync [--once] [--no-pull | --pull-only] [--full-pull]",
 		Short: "Keep the registry and OpenMRS in agreement (push registrations, pull identifiers)",
 		Long: `sync sends every registration, new MRN and voided MRN made at the desk to OpenMRS
 exactly once, and reads the identifiers OpenMRS already holds so that idcards
 never issues one of them. Set it up once with ` + "`idcards sync configure`" + `.
 
 Without --once it runs until interrupted: it pushes every sync interval
-(default 1m) and pulls every pull interval (default 15m). With --once it pulls,
-pushes once and exits: 0 when everything due was pushed, 1 on an error (the
-outbox keeps every change; nothing is lost while OpenMRS is down). The TUI and
-` + "`idcards serve --sync`" + ` run the same sync in the background; only one process
-syncs a registry at a time.
+(default 1m) and pulls every pull interval (default 15m). A pull reads only
+the patients changed since the last one when OpenMRS has the FHIR2 module
+(Patient?_lastUpdated=gt…), and every identifier of our prefixes once a day
+(--full-pull-interval) or when FHIR2 is missing. A failed pull does not stop
+the push. With an idgen pool (configure --id-source idgen:UUID) each round
+also refills the pool when it is below its low-water mark.
+
+With --once it does one round and exits with:
+  0  everything due was pushed (and pulled)
+  1  another error (the message says what; a pull that failed while the push
+     went through also exits 1)
+  2  invalid flags or settings (e.g. sync is not configured)
+  3  another idcards process holds the sync lease: it is syncing already
+  4  OpenMRS refused the credentials or a privilege
+  5  OpenMRS cannot be reached (every change stays queued and is sent later)
+The outbox keeps every change; nothing is lost while OpenMRS is down. The TUI
+and ` + "`idcards serve --sync`" + ` run the same sync in the background; only one
+process syncs a registry at a time (pulls too).
 
 What sync guarantees that OpenMRS does not (OpenMRS has no unique index on
 identifiers, and idgen never looks at existing patients):
@@ -69,14 +84,15 @@ logs.`,
 			if noPull && pullOnly {
 				return idcards.Errorf(idcards.Invalid, "--no-pull and --pull-only exclude each other")
 			}
-			return a.runSync(cmd.Context(), once, !noPull, !pullOnly)
+			return a.runSync(cmd.Context(), once, openmrs.Round{Pull: !noPull, Push: !pullOnly, FullPull: fullPull})
 		},
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "pull and push once, then exit")
 	cmd.Flags().BoolVar(&noPull, "no-pull", false, "only push the outbox")
 	cmd.Flags().BoolVar(&pullOnly, "pull-only", false, "only read OpenMRS's identifiers")
+	cmd.Flags().BoolVar(&fullPull, "full-pull", false, "with --once: read every identifier of our prefixes, not only what changed")
 	cmd.AddCommand(a.syncConfigureCmd(), a.syncStatusCmd(), a.syncConflictsCmd(), a.syncResolveCmd(),
-		a.syncOutboxCmd(), a.syncTypesCmd(), a.syncLocationsCmd(), a.syncOffCmd())
+		a.syncOutboxCmd(), a.syncTypesCmd(), a.syncLocationsCmd(), a.syncSourcesCmd(), a.syncPoolCmd(), a.syncOffCmd())
 	return cmd
 }
 
@@ -128,7 +144,7 @@ func newSyncerFor(ctx context.Context, s *registry.Store, c *openmrs.Client, cfg
 	if err != nil {
 		return nil, cfg, err
 	}
-	sc := openmrs.SyncerConfig{IdentifierType: cfg.IdentifierType, Location: cfg.Location, Owner: owner, Logf: logf}
+	sc := openmrs.SyncerConfig{IdentifierType: cfg.IdentifierType, Location: cfg.Location, Owner: owner, Logf: logf, FullPullInterval: cfg.FullPullInterval}
 	for _, se := range series {
 		sc.Prefixes = append(sc.Prefixes, se.Format.Prefix)
 		if sch, err := barcode.Lookup(se.Format.Scheme); err == nil {
@@ -144,7 +160,7 @@ func (a *app) syncOwner(what string) string {
 	return fmt.Sprintf("%s %d@%s", what, os.Getpid(), host)
 }
 
-func (a *app) runSync(ctx context.Context, once, pull, push bool) error {
+func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error {
 	s, ctx, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -157,35 +173,48 @@ func (a *app) runSync(ctx context.Context, once, pull, push bool) error {
 	}
 	progress := a.syncProgress()
 	if once {
-		rep, err := a.syncRound(ctx, sy, pull, push, progress)
-		a.printSyncReport(rep)
+		rep, err := sy.Run(ctx, round, progress)
+		a.printSyncReport(rep, round)
 		if st, serr := s.SyncStatus(ctx); serr == nil && st.Conflicts > 0 {
 			a.printf("%d open conflict(s) wait for a supervisor: see idcards sync conflicts\n", st.Conflicts)
 		}
 		if err != nil {
+			if errors.Is(err, openmrs.ErrBusy) {
+				// Exit 3, so a cron job or service can tell "already
+				// running" from a failure.
+				fmt.Fprintln(a.stderr, "idcards:", syncError(err, cfg))
+				return exitError{code: 3}
+			}
 			return syncError(err, cfg)
 		}
 		return nil
 	}
-	logf("syncing with %s every %s (pull every %s); Ctrl-C stops", cfg.URL, cfg.Interval, cfg.PullInterval)
-	sy.Loop(ctx, cfg.Interval, cfg.PullInterval, nil, func(rep openmrs.Report, err error) {
+	logf("syncing with %s every %s (pull every %s, a full pull every %s); Ctrl-C stops", cfg.URL, cfg.Interval, cfg.PullInterval, cfg.FullPullInterval)
+	sy.Loop(ctx, openmrs.LoopConfig{Interval: cfg.Interval, PullInterval: cfg.PullInterval}, nil, func(rep openmrs.Report, err error) {
 		stamp := time.Now().Format("15:04:05")
 		if err != nil {
 			logf("%s sync: %v", stamp, syncError(err, cfg))
-			return
+			if rep.PullErr == nil {
+				return
+			}
 		}
-		logf("%s sync: pulled %d identifiers (%d new), pushed %d, already there %d, retry later %d, waiting %d, conflicts %d",
-			stamp, rep.Pull.Identifiers, rep.Pull.Added, rep.Push.Pushed, rep.Push.Already, rep.Push.Deferred, rep.Push.Waiting, rep.Push.Conflicts)
+		logf("%s sync: %s", stamp, roundSummary(rep))
 	})
 	return nil
 }
 
-func (a *app) syncRound(ctx context.Context, sy *openmrs.Syncer, pull, push bool, progress func(openmrs.Report)) (openmrs.Report, error) {
-	if push {
-		return sy.RunOnce(ctx, pull, progress)
+// roundSummary is one log line about a round.
+func roundSummary(rep openmrs.Report) string {
+	out := fmt.Sprintf("pulled %d identifiers (%s, %d new, %d requests), pushed %d, already there %d, retry later %d, waiting %d, conflicts %d",
+		rep.Pull.Identifiers, orDash(rep.Pull.Mode), rep.Pull.Added, rep.Pull.Requests, rep.Push.Pushed, rep.Push.Already, rep.Push.Deferred, rep.Push.Waiting,
+		rep.Push.Conflicts+rep.Pull.Conflicts)
+	if rep.Refill.Asked > 0 {
+		out += fmt.Sprintf(", pool refilled with %d", rep.Refill.Added)
 	}
-	pr, err := sy.Pull(ctx, func(p openmrs.PullReport) { progress(openmrs.Report{Pull: p}) })
-	return openmrs.Report{Pull: pr}, err
+	if w := rep.Pull.Withdrawn + rep.Refill.Withdrawn; w > 0 {
+		out += fmt.Sprintf(", %d pool number(s) withdrawn (held in OpenMRS; see idcards sync pool)", w)
+	}
+	return out
 }
 
 // syncProgress writes a one-line progress display on a terminal.
@@ -205,30 +234,50 @@ func (a *app) syncProgress() func(openmrs.Report) {
 	}
 }
 
-func (a *app) printSyncReport(r openmrs.Report) {
+func (a *app) printSyncReport(r openmrs.Report, round openmrs.Round) {
 	if f, ok := a.stderr.(*os.File); ok && isTerminalFile(f) {
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
-	a.printf("pulled %d identifiers of our prefixes from OpenMRS (%d new, %d pages)\n", r.Pull.Identifiers, r.Pull.Added, r.Pull.Requests)
-	a.printf("pushed %d, already in OpenMRS %d, to retry later %d, waiting %d, conflicts %d\n",
-		r.Push.Pushed, r.Push.Already, r.Push.Deferred, r.Push.Waiting, r.Push.Conflicts)
+	if r.Refill.Asked > 0 {
+		a.printf("pool: %d new number(s) from idgen (%d withdrawn: already held)\n", r.Refill.Added, r.Refill.Withdrawn)
+	}
+	if round.Pull {
+		switch {
+		case r.PullErr != nil:
+			a.printf("pull failed (%v); pushing anyway\n", r.PullErr)
+		case r.Pull.Mode != "":
+			a.printf("pulled %d identifiers of our prefixes from OpenMRS (%s pull, %d new, %d pages)\n", r.Pull.Identifiers, r.Pull.Mode, r.Pull.Added, r.Pull.Requests)
+		}
+		if r.Pull.Withdrawn > 0 {
+			a.printf("%d number(s) withdrawn from the pool: OpenMRS holds them for someone else (idcards sync pool)\n", r.Pull.Withdrawn)
+		}
+	}
+	if round.Push {
+		a.printf("pushed %d, already in OpenMRS %d, to retry later %d, waiting %d, conflicts %d\n",
+			r.Push.Pushed, r.Push.Already, r.Push.Deferred, r.Push.Waiting, r.Push.Conflicts)
+	}
 }
 
 // syncError adds what to do to the errors a person can fix.
 func syncError(err error, cfg registry.SyncConfig) error {
+	switch {
+	case errors.Is(err, openmrs.ErrBusy):
+		return idcards.Errorf(idcards.Conflict, "another idcards process (the desk screen, serve --sync or another sync) is syncing this registry; it will push the outbox")
+	case errors.Is(err, openmrs.ErrNotREST):
+		return idcards.Errorf(idcards.Invalid, "%s does not look like OpenMRS's REST API (it answered with a web page, not JSON): give the OpenMRS web app root, e.g. https://emr.example.org/openmrs: %v", cfg.URL, err)
+	case errors.Is(err, openmrs.ErrNoPrefixSearch):
+		return idcards.Errorf(idcards.Invalid, "OpenMRS at %s cannot be pulled from: %v", cfg.URL, err)
+	}
 	switch openmrs.Classify(err) {
 	case openmrs.ReasonUnauthorized:
 		return idcards.Errorf(idcards.Forbidden, "OpenMRS at %s did not accept user %q: wrong username or password (check $%s or the password file %s): %v",
 			cfg.URL, cfg.Username, envOpenMRSPassword, cfg.PasswordFile, err)
 	case openmrs.ReasonForbidden:
-		return idcards.Errorf(idcards.Forbidden, "OpenMRS user %q lacks a privilege sync needs (Get/Add/Edit Patients, Get Identifier Types, Get Locations): %v", cfg.Username, err)
+		return idcards.Errorf(idcards.Forbidden, "OpenMRS user %q lacks a privilege sync needs (Get/Add/Edit Patients, Get Identifier Types, Get Locations; for an idgen pool also View Identifier Sources and Generate Batch of Identifiers): %v", cfg.Username, err)
 	case openmrs.ReasonNotFound:
 		return idcards.Errorf(idcards.NotFound, "OpenMRS at %s answered 404: wrong base URL (it should end in /openmrs) or the REST module is missing: %v", cfg.URL, err)
 	case openmrs.ReasonUnavailable, openmrs.ReasonTimeout:
 		return idcards.Errorf(idcards.Unavailable, "OpenMRS at %s cannot be reached; every change stays queued and is sent when it is back: %v", cfg.URL, err)
-	}
-	if errors.Is(err, openmrs.ErrBusy) {
-		return idcards.Errorf(idcards.Conflict, "another idcards process (the desk screen or serve --sync) is syncing this registry; it will push the outbox")
 	}
 	return err
 }
@@ -236,6 +285,8 @@ func syncError(err error, cfg registry.SyncConfig) error {
 func (a *app) syncConfigureCmd() *cobra.Command {
 	var cfg registry.SyncConfig
 	var force bool
+	var idSource string
+	var poolSize, lowWater int
 	cmd := &cobra.Command{
 		Use:   "configure --url URL --user NAME --identifier-type UUID [--location UUID] [--password-file F]",
 		Short: "Connect the registry to OpenMRS, after checking the server accepts our MRNs (admin)",
@@ -252,7 +303,22 @@ func (a *app) syncConfigureCmd() *cobra.Command {
   - an idgen source, if given, belongs to the same type (a warning is shown if
     it issues numbers in our namespace).
 The password comes from --password-file (one line; keep the file mode 0600)
-or $` + envOpenMRSPassword + `; only the file's path is saved.
+or $` + envOpenMRSPassword + `; only the file's absolute path is saved (so the desk
+screen and services started elsewhere find it).
+
+Where new MRNs come from (--id-source; without it configure keeps the current
+source, and --pool/--low-water alone resize a pool; see docs/sync.md for when to
+choose which):
+  series      this registry's own series (default): give it a prefix no other
+              OpenMRS entry point uses, and it works offline for ever;
+  idgen:UUID  numbers exported from that OpenMRS idgen identifier source
+              (list them with ` + "`idcards sync sources`" + `): the registry keeps a pool of
+              --pool numbers, refilled in the background when fewer than
+              --low-water are left; offline it serves until the pool is empty.
+              Configure fills the pool at once. idgen counts exported numbers
+              as used, so none is ever given back.
+The check scheme of the identifier type is recorded: ` + "`idcards series add`" + ` then
+refuses a series OpenMRS would reject.
 Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locations`" + ` (they take the same
 --url/--user/--password-file flags).`,
 		Example: `  idcards sync configure --url https://emr.example.org/openmrs --user idcards-desk \
@@ -269,6 +335,50 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 			if _, err := idcards.Require(ctx, idcards.PermSettings); err != nil {
 				return err
 			}
+			// Without --id-source the registry keeps where its MRNs come
+			// from: re-running configure (a new password file, another
+			// interval) must not turn an idgen pool back into the series.
+			old, err := s.IDSource(ctx)
+			if err != nil {
+				return err
+			}
+			src := old
+			if cmd.Flags().Changed("id-source") {
+				if src, err = registry.ParseIDSource(idSource); err != nil {
+					return err
+				}
+				if src.Idgen != "" && src.Idgen == old.Idgen {
+					src.Size, src.LowWater = old.Size, old.LowWater
+				}
+			}
+			if old.Idgen != "" && src.Idgen != old.Idgen {
+				if pool, err := s.Pool(ctx); err == nil && pool.Free > 0 {
+					fmt.Fprintf(a.stderr, "warning: %d number(s) left in the pool from idgen source %s will not be issued (idgen counts them as used)\n", pool.Free, old.Idgen)
+				}
+			}
+			if src.Idgen != "" {
+				if cmd.Flags().Changed("pool") {
+					src.Size = poolSize
+				}
+				if cmd.Flags().Changed("low-water") {
+					src.LowWater = lowWater
+				}
+				if err := src.Validate(); err != nil {
+					return err
+				}
+				if cfg.IdgenSource != "" && cfg.IdgenSource != src.Idgen {
+					return idcards.Errorf(idcards.Invalid, "--idgen-source %s and --id-source idgen:%s name different sources; give one", cfg.IdgenSource, src.Idgen)
+				}
+				cfg.IdgenSource = src.Idgen
+			} else if cmd.Flags().Changed("pool") || cmd.Flags().Changed("low-water") {
+				return idcards.Errorf(idcards.Invalid, "--pool and --low-water go with --id-source idgen:UUID (this registry issues from its own series)")
+			}
+			if cfg.PasswordFile != "" {
+				// Saved for runs from other directories (the desk screen, a service).
+				if cfg.PasswordFile, err = filepath.Abs(cfg.PasswordFile); err != nil {
+					return idcards.Errorf(idcards.Invalid, "--password-file: %v", err)
+				}
+			}
 			c, err := a.openmrsClient(cfg, nil)
 			if err != nil {
 				return err
@@ -277,7 +387,7 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 			if err != nil {
 				return err
 			}
-			setup := openmrs.Setup{IdentifierType: cfg.IdentifierType, Location: cfg.Location, IdgenSource: cfg.IdgenSource}
+			setup := openmrs.Setup{IdentifierType: cfg.IdentifierType, Location: cfg.Location, IdgenSource: cfg.IdgenSource, Pool: src.Idgen != ""}
 			for _, se := range series {
 				setup.Formats = append(setup.Formats, se.Format)
 			}
@@ -291,11 +401,38 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 			if len(rep.Warnings) > 0 && !force {
 				return idcards.Errorf(idcards.Invalid, "not saved because of the warning(s) above; read them, then add --force to save anyway")
 			}
+			cfg.TypeScheme = "*"
+			if sch, ok := openmrs.SchemeForValidator(rep.IdentifierType.Validator); ok {
+				cfg.TypeScheme = sch
+			}
 			if err := s.SaveSyncConfig(ctx, cfg); err != nil {
+				return err
+			}
+			if err := s.SetIDSource(ctx, src); err != nil {
 				return err
 			}
 			a.printf("OpenMRS sync configured: %s as %s (%s), identifier type %q (%s), location %q\n",
 				cfg.URL, rep.Session.User.Display, cfg.Username, rep.IdentifierType.Name, shortValidator(rep.IdentifierType.Validator), rep.Location.Name)
+			if src.Idgen != "" {
+				name := src.Idgen
+				if rep.Source != nil {
+					name = fmt.Sprintf("%q (%s)", rep.Source.Name, src.Idgen)
+				}
+				a.printf("new MRNs come from idgen source %s: a pool of %d, refilled below %d\n", name, src.Size, src.LowWater)
+				sctx := idcards.WithActor(ctx, idcards.Actor{Name: "system:sync", Role: idcards.RoleSystem})
+				sy, _, err := newSyncerFor(sctx, s, c, cfg, a.syncOwner("configure"), nil)
+				if err != nil {
+					return err
+				}
+				rr, err := sy.Refill(sctx)
+				if err != nil {
+					return syncError(fmt.Errorf("settings saved, but the first fill of the pool failed (sync retries it every round): %w", err), cfg)
+				}
+				pool, _ := s.Pool(ctx)
+				a.printf("pool filled: %d number(s) from idgen (%d withdrawn: already held); %d free\n", rr.Added, rr.Withdrawn, pool.Free)
+			} else {
+				a.printf("new MRNs come from this registry's own series\n")
+			}
 			a.printf("next: idcards sync --once   (or leave the desk screen open: it syncs in the background)\n")
 			return nil
 		},
@@ -305,7 +442,11 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 	cmd.Flags().StringVar(&cfg.Location, "location", "", "UUID of the OpenMRS location put on identifiers")
 	cmd.Flags().StringVar(&cfg.IdgenSource, "idgen-source", "", "UUID of the idgen identifier source of the same type (optional; checked for namespace overlap)")
 	cmd.Flags().DurationVar(&cfg.Interval, "interval", registry.DefaultSyncInterval, "how often pending changes are pushed")
-	cmd.Flags().DurationVar(&cfg.PullInterval, "pull-interval", registry.DefaultPullInterval, "how often OpenMRS's identifiers are read")
+	cmd.Flags().DurationVar(&cfg.PullInterval, "pull-interval", registry.DefaultPullInterval, "how often OpenMRS's identifiers are read (only what changed, where OpenMRS has FHIR2)")
+	cmd.Flags().DurationVar(&cfg.FullPullInterval, "full-pull-interval", registry.DefaultFullPullInterval, "how often a pull reads every identifier of our prefixes (the safety net of incremental pulls)")
+	cmd.Flags().StringVar(&idSource, "id-source", "", "where new MRNs come from: series (this registry's own) or idgen:UUID (a pool of numbers from an OpenMRS idgen source); default: keep the current one (series on a new registry)")
+	cmd.Flags().IntVar(&poolSize, "pool", registry.DefaultPoolSize, "with --id-source idgen:UUID: numbers the pool holds after a refill")
+	cmd.Flags().IntVar(&lowWater, "low-water", registry.DefaultPoolLowWater, "with --id-source idgen:UUID: refill when fewer numbers than this are left")
 	cmd.Flags().BoolVar(&force, "force", false, "save even when the check gave warnings")
 	_ = cmd.MarkFlagRequired("identifier-type")
 	return cmd
@@ -457,7 +598,12 @@ func (a *app) printSyncStatus(st idcards.SyncStatus) {
 		fmt.Fprintf(tw, "OpenMRS:\t%s\n", st.URL)
 	}
 	fmt.Fprintf(tw, "last push:\t%s\n", stamp(st.LastPushAt))
-	fmt.Fprintf(tw, "last pull:\t%s\n", stamp(st.LastPullAt))
+	pull := stamp(st.LastPullAt)
+	if st.PullMode != "" {
+		pull += " (" + st.PullMode + ")"
+	}
+	fmt.Fprintf(tw, "last pull:\t%s\n", pull)
+	fmt.Fprintf(tw, "last full pull:\t%s\n", stamp(st.LastFullPullAt))
 	pending := strconv.FormatInt(st.Pending, 10)
 	if st.Pending > 0 {
 		pending += fmt.Sprintf(" for %d patient(s), oldest queued %s", st.PendingPatients, stamp(st.OldestQueued))
@@ -465,6 +611,16 @@ func (a *app) printSyncStatus(st idcards.SyncStatus) {
 	fmt.Fprintf(tw, "pending changes:\t%s\n", pending)
 	fmt.Fprintf(tw, "open conflicts:\t%d\n", st.Conflicts)
 	fmt.Fprintf(tw, "identifiers held by OpenMRS:\t%d\n", st.External)
+	if strings.HasPrefix(st.IDSource, "idgen:") {
+		fmt.Fprintf(tw, "new MRNs from:\t%s (pool: %d left, %d withdrawn: idcards sync pool)\n", st.IDSource, st.PoolFree, st.PoolWithdrawn)
+	} else {
+		fmt.Fprintf(tw, "new MRNs from:\tthis registry's series\n")
+	}
+	for _, sp := range st.Supply {
+		if sp.Current || sp.Pool {
+			fmt.Fprintf(tw, "%s:\t%s\n", sp.Name, supplyDays(sp))
+		}
+	}
 	if st.LastError != "" {
 		fmt.Fprintf(tw, "last error:\t%s: %s\n", stamp(st.LastErrorAt), st.LastError)
 	}
@@ -653,17 +809,20 @@ func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what s
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sy.Loop(lctx, cfg.Interval, cfg.PullInterval, kicks, func(rep openmrs.Report, err error) {
+		sy.Loop(lctx, openmrs.LoopConfig{Interval: cfg.Interval, PullInterval: cfg.PullInterval}, kicks, func(rep openmrs.Report, err error) {
 			if err != nil {
 				if errors.Is(err, openmrs.ErrBusy) {
 					log.Info("sync: another process is syncing this registry")
 					return
 				}
 				log.Warn("sync failed", "err", syncError(err, cfg))
-				return
+				if rep.PullErr == nil {
+					return
+				}
 			}
-			log.Info("sync", "pulled", rep.Pull.Identifiers, "new", rep.Pull.Added, "pushed", rep.Push.Pushed, "already", rep.Push.Already,
-				"retry", rep.Push.Deferred, "waiting", rep.Push.Waiting, "conflicts", rep.Push.Conflicts+rep.Pull.Conflicts)
+			log.Info("sync", "pulled", rep.Pull.Identifiers, "mode", rep.Pull.Mode, "requests", rep.Pull.Requests, "new", rep.Pull.Added,
+				"pushed", rep.Push.Pushed, "already", rep.Push.Already, "retry", rep.Push.Deferred, "waiting", rep.Push.Waiting,
+				"conflicts", rep.Push.Conflicts+rep.Pull.Conflicts, "pool_added", rep.Refill.Added, "pool_withdrawn", rep.Pull.Withdrawn+rep.Refill.Withdrawn)
 		})
 	}()
 	log.Info("background sync started", "url", cfg.URL, "interval", cfg.Interval)
@@ -676,4 +835,178 @@ func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what s
 			cancel()
 			<-done
 		}
+}
+
+func (a *app) syncSourcesCmd() *cobra.Command {
+	var flags registry.SyncConfig
+	cmd := &cobra.Command{
+		Use:   "sources [--url URL --user NAME]",
+		Short: "List OpenMRS's idgen identifier sources (for configure --id-source idgen:UUID)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, cfg, err := a.lookupClient(cmd.Context(), flags)
+			if err != nil {
+				return err
+			}
+			srcs, err := c.IdentifierSources(cmd.Context())
+			if err != nil {
+				return syncError(err, cfg)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "UUID\tNAME\tKIND\tIDENTIFIER TYPE\tPREFIX\tFIRST")
+			for _, src := range srcs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", src.UUID, src.Name, orDash(src.Type), orDash(src.IdentifierTypeUUID), orDash(src.Prefix), orDash(src.FirstIdentifierBase))
+			}
+			return tw.Flush()
+		},
+	}
+	lookupFlags(cmd, &flags)
+	return cmd
+}
+
+func (a *app) syncPoolCmd() *cobra.Command {
+	var asJSON bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "pool [--json] [--limit N]",
+		Short: "Show the idgen ID pool: numbers left, days they last, and the numbers withdrawn because OpenMRS holds them",
+		Long: `With configure --id-source idgen:UUID, new MRNs come from a local pool of numbers
+exported from that idgen source. This shows how many are left, how long they
+last at the recent issue rate without a refill (i.e. offline), and every number
+withdrawn from the pool because a pull found OpenMRS holding it for someone
+else (idgen never looks at existing patients), with the patient holding it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			pool, err := s.Pool(ctx)
+			if err != nil {
+				return err
+			}
+			withdrawn, err := s.PoolWithdrawn(ctx, limit)
+			if err != nil {
+				return err
+			}
+			supply, err := s.Supply(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(struct {
+					registry.PoolStatus
+					Supply         []idcards.IDSupply   `json:"supply"`
+					WithdrawnItems []registry.PoolEntry `json:"withdrawn_items"`
+				}{pool, supply, withdrawn})
+			}
+			if pool.Source == "" {
+				a.printf("this registry issues MRNs from its own series (no idgen pool; see idcards sync configure --id-source)\n")
+				if pool.Free+pool.Other == 0 {
+					return nil
+				}
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			if pool.Source != "" {
+				fmt.Fprintf(tw, "idgen source:\t%s\n", pool.Source)
+				fmt.Fprintf(tw, "left:\t%d (refilled to %d when below %d)\n", pool.Free, pool.Size, pool.LowWater)
+				for _, sp := range supply {
+					if sp.Pool {
+						fmt.Fprintf(tw, "lasts:\t%s\n", supplyDays(sp))
+					}
+				}
+			}
+			fmt.Fprintf(tw, "issued from the pool:\t%d\n", pool.Issued)
+			fmt.Fprintf(tw, "withdrawn:\t%d\n", pool.Withdrawn)
+			if pool.Other > 0 {
+				fmt.Fprintf(tw, "unused from an earlier source:\t%d\n", pool.Other)
+			}
+			tw.Flush()
+			if len(withdrawn) > 0 {
+				tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "\nWITHDRAWN\tFETCHED\tWITHDRAWN AT\tWHY")
+				for _, e := range withdrawn {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Identifier, stamp(parseStamp(e.FetchedAt)), stamp(parseStamp(e.ChangedAt)), e.Note)
+				}
+				tw.Flush()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().IntVar(&limit, "limit", 50, "list at most this many withdrawn numbers")
+	return cmd
+}
+
+func parseStamp(v string) time.Time {
+	t, err := time.Parse(registry.TimeFormat, v)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// supplyDays says how long a supply of MRNs lasts, for people.
+func supplyDays(sp idcards.IDSupply) string {
+	switch {
+	case sp.Left == 0:
+		return "none left"
+	case sp.DaysLeft < 0:
+		return fmt.Sprintf("%d left; nothing issued in the last %d days, so no forecast", sp.Left, registry.ForecastWindow)
+	}
+	out := fmt.Sprintf("%s days at %.1f a day (weighted %d-day rate)", formatDays(sp.DaysLeft), sp.PerDay, registry.ForecastWindow)
+	if sp.Low() {
+		out += " - LOW"
+	}
+	return out
+}
+
+// supplyDaysShort is supplyDays for a table column: "-" without a
+// forecast, else the days, marked LOW under the warning threshold.
+func supplyDaysShort(sp idcards.IDSupply) string {
+	switch {
+	case sp.Left == 0:
+		return "0 (none left)"
+	case sp.DaysLeft < 0:
+		return "-"
+	}
+	out := formatDays(sp.DaysLeft)
+	if sp.Low() {
+		out += " LOW"
+	}
+	return out
+}
+
+func formatDays(d float64) string {
+	switch {
+	case d >= 36500:
+		return ">36500"
+	case d >= 10:
+		return strconv.FormatFloat(math.Round(d), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(d, 'f', 1, 64)
+}
+
+// recordTypeScheme makes sure a registry whose sync was configured before
+// the identifier type's check scheme was recorded has it, asking OpenMRS
+// once, so that series add can refuse a scheme OpenMRS would reject.
+func (a *app) recordTypeScheme(ctx context.Context, s *registry.Store) error {
+	cfg, ok, err := s.SyncConfig(ctx)
+	if err != nil || !ok || cfg.TypeScheme != "" {
+		return err
+	}
+	c, err := a.openmrsClient(cfg, nil)
+	if err == nil {
+		var t openmrs.IdentifierType
+		if t, err = c.IdentifierType(ctx, cfg.IdentifierType); err == nil {
+			cfg.TypeScheme = "*"
+			if sch, ok := openmrs.SchemeForValidator(t.Validator); ok {
+				cfg.TypeScheme = sch
+			}
+			return s.SaveSyncConfig(ctx, cfg)
+		}
+	}
+	return idcards.Errorf(idcards.Unavailable, "cannot check the new series against OpenMRS: this registry has not recorded the check scheme of identifier type %s, and asking OpenMRS failed (%v); try again when OpenMRS is reachable, run idcards sync configure again, or add --no-openmrs-check",
+		cfg.IdentifierType, err)
 }

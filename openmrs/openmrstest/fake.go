@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Options configures a fake server. Zero values mean the stock OpenMRS
@@ -28,6 +29,14 @@ type Options struct {
 	MaxResultsDefault  int                // 0 means 50
 	MaxResultsAbsolute int                // 0 means 100
 	Seed               int64              // for fault injection; 0 means 1
+	// NoFHIR: the FHIR2 module is not installed (/ws/fhir2 answers 404).
+	NoFHIR bool
+	// NoStartSearch: an older webservices.rest whose identifier search
+	// ignores searchType=start (always an exact match).
+	NoStartSearch bool
+	// Now is the server's clock (Date headers, FHIR lastUpdated); nil
+	// means time.Now. Tests move it to tell "changed since" apart.
+	Now func() time.Time
 }
 
 // IdentifierType is a patient identifier type. Validator is the Java class
@@ -143,17 +152,21 @@ type Server struct {
 	faults Faults
 	rng    *rand.Rand
 
-	mu        sync.Mutex // guards everything below
-	reqByPath map[string]int64
-	users     map[string]string
-	sessions  map[string]string // JSESSIONID → username
-	nextID    uint64            // for generated uuids and session ids
-	types     []IdentifierType
-	typeByID  map[string]*IdentifierType
-	locations []Location
-	locByID   map[string]*Location
-	sources   []*source
-	srcByID   map[string]*source
+	mu                    sync.Mutex // guards everything below
+	reqByPath             map[string]int64
+	users                 map[string]string
+	sessions              map[string]string // JSESSIONID → username
+	nextID                uint64            // for generated uuids and session ids
+	types                 []IdentifierType
+	typeByID              map[string]*IdentifierType
+	locations             []Location
+	locByID               map[string]*Location
+	sources               []*source
+	srcByID               map[string]*source
+	noFHIR, noStartSearch bool
+	fhirSearches          map[string]*fhirSearch
+
+	personWrites map[string]int // person.go: applied person/name/address writes per person uuid (under mu)
 	store
 }
 
@@ -161,15 +174,22 @@ type Server struct {
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := &Server{
-		done:        make(chan struct{}),
-		maxDefault:  opts.MaxResultsDefault,
-		maxAbsolute: opts.MaxResultsAbsolute,
-		reqByPath:   map[string]int64{},
-		users:       map[string]string{},
-		sessions:    map[string]string{},
-		typeByID:    map[string]*IdentifierType{},
-		locByID:     map[string]*Location{},
-		srcByID:     map[string]*source{},
+		done:          make(chan struct{}),
+		maxDefault:    opts.MaxResultsDefault,
+		maxAbsolute:   opts.MaxResultsAbsolute,
+		reqByPath:     map[string]int64{},
+		users:         map[string]string{},
+		sessions:      map[string]string{},
+		typeByID:      map[string]*IdentifierType{},
+		locByID:       map[string]*Location{},
+		srcByID:       map[string]*source{},
+		noFHIR:        opts.NoFHIR,
+		noStartSearch: opts.NoStartSearch,
+		fhirSearches:  map[string]*fhirSearch{},
+	}
+	s.store.now = opts.Now
+	if s.store.now == nil {
+		s.store.now = time.Now
 	}
 	if s.maxDefault <= 0 {
 		s.maxDefault = 50

@@ -19,7 +19,7 @@ func (s *Server) searchPatients(q *request) *apiError {
 	var recs []*patientRec
 	switch {
 	case qv.Has("identifier"):
-		if qv.Get("searchType") == "start" {
+		if qv.Get("searchType") == "start" && !s.noStartSearch {
 			recs = s.startingWith(qv.Get("identifier"))
 		} else {
 			recs = s.exact(qv.Get("identifier"))
@@ -518,7 +518,9 @@ func (s *Server) postSources(q *request) *apiError {
 	defer s.mu.Unlock()
 	src := s.srcByID[uuid]
 	if src == nil {
-		return errServer("java.lang.NullPointerException")
+		// IdentifierSourceResource.create: an unknown sourceUuid falls
+		// through to "create a source", whose checks then fail.
+		return invalid("The values of the following inputs are missing or invalid: [source type, name, patient identifier type]")
 	}
 	ids, ae := s.generate(src, n)
 	if ae != nil {

@@ -19,6 +19,7 @@ const restPrefix = "/openmrs/ws/rest/v1"
 // serve counts the request, applies faults, then dispatches.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	s.mu.Lock()
 	s.reqByPath[r.Method+" "+r.URL.Path]++
 	s.mu.Unlock()
@@ -79,6 +80,10 @@ type request struct {
 }
 
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, fhirPrefix); ok && (rest == "" || rest[0] == '/') {
+		s.serveFHIR(w, r, rest)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, restPrefix)
 	if !ok || (rest != "" && rest[0] != '/') {
 		http.NotFound(w, r)
@@ -184,6 +189,8 @@ func (s *Server) route(q *request, seg []string) *apiError {
 		default:
 			return errMethod(m)
 		}
+	case "person":
+		return s.routePerson(q, seg) // person.go
 	case "patientidentifiertype":
 		if m != http.MethodGet {
 			return errMethod(m)

@@ -3,6 +3,7 @@ package openmrstest
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // patientRec is a stored patient plus what only the wire format needs.
@@ -12,6 +13,7 @@ type patientRec struct {
 	nameUUID string
 	address  map[string]string // first address as posted, or nil
 	addrUUID string
+	updated  time.Time // FHIR meta.lastUpdated: when the patient was created
 }
 
 func (r *patientRec) copy() Patient {
@@ -46,6 +48,7 @@ type idxEntry struct {
 // store is the in-memory patient table with its identifier indexes.
 // Guarded by Server.mu.
 type store struct {
+	now      func() time.Time
 	patients []*patientRec
 	byUUID   map[string]*patientRec
 	byValue  map[string][]*patientRec // identifier value → patients holding it (any state)
@@ -74,7 +77,7 @@ func (st *store) touch() {
 }
 
 func (st *store) add(p Patient, nameUUID string) *patientRec {
-	r := &patientRec{Patient: p, seq: len(st.patients), nameUUID: nameUUID}
+	r := &patientRec{Patient: p, seq: len(st.patients), nameUUID: nameUUID, updated: st.now().UTC().Truncate(time.Millisecond)}
 	st.patients = append(st.patients, r)
 	st.byUUID[p.UUID] = r
 	for _, id := range p.Identifiers {
