@@ -133,7 +133,7 @@ func redactErr(err error, loc string) string {
 
 // openPostgres opens a pool on the database named by loc.
 func openPostgres(cfg *pgx.ConnConfig) *sql.DB {
-	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), &rebinder{}})
 	// Each desk holds a few connections; the server's default
 	// max_connections (100) serves a dozen desks and their serve processes.
 	db.SetMaxOpenConns(maxConns)
@@ -144,43 +144,49 @@ func openPostgres(cfg *pgx.ConnConfig) *sql.DB {
 
 // pgConnector hands database/sql connections that rebind SQLite-style
 // placeholders, so every query in this package is written once.
-type pgConnector struct{ inner driver.Connector }
+type pgConnector struct {
+	inner driver.Connector
+	rb    *rebinder // shared by the pool's connections
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, Unreachable(err)
 	}
-	return &pgConn{dc.(*stdlib.Conn)}, nil
+	return &pgConn{dc.(*stdlib.Conn), c.rb}, nil
 }
 
 func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 // pgConn is pgx's database/sql connection with query text rebound; every
 // other method (transactions, ping, session reset) is pgx's own.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	rb *rebinder
+}
 
 // Errors that mean the server is out of reach become idcards.Unavailable
 // here, once for every store method (Unreachable; errors.Is still finds
 // driver.ErrBadConn, so database/sql still retries on a fresh connection).
 
 func (c *pgConn) Prepare(q string) (driver.Stmt, error) {
-	st, err := c.Conn.PrepareContext(context.Background(), rebind(q))
+	st, err := c.Conn.PrepareContext(context.Background(), c.rb.rebind(q))
 	return st, Unreachable(err)
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	st, err := c.Conn.PrepareContext(ctx, rebind(q))
+	st, err := c.Conn.PrepareContext(ctx, c.rb.rebind(q))
 	return st, Unreachable(err)
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	r, err := c.Conn.ExecContext(ctx, rebind(q), args)
+	r, err := c.Conn.ExecContext(ctx, c.rb.rebind(q), args)
 	return r, Unreachable(err)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	r, err := c.Conn.QueryContext(ctx, rebind(q), args)
+	r, err := c.Conn.QueryContext(ctx, c.rb.rebind(q), args)
 	return r, Unreachable(err)
 }
 
@@ -221,12 +227,12 @@ func (f pgFlag) Int64Value() (pgtype.Int8, error) {
 
 func (f pgFlag) BoolValue() (pgtype.Bool, error) { return pgtype.Bool{Bool: bool(f), Valid: true}, nil }
 
-// rebound caches rewritten query text; most queries are constants, so the
+// rebinder caches rewritten query text; most queries are constants, so the
 // cache stays small (it stops growing at rebindCacheMax distinct texts).
-var (
-	rebound     sync.Map
-	reboundSize atomic.Int64
-)
+type rebinder struct {
+	done sync.Map // SQLite-style text → PostgreSQL text
+	size atomic.Int64
+}
 
 const rebindCacheMax = 8192
 
@@ -234,17 +240,17 @@ const rebindCacheMax = 8192
 // bare ? the next number after the largest so far (SQLite's own rule).
 // String literals, quoted identifiers, comments and dollar-quoted bodies
 // are copied untouched.
-func rebind(q string) string {
+func (rb *rebinder) rebind(q string) string {
 	if !strings.Contains(q, "?") {
 		return q
 	}
-	if r, ok := rebound.Load(q); ok {
+	if r, ok := rb.done.Load(q); ok {
 		return r.(string)
 	}
 	r := rebindText(q)
-	if reboundSize.Load() < rebindCacheMax {
-		if _, loaded := rebound.LoadOrStore(q, r); !loaded {
-			reboundSize.Add(1)
+	if rb.size.Load() < rebindCacheMax {
+		if _, loaded := rb.done.LoadOrStore(q, r); !loaded {
+			rb.size.Add(1)
 		}
 	}
 	return r

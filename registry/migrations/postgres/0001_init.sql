@@ -29,6 +29,12 @@ CREATE FUNCTION max(bigint, bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT greatest($1, $2) $$;
 CREATE FUNCTION min(bigint, bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT least($1, $2) $$;
+-- sum(condition): SQLite counts true conditions (a comparison is 0 or 1);
+-- NULL over no rows, as SQLite's sum.
+CREATE FUNCTION idcards_sum_bool(acc bigint, v boolean) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN v IS NULL THEN acc ELSE coalesce(acc, 0) + v::int END $$;
+CREATE AGGREGATE sum(boolean) (SFUNC = idcards_sum_bool, STYPE = bigint);
 -- instr(haystack, needle): 1-based position, 0 when absent.
 CREATE FUNCTION instr(text, text) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT strpos($1, $2) $$;
