@@ -149,7 +149,10 @@ func TestStore_RefoldNames(t *testing.T) {
 	}
 	path := s.Path()
 	s.Close()
-	s2, err := registry.Open(ctx, filepath.Clean(path))
+	if !registry.IsPostgresURL(path) {
+		path = filepath.Clean(path)
+	}
+	s2, err := registry.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
