@@ -135,3 +135,16 @@ func (d *dialect) storedText(s string) string {
 	}
 	return s
 }
+
+// txStmt is q prepared once per pooled connection (Store.prepared) and
+// bound to tx, rather than tx.PrepareContext's prepare-and-close per
+// transaction: on PostgreSQL each of those is a network round trip (two for
+// the issuer's statements, then two more to close them), a quarter of
+// issuing one ID. Closing the result leaves the cached statement open.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}

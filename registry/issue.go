@@ -201,17 +201,24 @@ type issuer struct {
 	at       string
 }
 
+// The issuer's statements, prepared at open (Store.ready) and bound to each
+// transaction.
+const (
+	qIssueInsert = `INSERT INTO identifiers(mrn, series_id, seq, state, patient_id, issued_at, issued_by, assigned_at)
+		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(mrn) DO NOTHING`
+	qIssueExternal = `SELECT count(*) FROM external_identifiers WHERE identifier = ?`
+)
+
 func (s *Store) newIssuer(ctx context.Context, tx *sql.Tx, actor string) (*issuer, error) {
 	sr, err := s.currentSeries(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO identifiers(mrn, series_id, seq, state, patient_id, issued_at, issued_by, assigned_at)
-		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(mrn) DO NOTHING`)
+	ins, err := s.txStmt(ctx, tx, qIssueInsert)
 	if err != nil {
 		return nil, err
 	}
-	ext, err := tx.PrepareContext(ctx, `SELECT count(*) FROM external_identifiers WHERE identifier = ?`)
+	ext, err := s.txStmt(ctx, tx, qIssueExternal)
 	if err != nil {
 		ins.Close()
 		return nil, err

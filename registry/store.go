@@ -177,7 +177,7 @@ func (s *Store) ready(ctx context.Context) error {
 	}
 	// Prepare the audit statements now: appendAudit runs inside write
 	// transactions, which must not wait for a pool connection to prepare.
-	for _, q := range []string{qAuditHead, qAuditInsert} {
+	for _, q := range []string{qAuditHead, qAuditInsert, qIssueInsert, qIssueExternal} {
 		if _, err := s.prepared(ctx, q); err != nil {
 			return fmt.Errorf("registry: open: %w", err)
 		}
