@@ -36,7 +36,11 @@ func (s *Store) initFormat(ctx context.Context, f idcards.Format) error {
 			return fmt.Errorf("registry: init: %w", err)
 		}
 		a, _ := idcards.ActorFrom(ctx)
-		return s.insertAudit(ctx, tx, actorName(a), "registry.init", f.Prefix, fmt.Sprintf("scheme=%s width=%d", f.Scheme, f.Width))
+		ident, err := s.creationIdentity(ctx, tx) // auditupgrade.go: identity, key id, columns
+		if err != nil {
+			return fmt.Errorf("registry: init: %w", err)
+		}
+		return s.insertAudit(ctx, tx, actorName(a), "registry.init", f.Prefix, fmt.Sprintf("scheme=%s width=%d %s", f.Scheme, f.Width, ident))
 	})
 }
 

@@ -332,7 +332,7 @@ standard input: current, then new).`,
 		Example: `  idcards users change-password john`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := registry.Open(cmd.Context(), a.registryPath())
+			s, err := registry.OpenWith(cmd.Context(), a.registryPath(), a.storeOptions())
 			if err != nil {
 				return err
 			}
