@@ -110,21 +110,34 @@ func (s *Store) appendAuditState(ctx context.Context, tx *sql.Tx, events []idcar
 	if s.key == nil {
 		return errNoChainKey
 	}
-	head, err := s.prepared(ctx, qAuditHead)
-	if err != nil {
-		return fmt.Errorf("registry: audit: %w", err)
-	}
-	ins, err := s.prepared(ctx, qAuditInsert)
-	if err != nil {
-		return fmt.Errorf("registry: audit: %w", err)
+	var headRow *sql.Row
+	var insert *sql.Stmt
+	if s.stateReady {
+		head, err := s.prepared(ctx, qAuditHead)
+		if err != nil {
+			return fmt.Errorf("registry: audit: %w", err)
+		}
+		ins, err := s.prepared(ctx, qAuditInsert)
+		if err != nil {
+			return fmt.Errorf("registry: audit: %w", err)
+		}
+		headRow, insert = tx.StmtContext(ctx, head).QueryRowContext(ctx), tx.StmtContext(ctx, ins)
+	} else {
+		// Inside the migration transaction (the schema may have changed
+		// in it): statements prepared on the transaction itself.
+		ins, err := tx.PrepareContext(ctx, qAuditInsert)
+		if err != nil {
+			return fmt.Errorf("registry: audit: %w", err)
+		}
+		defer ins.Close()
+		headRow, insert = tx.QueryRowContext(ctx, qAuditHead), ins
 	}
 	var seq int64
 	prev := genesisHash
-	err = tx.StmtContext(ctx, head).QueryRowContext(ctx).Scan(&seq, &prev)
+	err := headRow.Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
-	insert := tx.StmtContext(ctx, ins)
 	at := s.now()
 	for i, ev := range events {
 		seq++

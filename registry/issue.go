@@ -177,6 +177,9 @@ type issuer struct {
 }
 
 func (s *Store) newIssuer(ctx context.Context, tx *sql.Tx, actor string) (*issuer, error) {
+	if err := pullRequired(ctx, tx); err != nil { // restore.go: after a restore with the disk lost
+		return nil, err
+	}
 	sr, err := s.currentSeries(ctx, tx)
 	if err != nil {
 		return nil, err

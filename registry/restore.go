@@ -172,23 +172,24 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	if opt.NewKey {
 		key = nil
 	}
+	// Identity first: the backup must be of the registry it replaces (or
+	// of the key's registry when nothing readable is replaced).
+	bid, bfirst := peekIdentity(ctx, tmp)
+	if !opt.OtherRegistry {
+		switch {
+		case old != nil && old.id != "" && bid != "" && old.id != bid,
+			old != nil && old.firstHash != "" && bfirst != "" && old.firstHash != bfirst:
+			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of another registry (%s) than the one at %s (%s): pass --other-registry if that is what you mean", backup, orUnknown(bid), opt.To, orUnknown(old.id))
+		case old == nil && key != nil && bid != "" && key.Registry != bid:
+			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of registry %s, but the chain key at %s is of registry %s: pass --other-registry (with that registry's key, or --new-key) if that is what you mean", backup, bid, keyPath, key.Registry)
+		}
+	}
+	if key != nil && bid != "" && key.Registry != bid {
+		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: the chain key at %s is of registry %s, not of the backup's (%s): name that registry's key with --audit-key, or pass --new-key", keyPath, key.Registry, bid)
+	}
 	r, err := CheckFileKey(ctx, tmp, key)
 	if err != nil {
 		return r, fmt.Errorf("registry: restore: %s failed its check, nothing was replaced: %w", backup, err)
-	}
-	// Identity: the backup must be of the registry it replaces (or of the
-	// key's registry when nothing readable is replaced).
-	if !opt.OtherRegistry {
-		switch {
-		case old != nil && old.id != "" && r.RegistryID != "" && old.id != r.RegistryID,
-			old != nil && old.firstHash != "" && r.FirstHash != "" && old.firstHash != r.FirstHash:
-			return r, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of another registry (%s) than the one at %s (%s): pass --other-registry if that is what you mean", backup, orUnknown(r.RegistryID), opt.To, orUnknown(old.id))
-		case old == nil && key != nil && r.RegistryID != "" && key.Registry != r.RegistryID:
-			return r, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of registry %s, but the chain key at %s is of registry %s: pass --other-registry (with that registry's key, or --new-key) if that is what you mean", backup, r.RegistryID, keyPath, key.Registry)
-		}
-	}
-	if key != nil && r.RegistryID != "" && key.Registry != r.RegistryID {
-		return r, idcards.Errorf(idcards.Conflict, "restore: the chain key at %s is of registry %s, not of the backup's (%s): name that registry's key with --audit-key, or pass --new-key", keyPath, key.Registry, r.RegistryID)
 	}
 	// Bring the copy to this program's schema, under the key it will have.
 	ts, err := openForRestore(ctx, tmp, key, opt.NewKey)
@@ -644,4 +645,50 @@ func keepOld(ctx context.Context, path string, now time.Time, readable bool) (st
 		}
 	}
 	return kept, nil
+}
+
+// pullRequired refuses to issue while a restore waits for an OpenMRS pull.
+func pullRequired(ctx context.Context, tx *sql.Tx) error {
+	var v string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, PullRequiredSetting).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return idcards.Errorf(idcards.Unavailable, "no ID can be issued yet: the registry was restored from a backup without the registry it replaced, and OpenMRS may hold numbers issued since; run `idcards sync --once` first (it pulls OpenMRS's identifiers, so none is issued twice)")
+}
+
+// clearPullRequired lifts the block after a successful pull, audited.
+func (s *Store) clearPullRequired(ctx context.Context, tx *sql.Tx) error {
+	r, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, PullRequiredSetting)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	a, _ := idcards.ActorFrom(ctx)
+	return s.insertAudit(ctx, tx, actorName(a), "setting.unset", PullRequiredSetting, "OpenMRS identifiers pulled after the restore: issuing may resume")
+}
+
+// PullRequired reports whether issuing waits for an OpenMRS pull after a
+// restore (for status lines).
+func (s *Store) PullRequired(ctx context.Context) (bool, error) {
+	v, err := s.Setting(ctx, PullRequiredSetting, "")
+	return v != "", err
+}
+
+// peekIdentity reads a registry file's identity and first audit hash
+// without checking anything ("" when it has none or is not readable).
+func peekIdentity(ctx context.Context, path string) (id, first string) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return "", ""
+	}
+	defer db.Close()
+	db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&id)
+	db.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = 1`).Scan(&first)
+	return id, first
 }

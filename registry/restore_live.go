@@ -26,8 +26,7 @@ import (
 //     rebuilds its in-memory mirror;
 //   - the restore is audited, with its state digests, under the chain key.
 //
-// A copy of the replaced registry is kept first (VACUUM INTO); if anything
-// was audited between that copy and the lock, the copy is taken again.
+// A copy of the replaced registry is kept first, under the same lock.
 func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOptions, rep *RestoreReport, detail string) error {
 	rep.Live = true
 	db, err := sql.Open("sqlite", dsn(opt.To))
@@ -42,34 +41,21 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 	}
 	defer conn.Close()
 	kept := opt.To + ".before-restore-" + opt.Now().UTC().Format("20060102T150405Z")
-	var tx *sql.Tx
-	for attempt := 0; ; attempt++ {
-		os.Remove(kept)
-		var head string
-		conn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) || ':' || coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit`).Scan(&head)
-		if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, kept); err != nil {
-			return fmt.Errorf("registry: restore: keep a copy of %s: %w", opt.To, err)
-		}
-		os.Chmod(kept, 0o600)
-		if attempt == 0 {
-			if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS r`, "file:"+tmp+"?mode=ro"); err != nil {
-				return fmt.Errorf("registry: restore: %w", err)
-			}
-			defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE r`)
-		}
-		if tx, err = conn.BeginTx(ctx, nil); err != nil { // BEGIN IMMEDIATE (the DSN's _txlock)
-			return idcards.Errorf(idcards.Unavailable, "restore: the registry at %s stayed busy: %v", opt.To, err)
-		}
-		var now string
-		tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) || ':' || coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit`).Scan(&now)
-		if now == head {
-			break
-		}
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS r`, "file:"+tmp+"?mode=ro"); err != nil {
+		return fmt.Errorf("registry: restore: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE r`)
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (the DSN's _txlock)
+	if err != nil {
+		return idcards.Errorf(idcards.Unavailable, "restore: the registry at %s stayed busy: %v", opt.To, err)
+	}
+	// The copy of the replaced registry is taken under the lock, with
+	// SQLite's backup API reading through this connection: it is the
+	// registry exactly as replaced, every desk's last write included.
+	if err := keepCopy(ctx, tx, kept); err != nil {
 		tx.Rollback()
-		if attempt == 4 {
-			os.Remove(kept)
-			return idcards.Errorf(idcards.Unavailable, "restore: the registry at %s kept changing while its copy was taken; try again when the desks are quieter", opt.To)
-		}
+		os.Remove(kept)
+		return fmt.Errorf("registry: restore: keep a copy of %s: %w", opt.To, err)
 	}
 	rep.Kept = kept
 	err = copyInto(ctx, tx, key, opt, rep, detail)
@@ -204,3 +190,50 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// keepCopy writes the main database as conn sees it inside tx (the write
+// lock held) to path (mode 0600, O_EXCL), page by page through the
+// sqlite_dbpage table: the online backup API refuses a source in a write
+// transaction, and VACUUM INTO cannot run inside one. The copy is the
+// registry exactly as replaced, every desk's last write included.
+func keepCopy(ctx context.Context, tx *sql.Tx, path string) error {
+	var pageSize int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA main.page_size`).Scan(&pageSize); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT pgno, data FROM sqlite_dbpage('main') ORDER BY pgno`)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	for rows.Next() {
+		var pgno int64
+		var data []byte
+		if err = rows.Scan(&pgno, &data); err != nil {
+			break
+		}
+		if pgno == 1 && len(data) > 19 {
+			// Header bytes 18-19 say WAL (2); the copy stands alone as
+			// a rollback-journal file (1) until someone opens it in WAL.
+			data[18], data[19] = 1, 1
+		}
+		if _, err = f.WriteAt(data, (pgno-1)*pageSize); err != nil {
+			break
+		}
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
