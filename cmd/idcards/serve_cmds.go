@@ -313,7 +313,7 @@ read:patient (also display name, sex and birth year of active IDs).`,
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSCOPE\tCREATED\tBY\tLAST USED\tREVOKED")
 			for _, t := range toks {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Scope, t.CreatedAt.Format(time.DateOnly), t.CreatedBy, when(t.LastUsed), when(t.RevokedAt))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(t.Name), t.Scope, t.CreatedAt.Format(time.DateOnly), printable(t.CreatedBy), when(t.LastUsed), when(t.RevokedAt))
 			}
 			return tw.Flush()
 		},

@@ -250,7 +250,7 @@ func (a *app) userTable(users []registry.User, now time.Time) error {
 		if !u.LastLoginAt.IsZero() {
 			last = u.LastLoginAt.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, state, last, u.FullName)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", printable(u.Username), u.Role, state, last, printable(u.FullName))
 	}
 	return w.Flush()
 }
@@ -463,7 +463,7 @@ for N more within the next hour. Every request and approval is audited.`,
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tUSER\tREQUESTED\tDETAIL\tAPPROVED BY\tUSED")
 			for _, x := range xs {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d/%d\n", x.ID, x.Actor, x.RequestedAt.Local().Format("2006-01-02 15:04"), x.Detail, x.ApprovedBy, x.Used, x.Granted)
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d/%d\n", x.ID, printable(x.Actor), x.RequestedAt.Local().Format("2006-01-02 15:04"), printable(x.Detail), printable(x.ApprovedBy), x.Used, x.Granted)
 			}
 			return w.Flush()
 		},
@@ -523,7 +523,7 @@ Known settings:
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", k.Key, v, k.Help)
+				fmt.Fprintf(w, "%s\t%s\t%s\n", k.Key, printable(v), k.Help)
 			}
 			return w.Flush()
 		},
