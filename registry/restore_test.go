@@ -343,3 +343,38 @@ func TestRestore_WhileOtherProcessesIssue(t *testing.T) {
 	}
 	t.Logf("%d restores under 2 writers; %d IDs printed, none twice", trials, len(printed))
 }
+
+// TestRestore_MirrorFollows: a running serve's in-memory mirror answers
+// from the restored registry after a live restore (it sees the feed jump
+// and rebuilds), never from the replaced one.
+func TestRestore_MirrorFollows(t *testing.T) {
+	s, ctx := newStore(t)
+	early, _ := s.Reserve(ctx, 2)
+	b := backupTo(t, ctx, s, "b.db")
+	s.Void(ctx, early[0], "damaged")
+	later, _ := s.Reserve(ctx, 1)
+	m, err := registry.NewMirror(ctx, s, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, code := range append(early, later...) {
+		m.VerifyScan(ctx, code, false) // held in the mirror
+	}
+	if _, err := registry.Restore(context.Background(), b, registry.RestoreOptions{To: s.Path(), Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		code string
+		want idcards.Status
+	}{{early[0], idcards.StatusUnassigned}, {later[0], idcards.StatusUnknown}} {
+		got, err := m.VerifyScan(ctx, tc.code, false)
+		want, _ := s.Verify(ctx, tc.code)
+		if err != nil || got.Status != tc.want || want.Status != tc.want {
+			t.Errorf("%s: mirror %s, file %s, want %s (%v)", tc.code, got.Status, want.Status, tc.want, err)
+		}
+	}
+}

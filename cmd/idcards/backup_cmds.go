@@ -273,6 +273,9 @@ func (a *app) restoreActor(ctx context.Context, path, keyPath string) (idcards.A
 	}
 	s, err := registry.OpenWith(ctx, path, registry.Options{KeyPath: keyPath})
 	if err != nil {
+		if a.signInUser != "" {
+			return idcards.Actor{}, fmt.Errorf("--user %s: cannot sign in to the registry being replaced: %w", a.signInUser, err)
+		}
 		return a.osActor(), nil
 	}
 	defer s.Close()

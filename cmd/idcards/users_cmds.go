@@ -153,8 +153,12 @@ There is no default or shared account. The first admin is created by the
 operating-system user who owns the registry file:
   idcards users add amina --role admin --must-change=false
 Passwords: at least 10 characters, not a well-known common password, not
-containing the user name. Five wrong passwords in a row lock the account for
-a minute, doubling up to an hour; an admin's password reset unlocks it.
+containing the user name, and hard enough to guess: a zxcvbn strength of at
+least 3 of 4 (about 10^8 guesses; "aaaaaaaaaa" scores 0). A refused password
+is told why; a few unrelated words make a strong one. Five failed sign-ins in
+a row with one user name lock that name for a minute, doubling up to an hour,
+whether or not an account has it ("too many attempts, try again in N
+minutes"); an admin's password reset or users enable unlocks it.
 Accounts are disabled, never deleted: the audit trail keeps their name.`,
 	}
 	cmd.AddCommand(a.usersAddCmd(), a.usersListCmd(), a.usersDisableCmd(true), a.usersDisableCmd(false),
