@@ -5,17 +5,15 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/idcards/idcards"
 )
@@ -204,45 +202,44 @@ func ensureStateTriggers(ctx context.Context, tx *sql.Tx, sc stateSchema) (bool,
 // edit can be made to match a recorded digest by search.
 const digestLen = 16
 
-// rowDigest digests one row: the table, then every non-NULL column not
-// skipped as (name, type, value), length-prefixed so no boundary is
-// ambiguous. NULL columns are left out, so a migration adding a nullable
-// column does not change existing digests.
-func rowDigest(h *digester, table string, cols []string, vals []any, skip []string) string {
-	b := h.buf[:0]
-	b = binary.AppendUvarint(b, uint64(len(table)))
-	b = append(b, table...)
-	for i, c := range cols {
-		if vals[i] == nil || slices.Contains(skip, c) {
+// A row's digest is SHA-256 over the table's name and the row's canonical
+// text, built by SQLite itself: for every column not skipped and not NULL,
+// in declaration order, name=quote(value); (quote() renders integers in
+// decimal, text between single quotes with quotes doubled, blobs as X'..').
+// NULL columns are left out, so a migration adding a nullable column does
+// not change existing digests. Built in SQL so verify reads one text per
+// row rather than every column through the driver (a million patients).
+
+// canonExpr is the SQL expression of a row's canonical text.
+func canonExpr(t protectedTable, cols []string) string {
+	var parts []string
+	for _, c := range cols {
+		if slices.Contains(t.skip, c) {
 			continue
 		}
-		b = binary.AppendUvarint(b, uint64(len(c)))
-		b = append(b, c...)
-		var tag byte
-		var v []byte
-		switch x := vals[i].(type) {
-		case int64:
-			tag, v = 'i', strconv.AppendInt(h.num[:0], x, 10)
-		case float64:
-			tag, v = 'f', binary.BigEndian.AppendUint64(h.num[:0], math.Float64bits(x))
-		case string:
-			tag, v = 's', []byte(x)
-		case []byte:
-			tag, v = 'b', x
-		case bool:
-			tag, v = 'i', []byte("0")
-			if x {
-				v = []byte("1")
-			}
-		case time.Time:
-			tag, v = 's', []byte(x.UTC().Format(time.RFC3339Nano))
-		default:
-			tag, v = '?', fmt.Appendf(nil, "%v", x)
-		}
-		b = append(b, tag)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+		q := quoteIdent(c)
+		parts = append(parts, fmt.Sprintf(`CASE WHEN %s IS NULL THEN '' ELSE '%s=' || quote(%s) || ';' END`, q, strings.ReplaceAll(c, "'", "''"), q))
 	}
+	if len(parts) == 0 {
+		return "''"
+	}
+	return strings.Join(parts, " || ")
+}
+
+// canonQueries: the whole table, and one row by key.
+func canonAll(t protectedTable, cols []string) string {
+	return `SELECT ` + quoteIdent(t.key) + `, ` + canonExpr(t, cols) + ` FROM ` + quoteIdent(t.name)
+}
+
+func canonOne(t protectedTable, cols []string) string {
+	return `SELECT ` + canonExpr(t, cols) + ` FROM ` + quoteIdent(t.name) + ` WHERE ` + quoteIdent(t.key) + ` = ?`
+}
+
+// digestOf digests one row's canonical text.
+func digestOf(h *digester, table, canon string) string {
+	b := append(h.buf[:0], table...)
+	b = append(b, 0)
+	b = append(b, canon...)
 	h.buf = b
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.EncodeToString(sum[:digestLen])
@@ -250,7 +247,39 @@ func rowDigest(h *digester, table string, cols []string, vals []any, skip []stri
 
 type digester struct {
 	buf []byte
-	num [16]byte
+}
+
+// canonCache holds the one-row queries for the schema version they were
+// built for: another process's migration changes the columns, and every
+// process must digest a row the same way.
+type canonCache struct {
+	mu      sync.Mutex
+	version int64
+	one     map[string]string
+}
+
+func (s *Store) canonQueries(ctx context.Context, q queryer) (map[string]string, error) {
+	var v int64
+	if err := q.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&v); err != nil {
+		return nil, err
+	}
+	s.canon.mu.Lock()
+	defer s.canon.mu.Unlock()
+	if s.canon.one != nil && s.canon.version == v {
+		return s.canon.one, nil
+	}
+	sc, err := loadStateSchema(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	one := map[string]string{}
+	for _, t := range protectedTables {
+		if cols := sc.cols[t.name]; cols != nil {
+			one[t.name] = canonOne(t, cols)
+		}
+	}
+	s.canon.version, s.canon.one = v, one
+	return one, nil
 }
 
 // deletedDigest is recorded for a row its transaction deleted.
@@ -289,36 +318,6 @@ func parseState(state string, fn func(table, key, digest string)) error {
 	return nil
 }
 
-// scanRowValues reads the current row of rows into vals.
-func scanRowValues(rows *sql.Rows, vals []any) error {
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	return rows.Scan(ptrs...)
-}
-
-// currentDigest digests the row of table t with key, or deletedDigest.
-func currentDigest(ctx context.Context, q queryer, h *digester, t protectedTable, key string) (string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT * FROM `+t.name+` WHERE `+t.key+` = ?`, key)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return "", err
-	}
-	if !rows.Next() {
-		return deletedDigest, rows.Err()
-	}
-	vals := make([]any, len(cols))
-	if err := scanRowValues(rows, vals); err != nil {
-		return "", err
-	}
-	return rowDigest(h, t.name, cols, vals, t.skip), nil
-}
-
 const (
 	qPendingList  = `SELECT tbl, key FROM audit_pending ORDER BY tbl, key`
 	qPendingClear = `DELETE FROM audit_pending`
@@ -333,7 +332,19 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 	}
 	type pk struct{ tbl, key string }
 	var pending []pk
-	rows, err := tx.QueryContext(ctx, qPendingList)
+	// After open, through statements prepared once (an import folds a
+	// million times); inside the migration transaction, directly.
+	query := func(q string, args ...any) (*sql.Rows, error) {
+		if !s.stateReady {
+			return tx.QueryContext(ctx, q, args...)
+		}
+		st, err := s.prepared(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	rows, err := query(qPendingList)
 	if err != nil {
 		return "", err
 	}
@@ -351,18 +362,42 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 	}
 	var h digester
 	var b []byte
+	one, err := s.canonQueries(ctx, tx)
+	if err != nil {
+		return "", err
+	}
 	for _, p := range pending {
-		t, ok := protectedByName(p.tbl)
+		q, ok := one[p.tbl]
 		if !ok {
 			continue
 		}
-		d, err := currentDigest(ctx, tx, &h, t, p.key)
+		rr, err := query(q, p.key)
 		if err != nil {
+			return "", err
+		}
+		d := deletedDigest
+		if rr.Next() {
+			var canon string
+			if err := rr.Scan(&canon); err != nil {
+				rr.Close()
+				return "", err
+			}
+			d = digestOf(&h, p.tbl, canon)
+		}
+		rr.Close()
+		if err := rr.Err(); err != nil {
 			return "", err
 		}
 		b = stateEntry(b, p.tbl, p.key, d)
 	}
-	if _, err := tx.ExecContext(ctx, qPendingClear); err != nil {
+	if !s.stateReady {
+		_, err = tx.ExecContext(ctx, qPendingClear)
+	} else if st, perr := s.prepared(ctx, qPendingClear); perr != nil {
+		err = perr
+	} else {
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx)
+	}
+	if err != nil {
 		return "", err
 	}
 	return string(b), nil
@@ -430,21 +465,22 @@ func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason
 		if cols == nil {
 			continue
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT * FROM `+t.name+` ORDER BY `+t.key)
+		rows, err := tx.QueryContext(ctx, canonAll(t, cols)+` ORDER BY `+quoteIdent(t.key))
 		if err != nil {
 			return total, err
 		}
-		vals := make([]any, len(cols))
 		var b []byte
 		n := 0
 		var entries [][3]string
 		for rows.Next() {
-			if err := scanRowValues(rows, vals); err != nil {
+			var kv any
+			var canon string
+			if err := rows.Scan(&kv, &canon); err != nil {
 				rows.Close()
 				return total, err
 			}
-			key := keyString(vals[slices.Index(cols, t.key)])
-			d := rowDigest(&h, t.name, cols, vals, t.skip)
+			key := keyString(kv)
+			d := digestOf(&h, t.name, canon)
 			if prior != nil {
 				if r, ok := prior[t.name+"\x00"+key]; !ok || r.digest != d {
 					d = unexplainedMark + d
@@ -565,20 +601,20 @@ func checkState(ctx context.Context, q queryer, rec stateRecorder) (*StateError,
 		if cols == nil {
 			continue
 		}
-		rows, err := q.QueryContext(ctx, `SELECT * FROM `+t.name)
+		rows, err := q.QueryContext(ctx, canonAll(t, cols))
 		if err != nil {
 			return nil, checked, err
 		}
-		vals := make([]any, len(cols))
-		ki := slices.Index(cols, t.key)
 		for rows.Next() {
-			if err := scanRowValues(rows, vals); err != nil {
+			var kv any
+			var canon string
+			if err := rows.Scan(&kv, &canon); err != nil {
 				rows.Close()
 				return nil, checked, err
 			}
 			checked++
-			key := keyString(vals[ki])
-			d := rowDigest(&h, t.name, cols, vals, t.skip)
+			key := keyString(kv)
+			d := digestOf(&h, t.name, canon)
 			id := t.name + "\x00" + key
 			r, ok := rec[id]
 			delete(rec, id)

@@ -62,6 +62,7 @@ type Store struct {
 	keyPath    string    // where it is (or would be) kept
 	hasPending bool      // auditstate.go: audit_pending exists (set by the migration step)
 	stateReady bool      // … and every transaction maintains it (set after the migrations committed)
+	canon      canonCache
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
