@@ -212,12 +212,15 @@ func eachInput(args []string, r io.Reader, fn func(string) error) error {
 // overrides and isolates (U+202E can make "exe.txt" read "txt.exe"),
 // zero-width characters and line separators are shown as \uXXXX escapes,
 // and invalid UTF-8 as "?". Long text is cut at 80 characters.
-func printable(s string) string {
+func printable(s string) string { return escapeText(s, 80) }
+
+// escapeText is printable with a length limit of max characters (0: none).
+func escapeText(s string, max int) string {
 	s = strings.ToValidUTF8(s, "?")
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
-		if n == 80 {
+		if max > 0 && n == max {
 			b.WriteString("…")
 			break
 		}

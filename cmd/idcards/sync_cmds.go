@@ -381,7 +381,7 @@ func (a *app) syncTypesCmd() *cobra.Command {
 				if !t.LocationRequired() {
 					loc = "not used"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.UUID, t.Name, shortValidator(t.Validator), scheme, loc, t.Format)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(t.UUID), printable(t.Name), printable(shortValidator(t.Validator)), scheme, printable(loc), printable(t.Format))
 			}
 			return tw.Flush()
 		},
@@ -410,7 +410,7 @@ func (a *app) syncLocationsCmd() *cobra.Command {
 			fmt.Fprintln(tw, "UUID\tNAME\tTAGS")
 			for _, l := range locs {
 				if !l.Retired {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", l.UUID, l.Name, strings.Join(l.Tags, ", "))
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", printable(l.UUID), printable(l.Name), printable(strings.Join(l.Tags, ", ")))
 				}
 			}
 			return tw.Flush()
@@ -466,7 +466,7 @@ func (a *app) printSyncStatus(st idcards.SyncStatus) {
 	fmt.Fprintf(tw, "open conflicts:\t%d\n", st.Conflicts)
 	fmt.Fprintf(tw, "identifiers held by OpenMRS:\t%d\n", st.External)
 	if st.LastError != "" {
-		fmt.Fprintf(tw, "last error:\t%s: %s\n", stamp(st.LastErrorAt), st.LastError)
+		fmt.Fprintf(tw, "last error:\t%s: %s\n", stamp(st.LastErrorAt), escapeText(st.LastError, 0))
 	}
 }
 
@@ -511,7 +511,7 @@ change stays held until a supervisor resolves it with ` + "`idcards sync resolve
 				if !c.ResolvedAt.IsZero() {
 					res = c.ResolvedBy + ": " + c.Resolution
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", c.ID, c.Identifier, c.LocalPatientID, c.RemotePatientUUID, stamp(c.DetectedAt), c.Detail, res)
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", c.ID, printable(c.Identifier), c.LocalPatientID, printable(c.RemotePatientUUID), stamp(c.DetectedAt), escapeText(c.Detail, 0), escapeText(res, 0))
 			}
 			return tw.Flush()
 		},
