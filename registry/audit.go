@@ -300,7 +300,8 @@ func (s *Store) VerifyAuditDetail(ctx context.Context) (AuditVerification, error
 		return v, fmt.Errorf("registry: audit verify: %w", err)
 	}
 	defer rows.Close()
-	rec := stateRecorder{}
+	// Sized for the rows there are, so the maps do not grow step by step.
+	rec := newStateRecorder(tableSizes(ctx, conn))
 	var secret []byte // the key of the current keyed stretch; nil when not held
 	var mac hash.Hash
 	buf := make([]byte, 0, 1024)

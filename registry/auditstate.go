@@ -446,7 +446,7 @@ const baselineChunk = 2000
 // migration changed). prior holds the digests recorded so far (nil for the
 // first baseline): a row whose state they do not explain is recorded with
 // the unexplained mark, so verify keeps naming it.
-func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason string, prior map[string]recorded) (int, error) {
+func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason string, prior *stateRecorder) (int, error) {
 	actor := "system:idcards"
 	fp := sc.fingerprint()
 	var h digester
@@ -482,7 +482,7 @@ func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason
 			key := keyString(kv)
 			d := digestOf(&h, t.name, canon)
 			if prior != nil {
-				if r, ok := prior[t.name+"\x00"+key]; !ok || r.digest != d {
+				if r, ok := prior.get(t.name, key); !ok || r.digest != d {
 					d = unexplainedMark + d
 				}
 			}
@@ -575,17 +575,57 @@ func (e *StateError) Error() string {
 }
 
 // stateRecorder collects the last recorded digest of every row while the
-// chain is walked.
-type stateRecorder map[string]recorded
+// chain is walked: one map per table, keyed by the row's key as it stands
+// in the state text (no copy: a million rows' keys would otherwise be
+// allocated twice).
+type stateRecorder struct {
+	tables map[string]map[string]recorded
+	hints  map[string]int // expected rows per table (nil: none)
+}
 
-func (r stateRecorder) add(seq int64, state string) error {
+func newStateRecorder(hints map[string]int) *stateRecorder {
+	return &stateRecorder{tables: map[string]map[string]recorded{}, hints: hints}
+}
+
+func (r *stateRecorder) table(name string) map[string]recorded {
+	m := r.tables[name]
+	if m == nil {
+		m = make(map[string]recorded, r.hints[name])
+		r.tables[name] = m
+	}
+	return m
+}
+
+// tableSizes counts the protected tables' rows, to size the recorder.
+func tableSizes(ctx context.Context, q queryer) map[string]int {
+	hints := map[string]int{}
+	for _, t := range protectedTables {
+		var n int
+		if q.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(t.name)).Scan(&n) == nil {
+			hints[t.name] = min(n+n/8, 8_000_000)
+		}
+	}
+	return hints
+}
+
+func (r *stateRecorder) add(seq int64, state string) error {
+	var last string
+	var m map[string]recorded
 	return parseState(state, func(table, key, digest string) {
-		r[table+"\x00"+key] = recorded{digest: digest, seq: seq}
+		if m == nil || table != last {
+			m, last = r.table(table), table
+		}
+		m[key] = recorded{digest: digest, seq: seq}
 	})
 }
 
+func (r *stateRecorder) get(table, key string) (recorded, bool) {
+	v, ok := r.tables[table][key]
+	return v, ok
+}
+
 // checkState compares every protected row with its last recorded digest.
-func checkState(ctx context.Context, q queryer, rec stateRecorder) (*StateError, int64, error) {
+func checkState(ctx context.Context, q queryer, rec *stateRecorder) (*StateError, int64, error) {
 	sc, err := loadStateSchema(ctx, q)
 	if err != nil {
 		return nil, 0, err
@@ -615,9 +655,11 @@ func checkState(ctx context.Context, q queryer, rec stateRecorder) (*StateError,
 			checked++
 			key := keyString(kv)
 			d := digestOf(&h, t.name, canon)
-			id := t.name + "\x00" + key
-			r, ok := rec[id]
-			delete(rec, id)
+			m := rec.tables[t.name]
+			r, ok := m[key]
+			if ok {
+				delete(m, key)
+			}
 			switch {
 			case !ok:
 				se.Findings = append(se.Findings, StateFinding{Table: t.name, Key: key, Reason: "no audit row records this row: inserted behind the program's back"})
@@ -639,16 +681,17 @@ func checkState(ctx context.Context, q queryer, rec stateRecorder) (*StateError,
 	}
 	// What is left was recorded but is gone.
 	var gone []StateFinding
-	for id, r := range rec {
-		if r.digest == deletedDigest {
-			continue
-		}
-		table, key, _ := strings.Cut(id, "\x00")
+	for table, m := range rec.tables {
 		if _, ok := sc.cols[table]; !ok {
 			continue
 		}
-		gone = append(gone, StateFinding{Table: table, Key: key, Seq: r.seq,
-			Reason: fmt.Sprintf("deleted behind the program's back (audit row %d recorded it)", r.seq)})
+		for key, r := range m {
+			if r.digest == deletedDigest {
+				continue
+			}
+			gone = append(gone, StateFinding{Table: table, Key: key, Seq: r.seq,
+				Reason: fmt.Sprintf("deleted behind the program's back (audit row %d recorded it)", r.seq)})
+		}
 	}
 	sort.Slice(gone, func(i, j int) bool {
 		if gone[i].Table != gone[j].Table {

@@ -153,13 +153,13 @@ func lastFingerprint(ctx context.Context, q queryer) (string, error) {
 }
 
 // recordedStates replays the digests the chain recorded.
-func recordedStates(ctx context.Context, q queryer) (map[string]recorded, error) {
+func recordedStates(ctx context.Context, q queryer) (*stateRecorder, error) {
 	rows, err := q.QueryContext(ctx, `SELECT seq, state FROM audit WHERE state <> '' ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	rec := stateRecorder{}
+	rec := newStateRecorder(nil)
 	for rows.Next() {
 		var seq int64
 		var st string
