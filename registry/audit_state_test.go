@@ -248,3 +248,36 @@ func TestOpen_KeysALegacyRegistry(t *testing.T) {
 		t.Fatalf("an edited legacy row: %v", err)
 	}
 }
+
+// TestOpen_RebaselinesWhenColumnsChange: a migration that adds a column
+// with a default to a protected table (simulated here by the ALTER alone)
+// changes every row's digest; the next open re-baselines without calling
+// any row unexplained, but a row edited behind the program's back before
+// stays named.
+func TestOpen_RebaselinesWhenColumnsChange(t *testing.T) {
+	s, ctx, _ := stateFixture(t)
+	for _, q := range []string{
+		`ALTER TABLE cards ADD COLUMN print_state TEXT NOT NULL DEFAULT 'printed'`,
+		`UPDATE patients SET family_name = 'Mallory' WHERE id = 1`,
+	} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s2, err := registry.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var baselines int
+	s2.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'audit.baseline' AND detail LIKE '%columns-changed%'`).Scan(&baselines)
+	if baselines == 0 {
+		t.Fatal("no re-baseline after the columns changed")
+	}
+	_, err = s2.VerifyAudit(ctx)
+	var se *registry.StateError
+	if !errors.As(err, &se) || len(se.Findings) != 1 || se.Findings[0].Table != "patients" || !strings.Contains(se.Findings[0].Reason, "already unexplained") {
+		t.Fatalf("want only the edited patient named, got %v", err)
+	}
+}

@@ -152,6 +152,28 @@ func (sc stateSchema) fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
+// colspec lists the protected tables' columns, "table:c1,c2;table:…", so
+// a later re-baseline can compare rows the way they were digested.
+func (sc stateSchema) colspec() string {
+	var parts []string
+	for _, t := range protectedTables {
+		if cols := sc.cols[t.name]; cols != nil {
+			parts = append(parts, t.name+":"+strings.Join(cols, ","))
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+func parseColspec(s string) map[string][]string {
+	m := map[string][]string{}
+	for part := range strings.SplitSeq(s, ";") {
+		if t, cols, ok := strings.Cut(part, ":"); ok && cols != "" {
+			m[t] = strings.Split(cols, ",")
+		}
+	}
+	return m
+}
+
 // missingTriggers compares the triggers in the file with what they should be.
 func (sc stateSchema) missingTriggers(ctx context.Context, q queryer) ([]string, error) {
 	have := map[string]string{}
@@ -441,12 +463,23 @@ func (s *Store) txEnd(ctx context.Context, tx *sql.Tx) error {
 // baselineChunk is how many row digests one audit.baseline row holds.
 const baselineChunk = 2000
 
+// priorState is what a re-baseline compares with: the digests recorded so
+// far, the columns they were made from, and the rows the migrations of this
+// transaction changed (explained: the program changed them).
+type priorState struct {
+	rec     *stateRecorder
+	cols    map[string][]string
+	changed map[string]map[string]bool
+}
+
 // baseline records the digest of every protected row in audit.baseline rows
 // (a registry made before digests existed, or one whose protected columns a
-// migration changed). prior holds the digests recorded so far (nil for the
-// first baseline): a row whose state they do not explain is recorded with
-// the unexplained mark, so verify keeps naming it.
-func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason string, prior *stateRecorder) (int, error) {
+// migration changed). prior (nil for the first baseline) holds what was
+// recorded before: a row whose state it does not explain — compared over the
+// columns it was digested with, so a column a migration added with a default
+// does not count — is recorded with the unexplained mark, so verify keeps
+// naming it. A last row (subject "*") records the columns.
+func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason string, prior *priorState) (int, error) {
 	actor := "system:idcards"
 	fp := sc.fingerprint()
 	var h digester
@@ -465,7 +498,20 @@ func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason
 		if cols == nil {
 			continue
 		}
-		rows, err := tx.QueryContext(ctx, canonAll(t, cols)+` ORDER BY `+quoteIdent(t.key))
+		// The old digest's columns: those recorded, still present.
+		oldExpr := canonExpr(t, cols)
+		if prior != nil {
+			if old := prior.cols[t.name]; old != nil {
+				var keep []string
+				for _, c := range old {
+					if slices.Contains(cols, c) {
+						keep = append(keep, c)
+					}
+				}
+				oldExpr = canonExpr(t, keep)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+quoteIdent(t.key)+`, `+canonExpr(t, cols)+`, `+oldExpr+` FROM `+quoteIdent(t.name)+` ORDER BY `+quoteIdent(t.key))
 		if err != nil {
 			return total, err
 		}
@@ -474,15 +520,16 @@ func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason
 		var entries [][3]string
 		for rows.Next() {
 			var kv any
-			var canon string
-			if err := rows.Scan(&kv, &canon); err != nil {
+			var canon, oldCanon string
+			if err := rows.Scan(&kv, &canon, &oldCanon); err != nil {
 				rows.Close()
 				return total, err
 			}
 			key := keyString(kv)
 			d := digestOf(&h, t.name, canon)
-			if prior != nil {
-				if r, ok := prior.get(t.name, key); !ok || r.digest != d {
+			if prior != nil && !prior.changed[t.name][key] {
+				old := digestOf(&h, t.name, oldCanon)
+				if r, ok := prior.rec.get(t.name, key); !ok || (r.digest != old && r.digest != d) || strings.HasPrefix(r.digest, unexplainedMark) {
 					d = unexplainedMark + d
 				}
 			}
@@ -509,13 +556,11 @@ func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason
 			return total, err
 		}
 	}
-	if total == 0 {
-		// Nothing to digest: still record the columns, so the next open
-		// does not baseline again.
-		detail := fmt.Sprintf("columns=%s rows=0 part=1 reason=%s", fp, reason)
-		if err := s.appendAuditState(ctx, tx, []idcards.AuditEvent{{Actor: actor, Action: "audit.baseline", Subject: "*", Detail: detail}}, []string{""}); err != nil {
-			return 0, err
-		}
+	// The columns, so the next open does not baseline again and a later
+	// re-baseline knows how these digests were made.
+	detail := fmt.Sprintf("columns=%s rows=%d reason=%s colspec=%s", fp, total, reason, sc.colspec())
+	if err := s.appendAuditState(ctx, tx, []idcards.AuditEvent{{Actor: actor, Action: "audit.baseline", Subject: "*", Detail: detail}}, []string{""}); err != nil {
+		return 0, err
 	}
 	_, err := tx.ExecContext(ctx, qPendingClear)
 	return total, err

@@ -70,10 +70,14 @@ func (s *Store) upgradeAudit(ctx context.Context, tx *sql.Tx, applied []string) 
 		return idcards.Errorf(idcards.Conflict, "the audit chain key at %s belongs to registry %s, not to this one (%s): point IDCARDS_AUDIT_KEY at this registry's key", s.key.Path, s.key.Registry, regID)
 	}
 	fp := sc.fingerprint()
-	if last, err := lastFingerprint(ctx, tx); err != nil {
+	if last, colspec, err := lastFingerprint(ctx, tx); err != nil {
 		return err
 	} else if last != fp {
-		prior, err := recordedStates(ctx, tx)
+		rec, err := recordedStates(ctx, tx)
+		if err != nil {
+			return err
+		}
+		changed, err := pendingKeys(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -81,6 +85,7 @@ func (s *Store) upgradeAudit(ctx context.Context, tx *sql.Tx, applied []string) 
 		if last == "" {
 			reason = "no-baseline"
 		}
+		prior := &priorState{rec: rec, cols: parseColspec(colspec), changed: changed}
 		if _, err := s.baseline(ctx, tx, sc, reason, prior); err != nil {
 			return fmt.Errorf("registry: audit baseline: %w", err)
 		}
@@ -128,11 +133,11 @@ func (s *Store) recordMigrations(ctx context.Context, tx *sql.Tx, applied []stri
 	return s.insertAudit(ctx, tx, "system:idcards", "registry.migrate", "", "applied="+strings.Join(applied, ","))
 }
 
-// lastFingerprint is the columns= of the newest row that recorded one
-// (registry.init, audit.key_created or audit.baseline).
-func lastFingerprint(ctx context.Context, q queryer) (string, error) {
+// lastFingerprint is the columns= (and colspec=) of the newest row that
+// recorded one (registry.init, audit.key_created or audit.baseline).
+func lastFingerprint(ctx context.Context, q queryer) (string, string, error) {
 	var best int64
-	var fp string
+	var fp, spec string
 	for _, action := range []string{"registry.init", "audit.key_created", "audit.baseline"} {
 		var seq int64
 		var detail string
@@ -141,15 +146,46 @@ func lastFingerprint(ctx context.Context, q queryer) (string, error) {
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
+		if seq <= best {
+			continue
+		}
+		var rowFP, rowSpec string
 		for f := range strings.FieldsSeq(detail) {
-			if v, ok := strings.CutPrefix(f, "columns="); ok && seq > best {
-				best, fp = seq, v
+			if v, ok := strings.CutPrefix(f, "columns="); ok {
+				rowFP = v
+			} else if v, ok := strings.CutPrefix(f, "colspec="); ok {
+				rowSpec = v
 			}
 		}
+		if rowFP != "" {
+			best, fp, spec = seq, rowFP, rowSpec
+		}
 	}
-	return fp, nil
+	return fp, spec, nil
+}
+
+// pendingKeys reads audit_pending: inside the migration transaction, the
+// rows its migrations changed (notes from before were cleared at its start).
+func pendingKeys(ctx context.Context, q queryer) (map[string]map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, qPendingList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]map[string]bool{}
+	for rows.Next() {
+		var t, k string
+		if err := rows.Scan(&t, &k); err != nil {
+			return nil, err
+		}
+		if m[t] == nil {
+			m[t] = map[string]bool{}
+		}
+		m[t][k] = true
+	}
+	return m, rows.Err()
 }
 
 // recordedStates replays the digests the chain recorded.
@@ -200,5 +236,5 @@ func (s *Store) creationIdentity(ctx context.Context, tx *sql.Tx) (string, error
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("registry_id=%s key_id=%s columns=%s", s.key.Registry, s.key.ID(), sc.fingerprint()), nil
+	return fmt.Sprintf("registry_id=%s key_id=%s columns=%s colspec=%s", s.key.Registry, s.key.ID(), sc.fingerprint(), sc.colspec()), nil
 }

@@ -262,6 +262,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 			return err
 		}
+		// Notes left by a writer that wrote no audit row are not the
+		// migrations' doing (auditupgrade.go reads what they change).
+		var pending int
+		tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_pending'`).Scan(&pending)
+		if pending > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_pending`); err != nil {
+				return err
+			}
+		}
 		var applied []string
 		for _, name := range names {
 			base := filepath.Base(name)
