@@ -27,6 +27,11 @@ type BackupOptions struct {
 	// Out is the backup file; it must not exist yet. A checksum file
 	// Out+".sha256" (sha256sum format) is written next to it.
 	Out string
+	// KeepUnexplained keeps a backup of a registry in which verify names
+	// rows changed behind the program's back (evidence, and backups must go
+	// on); the report counts them, and restoring it needs the same consent.
+	// Any other failed check still refuses.
+	KeepUnexplained bool
 	// Recipients, when set, encrypt the backup with age (an X25519 public
 	// key, or a passphrase via age.NewScryptRecipient). The plain copy
 	// exists only in a private temporary directory next to Out and is
@@ -55,6 +60,9 @@ type BackupReport struct {
 	KeyID      string `json:"key_id,omitempty"`
 	NotChecked int64  `json:"audit_rows_not_key_checked,omitempty"`
 	StateRows  int64  `json:"state_rows_checked"` // protected rows whose state matched the trail
+	// Unexplained counts rows whose state no audit row explains, kept only
+	// with KeepUnexplained / AcceptUnexplained.
+	Unexplained int `json:"unexplained_rows,omitempty"`
 	// Restore only: what was done so no number is handed out twice.
 	Restore *RestoreReport `json:"restore,omitempty"`
 }
@@ -100,7 +108,7 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 		return BackupReport{}, fmt.Errorf("registry: backup: %w", err)
 	}
 	r, err := CheckFileKey(ctx, plain, s.key)
-	if err != nil {
+	if err != nil && !acceptUnexplained(err, opt.KeepUnexplained, &r) {
 		return r, fmt.Errorf("registry: backup: the copy failed its check: %w", err)
 	}
 	if err := writeOut(plain, opt.Out, opt.Recipients); err != nil {
@@ -116,6 +124,9 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 		return r, fmt.Errorf("registry: backup: checksum: %w", err)
 	}
 	detail := fmt.Sprintf("sha256=%s bytes=%d encrypted=%t audit_rows=%d audit_head=%s", r.SHA256, r.Bytes, r.Encrypted, r.AuditRows, r.AuditHead)
+	if r.Unexplained > 0 {
+		detail += fmt.Sprintf(" unexplained_rows=%d", r.Unexplained)
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, a.Name, "backup.create", opt.Out, detail) })
 	return r, err
 }
@@ -271,4 +282,15 @@ func checkSumFile(backup string) (bool, error) {
 		return false, idcards.Errorf(idcards.Invalid, "restore: %s does not match its checksum file (sha256 %s, expected %s): the file is damaged or was changed", backup, got, want)
 	}
 	return true, nil
+}
+
+// acceptUnexplained reports whether err is only a *StateError and the
+// caller consented to it; it records the count in r.
+func acceptUnexplained(err error, consent bool, r *BackupReport) bool {
+	var se *StateError
+	if !consent || !errors.As(err, &se) || len(se.Triggers) > 0 {
+		return false
+	}
+	r.Unexplained = len(se.Findings)
+	return true
 }

@@ -62,6 +62,10 @@ type RestoreOptions struct {
 	// backup's keyed rows are then checked for their links only, and the
 	// restore row anchors the trail under the new key.
 	NewKey bool
+	// AcceptUnexplained restores a backup in which some rows' state no
+	// audit row explains (one taken with KeepUnexplained): they stay
+	// named by every verify.
+	AcceptUnexplained bool
 	// OtherRegistry accepts a backup of a different registry than the one
 	// being replaced (or than the key's).
 	OtherRegistry bool
@@ -188,9 +192,10 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: the chain key at %s is of registry %s, not of the backup's (%s): name that registry's key with --audit-key, or pass --new-key", keyPath, key.Registry, bid)
 	}
 	r, err := CheckFileKey(ctx, tmp, key)
-	if err != nil {
+	if err != nil && !acceptUnexplained(err, opt.AcceptUnexplained, &r) {
 		return r, fmt.Errorf("registry: restore: %s failed its check, nothing was replaced: %w", backup, err)
 	}
+	unexplained := r.Unexplained
 	// Bring the copy to this program's schema, under the key it will have.
 	ts, err := openForRestore(ctx, tmp, key, opt.NewKey)
 	if err != nil {
@@ -205,6 +210,9 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 		}
 	}
 	detail := fmt.Sprintf("from=%s checksum_file=%t encrypted=%t backup_audit_rows=%d backup_head=%s", filepath.Base(backup), sumOK, encrypted, r.AuditRows, r.AuditHead)
+	if unexplained > 0 {
+		detail += fmt.Sprintf(" unexplained_rows=%d", unexplained)
+	}
 	if old != nil && old.schemaMatches(ctx, ts) {
 		ts.Close()
 		if err := restoreLive(ctx, tmp, key, opt, rep, detail); err != nil {
@@ -253,9 +261,10 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	}
 	defer s.Close()
 	v, err := s.VerifyAuditDetail(ctx)
-	if err != nil {
+	if err != nil && !acceptUnexplained(err, opt.AcceptUnexplained, &r) {
 		return r, fmt.Errorf("registry: restore: the audit trail after restore: %w", err)
 	}
+	r.Unexplained = max(r.Unexplained, unexplained)
 	r.Path, r.Encrypted, r.AuditRows, r.AuditHead, r.KeyID, r.StateRows = opt.To, encrypted, v.Rows, v.Head, v.KeyID, v.StateRows
 	r.Restore = rep
 	return r, nil

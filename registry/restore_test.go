@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -376,5 +377,36 @@ func TestRestore_MirrorFollows(t *testing.T) {
 		if err != nil || got.Status != tc.want || want.Status != tc.want {
 			t.Errorf("%s: mirror %s, file %s, want %s (%v)", tc.code, got.Status, want.Status, tc.want, err)
 		}
+	}
+}
+
+// TestBackup_KeepUnexplained: a registry with a row changed behind the
+// program's back can still be backed up and restored, by consent, and the
+// row stays named.
+func TestBackup_KeepUnexplained(t *testing.T) {
+	s, ctx, _ := stateFixture(t)
+	s.DB().Exec(`UPDATE patients SET given_name = 'Mallory' WHERE id = 1`)
+	out := filepath.Join(t.TempDir(), "b.db")
+	_, err := s.Backup(ctx, registry.BackupOptions{Out: out})
+	wantKind(t, err, idcards.Invalid, "behind the program's back")
+	r, err := s.Backup(ctx, registry.BackupOptions{Out: out, KeepUnexplained: true})
+	if err != nil || r.Unexplained != 1 {
+		t.Fatalf("kept backup: %+v %v", r.Unexplained, err)
+	}
+	to := filepath.Join(t.TempDir(), "r.db")
+	_, err = registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, KeyPath: s.KeyPath(), InstallKey: true})
+	wantKind(t, err, idcards.Invalid, "behind the program's back")
+	rr, err := registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, KeyPath: s.KeyPath(), InstallKey: true, AcceptUnexplained: true})
+	if err != nil || rr.Unexplained != 1 {
+		t.Fatalf("restore: %+v %v", rr.Unexplained, err)
+	}
+	s2, err := registry.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var se *registry.StateError
+	if _, err := s2.VerifyAudit(ctx); !errors.As(err, &se) || len(se.Findings) != 1 || se.Findings[0].Table != "patients" {
+		t.Fatalf("the restored registry must still name the row: %v", err)
 	}
 }

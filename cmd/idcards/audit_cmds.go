@@ -298,7 +298,7 @@ version: an audit.key_created row anchors the earlier, plain SHA-256 rows.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&head, "head", "", "a head kept from `audit head`, an earlier verify or a backup report (SEQ-HASHPREFIX or a full hash): it must still be in the trail")
+	cmd.Flags().StringVar(&head, "head", "", "a head kept from audit head, an earlier verify or a backup report (SEQ-HASHPREFIX or a full hash): it must still be in the trail")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the unexplained rows as JSON")
 	return cmd
 }

@@ -61,6 +61,7 @@ cli_sign_in). Test restores regularly: ` + "`idcards restore FILE --to /tmp/chec
 	cmd.Flags().StringArrayVar(&recipients, "recipient", nil, "encrypt to this age public key (repeatable)")
 	cmd.Flags().StringVar(&recipientsFile, "recipients-file", "", "encrypt to the age public keys in this file")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "encrypt with the passphrase on the first line of this file")
+	cmd.Flags().BoolVar(&opt.KeepUnexplained, "keep-unexplained", false, "keep the backup even when audit verify names rows changed behind the program's back (evidence); other failed checks still refuse")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.MarkFlagRequired("out")
 	return cmd
@@ -113,6 +114,11 @@ func (a *app) printReport(what string, r registry.BackupReport) {
 		a.printf("  sha256     %s (%d bytes, encrypted: %t)\n", r.SHA256, r.Bytes, r.Encrypted)
 	}
 	a.printf("  integrity  %s\n  audit      %d rows, chain verified, head %s\n", r.Integrity, r.AuditRows, r.AuditHead)
+	if r.Unexplained > 0 {
+		a.printf("  WARNING    %d rows were changed behind the program's back (see `idcards audit verify`); kept as they are\n", r.Unexplained)
+	} else if r.StateRows > 0 {
+		a.printf("  state      %d protected rows match their audit rows\n", r.StateRows)
+	}
 	keys := make([]string, 0, len(r.Counts))
 	for k := range r.Counts {
 		keys = append(keys, k)
@@ -259,6 +265,7 @@ needs an admin: --user ADMIN.`,
 	cmd.Flags().StringVar(&opt.KeyPath, "audit-key", "", "the registry's audit chain key file (default PATH.auditkey or $IDCARDS_AUDIT_KEY)")
 	cmd.Flags().BoolVar(&opt.NewKey, "new-key", false, "the chain key is lost for good: start a new one")
 	cmd.Flags().BoolVar(&opt.OtherRegistry, "other-registry", false, "accept a backup of a different registry than the one at PATH")
+	cmd.Flags().BoolVar(&opt.AcceptUnexplained, "accept-unexplained", false, "restore a backup taken with --keep-unexplained (its unexplained rows stay named by audit verify)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
