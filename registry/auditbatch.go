@@ -23,6 +23,7 @@ type auditBatcher struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 	args  []any
+	key   *ChainKey // the store's chain key (set at open)
 }
 
 func (b *auditBatcher) stmt(ctx context.Context, q string) (*sql.Stmt, error) {

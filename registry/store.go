@@ -58,6 +58,12 @@ type Store struct {
 	audit  auditBatcher                // auditbatch.go: the scan log writer's own connection
 	tokens tokenCache                  // tokens.go: LookupToken's cache
 	rates  atomic.Pointer[rateCache]   // forecast.go: recent issue rates, recomputed every few minutes
+
+	key        *ChainKey // auditkey.go: the audit chain key; nil when not available
+	keyPath    string    // where it is (or would be) kept
+	hasPending bool      // auditstate.go: audit_pending exists (set by the migration step)
+	stateReady bool      // … and every transaction maintains it (set after the migrations committed)
+	canon      canonCache
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
@@ -80,9 +86,29 @@ func dsn(path string) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
+// Options are how a registry is opened.
+type Options struct {
+	// KeyPath is the audit chain key file; "" means DefaultKeyPath(path).
+	KeyPath string
+}
+
+func (o Options) keyPath(path string) string {
+	if o.KeyPath != "" {
+		return o.KeyPath
+	}
+	return DefaultKeyPath(path)
+}
+
 // Create makes a new registry at path with the given first MRN format. It
 // refuses to overwrite an existing file. The file is created with mode 0600.
+// The registry gets an identity (settings registry_id) and an audit chain
+// key, written to DefaultKeyPath(path) with mode 0600.
 func Create(ctx context.Context, path string, f idcards.Format) (*Store, error) {
+	return CreateWith(ctx, path, f, Options{})
+}
+
+// CreateWith is Create with options (where the chain key goes).
+func CreateWith(ctx context.Context, path string, f idcards.Format, opt Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("registry: create: %w", err)
 	}
@@ -94,33 +120,52 @@ func Create(ctx context.Context, path string, f idcards.Format) (*Store, error) 
 		return nil, fmt.Errorf("registry: create: %w", err)
 	}
 	fh.Close()
-	s, err := open(ctx, path)
+	key, err := newChainKey(opt.keyPath(path), newRegistryID())
 	if err != nil {
 		os.Remove(path)
 		return nil, err
 	}
-	if err := s.initFormat(ctx, f); err != nil {
-		s.Close()
+	cleanup := func() {
 		os.Remove(path)
 		os.Remove(path + "-wal")
 		os.Remove(path + "-shm")
+		os.Remove(key.Path)
+	}
+	s, err := open(ctx, path, opt, key)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	if err := s.initFormat(ctx, f); err != nil {
+		s.Close()
+		cleanup()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Open opens an existing registry and applies pending migrations.
+// Open opens an existing registry and applies pending migrations. Its chain
+// key is read from DefaultKeyPath(path).
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, idcards.Errorf(idcards.NotFound, "no registry at %s: create one with `idcards init --site CODE --scheme NAME`", path)
 		}
 		return nil, fmt.Errorf("registry: open: %w", err)
 	}
-	return open(ctx, path)
+	key, err := ReadChainKey(opt.keyPath(path))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return open(ctx, path, opt, key)
 }
 
-func open(ctx context.Context, path string) (*Store, error) {
+func open(ctx context.Context, path string, opt Options, key *ChainKey) (*Store, error) {
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("registry: open: %w", err)
@@ -131,22 +176,26 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// SQLite's lock anyway.
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
-	s := &Store{db: db, path: path, Now: time.Now}
+	s := &Store{db: db, path: path, Now: time.Now, key: key, keyPath: opt.keyPath(path)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := s.refoldNames(ctx); err != nil { // search.go
-		db.Close()
-		return nil, fmt.Errorf("registry: open: %w", err)
-	}
+	s.audit.key = s.key
+	s.stateReady = s.hasPending
 	// Prepare the audit statements now: appendAudit runs inside write
 	// transactions, which must not wait for a pool connection to prepare.
-	for _, q := range []string{qAuditHead, qAuditInsert} {
+	for _, q := range []string{qAuditHead, qAuditInsert, qPendingClear, qPendingAny} {
 		if _, err := s.prepared(ctx, q); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("registry: open: %w", err)
 		}
+	}
+	// After the audit is ready: refolding writes patients and a setting,
+	// so it is audited like every other change.
+	if err := s.refoldNames(ctx); err != nil { // search.go
+		s.Close()
+		return nil, fmt.Errorf("registry: open: %w", err)
 	}
 	return s, nil
 }
@@ -207,8 +256,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 func (s *Store) now() string { return s.Now().UTC().Format(TimeFormat) }
 
-// migrate applies embedded migrations in name order, each in its own
-// transaction, recording them in schema_migrations. Re-running is a no-op.
+// migrate applies embedded migrations in name order, recording them in
+// schema_migrations, then brings the audit machinery up to date
+// (upgradeAudit), all in one transaction. Re-running is a no-op.
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -219,6 +269,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 			return err
 		}
+		// Notes left by a writer that wrote no audit row are not the
+		// migrations' doing (auditupgrade.go reads what they change).
+		var pending int
+		tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_pending'`).Scan(&pending)
+		if pending > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_pending`); err != nil {
+				return err
+			}
+		}
+		var applied []string
 		for _, name := range names {
 			base := filepath.Base(name)
 			var n int
@@ -238,8 +298,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)`, base, s.now()); err != nil {
 				return err
 			}
+			applied = append(applied, base)
 		}
-		return nil
+		return s.upgradeAudit(ctx, tx, applied) // auditupgrade.go
 	})
 }
 
@@ -250,7 +311,15 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := s.txBegin(ctx, tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("registry: begin: %w", err)
+	}
+	err = fn(tx)
+	if err == nil {
+		err = s.txEnd(ctx, tx) // auditstate.go: rows changed after the last audit row
+	}
+	if err != nil {
 		tx.Rollback()
 		return s.afterRollback(ctx, err) // approvals.go: a refused clerk's request must outlive the rollback
 	}

@@ -479,7 +479,7 @@ serial and marks the old card replaced.`,
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SERIAL\tMRN\tSTATE\tLAYOUT\tBATCH\tPRINTED BY\tPRINTED AT")
 			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Serial, c.MRN, c.State, c.Layout, c.BatchID, c.PrintedBy, c.PrintedAt.Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Serial, c.MRN, c.State, printable(c.Layout), printable(c.BatchID), printable(c.PrintedBy), c.PrintedAt.Format(time.RFC3339))
 			}
 			return tw.Flush()
 		},

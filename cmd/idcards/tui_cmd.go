@@ -84,13 +84,13 @@ func (a *app) runTUI(ctx context.Context) error {
 	// first-admin screen, which cannot be skipped.
 	cfg := tui.Config{Actor: actor, Log: log, Schemes: barcode.Names(), SignIn: true}
 	cfg.Create = func(ctx context.Context, f idcards.Format) (tui.Registry, error) {
-		s, err := registry.Create(ctx, path, f)
+		s, err := registry.CreateWith(ctx, path, f, a.storeOptions())
 		if err != nil {
 			return nil, err
 		}
 		return wrap(s), nil
 	}
-	s, err := registry.Open(actx, path)
+	s, err := registry.OpenWith(actx, path, a.storeOptions())
 	switch {
 	case err == nil:
 		cfg.Registry = wrap(s)
