@@ -56,17 +56,34 @@ func (s *Store) CheckPrintable(ctx context.Context, codes []string) (good []stri
 	return good, bad, nil
 }
 
-// RecordCards gives each MRN a new card serial and records the cards (one
-// transaction) before they are rendered, so every card that can leave the
-// printer is known. Earlier active cards of the same MRN become
-// "replaced" (a lost card scanned later is recognised). Batch printing
-// (more than one card) needs the print_batch permission.
+// RecordCards records cards that are already printed: BeginCards and
+// ConfirmCards in one step (tests, and cards printed outside idcards).
+// The print paths use BeginCards, render, then ConfirmCards or FailCards.
 func (s *Store) RecordCards(ctx context.Context, mrns []string, layout, batchID, reason string) ([]idcards.Card, error) {
-	perm := idcards.PermPrintCard
-	if len(mrns) > 1 {
-		perm = idcards.PermPrintBatch
+	cards, err := s.BeginCards(ctx, mrns, layout, batchID, reason)
+	if err != nil {
+		return nil, err
 	}
-	a, err := idcards.Require(ctx, perm)
+	if err := s.ConfirmCards(ctx, cards); err != nil {
+		return nil, err
+	}
+	for i := range cards {
+		cards[i].State = idcards.CardActive
+	}
+	return cards, nil
+}
+
+// BeginCards is phase one of printing: it gives each MRN a new card
+// serial and records the cards as pending (one transaction) before they
+// are rendered, so every card that can leave the printer is known — a
+// pending card scanned later is still recognised by its serial. Phase two
+// is ConfirmCards once a card's page is in a completely written PDF (or lp
+// accepted the job), or FailCards when the run failed. An MRN that already
+// has a pending card is refused (Conflict): another run is printing it, or
+// one died and must be resolved first. Batch printing (more than one card)
+// needs the print_batch permission.
+func (s *Store) BeginCards(ctx context.Context, mrns []string, layout, batchID, reason string) ([]idcards.Card, error) {
+	a, err := idcards.Require(ctx, printPerm(len(mrns)))
 	if err != nil {
 		return nil, err
 	}
@@ -76,25 +93,21 @@ func (s *Store) RecordCards(ctx context.Context, mrns []string, layout, batchID,
 	out := make([]idcards.Card, 0, len(mrns))
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO cards(serial, mrn, state, batch_id, layout, printed_by, printed_at, reason) VALUES (?,?,'active',?,?,?,?,?)`)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO cards(serial, mrn, state, batch_id, layout, printed_by, printed_at, reason) VALUES (?,?,'pending',?,?,?,?,?)`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		state, err := tx.PrepareContext(ctx, `SELECT state FROM identifiers WHERE mrn = ?`)
+		state, err := tx.PrepareContext(ctx, `SELECT i.state, (SELECT c.serial || ' of batch ' || coalesce(c.batch_id, '-') FROM cards c WHERE c.mrn = i.mrn AND c.state = 'pending' LIMIT 1) FROM identifiers i WHERE i.mrn = ?`)
 		if err != nil {
 			return err
 		}
 		defer state.Close()
-		repl, err := tx.PrepareContext(ctx, `UPDATE cards SET state = 'replaced', replaced_by = ? WHERE mrn = ? AND state = 'active' AND serial <> ?`)
-		if err != nil {
-			return err
-		}
-		defer repl.Close()
-		replaced := 0
+		seen := map[string]bool{}
 		for _, mrn := range mrns {
 			var st string
-			if err := state.QueryRowContext(ctx, mrn).Scan(&st); errors.Is(err, sql.ErrNoRows) {
+			var pending sql.NullString
+			if err := state.QueryRowContext(ctx, mrn).Scan(&st, &pending); errors.Is(err, sql.ErrNoRows) {
 				return idcards.Errorf(idcards.NotFound, "%s is not in this registry", mrn)
 			} else if err != nil {
 				return err
@@ -102,7 +115,10 @@ func (s *Store) RecordCards(ctx context.Context, mrns []string, layout, batchID,
 			if st == string(idcards.IDVoided) {
 				return idcards.Errorf(idcards.Conflict, "%s is voided and cannot be printed", mrn)
 			}
-			c := idcards.Card{MRN: mrn, State: idcards.CardActive, BatchID: batchID, Layout: layout, PrintedBy: a.Name, PrintedAt: parseTime(now)}
+			if pending.Valid && !seen[mrn] {
+				return idcards.Errorf(idcards.Conflict, "%s already has pending card %s (a print run in progress, or one that stopped: see idcards cards list --state pending)", mrn, pending.String)
+			}
+			c := idcards.Card{MRN: mrn, State: idcards.CardPending, BatchID: batchID, Layout: layout, PrintedBy: a.Name, PrintedAt: parseTime(now)}
 			for try := 0; ; try++ {
 				c.Serial = newSerial()
 				_, err := ins.ExecContext(ctx, c.Serial, mrn, nullStr(batchID), layout, a.Name, now, nullStr(reason))
@@ -113,23 +129,14 @@ func (s *Store) RecordCards(ctx context.Context, mrns []string, layout, batchID,
 					return fmt.Errorf("registry: record card: %w", err)
 				}
 			}
-			res, err := repl.ExecContext(ctx, c.Serial, mrn, c.Serial)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			replaced += int(n)
+			seen[mrn] = true
 			out = append(out, c)
 		}
-		detail := fmt.Sprintf("cards=%d layout=%s batch=%s replaced=%d", len(out), layout, batchID, replaced)
+		detail := fmt.Sprintf("cards=%d layout=%s batch=%s state=pending", len(out), layout, batchID)
 		if reason != "" {
 			detail += " reason=" + reason
 		}
-		subject := out[0].MRN
-		if len(out) > 1 {
-			subject = batchID
-		}
-		return s.insertAudit(ctx, tx, a.Name, "card.print", subject, detail)
+		return s.insertAudit(ctx, tx, a.Name, "card.record", subjectOf(out, batchID), detail)
 	})
 	if err != nil {
 		return nil, err
@@ -137,13 +144,157 @@ func (s *Store) RecordCards(ctx context.Context, mrns []string, layout, batchID,
 	return out, nil
 }
 
-// UnprintedIDs lists issued, non-voided IDs that have no card yet, oldest first.
+func printPerm(n int) idcards.Permission {
+	if n > 1 {
+		return idcards.PermPrintBatch
+	}
+	return idcards.PermPrintCard
+}
+
+func subjectOf(cards []idcards.Card, batchID string) string {
+	if len(cards) == 1 || batchID == "" {
+		return cards[0].MRN
+	}
+	return batchID
+}
+
+// serialChunk bounds the serials bound into one statement.
+const serialChunk = 500
+
+// ConfirmCards is phase two of a successful print: the pending cards with
+// these serials become active, and any earlier active card of the same
+// MRN becomes replaced by the new one (a lost card scanned later is
+// recognised). One transaction, audited as card.print. A serial that is
+// not pending (unknown, already confirmed, failed, voided) fails the whole
+// call and nothing changes.
+func (s *Store) ConfirmCards(ctx context.Context, cards []idcards.Card) error {
+	if len(cards) == 0 {
+		return nil
+	}
+	a, err := idcards.Require(ctx, printPerm(len(cards)))
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		replaced := 0
+		for _, chunk := range confirmChunks(cards) {
+			in, args := serialList(chunk)
+			// The earlier active card of each MRN is replaced by the new one.
+			res, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'replaced', replaced_by = (SELECT n.serial FROM cards n WHERE n.mrn = cards.mrn AND n.serial IN `+in+`)
+				WHERE state = 'active' AND mrn IN (SELECT mrn FROM cards WHERE serial IN `+in+`)`, append(args, args...)...)
+			if err != nil {
+				return fmt.Errorf("registry: confirm cards: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			replaced += int(n)
+			res, err = tx.ExecContext(ctx, `UPDATE cards SET state = 'active' WHERE state = 'pending' AND serial IN `+in, args...)
+			if err != nil {
+				return fmt.Errorf("registry: confirm cards: %w", err)
+			}
+			if n, _ := res.RowsAffected(); int(n) != len(chunk) {
+				return notPending(ctx, tx, chunk)
+			}
+		}
+		detail := fmt.Sprintf("cards=%d layout=%s batch=%s replaced=%d", len(cards), cards[0].Layout, cards[0].BatchID, replaced)
+		return s.insertAudit(ctx, tx, a.Name, "card.print", subjectOf(cards, cards[0].BatchID), detail)
+	})
+}
+
+// FailCards is phase two of a failed print run: the pending cards with
+// these serials become failed (they were never printed: no complete PDF
+// held them and no printer accepted them), with why as the reason. Their
+// MRNs keep whatever active card they had, and --unprinted offers them
+// again. Cards no longer pending are left as they are.
+func (s *Store) FailCards(ctx context.Context, cards []idcards.Card, why string) error {
+	if len(cards) == 0 {
+		return nil
+	}
+	a, err := idcards.Require(ctx, printPerm(len(cards)))
+	if err != nil {
+		return err
+	}
+	why = strings.TrimSpace(why)
+	if why == "" {
+		why = "print run failed"
+	}
+	if len(why) > 500 {
+		why = why[:500]
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		failed := 0
+		for i := 0; i < len(cards); i += serialChunk {
+			chunk := cards[i:min(i+serialChunk, len(cards))]
+			in, args := serialList(chunk)
+			res, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'failed', reason = CASE WHEN reason IS NULL THEN ? ELSE reason || '; ' || ? END
+				WHERE state = 'pending' AND serial IN `+in, append([]any{"not printed: " + why, "not printed: " + why}, args...)...)
+			if err != nil {
+				return fmt.Errorf("registry: fail cards: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			failed += int(n)
+		}
+		detail := fmt.Sprintf("cards=%d batch=%s why=%s", failed, cards[0].BatchID, why)
+		return s.insertAudit(ctx, tx, a.Name, "card.fail", subjectOf(cards, cards[0].BatchID), detail)
+	})
+}
+
+// confirmChunks splits cards into runs of at most serialChunk with no MRN
+// twice in a run, so an MRN printed twice in one call ends with its later
+// card active and the earlier one replaced by it.
+func confirmChunks(cards []idcards.Card) [][]idcards.Card {
+	var out [][]idcards.Card
+	start, seen := 0, map[string]bool{}
+	for i, c := range cards {
+		if seen[c.MRN] || i-start == serialChunk {
+			out, start, seen = append(out, cards[start:i]), i, map[string]bool{}
+		}
+		seen[c.MRN] = true
+	}
+	return append(out, cards[start:])
+}
+
+func serialList(cards []idcards.Card) (string, []any) {
+	args := make([]any, len(cards))
+	var b strings.Builder
+	b.WriteString("(")
+	for i, c := range cards {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("?")
+		args[i] = c.Serial
+	}
+	b.WriteString(")")
+	return b.String(), args
+}
+
+// notPending names the first card of chunk that is not pending.
+func notPending(ctx context.Context, tx *sql.Tx, chunk []idcards.Card) error {
+	for _, c := range chunk {
+		var st string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM cards WHERE serial = ?`, c.Serial).Scan(&st)
+		if errors.Is(err, sql.ErrNoRows) {
+			return idcards.Errorf(idcards.NotFound, "no card with serial %s", c.Serial)
+		}
+		if err != nil {
+			return err
+		}
+		if st != string(idcards.CardActive) {
+			return idcards.Errorf(idcards.Conflict, "card %s is %s, not pending: it cannot be confirmed", c.Serial, st)
+		}
+	}
+	return idcards.Errorf(idcards.Conflict, "some cards were confirmed twice")
+}
+
+// UnprintedIDs lists issued, non-voided IDs that have no card yet, oldest
+// first. A failed card does not count (it was never printed); a pending
+// one does (it may have printed: resolve it with ConfirmCards or FailCards).
 func (s *Store) UnprintedIDs(ctx context.Context, limit int) ([]string, error) {
 	if limit <= 0 {
 		limit = 1_000_000
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT i.mrn FROM identifiers i WHERE i.state <> 'voided'
-		AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.mrn = i.mrn) ORDER BY i.issued_at, i.mrn LIMIT ?`, limit)
+		AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.mrn = i.mrn AND c.state <> 'failed') ORDER BY i.issued_at, i.mrn LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -206,8 +357,8 @@ func (s *Store) ListCards(ctx context.Context, f CardFilter) ([]idcards.Card, er
 	return out, rows.Err()
 }
 
-// VoidCard voids one card (e.g. spoiled in the printer) without touching
-// its MRN.
+// VoidCard voids one active or pending card (e.g. spoiled in the printer)
+// without touching its MRN.
 func (s *Store) VoidCard(ctx context.Context, serial, reason string) error {
 	a, err := idcards.Require(ctx, idcards.PermVoid)
 	if err != nil {
@@ -217,13 +368,72 @@ func (s *Store) VoidCard(ctx context.Context, serial, reason string) error {
 		return idcards.Errorf(idcards.Invalid, "voiding card %s needs a reason", serial)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'voided', reason = ? WHERE serial = ? AND state = 'active'`, reason, serial)
+		res, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'voided', reason = ? WHERE serial = ? AND state IN ('active', 'pending')`, reason, serial)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return idcards.Errorf(idcards.NotFound, "no active card with serial %s", serial)
+			return idcards.Errorf(idcards.NotFound, "no active or pending card with serial %s", serial)
 		}
 		return s.insertAudit(ctx, tx, a.Name, "card.void", serial, reason)
 	})
+}
+
+// CardHolder is what a card prints about its MRN: the patient (zero ID for
+// a pre-printed ID not yet given to anyone) and the MRN's current active
+// and pending cards.
+type CardHolder struct {
+	MRN           string
+	Patient       idcards.Patient
+	ActiveSerial  string
+	PendingSerial string
+	PendingBatch  string
+}
+
+// CardHolders reads the card holders of mrns (canonical MRNs) in a few
+// statements, in the order given: a print run of 100,000 cards does not
+// make 200,000 round trips. An MRN not in the registry is an error.
+func (s *Store) CardHolders(ctx context.Context, mrns []string) ([]CardHolder, error) {
+	out := make([]CardHolder, 0, len(mrns))
+	for i := 0; i < len(mrns); i += serialChunk {
+		chunk := mrns[i:min(i+serialChunk, len(mrns))]
+		args := make([]any, len(chunk))
+		for j, m := range chunk {
+			args[j] = m
+		}
+		q := `SELECT i.mrn, coalesce(p.id, 0), coalesce(p.given_name, ''), coalesce(p.family_name, ''), coalesce(p.sex, ''),
+			coalesce(p.birth_date, ''), coalesce(p.birth_date_estimated, 0),
+			coalesce((SELECT c.serial FROM cards c WHERE c.mrn = i.mrn AND c.state = 'active' ORDER BY c.printed_at DESC LIMIT 1), ''),
+			coalesce((SELECT c.serial || ' ' || coalesce(c.batch_id, '') FROM cards c WHERE c.mrn = i.mrn AND c.state = 'pending' LIMIT 1), '')
+			FROM identifiers i LEFT JOIN patients p ON i.state = 'active' AND p.id = i.patient_id
+			WHERE i.mrn IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("registry: card holders: %w", err)
+		}
+		got := make(map[string]CardHolder, len(chunk))
+		for rows.Next() {
+			var h CardHolder
+			var sex, pending string
+			if err := rows.Scan(&h.MRN, &h.Patient.ID, &h.Patient.GivenName, &h.Patient.FamilyName, &sex, &h.Patient.BirthDate, &h.Patient.BirthDateEstimated, &h.ActiveSerial, &pending); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			h.Patient.Sex = idcards.Sex(sex)
+			h.PendingSerial, h.PendingBatch, _ = strings.Cut(pending, " ")
+			got[h.MRN] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, m := range chunk {
+			h, ok := got[m]
+			if !ok {
+				return nil, idcards.Errorf(idcards.NotFound, "%s is not in this registry", m)
+			}
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }

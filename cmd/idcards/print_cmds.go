@@ -12,7 +12,6 @@ import (
 	_ "image/png" // logo check
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -39,6 +38,7 @@ func content2D(mrn, serial string) string { return barcode.Format2D(mrn, serial)
 type printFlags struct {
 	ids, patient, layout, symbology, out, printer, reason, facility, logo string
 	unprinted, reprint, skipBad                                           bool
+	split                                                                 int
 }
 
 // printCmds are "print" and "cards", registered by one line in app.go.
@@ -93,6 +93,7 @@ card_logo (a PNG path), or --facility and --logo.`,
 	fl.BoolVar(&f.skipBad, "skip-bad", false, "print the valid IDs and report the refused ones instead of printing nothing")
 	fl.StringVar(&f.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	fl.StringVar(&f.logo, "logo", "", "PNG logo for the card (default: setting card_logo)")
+	fl.IntVar(&f.split, "split", 0, "write N cards per file: -o cards.pdf makes cards-0001.pdf, cards-0002.pdf … (with --to-printer: one job per N cards)")
 	return cmd
 }
 
@@ -201,135 +202,85 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			return nil
 		}
 	}
-	facility, logo, err := cardLook(ctx, s, f.facility, f.logo)
+	look, err := cardLookup(ctx, s, f.facility, f.logo)
 	if err != nil {
 		return err
+	}
+	if look.facility == "" {
+		fmt.Fprintf(a.stderr, "warning: no facility name is set: the cards print with an empty band at the top (idcards cards setup --facility NAME)\n")
 	}
 
 	good, bad, err := s.CheckPrintable(ctx, codes)
 	if err != nil {
 		return err
 	}
-	if !f.reprint {
-		kept := good[:0]
-		for _, m := range good {
-			cs, err := s.ListCards(ctx, registry.CardFilter{MRN: m, State: idcards.CardActive, Limit: 1})
-			if err != nil {
-				return err
-			}
-			if len(cs) > 0 {
-				bad = append(bad, registry.BadID{Input: m, Reason: "already has active card " + cs[0].Serial + " (use --reprint --reason to replace it)"})
-				continue
-			}
-			kept = append(kept, m)
-		}
-		good = kept
+	holders, err := s.CardHolders(ctx, good)
+	if err != nil {
+		return err
 	}
+	kept := holders[:0]
+	for _, h := range holders {
+		switch {
+		case h.PendingSerial != "":
+			bad = append(bad, registry.BadID{Input: h.MRN, Reason: "has pending card " + h.PendingSerial + " of batch " + orNone(h.PendingBatch) + ", from a run that did not finish: check whether it printed, then idcards cards confirm --batch " + orNone(h.PendingBatch) + " or idcards cards cancel --batch " + orNone(h.PendingBatch)})
+		case h.ActiveSerial != "" && !f.reprint:
+			bad = append(bad, registry.BadID{Input: h.MRN, Reason: "already has active card " + h.ActiveSerial + " (use --reprint --reason to replace it)"})
+		default:
+			kept = append(kept, h)
+		}
+	}
+	holders = kept
 	for _, b := range bad {
 		fmt.Fprintf(a.stderr, "refused %s: %s\n", b.Input, b.Reason)
 	}
 	if len(bad) > 0 && !f.skipBad {
 		return idcards.Errorf(idcards.Invalid, "print: %d of %d IDs refused, nothing printed (fix the list or use --skip-bad)", len(bad), len(codes))
 	}
-	if len(good) == 0 {
+	if len(holders) == 0 {
 		return idcards.Errorf(idcards.Invalid, "print: no printable IDs")
 	}
+	if f.split < 0 {
+		return idcards.Errorf(idcards.Invalid, "print: --split must be a positive number of cards per file")
+	}
 
-	// Render into a temporary file next to the target, renamed on success,
-	// so a failed run never leaves half a PDF under the real name.
-	dir := "."
-	if f.out != "" {
-		dir = filepath.Dir(f.out)
+	lp := a.getenv("IDCARDS_LP")
+	if lp == "" {
+		lp = "lp"
 	}
-	tmp, err := os.CreateTemp(dir, ".idcards-print-*.pdf")
-	if err != nil {
-		return fmt.Errorf("print: %w", err)
+	lpstat := a.getenv("IDCARDS_LPSTAT")
+	if lpstat == "" {
+		lpstat = "lpstat"
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-
-	r, err := printing.NewRenderer(sheet, printing.RenderOptions{
-		Options: printing.Options{Facility: facility, Symbols: syms, Content2D: content2D},
-		Logo:    logo, Title: "idcards " + f.layout,
-	})
-	if err != nil {
-		return err
+	if lpstat == "none" {
+		lpstat = ""
 	}
-	batch := newBatchID()
-	cards, err := s.RecordCards(ctx, good, f.layout, batch, f.reason)
-	if err != nil {
-		return err
+	prog := newProgress(a.stderr, len(holders))
+	j := &printJob{
+		s: s, sheet: sheet, layout: f.layout, reason: f.reason, batch: newBatchID(),
+		opts: printing.RenderOptions{
+			Options: printing.Options{Facility: look.facility, Symbols: syms, Content2D: content2D, ShowSerial: look.serial},
+			Logo:    look.logo, Title: "idcards " + f.layout,
+		},
+		look: look.cardSettings, out: f.out, printer: f.printer, lp: lp, lpstat: lpstat, split: f.split,
+		warn: a.stderr, step: prog.update,
 	}
-	prog := newProgress(a.stderr, len(cards))
-	if err := addCards(ctx, s, r, cards, prog.update); err != nil {
-		return err
-	}
+	res, err := j.run(ctx, holders)
 	prog.done()
-	if err := r.Finish(tmp); err != nil {
+	if err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("print: %w", err)
-	}
-	dest := f.out
-	if f.printer != "" {
-		lp := a.getenv("IDCARDS_LP")
-		if lp == "" {
-			lp = "lp"
+	dest := "printer " + f.printer
+	if f.printer == "" {
+		dest = strings.Join(res.Files, ", ")
+		if len(res.Files) > 3 {
+			dest = fmt.Sprintf("%d files %s … %s", len(res.Files), res.Files[0], res.Files[len(res.Files)-1])
 		}
-		out, err := exec.CommandContext(ctx, lp, "-d", f.printer, "-t", "idcards "+batch, tmp.Name()).CombinedOutput()
-		if err != nil {
-			return idcards.Errorf(idcards.Unavailable, "print: %s -d %s: %v: %s (the %d cards of batch %s are recorded; void them with idcards cards void if they never printed)", lp, f.printer, err, strings.TrimSpace(string(out)), len(cards), batch)
-		}
-		dest = "printer " + f.printer
-	} else if err := os.Rename(tmp.Name(), f.out); err != nil {
-		return fmt.Errorf("print: %w", err)
 	}
-	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(r.Cards(), "card"), plural(r.Pages(), "page"), f.layout, dest, batch)
+	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(len(res.Printed), "card"), plural(res.Pages, "page"), f.layout, dest, j.batch)
 	if len(bad) > 0 {
 		a.printf("skipped %d refused IDs (listed on stderr)\n", len(bad))
 	}
 	return nil
-}
-
-// progress reports a long run on stderr: a bar redrawn in place on a
-// terminal, a line every 1,000 cards otherwise (logs, pipes). Runs under
-// 50 cards stay quiet.
-type progress struct {
-	w        io.Writer
-	total    int
-	terminal bool
-}
-
-func newProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total}
-	if total < 50 {
-		p.w = nil
-	}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(n int) {
-	switch {
-	case p.w == nil:
-	case p.terminal && (n%20 == 0 || n == p.total):
-		const width = 30
-		done := width * n / p.total
-		fmt.Fprintf(p.w, "\r[%s%s] %d/%d cards", strings.Repeat("#", done), strings.Repeat(".", width-done), n, p.total)
-	case !p.terminal && (n%1000 == 0 || n == p.total):
-		fmt.Fprintf(p.w, "rendered %d/%d cards\n", n, p.total)
-	}
-}
-
-func (p *progress) done() {
-	if p.w != nil && p.terminal {
-		fmt.Fprintln(p.w)
-	}
 }
 
 func plural(n int, what string) string {
@@ -352,92 +303,105 @@ func newBatchID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// cardLook is the facility name and logo for cards: the flags when given,
-// else the card_facility / card_logo settings.
-func cardLook(ctx context.Context, s *registry.Store, facility, logoPath string) (string, []byte, error) {
+// Registry settings for what a card shows.
+const (
+	settingBirth       = "card_birth"       // year (default), date or none
+	settingIdentifiers = "card_identifiers" // mrn (default) or mrn,serial
+)
+
+// look is everything about a card's appearance that comes from settings.
+type look struct {
+	facility string
+	logo     []byte
+	serial   bool
+	cardSettings
+}
+
+// cardLookup reads the card settings: the facility name and logo (the
+// flags when given, else facility_name / card_logo), card_birth and
+// card_identifiers.
+func cardLookup(ctx context.Context, s *registry.Store, facility, logoPath string) (look, error) {
+	var l look
 	var err error
 	if facility == "" {
 		if facility, err = s.Setting(ctx, settingFacility, ""); err != nil {
-			return "", nil, err
+			return l, err
 		}
 	}
+	l.facility = facility
 	if logoPath == "" {
 		if logoPath, err = s.Setting(ctx, settingLogo, ""); err != nil {
-			return "", nil, err
+			return l, err
 		}
 	}
-	var logo []byte
 	if logoPath != "" {
-		if logo, err = os.ReadFile(logoPath); err != nil {
-			return "", nil, idcards.Errorf(idcards.Invalid, "print: logo: %v (set --logo or the card_logo setting to a PNG file)", err)
+		if l.logo, err = os.ReadFile(logoPath); err != nil {
+			return l, idcards.Errorf(idcards.Invalid, "print: logo: %v (set --logo or the card_logo setting to a PNG file)", err)
 		}
 	}
-	return facility, logo, nil
+	if l.birth, err = s.Setting(ctx, settingBirth, "year"); err != nil {
+		return l, err
+	}
+	if err := checkBirth(l.birth); err != nil {
+		return l, err
+	}
+	ids, err := s.Setting(ctx, settingIdentifiers, "mrn")
+	if err != nil {
+		return l, err
+	}
+	if l.serial, err = parseIdentifiers(ids); err != nil {
+		return l, err
+	}
+	return l, nil
 }
 
-// addCards lays out and draws recorded cards one at a time, calling done
-// with the count so far.
-func addCards(ctx context.Context, s *registry.Store, r *printing.Renderer, cards []idcards.Card, done func(int)) error {
-	for i, c := range cards {
-		pc, err := cardFor(ctx, s, c)
-		if err != nil {
-			return err
-		}
-		if err := r.Add(pc); err != nil {
-			return err
-		}
-		done(i + 1)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+func checkBirth(v string) error {
+	switch v {
+	case "year", "date", "none":
+		return nil
 	}
-	return nil
+	return idcards.Errorf(idcards.Invalid, "card_birth %q: use year (the default: privacy), date (full date of birth; an estimated date still prints as its year) or none", v)
 }
 
-// cardFor fills a card's printed fields from the registry: a pre-printed
-// ID without a patient gets a blank card.
-func cardFor(ctx context.Context, s *registry.Store, c idcards.Card) (printing.Card, error) {
-	pc := printing.Card{MRN: c.MRN, Serial: c.Serial, Blank: true}
-	id, err := s.Identifier(ctx, c.MRN)
-	if err != nil {
-		return pc, err
+// parseIdentifiers reads card_identifiers: the MRN always prints (it is
+// what the barcode carries); "serial" adds the card serial.
+func parseIdentifiers(v string) (serial bool, err error) {
+	for _, p := range strings.Split(v, ",") {
+		switch strings.TrimSpace(p) {
+		case "mrn", "":
+		case "serial":
+			serial = true
+		default:
+			return false, idcards.Errorf(idcards.Invalid, "card_identifiers %q: a comma list of mrn (always printed) and serial (the card serial)", v)
+		}
 	}
-	if id.PatientID == 0 {
-		return pc, nil
-	}
-	p, err := s.Patient(ctx, id.PatientID)
-	if err != nil {
-		return pc, err
-	}
-	pc.Blank = false
-	pc.Name = p.DisplayName()
-	if p.Sex != idcards.SexUnknown {
-		pc.Sex = string(p.Sex)
-	}
-	// An estimated date of birth prints as its year only.
-	switch {
-	case p.BirthDate != "" && !p.BirthDateEstimated:
-		pc.Born = p.BirthDate
-	case len(p.BirthDate) >= 4:
-		pc.Born = p.BirthDate[:4]
-	}
-	return pc, nil
+	return serial, nil
 }
 
 func (a *app) cardsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cards",
 		Short: "The print registry: list, replace and void printed cards",
-		Long: `Every printed card has a serial (C + 8 characters) and a row with its MRN,
-state (active, replaced, voided), batch, layout, who printed it and when.
+		Long: `Every card has a serial (C + 8 characters) and a row with its MRN, state,
+batch, layout, who printed it and when. States:
+
+  pending   recorded for a print run that has not finished: it may or may not
+            have printed (a run that was killed leaves its cards pending)
+  active    its page is in a completely written PDF, or lp accepted the job
+  replaced  a later card of the same MRN was printed (reprint)
+  voided    voided by hand (spoiled, never handed out)
+  failed    its print run failed: it was never printed
+
 A reprint (idcards print --patient MRN --reprint --reason ...) gives a new
-serial and marks the old card replaced.`,
+serial and marks the old card replaced once the new one has printed.
+Resolve pending cards with "cards confirm --batch ID" (they printed) or
+"cards cancel --batch ID" (they did not).`,
 	}
 	var f registry.CardFilter
 	var state string
 	var asJSON bool
 	list := &cobra.Command{
-		Use:     "list [--mrn MRN] [--batch ID] [--state active|replaced|voided]",
+		Use:     "list [--mrn MRN] [--batch ID] [--state pending|active|replaced|voided|failed]",
 		Short:   "List printed cards, newest first",
 		Example: "  idcards cards list --mrn KLA0001234\n  idcards cards list --batch 20260102-030405-1a2b3c4d --json",
 		Args:    cobra.NoArgs,
@@ -449,10 +413,10 @@ serial and marks the old card replaced.`,
 			defer s.Close()
 			if state != "" {
 				switch idcards.CardState(state) {
-				case idcards.CardActive, idcards.CardReplaced, idcards.CardVoided:
+				case idcards.CardPending, idcards.CardActive, idcards.CardReplaced, idcards.CardVoided, idcards.CardFailed:
 					f.State = idcards.CardState(state)
 				default:
-					return idcards.Errorf(idcards.Invalid, "cards list: state %q: use active, replaced or voided", state)
+					return idcards.Errorf(idcards.Invalid, "cards list: state %q: use pending, active, replaced, voided or failed", state)
 				}
 			}
 			if f.MRN != "" {
@@ -486,7 +450,7 @@ serial and marks the old card replaced.`,
 	}
 	list.Flags().StringVar(&f.MRN, "mrn", "", "cards of this MRN")
 	list.Flags().StringVar(&f.BatchID, "batch", "", "cards of this print batch")
-	list.Flags().StringVar(&state, "state", "", "active, replaced or voided")
+	list.Flags().StringVar(&state, "state", "", "pending, active, replaced, voided or failed")
 	list.Flags().IntVar(&f.Limit, "limit", 1000, "at most this many")
 	list.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 
@@ -540,15 +504,26 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
 	rfl.StringVar(&rf.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	rfl.StringVar(&rf.logo, "logo", "", "PNG logo (default: setting card_logo)")
-	var facility, logo string
+	var facility, logo, birth, identifiers string
 	setup := &cobra.Command{
-		Use:   "setup [--facility NAME] [--logo FILE.png]",
-		Short: "Set the facility name and logo printed on every card",
-		Long: `Store the facility name (setting facility_name) and the path of a PNG logo
-(setting card_logo) in the registry; idcards print uses them unless --facility
-or --logo is given. --logo "" removes the logo. Without flags, shows the values.`,
-		Example: `  idcards cards setup --facility "Kisugu Health Centre III" --logo /etc/idcards/logo.png`,
-		Args:    cobra.NoArgs,
+		Use:   "setup [--facility NAME] [--logo FILE.png] [--birth year|date|none] [--identifiers mrn[,serial]]",
+		Short: "Set what every card shows: facility name, logo, birth date or year, identifiers",
+		Long: `Store the card settings in the registry; idcards print and the desk screen use
+them (--facility and --logo on idcards print override the first two):
+
+  --facility NAME     setting facility_name: the band at the top of each card
+                      (unset: the band is empty and print warns)
+  --logo FILE.png     setting card_logo: a PNG printed top-left ("" removes it)
+  --birth MODE        setting card_birth: year (default, for privacy), date
+                      (the full date of birth; an estimated date still prints
+                      as its year) or none
+  --identifiers LIST  setting card_identifiers: mrn (default) or mrn,serial
+                      (adds the card serial after sex and birth)
+
+Without flags, shows the values.`,
+		Example: `  idcards cards setup --facility "Kisugu Health Centre III" --logo /etc/idcards/logo.png
+  idcards cards setup --birth date --identifiers mrn,serial`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
 			if err != nil {
@@ -579,6 +554,22 @@ or --logo is given. --logo "" removes the logo. Without flags, shows the values.
 					return err
 				}
 			}
+			if cmd.Flags().Changed("birth") {
+				if err := checkBirth(birth); err != nil {
+					return err
+				}
+				if err := s.SetSetting(ctx, settingBirth, birth); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("identifiers") {
+				if _, err := parseIdentifiers(identifiers); err != nil {
+					return err
+				}
+				if err := s.SetSetting(ctx, settingIdentifiers, identifiers); err != nil {
+					return err
+				}
+			}
 			fv, err := s.Setting(ctx, settingFacility, "")
 			if err != nil {
 				return err
@@ -587,12 +578,76 @@ or --logo is given. --logo "" removes the logo. Without flags, shows the values.
 			if err != nil {
 				return err
 			}
-			a.printf("facility: %s\nlogo: %s\n", orNone(fv), orNone(lv))
+			bv, err := s.Setting(ctx, settingBirth, "year")
+			if err != nil {
+				return err
+			}
+			iv, err := s.Setting(ctx, settingIdentifiers, "mrn")
+			if err != nil {
+				return err
+			}
+			a.printf("facility: %s\nlogo: %s\nbirth: %s\nidentifiers: %s\n", orNone(fv), orNone(lv), bv, iv)
 			return nil
 		},
 	}
 	setup.Flags().StringVar(&facility, "facility", "", "facility name printed at the top of each card")
 	setup.Flags().StringVar(&logo, "logo", "", "PNG logo printed top-left (\"\" removes it)")
-	cmd.AddCommand(list, void, replace, setup)
+	setup.Flags().StringVar(&birth, "birth", "", "year (default), date or none")
+	setup.Flags().StringVar(&identifiers, "identifiers", "", "mrn (default) or mrn,serial")
+	resolve := func(use, short, long string, confirm bool) *cobra.Command {
+		var batch, why string
+		c := &cobra.Command{
+			Use: use, Short: short, Long: long, Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if batch == "" {
+					return idcards.Errorf(idcards.Invalid, "cards %s: --batch ID is required (idcards cards list --state pending shows them)", cmd.Name())
+				}
+				s, ctx, err := a.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				cs, err := s.ListCards(ctx, registry.CardFilter{BatchID: batch, State: idcards.CardPending, Limit: 10_000_000})
+				if err != nil {
+					return err
+				}
+				if len(cs) == 0 {
+					return idcards.Errorf(idcards.NotFound, "cards %s: batch %s has no pending cards", cmd.Name(), batch)
+				}
+				if confirm {
+					err = s.ConfirmCards(ctx, cs)
+				} else {
+					if strings.TrimSpace(why) == "" {
+						return idcards.Errorf(idcards.Invalid, "cards cancel: --reason is required (e.g. \"PDF never printed\")")
+					}
+					err = s.FailCards(ctx, cs, why)
+				}
+				if err != nil {
+					return err
+				}
+				if confirm {
+					a.printf("confirmed %s of batch %s: now active\n", plural(len(cs), "card"), batch)
+				} else {
+					a.printf("cancelled %s of batch %s: marked failed (never printed)\n", plural(len(cs), "card"), batch)
+				}
+				return nil
+			},
+		}
+		c.Flags().StringVar(&batch, "batch", "", "the print batch (see idcards cards list --state pending)")
+		if !confirm {
+			c.Flags().StringVar(&why, "reason", "", "why (required)")
+		}
+		return c
+	}
+	confirm := resolve("confirm --batch ID", "Mark the pending cards of an unfinished run as printed (active)",
+		`A run that was killed between writing its PDF (or handing it to lp) and
+recording that leaves its cards pending. If the PDF exists under its real
+name (only complete PDFs are renamed into place) or the printout is in hand,
+confirm them: they become active and replace the MRNs' earlier cards.`, true)
+	cancel := resolve("cancel --batch ID --reason TEXT", "Mark the pending cards of an unfinished run as never printed (failed)",
+		`If an unfinished run's cards did not print (no PDF under the real name, no
+printout), cancel them: they become failed, the MRNs keep their earlier
+cards, and idcards print --unprinted offers them again.`, false)
+	cmd.AddCommand(list, void, replace, setup, confirm, cancel)
 	return cmd
 }
