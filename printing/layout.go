@@ -42,6 +42,14 @@ type Options struct {
 	HasLogo    bool                            // reserve the logo box top-left
 	ShowSerial bool                            // print the card serial after sex and birth
 	Content2D  func(mrn, serial string) string `json:"-"`
+
+	fits map[fitKey]Fit // the renderer's cache of texts that repeat on every card
+}
+
+type fitKey struct {
+	text  string
+	bold  bool
+	w, sz float64
 }
 
 // Type sizes (points). A name is set in bold at NameMax and shrinks to
@@ -194,12 +202,24 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 	// text adds one fitted line; lineH is the box height for size pt.
 	lineH := func(size float64) float64 { return round(size * mmPerPt * 1.25) }
 	text := func(what, s string, x, y, w, max, oneMin, twoMax, min float64, lines int, bold bool) float64 {
-		f := FitText(s, bold, w, max, oneMin, twoMax, min, lines)
+		var f Fit
+		key := fitKey{s, bold, w, max}
+		if f = o.fits[key]; f.Lines == nil {
+			f = FitText(s, bold, w, max, oneMin, twoMax, min, lines)
+			if o.fits != nil && len(o.fits) < 64 && what != "name" && what != "mrn" {
+				o.fits[key] = f // the facility and the sex/birth lines repeat
+			}
+		}
 		if f.Shortened {
 			l.Shortened = append(l.Shortened, what)
 		}
-		for _, ln := range f.Lines {
-			sh := shape(ln, bold)
+		for i, ln := range f.Lines {
+			var sh shaped
+			if i < len(f.shaped) {
+				sh = f.shaped[i]
+			} else {
+				sh = shape(ln, bold)
+			}
 			for _, r := range sh.missing {
 				if !containsRune(l.Missing, r) {
 					l.Missing = append(l.Missing, r)

@@ -51,6 +51,7 @@ func NewRenderer(w io.Writer, sheet Sheet, o RenderOptions) (*Renderer, error) {
 		o.Created = time.Now()
 	}
 	r := &Renderer{sheet: sheet, opts: o, logoW: 1}
+	r.opts.fits = map[fitKey]Fit{}
 	var img image.Image
 	if len(o.Logo) > 0 {
 		var err error

@@ -275,6 +275,8 @@ type Fit struct {
 	Lines     []string
 	Size      float64 // pt
 	Shortened bool    // cut with an ellipsis
+
+	shaped []shaped // Lines shaped, when FitText already had them
 }
 
 // FitText fits text into width mm: the largest size from max down to
@@ -285,10 +287,11 @@ type Fit struct {
 // at Size.
 func FitText(text string, bold bool, width, max, oneLineMin, twoLineMax, min float64, maxLines int) Fit {
 	text = strings.Join(strings.Fields(text), " ")
-	full := shape(text, bold).width / 1000 * mmPerPt // mm per pt
+	sh := shape(text, bold)
+	full := sh.width / 1000 * mmPerPt // mm per pt
 	for s := max; s >= oneLineMin-1e-9; s -= 0.5 {
 		if full*s <= width {
-			return Fit{Lines: []string{text}, Size: s}
+			return Fit{Lines: []string{text}, Size: s, shaped: []shaped{sh}}
 		}
 	}
 	if maxLines < 2 {

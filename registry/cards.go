@@ -93,44 +93,54 @@ func (s *Store) BeginCards(ctx context.Context, mrns []string, layout, batchID, 
 	out := make([]idcards.Card, 0, len(mrns))
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO cards(serial, mrn, state, batch_id, layout, printed_by, printed_at, reason) VALUES (?,?,'pending',?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		state, err := tx.PrepareContext(ctx, `SELECT i.state, (SELECT c.serial || ' of batch ' || coalesce(c.batch_id, '-') FROM cards c WHERE c.mrn = i.mrn AND c.state = 'pending' LIMIT 1) FROM identifiers i WHERE i.mrn = ?`)
-		if err != nil {
-			return err
-		}
-		defer state.Close()
-		seen := map[string]bool{}
-		for _, mrn := range mrns {
-			var st string
-			var pending sql.NullString
-			if err := state.QueryRowContext(ctx, mrn).Scan(&st, &pending); errors.Is(err, sql.ErrNoRows) {
-				return idcards.Errorf(idcards.NotFound, "%s is not in this registry", mrn)
-			} else if err != nil {
+		// Checked inside the transaction, in chunks: every MRN is in the
+		// registry and not voided, and none has a pending card (another
+		// run printing it, or one that stopped).
+		seen := make(map[string]bool, len(mrns))
+		for i := 0; i < len(mrns); i += serialChunk {
+			chunk := mrns[i:min(i+serialChunk, len(mrns))]
+			args := make([]any, len(chunk))
+			for j, m := range chunk {
+				args[j] = m
+			}
+			in := "(?" + strings.Repeat(",?", len(chunk)-1) + ")"
+			states := make(map[string]string, len(chunk))
+			if err := eachRow(ctx, tx, `SELECT mrn, state FROM identifiers WHERE mrn IN `+in, args, func(r *sql.Rows) error {
+				var m, st string
+				if err := r.Scan(&m, &st); err != nil {
+					return err
+				}
+				states[m] = st
+				return nil
+			}); err != nil {
 				return err
 			}
-			if st == string(idcards.IDVoided) {
-				return idcards.Errorf(idcards.Conflict, "%s is voided and cannot be printed", mrn)
-			}
-			if pending.Valid && !seen[mrn] {
-				return idcards.Errorf(idcards.Conflict, "%s already has pending card %s (a print run in progress, or one that stopped: see idcards cards list --state pending)", mrn, pending.String)
-			}
-			c := idcards.Card{MRN: mrn, State: idcards.CardPending, BatchID: batchID, Layout: layout, PrintedBy: a.Name, PrintedAt: parseTime(now)}
-			for try := 0; ; try++ {
-				c.Serial = newSerial()
-				_, err := ins.ExecContext(ctx, c.Serial, mrn, nullStr(batchID), layout, a.Name, now, nullStr(reason))
-				if err == nil {
-					break
+			pending := map[string]string{}
+			if err := eachRow(ctx, tx, `SELECT mrn, serial || ' of batch ' || coalesce(batch_id, '-') FROM cards WHERE state = 'pending' AND mrn IN `+in, args, func(r *sql.Rows) error {
+				var m, p string
+				if err := r.Scan(&m, &p); err != nil {
+					return err
 				}
-				if !isConstraint(err) || try > 5 {
-					return fmt.Errorf("registry: record card: %w", err)
-				}
+				pending[m] = p
+				return nil
+			}); err != nil {
+				return err
 			}
-			seen[mrn] = true
-			out = append(out, c)
+			for _, mrn := range chunk {
+				switch st, ok := states[mrn]; {
+				case !ok:
+					return idcards.Errorf(idcards.NotFound, "%s is not in this registry", mrn)
+				case st == string(idcards.IDVoided):
+					return idcards.Errorf(idcards.Conflict, "%s is voided and cannot be printed", mrn)
+				case pending[mrn] != "" && !seen[mrn]:
+					return idcards.Errorf(idcards.Conflict, "%s already has pending card %s (a print run in progress, or one that stopped: see idcards cards list --state pending)", mrn, pending[mrn])
+				}
+				seen[mrn] = true
+				out = append(out, idcards.Card{MRN: mrn, Serial: newSerial(), State: idcards.CardPending, BatchID: batchID, Layout: layout, PrintedBy: a.Name, PrintedAt: parseTime(now)})
+			}
+		}
+		if err := insertPending(ctx, tx, out, batchID, layout, a.Name, now, reason); err != nil {
+			return err
 		}
 		detail := fmt.Sprintf("cards=%d layout=%s batch=%s state=pending", len(out), layout, batchID)
 		if reason != "" {
@@ -142,6 +152,62 @@ func (s *Store) BeginCards(ctx context.Context, mrns []string, layout, batchID, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// insertRows is how many cards one INSERT statement writes.
+const insertRows = 100
+
+// insertPending writes the pending card rows, insertRows at a time. A
+// serial that is already taken (1 in 32^8 per pair) makes that group go
+// row by row with fresh serials.
+func insertPending(ctx context.Context, tx *sql.Tx, cards []idcards.Card, batchID, layout, by, now, reason string) error {
+	const cols = `INSERT INTO cards(serial, mrn, state, batch_id, layout, printed_by, printed_at, reason) VALUES `
+	row := func(args []any, c idcards.Card) []any {
+		return append(args, c.Serial, c.MRN, nullStr(batchID), layout, by, now, nullStr(reason))
+	}
+	for i := 0; i < len(cards); i += insertRows {
+		group := cards[i:min(i+insertRows, len(cards))]
+		args := make([]any, 0, 7*len(group))
+		for _, c := range group {
+			args = row(args, c)
+		}
+		q := cols + "(?,?,'pending',?,?,?,?,?)" + strings.Repeat(",(?,?,'pending',?,?,?,?,?)", len(group)-1)
+		_, err := tx.ExecContext(ctx, q, args...)
+		if err == nil {
+			continue
+		}
+		if !isConstraint(err) {
+			return fmt.Errorf("registry: record cards: %w", err)
+		}
+		for k := range group {
+			for try := 0; ; try++ {
+				_, err := tx.ExecContext(ctx, cols+"(?,?,'pending',?,?,?,?,?)", row(nil, group[k])...)
+				if err == nil {
+					break
+				}
+				if !isConstraint(err) || try > 5 {
+					return fmt.Errorf("registry: record card: %w", err)
+				}
+				group[k].Serial = newSerial()
+			}
+		}
+	}
+	return nil
+}
+
+// eachRow runs q and calls f for each row.
+func eachRow(ctx context.Context, tx *sql.Tx, q string, args []any, f func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func printPerm(n int) idcards.Permission {
@@ -433,6 +499,117 @@ func (s *Store) CardHolders(ctx context.Context, mrns []string) ([]CardHolder, e
 				return nil, idcards.Errorf(idcards.NotFound, "%s is not in this registry", m)
 			}
 			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// ConfirmBatch is ConfirmCards for every pending card of a batch: a print
+// run records each file's cards just before rendering them and confirms
+// the batch when the file is complete, so the batch's pending cards are
+// exactly that file's. Set-based (two statements), whatever the count; it
+// returns how many cards became active.
+func (s *Store) ConfirmBatch(ctx context.Context, batchID string) (int, error) {
+	if batchID == "" {
+		return 0, idcards.Errorf(idcards.Invalid, "confirm: no batch")
+	}
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cards WHERE batch_id = ? AND state = 'pending'`, batchID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		a, err := idcards.Require(ctx, printPerm(n))
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'replaced',
+				replaced_by = (SELECT n.serial FROM cards n WHERE n.mrn = cards.mrn AND n.batch_id = ? AND n.state = 'pending' ORDER BY n.printed_at DESC, n.serial LIMIT 1)
+			WHERE state = 'active' AND mrn IN (SELECT mrn FROM cards WHERE batch_id = ? AND state = 'pending')`, batchID, batchID)
+		if err != nil {
+			return fmt.Errorf("registry: confirm batch: %w", err)
+		}
+		replaced, _ := res.RowsAffected()
+		var layout string
+		if err := tx.QueryRowContext(ctx, `SELECT layout FROM cards WHERE batch_id = ? AND state = 'pending' LIMIT 1`, batchID).Scan(&layout); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'active' WHERE batch_id = ? AND state = 'pending'`, batchID); err != nil {
+			return fmt.Errorf("registry: confirm batch: %w", err)
+		}
+		detail := fmt.Sprintf("cards=%d layout=%s batch=%s replaced=%d", n, layout, batchID, replaced)
+		return s.insertAudit(ctx, tx, a.Name, "card.print", batchID, detail)
+	})
+	return n, err
+}
+
+// FailBatch is FailCards for every pending card of a batch; it returns how
+// many cards became failed.
+func (s *Store) FailBatch(ctx context.Context, batchID, why string) (int, error) {
+	if batchID == "" {
+		return 0, idcards.Errorf(idcards.Invalid, "fail: no batch")
+	}
+	why = strings.TrimSpace(why)
+	if why == "" {
+		why = "print run failed"
+	}
+	if len(why) > 500 {
+		why = why[:500]
+	}
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		a, err := idcards.Require(ctx, idcards.PermPrintCard)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE cards SET state = 'failed', reason = CASE WHEN reason IS NULL THEN ? ELSE reason || '; ' || ? END
+			WHERE batch_id = ? AND state = 'pending'`, "not printed: "+why, "not printed: "+why, batchID)
+		if err != nil {
+			return fmt.Errorf("registry: fail batch: %w", err)
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.insertAudit(ctx, tx, a.Name, "card.fail", batchID, fmt.Sprintf("cards=%d batch=%s why=%s", n, batchID, why))
+	})
+	return int(n), err
+}
+
+// CardStates reads the active and pending cards of mrns (canonical MRNs),
+// in a few statements; MRNs with neither are left out of the map. (A
+// lighter CardHolders, for checking a long run before it starts.)
+func (s *Store) CardStates(ctx context.Context, mrns []string) (map[string]CardHolder, error) {
+	out := map[string]CardHolder{}
+	for i := 0; i < len(mrns); i += serialChunk {
+		chunk := mrns[i:min(i+serialChunk, len(mrns))]
+		args := make([]any, len(chunk))
+		for j, m := range chunk {
+			args[j] = m
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT mrn, state, serial, coalesce(batch_id, '') FROM cards WHERE state IN ('active', 'pending') AND mrn IN (?`+strings.Repeat(",?", len(chunk)-1)+`) ORDER BY printed_at`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("registry: card states: %w", err)
+		}
+		for rows.Next() {
+			var m, st, serial, batch string
+			if err := rows.Scan(&m, &st, &serial, &batch); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			h := out[m]
+			h.MRN = m
+			if st == string(idcards.CardActive) {
+				h.ActiveSerial = serial // the latest, by the ORDER BY
+			} else {
+				h.PendingSerial, h.PendingBatch = serial, batch
+			}
+			out[m] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -214,29 +214,17 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	if err != nil {
 		return err
 	}
-	holders, err := s.CardHolders(ctx, good)
+	good, bad, err = refuseCarded(ctx, s, good, bad, f.reprint)
 	if err != nil {
 		return err
 	}
-	kept := holders[:0]
-	for _, h := range holders {
-		switch {
-		case h.PendingSerial != "":
-			bad = append(bad, registry.BadID{Input: h.MRN, Reason: "has pending card " + h.PendingSerial + " of batch " + orNone(h.PendingBatch) + ", from a run that did not finish: check whether it printed, then idcards cards confirm --batch " + orNone(h.PendingBatch) + " or idcards cards cancel --batch " + orNone(h.PendingBatch)})
-		case h.ActiveSerial != "" && !f.reprint:
-			bad = append(bad, registry.BadID{Input: h.MRN, Reason: "already has active card " + h.ActiveSerial + " (use --reprint --reason to replace it)"})
-		default:
-			kept = append(kept, h)
-		}
-	}
-	holders = kept
 	for _, b := range bad {
 		fmt.Fprintf(a.stderr, "refused %s: %s\n", b.Input, b.Reason)
 	}
 	if len(bad) > 0 && !f.skipBad {
 		return idcards.Errorf(idcards.Invalid, "print: %d of %d IDs refused, nothing printed (fix the list or use --skip-bad)", len(bad), len(codes))
 	}
-	if len(holders) == 0 {
+	if len(good) == 0 {
 		return idcards.Errorf(idcards.Invalid, "print: no printable IDs")
 	}
 	if f.split < 0 {
@@ -254,7 +242,7 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	if lpstat == "none" {
 		lpstat = ""
 	}
-	prog := newProgress(a.stderr, len(holders))
+	prog := newProgress(a.stderr, len(good))
 	j := &printJob{
 		s: s, sheet: sheet, layout: f.layout, reason: f.reason, batch: newBatchID(),
 		opts: printing.RenderOptions{
@@ -264,19 +252,22 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 		look: look.cardSettings, out: f.out, printer: f.printer, lp: lp, lpstat: lpstat, split: f.split,
 		warn: a.stderr, step: prog.update,
 	}
-	res, err := j.run(ctx, holders)
+	res, err := j.run(ctx, good)
 	prog.done()
 	if err != nil {
 		return err
 	}
 	dest := "printer " + f.printer
+	if len(res.Jobs) > 0 {
+		dest += " (job " + strings.Join(res.Jobs, ", ") + ")"
+	}
 	if f.printer == "" {
 		dest = strings.Join(res.Files, ", ")
 		if len(res.Files) > 3 {
 			dest = fmt.Sprintf("%d files %s … %s", len(res.Files), res.Files[0], res.Files[len(res.Files)-1])
 		}
 	}
-	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(len(res.Printed), "card"), plural(res.Pages, "page"), f.layout, dest, j.batch)
+	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(res.Printed, "card"), plural(res.Pages, "page"), f.layout, dest, j.batch)
 	if len(bad) > 0 {
 		a.printf("skipped %d refused IDs (listed on stderr)\n", len(bad))
 	}
@@ -301,6 +292,38 @@ func newBatchID() string {
 	var b [4]byte
 	rand.Read(b[:])
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// refuseCarded moves the MRNs that already have a card out of good: a
+// pending one (a run that did not finish must be resolved first) always,
+// an active one unless reprint.
+func refuseCarded(ctx context.Context, s *registry.Store, good []string, bad []registry.BadID, reprint bool) ([]string, []registry.BadID, error) {
+	states, err := s.CardStates(ctx, good)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(states) == 0 {
+		return good, bad, nil
+	}
+	kept := good[:0:0]
+	for _, m := range good {
+		h, ok := states[m]
+		switch {
+		case !ok:
+			kept = append(kept, m)
+		default:
+			switch {
+			case h.PendingSerial != "":
+				b := orNone(h.PendingBatch)
+				bad = append(bad, registry.BadID{Input: h.MRN, Reason: "has pending card " + h.PendingSerial + " of batch " + b + ", from a run that did not finish: check whether it printed, then idcards cards confirm --batch " + b + " or idcards cards cancel --batch " + b + " --reason ..."})
+			case h.ActiveSerial != "" && !reprint:
+				bad = append(bad, registry.BadID{Input: h.MRN, Reason: "already has active card " + h.ActiveSerial + " (use --reprint --reason to replace it)"})
+			default:
+				kept = append(kept, m)
+			}
+		}
+	}
+	return kept, bad, nil
 }
 
 // Registry settings for what a card shows.
@@ -607,28 +630,25 @@ Without flags, shows the values.`,
 					return err
 				}
 				defer s.Close()
-				cs, err := s.ListCards(ctx, registry.CardFilter{BatchID: batch, State: idcards.CardPending, Limit: 10_000_000})
-				if err != nil {
-					return err
-				}
-				if len(cs) == 0 {
-					return idcards.Errorf(idcards.NotFound, "cards %s: batch %s has no pending cards", cmd.Name(), batch)
-				}
+				var n int
 				if confirm {
-					err = s.ConfirmCards(ctx, cs)
+					n, err = s.ConfirmBatch(ctx, batch)
 				} else {
 					if strings.TrimSpace(why) == "" {
 						return idcards.Errorf(idcards.Invalid, "cards cancel: --reason is required (e.g. \"PDF never printed\")")
 					}
-					err = s.FailCards(ctx, cs, why)
+					n, err = s.FailBatch(ctx, batch, "cancelled: "+why)
 				}
 				if err != nil {
 					return err
 				}
+				if n == 0 {
+					return idcards.Errorf(idcards.NotFound, "cards %s: batch %s has no pending cards", cmd.Name(), batch)
+				}
 				if confirm {
-					a.printf("confirmed %s of batch %s: now active\n", plural(len(cs), "card"), batch)
+					a.printf("confirmed %s of batch %s: now active\n", plural(n, "card"), batch)
 				} else {
-					a.printf("cancelled %s of batch %s: marked failed (never printed)\n", plural(len(cs), "card"), batch)
+					a.printf("cancelled %s of batch %s: marked failed (never printed)\n", plural(n, "card"), batch)
 				}
 				return nil
 			},

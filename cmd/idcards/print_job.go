@@ -44,111 +44,129 @@ type printJob struct {
 
 // printResult is what a run made.
 type printResult struct {
-	Files   []string       // PDFs written (empty when sent to a printer)
-	Printed []idcards.Card // confirmed (active) cards
+	Files   []string // PDFs written (empty when sent to a printer)
+	Jobs    []string // CUPS request ids (cards-12 …) when sent to a printer
+	Printed int      // cards confirmed (now active)
 	Pages   int
 }
 
-// notPrintedError is a failed run: the cause, and the cards that were not
-// printed (now failed in the registry), next to those that were.
+// notPrintedError is a failed run: the cause, and the MRNs whose cards
+// were not printed (now failed in the registry, or never recorded), next
+// to what did print.
 type notPrintedError struct {
 	cause      error
-	printed    []idcards.Card
-	notPrinted []idcards.Card
-	names      map[string]string
+	printed    int
+	notPrinted []string
+	names      map[string]string // for the first few not printed
 	where      []string
+	batch      string
 }
 
 func (e *notPrintedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "print: %v\n%d of %d cards NOT printed (recorded as failed, no active card):", e.cause, len(e.notPrinted), len(e.notPrinted)+len(e.printed))
-	for i, c := range e.notPrinted {
-		if i == 20 {
-			fmt.Fprintf(&b, " … and %d more (idcards cards list --batch %s --state failed)", len(e.notPrinted)-20, c.BatchID)
+	fmt.Fprintf(&b, "print: %v\n%d of %d cards NOT printed (no active card; recorded ones are failed, see idcards cards list --batch %s):", e.cause, len(e.notPrinted), len(e.notPrinted)+e.printed, e.batch)
+	for i, m := range e.notPrinted {
+		if i == maxNamed {
+			fmt.Fprintf(&b, " … and %d more", len(e.notPrinted)-maxNamed)
 			break
 		}
-		b.WriteString(" " + c.MRN)
-		if n := e.names[c.MRN]; n != "" {
-			b.WriteString(" (" + n + ")")
-		}
-		if i < len(e.notPrinted)-1 && i < 19 {
+		if i > 0 {
 			b.WriteString(",")
 		}
+		b.WriteString(" " + m)
+		if n := e.names[m]; n != "" {
+			b.WriteString(" (" + n + ")")
+		}
 	}
-	if len(e.printed) > 0 {
-		fmt.Fprintf(&b, "\n%d cards did print: %s", len(e.printed), strings.Join(e.where, ", "))
+	if e.printed > 0 {
+		fmt.Fprintf(&b, "\n%d cards did print: %s", e.printed, strings.Join(e.where, ", "))
 	}
 	return b.String()
 }
 
 func (e *notPrintedError) Unwrap() error { return e.cause }
 
+// maxNamed is how many unprinted patients an error names.
+const maxNamed = 20
+
 // cardSettings are the registry settings for what a card shows.
 type cardSettings struct {
 	birth string // "year" (default), "date" or "none"
 }
 
-// run prints holders (already checked printable).
-func (j *printJob) run(ctx context.Context, holders []registry.CardHolder) (printResult, error) {
+// holderChunk is how many cards are read, recorded and rendered at a time:
+// memory stays flat however long the run.
+const holderChunk = 10000
+
+// run prints mrns (canonical, checked printable). Each file's cards are
+// recorded pending in chunks just before they are rendered, and the
+// batch's pending cards are confirmed once the file is complete on disk or
+// accepted by lp: at that moment they are exactly that file's cards.
+func (j *printJob) run(ctx context.Context, mrns []string) (printResult, error) {
 	var res printResult
-	mrns := make([]string, len(holders))
-	names := make(map[string]string, len(holders))
-	for i, h := range holders {
-		mrns[i] = h.MRN
-		if n := h.Patient.DisplayName(); n != "" {
-			names[h.MRN] = n
-		}
+	if _, err := idcards.Require(ctx, printPermFor(len(mrns))); err != nil {
+		return res, err
 	}
 	if j.printer != "" && j.lpstat != "" {
 		if err := j.checkQueue(ctx); err != nil {
 			return res, err // nothing recorded yet
 		}
 	}
-	cards, err := j.s.BeginCards(ctx, mrns, j.layout, j.batch, j.reason)
-	if err != nil {
-		return res, err
-	}
 	// The registry work after a failure must happen even when ctx was
 	// cancelled (Ctrl-C): that is when it matters most.
 	bg := context.WithoutCancel(ctx)
 	fail := func(from int, cause error) error {
-		left := cards[from:]
-		if ferr := j.s.FailCards(bg, left, cause.Error()); ferr != nil {
+		if _, ferr := j.s.FailBatch(bg, j.batch, cause.Error()); ferr != nil {
 			return fmt.Errorf("print: %v; and recording the unprinted cards as failed also failed: %w (they stay pending: idcards cards list --state pending)", cause, ferr)
 		}
-		return &notPrintedError{cause: cause, printed: res.Printed, notPrinted: left, names: names, where: j.where(res)}
+		left := mrns[from:]
+		names := map[string]string{}
+		if hs, err := j.s.CardHolders(bg, left[:min(len(left), maxNamed)]); err == nil {
+			for _, h := range hs {
+				names[h.MRN] = h.Patient.DisplayName()
+			}
+		}
+		return &notPrintedError{cause: cause, printed: res.Printed, notPrinted: left, names: names, where: j.where(res), batch: j.batch}
 	}
-	per := len(cards)
+	per := len(mrns)
 	if j.split > 0 {
 		per = j.split
 	}
-	parts := (len(cards) + per - 1) / per
+	parts := (len(mrns) + per - 1) / per
 	done := 0
 	for part := 0; part < parts; part++ {
-		from, to := part*per, min((part+1)*per, len(cards))
+		from, to := part*per, min((part+1)*per, len(mrns))
 		name := j.out
 		if j.split > 0 && j.out != "" {
 			name = splitName(j.out, part+1, parts)
 		}
-		pages, err := j.renderPart(ctx, name, cards[from:to], holders[from:to], &done)
+		pages, job, err := j.renderPart(ctx, name, mrns[from:to], &done)
+		if job != "" {
+			res.Jobs = append(res.Jobs, job)
+		}
 		if err != nil {
 			return res, fail(from, err)
 		}
-		if err := j.s.ConfirmCards(bg, cards[from:to]); err != nil {
+		n, err := j.s.ConfirmBatch(bg, j.batch)
+		if err != nil {
 			// The file exists (or the job is queued) but the registry
 			// could not say so: the cards stay pending, which is the truth.
 			return res, fmt.Errorf("print: %s is complete but confirming its cards failed: %w (they stay pending; confirm with idcards cards confirm --batch %s after checking the printout)", j.dest(name), err, j.batch)
 		}
-		for _, c := range cards[from:to] {
-			c.State = idcards.CardActive
-			res.Printed = append(res.Printed, c)
-		}
+		res.Printed += n
 		res.Pages += pages
 		if j.printer == "" {
 			res.Files = append(res.Files, name)
 		}
 	}
 	return res, nil
+}
+
+func printPermFor(n int) idcards.Permission {
+	if n > 1 {
+		return idcards.PermPrintBatch
+	}
+	return idcards.PermPrintCard
 }
 
 func (j *printJob) dest(name string) string {
@@ -177,15 +195,15 @@ func splitName(out string, i, n int) string {
 
 // renderPart writes one PDF: into a temporary file next to the target
 // (synced, then renamed, so a PDF under the real name is always complete),
-// or into a temporary file that lp then sends.
-func (j *printJob) renderPart(ctx context.Context, name string, cards []idcards.Card, holders []registry.CardHolder, done *int) (int, error) {
+// or into a temporary file that lp then sends (returning lp's request id).
+func (j *printJob) renderPart(ctx context.Context, name string, mrns []string, done *int) (int, string, error) {
 	dir := os.TempDir()
 	if j.printer == "" {
 		dir = filepath.Dir(name)
 	}
 	tmp, err := os.CreateTemp(dir, ".idcards-print-*.pdf")
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename, or on failure
 	defer tmp.Close()
@@ -195,43 +213,57 @@ func (j *printJob) renderPart(ctx context.Context, name string, cards []idcards.
 	}
 	r, err := printing.NewRenderer(w, j.sheet, j.opts)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	for i, c := range cards {
-		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("stopped: %w", err)
-		}
-		pc := cardFor(holders[i], c, j.look)
-		notes, err := r.Add(pc)
+	for i := 0; i < len(mrns); i += holderChunk {
+		chunk := mrns[i:min(i+holderChunk, len(mrns))]
+		holders, err := j.s.CardHolders(ctx, chunk)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
-		j.note(pc, notes)
-		*done++
-		if j.step != nil {
-			j.step(*done)
+		// Recorded before they are drawn: every card that can leave the
+		// printer is known.
+		cards, err := j.s.BeginCards(ctx, chunk, j.layout, j.batch, j.reason)
+		if err != nil {
+			return 0, "", err
+		}
+		for k, c := range cards {
+			if err := ctx.Err(); err != nil {
+				return 0, "", fmt.Errorf("stopped: %w", err)
+			}
+			pc := cardFor(holders[k], c, j.look)
+			notes, err := r.Add(pc)
+			if err != nil {
+				return 0, "", err
+			}
+			j.note(pc, notes)
+			*done++
+			if j.step != nil {
+				j.step(*done)
+			}
 		}
 	}
 	if err := r.Close(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err := tmp.Sync(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return 0, "", fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return 0, "", fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if j.printer != "" {
-		return r.Pages(), j.sendToPrinter(ctx, tmp.Name())
+		job, err := j.sendToPrinter(ctx, tmp.Name())
+		return r.Pages(), job, err
 	}
 	if err := os.Rename(tmp.Name(), name); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if d, err := os.Open(dir); err == nil { // make the rename durable
 		d.Sync()
 		d.Close()
 	}
-	return r.Pages(), nil
+	return r.Pages(), "", nil
 }
 
 // note warns about a card that printed differently from the record.
@@ -276,12 +308,19 @@ func firstLine(s string) string {
 	return s
 }
 
-func (j *printJob) sendToPrinter(ctx context.Context, path string) error {
+// sendToPrinter hands the PDF to lp and returns the request id lp
+// reports ("request id is cards-12 (1 file(s))"). lp copies the file to
+// the spooler, so the temporary file can go once it returns.
+func (j *printJob) sendToPrinter(ctx context.Context, path string) (string, error) {
 	out, err := exec.CommandContext(ctx, j.lp, "-d", j.printer, "-t", "idcards "+j.batch, path).CombinedOutput()
 	if err != nil {
-		return idcards.Errorf(idcards.Unavailable, "%s -d %s refused the job: %v: %s", j.lp, j.printer, err, strings.TrimSpace(string(out)))
+		return "", idcards.Errorf(idcards.Unavailable, "%s -d %s refused the job: %v: %s", j.lp, j.printer, err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	if _, rest, ok := strings.Cut(string(out), "request id is "); ok {
+		id, _, _ := strings.Cut(rest, " ")
+		return strings.TrimSpace(id), nil
+	}
+	return "", nil
 }
 
 type failingWriter struct {

@@ -158,10 +158,6 @@ func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool
 	if len(bad) > 0 {
 		return "", idcards.Errorf(idcards.Invalid, "cannot print %s: %s", bad[0].Input, bad[0].Reason)
 	}
-	holders, err := s.CardHolders(ctx, good)
-	if err != nil {
-		return "", err
-	}
 	look, err := cardLookup(ctx, s, "", "")
 	if err != nil {
 		return "", err
@@ -199,7 +195,7 @@ func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool
 		},
 		look: look.cardSettings, out: filepath.Join(p.dir, batch+".pdf"), printer: printer, lp: lp, lpstat: lpstat,
 	}
-	res, err := j.run(ctx, holders)
+	res, err := j.run(ctx, good)
 	if err != nil {
 		return "", err
 	}
