@@ -279,6 +279,11 @@ type Fit struct {
 	shaped []shaped // Lines shaped, when FitText already had them
 }
 
+// maxFitRunes bounds the text FitText looks at: more than this never fits
+// two lines of a card at the minimum size (so it is shortened anyway), and
+// a bound keeps a pathological name from costing more than its card.
+const maxFitRunes = 400
+
 // FitText fits text into width mm: the largest size from max down to
 // oneLineMin (steps of 0.5 pt) that holds it on one line; failing that (and
 // when maxLines is 2) two lines broken at a space (or, for one very long
@@ -286,40 +291,59 @@ type Fit struct {
 // (or only) line shortened with "…" at min. Every returned line fits width
 // at Size.
 func FitText(text string, bold bool, width, max, oneLineMin, twoLineMax, min float64, maxLines int) Fit {
-	text = strings.Join(strings.Fields(text), " ")
+	text = strings.Join(strings.Fields(norm.NFC.String(text)), " ")
+	cut := false
+	if utf8.RuneCountInString(text) > maxFitRunes {
+		text, cut = string([]rune(text)[:maxFitRunes]), true
+	}
 	sh := shape(text, bold)
 	full := sh.width / 1000 * mmPerPt // mm per pt
-	for s := max; s >= oneLineMin-1e-9; s -= 0.5 {
+	for s := max; s >= oneLineMin-1e-9 && !cut; s -= 0.5 {
 		if full*s <= width {
 			return Fit{Lines: []string{text}, Size: s, shaped: []shaped{sh}}
 		}
 	}
 	if maxLines < 2 {
-		return Fit{Lines: []string{ellipsize(text, bold, width, min)}, Size: min, Shortened: true}
+		return Fit{Lines: []string{ellipsize(text, bold, width, min, cut)}, Size: min, Shortened: true}
 	}
 	words := strings.Split(text, " ")
-	for s := twoLineMax; s >= min-1e-9; s -= 0.5 {
-		if a, b, ok := split2(words, bold, width, s); ok {
+	// Line widths from word widths: a break at a space never changes how
+	// the words on either side are shaped.
+	ww := make([]float64, len(words))
+	for i, w := range words {
+		ww[i] = shape(w, bold).width
+	}
+	space := shape(" ", bold).width
+	for s := twoLineMax; s >= min-1e-9 && !cut; s -= 0.5 {
+		if a, b, ok := split2(words, ww, space, width/(s*mmPerPt)*1000); ok {
 			return Fit{Lines: []string{a, b}, Size: s}
 		}
 	}
 	// At the minimum size: as much as fits on line 1 (whole words when
 	// possible), the rest shortened on line 2.
 	first, rest := fillLine(text, bold, width, min)
-	return Fit{Lines: []string{first, ellipsize(rest, bold, width, min)}, Size: min, Shortened: true}
+	return Fit{Lines: []string{first, ellipsize(rest, bold, width, min, cut)}, Size: min, Shortened: true}
 }
 
 // split2 finds the break between words that balances the two lines and
-// fits both in width at size s.
-func split2(words []string, bold bool, width, s float64) (string, string, bool) {
-	best, bestW := -1, 0.0
+// fits both in limit (1/1000 em).
+func split2(words []string, ww []float64, space, limit float64) (string, string, bool) {
+	total := 0.0
+	for _, w := range ww {
+		total += w
+	}
+	total += space * float64(len(ww)-1)
+	best, bestW, a := -1, 0.0, 0.0
 	for i := 1; i < len(words); i++ {
-		a, b := strings.Join(words[:i], " "), strings.Join(words[i:], " ")
-		wa, wb := shape(a, bold).Width(s), shape(b, bold).Width(s)
-		if wa > width || wb > width {
+		a += ww[i-1]
+		if i > 1 {
+			a += space
+		}
+		b := total - a - space
+		if a > limit || b > limit {
 			continue
 		}
-		if w := maxf(wa, wb); best < 0 || w < bestW {
+		if w := maxf(a, b); best < 0 || w < bestW {
 			best, bestW = i, w
 		}
 	}
@@ -354,14 +378,15 @@ func fillLine(text string, bold bool, width, s float64) (string, string) {
 	return strings.TrimSpace(string(rs[:cut])), strings.TrimSpace(string(rs[cut:]))
 }
 
-// ellipsize shortens text to fit width at size s, ending in "…".
-func ellipsize(text string, bold bool, width, s float64) string {
-	if shape(text, bold).Width(s) <= width {
+// ellipsize shortens text to fit width at size s, ending in "…" (also
+// when it fits but was cut before).
+func ellipsize(text string, bold bool, width, s float64, cut bool) string {
+	if !cut && shape(text, bold).Width(s) <= width {
 		return text
 	}
 	rs := []rune(text)
 	n := fitRunes(rs, bold, width, s, "…")
-	for n > 0 && (unicode.Is(unicode.Mn, rs[n]) || rs[n-1] == ' ') {
+	for n > 0 && (n < len(rs) && unicode.Is(unicode.Mn, rs[n]) || rs[n-1] == ' ') {
 		n-- // never strand a combining mark or end on a space
 	}
 	return strings.TrimRight(string(rs[:n]), " ") + "…"
