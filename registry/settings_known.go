@@ -21,6 +21,8 @@ type KnownSetting struct {
 // returns a fresh slice each call (no package-level mutable state).
 func KnownSettings() []KnownSetting {
 	return []KnownSetting{
+		{"card_birth", "year", "what cards print of the date of birth: year (privacy), date (full date; an estimated date prints as its year) or none", oneOf("year", "date", "none")},
+		{"card_identifiers", "mrn", "identifiers printed on cards: mrn, or mrn,serial to add the card serial", oneOf("mrn", "mrn,serial")},
 		{"cli_sign_in", "off", "on: data-changing CLI commands need --user and a password; off: the CLI acts as the OS user", oneOf("on", "off")},
 		{"facility_name", "", "name printed on cards and shown in the TUI", func(v string) error {
 			if len(v) > 120 || strings.ContainsAny(v, "\r\n\t") {

@@ -58,23 +58,41 @@ Choose one source:
   --unprinted    every issued, non-voided ID that has no card yet
   --patient MRN  one patient's card (with --reprint --reason when they already have one)
 
-Every ID is verified first. Unknown, malformed or voided IDs, and IDs that
-already have an active card (unless --reprint), are listed with the reason
-and nothing is printed; --skip-bad prints the good ones and reports the rest.
-Each card gets a serial and is recorded (who, when, batch, layout) before the
-PDF is written, so every card that can leave the printer is known; a reprint
-marks the old card "replaced". See also: idcards cards list.
+Every ID is verified first. Unknown, malformed or voided IDs, IDs that
+already have an active card (unless --reprint) and IDs with a pending card
+of an unfinished run are listed with the reason and nothing is printed;
+--skip-bad prints the good ones and reports the rest.
+
+Each card gets a serial and is recorded "pending" just before it is drawn;
+it becomes "active" only when its PDF is complete on disk (written to a
+temporary file, synced, renamed) or lp accepted the job. A failed run marks
+its cards "failed" and names the patients that were not printed. A reprint
+marks the old card "replaced" once the new one has printed. A run killed
+between finishing the PDF and recording it leaves its cards pending: see
+idcards cards list --state pending, cards confirm and cards cancel.
+
+--split N writes N cards per file (-o cards.pdf gives cards-0001.pdf,
+cards-0002.pdf …; with --to-printer one job per N cards). --to-printer checks
+with lpstat that the queue exists, is enabled and accepts jobs before
+anything is recorded.
+
+Names print in any script the embedded fonts cover (Latin, Greek, Cyrillic,
+Hebrew, Arabic, N'Ko, Adlam, Ethiopic, Tifinagh, Vai); other characters
+print as U+FFFD with a warning naming the patient. Long names shrink, then
+wrap to two lines, then end in "…". See docs/printing.md.
 
 The Code 128 symbol carries the MRN alone, so a scan into any search field
 works. A 2D symbol (qr, datamatrix, or code128+qr) carries the MRN and the card
 serial, so a scan of a replaced card is recognised.
 
 The facility name and logo come from the registry settings facility_name and
-card_logo (a PNG path), or --facility and --logo.`,
+card_logo (a PNG path), or --facility and --logo; what else the card shows
+(birth year or date, the card serial) from idcards cards setup.`,
 		Example: `  idcards print --patient KLA0001234 -o card.pdf --layout card
   idcards print --patient KLA0001234 --reprint --reason "lost" --to-printer Zebra_ZC300
   idcards print --unprinted --layout a4 --symbology code128+qr -o batch.pdf
-  idcards issue --count 500 | idcards print --ids - --skip-bad -o preprinted.pdf`,
+  idcards issue --count 500 | idcards print --ids - --skip-bad -o preprinted.pdf
+  idcards print --ids campaign.txt --layout a4 --split 1000 -o campaign.pdf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runPrint(cmd.Context(), f)
