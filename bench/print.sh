@@ -12,10 +12,16 @@
 #   bench/print.sh                 # RUNS=5 SIZES="1000 10000" BIG=100000
 #   RUNS=3 SIZES=1000 BIG= bench/print.sh
 #
+# glabels-3-batch's time grows with the square of the merge (1,000 cards
+# ~1.4 s, 2,000 ~5.5 s on an idle 2-core machine; 10,000 takes many
+# minutes and ~4.7 GB RSS), so above 2,000 cards it runs GLABELS_BIG_RUNS
+# times (default 1) while idcards still runs RUNS times.
+#
 # Needs glabels (glabels-3-batch), qpdf, poppler-utils, zbar-tools, GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
+GLABELS_BIG_RUNS=${GLABELS_BIG_RUNS:-1}
 SIZES=${SIZES:-"1000 10000"}
 BIG=${BIG-100000}
 out=${OUT:-bench/results/print-$(date -u +%Y%m%dT%H%M%SZ).txt}
@@ -73,10 +79,13 @@ for n in $SIZES; do
 		m = $1; grp = substr(m, 1, 3) " " substr(m, 4, 3) " " substr(m, 7)
 		printf "%s,%s %s,Sex %s   Born %s,%s\n", m, $3, $4, $5, substr($6, 1, 4), grp }' "$work/export.csv" > "$work/glabels-$n.csv"
 	: > "$work/t-idcards" ; : > "$work/t-glabels"; : > "$work/rss"
+	gruns=$RUNS
+	[ "$n" -le 2000 ] || gruns=$GLABELS_BIG_RUNS
 	for r in $(seq "$RUNS"); do
 		cp "$work/base.db" "$work/run.db"; rm -f "$work"/run.db-wal "$work"/run.db-shm "$work/ours.pdf"
 		IDCARDS_DB="$work/run.db" /usr/bin/time -f '%e %M' -o "$work/tm" "$work/idcards" print --ids "$work/ids-$n.txt" --layout a4 -o "$work/ours.pdf" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 		read -r secs kb < "$work/tm"; echo "$secs" >> "$work/t-idcards"; echo $((kb / 1024)) >> "$work/rss"
+		[ "$r" -le "$gruns" ] || continue
 		rm -f "$work/glabels.pdf"
 		/usr/bin/time -f '%e %M' -o "$work/tm" glabels-3-batch -i "$work/glabels-$n.csv" -o "$work/glabels.pdf" bench/print-idcard-a4.glabels >/dev/null 2>&1
 		read -r secs kb < "$work/tm"; echo "$secs" >> "$work/t-glabels"

@@ -197,3 +197,19 @@ func TestLayoutCard_BadInput(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }
+
+func TestVisualOrder(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":                "abc",
+		"אבג":                "גבא",
+		"abc אבג def":        "abc גבא def",
+		"אבג 123 דה":         "הד 123 גבא",
+		"\u05E9\u05B8\u05DC": "\u05DC\u05E9\u05B8", // a mark stays after its base
+		"𞤀𞤣𞤤𞤢𞤥 Diallo":       "Diallo 𞤥𞤢𞤤𞤣𞤀",
+		"Amina (آمنة) Ali":   "Amina (ةنمآ) Ali",
+	} {
+		if got := string(visualOrder([]rune(in))); got != want {
+			t.Errorf("visualOrder(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

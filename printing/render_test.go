@@ -65,7 +65,29 @@ func renderPDF(t testing.TB, layout string, cards []Card, o Options) []byte {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
+	qpdfCheck(t, buf.Bytes())
 	return buf.Bytes()
+}
+
+// qpdfCheck runs qpdf --check on every PDF the tests render (when qpdf is
+// installed; IDCARDS_REQUIRE_TOOLS=1 makes it required).
+func qpdfCheck(t testing.TB, pdf []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		if os.Getenv("IDCARDS_REQUIRE_TOOLS") != "" {
+			t.Fatal("qpdf not installed and IDCARDS_REQUIRE_TOOLS is set")
+		}
+		return
+	}
+	f, err := os.CreateTemp(t.TempDir(), "*.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(pdf)
+	f.Close()
+	if out, err := exec.Command("qpdf", "--check", f.Name()).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
 }
 
 func tool(t *testing.T, name string, args ...string) string {

@@ -230,9 +230,24 @@ func visualOrder(rs []rune) []rune {
 	return out
 }
 
+// reverse reverses rs in place, keeping each base character ahead of the
+// combining marks that follow it (a mark is drawn after its base).
 func reverse(rs []rune) {
 	for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
 		rs[i], rs[j] = rs[j], rs[i]
+	}
+	// Each cluster is now mark…mark base: turn it back to base mark…mark.
+	for i := 0; i < len(rs); {
+		j := i
+		for j < len(rs) && unicode.Is(unicode.Mn, rs[j]) {
+			j++
+		}
+		if j < len(rs) && j > i {
+			base := rs[j]
+			copy(rs[i+1:j+1], rs[i:j])
+			rs[i] = base
+		}
+		i = j + 1
 	}
 }
 

@@ -311,7 +311,12 @@ func firstLine(s string) string {
 // sendToPrinter hands the PDF to lp and returns the request id lp
 // reports ("request id is cards-12 (1 file(s))"). lp copies the file to
 // the spooler, so the temporary file can go once it returns.
+//
+// Once started, lp is not interrupted by Ctrl-C: killed half way it may
+// or may not have queued the job, and the cards' state would be a guess.
 func (j *printJob) sendToPrinter(ctx context.Context, path string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, j.lp, "-d", j.printer, "-t", "idcards "+j.batch, path).CombinedOutput()
 	if err != nil {
 		return "", idcards.Errorf(idcards.Unavailable, "%s -d %s refused the job: %v: %s", j.lp, j.printer, err, strings.TrimSpace(string(out)))
