@@ -194,3 +194,27 @@ func containsStr(xs []string, x string) bool {
 	}
 	return false
 }
+
+// A mirror (idcards serve) answers a scan of a pending or failed card as
+// Verify does.
+func TestMirror_PendingAndFailedCards(t *testing.T) {
+	f := newMirrorFixture(t)
+	_, m1 := f.register(f.server, "Amina")
+	_, m2 := f.register(f.server, "Nakato")
+	var err error
+	f.m, err = registry.NewMirror(f.ctx, f.server, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cli.RecordCards(f.ctx, []string{m1}, "card", "b0", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cli.BeginCards(f.ctx, []string{m1, m2}, "card", "b1", "lost"); err != nil {
+		t.Fatal(err)
+	}
+	f.same("pending")
+	if _, err := f.cli.FailBatch(f.ctx, "b1", "lp refused"); err != nil {
+		t.Fatal(err)
+	}
+	f.same("failed")
+}
