@@ -218,3 +218,57 @@ func TestMirror_PendingAndFailedCards(t *testing.T) {
 	}
 	f.same("failed")
 }
+
+// CheckPrintable answers as Verify does, code by code, for every kind of
+// input, in input order.
+func TestStore_CheckPrintableAsVerify(t *testing.T) {
+	s, ctx := newStore(t)
+	ids, err := s.Reserve(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Void(ctx, ids[2], "entered twice"); err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := barcode.NewCodec(testFormat)
+	unknown, _ := codec.Make(999_999)
+	wrong := ids[0][:len(ids[0])-1] + flip(ids[0][len(ids[0])-1])
+	codes := []string{ids[0], " " + strings.ToLower(ids[1]) + " ", ids[2], unknown, wrong, "", "x", ids[0], "]C0" + ids[1], barcode.Format2D(ids[1], "C00000000")}
+	good, bad, err := s.CheckPrintable(ctx, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantGood []string
+	var wantBad []registry.BadID
+	seen := map[string]bool{}
+	for _, c := range codes {
+		v, err := s.Verify(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case !v.Status.OK():
+			r := string(v.Status)
+			if v.Detail != "" {
+				r += ": " + v.Detail
+			}
+			wantBad = append(wantBad, registry.BadID{Input: c, Reason: r})
+		case seen[v.Code]:
+			wantBad = append(wantBad, registry.BadID{Input: c, Reason: "listed twice in this run"})
+		default:
+			seen[v.Code] = true
+			wantGood = append(wantGood, v.Code)
+		}
+	}
+	if strings.Join(good, ",") != strings.Join(wantGood, ",") {
+		t.Errorf("good = %v, want %v", good, wantGood)
+	}
+	if len(bad) != len(wantBad) {
+		t.Fatalf("bad = %+v\nwant %+v", bad, wantBad)
+	}
+	for i := range bad {
+		if bad[i] != wantBad[i] {
+			t.Errorf("bad[%d] = %+v, want %+v", i, bad[i], wantBad[i])
+		}
+	}
+}
