@@ -10,7 +10,8 @@
 # MRN exactly once).
 #
 #   bench/print.sh                 # RUNS=5 SIZES="1000 10000" BIG=100000
-#   RUNS=3 SIZES=1000 BIG= bench/print.sh
+#   RUNS=3 SIZES=1000 BIG= bench/print.sh      # 1,000 cards only
+#   RUNS=3 SIZES= BIG=100000 bench/print.sh    # idcards' 100,000-card run only
 #
 # glabels-3-batch's time grows with the square of the merge (1,000 cards
 # ~1.4 s, 2,000 ~5.5 s on an idle 2-core machine; 10,000 takes many
@@ -22,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 GLABELS_BIG_RUNS=${GLABELS_BIG_RUNS:-1}
-SIZES=${SIZES:-"1000 10000"}
+SIZES=${SIZES-"1000 10000"}
 BIG=${BIG-100000}
 out=${OUT:-bench/results/print-$(date -u +%Y%m%dT%H%M%SZ).txt}
 mkdir -p "$(dirname "$out")"
@@ -41,8 +42,8 @@ echo "== building a registry of $max patients" >&2
 awk -v n="$max" 'BEGIN {
 	split("Nakato Amina Ngũgĩ Zoë Mukasa Birungi Kato Achieng Wanjiru Nsɛkɛ Okello Namata", g, " ")
 	split("Ssebunya Namukwaya Kiwanuka Nabukenya Diallo Otieno Mugisha Atuhaire Nansubuga Ochieng", f, " ")
-	srand(1); print "given_name,family_name,sex,birth_date"
-	for (i = 0; i < n; i++) printf "%s %s,%s,%s,%d-%02d-%02d\n", g[int(rand()*12)+1], g[int(rand()*12)+1], f[int(rand()*10)+1], (rand() < 0.5 ? "F" : "M"), 1940+int(rand()*80), 1+int(rand()*12), 1+int(rand()*28)
+	srand(1); print "given_name,family_name,sex,birth_date,village"
+	for (i = 0; i < n; i++) printf "%s %s,%s,%s,%d-%02d-%02d,Zone %d\n", g[int(rand()*12)+1], g[int(rand()*12)+1], f[int(rand()*10)+1], (rand() < 0.5 ? "F" : "M"), 1940+int(rand()*80), 1+int(rand()*12), 1+int(rand()*28), i
 }' > "$work/patients.csv"
 "$work/idcards" patients import "$work/patients.csv" --issue-missing >/dev/null
 "$work/idcards" patients export --out "$work/export.csv"
@@ -53,6 +54,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # decoded exactly once.
 check() {
 	local pdf=$1 n=$2 ids=$3
+	[ "$(wc -l < "$ids")" -eq "$n" ] || { echo "$ids does not hold $n IDs" >&2; exit 1; }
 	qpdf --check "$pdf" >/dev/null || { echo "qpdf --check failed on $pdf" >&2; exit 1; }
 	local pages; pages=$(pdfinfo "$pdf" | awk '/^Pages:/ {print $2}')
 	[ "$pages" -eq $(( (n + 9) / 10 )) ] || { echo "$pdf: $pages pages for $n cards" >&2; exit 1; }
