@@ -545,9 +545,9 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
 	rfl.StringVar(&rf.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	rfl.StringVar(&rf.logo, "logo", "", "PNG logo (default: setting card_logo)")
-	var facility, logo, birth, identifiers string
+	var facility, logo, birth, identifiers, printer string
 	setup := &cobra.Command{
-		Use:   "setup [--facility NAME] [--logo FILE.png] [--birth year|date|none] [--identifiers mrn[,serial]]",
+		Use:   "setup [--facility NAME] [--logo FILE.png] [--birth year|date|none] [--identifiers mrn[,serial]] [--printer QUEUE]",
 		Short: "Set what every card shows: facility name, logo, birth date or year, identifiers",
 		Long: `Store the card settings in the registry; idcards print and the desk screen use
 them (--facility and --logo on idcards print override the first two):
@@ -560,6 +560,8 @@ them (--facility and --logo on idcards print override the first two):
                       as its year) or none
   --identifiers LIST  setting card_identifiers: mrn (default) or mrn,serial
                       (adds the card serial after sex and birth)
+  --printer QUEUE     setting card_printer: the CUPS queue the desk screen
+                      prints on ("" saves PDFs next to the registry instead)
 
 Without flags, shows the values.`,
 		Example: `  idcards cards setup --facility "Kisugu Health Centre III" --logo /etc/idcards/logo.png
@@ -603,6 +605,11 @@ Without flags, shows the values.`,
 					return err
 				}
 			}
+			if cmd.Flags().Changed("printer") {
+				if err := s.SetKnownSetting(ctx, "card_printer", printer); err != nil {
+					return err
+				}
+			}
 			if cmd.Flags().Changed("identifiers") {
 				if _, err := parseIdentifiers(identifiers); err != nil {
 					return err
@@ -627,7 +634,11 @@ Without flags, shows the values.`,
 			if err != nil {
 				return err
 			}
-			a.printf("facility: %s\nlogo: %s\nbirth: %s\nidentifiers: %s\n", orNone(fv), orNone(lv), bv, iv)
+			pv, err := s.Setting(ctx, "card_printer", "")
+			if err != nil {
+				return err
+			}
+			a.printf("facility: %s\nlogo: %s\nbirth: %s\nidentifiers: %s\ndesk printer: %s\n", orNone(fv), orNone(lv), bv, iv, orNone(pv))
 			return nil
 		},
 	}
@@ -635,6 +646,7 @@ Without flags, shows the values.`,
 	setup.Flags().StringVar(&logo, "logo", "", "PNG logo printed top-left (\"\" removes it)")
 	setup.Flags().StringVar(&birth, "birth", "", "year (default), date or none")
 	setup.Flags().StringVar(&identifiers, "identifiers", "", "mrn (default) or mrn,serial")
+	setup.Flags().StringVar(&printer, "printer", "", "CUPS queue for the desk screen's prints (\"\" = save PDFs)")
 	resolve := func(use, short, long string, confirm bool) *cobra.Command {
 		var batch, why string
 		c := &cobra.Command{
