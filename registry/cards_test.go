@@ -206,6 +206,7 @@ func TestMirror_PendingAndFailedCards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(f.m.Close)
 	if _, err := f.cli.RecordCards(f.ctx, []string{m1}, "card", "b0", ""); err != nil {
 		t.Fatal(err)
 	}
