@@ -140,3 +140,35 @@ func TestPrint_WarnsAboutMissingGlyphsAndFacility(t *testing.T) {
 		t.Errorf("Adlam name warned about, but the fallback font has it:\n%s", errs)
 	}
 }
+
+// Ctrl-C in the middle of a run: the cards are failed (the registry work
+// is done although the context is cancelled) and no PDF is left.
+func TestPrintJob_InterruptedRun(t *testing.T) {
+	c := newPrintCLI(t)
+	mrns := c.issue("60")
+	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
+	s, err := registry.Open(ctx, c.env["IDCARDS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sheet, _ := printing.LayoutSheet("card")
+	j := &printJob{s: s, sheet: sheet, layout: "card", batch: "b-int", out: filepath.Join(c.dir, "x.pdf"), look: cardSettings{birth: "year"},
+		step: func(n int) {
+			if n == 25 {
+				cancel()
+			}
+		}}
+	_, err = j.run(ctx, mrns)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "60 of 60 cards NOT printed") {
+		t.Fatalf("err = %v", err)
+	}
+	if failed, _ := s.ListCards(context.WithoutCancel(ctx), registry.CardFilter{BatchID: "b-int", State: idcards.CardFailed}); len(failed) != 60 {
+		t.Fatalf("%d failed cards, want 60", len(failed))
+	}
+	if left, _ := filepath.Glob(filepath.Join(c.dir, "*.pdf")); len(left) > 0 {
+		t.Fatalf("an interrupted run left %v", left)
+	}
+}
