@@ -1,6 +1,9 @@
 // Package printing owns the ID card: a pure layout step that places boxes
-// in millimetres (tested as golden JSON) and a PDF renderer, the only user
-// of codeberg.org/go-pdf/fpdf.
+// in millimetres and fits the text with the embedded fonts' metrics (tested
+// as golden JSON), and a renderer that streams the cards into a PDF it
+// writes itself (pdf.go: Type 0 fonts subset from the embedded TrueType
+// files, so any character of any plane prints; pages written as they
+// fill, so memory stays flat).
 package printing
 
 import (
