@@ -589,7 +589,7 @@ func installKey(key *ChainKey, path string, replace bool, now time.Time) error {
 		if !replace {
 			return idcards.Errorf(idcards.Conflict, "restore: a different chain key is at %s", path)
 		}
-		if err := os.Rename(path, path+".before-restore-"+now.UTC().Format("20060102T150405Z")); err != nil {
+		if err := os.Rename(path, keptName(path, now)); err != nil {
 			return fmt.Errorf("registry: restore: %w", err)
 		}
 	}
@@ -644,7 +644,7 @@ func keepOld(ctx context.Context, path string, now time.Time, readable bool) (st
 			return "", idcards.Errorf(idcards.Conflict, "restore: the registry at %s is open in another process (desk, TUI or endpoint): stop it first", path)
 		}
 	}
-	kept := path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
+	kept := keptName(path, now)
 	if err := os.Rename(path, kept); err != nil {
 		return "", fmt.Errorf("registry: restore: keep %s: %w", path, err)
 	}
@@ -700,4 +700,18 @@ func peekIdentity(ctx context.Context, path string) (id, first string) {
 	db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&id)
 	db.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = 1`).Scan(&first)
 	return id, first
+}
+
+// keptName is where a restore keeps what it replaces: path.before-restore-TIME,
+// with -2, -3 … added when two restores fall in the same second, so an
+// earlier copy is never overwritten.
+func keptName(path string, now time.Time) string {
+	base := path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
 }

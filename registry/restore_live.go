@@ -40,7 +40,7 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 		return fmt.Errorf("registry: restore: %w", err)
 	}
 	defer conn.Close()
-	kept := opt.To + ".before-restore-" + opt.Now().UTC().Format("20060102T150405Z")
+	kept := keptName(opt.To, opt.Now())
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS r`, "file:"+tmp+"?mode=ro"); err != nil {
 		return fmt.Errorf("registry: restore: %w", err)
 	}
