@@ -121,9 +121,11 @@ type Identifier struct {
 type CardState string
 
 const (
+	CardPending  CardState = "pending" // recorded for a print run that has not confirmed it (may or may not exist)
 	CardActive   CardState = "active"
 	CardReplaced CardState = "replaced"
 	CardVoided   CardState = "voided"
+	CardFailed   CardState = "failed" // its print run failed before the page was complete or accepted: never printed
 )
 
 // Card is one physical card that left the printer.

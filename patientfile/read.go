@@ -159,7 +159,7 @@ func NewReader(r io.Reader, cfg Config) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(&bomSkipper{r: r})
+	cr := csv.NewReader(&bomSkipper{r: &lineLimiter{r: r, max: MaxLineBytes}})
 	if cfg.Comma != 0 {
 		cr.Comma = cfg.Comma
 	}
@@ -170,6 +170,10 @@ func NewReader(r io.Reader, cfg Config) (*Reader, error) {
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, idcards.Errorf(idcards.Invalid, "the file is empty: expected a header row such as %s", strings.Join(Fields[:6], ","))
+	}
+	var le *LineTooLongError
+	if errors.As(err, &le) {
+		return nil, le
 	}
 	if err != nil {
 		return nil, idcards.Errorf(idcards.Invalid, "header row: not readable as CSV: %v", err)
@@ -241,7 +245,11 @@ func (r *Reader) Next() (registry.ImportRow, error) {
 	}
 	line, _ := r.csv.FieldPos(0)
 	r.line = line
-	return ParseRow(r.cols, rec, line, r.layout, r.now)
+	cells := make([]string, len(rec))
+	for i, c := range rec {
+		cells[i] = UnescapeCell(c) // escape.go: what export escaped
+	}
+	return ParseRow(r.cols, cells, line, r.layout, r.now)
 }
 
 // ParseRow turns one record into an ImportRow. cols gives the field of each

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -66,7 +67,7 @@ func (w *Writer) Write(p idcards.Patient, mrns []string) error {
 		est = "yes"
 	}
 	copy(w.rec, []string{r.MRN, strings.Join(r.OtherMRNs, ";"), r.GivenName, r.FamilyName, r.Sex, r.BirthDate, est, r.Phone, r.Village, r.UUID})
-	return w.csv.Write(w.rec)
+	return w.csv.Write(EscapeRecord(w.rec)) // escape.go: no cell starts a formula
 }
 
 // Flush writes buffered data and reports any write error.
@@ -86,7 +87,7 @@ type JSONLReader struct {
 
 // NewJSONLReader reads JSON lines written by Writer.
 func NewJSONLReader(r io.Reader) *JSONLReader {
-	return &JSONLReader{r: bufio.NewReader(&bomSkipper{r: r})}
+	return &JSONLReader{r: bufio.NewReader(&bomSkipper{r: &lineLimiter{r: r, max: MaxLineBytes}})}
 }
 
 // Next returns the next row, io.EOF at the end, or a *registry.RowError.
@@ -94,6 +95,10 @@ func NewJSONLReader(r io.Reader) *JSONLReader {
 func (j *JSONLReader) Next() (registry.ImportRow, error) {
 	for {
 		text, err := j.r.ReadString('\n')
+		var le *LineTooLongError
+		if errors.As(err, &le) {
+			return registry.ImportRow{}, le
+		}
 		if text == "" && err != nil {
 			return registry.ImportRow{}, err
 		}

@@ -25,12 +25,12 @@ func BenchmarkRender_A4(b *testing.B) {
 			var heap uint64
 			for i := 0; i < b.N; i++ {
 				w.n = 0
-				r, err := NewRenderer(sheet, RenderOptions{Options: Options{Facility: "Kisugu Health Centre III"}, Created: fixed})
+				r, err := NewRenderer(&w, sheet, RenderOptions{Options: Options{Facility: "Kisugu Health Centre III"}, Created: fixed})
 				if err != nil {
 					b.Fatal(err)
 				}
 				for _, c := range cards {
-					if err := r.Add(c); err != nil {
+					if _, err := r.Add(c); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -38,7 +38,7 @@ func BenchmarkRender_A4(b *testing.B) {
 				runtime.GC() // count what the renderer retains, not garbage
 				runtime.ReadMemStats(&ms)
 				heap = ms.HeapInuse
-				if err := r.Finish(&w); err != nil {
+				if err := r.Close(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,6 +1,9 @@
 // Package printing owns the ID card: a pure layout step that places boxes
-// in millimetres (tested as golden JSON) and a PDF renderer, the only user
-// of codeberg.org/go-pdf/fpdf.
+// in millimetres and fits the text with the embedded fonts' metrics (tested
+// as golden JSON), and a renderer that streams the cards into a PDF it
+// writes itself (pdf.go: Type 0 fonts subset from the embedded TrueType
+// files, so any character of any plane prints; pages written as they
+// fill, so memory stays flat).
 package printing
 
 import (
@@ -31,29 +34,53 @@ type Card struct {
 	Serial string `json:"serial"`
 	Name   string `json:"name,omitempty"`
 	Sex    string `json:"sex,omitempty"`
-	Born   string `json:"born,omitempty"` // date of birth, or its year when estimated
+	Born   string `json:"born,omitempty"` // as it is to print: a year or a full date (the caller's setting)
 	Blank  bool   `json:"blank,omitempty"`
 }
 
 // Options are the settings shared by every card of a run.
 type Options struct {
-	Facility  string                          // facility name at the top of each card
-	Symbols   []barcode.Symbology             // Code 128 and/or one 2D symbology
-	HasLogo   bool                            // reserve the logo box top-left
-	Content2D func(mrn, serial string) string `json:"-"`
+	Facility   string                          // facility name at the top of each card ("" leaves the band empty)
+	Symbols    []barcode.Symbology             // Code 128 and/or one 2D symbology
+	HasLogo    bool                            // reserve the logo box top-left
+	ShowSerial bool                            // print the card serial after sex and birth
+	Content2D  func(mrn, serial string) string `json:"-"`
+
+	fits map[fitKey]Fit // the renderer's cache of texts that repeat on every card
 }
+
+type fitKey struct {
+	text  string
+	bold  bool
+	w, sz float64
+}
+
+// Type sizes (points). A name is set in bold at NameMax and shrinks to
+// NameOneLineMin on one line; a longer name wraps to two lines from
+// NameTwoLineMax down to NameMin (the smallest size read comfortably on a
+// card at arm's length), and only then is the second line shortened with
+// "…". At NameMin two lines of the full text width hold about 110
+// characters of an average name (50 + 50 fit in full).
+const (
+	NameMax        = 11.0
+	NameOneLineMin = 8.5
+	NameTwoLineMax = 9.0
+	NameMin        = 6.0
+)
 
 // Rect is a box in millimetres from the top-left corner.
 type Rect struct{ X, Y, W, H float64 }
 
-// Text is one line of text: the renderer shrinks Size (points) until the
-// text fits W.
+// Text is one line of text at Size points; the layout has made it fit W
+// (shrunk, wrapped or shortened), so the renderer draws it as it is.
 type Text struct {
 	Rect
 	Text  string  `json:"text"`
 	Size  float64 `json:"size"`
 	Bold  bool    `json:"bold,omitempty"`
 	Align string  `json:"align"` // "L" or "R"
+
+	glyphs *shaped // Text shaped at layout time, reused by the renderer
 }
 
 // Symbol is a barcode placed on the card: Module mm per module, the matrix
@@ -75,6 +102,11 @@ type CardLayout struct {
 	Symbols []Symbol `json:"symbols"`
 	Lines   []Line   `json:"lines,omitempty"`
 	Logo    *Rect    `json:"logo,omitempty"`
+
+	// What it took to fit: texts shortened with "…" ("name", "facility",
+	// "details") and characters no card font has (printed as U+FFFD).
+	Shortened []string `json:"shortened,omitempty"`
+	Missing   []rune   `json:"-"`
 }
 
 // Default2D is the content of the 2D symbol when Options.Content2D is nil:
@@ -124,7 +156,11 @@ func moduleFor(cols int, width float64) (float64, error) {
 	return 0, idcards.Errorf(idcards.Invalid, "printing: code too long for a card: %d modules do not fit %.1f mm at 0.25 mm per module", cols, width)
 }
 
-// LayoutCard places one card's boxes.
+// LayoutCard places one card's boxes: the facility band at the top (and
+// the logo left of it), the patient's name across the card, sex and birth
+// (and card serial), the MRN in large type grouped for reading aloud, the
+// Code 128 symbol along the bottom and a 2D symbol on the right below the
+// name. Every box stays Margin inside the edge.
 func LayoutCard(c Card, o Options) (CardLayout, error) {
 	if c.MRN == "" {
 		return CardLayout{}, idcards.Errorf(idcards.Invalid, "printing: card without an MRN")
@@ -139,7 +175,6 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 	var l CardLayout
 	inner := CardW - 2*Margin
 	x0, y := Margin, Margin
-	textW := inner
 	if o.HasLogo {
 		l.Logo = &Rect{X: Margin, Y: Margin, W: 9, H: 9}
 		x0 = Margin + 10.5
@@ -167,10 +202,52 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 		l.Symbols = append(l.Symbols, Symbol{Rect: Rect{X: round((CardW - w) / 2), Y: round(bottom - h), W: round(w), H: h}, Module: round(m), Symbology: lin.Symbology, Content: lin.Content, Matrix: lin})
 		bottom -= h + 1
 	}
+	// text adds one fitted line; lineH is the box height for size pt.
+	lineH := func(size float64) float64 { return round(size * mmPerPt * 1.25) }
+	text := func(what, s string, x, y, w, max, oneMin, twoMax, min float64, lines int, bold bool) float64 {
+		var f Fit
+		key := fitKey{s, bold, w, max}
+		if f = o.fits[key]; f.Lines == nil {
+			f = FitText(s, bold, w, max, oneMin, twoMax, min, lines)
+			if o.fits != nil && len(o.fits) < 64 && what != "name" && what != "mrn" {
+				o.fits[key] = f // the facility and the sex/birth lines repeat
+			}
+		}
+		if f.Shortened {
+			l.Shortened = append(l.Shortened, what)
+		}
+		for i, ln := range f.Lines {
+			var sh shaped
+			if i < len(f.shaped) {
+				sh = f.shaped[i]
+			} else {
+				sh = shape(ln, bold)
+			}
+			for _, r := range sh.missing {
+				if !containsRune(l.Missing, r) {
+					l.Missing = append(l.Missing, r)
+				}
+			}
+			l.Texts = append(l.Texts, Text{Rect: Rect{X: round(x), Y: round(y), W: round(w), H: lineH(f.Size)}, Text: ln, Size: f.Size, Bold: bold, Align: "L", glyphs: &sh})
+			y += lineH(f.Size)
+		}
+		return y
+	}
+	if o.Facility != "" {
+		text("facility", o.Facility, x0, y, CardW-Margin-x0, 9, 6, 0, 6, 1, true)
+	}
+	y += 5.5
+	if o.HasLogo && y < Margin+10 {
+		y = Margin + 10
+	}
+	if !c.Blank {
+		y = text("name", c.Name, Margin, y, inner, NameMax, NameOneLineMin, NameTwoLineMax, NameMin, 2, true) + 0.6
+	}
+	textW := inner
 	if twoD != nil {
-		// Square symbol on the right, beside the text, as large as the
-		// space between header and bottom (or linear symbol) allows.
-		avail := bottom - (Margin + 5)
+		// Square symbol on the right, below the name, as large as the
+		// space down to the bottom (or the linear symbol) allows.
+		avail := bottom - y
 		dots := int(math.Floor(avail / float64(twoD.Cols) / Dot203))
 		if dots < 2 {
 			return CardLayout{}, idcards.Errorf(idcards.Invalid, "printing: %s symbol of %d modules does not fit the card", twoD.Symbology, twoD.Cols)
@@ -184,33 +261,27 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 		l.Symbols = append(l.Symbols, Symbol{Rect: Rect{X: round(x), Y: round(bottom - side), W: round(side), H: round(side)}, Module: round(m), Symbology: twoD.Symbology, Content: twoD.Content, Matrix: twoD})
 		textW = x - Margin - 1
 	}
-	if o.Facility != "" {
-		l.Texts = append(l.Texts, Text{Rect: Rect{X: x0, Y: y, W: CardW - Margin - x0, H: 4}, Text: o.Facility, Size: 9, Bold: true, Align: "L"})
-	}
-	y += 5.5
-	if o.HasLogo && y < Margin+10 {
-		y = Margin + 10
-	}
 	if c.Blank {
 		for _, lbl := range []string{"Name", "Sex / born"} {
 			l.Texts = append(l.Texts, Text{Rect: Rect{X: Margin, Y: y, W: 16, H: 4}, Text: lbl, Size: 6.5, Align: "L"})
 			l.Lines = append(l.Lines, Line{X1: Margin + 16, Y1: round(y + 3.6), X2: round(Margin + textW), Y2: round(y + 3.6)})
 			y += 5.5
 		}
-	} else {
-		l.Texts = append(l.Texts, Text{Rect: Rect{X: Margin, Y: y, W: round(textW), H: 5}, Text: c.Name, Size: 11, Bold: true, Align: "L"})
-		y += 5.5
-		var info []string
-		if c.Sex != "" {
-			info = append(info, "Sex "+c.Sex)
-		}
-		if c.Born != "" {
-			info = append(info, "Born "+c.Born)
-		}
-		l.Texts = append(l.Texts, Text{Rect: Rect{X: Margin, Y: y, W: round(textW), H: 4}, Text: strings.Join(info, "   "), Size: 8, Align: "L"})
-		y += 5.5
 	}
-	l.Texts = append(l.Texts, Text{Rect: Rect{X: Margin, Y: round(y), W: round(textW), H: 6}, Text: GroupMRN(c.MRN), Size: 15, Bold: true, Align: "L"})
+	var info []string
+	if !c.Blank && c.Sex != "" {
+		info = append(info, "Sex "+c.Sex)
+	}
+	if !c.Blank && c.Born != "" {
+		info = append(info, "Born "+c.Born)
+	}
+	if o.ShowSerial && c.Serial != "" {
+		info = append(info, "Card "+c.Serial)
+	}
+	if len(info) > 0 {
+		y = text("details", strings.Join(info, "   "), Margin, y, textW, 8, 6, 0, 6, 1, false) + 0.5
+	}
+	text("mrn", GroupMRN(c.MRN), Margin, y, textW, 15, 9, 0, 9, 1, true)
 	return l, nil
 }
 

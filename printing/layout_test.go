@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/idcards/idcards/barcode"
@@ -48,6 +49,20 @@ func TestLayoutCard_Golden(t *testing.T) {
 		{"datamatrix", patient, Options{Facility: "Kisugu HC III", Symbols: []barcode.Symbology{barcode.DataMatrix}}},
 		{"code128+qr", patient, Options{Facility: "Kisugu HC III", Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}}},
 		{"blank-with-logo", Card{MRN: "KLA0001235", Serial: "C00000001", Blank: true}, Options{Facility: "Kisugu HC III", HasLogo: true}},
+		// Names (issue 16): short, two words, 50 + 50 characters (the
+		// registration limit: prints in full on two lines), legacy data
+		// longer than that (shortened with …), wide letters, and scripts
+		// from the fallback fonts or right to left.
+		{"name-short", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "Bo Li", Sex: "M", Born: "2001"}, Options{Facility: "Kisugu HC III"}},
+		{"name-two-words", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "Nakato Ssebunya", Sex: "F", Born: "1990"}, Options{Facility: "Kisugu HC III", Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}}},
+		{"name-50+50", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: name50a + " " + name50b, Sex: "F", Born: "1990"}, Options{Facility: "Kisugu Health Centre III", Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}, ShowSerial: true}},
+		{"name-50+50-caps-logo", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: strings.ToUpper(name50a + " " + name50b), Sex: "F", Born: "1990"}, Options{Facility: "Kisugu Health Centre III", HasLogo: true, Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}}},
+		{"name-300-legacy", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: strings.Repeat("Nabukenya Ssekitoleko ", 14), Sex: "F", Born: "1990"}, Options{Facility: "Kisugu HC III"}},
+		{"name-wide", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: strings.Repeat("W", 50) + " " + strings.Repeat("M", 50), Sex: "M", Born: "1970"}, Options{Facility: "Kisugu HC III"}},
+		{"name-adlam", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "𞤀𞤣𞤤𞤢𞤥 Diallo", Sex: "M", Born: "1985"}, Options{Facility: "Kisugu HC III"}},
+		{"name-ethiopic", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "ኃይለ ሥላሴ ገብረ መድኅን", Sex: "M", Born: "1985"}, Options{Facility: "Kisugu HC III"}},
+		{"name-arabic", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "محمد عبد الله", Sex: "M", Born: "1985"}, Options{Facility: "Kisugu HC III"}},
+		{"name-emoji-and-cjk", Card{MRN: "KLA0001234", Serial: "C7K2M9XQ0", Name: "Amina😀 王秀英", Sex: "F", Born: "1985"}, Options{Facility: "Kisugu HC III"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +72,14 @@ func TestLayoutCard_Golden(t *testing.T) {
 			}
 			checkInside(t, l)
 			golden(t, "card-"+tt.name, l)
+			if strings.HasPrefix(tt.name, "name-50+50") || tt.name == "name-two-words" || tt.name == "name-short" {
+				if len(l.Shortened) > 0 || strings.Contains(texts(l), "…") {
+					t.Errorf("%s: name shortened, want it in full: %q", tt.name, texts(l))
+				}
+				if got := strings.Join(strings.Fields(texts(l)), " "); !strings.Contains(got, strings.Join(strings.Fields(tt.card.Name), " ")) {
+					t.Errorf("%s: name not printed in full: %q", tt.name, got)
+				}
+			}
 		})
 	}
 }
@@ -83,7 +106,35 @@ func checkInside(t *testing.T, l CardLayout) {
 	}
 	for _, tx := range l.Texts {
 		in("text "+tx.Text, tx.X, tx.Y, tx.W, tx.H)
+		// The text as drawn fits its box (the renderer does not shrink).
+		if w := Measure(tx.Text, tx.Bold, tx.Size); w > tx.W+1e-6 {
+			t.Errorf("text %q is %.2f mm wide at %.1f pt, its box %.2f mm", tx.Text, w, tx.Size, tx.W)
+		}
+		if tx.Size < NameMin-1e-9 && tx.Text != "Name" && tx.Text != "Sex / born" {
+			t.Errorf("text %q at %.1f pt, under the %.1f pt minimum", tx.Text, tx.Size, NameMin)
+		}
 	}
+	// No two boxes overlap vertically in the text column.
+	for i := 1; i < len(l.Texts); i++ {
+		a, b := l.Texts[i-1], l.Texts[i]
+		if b.Y < a.Y+a.H-1e-6 && b.X < a.X+a.W && a.X < b.X+b.W {
+			t.Errorf("texts %q and %q overlap", a.Text, b.Text)
+		}
+	}
+}
+
+// Two realistic name parts of 50 characters each (the registration limit).
+const (
+	name50a = "Maria Goretti Nansubuga Namukwaya Birungi Alexandr"
+	name50b = "Nabukenya-Ssekitoleko Mukasa Kiwanuka Nakiganda Ok"
+)
+
+func texts(l CardLayout) string {
+	var b strings.Builder
+	for _, t := range l.Texts {
+		b.WriteString(t.Text + "\n")
+	}
+	return b.String()
 }
 
 func TestLayoutSheet_Golden(t *testing.T) {
@@ -145,4 +196,20 @@ func TestLayoutCard_BadInput(t *testing.T) {
 
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
+
+func TestVisualOrder(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":                "abc",
+		"אבג":                "גבא",
+		"abc אבג def":        "abc גבא def",
+		"אבג 123 דה":         "הד 123 גבא",
+		"\u05E9\u05B8\u05DC": "\u05DC\u05E9\u05B8", // a mark stays after its base
+		"𞤀𞤣𞤤𞤢𞤥 Diallo":       "Diallo 𞤥𞤢𞤤𞤣𞤀",
+		"Amina (آمنة) Ali":   "Amina (ةنمآ) Ali",
+	} {
+		if got := string(visualOrder([]rune(in))); got != want {
+			t.Errorf("visualOrder(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

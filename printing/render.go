@@ -2,26 +2,13 @@ package printing
 
 import (
 	"bytes"
-	_ "embed"
 	"fmt"
 	"image"
-	_ "image/png" // logo format
+	"image/png"
 	"io"
 	"time"
 
-	"codeberg.org/go-pdf/fpdf"
-
 	"github.com/idcards/idcards"
-)
-
-// DejaVu Sans (Bitstream Vera licence, see fonts/LICENSE) covers Latin,
-// Greek, Cyrillic and the African Latin letters (ɛ, ŋ, ũ …) names need.
-// fpdf embeds only the glyphs used.
-var (
-	//go:embed fonts/DejaVuSans.ttf
-	fontRegular []byte
-	//go:embed fonts/DejaVuSans-Bold.ttf
-	fontBold []byte
 )
 
 // RenderOptions control the PDF as a whole.
@@ -32,144 +19,215 @@ type RenderOptions struct {
 	Title   string
 }
 
-// Renderer writes cards to a PDF one at a time: each card is laid out,
-// drawn as vector rectangles and text, and dropped, so a batch never holds
-// more than the current card's symbol. (fpdf itself keeps each page's
-// content stream until Finish: about 2 KB per card.)
+// Renderer streams cards into a PDF: each card is laid out and drawn, and
+// each page is written out as soon as its last slot is filled, so memory
+// stays flat however many cards a run has (see pdfWriter). Nothing is
+// complete until Close returns nil: a caller must not treat any card as
+// printed before that.
 type Renderer struct {
-	pdf   *fpdf.Fpdf
-	sheet Sheet
-	opts  RenderOptions
-	n     int
-	logoW float64 // logo width/height ratio
+	pdf     *pdfWriter
+	sheet   Sheet
+	opts    RenderOptions
+	n       int
+	logo    string  // image resource name
+	logoW   float64 // logo width/height ratio
+	content []byte  // the current page's content stream
+	closed  bool
 }
 
-// NewRenderer starts a PDF for the sheet layout.
-func NewRenderer(sheet Sheet, o RenderOptions) (*Renderer, error) {
+// Notes is what Add had to do to make a card printable: characters no
+// card font has (printed as U+FFFD) and texts shortened with an ellipsis.
+type Notes struct {
+	Missing   []rune
+	Shortened []string // "name", "facility"
+}
+
+// NewRenderer starts a PDF for the sheet layout on w.
+func NewRenderer(w io.Writer, sheet Sheet, o RenderOptions) (*Renderer, error) {
 	if len(sheet.Slots) == 0 {
 		return nil, idcards.Errorf(idcards.Invalid, "printing: sheet %q has no card slots", sheet.Name)
 	}
-	// fpdf's "P" keeps the size as given (its "L" would swap it again).
-	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: fpdf.SizeType{Wd: sheet.PageW, Ht: sheet.PageH}})
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
-	pdf.SetCompression(true)
-	pdf.SetCatalogSort(true)
-	created := o.Created
-	if created.IsZero() {
-		created = time.Now()
+	if o.Created.IsZero() {
+		o.Created = time.Now()
 	}
-	pdf.SetCreationDate(created.UTC())
-	pdf.SetModificationDate(created.UTC())
-	pdf.SetProducer("idcards", false)
-	if o.Title != "" {
-		pdf.SetTitle(o.Title, true)
-	}
-	pdf.AddUTF8FontFromBytes("DejaVu", "", fontRegular)
-	pdf.AddUTF8FontFromBytes("DejaVu", "B", fontBold)
-	aspect := 1.0
+	r := &Renderer{sheet: sheet, opts: o, logoW: 1}
+	r.opts.fits = map[fitKey]Fit{}
+	var img image.Image
 	if len(o.Logo) > 0 {
-		cfg, format, err := image.DecodeConfig(bytes.NewReader(o.Logo))
-		if err != nil || format != "png" || cfg.Width == 0 || cfg.Height == 0 {
+		var err error
+		img, err = png.Decode(bytes.NewReader(o.Logo))
+		if err != nil || img.Bounds().Dx() == 0 || img.Bounds().Dy() == 0 {
 			return nil, idcards.Errorf(idcards.Invalid, "printing: logo is not a readable PNG (%v)", err)
 		}
-		aspect = float64(cfg.Width) / float64(cfg.Height)
-		pdf.RegisterImageOptionsReader("logo", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(o.Logo))
-		o.HasLogo = true
+		r.logoW = float64(img.Bounds().Dx()) / float64(img.Bounds().Dy())
+		r.opts.HasLogo = true
 	}
-	if err := pdf.Error(); err != nil {
-		return nil, fmt.Errorf("printing: start pdf: %w", err)
+	faces() // parse the fonts now, not in the middle of the first card
+	r.pdf = newPDFWriter(w)
+	if img != nil {
+		r.logo = r.pdf.image(img)
 	}
-	return &Renderer{pdf: pdf, sheet: sheet, opts: o, logoW: aspect}, nil
+	if r.pdf.err != nil {
+		return nil, fmt.Errorf("printing: write pdf: %w", r.pdf.err)
+	}
+	return r, nil
 }
 
-// Add lays out and draws one card in the next slot, starting a page when
-// the last one is full.
-func (r *Renderer) Add(c Card) error {
+// Add lays out and draws one card in the next slot, writing out the page
+// before when it was full.
+func (r *Renderer) Add(c Card) (Notes, error) {
+	if r.closed {
+		return Notes{}, idcards.Errorf(idcards.Internal, "printing: add after close")
+	}
 	l, err := LayoutCard(c, r.opts.Options)
 	if err != nil {
-		return err
+		return Notes{}, err
 	}
 	slot := r.n % len(r.sheet.Slots)
 	if slot == 0 {
-		r.newPage()
+		r.flushPage()
+		r.startPage()
 	}
 	r.drawCard(r.sheet.Slots[slot], l)
 	r.n++
-	if err := r.pdf.Error(); err != nil {
-		return fmt.Errorf("printing: card %s: %w", c.MRN, err)
+	if r.pdf.err != nil {
+		return Notes{}, fmt.Errorf("printing: card %s: write pdf: %w", c.MRN, r.pdf.err)
 	}
-	return nil
+	return Notes{Missing: l.Missing, Shortened: l.Shortened}, nil
 }
 
 // Cards is how many cards were added; Pages how many pages they fill.
 func (r *Renderer) Cards() int { return r.n }
 func (r *Renderer) Pages() int { return (r.n + len(r.sheet.Slots) - 1) / len(r.sheet.Slots) }
 
-// Finish writes the PDF.
-func (r *Renderer) Finish(w io.Writer) error {
+// Close writes the last page, the fonts and the cross-reference table.
+// Only when it returns nil is the PDF complete.
+func (r *Renderer) Close() error {
+	if r.closed {
+		return idcards.Errorf(idcards.Internal, "printing: closed twice")
+	}
+	r.closed = true
 	if r.n == 0 {
 		return idcards.Errorf(idcards.Invalid, "printing: no cards to print")
 	}
-	if err := r.pdf.Output(w); err != nil {
+	r.flushPage()
+	if err := r.pdf.finish(r.opts.Title, r.opts.Created); err != nil {
 		return fmt.Errorf("printing: write pdf: %w", err)
 	}
 	return nil
 }
 
-func (r *Renderer) newPage() {
-	p := r.pdf
-	p.AddPageFormat("P", fpdf.SizeType{Wd: r.sheet.PageW, Ht: r.sheet.PageH})
+const ptPerMM = 72 / 25.4
+
+func (r *Renderer) flushPage() {
+	if r.content == nil {
+		return
+	}
+	r.pdf.page(r.sheet.PageW*ptPerMM, r.sheet.PageH*ptPerMM, r.content)
+	r.content = r.content[:0]
+}
+
+// pt appends a length in mm as points.
+func (r *Renderer) pt(v float64) {
+	r.content = appendNum(r.content, v*ptPerMM)
+	r.content = append(r.content, ' ')
+}
+
+// py appends a y coordinate in mm from the top as points from the bottom.
+func (r *Renderer) py(y float64) { r.pt(r.sheet.PageH - y) }
+
+func (r *Renderer) op(s string) {
+	r.content = append(r.content, s...)
+	r.content = append(r.content, '\n')
+}
+
+func (r *Renderer) startPage() {
+	if r.content == nil {
+		r.content = make([]byte, 0, 64<<10)
+	}
+	r.op("0 g 0 G")
 	if len(r.sheet.CutMarks) > 0 {
-		p.SetDrawColor(0, 0, 0)
-		p.SetLineWidth(0.15)
+		r.pt(0.15)
+		r.op("w")
 		for _, m := range r.sheet.CutMarks {
-			p.Line(m.X1, m.Y1, m.X2, m.Y2)
+			r.pt(m.X1)
+			r.py(m.Y1)
+			r.op("m")
+			r.pt(m.X2)
+			r.py(m.Y2)
+			r.op("l S")
 		}
 	}
 }
 
 func (r *Renderer) drawCard(at Rect, l CardLayout) {
-	p := r.pdf
-	p.SetFillColor(0, 0, 0)
-	p.SetTextColor(0, 0, 0)
 	for _, s := range l.Symbols {
 		m := s.Module
-		h := s.H
 		for _, run := range s.Matrix.Runs() {
-			y := at.Y + s.Y + float64(run.Y)*m
-			rh := m
+			y, h := at.Y+s.Y+float64(run.Y)*m, m
 			if s.Matrix.Linear() {
-				y, rh = at.Y+s.Y, h
+				y, h = at.Y+s.Y, s.H
 			}
-			p.Rect(at.X+s.X+float64(run.X)*m, y, float64(run.N)*m, rh, "F")
+			r.pt(at.X + s.X + float64(run.X)*m)
+			r.py(y + h)
+			r.pt(float64(run.N) * m)
+			r.pt(h)
+			r.op("re")
 		}
+		r.op("f")
 	}
 	for _, t := range l.Texts {
-		style := ""
-		if t.Bold {
-			style = "B"
-		}
-		size := t.Size
-		p.SetFont("DejaVu", style, size)
-		for size > 5 && p.GetStringWidth(t.Text) > t.W {
-			size -= 0.5
-			p.SetFontSize(size)
+		sh := t.glyphs
+		if sh == nil {
+			s := shape(t.Text, t.Bold)
+			sh = &s
 		}
 		x := at.X + t.X
 		if t.Align == "R" {
-			x += t.W - p.GetStringWidth(t.Text)
+			x += t.W - sh.Width(t.Size)
 		}
-		// Baseline at about 80 % of the line height from the top.
-		p.Text(x, at.Y+t.Y+size*0.3528*0.85, t.Text)
+		// Baseline at about 85 % of the em from the top of the box.
+		r.op("BT")
+		r.pt(x)
+		r.py(at.Y + t.Y + t.Size*mmPerPt*0.85)
+		r.op("Td")
+		var cur *fontUse
+		for i := 0; i < len(sh.glyphs); {
+			g := sh.glyphs[i]
+			u := r.pdf.font(g.face)
+			if u != cur {
+				cur = u
+				r.content = append(r.content, '/')
+				r.content = append(r.content, u.name...)
+				r.content = append(r.content, ' ')
+				r.content = appendNum(r.content, t.Size)
+				r.op(" Tf")
+			}
+			r.content = append(r.content, '<')
+			for ; i < len(sh.glyphs) && sh.glyphs[i].face == g.face; i++ {
+				gg := sh.glyphs[i]
+				if _, ok := u.used[gg.gid]; !ok {
+					u.used[gg.gid] = gg.r
+				}
+				r.content = append(r.content, hexDigits[gg.gid>>12], hexDigits[gg.gid>>8&15], hexDigits[gg.gid>>4&15], hexDigits[gg.gid&15])
+			}
+			r.op("> Tj")
+		}
+		r.op("ET")
 	}
 	if len(l.Lines) > 0 {
-		p.SetLineWidth(0.2)
+		r.pt(0.2)
+		r.op("w")
 		for _, ln := range l.Lines {
-			p.Line(at.X+ln.X1, at.Y+ln.Y1, at.X+ln.X2, at.Y+ln.Y2)
+			r.pt(at.X + ln.X1)
+			r.py(at.Y + ln.Y1)
+			r.op("m")
+			r.pt(at.X + ln.X2)
+			r.py(at.Y + ln.Y2)
+			r.op("l S")
 		}
 	}
-	if l.Logo != nil && len(r.opts.Logo) > 0 {
+	if l.Logo != nil && r.logo != "" {
 		// Fit the logo box keeping the image's aspect ratio.
 		w, h := l.Logo.W, l.Logo.H
 		if r.logoW >= 1 {
@@ -177,6 +235,14 @@ func (r *Renderer) drawCard(at Rect, l CardLayout) {
 		} else {
 			w = h * r.logoW
 		}
-		p.ImageOptions("logo", at.X+l.Logo.X, at.Y+l.Logo.Y, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+		r.op("q")
+		r.pt(w)
+		r.op("0 0")
+		r.pt(h)
+		r.pt(at.X + l.Logo.X)
+		r.py(at.Y + l.Logo.Y + h)
+		r.op("cm /" + r.logo + " Do Q")
 	}
 }
+
+const hexDigits = "0123456789ABCDEF"

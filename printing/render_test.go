@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,20 +52,42 @@ func renderPDF(t testing.TB, layout string, cards []Card, o Options) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRenderer(sheet, RenderOptions{Options: o, Created: fixed})
+	var buf bytes.Buffer
+	r, err := NewRenderer(&buf, sheet, RenderOptions{Options: o, Created: fixed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cards {
-		if err := r.Add(c); err != nil {
+		if _, err := r.Add(c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var buf bytes.Buffer
-	if err := r.Finish(&buf); err != nil {
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
+	qpdfCheck(t, buf.Bytes())
 	return buf.Bytes()
+}
+
+// qpdfCheck runs qpdf --check on every PDF the tests render (when qpdf is
+// installed; IDCARDS_REQUIRE_TOOLS=1 makes it required).
+func qpdfCheck(t testing.TB, pdf []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		if os.Getenv("IDCARDS_REQUIRE_TOOLS") != "" {
+			t.Fatal("qpdf not installed and IDCARDS_REQUIRE_TOOLS is set")
+		}
+		return
+	}
+	f, err := os.CreateTemp(t.TempDir(), "*.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(pdf)
+	f.Close()
+	if out, err := exec.Command("qpdf", "--check", f.Name()).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
 }
 
 func tool(t *testing.T, name string, args ...string) string {
@@ -193,29 +216,29 @@ func TestRender_Logo(t *testing.T) {
 	var logo bytes.Buffer
 	png.Encode(&logo, img)
 	sheet, _ := LayoutSheet("card")
-	r, err := NewRenderer(sheet, RenderOptions{Options: Options{Facility: "Logo HC"}, Logo: logo.Bytes(), Created: fixed})
+	var out bytes.Buffer
+	r, err := NewRenderer(&out, sheet, RenderOptions{Options: Options{Facility: "Logo HC"}, Logo: logo.Bytes(), Created: fixed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Add(testCards(1)[0]); err != nil {
+	if _, err := r.Add(testCards(1)[0]); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	if err := r.Finish(&out); err != nil {
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(out.Bytes(), []byte("/Subtype /Image")) {
 		t.Error("logo image not in PDF")
 	}
-	if _, err := NewRenderer(sheet, RenderOptions{Logo: []byte("not a png")}); err == nil || !strings.Contains(err.Error(), "logo") {
+	if _, err := NewRenderer(io.Discard, sheet, RenderOptions{Logo: []byte("not a png")}); err == nil || !strings.Contains(err.Error(), "logo") {
 		t.Errorf("bad logo: err = %v", err)
 	}
 }
 
 func TestRender_NoCards(t *testing.T) {
 	sheet, _ := LayoutSheet("a4")
-	r, _ := NewRenderer(sheet, RenderOptions{})
-	if err := r.Finish(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no cards") {
+	r, _ := NewRenderer(io.Discard, sheet, RenderOptions{})
+	if err := r.Close(); err == nil || !strings.Contains(err.Error(), "no cards") {
 		t.Fatalf("err = %v", err)
 	}
 }

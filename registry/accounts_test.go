@@ -103,13 +103,13 @@ func TestAuthenticate_LockoutWithBackoff(t *testing.T) {
 		wantKind(t, err, idcards.Forbidden, "wrong user name or password")
 	}
 	_, err := s.Authenticate(bg, "alice", "wrong again!!")
-	wantKind(t, err, idcards.Forbidden, "locked for 1m0s")
-	// Locked: even the right password is refused, without being checked.
+	wantKind(t, err, idcards.Forbidden, "too many attempts, try again in 1 minute")
+	// Locked: even the right password is refused.
 	_, err = s.Authenticate(bg, "alice", goodPW)
-	wantKind(t, err, idcards.Forbidden, "is locked after 5 failed sign-ins")
+	wantKind(t, err, idcards.Forbidden, "too many attempts, try again in 1 minute")
 	*now = now.Add(61 * time.Second)
 	_, err = s.Authenticate(bg, "alice", "sixth wrong one")
-	wantKind(t, err, idcards.Forbidden, "locked for 2m0s") // back-off doubles
+	wantKind(t, err, idcards.Forbidden, "too many attempts, try again in 2 minutes") // back-off doubles
 	*now = now.Add(2*time.Minute + time.Second)
 	if _, err := s.Authenticate(bg, "alice", goodPW); err != nil {
 		t.Fatalf("after the lock expired: %v", err)
@@ -129,6 +129,43 @@ func TestAuthenticate_LockoutWithBackoff(t *testing.T) {
 	}
 	if _, err := s.Authenticate(bg, "alice", "a brand new password"); err != nil {
 		t.Fatalf("after reset: %v", err)
+	}
+}
+
+// TestAuthenticate_UnknownNameLooksTheSame: a name no account has gets the
+// same answers, in the same order, as a real account being guessed at, so
+// the answers reveal no account; and the typed name is never stored.
+func TestAuthenticate_UnknownNameLooksTheSame(t *testing.T) {
+	answers := func(name string) []string {
+		s, ctx, now := accountsStore(t)
+		addUser(t, ctx, s, "alice", idcards.RoleClerk)
+		bg := context.Background()
+		var got []string
+		try := func(pw string) {
+			_, err := s.Authenticate(bg, name, pw)
+			got = append(got, err.Error())
+		}
+		for i := range 5 {
+			try("wrong password " + string(rune('a'+i)))
+		}
+		try(goodPW) // locked: refused
+		*now = now.Add(30 * time.Second)
+		try(goodPW)
+		*now = now.Add(31 * time.Second)
+		try("sixth wrong one")
+		var typed int
+		s.DB().QueryRow(`SELECT count(*) FROM audit WHERE detail LIKE '%' || ? || '%' OR subject = ?`, "okot", "okot").Scan(&typed)
+		if typed != 0 {
+			t.Fatalf("the typed name is in the audit trail")
+		}
+		return got
+	}
+	known, unknown := answers("alice"), answers("okot green lake morning")
+	if strings.Join(known, "|") != strings.Join(unknown, "|") {
+		t.Fatalf("the answers tell the names apart:\n known:   %q\n unknown: %q", known, unknown)
+	}
+	if known[4] != "too many attempts, try again in 1 minute" || known[7] != "too many attempts, try again in 2 minutes" {
+		t.Fatalf("answers: %q", known)
 	}
 }
 
@@ -379,10 +416,13 @@ func TestVerifyAudit_Tampering(t *testing.T) {
 		{"Edited", `UPDATE audit SET detail = 'nothing to see' WHERE seq = 3`, 3, "edited"},
 		{"EditedActor", `UPDATE audit SET actor = 'someone' WHERE seq = 4`, 4, "edited"},
 		{"Deleted", `DELETE FROM audit WHERE seq = 3`, 3, "deleted"},
-		{"DeletedLast", `DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)`, 0, ""}, // undetectable alone: see docs
+		// Deleting the last row leaves the chain whole, but the user it
+		// recorded is now a row no audit row explains.
+		{"DeletedLast", `DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)`, 0, "users"},
 		{"InsertedRenumbered", `UPDATE audit SET seq = seq + 100 WHERE seq >= 3; UPDATE audit SET seq = seq - 99 WHERE seq >= 103;
 			INSERT INTO audit(seq, at, actor, action, subject, detail, prev_hash, hash) SELECT 3, at, 'mallory', 'user.add', 'mallory', '', hash, hash FROM audit WHERE seq = 2`, 3, "edited"},
-		{"InsertedWithRecomputedHash", "", 4, "prev_hash"},
+		// Without the chain key even row 3's own hash cannot be forged.
+		{"InsertedWithRecomputedHash", "", 3, "keyed hash"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ctx, _ := accountsStore(t)
@@ -398,8 +438,9 @@ func TestVerifyAudit_Tampering(t *testing.T) {
 			}
 			_, err := s.VerifyAudit(ctx)
 			if tc.wantSeq == 0 {
-				if err != nil {
-					t.Fatal(err)
+				var se *registry.StateError
+				if !errors.As(err, &se) || len(se.Findings) != 1 || se.Findings[0].Table != tc.reason {
+					t.Fatalf("want one unexplained %s row, got %v", tc.reason, err)
 				}
 				return
 			}

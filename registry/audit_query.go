@@ -2,7 +2,10 @@ package registry
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,4 +71,55 @@ func (s *Store) EachAudit(ctx context.Context, f AuditFilter, fn func(idcards.Au
 		}
 	}
 	return rows.Err()
+}
+
+// ShortHead formats a head as SEQ-HASH16 (see AuditHead).
+func ShortHead(seq int64, hash string) string {
+	if len(hash) > 16 {
+		hash = hash[:16]
+	}
+	return fmt.Sprintf("%d-%s", seq, hash)
+}
+
+// AuditHead is the trail's last row as SEQ-HASH16: short enough to write
+// down or send elsewhere, and checked by AuditHeadMatches. It needs
+// PermReadAudit.
+func (s *Store) AuditHead(ctx context.Context) (string, error) {
+	if _, err := idcards.Require(ctx, idcards.PermReadAudit); err != nil {
+		return "", err
+	}
+	var seq int64
+	var hash string
+	if err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash); err != nil {
+		return "", fmt.Errorf("registry: audit head: %w", err)
+	}
+	return ShortHead(seq, hash), nil
+}
+
+// AuditHeadMatches reports whether a kept head (SEQ-HASHPREFIX of at least
+// 12 hex digits, or a full hash as older versions printed) names a row
+// still in the trail, and which.
+func (s *Store) AuditHeadMatches(ctx context.Context, head string) (int64, bool, error) {
+	head = strings.ToLower(strings.TrimSpace(head))
+	if seqS, prefix, ok := strings.Cut(head, "-"); ok {
+		seq, err := strconv.ParseInt(seqS, 10, 64)
+		if err != nil || len(prefix) < 12 {
+			return 0, false, idcards.Errorf(idcards.Invalid, "--head %q: want SEQ-HASH as `idcards audit head` prints it (at least 12 hex digits)", head)
+		}
+		var hash string
+		err = s.db.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = ?`, seq).Scan(&hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return seq, false, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		return seq, strings.HasPrefix(hash, prefix), nil
+	}
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM audit WHERE hash = ?`, head).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return seq, err == nil, err
 }

@@ -23,6 +23,7 @@ type auditBatcher struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 	args  []any
+	key   *ChainKey // the store's chain key (set at open)
 	// dialect is the store's (set by ScanLogBatch before open).
 	dialect *dialect
 }

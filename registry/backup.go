@@ -1,8 +1,6 @@
 package registry
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -29,6 +27,11 @@ type BackupOptions struct {
 	// Out is the backup file; it must not exist yet. A checksum file
 	// Out+".sha256" (sha256sum format) is written next to it.
 	Out string
+	// KeepUnexplained keeps a backup of a registry in which verify names
+	// rows changed behind the program's back (evidence, and backups must go
+	// on); the report counts them, and restoring it needs the same consent.
+	// Any other failed check still refuses.
+	KeepUnexplained bool
 	// Recipients, when set, encrypt the backup with age (an X25519 public
 	// key, or a passphrase via age.NewScryptRecipient). The plain copy
 	// exists only in a private temporary directory next to Out and is
@@ -47,6 +50,21 @@ type BackupReport struct {
 	AuditHead string           `json:"audit_head"` // hash of the last audit row
 	Counts    map[string]int64 `json:"counts"`
 	Schema    []string         `json:"schema_migrations"`
+	// RegistryID is the identity of the registry the file holds ("" for a
+	// registry from before identities); FirstHash is its first audit
+	// row's hash (its creation), the same in every backup of it.
+	RegistryID string `json:"registry_id,omitempty"`
+	FirstHash  string `json:"first_hash,omitempty"`
+	// KeyID is the chain key the trail is keyed with; NotChecked counts
+	// keyed rows that could not be checked because that key was not given.
+	KeyID      string `json:"key_id,omitempty"`
+	NotChecked int64  `json:"audit_rows_not_key_checked,omitempty"`
+	StateRows  int64  `json:"state_rows_checked"` // protected rows whose state matched the trail
+	// Unexplained counts rows whose state no audit row explains, kept only
+	// with KeepUnexplained / AcceptUnexplained.
+	Unexplained int `json:"unexplained_rows,omitempty"`
+	// Restore only: what was done so no number is handed out twice.
+	Restore *RestoreReport `json:"restore,omitempty"`
 }
 
 // countedTables are reported by a backup so a person can see at a glance
@@ -67,10 +85,17 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	if opt.Out == "" {
 		return BackupReport{}, idcards.Errorf(idcards.Invalid, "backup: no output file")
 	}
-	if _, err := os.Lstat(opt.Out); err == nil {
-		return BackupReport{}, idcards.Errorf(idcards.Conflict, "backup: %s already exists; refusing to overwrite it", opt.Out)
+	for _, p := range []string{opt.Out, opt.Out + ".sha256"} {
+		if _, err := os.Lstat(p); err == nil {
+			return BackupReport{}, idcards.Errorf(idcards.Conflict, "backup: %s already exists; refusing to overwrite it", p)
+		}
 	}
-	dir, err := os.MkdirTemp(filepath.Dir(opt.Out), ".idcards-backup-")
+	// The plain copy is made in a private directory next to the registry,
+	// never next to Out (a removable medium is what encryption is for),
+	// and removed on every way out; one left by a killed backup is removed
+	// by the next backup or restore (cleanStale).
+	cleanStale(filepath.Dir(s.path))
+	dir, err := os.MkdirTemp(filepath.Dir(s.path), privatePrefix+"backup-"+fmt.Sprint(os.Getpid())+"-")
 	if err != nil {
 		return BackupReport{}, fmt.Errorf("registry: backup: %w", err)
 	}
@@ -86,8 +111,8 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	if err := os.Chmod(plain, 0o600); err != nil { // VACUUM INTO honours the umask only
 		return BackupReport{}, fmt.Errorf("registry: backup: %w", err)
 	}
-	r, err := CheckFile(ctx, plain)
-	if err != nil {
+	r, err := CheckFileKey(ctx, plain, s.key)
+	if err != nil && !acceptUnexplained(err, opt.KeepUnexplained, &r) {
 		return r, fmt.Errorf("registry: backup: the copy failed its check: %w", err)
 	}
 	if err := writeOut(plain, opt.Out, opt.Recipients); err != nil {
@@ -98,10 +123,14 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 		return r, err
 	}
 	sum := r.SHA256 + "  " + filepath.Base(opt.Out) + "\n"
-	if err := os.WriteFile(opt.Out+".sha256", []byte(sum), 0o600); err != nil {
+	if err := WriteNewFile(opt.Out+".sha256", []byte(sum)); err != nil {
+		os.Remove(opt.Out)
 		return r, fmt.Errorf("registry: backup: checksum: %w", err)
 	}
 	detail := fmt.Sprintf("sha256=%s bytes=%d encrypted=%t audit_rows=%d audit_head=%s", r.SHA256, r.Bytes, r.Encrypted, r.AuditRows, r.AuditHead)
+	if r.Unexplained > 0 {
+		detail += fmt.Sprintf(" unexplained_rows=%d", r.Unexplained)
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, a.Name, "backup.create", opt.Out, detail) })
 	return r, err
 }
@@ -174,6 +203,13 @@ func fileSHA256(path string) (string, int64, error) {
 // there. It returns what the file holds. It needs no permission: it reads
 // a file the caller could already read.
 func CheckFile(ctx context.Context, path string) (BackupReport, error) {
+	return CheckFileKey(ctx, path, nil)
+}
+
+// CheckFileKey is CheckFile with the registry's chain key: the keyed rows'
+// hashes are checked too (without it only their links are), and the
+// state of every protected row is compared with the trail.
+func CheckFileKey(ctx context.Context, path string, key *ChainKey) (BackupReport, error) {
 	r := BackupReport{Path: path, Counts: map[string]int64{}}
 	v := url.Values{}
 	v.Set("mode", "ro")
@@ -218,138 +254,15 @@ func CheckFile(ctx context.Context, path string) (BackupReport, error) {
 		}
 		r.Counts["scan_log"] = n
 	}
-	ro := &Store{db: db, path: path, Now: time.Now, dialect: sqliteDialect}
-	if r.AuditRows, err = ro.VerifyAudit(ctx); err != nil {
+	db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&r.RegistryID)
+	db.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = 1`).Scan(&r.FirstHash)
+	ro := &Store{db: db, path: path, Now: time.Now, key: key, dialect: sqliteDialect}
+	av, err := ro.VerifyAuditDetail(ctx)
+	r.AuditRows, r.KeyID, r.NotChecked, r.StateRows, r.AuditHead = av.Rows, av.KeyID, av.NotChecked, av.StateRows, av.Head
+	if err != nil {
 		return r, &idcards.Error{Kind: idcards.Invalid, Msg: path, Err: err}
 	}
-	if r.AuditRows > 0 {
-		db.QueryRowContext(ctx, `SELECT hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&r.AuditHead)
-	}
 	return r, nil
-}
-
-// RestoreOptions says how to read a backup and where to put it.
-type RestoreOptions struct {
-	// To is the registry path to restore into. It must not exist unless
-	// Force is set; with Force an existing registry is kept beside it as
-	// To+".before-restore-<time>" (stop every desk first).
-	To    string
-	Force bool
-	// Identities decrypt an age-encrypted backup (X25519 key or
-	// age.NewScryptIdentity for a passphrase).
-	Identities []age.Identity
-	// Actor is recorded in the restored registry's audit trail.
-	Actor idcards.Actor
-	// Now stamps the kept file's name; nil means time.Now.
-	Now func() time.Time
-
-	// staging: restorePG's checked copy on its way into PostgreSQL, which
-	// is audited there rather than here.
-	staging bool
-	// Open options for a PostgreSQL target (WithPasswordFile).
-	Open []Option
-}
-
-// Restore checks a backup file and installs it as a registry: the checksum
-// file next to it (when present) must match, an encrypted backup is
-// decrypted, and the copy must pass CheckFile before it replaces anything.
-// After the rename, the restored registry is opened (applying any newer
-// migrations), its audit chain is verified again and the restore is
-// audited in it. Restore is a function, not a method: the registry it
-// replaces is not open.
-func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupReport, error) {
-	if opt.To == "" {
-		return BackupReport{}, idcards.Errorf(idcards.Invalid, "restore: no target path")
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if IsPostgresURL(opt.To) {
-		return restorePG(ctx, backup, opt) // copy.go
-	}
-	if _, err := os.Lstat(opt.To); err == nil && !opt.Force {
-		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s already exists; restore into a new path, or stop every desk and pass --force (the old file is kept)", opt.To)
-	}
-	sumOK, err := checkSumFile(backup)
-	if err != nil {
-		return BackupReport{}, err
-	}
-	f, err := os.Open(backup)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return BackupReport{}, idcards.Errorf(idcards.NotFound, "restore: no backup file %s", backup)
-		}
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var src io.Reader = br
-	head, _ := br.Peek(len(ageMagic))
-	encrypted := bytes.Equal(head, []byte(ageMagic))
-	if encrypted {
-		if len(opt.Identities) == 0 {
-			return BackupReport{}, idcards.Errorf(idcards.Invalid, "restore: %s is encrypted: give the passphrase or the age identity file", backup)
-		}
-		if src, err = age.Decrypt(br, opt.Identities...); err != nil {
-			return BackupReport{}, idcards.Errorf(idcards.Forbidden, "restore: cannot decrypt %s (wrong passphrase or key?): %v", backup, err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(opt.To), 0o700); err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
-	}
-	dir, err := os.MkdirTemp(filepath.Dir(opt.To), ".idcards-restore-")
-	if err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	tmp := filepath.Join(dir, "registry.db")
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
-	}
-	_, err = io.Copy(out, src)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return BackupReport{}, idcards.Errorf(idcards.Invalid, "restore: reading %s: %v", backup, err)
-	}
-	r, err := CheckFile(ctx, tmp)
-	if err != nil {
-		return r, fmt.Errorf("registry: restore: %s failed its check, nothing was replaced: %w", backup, err)
-	}
-	if _, err := os.Lstat(opt.To); err == nil {
-		if err := keepOld(ctx, opt.To, opt.Now()); err != nil {
-			return r, err
-		}
-	}
-	if err := os.Rename(tmp, opt.To); err != nil {
-		return r, fmt.Errorf("registry: restore: %w", err)
-	}
-	s, err := Open(ctx, opt.To)
-	if err != nil {
-		return r, err
-	}
-	defer s.Close()
-	n, err := s.VerifyAudit(ctx)
-	if err != nil {
-		return r, fmt.Errorf("registry: restore: audit chain after restore: %w", err)
-	}
-	r.Path, r.Encrypted, r.AuditRows = opt.To, encrypted, n
-	if opt.staging {
-		return r, nil
-	}
-	detail := fmt.Sprintf("from=%s checksum_file=%t encrypted=%t audit_rows=%d", filepath.Base(backup), sumOK, encrypted, n)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		return s.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail)
-	})
-	if err == nil {
-		r.AuditRows++
-	}
-	return r, err
 }
 
 // checkSumFile verifies backup against backup+".sha256" when that exists.
@@ -375,34 +288,13 @@ func checkSumFile(backup string) (bool, error) {
 	return true, nil
 }
 
-// keepOld checkpoints an existing registry's WAL into the main file and
-// renames it (with its -wal/-shm) aside, so a forced restore loses nothing.
-// It refuses while another process has the registry open: the last
-// connection to close a WAL database deletes the -wal file, so a -wal file
-// that survives our own open-checkpoint-close means someone else (a desk,
-// the TUI, the endpoint) still holds it, and renaming the file under them
-// would split their writes from the restored registry.
-func keepOld(ctx context.Context, path string, now time.Time) error {
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return fmt.Errorf("registry: restore: %w", err)
+// acceptUnexplained reports whether err is only a *StateError and the
+// caller consented to it; it records the count in r.
+func acceptUnexplained(err error, consent bool, r *BackupReport) bool {
+	var se *StateError
+	if !consent || !errors.As(err, &se) || len(se.Triggers) > 0 {
+		return false
 	}
-	_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-	db.Close()
-	if err != nil {
-		return idcards.Errorf(idcards.Conflict, "restore: cannot checkpoint the registry at %s (%v): stop every desk first", path, err)
-	}
-	if _, err := os.Lstat(path + "-wal"); err == nil {
-		return idcards.Errorf(idcards.Conflict, "restore: the registry at %s is open in another process (desk, TUI or endpoint): stop it first", path)
-	}
-	kept := path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
-	if err := os.Rename(path, kept); err != nil {
-		return fmt.Errorf("registry: restore: keep %s: %w", path, err)
-	}
-	for _, sfx := range []string{"-wal", "-shm"} {
-		if _, err := os.Lstat(path + sfx); err == nil {
-			os.Rename(path+sfx, kept+sfx)
-		}
-	}
-	return nil
+	r.Unexplained = len(se.Findings)
+	return true
 }

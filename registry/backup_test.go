@@ -50,7 +50,7 @@ func TestBackup_WhileAnotherProcessIssues(t *testing.T) {
 			t.Fatalf("backup mode %v", fi.Mode())
 		}
 		to := filepath.Join(dir, "restored"+string(rune('0'+i)), "registry.db")
-		rr, err := registry.Restore(context.Background(), r.Path, registry.RestoreOptions{To: to, Actor: idcards.Actor{Name: "os:test"}})
+		rr, err := registry.Restore(context.Background(), r.Path, registry.RestoreOptions{To: to, Actor: idcards.Actor{Name: "os:test"}, KeyPath: s.KeyPath()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,12 +96,12 @@ func TestBackup_EncryptedRoundTrip(t *testing.T) {
 				t.Fatal("backup is not encrypted")
 			}
 			to := filepath.Join(dir, tc.name, "r.db")
-			_, err = registry.Restore(context.Background(), out, registry.RestoreOptions{To: to})
+			_, err = registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, KeyPath: s.KeyPath(), InstallKey: true})
 			wantKind(t, err, idcards.Invalid, "is encrypted")
 			other, _ := age.GenerateX25519Identity()
-			_, err = registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, Identities: []age.Identity{other}})
+			_, err = registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, Identities: []age.Identity{other}, KeyPath: s.KeyPath()})
 			wantKind(t, err, idcards.Forbidden, "cannot decrypt")
-			rr, err := registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, Identities: tc.ids()})
+			rr, err := registry.Restore(context.Background(), out, registry.RestoreOptions{To: to, Identities: tc.ids(), KeyPath: s.KeyPath()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +138,7 @@ func TestRestore_Refusals(t *testing.T) {
 	{
 		b, _ := os.ReadFile(good)
 		os.WriteFile(tampered, b, 0o600)
-		t2, err := registry.Open(ctx, tampered)
+		t2, err := registry.OpenWith(ctx, tampered, registry.Options{KeyPath: s.KeyPath()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,6 +161,7 @@ func TestRestore_Refusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opt.Actor = idcards.Actor{Name: "os:test"}
+			tc.opt.KeyPath = s.KeyPath()
 			_, err := registry.Restore(context.Background(), tc.file, tc.opt)
 			wantKind(t, err, tc.kind, tc.msg)
 			if tc.name != "TargetExists" {
@@ -170,16 +171,26 @@ func TestRestore_Refusals(t *testing.T) {
 			}
 		})
 	}
-	t.Run("ForceRefusesALiveRegistry", func(t *testing.T) {
-		_, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: s.Path(), Force: true})
-		wantKind(t, err, idcards.Conflict, "open in another process")
-		if _, err := s.Verify(ctx, "1200000"); err != nil {
+	t.Run("ForceRestoresIntoTheLiveRegistry", func(t *testing.T) {
+		// The registry is open (s): the backup is copied into it under
+		// SQLite's lock, and s goes on working on the restored content.
+		rr, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: s.Path(), Force: true, Actor: idcards.Actor{Name: "os:test"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rr.Restore == nil || !rr.Restore.Live || rr.Restore.Kept == "" {
+			t.Fatalf("not a live restore: %+v", rr.Restore)
+		}
+		if _, err := s.Reserve(ctx, 1); err != nil {
 			t.Fatalf("the live registry was disturbed: %v", err)
+		}
+		if _, err := s.VerifyAudit(ctx); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("ForceKeepsTheOldFile", func(t *testing.T) {
 		to := filepath.Join(dir, "live.db")
-		if _, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: to}); err != nil {
+		if _, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: to, KeyPath: s.KeyPath(), InstallKey: true}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := registry.Restore(context.Background(), good, registry.RestoreOptions{To: to, Force: true}); err != nil {

@@ -36,16 +36,24 @@ var copySkipped = map[string]bool{
 // then the row counts of both sides are compared and the audit chain is
 // verified on both sides (the target's head must be the source's). Stop
 // the desks first: what they write after the snapshot is not copied.
-func (s *Store) MigrateTo(ctx context.Context, to string, opts ...Option) (CopyReport, error) {
+//
+// The target continues the same keyed audit chain, so it takes the source's
+// chain key: it is written to opt's key path (DefaultKeyPath(to) unless
+// given; for a URL, in the user's config directory), and every desk of the
+// target needs a copy of it (docs/deploy.md).
+func (s *Store) MigrateTo(ctx context.Context, to string, opt Options) (CopyReport, error) {
 	if _, err := idcards.Require(ctx, idcards.PermBackup); err != nil {
 		return CopyReport{}, err
+	}
+	if s.key == nil {
+		return CopyReport{}, errNoChainKey
 	}
 	var dst *Store
 	var err error
 	if IsPostgresURL(to) {
-		dst, err = openPG(ctx, to, true, options(opts))
+		dst, err = openPG(ctx, to, true, opt, s.key)
 	} else {
-		dst, err = createEmptySQLite(ctx, to)
+		dst, err = createEmptySQLite(ctx, to, s.key)
 	}
 	if err != nil {
 		return CopyReport{}, err
@@ -53,6 +61,9 @@ func (s *Store) MigrateTo(ctx context.Context, to string, opts ...Option) (CopyR
 	defer dst.Close()
 	r, err := copyRegistry(ctx, s, dst)
 	if err != nil {
+		return r, err
+	}
+	if err := installKey(s.key, opt.keyPath(to), false, s.Now()); err != nil {
 		return r, err
 	}
 	a, _ := idcards.ActorFrom(ctx)
@@ -63,8 +74,9 @@ func (s *Store) MigrateTo(ctx context.Context, to string, opts ...Option) (CopyR
 	return r, err
 }
 
-// createEmptySQLite makes a new SQLite file with the schema and no rows.
-func createEmptySQLite(ctx context.Context, path string) (*Store, error) {
+// createEmptySQLite makes a new SQLite file with the schema and no rows,
+// whose audit rows (copied in) are keyed with key.
+func createEmptySQLite(ctx context.Context, path string, key *ChainKey) (*Store, error) {
 	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if os.IsExist(err) {
@@ -73,7 +85,7 @@ func createEmptySQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("registry: copy: %w", err)
 	}
 	fh.Close()
-	return open(ctx, path)
+	return open(ctx, path, Options{KeyPath: DefaultKeyPath(path)}, key)
 }
 
 // tables lists the registry's tables that a copy moves.
@@ -317,7 +329,7 @@ func copyTable(ctx context.Context, from *sql.Conn, to *sql.Tx, table string) (i
 // file at path: a backup of a PostgreSQL registry is a registry file like
 // any other (the same checks, encryption and restore apply).
 func (s *Store) exportSQLite(ctx context.Context, path string) error {
-	dst, err := createEmptySQLite(ctx, path)
+	dst, err := createEmptySQLite(ctx, path, s.key)
 	if err != nil {
 		return err
 	}
@@ -336,7 +348,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: a PostgreSQL registry is never replaced in place (desks may have it open in another process): restore into a new, empty database (createdb), then point the desks at it")
 	}
 	// Refuse an occupied target before any work.
-	if dst, err := openPG(ctx, opt.To, true, options(opt.Open)); err != nil {
+	if dst, err := openPG(ctx, opt.To, true, opt.DB, nil); err != nil {
 		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
 	} else {
 		dst.Close()
@@ -346,18 +358,29 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	to := opt.To
-	opt.To, opt.staging = filepath.Join(dir, "registry.db"), true
+	// The backup gets every check Restore gives a file, restored into a
+	// scratch file (no series skip-ahead: the copy's marks are the
+	// backup's; there is no registry being replaced to read them from).
+	to, keyPath := opt.To, opt.KeyPath
+	if keyPath == "" {
+		keyPath = DefaultKeyPath(to)
+	}
+	opt.To, opt.Force, opt.SkipAhead = filepath.Join(dir, "registry.db"), false, -1
+	opt.KeyPath, opt.InstallKey = keyPath, false
 	r, err := Restore(ctx, backup, opt)
 	if err != nil {
 		return r, err
 	}
-	src, err := Open(ctx, opt.To)
+	key, err := ReadChainKey(keyPath)
+	if err != nil {
+		return r, fmt.Errorf("registry: restore: the chain key: %w", err)
+	}
+	src, err := OpenWith(ctx, opt.To, Options{KeyPath: keyPath})
 	if err != nil {
 		return r, err
 	}
 	defer src.Close()
-	dst, err := openPG(ctx, to, true, options(opt.Open))
+	dst, err := openPG(ctx, to, true, opt.DB, key)
 	if err != nil {
 		return r, err
 	}

@@ -148,3 +148,16 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, er
 	}
 	return tx.StmtContext(ctx, st), nil
 }
+
+// hasColumn reports whether table has a column of that name.
+func (s *Store) hasColumn(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, table, column string) (bool, error) {
+	query := `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`
+	if s.dialect.postgres() {
+		query = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+	}
+	var n int
+	err := q.QueryRowContext(ctx, query, table, column).Scan(&n)
+	return n > 0, err
+}

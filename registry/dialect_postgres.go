@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -62,23 +64,10 @@ var pgWriteLock = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgWriteLoc
 // and mirror_listen.go).
 const pgNotifyChannel = "idcards_verify_changes"
 
-// Option configures Open and Create.
-type Option func(*openConfig)
-
-type openConfig struct {
-	passwordFile string
-}
-
-// WithPasswordFile reads the PostgreSQL password from the named file (its
-// first line), rather than from PGPASSFILE / ~/.pgpass. SQLite ignores it.
-func WithPasswordFile(path string) Option {
-	return func(c *openConfig) { c.passwordFile = path }
-}
-
 // pgConfig parses a postgres:// URL. A password in the URL is refused: it
 // would sit in shell history, in `ps` output and in logs. It comes from a
 // file instead (PGPASSFILE, ~/.pgpass, or WithPasswordFile).
-func pgConfig(loc string, oc openConfig) (*pgx.ConnConfig, error) {
+func pgConfig(loc string, oc Options) (*pgx.ConnConfig, error) {
 	u, err := url.Parse(loc)
 	if err != nil {
 		return nil, idcards.Errorf(idcards.Invalid, "registry URL: %v", redactErr(err, loc))
@@ -90,8 +79,8 @@ func pgConfig(loc string, oc openConfig) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, idcards.Errorf(idcards.Invalid, "registry URL %s: %v", RedactURL(loc), redactErr(err, loc))
 	}
-	if oc.passwordFile != "" {
-		b, err := os.ReadFile(oc.passwordFile)
+	if oc.PasswordFile != "" {
+		b, err := os.ReadFile(oc.PasswordFile)
 		if err != nil {
 			return nil, idcards.Errorf(idcards.Invalid, "password file: %v", err)
 		}
@@ -382,14 +371,49 @@ func Unreachable(err error) error {
 	return &idcards.Error{Kind: idcards.Unavailable, Msg: "the registry database cannot be reached (nothing was saved; it reconnects by itself)", Err: err}
 }
 
+// createPG is CreateWith on PostgreSQL: the database must hold no registry;
+// the chain key is written to opt's key path (DefaultKeyPath: in the
+// user's config directory, since a URL has no directory of its own).
+func createPG(ctx context.Context, loc string, f idcards.Format, opt Options) (*Store, error) {
+	if _, err := barcode.NewCodec(f); err != nil {
+		return nil, err
+	}
+	s, err := openPG(ctx, loc, true, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	key, err := newChainKey(opt.keyPath(loc), newRegistryID())
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.key = key
+	s.audit.key = key
+	if err := s.initFormat(ctx, f); err != nil {
+		s.Close()
+		os.Remove(key.Path)
+		return nil, err
+	}
+	return s, nil
+}
+
+// openPGWith is OpenWith on PostgreSQL.
+func openPGWith(ctx context.Context, loc string, opt Options) (*Store, error) {
+	key, err := ReadChainKey(opt.keyPath(loc))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return openPG(ctx, loc, false, opt, key)
+}
+
 // openPG opens (and, for Create, checks) a PostgreSQL registry.
-func openPG(ctx context.Context, loc string, create bool, oc openConfig) (*Store, error) {
+func openPG(ctx context.Context, loc string, create bool, oc Options, key *ChainKey) (*Store, error) {
 	cfg, err := pgConfig(loc, oc)
 	if err != nil {
 		return nil, err
 	}
 	db := openPostgres(cfg)
-	s := &Store{db: db, path: RedactURL(loc), Now: time.Now, dialect: postgresDialect, pgCfg: cfg}
+	s := &Store{db: db, path: RedactURL(loc), Now: time.Now, dialect: postgresDialect, pgCfg: cfg, key: key, keyPath: oc.keyPath(loc)}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: open %s: %w", s.path, Unreachable(err))
@@ -479,4 +503,25 @@ func (s *Store) pgIntegrityCheck(ctx context.Context) (string, error) {
 		}
 	}
 	return "ok", nil
+}
+
+// pgKeyPath is DefaultKeyPath for a postgres:// URL:
+// $XDG_CONFIG_HOME/idcards/HOST_PORT_DB.auditkey (os.UserConfigDir), the
+// user name left out (the owner and the runtime role share one key).
+func pgKeyPath(loc string) string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = "."
+	}
+	name := "registry"
+	if cfg, err := pgconn.ParseConfig(loc); err == nil {
+		name = fmt.Sprintf("%s_%d_%s", cfg.Host, cfg.Port, cfg.Database)
+	}
+	safe := strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, name)
+	return filepath.Join(dir, "idcards", safe+".auditkey")
 }

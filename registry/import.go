@@ -530,25 +530,33 @@ type auditWriter struct {
 	seq   int64
 	prev  string
 	ins   *sql.Stmt
+	tx    *sql.Tx
 }
 
 func (s *Store) newAuditWriter(ctx context.Context, tx *sql.Tx, actor string) (*auditWriter, error) {
-	w := &auditWriter{s: s, actor: actor, prev: genesisHash}
+	w := &auditWriter{s: s, actor: actor, prev: genesisHash, tx: tx}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&w.seq, &w.prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	if w.ins, err = tx.PrepareContext(ctx, `INSERT INTO audit(seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)`); err != nil {
+	if w.ins, err = tx.PrepareContext(ctx, qAuditInsert); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
 func (w *auditWriter) add(ctx context.Context, action, subject, detail string) error {
+	if w.s.key == nil {
+		return errNoChainKey
+	}
+	state, err := w.s.foldState(ctx, w.tx) // auditstate.go: the rows this import row changed
+	if err != nil {
+		return fmt.Errorf("registry: audit: %w", err)
+	}
 	at := w.s.now()
 	e := idcards.AuditEvent{Seq: w.seq + 1, Actor: w.actor, Action: action, Subject: subject, Detail: detail, PrevHash: w.prev}
-	e.Hash = auditHash(e, at)
-	if _, err := w.ins.ExecContext(ctx, e.Seq, at, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash); err != nil {
+	e.Hash = chainHMAC(w.s.key.Secret, e, at, state)
+	if _, err := w.ins.ExecContext(ctx, e.Seq, at, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash, state); err != nil {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
 	w.seq, w.prev = e.Seq, e.Hash

@@ -35,8 +35,16 @@ func (s *Store) initFormat(ctx context.Context, f idcards.Format) error {
 			f.Prefix, f.Width, f.Scheme, s.now()); err != nil {
 			return fmt.Errorf("registry: init: %w", err)
 		}
+		// A new registry has no names to refold (search.go).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('name_fold', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, foldVersion()); err != nil {
+			return fmt.Errorf("registry: init: %w", err)
+		}
 		a, _ := idcards.ActorFrom(ctx)
-		return s.insertAudit(ctx, tx, actorName(a), "registry.init", f.Prefix, fmt.Sprintf("scheme=%s width=%d", f.Scheme, f.Width))
+		ident, err := s.creationIdentity(ctx, tx) // auditupgrade.go: identity, key id, columns
+		if err != nil {
+			return fmt.Errorf("registry: init: %w", err)
+		}
+		return s.insertAudit(ctx, tx, actorName(a), "registry.init", f.Prefix, fmt.Sprintf("scheme=%s width=%d %s", f.Scheme, f.Width, ident))
 	})
 }
 
@@ -210,6 +218,9 @@ const (
 )
 
 func (s *Store) newIssuer(ctx context.Context, tx *sql.Tx, actor string) (*issuer, error) {
+	if err := pullRequired(ctx, tx); err != nil { // restore.go: after a restore with the disk lost
+		return nil, err
+	}
 	sr, err := s.currentSeries(ctx, tx)
 	if err != nil {
 		return nil, err

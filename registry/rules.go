@@ -32,8 +32,6 @@ func checkName(field, v string) error {
 			return idcards.Errorf(idcards.Invalid, "%s contains an invalid character (not UTF-8 text): type it again", field)
 		case isEmoji(r):
 			return idcards.Errorf(idcards.Invalid, "%s contains an emoji or picture symbol (%c): a name may only hold letters, spaces, hyphens, apostrophes and full stops", field, r)
-		case unicode.IsLetter(r) && r > 0xFFFF:
-			return idcards.Errorf(idcards.Invalid, "%s contains %c (U+%04X), which the card printer cannot print: write the name in a script the card supports", field, r, r)
 		case unicode.IsLetter(r):
 			letter = true
 		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r):

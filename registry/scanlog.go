@@ -179,12 +179,15 @@ func (b *auditBatcher) insertScans(ctx context.Context, now, actor string, recs 
 	}
 	e := idcards.AuditEvent{Seq: seq + 1, Actor: actor, Action: ScanBatchAction,
 		Subject: fmt.Sprintf("scan_log:%d-%d", first, id), Detail: scanDetail(int64(len(recs)), h.Sum(nil)), PrevHash: prev}
-	e.Hash = auditHash(e, now)
+	if b.key == nil {
+		return errNoChainKey
+	}
+	e.Hash = chainHMAC(b.key.Secret, e, now, "")
 	ins, err := b.stmt(ctx, qAuditInsert)
 	if err != nil {
 		return err
 	}
-	_, err = ins.ExecContext(ctx, e.Seq, now, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash)
+	_, err = ins.ExecContext(ctx, e.Seq, now, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash, "")
 	return err
 }
 

@@ -214,6 +214,12 @@ func (s *Store) refoldNames(ctx context.Context) error {
 	if err != nil || cur == want {
 		return err
 	}
+	// A registry being created has no trail yet: initFormat records the
+	// fold version with its creation row.
+	var rows int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit LIMIT 1) AS a`).Scan(&rows); err != nil || rows == 0 {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// Another process opening the file at the same moment may have
 		// done it while this one waited for the write lock.
@@ -255,7 +261,10 @@ func (s *Store) refoldNames(ctx context.Context) error {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('name_fold', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, want)
-		return err
+		if _, err = tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('name_fold', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, want); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, "system:idcards", "patient.refold", "",
+			fmt.Sprintf("search keys of %d patients refolded (name_fold %s)", len(todo), want))
 	})
 }

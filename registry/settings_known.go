@@ -21,6 +21,14 @@ type KnownSetting struct {
 // returns a fresh slice each call (no package-level mutable state).
 func KnownSettings() []KnownSetting {
 	return []KnownSetting{
+		{"card_birth", "year", "what cards print of the date of birth: year (privacy), date (full date; an estimated date prints as its year) or none", oneOf("year", "date", "none")},
+		{"card_identifiers", "mrn", "identifiers printed on cards: mrn, or mrn,serial to add the card serial", oneOf("mrn", "mrn,serial")},
+		{"card_printer", "", "CUPS queue the desk screen prints cards on (empty: cards are saved as PDF files next to the registry)", func(v string) error {
+			if len(v) > 127 || strings.ContainsAny(v, " \t\r\n/#") {
+				return idcards.Errorf(idcards.Invalid, "card_printer: a CUPS queue name (lpstat -p lists them): at most 127 characters, no spaces, / or #")
+			}
+			return nil
+		}},
 		{"cli_sign_in", "off", "on: data-changing CLI commands need --user and a password; off: the CLI acts as the OS user", oneOf("on", "off")},
 		{"facility_name", "", "name printed on cards and shown in the TUI", func(v string) error {
 			if len(v) > 120 || strings.ContainsAny(v, "\r\n\t") {

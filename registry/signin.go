@@ -2,7 +2,10 @@ package registry
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -28,19 +31,87 @@ type credentials struct {
 	via        string // " via=os:NAME" when a front end signed in on someone's behalf
 }
 
+// TooManyAttempts is the answer while a user name is locked out, the same
+// for an account and for a name no account has, so it reveals nothing.
+func tooManyAttempts(wait time.Duration) error {
+	m := int((wait + time.Minute - 1) / time.Minute)
+	m = max(m, 1)
+	unit := "minutes"
+	if m == 1 {
+		unit = "minute"
+	}
+	return idcards.Errorf(idcards.Forbidden, "too many attempts, try again in %d %s", m, unit)
+}
+
+// throttleKey names an attempted user name in signin_throttle: an HMAC
+// of the normalised name under the chain key, so the table holds no typed
+// text (people type their password into the user field) and cannot be
+// turned back into names without the key.
+func (s *Store) throttleKey(name string) string {
+	var secret []byte
+	if s.key != nil {
+		secret = s.key.Secret
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("sign-in throttle\x00" + name))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// throttled returns how long the name is still locked (0: not locked).
+func (s *Store) throttled(ctx context.Context, key string, now time.Time) (time.Duration, error) {
+	var until string
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(locked_until, '') FROM signin_throttle WHERE name_hash = ?`, key).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) || until == "" {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return max(parseTime(until).Sub(now), 0), nil
+}
+
+// countFailure counts one failure for the name inside tx and returns the
+// lock it now earns (0: none).
+func countFailure(ctx context.Context, tx *sql.Tx, key string, now time.Time) (time.Duration, int, error) {
+	nowS := now.Format(TimeFormat)
+	var n int
+	if err := tx.QueryRowContext(ctx, `INSERT INTO signin_throttle(name_hash, failures, last_at) VALUES (?, 1, ?)
+		ON CONFLICT(name_hash) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at RETURNING failures`, key, nowS).Scan(&n); err != nil {
+		return 0, 0, err
+	}
+	d := lockFor(n)
+	if d > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE signin_throttle SET locked_until = ? WHERE name_hash = ?`, now.Add(d).Format(TimeFormat), key); err != nil {
+			return 0, 0, err
+		}
+	}
+	// Old entries of names nobody retried are dropped as they go by.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM signin_throttle WHERE last_at < ? AND coalesce(locked_until, '') < ?`, now.Add(-24*time.Hour).Format(TimeFormat), nowS); err != nil {
+		return 0, 0, err
+	}
+	return d, n, nil
+}
+
 // checkCredentials is the one path every password check takes. Every
 // outcome but success is audited here, in the transaction that counts the
-// failure; the password never is. A locked account is refused without
-// checking the password, so guessing does not continue while locked. A
-// disabled account is reported only after the right password, so a guesser
-// learns nothing about which accounts exist. An unknown user name costs the
-// same hashing time as a wrong password, for the same reason.
+// failure; the password never is, and neither is a name no account has
+// (people type their password into the user field).
+//
+// What a guesser can learn is nothing: a locked name, known or not, is
+// answered "too many attempts, try again in N minutes" after the same
+// password hashing (against a dummy hash when there is no account), and
+// failures are counted per attempted name in signin_throttle whether or not
+// an account has it, so an unknown name locks after as many tries as a
+// real one, with the same words. A locked account is refused without its
+// password being accepted, so guessing does not continue while locked. A
+// disabled account is reported only after the right password.
 func (s *Store) checkCredentials(ctx context.Context, username, password string) (credentials, error) {
 	c := credentials{username: normUsername(username), at: s.Now().UTC()}
 	if a, ok := idcards.ActorFrom(ctx); ok && a.Name != "" {
 		c.via = " via=" + a.Name
 	}
 	bad := idcards.Errorf(idcards.Forbidden, "wrong user name or password")
+	key := s.throttleKey(c.username)
 	var (
 		role, lockedUntil string
 		disabled          bool
@@ -48,60 +119,66 @@ func (s *Store) checkCredentials(ctx context.Context, username, password string)
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT id, role, password_hash, disabled, failed_attempts, coalesce(locked_until,''), must_change_password FROM users WHERE username = ?`, c.username).
 		Scan(&c.id, &role, &c.hash, &disabled, &failed, &lockedUntil, &c.mustChange)
-	if errors.Is(err, sql.ErrNoRows) {
-		dummyCheck(password, s.argon2())
-		// The attempted name is not recorded: people type their password
-		// into the user name field, and the audit trail must not keep it.
-		if aerr := s.tx(ctx, func(tx *sql.Tx) error {
-			return s.insertAudit(ctx, tx, "unknown", "user.sign_in_failed", "", "unknown user"+c.via)
-		}); aerr != nil {
-			return c, aerr
-		}
-		return c, bad
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("registry: sign in: %w", err)
 	}
 	c.role = idcards.Role(role)
-	nowS := c.at.Format(TimeFormat)
-	if lockedUntil != "" && lockedUntil > nowS {
-		wait := parseTime(lockedUntil).Sub(c.at).Round(time.Second)
+	wait, err := s.throttled(ctx, key, c.at)
+	if err != nil {
+		return c, fmt.Errorf("registry: sign in: %w", err)
+	}
+	if known && lockedUntil != "" {
+		wait = max(wait, parseTime(lockedUntil).Sub(c.at)) // a lock from before signin_throttle
+	}
+	// The hashing is done on every path, so the time taken tells nothing.
+	ok, used := false, s.argon2()
+	if known {
+		if ok, used, err = checkPasswordHash(c.hash, password); err != nil {
+			return c, fmt.Errorf("registry: sign in %s: %w", c.username, err)
+		}
+	} else {
+		dummyCheck(password, used)
+	}
+	c.used = used
+	subject, actor := "", "unknown"
+	if known {
+		subject, actor = c.username, c.username
+	}
+	if wait > 0 {
+		until := c.at.Add(wait).Format(TimeFormat)
 		if aerr := s.tx(ctx, func(tx *sql.Tx) error {
-			return s.insertAudit(ctx, tx, c.username, "user.sign_in_refused", c.username, "locked until "+lockedUntil+c.via)
+			return s.insertAudit(ctx, tx, actor, "user.sign_in_refused", subject, "locked until "+until+c.via)
 		}); aerr != nil {
 			return c, aerr
 		}
-		return c, idcards.Errorf(idcards.Forbidden, "account %s is locked after %d failed sign-ins; try again in %s or ask an admin to reset the password",
-			c.username, failed, wait)
+		return c, tooManyAttempts(wait)
 	}
-	ok, used, err := checkPasswordHash(c.hash, password)
-	if err != nil {
-		return c, fmt.Errorf("registry: sign in %s: %w", c.username, err)
-	}
-	c.used = used
 	if !ok {
-		var lockMsg string
+		var lock time.Duration
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ? RETURNING failed_attempts`, c.id).Scan(&n); err != nil {
+			d, n, err := countFailure(ctx, tx, key, c.at)
+			if err != nil {
 				return err
 			}
-			detail := fmt.Sprintf("wrong password; %d consecutive failures", n)
-			if d := lockFor(n); d > 0 {
-				until := c.at.Add(d).Format(TimeFormat)
-				if _, err := tx.ExecContext(ctx, `UPDATE users SET locked_until = ? WHERE id = ?`, until, c.id); err != nil {
+			lock = d
+			detail := "unknown user"
+			if known {
+				if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_attempts = ?, locked_until = ? WHERE id = ?`, n, nullStr(lockUntil(c.at, d)), c.id); err != nil {
 					return err
 				}
-				detail += "; locked until " + until
-				lockMsg = fmt.Sprintf("; the account is now locked for %s", d)
+				detail = fmt.Sprintf("wrong password; %d consecutive failures", n)
 			}
-			return s.insertAudit(ctx, tx, c.username, "user.sign_in_failed", c.username, detail+c.via)
+			if d > 0 {
+				detail += "; locked until " + lockUntil(c.at, d)
+			}
+			return s.insertAudit(ctx, tx, actor, "user.sign_in_failed", subject, detail+c.via)
 		})
 		if err != nil {
 			return c, err
 		}
-		if lockMsg != "" {
-			return c, idcards.Errorf(idcards.Forbidden, "wrong user name or password%s", lockMsg)
+		if lock > 0 {
+			return c, tooManyAttempts(lock)
 		}
 		return c, bad
 	}
@@ -114,6 +191,19 @@ func (s *Store) checkCredentials(ctx context.Context, username, password string)
 		return c, idcards.Errorf(idcards.Forbidden, "account %s is disabled: ask an admin", c.username)
 	}
 	return c, nil
+}
+
+func lockUntil(now time.Time, d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return now.Add(d).Format(TimeFormat)
+}
+
+// clearThrottle forgets a name's failures (a success, an admin's reset).
+func (s *Store) clearThrottle(ctx context.Context, tx *sql.Tx, name string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM signin_throttle WHERE name_hash = ?`, s.throttleKey(normUsername(name)))
+	return err
 }
 
 // Authenticate checks a user name and password and returns the actor to
@@ -133,6 +223,9 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (id
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?`, c.id); err != nil {
 				return err
 			}
+			if err := s.clearThrottle(ctx, tx, c.username); err != nil {
+				return err
+			}
 			return s.insertAudit(ctx, tx, c.username, "user.sign_in_refused", c.username, "password change required"+c.via)
 		})
 		if err != nil {
@@ -149,6 +242,9 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (id
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_attempts = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`, c.at.Format(TimeFormat), c.id); err != nil {
+			return err
+		}
+		if err := s.clearThrottle(ctx, tx, c.username); err != nil {
 			return err
 		}
 		detail := "ok"
@@ -198,6 +294,9 @@ func (s *Store) ChangePassword(ctx context.Context, username, oldPassword, newPa
 		}
 		if n, _ := r.RowsAffected(); n != 1 {
 			return idcards.Errorf(idcards.Conflict, "the password of %s was changed meanwhile: sign in again", c.username)
+		}
+		if err := s.clearThrottle(ctx, tx, c.username); err != nil {
+			return err
 		}
 		return s.insertAudit(ctx, tx, c.username, "user.passwd", c.username, "changed by the user"+c.via)
 	})

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/idcards/idcards"
-	"github.com/idcards/idcards/barcode"
 	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -64,6 +63,12 @@ type Store struct {
 	audit  auditBatcher                // auditbatch.go: the scan log writer's own connection
 	tokens tokenCache                  // tokens.go: LookupToken's cache
 	rates  atomic.Pointer[rateCache]   // forecast.go: recent issue rates, recomputed every few minutes
+
+	key        *ChainKey // auditkey.go: the audit chain key; nil when not available
+	keyPath    string    // where it is (or would be) kept
+	hasPending bool      // auditstate.go: audit_pending exists (set by the migration step)
+	stateReady bool      // … and every transaction maintains it (set after the migrations committed)
+	canon      canonCache
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
@@ -86,24 +91,36 @@ func dsn(path string) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
+// Options are how a registry is opened.
+type Options struct {
+	// KeyPath is the audit chain key file; "" means DefaultKeyPath(path).
+	KeyPath string
+	// PasswordFile holds a PostgreSQL registry's password (its first
+	// line); "" means PGPASSFILE / ~/.pgpass. SQLite ignores it.
+	PasswordFile string
+}
+
+func (o Options) keyPath(path string) string {
+	if o.KeyPath != "" {
+		return o.KeyPath
+	}
+	return DefaultKeyPath(path)
+}
+
 // Create makes a new registry at path with the given first MRN format. It
 // refuses to overwrite an existing file. The file is created with mode 0600.
-// A postgres:// URL instead names an empty PostgreSQL database, in which
-// Create makes the schema (so it must run as a role that may: the owner).
-func Create(ctx context.Context, path string, f idcards.Format, opts ...Option) (*Store, error) {
+// The registry gets an identity (settings registry_id) and an audit chain
+// key, written to DefaultKeyPath(path) with mode 0600. A postgres:// URL
+// instead names an empty PostgreSQL database, in which Create makes the
+// schema (so it must run as a role that may: the owner; docs/deploy.md).
+func Create(ctx context.Context, path string, f idcards.Format) (*Store, error) {
+	return CreateWith(ctx, path, f, Options{})
+}
+
+// CreateWith is Create with options (where the chain key goes).
+func CreateWith(ctx context.Context, path string, f idcards.Format, opt Options) (*Store, error) {
 	if IsPostgresURL(path) {
-		if _, err := barcode.NewCodec(f); err != nil {
-			return nil, err
-		}
-		s, err := openPG(ctx, path, true, options(opts))
-		if err != nil {
-			return nil, err
-		}
-		if err := s.initFormat(ctx, f); err != nil {
-			s.Close()
-			return nil, err
-		}
-		return s, nil
+		return createPG(ctx, path, f, opt) // dialect_postgres.go
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("registry: create: %w", err)
@@ -116,26 +133,41 @@ func Create(ctx context.Context, path string, f idcards.Format, opts ...Option) 
 		return nil, fmt.Errorf("registry: create: %w", err)
 	}
 	fh.Close()
-	s, err := open(ctx, path)
+	key, err := newChainKey(opt.keyPath(path), newRegistryID())
 	if err != nil {
 		os.Remove(path)
 		return nil, err
 	}
-	if err := s.initFormat(ctx, f); err != nil {
-		s.Close()
+	cleanup := func() {
 		os.Remove(path)
 		os.Remove(path + "-wal")
 		os.Remove(path + "-shm")
+		os.Remove(key.Path)
+	}
+	s, err := open(ctx, path, opt, key)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	if err := s.initFormat(ctx, f); err != nil {
+		s.Close()
+		cleanup()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Open opens an existing registry and applies pending migrations. path is a
-// SQLite file, or a postgres:// URL (see docs/deploy.md).
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+// Open opens an existing registry and applies pending migrations. Its chain
+// key is read from DefaultKeyPath(path). path is a SQLite file, or a
+// postgres:// URL (docs/deploy.md).
+func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	if IsPostgresURL(path) {
-		return openPG(ctx, path, false, options(opts))
+		return openPGWith(ctx, path, opt) // dialect_postgres.go
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -143,10 +175,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		}
 		return nil, fmt.Errorf("registry: open: %w", err)
 	}
-	return open(ctx, path)
+	key, err := ReadChainKey(opt.keyPath(path))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return open(ctx, path, opt, key)
 }
 
-func open(ctx context.Context, path string) (*Store, error) {
+func open(ctx context.Context, path string, opt Options, key *ChainKey) (*Store, error) {
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("registry: open: %w", err)
@@ -157,7 +193,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// SQLite's lock anyway.
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
-	s := &Store{db: db, path: path, Now: time.Now, dialect: sqliteDialect}
+	s := &Store{db: db, path: path, Now: time.Now, key: key, keyPath: opt.keyPath(path), dialect: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -172,15 +208,19 @@ func open(ctx context.Context, path string) (*Store, error) {
 // ready is what opening does after the migrations, on either engine
 // (open, openPG).
 func (s *Store) ready(ctx context.Context) error {
-	if err := s.refoldNames(ctx); err != nil { // search.go
-		return fmt.Errorf("registry: open: %w", err)
-	}
+	s.audit.key = s.key
+	s.stateReady = s.hasPending
 	// Prepare the audit statements now: appendAudit runs inside write
 	// transactions, which must not wait for a pool connection to prepare.
-	for _, q := range []string{qAuditHead, qAuditInsert, qIssueInsert, qIssueExternal} {
+	for _, q := range []string{qAuditHead, qAuditInsert, qPendingClear, qPendingAny, qIssueInsert, qIssueExternal} {
 		if _, err := s.prepared(ctx, q); err != nil {
 			return fmt.Errorf("registry: open: %w", err)
 		}
+	}
+	// After the audit is ready: refolding writes patients and a setting,
+	// so it is audited like every other change.
+	if err := s.refoldNames(ctx); err != nil { // search.go
+		return fmt.Errorf("registry: open: %w", err)
 	}
 	return nil
 }
@@ -241,8 +281,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 func (s *Store) now() string { return s.Now().UTC().Format(TimeFormat) }
 
-// migrate applies embedded migrations in name order, each in its own
-// transaction, recording them in schema_migrations. Re-running is a no-op.
+// migrate applies embedded migrations in name order, recording them in
+// schema_migrations, then brings the audit machinery up to date
+// (upgradeAudit), all in one transaction. Re-running is a no-op.
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(s.dialect.migrations, "*.sql")
 	if err != nil {
@@ -260,6 +301,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 			return err
 		}
+		// Notes left by a writer that wrote no audit row are not the
+		// migrations' doing (auditupgrade.go reads what they change).
+		if pending, _ := s.hasTable(ctx, tx, "audit_pending"); pending { // dialect.go
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_pending`); err != nil {
+				return err
+			}
+		}
+		var applied []string
 		for _, name := range names {
 			base := name
 			var n int
@@ -279,8 +328,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)`, base, s.now()); err != nil {
 				return err
 			}
+			applied = append(applied, base)
 		}
-		return nil
+		return s.upgradeAudit(ctx, tx, applied) // auditupgrade.go
 	})
 }
 
@@ -291,7 +341,15 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", Unreachable(err))
 	}
-	if err := fn(tx); err != nil {
+	if err := s.txBegin(ctx, tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("registry: begin: %w", err)
+	}
+	err = fn(tx)
+	if err == nil {
+		err = s.txEnd(ctx, tx) // auditstate.go: rows changed after the last audit row
+	}
+	if err != nil {
 		tx.Rollback()
 		return s.afterRollback(ctx, Unreachable(err)) // approvals.go: a refused clerk's request must outlive the rollback
 	}
@@ -328,14 +386,6 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return r, nil
-}
-
-func options(opts []Option) openConfig {
-	var oc openConfig
-	for _, o := range opts {
-		o(&oc)
-	}
-	return oc
 }
 
 func parseTime(s string) time.Time {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -317,8 +318,27 @@ func child(path string) int {
 			fmt.Fprintln(w, id)
 		}
 		w.Flush() // the caller "prints the card" as soon as the ID is committed
+		if d, err := time.ParseDuration(os.Getenv("IDCARDS_TEST_CHILD_PAUSE")); err == nil {
+			time.Sleep(d) // a desk's pace rather than a benchmark's
+		}
 	}
 	return 0
+}
+
+// completeLines sends every complete line read from r (without its
+// newline) and closes out. A child killed in the middle of writing leaves
+// a partial last line ("1200" of 1200000014): it was never printed, so it
+// is not counted (bufio.Scanner would yield it at EOF).
+func completeLines(r io.Reader, out chan<- string) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			break // EOF: whatever is left has no newline
+		}
+		out <- strings.TrimSuffix(line, "\n")
+	}
+	close(out)
 }
 
 func childCmd(t *testing.T, path string, n, batch int) *exec.Cmd {
@@ -383,19 +403,7 @@ func TestStore_CrashSafety(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := make(chan string, 1024)
-		go func() {
-			// Only whole lines count as printed: a SIGKILL between two
-			// writes of the child's buffer can cut the last one short.
-			br := bufio.NewReader(pipe)
-			for {
-				l, err := br.ReadString('\n')
-				if err != nil {
-					break
-				}
-				lines <- strings.TrimSuffix(l, "\n")
-			}
-			close(lines)
-		}()
+		go completeLines(pipe, lines)
 		// Let it run a random while (first ID seen, then 0-60 ms more).
 		first := <-lines
 		time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)

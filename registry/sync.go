@@ -514,6 +514,9 @@ func (s *Store) SetSyncState(ctx context.Context, kv map[string]string) error {
 				return err
 			}
 		}
+		if _, ok := kv["last_pull_at"]; ok {
+			return s.clearPullRequired(ctx, tx) // restore.go: a whole pull succeeded
+		}
 		return nil
 	})
 }

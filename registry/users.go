@@ -252,6 +252,9 @@ func (s *Store) DisableUser(ctx context.Context, username string) error {
 func (s *Store) EnableUser(ctx context.Context, username string) error {
 	return s.changeUser(ctx, username, "user.enable", func(tx *sql.Tx, u User) (string, error) {
 		_, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 0, failed_attempts = 0, locked_until = NULL WHERE username = ?`, u.Username)
+		if err == nil {
+			err = s.clearThrottle(ctx, tx, u.Username)
+		}
 		return "", err
 	})
 }
@@ -292,6 +295,9 @@ func (s *Store) ResetPassword(ctx context.Context, username, password string, mu
 	return s.changeUserAs(ctx, username, "user.passwd_reset", func(tx *sql.Tx, u User) (string, error) {
 		_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, must_change_password = ?, failed_attempts = 0, locked_until = NULL WHERE username = ?`,
 			h, s.now(), mustChange, u.Username)
+		if err == nil {
+			err = s.clearThrottle(ctx, tx, u.Username) // signin.go: the lock-out ends too
+		}
 		return fmt.Sprintf("must_change=%t", mustChange), err
 	})
 }

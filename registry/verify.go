@@ -214,6 +214,11 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 		}
 	case f.cardState == string(idcards.CardVoided) && v.Status.OK():
 		v.Status, v.Detail = idcards.StatusVoided, "this card was voided"
+	case f.cardState == string(idcards.CardPending) && v.Detail == "":
+		// Recorded by a print run that never confirmed it: it did print.
+		v.Detail = "card from a print run that did not finish (pending): confirm its batch with idcards cards confirm"
+	case f.cardState == string(idcards.CardFailed) && v.Detail == "":
+		v.Detail = "card from a print run recorded as failed, yet it exists: check the batch (idcards cards list --state failed)"
 	}
 	return nil
 }

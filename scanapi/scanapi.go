@@ -12,7 +12,7 @@
 //	POST /v1/scans           token; {"code": "raw scan text"} (AIM prefixes allowed)
 //	GET  /v1/openapi.json    the OpenAPI 3 description (no token)
 //	GET  /healthz            liveness and registry reachability (no token)
-//	GET  /metrics            Prometheus metrics (no token; no patient data)
+//	GET  /metrics            Prometheus metrics (no patient data; Config.MetricsToken, rate-limited)
 //	     /fhir/...           FHIR R4: PDQm and PIXm queries (fhir.go, docs/fhir.md)
 package scanapi
 
@@ -70,6 +70,11 @@ type Config struct {
 	MaxBody int64
 	// AuditEvery is how often batched scan log rows are written.
 	AuditEvery time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (guard.go); /metrics is rate-limited per address either way.
+	MetricsToken string
+	// HSTS sends Strict-Transport-Security (the server speaks TLS).
+	HSTS bool
 }
 
 // DefaultConfig suits a clinic: a scanner scans at most a few codes a
@@ -143,7 +148,7 @@ func New(reg Registry, cfg Config, log *slog.Logger) *Server {
 		w.Write(openAPI)
 	})
 	s.mux.Handle("GET /healthz", s.timed("healthz", http.HandlerFunc(s.healthz)))
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", s.guardMetrics(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))) // guard.go
 	s.fhirRoutes()
 	s.audit.init()
 	s.wg.Add(1)
@@ -164,6 +169,9 @@ func (s *Server) Handler() http.Handler {
 		}()
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.cfg.HSTS {
+			w.Header().Set("Strict-Transport-Security", HSTSValue)
+		}
 		if _, pattern := s.mux.Handler(r); pattern == "" {
 			// Let the mux decide between 404 and 405, but answer in JSON.
 			rec := &statusOnly{header: http.Header{}}

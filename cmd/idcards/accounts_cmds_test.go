@@ -177,7 +177,7 @@ func TestCLI_AuditVerifyAndExport(t *testing.T) {
 	c := newCLI(t)
 	c.ok("", "issue", "--count", "3")
 	c.ok("", "settings", "set", "idle_lock_minutes", "10")
-	if out := c.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: 3 audit rows verified; head ") {
+	if out := c.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: 3 audit rows verified (3 keyed") || !strings.Contains(out, "protected rows match") {
 		t.Fatalf("verify: %q", out)
 	}
 	csvOut := c.ok("", "audit", "export", "--format", "csv")
@@ -192,16 +192,23 @@ func TestCLI_AuditVerifyAndExport(t *testing.T) {
 	if out := c.ok("", "audit", "list", "--since", "1h", "--subject", "idle_lock_minutes"); !strings.Contains(out, "setting.set") {
 		t.Fatalf("list: %q", out)
 	}
-	kept := strings.Fields(c.ok("", "audit", "verify"))[6]
+	kept := strings.TrimSpace(c.ok("", "audit", "head"))
+	if !strings.HasPrefix(kept, "3-") || len(kept) != 2+16 {
+		t.Fatalf("audit head: %q", kept)
+	}
 	if out := c.ok("", "audit", "verify", "--head", kept); !strings.Contains(out, "kept head found at row 3") {
 		t.Fatalf("verify --head: %q", out)
 	}
 	db := pgtest.OpenDB(t, c.db)
-	// Deleting the last row keeps the chain valid; only the kept head shows it.
+	// Deleting the last row keeps the chain whole, but the setting it
+	// recorded is now unexplained; and the kept head is gone.
 	db.Exec(`DELETE FROM audit WHERE seq = 3`)
-	c.ok("", "audit", "verify")
-	out, _, err := c.run("", "audit", "verify", "--head", kept)
-	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "no longer in the trail") {
+	out, _, err := c.run("", "audit", "verify")
+	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "settings idle_lock_minutes: no audit row records this row") {
+		t.Fatalf("verify after truncation: exit %d, %q", code, out)
+	}
+	out, _, err = c.run("", "audit", "verify", "--head", kept)
+	if code := exitCode(err, &bytes.Buffer{}); code != 1 {
 		t.Fatalf("verify --head after truncation: exit %d, %q", code, out)
 	}
 	db.Exec(`UPDATE audit SET detail = 'count=1' WHERE seq = 2`)

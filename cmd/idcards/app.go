@@ -102,7 +102,7 @@ func (a *app) registryPath() string {
 
 // open opens the registry and returns a context carrying the acting user.
 func (a *app) open(ctx context.Context) (*registry.Store, context.Context, error) {
-	s, err := registry.Open(ctx, a.registryPath(), a.dbOpts()...)
+	s, err := registry.OpenWith(ctx, a.registryPath(), a.storeOptions()) // registry_cmds.go: the chain key
 	if err != nil {
 		return nil, ctx, err
 	}

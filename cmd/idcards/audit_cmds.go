@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/patientfile"
 	"github.com/idcards/idcards/registry"
 	"github.com/spf13/cobra"
 )
@@ -22,16 +23,19 @@ func (a *app) auditCmd() *cobra.Command {
 		Short: "Read, export and verify the tamper-evident audit trail",
 		Long: `Every change to the registry (IDs, patients, cards, accounts, settings,
 sign-ins, backups) writes an audit row in the same transaction as the change.
-Each row carries a SHA-256 hash of its content and of the previous row's hash,
-so editing, deleting or inserting a row by hand breaks the chain from that row
-on: ` + "`idcards audit verify`" + ` names the first broken row. Reading the trail needs
-the supervisor or admin role.
+Each row carries a hash of its content and of the previous row's hash, keyed
+with the registry's audit chain key (a file kept outside the registry), and a
+digest of the state it left behind for every row it changed. Editing,
+deleting or inserting an audit row by hand breaks the chain; editing a
+patient, ID, card, account, token or setting by hand leaves a row whose state
+no audit row explains: ` + "`idcards audit verify`" + ` names both. Reading the trail
+needs the supervisor or admin role.
 
 Scanner requests answered by ` + "`idcards serve`" + ` go to the scan log instead
 (` + "`idcards audit scans`" + `), one scan.batch audit row per batch holding a digest of
 the batch's rows, so verify covers them too.`,
 	}
-	cmd.AddCommand(a.auditListCmd(), a.auditExportCmd(), a.auditVerifyCmd(), a.auditScansCmd())
+	cmd.AddCommand(a.auditListCmd(), a.auditExportCmd(), a.auditVerifyCmd(), a.auditHeadCmd(), a.auditScansCmd())
 	return cmd
 }
 
@@ -115,7 +119,7 @@ func (a *app) auditListCmd() *cobra.Command {
 				return enc.Encode(events)
 			}
 			return s.EachAudit(ctx, flt, func(e idcards.AuditEvent) error {
-				_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format(time.RFC3339), e.Actor, e.Action, printable(e.Subject), printable(e.Detail))
+				_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format(time.RFC3339), printable(e.Actor), printable(e.Action), printable(e.Subject), printable(e.Detail))
 				return err
 			})
 		},
@@ -171,7 +175,10 @@ appear as scan.batch rows; export the rows themselves with
 				cw = csv.NewWriter(w)
 				cw.Write([]string{"seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash"})
 				each = func(e idcards.AuditEvent) error {
-					return cw.Write([]string{strconv.FormatInt(e.Seq, 10), e.At.Format(registry.TimeFormat), e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash})
+					// patientfile.EscapeCell: a subject or detail can hold
+					// what someone typed (a name =cmd|...): no cell may
+					// start a spreadsheet formula.
+					return cw.Write(patientfile.EscapeRecord([]string{strconv.FormatInt(e.Seq, 10), e.At.Format(registry.TimeFormat), e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash}))
 				}
 			} else {
 				enc := json.NewEncoder(w)
@@ -196,22 +203,35 @@ appear as scan.batch rows; export the rows themselves with
 
 func (a *app) auditVerifyCmd() *cobra.Command {
 	var head string
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Walk the hash chain; exit 1 and name the first broken row",
-		Long: `Recompute every audit row's hash from its content and the previous row's
-hash, and each scan.batch row's digest from the scan log rows it covers
-(a scan row changed, deleted or inserted is named with its batch). Exit 0
-prints how many rows verified and the hash of the last row: write
-that down (or keep it with a backup) — deleting rows at the very end of the
-trail is only detectable against a head you kept. Exit 1 names the first row
-that was edited, deleted or inserted; every row after it is suspect too.
+		Use:   "verify [--head SEQ-HASH]",
+		Short: "Check the keyed hash chain and every protected row; exit 1 and name what was changed",
+		Long: `Check the whole audit trail and the tables it accounts for:
 
---head checks against a head you kept (from an earlier verify or a backup
-report): that row must still be in the trail, so rows deleted or rewritten
-at the end since then are detected too.`,
+  - every row's hash is recomputed from its content and the previous row's
+    hash, keyed with the registry's audit chain key (REGISTRY.auditkey, or
+    $IDCARDS_AUDIT_KEY), so whoever edits the registry file without the key
+    cannot make an edit verify, even by recomputing every hash;
+  - the first row must be the registry's creation (registry.init): an empty
+    or truncated-from-the-start trail fails;
+  - each scan.batch row's digest is recomputed from the scan log rows it covers;
+  - every protected row (patients, identifiers, cards, users, tokens, settings,
+    series, approvals) is compared with the digest of its state that the last
+    audit row touching it recorded. A row changed, inserted or deleted behind
+    the program's back (sqlite3, a script) is named, with the audit row that
+    last recorded it.
+
+Exit 0 prints how many rows verified and the short head (as ` + "`idcards audit head`" + `).
+Exit 1 names the first broken row of the chain, or every row whose state no
+audit row explains. Rows deleted at the very end of the trail are detected by
+the rows they recorded; write the head down anyway (or send it elsewhere):
+--head checks that the row you kept is still in the trail, unchanged.
+
+Registries from before chain keys were keyed at their first open by this
+version: an audit.key_created row anchors the earlier, plain SHA-256 rows.`,
 		Example: `  idcards audit verify && echo trail intact
-  idcards audit verify --head 09eb76512e44...   # the head printed last week`,
+  idcards audit verify --head 1042-5f0c2a9e81d3b7c4   # the head written down last week`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -225,35 +245,92 @@ at the end since then are detected too.`,
 			v, err := s.VerifyAuditDetail(ctx)
 			n := v.Rows
 			var ce *registry.ChainError
-			if errors.As(err, &ce) {
+			var se *registry.StateError
+			switch {
+			case errors.As(err, &ce):
 				a.printf("BROKEN at row %d after %d good rows: %s\n", ce.Seq, n, ce.Reason)
 				if ce.ScanFirst > 0 {
 					a.printf("inspect the scan rows: idcards audit scans --limit 0 --json | jq '.[] | select(.id >= %d and .id <= %d)'\n", ce.ScanFirst, ce.ScanLast)
 				}
 				a.printf("inspect it: idcards audit list --json | jq '.[] | select(.seq >= %d)' | head -40\n", max(ce.Seq-1, 1))
 				return exitError{1}
-			}
-			if err != nil {
+			case errors.As(err, &se):
+				if asJSON {
+					a.writeJSON(se)
+					return exitError{1}
+				}
+				a.printf("chain ok: %d audit rows verified\n", n)
+				for _, t := range se.Triggers {
+					a.printf("BROKEN: trigger %s is missing or was altered (it comes back at the next open; the rows below were changed meanwhile)\n", t)
+				}
+				a.printf("BROKEN: %d rows changed behind the program's back (no audit row explains their state):\n", len(se.Findings))
+				for _, f := range se.Findings {
+					a.printf("  %s %s: %s\n", f.Table, printable(f.Key), f.Reason)
+				}
+				a.printf("inspect one: idcards audit list --json | jq '.[] | select(.seq == SEQ)'; see docs/security.md \"When verify fails\"\n")
+				return exitError{1}
+			case err != nil:
 				return err
 			}
-			if head = strings.ToLower(strings.TrimSpace(head)); head != "" {
-				var seq int64
-				err := s.DB().QueryRowContext(ctx, `SELECT seq FROM audit WHERE hash = ?`, head).Scan(&seq)
+			if head = strings.TrimSpace(head); head != "" {
+				seq, ok, err := s.AuditHeadMatches(ctx, head)
 				if err != nil {
+					return err
+				}
+				if !ok {
 					a.printf("BROKEN: the head you kept (%s) is no longer in the trail: rows at the end were deleted or rewritten since\n", head)
 					return exitError{1}
 				}
 				a.printf("kept head found at row %d\n", seq)
 			}
-			var last string
-			s.DB().QueryRowContext(ctx, `SELECT hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last)
-			a.printf("ok: %d audit rows verified; head %s\n", n, last)
+			a.printf("ok: %d audit rows verified (%d keyed with key %s", n, v.Keyed, v.KeyID)
+			if v.Unkeyed > 0 {
+				a.printf(", %d older unkeyed rows anchored by it", v.Unkeyed)
+			}
+			if v.NotChecked > 0 {
+				a.printf(", %d rows keyed with a key that is no longer available: links checked only", v.NotChecked)
+			}
+			a.printf("); head %s\n", registry.ShortHead(v.HeadSeq, v.Head))
+			a.printf("ok: %d protected rows match the state their audit rows recorded\n", v.StateRows)
 			if v.ScanBatches > 0 {
 				a.printf("ok: %d scan log rows verified against %d scan.batch digests\n", v.ScanRows, v.ScanBatches)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&head, "head", "", "a head hash kept from an earlier verify or backup: it must still be in the trail")
+	cmd.Flags().StringVar(&head, "head", "", "a head kept from audit head, an earlier verify or a backup report (SEQ-HASHPREFIX or a full hash): it must still be in the trail")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the unexplained rows as JSON")
 	return cmd
+}
+
+func (a *app) auditHeadCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "head",
+		Short: "Print a short value naming the trail's last row, to write down or send elsewhere",
+		Long: `Print the audit trail's head as SEQ-HASH16: the last row's number and the first
+16 hex digits of its keyed hash, e.g. 1042-5f0c2a9e81d3b7c4. Write it in the
+desk's log book, or send it to someone off site (a daily message, a ticket).
+Later, ` + "`idcards audit verify --head VALUE`" + ` checks that this row is still in
+the trail, unchanged: whoever holds the registry file and its chain key could
+rewrite history, but not a head that already left the machine.`,
+		Example: `  idcards audit head
+  idcards audit head | mail -s "registry head $(date +%F)" supervisor@example.org`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if _, err := idcards.Require(ctx, idcards.PermReadAudit); err != nil {
+				return err
+			}
+			h, err := s.AuditHead(ctx)
+			if err != nil {
+				return err
+			}
+			a.printf("%s\n", h)
+			return nil
+		},
+	}
 }

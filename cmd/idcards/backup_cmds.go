@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -64,6 +65,7 @@ checked the same way; it restores onto either engine (docs/deploy.md).`,
 	cmd.Flags().StringArrayVar(&recipients, "recipient", nil, "encrypt to this age public key (repeatable)")
 	cmd.Flags().StringVar(&recipientsFile, "recipients-file", "", "encrypt to the age public keys in this file")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "encrypt with the passphrase on the first line of this file")
+	cmd.Flags().BoolVar(&opt.KeepUnexplained, "keep-unexplained", false, "keep the backup even when audit verify names rows changed behind the program's back (evidence); other failed checks still refuse")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.MarkFlagRequired("out")
 	return cmd
@@ -116,6 +118,11 @@ func (a *app) printReport(what string, r registry.BackupReport) {
 		a.printf("  sha256     %s (%d bytes, encrypted: %t)\n", r.SHA256, r.Bytes, r.Encrypted)
 	}
 	a.printf("  integrity  %s\n  audit      %d rows, chain verified, head %s\n", r.Integrity, r.AuditRows, r.AuditHead)
+	if r.Unexplained > 0 {
+		a.printf("  WARNING    %d rows were changed behind the program's back (see `idcards audit verify`); kept as they are\n", r.Unexplained)
+	} else if r.StateRows > 0 {
+		a.printf("  state      %d protected rows match their audit rows\n", r.StateRows)
+	}
 	keys := make([]string, 0, len(r.Counts))
 	for k := range r.Counts {
 		keys = append(keys, k)
@@ -133,30 +140,63 @@ func (a *app) restoreCmd() *cobra.Command {
 	var identityFile, passFile string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "restore FILE [--to PATH] [--force]",
-		Short: "Check a backup and install it as a registry",
+		Use:   "restore FILE [--to PATH] [--force] [--skip-ahead N]",
+		Short: "Check a backup and install it as a registry, never handing out a number twice",
 		Long: `Check a backup and install it. Before anything is replaced: the checksum
 file FILE.sha256 (when present) must match, an encrypted backup is decrypted
 (--identity-file or --passphrase-file), and the copy must pass
-integrity_check and the audit chain check. After installing, the registry is
-opened, its audit chain verified again, and the restore is audited in it.
+integrity_check, the keyed audit chain check and the state check of every
+protected row (the same checks as ` + "`idcards audit verify`" + `). A backup of another
+registry (another identity) is refused without --other-registry.
 
---to defaults to the registry path (--db). An existing file is never
-overwritten without --force; with --force, stop every desk first (restore
-refuses while another process has the registry open): the old registry is
-kept beside it as PATH.before-restore-<time>. To test a backup,
-restore it into a scratch path.
+Never twice: a backup is older than the registry it replaces, so numbers
+issued since (maybe printed on cards) are not in it.
+  - When the registry at PATH is readable, each series' high-water mark is
+    read from it and the restored series start above it. The backup is
+    copied INTO the registry inside one SQLite write transaction: desks,
+    the TUI and ` + "`idcards serve`" + ` may keep running (their writes wait for the lock;
+    serve's in-memory mirror rebuilds). The replaced registry is kept as
+    PATH.before-restore-<time>.
+  - When PATH is missing or unreadable (the disk was lost), every series
+    jumps --skip-ahead numbers (default 10000: months of a busy desk; give
+    more if more may have been issued since the backup), and when OpenMRS
+    sync is configured no ID is issued until ` + "`idcards sync --once`" + ` has pulled
+    OpenMRS's identifiers. --skip-ahead -1 jumps nothing: only for a scratch
+    copy you look at and throw away.
+What was done is printed and recorded in the restored registry's audit trail.
+
+The audit chain key (PATH.auditkey or $IDCARDS_AUDIT_KEY) is needed to check
+and continue the trail: after a lost disk, put it back from where it was
+backed up (apart from the registry) or name it with --audit-key; it is
+copied next to PATH. If it is lost for good, --new-key starts a new one (the
+backup's older rows can then be checked for their links only).
+
+When sign-in is on (cli_sign_in) for the registry being replaced, restoring
+needs an admin: --user ADMIN.
 
 --to postgres://... restores into an empty PostgreSQL database (the same
 checks, then every table copied, counts and the audit head compared). A
 database that holds a registry is never replaced (--force is refused there):
-restore into a new one and point the desks at it.`,
-		Example: `  idcards restore /media/usb/registry-2026-03-01.db --to /tmp/check.db
-  idcards restore registry.db.age --identity-file backup-key.txt --force`,
+restore into a new one and point the desks at it (docs/deploy.md).`,
+		Example: `  idcards restore /media/usb/registry-2026-03-01.db --to /tmp/check.db --skip-ahead -1
+  idcards --user amina restore registry.db.age --identity-file backup-key.txt --force
+  idcards restore /media/usb/registry.db --audit-key /media/keys/registry.db.auditkey   # new disk`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opt.To == "" {
 				opt.To = a.registryPath()
+			}
+			if opt.KeyPath != "" {
+				opt.InstallKey = true // put back from its backup: it goes next to the registry
+			} else if opt.KeyPath = a.getenv("IDCARDS_AUDIT_KEY"); opt.KeyPath == "" && opt.To != a.registryPath() {
+				// A restore to another path (a scratch copy to look at,
+				// a new disk) uses the key of the registry this desk
+				// uses, when the target has none of its own.
+				if _, err := os.Stat(registry.DefaultKeyPath(opt.To)); err != nil {
+					if _, err := os.Stat(registry.DefaultKeyPath(a.registryPath())); err == nil {
+						opt.KeyPath, opt.InstallKey = registry.DefaultKeyPath(a.registryPath()), true
+					}
+				}
 			}
 			if identityFile != "" {
 				f, err := os.Open(identityFile)
@@ -181,7 +221,11 @@ restore into a new one and point the desks at it.`,
 				}
 				opt.Identities = append(opt.Identities, id)
 			}
-			opt.Actor, opt.Open = a.osActor(), a.dbOpts()
+			act, err := a.restoreActor(cmd.Context(), opt.To, opt.KeyPath)
+			if err != nil {
+				return err
+			}
+			opt.Actor, opt.DB = act, a.storeOptions() // DB: a PostgreSQL target's password file
 			r, err := registry.Restore(cmd.Context(), args[0], opt)
 			if err != nil {
 				return err
@@ -190,13 +234,71 @@ restore into a new one and point the desks at it.`,
 				return a.writeJSON(r)
 			}
 			a.printReport("restored", r)
+			if rp := r.Restore; rp != nil {
+				if rp.Live {
+					a.printf("  copied     into the running registry under its write lock; the replaced one is kept as %s\n", rp.Kept)
+				} else if rp.Kept != "" {
+					a.printf("  kept       the replaced (unreadable) file as %s\n", rp.Kept)
+				}
+				for _, m := range rp.Marks {
+					switch {
+					case m.From == 0:
+						a.printf("  series %s  added (it was created after the backup): next number %d\n", m.Prefix, m.To)
+					case m.To > m.From:
+						a.printf("  series %s  next number %d -> %d (never backwards)\n", m.Prefix, m.From, m.To)
+					default:
+						a.printf("  series %s  next number %d\n", m.Prefix, m.To)
+					}
+				}
+				if rp.SkipAhead > 0 {
+					a.printf("  skip-ahead %d (no readable registry to take the high-water marks from)\n", rp.SkipAhead)
+				}
+				if rp.LostIDs > 0 {
+					a.printf("  lost       %d IDs issued after the backup are not in it; their numbers will not be issued again\n", rp.LostIDs)
+				}
+				if rp.PullRequired {
+					a.printf("  NOTE       OpenMRS sync is configured: no ID is issued until 'idcards sync --once' has pulled OpenMRS's identifiers\n")
+				}
+				if rp.NewKey {
+					a.printf("  NOTE       a new audit chain key was made: back it up now (see docs/security.md)\n")
+				}
+			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opt.To, "to", "", "registry path to create (default: --db / $IDCARDS_DB)")
+	cmd.Flags().StringVar(&opt.To, "to", "", "registry path to restore into (default: --db / $IDCARDS_DB)")
 	cmd.Flags().BoolVar(&opt.Force, "force", false, "replace an existing registry (kept as PATH.before-restore-<time>)")
 	cmd.Flags().StringVar(&identityFile, "identity-file", "", "age identity (private key) file for an encrypted backup")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "passphrase for an encrypted backup, first line of this file")
+	cmd.Flags().Int64Var(&opt.SkipAhead, "skip-ahead", 0, "when the registry being replaced is missing or unreadable, move every series on by N (0 = the default 10000; -1 = none, scratch copies only)")
+	cmd.Flags().StringVar(&opt.KeyPath, "audit-key", "", "the registry's audit chain key file (default PATH.auditkey or $IDCARDS_AUDIT_KEY)")
+	cmd.Flags().BoolVar(&opt.NewKey, "new-key", false, "the chain key is lost for good: start a new one")
+	cmd.Flags().BoolVar(&opt.OtherRegistry, "other-registry", false, "accept a backup of a different registry than the one at PATH")
+	cmd.Flags().BoolVar(&opt.AcceptUnexplained, "accept-unexplained", false, "restore a backup taken with --keep-unexplained (its unexplained rows stay named by audit verify)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// restoreActor is who restores: when the registry being replaced opens,
+// the user signed in to it (--user, under its cli_sign_in rule); when it
+// does not (missing, unreadable, its key lost), the OS user, whom the file
+// permissions already let replace it.
+func (a *app) restoreActor(ctx context.Context, path, keyPath string) (idcards.Actor, error) {
+	if _, err := os.Stat(path); err != nil {
+		return a.osActor(), nil
+	}
+	s, err := registry.OpenWith(ctx, path, registry.Options{KeyPath: keyPath})
+	if err != nil {
+		if a.signInUser != "" {
+			return idcards.Actor{}, fmt.Errorf("--user %s: cannot sign in to the registry being replaced: %w", a.signInUser, err)
+		}
+		return a.osActor(), nil
+	}
+	defer s.Close()
+	actx, err := a.signIn(ctx, s)
+	if err != nil {
+		return idcards.Actor{}, err
+	}
+	act, _ := idcards.ActorFrom(actx)
+	return act, nil
 }

@@ -10,22 +10,19 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// dbOpts are the registry's open options from the global flags: the
-// PostgreSQL password file (--db-password-file or $IDCARDS_DB_PASSWORD_FILE).
-// The password itself never appears on a command line or in a log.
-func (a *app) dbOpts() []registry.Option {
-	f := a.dbPasswordFile
-	if f == "" {
-		f = a.getenv("IDCARDS_DB_PASSWORD_FILE")
+// dbPasswordFileName is the PostgreSQL password file from the global flags
+// (--db-password-file or $IDCARDS_DB_PASSWORD_FILE); "" for PGPASSFILE /
+// ~/.pgpass. The password itself never appears on a command line or in a
+// log.
+func (a *app) dbPasswordFileName() string {
+	if a.dbPasswordFile != "" {
+		return a.dbPasswordFile
 	}
-	if f == "" {
-		return nil
-	}
-	return []registry.Option{registry.WithPasswordFile(f)}
+	return a.getenv("IDCARDS_DB_PASSWORD_FILE")
 }
 
 func (a *app) migrateCmd() *cobra.Command {
-	var to, toPwFile string
+	var to, toPwFile, toKey string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "migrate --to postgres://USER@HOST/DB",
@@ -57,11 +54,7 @@ from the URL. Needs the admin role (or the OS user without cli_sign_in).`,
 				return err
 			}
 			defer s.Close()
-			var opts []registry.Option
-			if toPwFile != "" {
-				opts = append(opts, registry.WithPasswordFile(toPwFile))
-			}
-			r, err := s.MigrateTo(ctx, to, opts...)
+			r, err := s.MigrateTo(ctx, to, registry.Options{KeyPath: toKey, PasswordFile: toPwFile})
 			if err != nil {
 				return err
 			}
@@ -86,6 +79,7 @@ from the URL. Needs the admin role (or the OS user without cli_sign_in).`,
 	}
 	cmd.Flags().StringVar(&to, "to", "", "postgres:// URL of an empty database (required)")
 	cmd.Flags().StringVar(&toPwFile, "to-password-file", "", "file whose first line is the target's password (default PGPASSFILE / ~/.pgpass)")
+	cmd.Flags().StringVar(&toKey, "to-audit-key", "", "where to write the target's audit chain key (default: the user's config directory, idcards/HOST_PORT_DB.auditkey)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.MarkFlagRequired("to")
 	return cmd

@@ -461,8 +461,10 @@ nothing. Rows without an ID are registered without one unless --issue-missing.`,
 			var rw *csv.Writer
 			var rejFile *os.File
 			if rejects != "" {
-				if rejFile, err = os.Create(rejects); err != nil {
-					return idcards.Errorf(idcards.Invalid, "--rejects: %v", err)
+				// 0600, never over an existing file or through a symlink:
+				// it holds patients' rows.
+				if rejFile, err = registry.CreateNewFile(rejects); err != nil {
+					return idcards.Errorf(idcards.Conflict, "--rejects: %v", err)
 				}
 				defer rejFile.Close()
 				rw = csv.NewWriter(rejFile)
@@ -484,7 +486,7 @@ nothing. Rows without an ID are registered without one unless --issue-missing.`,
 						for len(cells) < len(header) {
 							cells = append(cells, "")
 						}
-						rw.Write(append(cells[:len(header):len(header)], strconv.Itoa(o.Line), errText(o.Err)))
+						rw.Write(patientfile.EscapeRecord(append(cells[:len(header):len(header)], strconv.Itoa(o.Line), errText(o.Err))))
 					}
 					return
 				}

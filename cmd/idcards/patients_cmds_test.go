@@ -168,7 +168,7 @@ func TestPatients_ImportRefusals(t *testing.T) {
 		{"duplicate in file", "mrn,given_name\nOLD1,A\nOLD1,B\n", "row 3, column mrn: OLD1 is also on row 2", []string{"--legacy-unchecked"}},
 		{"taken in registry", "mrn,given_name\n" + mrn1 + ",Someone Else\n", "already belongs to another patient", nil},
 		{"bad check", "mrn,given_name\n" + mrn1[:len(mrn1)-1] + "0,X\n", "has this registry's prefix", nil},
-		{"ten MB line", "given_name\n" + strings.Repeat("a", 10<<20) + "\n", "row 2, column given_name: 10485760 bytes long", nil},
+		{"ten MB line", "given_name\n" + strings.Repeat("a", 10<<20) + "\n", "line 2 is longer than 256 KiB", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeFile(t, "f.csv", tc.body)

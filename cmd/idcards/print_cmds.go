@@ -12,7 +12,6 @@ import (
 	_ "image/png" // logo check
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -39,6 +38,7 @@ func content2D(mrn, serial string) string { return barcode.Format2D(mrn, serial)
 type printFlags struct {
 	ids, patient, layout, symbology, out, printer, reason, facility, logo string
 	unprinted, reprint, skipBad                                           bool
+	split                                                                 int
 }
 
 // printCmds are "print" and "cards", registered by one line in app.go.
@@ -58,23 +58,41 @@ Choose one source:
   --unprinted    every issued, non-voided ID that has no card yet
   --patient MRN  one patient's card (with --reprint --reason when they already have one)
 
-Every ID is verified first. Unknown, malformed or voided IDs, and IDs that
-already have an active card (unless --reprint), are listed with the reason
-and nothing is printed; --skip-bad prints the good ones and reports the rest.
-Each card gets a serial and is recorded (who, when, batch, layout) before the
-PDF is written, so every card that can leave the printer is known; a reprint
-marks the old card "replaced". See also: idcards cards list.
+Every ID is verified first. Unknown, malformed or voided IDs, IDs that
+already have an active card (unless --reprint) and IDs with a pending card
+of an unfinished run are listed with the reason and nothing is printed;
+--skip-bad prints the good ones and reports the rest.
+
+Each card gets a serial and is recorded "pending" just before it is drawn;
+it becomes "active" only when its PDF is complete on disk (written to a
+temporary file, synced, renamed) or lp accepted the job. A failed run marks
+its cards "failed" and names the patients that were not printed. A reprint
+marks the old card "replaced" once the new one has printed. A run killed
+between finishing the PDF and recording it leaves its cards pending: see
+idcards cards list --state pending, cards confirm and cards cancel.
+
+--split N writes N cards per file (-o cards.pdf gives cards-0001.pdf,
+cards-0002.pdf …; with --to-printer one job per N cards). --to-printer checks
+with lpstat that the queue exists, is enabled and accepts jobs before
+anything is recorded.
+
+Names print in any script the embedded fonts cover (Latin, Greek, Cyrillic,
+Hebrew, Arabic, N'Ko, Adlam, Ethiopic, Tifinagh, Vai); other characters
+print as U+FFFD with a warning naming the patient. Long names shrink, then
+wrap to two lines, then end in "…". See docs/printing.md.
 
 The Code 128 symbol carries the MRN alone, so a scan into any search field
 works. A 2D symbol (qr, datamatrix, or code128+qr) carries the MRN and the card
 serial, so a scan of a replaced card is recognised.
 
 The facility name and logo come from the registry settings facility_name and
-card_logo (a PNG path), or --facility and --logo.`,
+card_logo (a PNG path), or --facility and --logo; what else the card shows
+(birth year or date, the card serial) from idcards cards setup.`,
 		Example: `  idcards print --patient KLA0001234 -o card.pdf --layout card
   idcards print --patient KLA0001234 --reprint --reason "lost" --to-printer Zebra_ZC300
   idcards print --unprinted --layout a4 --symbology code128+qr -o batch.pdf
-  idcards issue --count 500 | idcards print --ids - --skip-bad -o preprinted.pdf`,
+  idcards issue --count 500 | idcards print --ids - --skip-bad -o preprinted.pdf
+  idcards print --ids campaign.txt --layout a4 --split 1000 -o campaign.pdf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runPrint(cmd.Context(), f)
@@ -93,6 +111,7 @@ card_logo (a PNG path), or --facility and --logo.`,
 	fl.BoolVar(&f.skipBad, "skip-bad", false, "print the valid IDs and report the refused ones instead of printing nothing")
 	fl.StringVar(&f.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	fl.StringVar(&f.logo, "logo", "", "PNG logo for the card (default: setting card_logo)")
+	fl.IntVar(&f.split, "split", 0, "write N cards per file: -o cards.pdf makes cards-0001.pdf, cards-0002.pdf … (with --to-printer: one job per N cards)")
 	return cmd
 }
 
@@ -201,29 +220,21 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			return nil
 		}
 	}
-	facility, logo, err := cardLook(ctx, s, f.facility, f.logo)
+	look, err := cardLookup(ctx, s, f.facility, f.logo)
 	if err != nil {
 		return err
+	}
+	if look.facility == "" {
+		fmt.Fprintf(a.stderr, "warning: no facility name is set: the cards print with an empty band at the top (idcards cards setup --facility NAME)\n")
 	}
 
 	good, bad, err := s.CheckPrintable(ctx, codes)
 	if err != nil {
 		return err
 	}
-	if !f.reprint {
-		kept := good[:0]
-		for _, m := range good {
-			cs, err := s.ListCards(ctx, registry.CardFilter{MRN: m, State: idcards.CardActive, Limit: 1})
-			if err != nil {
-				return err
-			}
-			if len(cs) > 0 {
-				bad = append(bad, registry.BadID{Input: m, Reason: "already has active card " + cs[0].Serial + " (use --reprint --reason to replace it)"})
-				continue
-			}
-			kept = append(kept, m)
-		}
-		good = kept
+	good, bad, err = refuseCarded(ctx, s, good, bad, f.reprint)
+	if err != nil {
+		return err
 	}
 	for _, b := range bad {
 		fmt.Fprintf(a.stderr, "refused %s: %s\n", b.Input, b.Reason)
@@ -234,102 +245,51 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	if len(good) == 0 {
 		return idcards.Errorf(idcards.Invalid, "print: no printable IDs")
 	}
+	if f.split < 0 {
+		return idcards.Errorf(idcards.Invalid, "print: --split must be a positive number of cards per file")
+	}
 
-	// Render into a temporary file next to the target, renamed on success,
-	// so a failed run never leaves half a PDF under the real name.
-	dir := "."
-	if f.out != "" {
-		dir = filepath.Dir(f.out)
+	lp := a.getenv("IDCARDS_LP")
+	if lp == "" {
+		lp = "lp"
 	}
-	tmp, err := os.CreateTemp(dir, ".idcards-print-*.pdf")
-	if err != nil {
-		return fmt.Errorf("print: %w", err)
+	lpstat := a.getenv("IDCARDS_LPSTAT")
+	if lpstat == "" {
+		lpstat = "lpstat"
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-
-	r, err := printing.NewRenderer(sheet, printing.RenderOptions{
-		Options: printing.Options{Facility: facility, Symbols: syms, Content2D: content2D},
-		Logo:    logo, Title: "idcards " + f.layout,
-	})
-	if err != nil {
-		return err
+	if lpstat == "none" {
+		lpstat = ""
 	}
-	batch := newBatchID()
-	cards, err := s.RecordCards(ctx, good, f.layout, batch, f.reason)
-	if err != nil {
-		return err
+	prog := newProgress(a.stderr, len(good))
+	j := &printJob{
+		s: s, sheet: sheet, layout: f.layout, reason: f.reason, batch: newBatchID(),
+		opts: printing.RenderOptions{
+			Options: printing.Options{Facility: look.facility, Symbols: syms, Content2D: content2D, ShowSerial: look.serial},
+			Logo:    look.logo, Title: "idcards " + f.layout,
+		},
+		look: look.cardSettings, out: f.out, printer: f.printer, lp: lp, lpstat: lpstat, split: f.split,
+		warn: a.stderr, step: prog.update,
 	}
-	prog := newProgress(a.stderr, len(cards))
-	if err := addCards(ctx, s, r, cards, prog.update); err != nil {
-		return err
-	}
+	res, err := j.run(ctx, good)
 	prog.done()
-	if err := r.Finish(tmp); err != nil {
+	if err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("print: %w", err)
+	dest := "printer " + f.printer
+	if len(res.Jobs) > 0 {
+		dest += " (job " + strings.Join(res.Jobs, ", ") + ")"
 	}
-	dest := f.out
-	if f.printer != "" {
-		lp := a.getenv("IDCARDS_LP")
-		if lp == "" {
-			lp = "lp"
+	if f.printer == "" {
+		dest = strings.Join(res.Files, ", ")
+		if len(res.Files) > 3 {
+			dest = fmt.Sprintf("%d files %s … %s", len(res.Files), res.Files[0], res.Files[len(res.Files)-1])
 		}
-		out, err := exec.CommandContext(ctx, lp, "-d", f.printer, "-t", "idcards "+batch, tmp.Name()).CombinedOutput()
-		if err != nil {
-			return idcards.Errorf(idcards.Unavailable, "print: %s -d %s: %v: %s (the %d cards of batch %s are recorded; void them with idcards cards void if they never printed)", lp, f.printer, err, strings.TrimSpace(string(out)), len(cards), batch)
-		}
-		dest = "printer " + f.printer
-	} else if err := os.Rename(tmp.Name(), f.out); err != nil {
-		return fmt.Errorf("print: %w", err)
 	}
-	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(r.Cards(), "card"), plural(r.Pages(), "page"), f.layout, dest, batch)
+	a.printf("printed %s (%s, layout %s) to %s; batch %s\n", plural(res.Printed, "card"), plural(res.Pages, "page"), f.layout, dest, j.batch)
 	if len(bad) > 0 {
 		a.printf("skipped %d refused IDs (listed on stderr)\n", len(bad))
 	}
 	return nil
-}
-
-// progress reports a long run on stderr: a bar redrawn in place on a
-// terminal, a line every 1,000 cards otherwise (logs, pipes). Runs under
-// 50 cards stay quiet.
-type progress struct {
-	w        io.Writer
-	total    int
-	terminal bool
-}
-
-func newProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total}
-	if total < 50 {
-		p.w = nil
-	}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(n int) {
-	switch {
-	case p.w == nil:
-	case p.terminal && (n%20 == 0 || n == p.total):
-		const width = 30
-		done := width * n / p.total
-		fmt.Fprintf(p.w, "\r[%s%s] %d/%d cards", strings.Repeat("#", done), strings.Repeat(".", width-done), n, p.total)
-	case !p.terminal && (n%1000 == 0 || n == p.total):
-		fmt.Fprintf(p.w, "rendered %d/%d cards\n", n, p.total)
-	}
-}
-
-func (p *progress) done() {
-	if p.w != nil && p.terminal {
-		fmt.Fprintln(p.w)
-	}
 }
 
 func plural(n int, what string) string {
@@ -352,92 +312,137 @@ func newBatchID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// cardLook is the facility name and logo for cards: the flags when given,
-// else the card_facility / card_logo settings.
-func cardLook(ctx context.Context, s *registry.Store, facility, logoPath string) (string, []byte, error) {
+// refuseCarded moves the MRNs that already have a card out of good: a
+// pending one (a run that did not finish must be resolved first) always,
+// an active one unless reprint.
+func refuseCarded(ctx context.Context, s *registry.Store, good []string, bad []registry.BadID, reprint bool) ([]string, []registry.BadID, error) {
+	states, err := s.CardStates(ctx, good)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(states) == 0 {
+		return good, bad, nil
+	}
+	kept := good[:0:0]
+	for _, m := range good {
+		h, ok := states[m]
+		switch {
+		case !ok:
+			kept = append(kept, m)
+		default:
+			switch {
+			case h.PendingSerial != "":
+				b := orNone(h.PendingBatch)
+				bad = append(bad, registry.BadID{Input: h.MRN, Reason: "has pending card " + h.PendingSerial + " of batch " + b + ", from a run that did not finish: check whether it printed, then idcards cards confirm --batch " + b + " or idcards cards cancel --batch " + b + " --reason ..."})
+			case h.ActiveSerial != "" && !reprint:
+				bad = append(bad, registry.BadID{Input: h.MRN, Reason: "already has active card " + h.ActiveSerial + " (use --reprint --reason to replace it)"})
+			default:
+				kept = append(kept, m)
+			}
+		}
+	}
+	return kept, bad, nil
+}
+
+// Registry settings for what a card shows.
+const (
+	settingBirth       = "card_birth"       // year (default), date or none
+	settingIdentifiers = "card_identifiers" // mrn (default) or mrn,serial
+)
+
+// look is everything about a card's appearance that comes from settings.
+type look struct {
+	facility string
+	logo     []byte
+	serial   bool
+	cardSettings
+}
+
+// cardLookup reads the card settings: the facility name and logo (the
+// flags when given, else facility_name / card_logo), card_birth and
+// card_identifiers.
+func cardLookup(ctx context.Context, s *registry.Store, facility, logoPath string) (look, error) {
+	var l look
 	var err error
 	if facility == "" {
 		if facility, err = s.Setting(ctx, settingFacility, ""); err != nil {
-			return "", nil, err
+			return l, err
 		}
 	}
+	l.facility = facility
 	if logoPath == "" {
 		if logoPath, err = s.Setting(ctx, settingLogo, ""); err != nil {
-			return "", nil, err
+			return l, err
 		}
 	}
-	var logo []byte
 	if logoPath != "" {
-		if logo, err = os.ReadFile(logoPath); err != nil {
-			return "", nil, idcards.Errorf(idcards.Invalid, "print: logo: %v (set --logo or the card_logo setting to a PNG file)", err)
+		if l.logo, err = os.ReadFile(logoPath); err != nil {
+			return l, idcards.Errorf(idcards.Invalid, "print: logo: %v (set --logo or the card_logo setting to a PNG file)", err)
 		}
 	}
-	return facility, logo, nil
+	if l.birth, err = s.Setting(ctx, settingBirth, "year"); err != nil {
+		return l, err
+	}
+	if err := checkBirth(l.birth); err != nil {
+		return l, err
+	}
+	ids, err := s.Setting(ctx, settingIdentifiers, "mrn")
+	if err != nil {
+		return l, err
+	}
+	if l.serial, err = parseIdentifiers(ids); err != nil {
+		return l, err
+	}
+	return l, nil
 }
 
-// addCards lays out and draws recorded cards one at a time, calling done
-// with the count so far.
-func addCards(ctx context.Context, s *registry.Store, r *printing.Renderer, cards []idcards.Card, done func(int)) error {
-	for i, c := range cards {
-		pc, err := cardFor(ctx, s, c)
-		if err != nil {
-			return err
-		}
-		if err := r.Add(pc); err != nil {
-			return err
-		}
-		done(i + 1)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+func checkBirth(v string) error {
+	switch v {
+	case "year", "date", "none":
+		return nil
 	}
-	return nil
+	return idcards.Errorf(idcards.Invalid, "card_birth %q: use year (the default: privacy), date (full date of birth; an estimated date still prints as its year) or none", v)
 }
 
-// cardFor fills a card's printed fields from the registry: a pre-printed
-// ID without a patient gets a blank card.
-func cardFor(ctx context.Context, s *registry.Store, c idcards.Card) (printing.Card, error) {
-	pc := printing.Card{MRN: c.MRN, Serial: c.Serial, Blank: true}
-	id, err := s.Identifier(ctx, c.MRN)
-	if err != nil {
-		return pc, err
+// parseIdentifiers reads card_identifiers: the MRN always prints (it is
+// what the barcode carries); "serial" adds the card serial.
+func parseIdentifiers(v string) (serial bool, err error) {
+	for _, p := range strings.Split(v, ",") {
+		switch strings.TrimSpace(p) {
+		case "mrn", "":
+		case "serial":
+			serial = true
+		default:
+			return false, idcards.Errorf(idcards.Invalid, "card_identifiers %q: a comma list of mrn (always printed) and serial (the card serial)", v)
+		}
 	}
-	if id.PatientID == 0 {
-		return pc, nil
-	}
-	p, err := s.Patient(ctx, id.PatientID)
-	if err != nil {
-		return pc, err
-	}
-	pc.Blank = false
-	pc.Name = p.DisplayName()
-	if p.Sex != idcards.SexUnknown {
-		pc.Sex = string(p.Sex)
-	}
-	// An estimated date of birth prints as its year only.
-	switch {
-	case p.BirthDate != "" && !p.BirthDateEstimated:
-		pc.Born = p.BirthDate
-	case len(p.BirthDate) >= 4:
-		pc.Born = p.BirthDate[:4]
-	}
-	return pc, nil
+	return serial, nil
 }
 
 func (a *app) cardsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cards",
 		Short: "The print registry: list, replace and void printed cards",
-		Long: `Every printed card has a serial (C + 8 characters) and a row with its MRN,
-state (active, replaced, voided), batch, layout, who printed it and when.
+		Long: `Every card has a serial (C + 8 characters) and a row with its MRN, state,
+batch, layout, who printed it and when. States:
+
+  pending   recorded for a print run that has not finished: it may or may not
+            have printed (a run that was killed leaves its cards pending)
+  active    its page is in a completely written PDF, or lp accepted the job
+  replaced  a later card of the same MRN was printed (reprint)
+  voided    voided by hand (spoiled, never handed out)
+  failed    its print run failed: it was never printed
+
 A reprint (idcards print --patient MRN --reprint --reason ...) gives a new
-serial and marks the old card replaced.`,
+serial and marks the old card replaced once the new one has printed.
+Resolve pending cards with "cards confirm --batch ID" (they printed) or
+"cards cancel --batch ID" (they did not).`,
 	}
 	var f registry.CardFilter
 	var state string
 	var asJSON bool
 	list := &cobra.Command{
-		Use:     "list [--mrn MRN] [--batch ID] [--state active|replaced|voided]",
+		Use:     "list [--mrn MRN] [--batch ID] [--state pending|active|replaced|voided|failed]",
 		Short:   "List printed cards, newest first",
 		Example: "  idcards cards list --mrn KLA0001234\n  idcards cards list --batch 20260102-030405-1a2b3c4d --json",
 		Args:    cobra.NoArgs,
@@ -449,10 +454,10 @@ serial and marks the old card replaced.`,
 			defer s.Close()
 			if state != "" {
 				switch idcards.CardState(state) {
-				case idcards.CardActive, idcards.CardReplaced, idcards.CardVoided:
+				case idcards.CardPending, idcards.CardActive, idcards.CardReplaced, idcards.CardVoided, idcards.CardFailed:
 					f.State = idcards.CardState(state)
 				default:
-					return idcards.Errorf(idcards.Invalid, "cards list: state %q: use active, replaced or voided", state)
+					return idcards.Errorf(idcards.Invalid, "cards list: state %q: use pending, active, replaced, voided or failed", state)
 				}
 			}
 			if f.MRN != "" {
@@ -479,14 +484,14 @@ serial and marks the old card replaced.`,
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SERIAL\tMRN\tSTATE\tLAYOUT\tBATCH\tPRINTED BY\tPRINTED AT")
 			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Serial, c.MRN, c.State, c.Layout, c.BatchID, c.PrintedBy, c.PrintedAt.Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Serial, c.MRN, c.State, printable(c.Layout), printable(c.BatchID), printable(c.PrintedBy), c.PrintedAt.Format(time.RFC3339))
 			}
 			return tw.Flush()
 		},
 	}
 	list.Flags().StringVar(&f.MRN, "mrn", "", "cards of this MRN")
 	list.Flags().StringVar(&f.BatchID, "batch", "", "cards of this print batch")
-	list.Flags().StringVar(&state, "state", "", "active, replaced or voided")
+	list.Flags().StringVar(&state, "state", "", "pending, active, replaced, voided or failed")
 	list.Flags().IntVar(&f.Limit, "limit", 1000, "at most this many")
 	list.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 
@@ -540,15 +545,28 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
 	rfl.StringVar(&rf.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	rfl.StringVar(&rf.logo, "logo", "", "PNG logo (default: setting card_logo)")
-	var facility, logo string
+	var facility, logo, birth, identifiers, printer string
 	setup := &cobra.Command{
-		Use:   "setup [--facility NAME] [--logo FILE.png]",
-		Short: "Set the facility name and logo printed on every card",
-		Long: `Store the facility name (setting facility_name) and the path of a PNG logo
-(setting card_logo) in the registry; idcards print uses them unless --facility
-or --logo is given. --logo "" removes the logo. Without flags, shows the values.`,
-		Example: `  idcards cards setup --facility "Kisugu Health Centre III" --logo /etc/idcards/logo.png`,
-		Args:    cobra.NoArgs,
+		Use:   "setup [--facility NAME] [--logo FILE.png] [--birth year|date|none] [--identifiers mrn[,serial]] [--printer QUEUE]",
+		Short: "Set what every card shows: facility name, logo, birth date or year, identifiers",
+		Long: `Store the card settings in the registry; idcards print and the desk screen use
+them (--facility and --logo on idcards print override the first two):
+
+  --facility NAME     setting facility_name: the band at the top of each card
+                      (unset: the band is empty and print warns)
+  --logo FILE.png     setting card_logo: a PNG printed top-left ("" removes it)
+  --birth MODE        setting card_birth: year (default, for privacy), date
+                      (the full date of birth; an estimated date still prints
+                      as its year) or none
+  --identifiers LIST  setting card_identifiers: mrn (default) or mrn,serial
+                      (adds the card serial after sex and birth)
+  --printer QUEUE     setting card_printer: the CUPS queue the desk screen
+                      prints on ("" saves PDFs next to the registry instead)
+
+Without flags, shows the values.`,
+		Example: `  idcards cards setup --facility "Kisugu Health Centre III" --logo /etc/idcards/logo.png
+  idcards cards setup --birth date --identifiers mrn,serial`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
 			if err != nil {
@@ -579,6 +597,27 @@ or --logo is given. --logo "" removes the logo. Without flags, shows the values.
 					return err
 				}
 			}
+			if cmd.Flags().Changed("birth") {
+				if err := checkBirth(birth); err != nil {
+					return err
+				}
+				if err := s.SetSetting(ctx, settingBirth, birth); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("printer") {
+				if err := s.SetKnownSetting(ctx, "card_printer", printer); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("identifiers") {
+				if _, err := parseIdentifiers(identifiers); err != nil {
+					return err
+				}
+				if err := s.SetSetting(ctx, settingIdentifiers, identifiers); err != nil {
+					return err
+				}
+			}
 			fv, err := s.Setting(ctx, settingFacility, "")
 			if err != nil {
 				return err
@@ -587,12 +626,78 @@ or --logo is given. --logo "" removes the logo. Without flags, shows the values.
 			if err != nil {
 				return err
 			}
-			a.printf("facility: %s\nlogo: %s\n", orNone(fv), orNone(lv))
+			bv, err := s.Setting(ctx, settingBirth, "year")
+			if err != nil {
+				return err
+			}
+			iv, err := s.Setting(ctx, settingIdentifiers, "mrn")
+			if err != nil {
+				return err
+			}
+			pv, err := s.Setting(ctx, "card_printer", "")
+			if err != nil {
+				return err
+			}
+			a.printf("facility: %s\nlogo: %s\nbirth: %s\nidentifiers: %s\ndesk printer: %s\n", orNone(fv), orNone(lv), bv, iv, orNone(pv))
 			return nil
 		},
 	}
 	setup.Flags().StringVar(&facility, "facility", "", "facility name printed at the top of each card")
 	setup.Flags().StringVar(&logo, "logo", "", "PNG logo printed top-left (\"\" removes it)")
-	cmd.AddCommand(list, void, replace, setup)
+	setup.Flags().StringVar(&birth, "birth", "", "year (default), date or none")
+	setup.Flags().StringVar(&identifiers, "identifiers", "", "mrn (default) or mrn,serial")
+	setup.Flags().StringVar(&printer, "printer", "", "CUPS queue for the desk screen's prints (\"\" = save PDFs)")
+	resolve := func(use, short, long string, confirm bool) *cobra.Command {
+		var batch, why string
+		c := &cobra.Command{
+			Use: use, Short: short, Long: long, Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if batch == "" {
+					return idcards.Errorf(idcards.Invalid, "cards %s: --batch ID is required (idcards cards list --state pending shows them)", cmd.Name())
+				}
+				s, ctx, err := a.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				var n int
+				if confirm {
+					n, err = s.ConfirmBatch(ctx, batch)
+				} else {
+					if strings.TrimSpace(why) == "" {
+						return idcards.Errorf(idcards.Invalid, "cards cancel: --reason is required (e.g. \"PDF never printed\")")
+					}
+					n, err = s.FailBatch(ctx, batch, "cancelled: "+why)
+				}
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return idcards.Errorf(idcards.NotFound, "cards %s: batch %s has no pending cards", cmd.Name(), batch)
+				}
+				if confirm {
+					a.printf("confirmed %s of batch %s: now active\n", plural(n, "card"), batch)
+				} else {
+					a.printf("cancelled %s of batch %s: marked failed (never printed)\n", plural(n, "card"), batch)
+				}
+				return nil
+			},
+		}
+		c.Flags().StringVar(&batch, "batch", "", "the print batch (see idcards cards list --state pending)")
+		if !confirm {
+			c.Flags().StringVar(&why, "reason", "", "why (required)")
+		}
+		return c
+	}
+	confirm := resolve("confirm --batch ID", "Mark the pending cards of an unfinished run as printed (active)",
+		`A run that was killed between writing its PDF (or handing it to lp) and
+recording that leaves its cards pending. If the PDF exists under its real
+name (only complete PDFs are renamed into place) or the printout is in hand,
+confirm them: they become active and replace the MRNs' earlier cards.`, true)
+	cancel := resolve("cancel --batch ID --reason TEXT", "Mark the pending cards of an unfinished run as never printed (failed)",
+		`If an unfinished run's cards did not print (no PDF under the real name, no
+printout), cancel them: they become failed, the MRNs keep their earlier
+cards, and idcards print --unprinted offers them again.`, false)
+	cmd.AddCommand(list, void, replace, setup, confirm, cancel)
 	return cmd
 }

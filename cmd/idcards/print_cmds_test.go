@@ -148,6 +148,7 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	lp := filepath.Join(c.dir, "lp")
 	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" > "+log+"\n"), 0o755)
 	c.env["IDCARDS_LP"] = lp
+	c.env["IDCARDS_LPSTAT"] = "none" // a fake lp has no queue to ask about
 	out := c.ok("", "print", "--patient", ids[0], "--to-printer", "Zebra")
 	if !strings.Contains(out, "to printer Zebra") {
 		t.Fatalf("out = %q", out)
@@ -156,8 +157,13 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 		t.Fatalf("lp called with %q", b)
 	}
 	os.WriteFile(lp, []byte("#!/bin/sh\necho 'lp: The printer or class does not exist.' >&2\nexit 1\n"), 0o755)
-	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "test", "--to-printer", "Nope"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "test", "--to-printer", "Nope"); err == nil || !strings.Contains(err.Error(), "does not exist") ||
+		!strings.Contains(err.Error(), "1 of 1 cards NOT printed") || !strings.Contains(err.Error(), ids[0]) {
 		t.Fatalf("failing lp: %v", err)
+	}
+	// The refused reprint left its card failed and the first card active.
+	if list := c.ok("", "cards", "list", "--mrn", ids[0], "--state", "failed"); !strings.Contains(list, "failed") {
+		t.Fatalf("failed list: %s", list)
 	}
 	list := c.ok("", "cards", "list", "--mrn", ids[0], "--state", "active", "--json")
 	i := strings.Index(list, `"serial": "`)
@@ -293,7 +299,19 @@ func TestPrint_PatientCardText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Zoë Nsɛkɛ", "Born 1990-02-03", "Sex F", "Łódź Clinic"} {
+	for _, want := range []string{"Zoë Nsɛkɛ", "Born 1990", "Sex F", "Łódź Clinic"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("card text %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(string(out), "1990-02-03") {
+		t.Errorf("card prints the full birth date by default (privacy: the year): %q", out)
+	}
+	// card_birth=date prints the full date; card_identifiers adds the serial.
+	c.ok("", "cards", "setup", "--birth", "date", "--identifiers", "mrn,serial")
+	c.ok("", "print", "--patient", mrn, "--reprint", "--reason", "test", "-o", pdf)
+	out, _ = exec.Command("pdftotext", "-enc", "UTF-8", pdf, "-").Output()
+	for _, want := range []string{"Born 1990-02-03", "Card C"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("card text %q lacks %q", out, want)
 		}

@@ -33,6 +33,12 @@ when it asks ` + "`idcards serve`" + ` in FHIR (docs/fhir.md): an OID your healt
 ministry assigned (urn:oid:1.2.3.4), a URL you control, or by default
 urn:idcards:SITE. Choose it once: clients search by it.
 
+init also gives the registry its identity (registry id) and creates the
+audit chain key next to it (REGISTRY.auditkey, mode 0600; $IDCARDS_AUDIT_KEY
+puts it elsewhere). Every audit row's hash is keyed with it, so a script that
+edits the registry file cannot recompute the trail. Back the key up once,
+apart from the registry's backups (see docs/security.md).
+
 Pick a scheme with evidence: ` + "`idcards mrn schemes`" + ` shows which typing errors each
 detects. If the IDs go to OpenMRS, use the scheme of the identifier type's
 validator there (luhn-mod-30 for the stock "OpenMRS ID").
@@ -50,7 +56,7 @@ and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin
 			if err := registry.CheckFHIRSystem(fhirSystem); err != nil {
 				return err
 			}
-			s, err := registry.Create(ctx, a.registryPath(), f, a.dbOpts()...)
+			s, err := registry.CreateWith(ctx, a.registryPath(), f, a.storeOptions())
 			if err != nil {
 				return err
 			}
@@ -68,6 +74,8 @@ and otherwise the TUI's first-run screen or ` + "`idcards users add --role admin
 				fhirSystem = registry.DefaultFHIRSystem(f.Prefix)
 			}
 			a.printf("FHIR identifier system: %s\n", fhirSystem)
+			id, _ := s.RegistryID(ctx)
+			a.printf("registry id: %s\naudit chain key: %s (mode 0600) — back it up now, APART from the registry's backups: without it the audit trail can be neither verified nor continued\n", id, s.KeyPath())
 			if admin == "" && a.stdinIsTerminal() {
 				fmt.Fprint(a.stderr, "first admin's user name (empty to create later): ")
 				line, err := a.readLine()
@@ -218,17 +226,61 @@ func eachInput(args []string, r io.Reader, fn func(string) error) error {
 	return nil
 }
 
-// printable makes an input safe to echo on one line of a terminal.
-func printable(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
+// printable makes text from the registry or from input safe to show on one
+// line of a terminal: control characters (C0, DEL, C1), bidirectional
+// overrides and isolates (U+202E can make "exe.txt" read "txt.exe"),
+// zero-width characters and line separators are shown as \uXXXX escapes,
+// and invalid UTF-8 as "?". Long text is cut at 80 characters.
+func printable(s string) string { return escapeText(s, 80) }
+
+// escapeText is printable with a length limit of max characters (0: none).
+func escapeText(s string, max int) string {
+	s = strings.ToValidUTF8(s, "?")
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if max > 0 && n == max {
+			b.WriteString("…")
+			break
 		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
+		n++
+		switch {
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unsafeFormat(r):
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// unsafeFormat: invisible characters that change how a line reads.
+func unsafeFormat(r rune) bool {
+	switch {
+	case r == 0x061C, r == 0x180E, r == 0xFEFF, r == 0x00AD:
+		return true
+	case r >= 0x200B && r <= 0x200F: // zero-width, LRM, RLM
+		return true
+	case r >= 0x2028 && r <= 0x202E: // line/paragraph separators, embeddings, overrides
+		return true
+	case r >= 0x2060 && r <= 0x206F: // word joiner, isolates, deprecated formats
+		return true
+	case r >= 0xFFF9 && r <= 0xFFFB: // interlinear annotation
+		return true
+	}
+	return false
+}
+
+// storeOptions are how every command opens the registry: the audit chain
+// key is at $IDCARDS_AUDIT_KEY, or next to the registry.
+func (a *app) storeOptions() registry.Options {
+	return registry.Options{KeyPath: a.getenv("IDCARDS_AUDIT_KEY"), PasswordFile: a.dbPasswordFileName()} // migrate_cmds.go
 }
 
 func (a *app) seriesCmd() *cobra.Command {

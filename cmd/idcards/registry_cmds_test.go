@@ -107,7 +107,7 @@ func TestCLI_IssueAndVerify(t *testing.T) {
 		{"garbage", []string{"verify", "hello?"}, "", 1, []string{"hello?\tmalformed"}},
 		{"stdin lines, blank skipped", []string{"verify"}, ids[0] + "\r\n\n" + ids[2] + "\n", 0, []string{ids[0] + "\tunassigned: ", "\n" + ids[2] + "\tunassigned: "}},
 		{"one bad line fails the run", []string{"verify"}, ids[0] + "\n" + typo + "\n", 1, []string{ids[0] + "\tunassigned", typo + "\tinvalid_check"}},
-		{"control characters are not echoed", []string{"verify", "04\x1b[2J2"}, "", 1, []string{"04?[2J2\tmalformed"}},
+		{"control characters are not echoed", []string{"verify", "04\x1b[2J2"}, "", 1, []string{`04\u001B[2J2` + "\tmalformed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,7 +76,7 @@ func TestCLI_AuditScans(t *testing.T) {
 		})
 	}
 	table := e.must("audit", "scans")
-	for _, want := range []string{"ID  AT", "ward3", "2026-03-01T08:02:00Z", "invalid_check", "10.1.2.61", "HELLO?[2J"} {
+	for _, want := range []string{"ID  AT", "ward3", "2026-03-01T08:02:00Z", "invalid_check", "10.1.2.61", `HELLO\u001B[2J`} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table has no %q:\n%s", want, table)
 		}

@@ -30,6 +30,8 @@ import (
 func (a *app) serveCmd() *cobra.Command {
 	var addr, certFile, keyFile string
 	var selfSigned, insecure, withSync bool
+	var metricsTokenFile string // serve_guard.go
+	var metricsOpen bool
 	memIndex := true
 	cfg := scanapi.DefaultConfig()
 	var perToken, perAddr float64
@@ -59,7 +61,16 @@ urn:idcards:PREFIX of the first series).
 TLS: give --tls-cert and --tls-key (TLS 1.2+, AEAD ciphers only). --self-signed
 makes a throwaway certificate for testing and prints its fingerprint; do not
 use it in production. Without TLS the server listens only on loopback unless
---insecure-listen is given.
+--insecure-listen is given. With TLS every answer carries
+Strict-Transport-Security (one year), and serve warns when the key file is
+readable by other users (chmod 600 it).
+
+/metrics holds no patient data but is still reconnaissance: beyond loopback
+it needs a bearer token by default, read from --metrics-token-file (default
+REGISTRY.metrics-token, created with a random token, mode 0600, when
+missing); give that file to Prometheus (bearer_token_file).
+--metrics-open serves it without a token. Scrapes are rate-limited per
+client address (1/s, bursts of 10).
 
 Every answer is logged (time, token name, code, status, client address) in
 the scan log, written in batches of up to 4096 rows every 0.5 s so logging
@@ -95,6 +106,14 @@ registry at a time; others wait their turn.`,
 				return idcards.Errorf(idcards.Invalid, "refusing plain HTTP on %s: scanner tokens would cross the network in clear. Give --tls-cert/--tls-key, or --insecure-listen if a TLS proxy sits in front", addr)
 			}
 			cfg.PerToken, cfg.PerAddr = rate.Limit(perToken), rate.Limit(perAddr)
+			cfg.HSTS = useTLS
+			var err error
+			if keyFile != "" {
+				a.warnKeyFile(keyFile) // serve_guard.go
+			}
+			if cfg.MetricsToken, err = a.metricsToken(addr, metricsTokenFile, metricsOpen); err != nil {
+				return err
+			}
 			s, ctx, err := a.open(cmd.Context())
 			if err != nil {
 				return err
@@ -121,6 +140,8 @@ registry at a time; others wait their turn.`,
 	cmd.Flags().IntVar(&cfg.AddrBurst, "burst-addr", cfg.AddrBurst, "burst allowed per client address")
 	cmd.Flags().BoolVar(&memIndex, "memory-index", true, "answer scans from an in-memory copy of the identifiers (false: read the file every time)")
 	cmd.Flags().BoolVar(&withSync, "sync", false, "also run OpenMRS sync in the background (see `idcards sync configure`)")
+	cmd.Flags().StringVar(&metricsTokenFile, "metrics-token-file", "", "bearer token /metrics requires (default beyond loopback: REGISTRY.metrics-token, made when missing)")
+	cmd.Flags().BoolVar(&metricsOpen, "metrics-open", false, "serve /metrics without a token even beyond loopback")
 	return cmd
 }
 
@@ -300,7 +321,7 @@ read:patient (also display name, sex and birth year of active IDs).`,
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSCOPE\tCREATED\tBY\tLAST USED\tREVOKED")
 			for _, t := range toks {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Scope, t.CreatedAt.Format(time.DateOnly), t.CreatedBy, when(t.LastUsed), when(t.RevokedAt))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(t.Name), t.Scope, t.CreatedAt.Format(time.DateOnly), printable(t.CreatedBy), when(t.LastUsed), when(t.RevokedAt))
 			}
 			return tw.Flush()
 		},

@@ -522,7 +522,7 @@ func (a *app) syncTypesCmd() *cobra.Command {
 				if !t.LocationRequired() {
 					loc = "not used"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.UUID, t.Name, shortValidator(t.Validator), scheme, loc, t.Format)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(t.UUID), printable(t.Name), printable(shortValidator(t.Validator)), scheme, printable(loc), printable(t.Format))
 			}
 			return tw.Flush()
 		},
@@ -551,7 +551,7 @@ func (a *app) syncLocationsCmd() *cobra.Command {
 			fmt.Fprintln(tw, "UUID\tNAME\tTAGS")
 			for _, l := range locs {
 				if !l.Retired {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", l.UUID, l.Name, strings.Join(l.Tags, ", "))
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", printable(l.UUID), printable(l.Name), printable(strings.Join(l.Tags, ", ")))
 				}
 			}
 			return tw.Flush()
@@ -622,7 +622,7 @@ func (a *app) printSyncStatus(st idcards.SyncStatus) {
 		}
 	}
 	if st.LastError != "" {
-		fmt.Fprintf(tw, "last error:\t%s: %s\n", stamp(st.LastErrorAt), st.LastError)
+		fmt.Fprintf(tw, "last error:\t%s: %s\n", stamp(st.LastErrorAt), escapeText(st.LastError, 0))
 	}
 }
 
@@ -667,7 +667,7 @@ change stays held until a supervisor resolves it with ` + "`idcards sync resolve
 				if !c.ResolvedAt.IsZero() {
 					res = c.ResolvedBy + ": " + c.Resolution
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", c.ID, c.Identifier, c.LocalPatientID, c.RemotePatientUUID, stamp(c.DetectedAt), c.Detail, res)
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", c.ID, printable(c.Identifier), c.LocalPatientID, printable(c.RemotePatientUUID), stamp(c.DetectedAt), escapeText(c.Detail, 0), escapeText(res, 0))
 			}
 			return tw.Flush()
 		},

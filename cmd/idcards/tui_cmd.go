@@ -8,10 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -84,13 +82,13 @@ func (a *app) runTUI(ctx context.Context) error {
 	// first-admin screen, which cannot be skipped.
 	cfg := tui.Config{Actor: actor, Log: log, Schemes: barcode.Names(), SignIn: true}
 	cfg.Create = func(ctx context.Context, f idcards.Format) (tui.Registry, error) {
-		s, err := registry.Create(ctx, path, f, a.dbOpts()...)
+		s, err := registry.CreateWith(ctx, path, f, a.storeOptions())
 		if err != nil {
 			return nil, err
 		}
 		return wrap(s), nil
 	}
-	s, err := registry.Open(actx, path, a.dbOpts()...)
+	s, err := registry.OpenWith(actx, path, a.storeOptions())
 	switch {
 	case err == nil:
 		cfg.Registry = wrap(s)
@@ -115,7 +113,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	default:
 		return err
 	}
-	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), open: func() *registry.Store {
+	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), lpstat: a.getenv("IDCARDS_LPSTAT"), open: func() *registry.Store {
 		if len(stores) == 0 {
 			return nil
 		}
@@ -135,14 +133,17 @@ func (a *app) runTUI(ctx context.Context) error {
 	return err
 }
 
-// pdfPrinter prints from the desk: it checks and records the cards (serial,
-// replaced old card, audit), renders one card-size page per card to a PDF
-// under DIR/cards/, and sends it to the printer named by the card_printer
-// setting through lp when one is set.
+// pdfPrinter prints from the desk on the same path as idcards print
+// (printJob): it checks the IDs, records the cards as pending, renders one
+// card-size page per card (Code 128 + QR) to DIR/cards/BATCH.pdf, sends it
+// to the printer named by the card_printer setting through lp when one is
+// set, and only then confirms the cards. A failure leaves no active card.
+// where is for the clerk: "saved as /path/x.pdf" or "printed on NAME".
 type pdfPrinter struct {
-	dir  string
-	open func() *registry.Store
-	lp   string
+	dir    string
+	open   func() *registry.Store
+	lp     string
+	lpstat string
 }
 
 func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (string, error) {
@@ -157,7 +158,7 @@ func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool
 	if len(bad) > 0 {
 		return "", idcards.Errorf(idcards.Invalid, "cannot print %s: %s", bad[0].Input, bad[0].Reason)
 	}
-	facility, logo, err := cardLook(ctx, s, "", "")
+	look, err := cardLookup(ctx, s, "", "")
 	if err != nil {
 		return "", err
 	}
@@ -165,48 +166,41 @@ func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool
 	if err != nil {
 		return "", err
 	}
-	r, err := printing.NewRenderer(sheet, printing.RenderOptions{
-		Options: printing.Options{Facility: facility, Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}, Content2D: content2D},
-		Logo:    logo, Title: "idcards card",
-	})
+	printer, err := s.Setting(ctx, "card_printer", "")
 	if err != nil {
 		return "", err
 	}
 	if !reprint {
 		reason = ""
 	}
-	cards, err := s.RecordCards(ctx, good, "card", newBatchID(), reason)
-	if err != nil {
-		return "", err
-	}
-	if err := addCards(ctx, s, r, cards, func(int) {}); err != nil {
-		return "", err
-	}
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return "", fmt.Errorf("print: %w", err)
 	}
-	out := filepath.Join(p.dir, cards[0].Serial+".pdf")
-	f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("print: %w", err)
-	}
-	if err := r.Finish(f); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("print: %w", err)
-	}
-	printer, err := s.Setting(ctx, "card_printer", "")
-	if err != nil || printer == "" {
-		return out, err
-	}
-	lp := p.lp
+	lp, lpstat := p.lp, p.lpstat
 	if lp == "" {
 		lp = "lp"
 	}
-	if msg, err := exec.CommandContext(ctx, lp, "-d", printer, out).CombinedOutput(); err != nil {
-		return "", idcards.Errorf(idcards.Unavailable, "printer %s: %v: %s (the card is recorded and saved as %s)", printer, err, strings.TrimSpace(string(msg)), out)
+	if lpstat == "" {
+		lpstat = "lpstat"
 	}
-	return "printer " + printer, nil
+	if lpstat == "none" {
+		lpstat = ""
+	}
+	batch := newBatchID()
+	j := &printJob{
+		s: s, sheet: sheet, layout: "card", reason: reason, batch: batch,
+		opts: printing.RenderOptions{
+			Options: printing.Options{Facility: look.facility, Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}, Content2D: content2D, ShowSerial: look.serial},
+			Logo:    look.logo, Title: "idcards card",
+		},
+		look: look.cardSettings, out: filepath.Join(p.dir, batch+".pdf"), printer: printer, lp: lp, lpstat: lpstat,
+	}
+	res, err := j.run(ctx, good)
+	if err != nil {
+		return "", err
+	}
+	if printer != "" {
+		return "printed on " + printer, nil
+	}
+	return "saved as " + res.Files[0], nil
 }

@@ -153,8 +153,12 @@ There is no default or shared account. The first admin is created by the
 operating-system user who owns the registry file:
   idcards users add amina --role admin --must-change=false
 Passwords: at least 10 characters, not a well-known common password, not
-containing the user name. Five wrong passwords in a row lock the account for
-a minute, doubling up to an hour; an admin's password reset unlocks it.
+containing the user name, and hard enough to guess: a zxcvbn strength of at
+least 3 of 4 (about 10^8 guesses; "aaaaaaaaaa" scores 0). A refused password
+is told why; a few unrelated words make a strong one. Five failed sign-ins in
+a row with one user name lock that name for a minute, doubling up to an hour,
+whether or not an account has it ("too many attempts, try again in N
+minutes"); an admin's password reset or users enable unlocks it.
 Accounts are disabled, never deleted: the audit trail keeps their name.`,
 	}
 	cmd.AddCommand(a.usersAddCmd(), a.usersListCmd(), a.usersDisableCmd(true), a.usersDisableCmd(false),
@@ -250,7 +254,7 @@ func (a *app) userTable(users []registry.User, now time.Time) error {
 		if !u.LastLoginAt.IsZero() {
 			last = u.LastLoginAt.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, state, last, u.FullName)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", printable(u.Username), u.Role, state, last, printable(u.FullName))
 	}
 	return w.Flush()
 }
@@ -332,7 +336,7 @@ standard input: current, then new).`,
 		Example: `  idcards users change-password john`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := registry.Open(cmd.Context(), a.registryPath(), a.dbOpts()...)
+			s, err := registry.OpenWith(cmd.Context(), a.registryPath(), a.storeOptions())
 			if err != nil {
 				return err
 			}
@@ -463,7 +467,7 @@ for N more within the next hour. Every request and approval is audited.`,
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tUSER\tREQUESTED\tDETAIL\tAPPROVED BY\tUSED")
 			for _, x := range xs {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d/%d\n", x.ID, x.Actor, x.RequestedAt.Local().Format("2006-01-02 15:04"), x.Detail, x.ApprovedBy, x.Used, x.Granted)
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d/%d\n", x.ID, printable(x.Actor), x.RequestedAt.Local().Format("2006-01-02 15:04"), printable(x.Detail), printable(x.ApprovedBy), x.Used, x.Granted)
 			}
 			return w.Flush()
 		},
@@ -523,7 +527,7 @@ Known settings:
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", k.Key, v, k.Help)
+				fmt.Fprintf(w, "%s\t%s\t%s\n", k.Key, printable(v), k.Help)
 			}
 			return w.Flush()
 		},

@@ -1,0 +1,723 @@
+package registry
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/idcards/idcards"
+)
+
+// DefaultSkipAhead is how far every series jumps when a backup is restored
+// with no readable registry to take the high-water marks from (the disk was
+// lost): numbers issued after the backup was taken are unknown, and a
+// number already printed on a card must never be handed out again. 10,000
+// is months of registrations at a busy clinic; pass more when more may
+// have been issued since the backup.
+const DefaultSkipAhead = 10_000
+
+// PullRequiredSetting is set by a restore that could not read the
+// registry it replaced while OpenMRS sync is configured: no ID is issued
+// until `idcards sync --once` has pulled OpenMRS's identifiers (and
+// cleared it with ClearPullRequired).
+const PullRequiredSetting = "sync_pull_required"
+
+// RestoreOptions says how to read a backup and where to put it.
+type RestoreOptions struct {
+	// To is the registry path to restore into. It must not exist unless
+	// Force is set; with Force an existing registry is kept beside it as
+	// To+".before-restore-<time>".
+	To    string
+	Force bool
+	// Identities decrypt an age-encrypted backup (X25519 key or
+	// age.NewScryptIdentity for a passphrase).
+	Identities []age.Identity
+	// Actor is recorded in the restored registry's audit trail. When the
+	// registry being replaced is readable and has cli_sign_in on, it must
+	// be an admin signed in to that registry.
+	Actor idcards.Actor
+	// Now stamps the kept file's name; nil means time.Now.
+	Now func() time.Time
+	// KeyPath is the registry's audit chain key; "" means
+	// DefaultKeyPath(To).
+	KeyPath string
+	// InstallKey copies the key from KeyPath to DefaultKeyPath(To) (mode
+	// 0600), where the restored registry will look for it: for a key put
+	// back from its own backup after a lost disk. Leave it false when the
+	// key is deliberately kept elsewhere ($IDCARDS_AUDIT_KEY).
+	InstallKey bool
+	// NewKey starts a new chain key when the registry's key is lost: the
+	// backup's keyed rows are then checked for their links only, and the
+	// restore row anchors the trail under the new key.
+	NewKey bool
+	// AcceptUnexplained restores a backup in which some rows' state no
+	// audit row explains (one taken with KeepUnexplained): they stay
+	// named by every verify.
+	AcceptUnexplained bool
+	// OtherRegistry accepts a backup of a different registry than the one
+	// being replaced (or than the key's).
+	OtherRegistry bool
+	// SkipAhead is how far every series jumps when the registry being
+	// replaced is missing or unreadable; 0 means DefaultSkipAhead, a
+	// negative value means none (a scratch restore to look at a backup).
+	SkipAhead int64
+	// DB opens a PostgreSQL target (To is a postgres:// URL): its password
+	// file. A PostgreSQL restore goes into an empty database (copy.go).
+	DB Options
+}
+
+// SeriesMark is what a restore did to one series.
+type SeriesMark struct {
+	Prefix string `json:"prefix"`
+	From   int64  `json:"next_from"` // the backup's next number
+	To     int64  `json:"next_to"`   // after the restore
+}
+
+// RestoreReport says how a restore kept numbers from being issued twice.
+type RestoreReport struct {
+	// Live: the backup was copied into the running registry in one SQLite
+	// write transaction (other desks waited on the lock); otherwise the
+	// file was installed.
+	Live bool `json:"live"`
+	// Kept is the copy of the replaced registry.
+	Kept string `json:"kept,omitempty"`
+	// Marks: per series, the backup's next number and the one after the
+	// restore (the replaced registry's high-water mark, or the backup's
+	// plus SkipAhead).
+	Marks     []SeriesMark `json:"series"`
+	SkipAhead int64        `json:"skip_ahead,omitempty"`
+	// LostIDs were issued in the replaced registry after the backup was
+	// taken: they are not in the restored one, and their numbers are not
+	// issued again.
+	LostIDs      int64 `json:"lost_ids"`
+	PullRequired bool  `json:"sync_pull_required,omitempty"`
+	NewKey       bool  `json:"new_key,omitempty"`
+}
+
+// Restore checks a backup file and installs it as a registry, never moving
+// a series backwards: the checksum file next to it (when present) must
+// match, an encrypted backup is decrypted, and the copy must pass
+// CheckFileKey (integrity, the keyed audit chain, the state of every
+// protected row) before anything is replaced.
+//
+// When the registry at To is readable, the backup is copied into it inside
+// one SQLite write transaction (BEGIN IMMEDIATE): every idcards process
+// waits on that lock, so no write is lost in a swap and no reader sees half
+// a registry; inside it the high-water mark of every series is read from
+// the registry being replaced and the restored series are moved up to it.
+// A copy of the replaced registry is kept first. When To is missing or
+// unreadable (the disk was lost), the file is installed and every series
+// jumps SkipAhead numbers; when OpenMRS sync is configured, issuing is
+// blocked until a pull (PullRequiredSetting). Either way the restore is
+// audited in the restored registry, with what it did.
+func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupReport, error) {
+	if opt.To == "" {
+		return BackupReport{}, idcards.Errorf(idcards.Invalid, "restore: no target path")
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if IsPostgresURL(opt.To) {
+		return restorePG(ctx, backup, opt) // copy.go
+	}
+	keyPath := opt.KeyPath
+	if keyPath == "" {
+		keyPath = DefaultKeyPath(opt.To)
+	}
+	_, statErr := os.Lstat(opt.To)
+	exists := statErr == nil
+	if exists && !opt.Force {
+		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s already exists; restore into a new path, or pass --force to replace it (the old file is kept)", opt.To)
+	}
+	// The registry being replaced, read first: who may restore, which
+	// registry it is, and its high-water marks.
+	var old *oldRegistry
+	if exists {
+		o, err := readOld(ctx, opt.To)
+		if err == nil {
+			old = o
+		}
+	}
+	if old != nil && old.signIn && opt.Actor.Role != idcards.RoleAdmin {
+		return BackupReport{}, idcards.Errorf(idcards.Forbidden, "restore: sign-in is on for the registry at %s: restoring needs an admin (--user ADMIN)", opt.To)
+	}
+	sumOK, err := checkSumFile(backup)
+	if err != nil {
+		return BackupReport{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(opt.To), 0o700); err != nil {
+		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+	}
+	cleanStale(filepath.Dir(opt.To))
+	dir, err := os.MkdirTemp(filepath.Dir(opt.To), privatePrefix+"restore-"+fmt.Sprint(os.Getpid())+"-")
+	if err != nil {
+		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "registry.db")
+	encrypted, err := copyBackup(backup, tmp, opt.Identities)
+	if err != nil {
+		return BackupReport{}, err
+	}
+	// The key: the registry's own, or a new one when it is lost.
+	key, err := ReadChainKey(keyPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !opt.NewKey:
+		return BackupReport{}, idcards.Errorf(idcards.NotFound, "restore: the audit chain key is not at %s: put the key file back from where it was backed up (it is kept apart from the registry) or name it with --audit-key; if it is lost for good, --new-key starts a new one", keyPath)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return BackupReport{}, err
+	}
+	if opt.NewKey {
+		key = nil
+	}
+	// Identity first: the backup must be of the registry it replaces (or
+	// of the key's registry when nothing readable is replaced).
+	bid, bfirst := peekIdentity(ctx, tmp)
+	if !opt.OtherRegistry {
+		switch {
+		case old != nil && old.id != "" && bid != "" && old.id != bid,
+			old != nil && old.firstHash != "" && bfirst != "" && old.firstHash != bfirst:
+			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of another registry (%s) than the one at %s (%s): pass --other-registry if that is what you mean", backup, orUnknown(bid), opt.To, orUnknown(old.id))
+		case old == nil && key != nil && bid != "" && key.Registry != bid:
+			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of registry %s, but the chain key at %s is of registry %s: pass --other-registry (with that registry's key, or --new-key) if that is what you mean", backup, bid, keyPath, key.Registry)
+		}
+	}
+	if key != nil && bid != "" && key.Registry != bid {
+		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: the chain key at %s is of registry %s, not of the backup's (%s): name that registry's key with --audit-key, or pass --new-key", keyPath, key.Registry, bid)
+	}
+	r, err := CheckFileKey(ctx, tmp, key)
+	if err != nil && !acceptUnexplained(err, opt.AcceptUnexplained, &r) {
+		return r, fmt.Errorf("registry: restore: %s failed its check, nothing was replaced: %w", backup, err)
+	}
+	unexplained := r.Unexplained
+	// Bring the copy to this program's schema, under the key it will have.
+	ts, err := openForRestore(ctx, tmp, key, opt.NewKey)
+	if err != nil {
+		return r, fmt.Errorf("registry: restore: %w", err)
+	}
+	key = ts.key
+	rep := &RestoreReport{NewKey: opt.NewKey}
+	if opt.NewKey {
+		if err := ts.replaceKeyAnchor(ctx, opt.Actor, r.KeyID); err != nil {
+			ts.Close()
+			return r, err
+		}
+	}
+	detail := fmt.Sprintf("from=%s checksum_file=%t encrypted=%t backup_audit_rows=%d backup_head=%s", filepath.Base(backup), sumOK, encrypted, r.AuditRows, r.AuditHead)
+	if unexplained > 0 {
+		detail += fmt.Sprintf(" unexplained_rows=%d", unexplained)
+	}
+	if old != nil && old.schemaMatches(ctx, ts) {
+		ts.Close()
+		if err := restoreLive(ctx, tmp, key, opt, rep, detail); err != nil {
+			return r, err
+		}
+	} else {
+		// Nothing readable (or from another schema) to copy into: install
+		// the file, jumping ahead where the marks are unknown.
+		err = ts.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if old != nil {
+				err = applyMarksTx(ctx, tx, old.marks, rep, "")
+			} else {
+				err = skipAheadTx(ctx, tx, opt.SkipAhead, rep)
+			}
+			if err != nil {
+				return err
+			}
+			return ts.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail+" "+rep.detail())
+		})
+		ts.Close()
+		if err != nil {
+			return r, err
+		}
+		if exists {
+			if rep.Kept, err = keepOld(ctx, opt.To, opt.Now(), old != nil); err != nil {
+				return r, err
+			}
+		}
+		if err := os.Rename(tmp, opt.To); err != nil {
+			return r, fmt.Errorf("registry: restore: %w", err)
+		}
+		syncDir(filepath.Dir(opt.To))
+	}
+	// The key goes where the registry will look for it.
+	openKey := opt.KeyPath
+	if opt.InstallKey || opt.NewKey || opt.KeyPath == "" {
+		if err := installKey(key, DefaultKeyPath(opt.To), true, opt.Now()); err != nil {
+			return r, err
+		}
+		openKey = ""
+	}
+	s, err := OpenWith(ctx, opt.To, Options{KeyPath: openKey})
+	if err != nil {
+		return r, err
+	}
+	defer s.Close()
+	v, err := s.VerifyAuditDetail(ctx)
+	if err != nil && !acceptUnexplained(err, opt.AcceptUnexplained, &r) {
+		return r, fmt.Errorf("registry: restore: the audit trail after restore: %w", err)
+	}
+	r.Unexplained = max(r.Unexplained, unexplained)
+	r.Path, r.Encrypted, r.AuditRows, r.AuditHead, r.KeyID, r.StateRows = opt.To, encrypted, v.Rows, v.Head, v.KeyID, v.StateRows
+	r.Restore = rep
+	return r, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "identity unknown"
+	}
+	return s
+}
+
+// privatePrefix names the private directories backup and restore keep
+// plain copies in, next to the registry; stale ones (their process died)
+// are removed by the next backup or restore.
+const privatePrefix = ".idcards-"
+
+// cleanStale removes private directories left by a backup or restore whose
+// process is gone (killed mid-way: the plain copy must not stay).
+func cleanStale(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, privatePrefix) {
+			continue
+		}
+		rest := strings.TrimPrefix(name, privatePrefix)
+		var kind string
+		var pid int
+		var tail string
+		rest = strings.Replace(rest, "-", " ", 2)
+		if n, _ := fmt.Sscanf(rest, "%s %d %s", &kind, &pid, &tail); n < 2 || (kind != "backup" && kind != "restore") {
+			// Old-style names (no pid): stale once an hour old.
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.RemoveAll(filepath.Join(dir, name))
+			}
+			continue
+		}
+		if !processAlive(pid) {
+			os.RemoveAll(filepath.Join(dir, name))
+		}
+	}
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// copyBackup writes the backup's plain bytes to tmp (created 0600, O_EXCL),
+// decrypting it when it is age-encrypted.
+func copyBackup(backup, tmp string, ids []age.Identity) (bool, error) {
+	f, err := os.Open(backup)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, idcards.Errorf(idcards.NotFound, "restore: no backup file %s", backup)
+		}
+		return false, fmt.Errorf("registry: restore: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var src io.Reader = br
+	head, _ := br.Peek(len(ageMagic))
+	encrypted := bytes.Equal(head, []byte(ageMagic))
+	if encrypted {
+		if len(ids) == 0 {
+			return true, idcards.Errorf(idcards.Invalid, "restore: %s is encrypted: give the passphrase or the age identity file", backup)
+		}
+		if src, err = age.Decrypt(br, ids...); err != nil {
+			return true, idcards.Errorf(idcards.Forbidden, "restore: cannot decrypt %s (wrong passphrase or key?): %v", backup, err)
+		}
+	}
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return encrypted, fmt.Errorf("registry: restore: %w", err)
+	}
+	_, err = io.Copy(out, src)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return encrypted, idcards.Errorf(idcards.Invalid, "restore: reading %s: %v", backup, err)
+	}
+	return encrypted, nil
+}
+
+// oldRegistry is what a restore reads from the registry it replaces.
+type oldRegistry struct {
+	id, firstHash string
+	signIn        bool
+	marks         map[string]int64 // series prefix → first number never issued
+	schema        []string
+	ids           int64
+}
+
+// readOld reads the registry at path without changing it. Any error means
+// it is unreadable (corrupt, or not a registry).
+func readOld(ctx context.Context, path string) (*oldRegistry, error) {
+	v := url.Values{}
+	v.Set("mode", "ro")
+	v.Add("_pragma", "busy_timeout(15000)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	o := &oldRegistry{}
+	var check string
+	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&check); err != nil || check != "ok" {
+		return nil, fmt.Errorf("quick_check: %v %s", err, check)
+	}
+	db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&o.id)
+	db.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = 1`).Scan(&o.firstHash)
+	var on string
+	db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'cli_sign_in'`).Scan(&on)
+	o.signIn = on == "on"
+	if o.marks, err = seriesMarks(ctx, db); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		o.schema = append(o.schema, n)
+	}
+	rows.Close()
+	return o, rows.Err()
+}
+
+// seriesMarks is, per series prefix, the first number the registry has
+// never issued: past next_seq and past every recorded identifier.
+func seriesMarks(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[string]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT s.prefix, max(s.next_seq, coalesce((SELECT max(i.seq) + 1 FROM identifiers i WHERE i.series_id = s.id), 0)) FROM series s`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var n int64
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		m[p] = n
+	}
+	return m, rows.Err()
+}
+
+func (o *oldRegistry) schemaMatches(ctx context.Context, ts *Store) bool {
+	rows, err := ts.db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	return strings.Join(names, ",") == strings.Join(o.schema, ",")
+}
+
+// openForRestore opens the decrypted copy (applying this program's
+// migrations) under key; with newKey a new key is made in memory and
+// written out by installKey.
+func openForRestore(ctx context.Context, tmp string, key *ChainKey, newKey bool) (*Store, error) {
+	if newKey {
+		var regID string
+		if db, err := sql.Open("sqlite", "file:"+tmp+"?mode=ro"); err == nil {
+			db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&regID)
+			db.Close()
+		}
+		if regID == "" {
+			regID = newRegistryID()
+		}
+		k, err := newChainKey(filepath.Join(filepath.Dir(tmp), "new.auditkey"), regID)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	}
+	s, err := open(ctx, tmp, Options{KeyPath: filepath.Join(filepath.Dir(tmp), "none.auditkey")}, key)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// replaceKeyAnchor starts a keyed stretch under the store's (new) key: the
+// rows before it were keyed with oldKeyID, which is lost.
+func (s *Store) replaceKeyAnchor(ctx context.Context, a idcards.Actor, oldKeyID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		detail := fmt.Sprintf("key_id=%s replaces=%s the earlier key was lost; rows keyed with it can be checked for their links only", s.key.ID(), orUnknown(oldKeyID))
+		return s.insertAudit(ctx, tx, actorName(a), "audit.key_replaced", "", detail)
+	})
+}
+
+// applyMarks moves every series of s up to the marks (never down), adding
+// series the marks know and s does not, inside tx.
+func applyMarksTx(ctx context.Context, tx *sql.Tx, marks map[string]int64, rep *RestoreReport, now string) error {
+	have, err := seriesMarks(ctx, tx)
+	if err != nil {
+		return err
+	}
+	prefixes := make([]string, 0, len(marks))
+	for p := range marks {
+		prefixes = append(prefixes, p)
+	}
+	for p := range have {
+		if _, ok := marks[p]; !ok {
+			prefixes = append(prefixes, p)
+		}
+	}
+	sort.Strings(prefixes)
+	for _, p := range prefixes {
+		from, ok := have[p]
+		to := max(from, marks[p])
+		if !ok {
+			// A series added after the backup: kept (not current) so its
+			// numbers are never issued again.
+			from = 0
+		}
+		rep.Marks = append(rep.Marks, SeriesMark{Prefix: p, From: from, To: to})
+		if ok && to == from {
+			continue
+		}
+		if !ok {
+			continue // added by restoreLive from the old registry's row
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE series SET next_seq = ? WHERE prefix = ?`, to, p); err != nil {
+			return err
+		}
+	}
+	_ = now
+	return nil
+}
+
+// skipAheadTx moves every series n numbers on (the disk was lost: how many
+// were issued after the backup is unknown) and, when OpenMRS sync is
+// configured, blocks issuing until a pull.
+func skipAheadTx(ctx context.Context, tx *sql.Tx, n int64, rep *RestoreReport) error {
+	if n == 0 {
+		n = DefaultSkipAhead
+	}
+	if n < 0 {
+		n = 0
+	}
+	rep.SkipAhead = n
+	have, err := seriesMarks(ctx, tx)
+	if err != nil {
+		return err
+	}
+	prefixes := make([]string, 0, len(have))
+	for p := range have {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	for _, p := range prefixes {
+		rep.Marks = append(rep.Marks, SeriesMark{Prefix: p, From: have[p], To: have[p] + n})
+		if n == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE series SET next_seq = ? WHERE prefix = ?`, have[p]+n, p); err != nil {
+			return err
+		}
+	}
+	var url string
+	tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'openmrs_url'`).Scan(&url)
+	if url != "" {
+		rep.PullRequired = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, 'restore') ON CONFLICT(key) DO UPDATE SET value = excluded.value`, PullRequiredSetting); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rep *RestoreReport) detail() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "live=%t lost_ids=%d", rep.Live, rep.LostIDs)
+	if rep.SkipAhead > 0 {
+		fmt.Fprintf(&b, " skip_ahead=%d", rep.SkipAhead)
+	}
+	for _, m := range rep.Marks {
+		fmt.Fprintf(&b, " series:%s=%d->%d", m.Prefix, m.From, m.To)
+	}
+	if rep.PullRequired {
+		b.WriteString(" sync_pull_required=true")
+	}
+	if rep.Kept != "" {
+		fmt.Fprintf(&b, " kept=%s", filepath.Base(rep.Kept))
+	}
+	return b.String()
+}
+
+// installKey puts key at path when it is not there (copied from where it
+// was read, or new); replace moves an existing different key aside first.
+func installKey(key *ChainKey, path string, replace bool, now time.Time) error {
+	if key == nil {
+		return nil
+	}
+	if have, err := ReadChainKey(path); err == nil {
+		if bytes.Equal(have.Secret, key.Secret) {
+			return nil
+		}
+		if !replace {
+			return idcards.Errorf(idcards.Conflict, "restore: a different chain key is at %s", path)
+		}
+		if err := os.Rename(path, keptName(path, now)); err != nil {
+			return fmt.Errorf("registry: restore: %w", err)
+		}
+	}
+	k, err := writeKeyFile(path, key)
+	if err != nil {
+		return err
+	}
+	_ = k
+	return nil
+}
+
+// writeKeyFile writes key to path (0600, O_EXCL).
+func writeKeyFile(path string, key *ChainKey) (*ChainKey, error) {
+	b, err := os.ReadFile(key.Path)
+	if err != nil {
+		return nil, fmt.Errorf("registry: chain key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("registry: chain key: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("registry: chain key: %w", err)
+	}
+	return &ChainKey{Registry: key.Registry, Secret: key.Secret, Path: path}, nil
+}
+
+// keepOld moves a registry that is not copied into aside (with its
+// -wal/-shm). When it is readable its WAL is checkpointed into it first,
+// and it is refused while another process holds it open: renaming a file
+// under a running desk would split its writes from the restored registry.
+func keepOld(ctx context.Context, path string, now time.Time, readable bool) (string, error) {
+	if readable {
+		db, err := sql.Open("sqlite", dsn(path))
+		if err != nil {
+			return "", fmt.Errorf("registry: restore: %w", err)
+		}
+		_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		db.Close()
+		if err != nil {
+			return "", idcards.Errorf(idcards.Conflict, "restore: cannot checkpoint the registry at %s (%v): stop every desk first", path, err)
+		}
+		if _, err := os.Lstat(path + "-wal"); err == nil {
+			return "", idcards.Errorf(idcards.Conflict, "restore: the registry at %s is open in another process (desk, TUI or endpoint): stop it first", path)
+		}
+	}
+	kept := keptName(path, now)
+	if err := os.Rename(path, kept); err != nil {
+		return "", fmt.Errorf("registry: restore: keep %s: %w", path, err)
+	}
+	for _, sfx := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(path + sfx); err == nil {
+			os.Rename(path+sfx, kept+sfx)
+		}
+	}
+	return kept, nil
+}
+
+// pullRequired refuses to issue while a restore waits for an OpenMRS pull.
+func pullRequired(ctx context.Context, tx *sql.Tx) error {
+	var v string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, PullRequiredSetting).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return idcards.Errorf(idcards.Unavailable, "no ID can be issued yet: the registry was restored from a backup without the registry it replaced, and OpenMRS may hold numbers issued since; run `idcards sync --once` first (it pulls OpenMRS's identifiers, so none is issued twice)")
+}
+
+// clearPullRequired lifts the block after a successful pull, audited.
+func (s *Store) clearPullRequired(ctx context.Context, tx *sql.Tx) error {
+	r, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, PullRequiredSetting)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	a, _ := idcards.ActorFrom(ctx)
+	return s.insertAudit(ctx, tx, actorName(a), "setting.unset", PullRequiredSetting, "OpenMRS identifiers pulled after the restore: issuing may resume")
+}
+
+// PullRequired reports whether issuing waits for an OpenMRS pull after a
+// restore (for status lines).
+func (s *Store) PullRequired(ctx context.Context) (bool, error) {
+	v, err := s.Setting(ctx, PullRequiredSetting, "")
+	return v != "", err
+}
+
+// peekIdentity reads a registry file's identity and first audit hash
+// without checking anything ("" when it has none or is not readable).
+func peekIdentity(ctx context.Context, path string) (id, first string) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return "", ""
+	}
+	defer db.Close()
+	db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&id)
+	db.QueryRowContext(ctx, `SELECT hash FROM audit WHERE seq = 1`).Scan(&first)
+	return id, first
+}
+
+// keptName is where a restore keeps what it replaces: path.before-restore-TIME,
+// with -2, -3 … added when two restores fall in the same second, so an
+// earlier copy is never overwritten.
+func keptName(path string, now time.Time) string {
+	base := path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
