@@ -135,7 +135,10 @@ func (s *Store) appendAuditState(ctx context.Context, tx *sql.Tx, events []idcar
 		if err != nil {
 			return fmt.Errorf("registry: audit: %w", err)
 		}
-		headRow, insert = tx.StmtContext(ctx, head).QueryRowContext(ctx), tx.StmtContext(ctx, ins)
+		// The insert first: binding it may prepare it on tx's connection,
+		// which PostgreSQL cannot do while the head's result is open.
+		insert = tx.StmtContext(ctx, ins)
+		headRow = tx.StmtContext(ctx, head).QueryRowContext(ctx)
 	} else {
 		// Inside the migration transaction (the schema may have changed
 		// in it): statements prepared on the transaction itself.
@@ -307,13 +310,15 @@ func (s *Store) VerifyAuditDetail(ctx context.Context) (AuditVerification, error
 	if hasState > 0 {
 		stateCol = "state"
 	}
+	// Sized for the rows there are, so the maps do not grow step by step.
+	// (Counted before the audit rows are read: one result at a time per
+	// connection on PostgreSQL.)
+	rec := newStateRecorder(tableSizes(ctx, conn))
 	rows, err := conn.QueryContext(ctx, `SELECT seq, at, actor, action, subject, detail, prev_hash, hash, `+stateCol+` FROM audit ORDER BY seq`)
 	if err != nil {
 		return v, fmt.Errorf("registry: audit verify: %w", err)
 	}
 	defer rows.Close()
-	// Sized for the rows there are, so the maps do not grow step by step.
-	rec := newStateRecorder(tableSizes(ctx, conn))
 	var secret []byte // the key of the current keyed stretch; nil when not held
 	var mac hash.Hash
 	buf := make([]byte, 0, 1024)

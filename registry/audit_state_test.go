@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/internal/pgtest"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -83,7 +84,7 @@ func TestVerifyAudit_DirectEdits(t *testing.T) {
 		{"SeriesRewound", `UPDATE series SET next_seq = 1`, "series", "1"},
 		{"PatientDeleted", `DELETE FROM cards; DELETE FROM outbox; UPDATE identifiers SET patient_id = NULL, state = 'unassigned'; DELETE FROM patients WHERE id = 1`, "patients", "1"},
 		{"UserInserted", `INSERT INTO users(username, role, password_hash, created_at, created_by) SELECT 'mallory', 'admin', password_hash, created_at, 'x' FROM users WHERE id = 1`, "users", "3"},
-		{"TriggersDroppedFirst", `DROP TRIGGER audit_state_users_upd; UPDATE users SET role = 'admin' WHERE username = 'clerk1'`, "users", "2"},
+		{"TriggersDroppedFirst", dropTriggerSQL("audit_state_users_upd", "users") + `; UPDATE users SET role = 'admin' WHERE username = 'clerk1'`, "users", "2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ctx, mrn := stateFixture(t)
@@ -128,7 +129,7 @@ func TestVerifyAudit_DirectEdits(t *testing.T) {
 // the next open.
 func TestVerifyAudit_ReopenRestoresTriggers(t *testing.T) {
 	s, ctx, _ := stateFixture(t)
-	if _, err := s.DB().Exec(`DROP TRIGGER audit_state_patients_upd`); err != nil {
+	if _, err := s.DB().Exec(dropTriggerSQL("audit_state_patients_upd", "patients")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -219,6 +220,7 @@ func TestVerifyAudit_KeyedChain(t *testing.T) {
 // this test as the old version did: no state column, plain SHA-256 rows)
 // gets a key, an anchor row and a baseline at its first open, and verifies.
 func TestOpen_KeysALegacyRegistry(t *testing.T) {
+	pgtest.SQLiteOnlyBecause(t, "builds a pre-0013a registry file by hand with SQLite statements; PostgreSQL registries start keyed")
 	s, ctx, _ := stateFixture(t)
 	path := s.Path()
 	s.Close()

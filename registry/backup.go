@@ -94,8 +94,12 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	// never next to Out (a removable medium is what encryption is for),
 	// and removed on every way out; one left by a killed backup is removed
 	// by the next backup or restore (cleanStale).
-	cleanStale(filepath.Dir(s.path))
-	dir, err := os.MkdirTemp(filepath.Dir(s.path), privatePrefix+"backup-"+fmt.Sprint(os.Getpid())+"-")
+	base := filepath.Dir(s.path)
+	if s.dialect.postgres() {
+		base = os.TempDir() // a URL has no directory; MkdirTemp's is private (0700)
+	}
+	cleanStale(base)
+	dir, err := os.MkdirTemp(base, privatePrefix+"backup-"+fmt.Sprint(os.Getpid())+"-")
 	if err != nil {
 		return BackupReport{}, fmt.Errorf("registry: backup: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/internal/pgtest"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -113,6 +114,7 @@ func TestBackup_EncryptedRoundTrip(t *testing.T) {
 }
 
 func TestRestore_Refusals(t *testing.T) {
+	pgtest.SQLiteOnlyBecause(t, "refusals of restoring over SQLite files (--force keeps the old file); PostgreSQL targets: TestPostgres_BackupRestoreRoundTrip")
 	s, ctx := newStore(t)
 	s.Argon2 = cheap
 	addUser(t, ctx, s, "admin1", idcards.RoleAdmin)

@@ -76,7 +76,7 @@ func countFailure(ctx context.Context, tx *sql.Tx, key string, now time.Time) (t
 	nowS := now.Format(TimeFormat)
 	var n int
 	if err := tx.QueryRowContext(ctx, `INSERT INTO signin_throttle(name_hash, failures, last_at) VALUES (?, 1, ?)
-		ON CONFLICT(name_hash) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at RETURNING failures`, key, nowS).Scan(&n); err != nil {
+		ON CONFLICT(name_hash) DO UPDATE SET failures = signin_throttle.failures + 1, last_at = excluded.last_at RETURNING failures`, key, nowS).Scan(&n); err != nil {
 		return 0, 0, err
 	}
 	d := lockFor(n)

@@ -290,16 +290,22 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	pending := true
 	if s.dialect.postgres() {
 		// A runtime role may not run DDL, not even CREATE TABLE IF NOT
 		// EXISTS: look before trying.
-		if pending, err := s.pgMigrationsPending(ctx, names); err != nil || !pending {
+		if pending, err = s.pgMigrationsPending(ctx, names); err != nil {
 			return err
+		}
+		if !pending {
+			names = nil
 		}
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-			return err
+		if pending {
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+				return err
+			}
 		}
 		// Notes left by a writer that wrote no audit row are not the
 		// migrations' doing (auditupgrade.go reads what they change).

@@ -290,3 +290,13 @@ func KeptDatabase(t testing.TB, name string) string {
 	}
 	return URL(u, name)
 }
+
+// SQLiteOnlyBecause skips, when the suite runs against PostgreSQL, a test of
+// something only SQLite registries do; why says what and where PostgreSQL's
+// counterpart is tested.
+func SQLiteOnlyBecause(t testing.TB, why string) {
+	t.Helper()
+	if Enabled() {
+		t.Skip("SQLite only: " + why)
+	}
+}
