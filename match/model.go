@@ -226,7 +226,9 @@ func (s *Scorer) Score(q, c *Record) Result {
 	wf := s.nameWeight(FFamily, r.L[FFamily], q.Family)
 	if r.L[FGiven] != NameExact || r.L[FFamily] != NameExact {
 		sg, sf, sgs, sfs := compareSwapped(q, c)
-		wsg, wsf := s.nameWeight(FGiven, sg, q.Given), s.nameWeight(FFamily, sf, q.Family)
+		// Exact agreement counts by how common the value is in the
+		// candidate's field: q's given name among family names.
+		wsg, wsf := s.nameWeight(FFamily, sg, q.Given), s.nameWeight(FGiven, sf, q.Family)
 		if sg != Null && sf != Null && wsg+wsf+swapPenalty > wg+wf {
 			r.L[FGiven], r.L[FFamily], r.Sim = sg, sf, [2]float64{sgs, sfs}
 			wg, wf, r.Swapped = wsg, wsf, true

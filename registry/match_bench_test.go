@@ -1,0 +1,199 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
+	"github.com/idcards/idcards/registry"
+)
+
+// matchQuality measures duplicate detection on the seeded generator: a
+// registry of n synthetic patients (3 % registered twice already,
+// households with twins and parent/child pairs), then 2,000 queries, half
+// returning patients re-entered with desk errors, half new people (a
+// tenth of them relatives of someone registered). Run:
+//
+//	go test ./registry -run XXX -bench MatchQuality100k -benchtime 1x -timeout 30m
+//
+// MATCH_BENCH_DB=path keeps (and reuses) the registry file.
+func matchQuality(b *testing.B, n int) {
+	ctx := operator(context.Background())
+	path := os.Getenv("MATCH_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "r.db")
+	}
+	cfg := match.DefaultSynth(1, n)
+	cfg.DupRate = 0.03
+	recs := match.Synthesize(cfg)
+	var s *registry.Store
+	var err error
+	idOf := map[int64]int{} // patient id -> record index (identical rows collapse)
+	if _, statErr := os.Stat(path); statErr == nil {
+		s, err = registry.Open(ctx, path)
+	} else {
+		s, err = registry.Create(ctx, path, testFormat)
+		if err == nil {
+			t0 := time.Now()
+			i := 0
+			next := func() (registry.ImportRow, error) {
+				if i >= len(recs) {
+					return registry.ImportRow{}, io.EOF
+				}
+				i++
+				return registry.ImportRow{Line: i, Patient: newPatient(recs[i-1].Person)}, nil
+			}
+			if _, err = s.Import(ctx, next, registry.ImportOptions{}, func(o registry.RowOutcome) { idOf[o.PatientID] = o.Line - 1 }); err == nil {
+				b.Logf("imported %d patients in %v", len(recs), time.Since(t0).Round(time.Millisecond))
+			}
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.Now = func() time.Time { return time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) }
+	t0 := time.Now()
+	if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("index in %v", time.Since(t0).Round(time.Millisecond))
+	person := func(i int) int {
+		if recs[i].Of >= 0 {
+			return recs[i].Of
+		}
+		return i
+	}
+	qs, want := match.Queries(2, recs, 2000)
+	var st matchStats
+	var lat []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		st = matchStats{}
+		lat = lat[:0]
+		for i, q := range qs {
+			t := time.Now()
+			cs, err := s.Candidates(ctx, newPatient(q), 5)
+			lat = append(lat, time.Since(t))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ok := func(c idcards.Candidate) bool {
+				j, known := idOf[c.Patient.ID]
+				if !known {
+					j = int(c.Patient.ID - 1)
+				}
+				return want[i] >= 0 && person(j) == person(want[i])
+			}
+			st.add(want[i] >= 0, cs, ok)
+			if debug := os.Getenv("MATCH_BENCH_DEBUG"); debug != "" {
+				dumpCase(q, want[i], recs, cs, ok, debug)
+			}
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	st.report(b)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+type matchStats struct {
+	returning, newPeople   int
+	probTop, anyFound      int // returning: right record probable at top / anywhere
+	probCands, probRight   int
+	possCands, possRight   int
+	newWarned, newProbable int
+	missed                 map[string]int
+}
+
+func (st *matchStats) add(returning bool, cs []idcards.Candidate, ok func(idcards.Candidate) bool) {
+	found, probTop := false, false
+	for i, c := range cs {
+		right := ok(c)
+		found = found || right
+		if c.Level == idcards.MatchProbable {
+			st.probCands++
+			if right {
+				st.probRight++
+				if i == 0 {
+					probTop = true
+				}
+			}
+		} else {
+			st.possCands++
+			if right {
+				st.possRight++
+			}
+		}
+	}
+	if returning {
+		st.returning++
+		if found {
+			st.anyFound++
+		}
+		if probTop {
+			st.probTop++
+		}
+		return
+	}
+	st.newPeople++
+	if len(cs) > 0 {
+		st.newWarned++
+		if cs[0].Level == idcards.MatchProbable {
+			st.newProbable++
+		}
+	}
+}
+
+func pct(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
+
+func (st *matchStats) report(b *testing.B) {
+	b.ReportMetric(pct(st.probTop, st.returning), "probable-recall-%")
+	b.ReportMetric(pct(st.probRight, st.probCands), "probable-precision-%")
+	b.ReportMetric(pct(st.anyFound, st.returning), "any-recall-%")
+	b.ReportMetric(pct(st.possRight, st.possCands), "possible-precision-%")
+	b.ReportMetric(pct(st.newWarned, st.newPeople), "new-warned-%")
+	b.ReportMetric(pct(st.newProbable, st.newPeople), "new-probable-%")
+	b.Log(fmt.Sprintf("returning %d: probable at top %d, found %d; new %d: warned %d, probable %d; probable cands %d right %d; possible cands %d right %d",
+		st.returning, st.probTop, st.anyFound, st.newPeople, st.newWarned, st.newProbable, st.probCands, st.probRight, st.possCands, st.possRight))
+}
+
+func BenchmarkMatchQuality20k(b *testing.B)  { matchQuality(b, 20_000) }
+func BenchmarkMatchQuality100k(b *testing.B) { matchQuality(b, 100_000) }
+func BenchmarkMatchQuality1M(b *testing.B)   { matchQuality(b, 1_000_000) }
+
+func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.Candidate, ok func(idcards.Candidate) bool, mode string) {
+	show := func(p match.Person) string {
+		return fmt.Sprintf("%s | %s | %s %s est=%v | %s | %s", p.Given, p.Family, p.Sex, p.BirthDate, p.BirthDateEstimated, p.Phone, p.Village)
+	}
+	found := false
+	for _, c := range cs {
+		found = found || ok(c)
+	}
+	switch {
+	case want >= 0 && !found && mode == "miss":
+		fmt.Printf("MISS q: %s\n   want: %s\n", show(q), show(recs[want].Person))
+		for _, c := range cs {
+			fmt.Printf("   got %s %.3f %v\n", c.Level, c.Score, c.Reasons)
+		}
+	case want >= 0 && found && (len(cs) == 0 || cs[0].Level != idcards.MatchProbable || !ok(cs[0])) && mode == "notprob":
+		fmt.Printf("NOTPROB q: %s\n   want: %s\n", show(q), show(recs[want].Person))
+		for _, c := range cs {
+			fmt.Printf("   got ok=%v %s %.3f w=%.1f %v\n", ok(c), c.Level, c.Score, c.Weight, c.Reasons)
+		}
+	case mode == "falseprob":
+		for _, c := range cs {
+			if c.Level == idcards.MatchProbable && !ok(c) {
+				fmt.Printf("FALSEPROB q: %s (want %d)\n   got: %s %.3f w=%.1f %v\n", show(q), want, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
+			}
+		}
+	}
+}
