@@ -277,7 +277,7 @@ func (g *Generator) mutate(p Person, c SynthConfig) (Person, string) {
 		fmt.Sscan(p.BirthDate[:4], &y)
 		age := g.year - y
 		tol := Tolerance(age)
-		y += rng.IntN(2*tol+1) - tol
+		y = min(g.year, y+rng.IntN(2*tol+1)-tol)
 		md := "07-01"
 		if rng.IntN(3) == 0 {
 			md = "01-01"
@@ -290,7 +290,11 @@ func (g *Generator) mutate(p Person, c SynthConfig) (Person, string) {
 	case x < c.Estimate+0.07 && len(p.BirthDate) == 10:
 		y := 0
 		fmt.Sscan(p.BirthDate[:4], &y)
-		p.BirthDate = fmt.Sprintf("%04d%s", y+[]int{-1, 1}[rng.IntN(2)], p.BirthDate[4:])
+		d := []int{-1, 1}[rng.IntN(2)]
+		if y+d > g.year {
+			d = -1
+		}
+		p.BirthDate = fmt.Sprintf("%04d%s", y+d, p.BirthDate[4:])
 		muts = append(muts, "year")
 	case x < c.Estimate+0.085:
 		p.BirthDate, p.BirthDateEstimated = "", false
