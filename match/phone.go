@@ -8,7 +8,7 @@ import (
 
 // NormalizePhone returns raw in E.164 form ("+256772123456"), reading a
 // number without a country code ("0772 123456") as one of defaultRegion
-// (ISO 3166 code such as "UG"; the site setting phone_default_country).
+// (ISO 3166 code such as "UG"; the site setting phone_country).
 // It returns "" when raw is not a possible phone number of that region or
 // has no country code and no region is given.
 func NormalizePhone(raw, defaultRegion string) string {
@@ -31,7 +31,7 @@ func NormalizePhone(raw, defaultRegion string) string {
 }
 
 // ValidRegion reports whether code is a region phonenumbers knows ("UG",
-// "KE", ...), for checking the phone_default_country setting.
+// "KE", ...), for checking the phone_country setting.
 func ValidRegion(code string) bool {
 	return phonenumbers.GetSupportedRegions()[strings.ToUpper(code)]
 }

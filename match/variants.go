@@ -12,7 +12,7 @@ import (
 // by its group's first member, so "Muhammad Ali" and "Mohammed Ali" agree
 // at the "variant" level and share blocking keys. Kept small on purpose:
 // a variant pair that is in fact two names makes different people look
-// alike. Sites add their own with the setting match_name_variants.
+// alike. Sites add their own with the setting match_variants.
 var BuiltinVariants = [][]string{
 	{"muhammad", "mohammed", "mohamed", "mohammad", "muhammed", "mohamad", "mohamud", "mahamat", "mamadou"},
 	{"ahmed", "ahmad", "ahmet"},
@@ -59,7 +59,7 @@ type Variants struct {
 }
 
 // NewVariants builds a table from the built-in groups plus extra, the site
-// setting match_name_variants: groups separated by ";" or new lines, names
+// setting match_variants: groups separated by ";" or new lines, names
 // within a group by "=" or ",", e.g. "Nakato=Nakatto; Wasswa=Waswa". A
 // name already in a group joins the groups.
 func NewVariants(extra string) (*Variants, error) {
@@ -96,7 +96,7 @@ func NewVariants(extra string) (*Variants, error) {
 	return v, nil
 }
 
-// ParseVariants reads the match_name_variants setting (see NewVariants).
+// ParseVariants reads the match_variants setting (see NewVariants).
 func ParseVariants(s string) ([][]string, error) {
 	var out [][]string
 	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {

@@ -354,6 +354,7 @@ func (s *Store) TrainMatchModel(ctx context.Context, o TrainOptions) (*match.Mod
 // trainAfterImport estimates a first model after an import that left the
 // registry with enough patients (5,000) and no trained model, or that at
 // least doubled it since the last training.
+// Not called yet (see Import).
 func (s *Store) trainAfterImport(ctx context.Context, actor string) error {
 	m, err := s.MatchModel(ctx)
 	if err != nil {

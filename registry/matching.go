@@ -30,8 +30,8 @@ type matchSetup struct {
 }
 
 // matchConfig reads the matching settings: match_probable and
-// match_possible (probabilities), match_name_variants and
-// phone_default_country.
+// match_possible (probabilities), match_variants and
+// phone_country.
 func (s *Store) matchConfig(ctx context.Context) (matchSetup, error) {
 	cfg := matchSetup{th: match.DefaultThresholds}
 	for key, dst := range map[string]*float64{"match_probable": &cfg.th.Probable, "match_possible": &cfg.th.Possible} {
@@ -50,14 +50,14 @@ func (s *Store) matchConfig(ctx context.Context) (matchSetup, error) {
 	if cfg.th.Possible > cfg.th.Probable {
 		return cfg, idcards.Errorf(idcards.Invalid, "setting match_possible (%v) is above match_probable (%v)", cfg.th.Possible, cfg.th.Probable)
 	}
-	v, err := s.Setting(ctx, "match_name_variants", "")
+	v, err := s.Setting(ctx, "match_variants", "")
 	if err != nil {
 		return cfg, err
 	}
 	if cfg.variants, err = match.NewVariants(v); err != nil {
 		return cfg, err
 	}
-	if cfg.region, err = s.Setting(ctx, "phone_default_country", ""); err != nil {
+	if cfg.region, err = s.Setting(ctx, "phone_country", ""); err != nil {
 		return cfg, err
 	}
 	cfg.model, err = s.MatchModel(ctx)
@@ -65,9 +65,9 @@ func (s *Store) matchConfig(ctx context.Context) (matchSetup, error) {
 }
 
 // PhoneRegion is the site's default country for phone numbers without a
-// country code (setting phone_default_country), "" when not set.
+// country code (setting phone_country), "" when not set.
 func (s *Store) PhoneRegion(ctx context.Context) (string, error) {
-	return s.Setting(ctx, "phone_default_country", "")
+	return s.Setting(ctx, "phone_country", "")
 }
 
 // MatchModel returns the stored model, or match.DefaultModel when the

@@ -351,7 +351,7 @@ sex, phone and village levels — with the built-in defaults as the prior.
 The model is stored with the registry and used by every later check;
 prints it as a table (weights in bits: log2 m/u).
 
-Run after a large import, after changing match_name_variants, or yearly.
+Run after a large import, after changing match_variants, or yearly.
 Check the result with ` + "`idcards patients match-eval`" + ` on reviewed pairs.`,
 		Example: `  idcards patients match-train
   idcards patients match-train --dry-run --json`,
