@@ -32,6 +32,10 @@ type Pass struct {
 	AnyYear bool
 }
 
+// IndexVersion changes whenever IndexKeys changes, so registries re-index
+// (it is part of Variants.Fingerprint, stored with the index).
+const IndexVersion = 1
+
 // Passes are the blocking passes, in order.
 var Passes = []Pass{
 	{"n:", 40, true},

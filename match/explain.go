@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/idcards/idcards"
 )
@@ -118,6 +119,13 @@ func (s *Scorer) Explain(q, c *Record, r Result) []idcards.Evidence {
 		add(FVillage, "village spelled alike")
 	case VillageDisagree:
 		add(FVillage, "different village")
+	}
+	if r.Household {
+		for i := range out {
+			if (out[i].Field == "phone" || out[i].Field == "village") && out[i].Weight == 0 && out[i].Level != "missing" && !strings.HasSuffix(out[i].Text, ")") {
+				out[i].Text += " (as relatives share)"
+			}
+		}
 	}
 	if r.Guard != "" {
 		out = append(out, idcards.Evidence{Field: "level", Level: "possible", Text: "held at possible: " + r.Guard})

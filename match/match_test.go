@@ -117,8 +117,9 @@ func TestScore_Levels(t *testing.T) {
 			p.BirthDate, p.BirthDateEstimated = "1991-07-01", true
 		}, idcards.MatchProbable, "within ±3 for an estimated age"},
 		{"no birth date", func(p *match.Person) { p.BirthDate = "" }, idcards.MatchProbable, "same phone"},
-		{"twin sister", func(p *match.Person) { p.Given = "Babirye" }, idcards.MatchPossible, "held at possible"},
-		{"mother of the same name", func(p *match.Person) { p.BirthDate = "1965-02-03" }, idcards.MatchPossible, "held at possible"},
+		// Relatives share phone and village: that is no evidence then.
+		{"twin sister", func(p *match.Person) { p.Given = "Babirye" }, "", "same phone (as relatives share)"},
+		{"mother of the same name", func(p *match.Person) { p.BirthDate = "1965-02-03" }, "", "born 25 years apart"},
 		{"other person", func(p *match.Person) {
 			p.Given, p.Family, p.BirthDate, p.Phone, p.Village = "Okello", "John", "1960-01-01", "0701000000", "Seeta"
 		}, "", ""},

@@ -173,6 +173,8 @@ type Result struct {
 	// Guard says why a pair above the probable threshold is held at
 	// possible ("" when it is not).
 	Guard string
+	// Household: phone or village agreement was discounted (see Score).
+	Household bool
 }
 
 // tfWeight is the weight of exact agreement on value: log2(m / u), u the
@@ -250,6 +252,18 @@ func (s *Scorer) Score(q, c *Record) Result {
 		r.W[FVillage] = s.tfWeight(FVillage, q.Village)
 	} else {
 		r.W[FVillage] = s.fieldWeight(FVillage, r.L[FVillage])
+	}
+	// Household correction: relatives share a phone and a village. When
+	// the given names differ entirely (a twin or sibling) or the birth
+	// dates do (a parent or child of the same name), agreeing on them is
+	// what a relative would show too, so it is no evidence of identity.
+	if r.L[FGiven] == NameOther || r.L[FBirth] == BirthOther {
+		for _, f := range []Field{FPhone, FVillage} {
+			if r.W[f] > 0 {
+				r.W[f] = 0
+				r.Household = true
+			}
+		}
 	}
 	r.Prior = s.prior
 	r.Weight = s.prior

@@ -112,18 +112,18 @@ func NewGenerator(seed uint64) *Generator {
 	return g
 }
 
-// name draws a name: 70 % from the region's list with Zipf weights (the
-// first names are very common), 30 % from the long tail.
+// name draws a name: 55 % from the region's list with Zipf weights (the
+// first names are very common: the commonest given name is about one in
+// twenty), 45 % from the long tail.
 func (g *Generator) name(list []string, tail []string) string {
-	if g.rng.Float64() < 0.7 {
-		// Zipf s=1.1 over the list
+	if g.rng.Float64() < 0.55 {
 		tot := 0.0
 		for i := range list {
-			tot += 1 / math.Pow(float64(i+1), 1.1)
+			tot += 1 / float64(i+1)
 		}
 		x := g.rng.Float64() * tot
 		for i := range list {
-			x -= 1 / math.Pow(float64(i+1), 1.1)
+			x -= 1 / float64(i+1)
 			if x <= 0 {
 				return list[i]
 			}
@@ -207,26 +207,20 @@ func Synthesize(c SynthConfig) []SynthRecord {
 // given name) or a parent/child with the same name born 18–40 years apart,
 // or a sibling.
 func (g *Generator) relative(p Person, ri int) SynthRecord {
-	r := regions[ri]
 	q := p
 	switch x := g.rng.Float64(); {
 	case x < 0.3: // twin
-		for q.Given == p.Given {
-			q.Given = g.name(r.given, g.tails[ri])
-		}
+		q.Given = g.otherGiven(p.Given, ri)
 		q.Sex = []idcards.Sex{idcards.SexFemale, idcards.SexMale}[g.rng.IntN(2)]
 		return SynthRecord{Person: q, Relative: "twin"}
-	case x < 0.5 && len(p.BirthDate) >= 4: // junior with the parent's name
+	case x < 0.5 && len(p.BirthDate) >= 4 && p.BirthDate[:4] < fmt.Sprint(g.year-20): // junior with the parent's name
 		y := 0
 		fmt.Sscan(p.BirthDate[:4], &y)
-		y += 18 + g.rng.IntN(22)
-		if y > g.year {
-			y = g.year - g.rng.IntN(3)
-		}
+		y = min(g.year, y+18+g.rng.IntN(22))
 		q.BirthDate, q.BirthDateEstimated = g.date(y), false
 		return SynthRecord{Person: q, Relative: "child"}
 	default: // sibling
-		q.Given = g.name(r.given, g.tails[ri])
+		q.Given = g.otherGiven(p.Given, ri)
 		y := 0
 		if len(p.BirthDate) >= 4 {
 			fmt.Sscan(p.BirthDate[:4], &y)
@@ -234,6 +228,18 @@ func (g *Generator) relative(p Person, ri int) SynthRecord {
 		}
 		q.Sex = []idcards.Sex{idcards.SexFemale, idcards.SexMale}[g.rng.IntN(2)]
 		return SynthRecord{Person: q, Relative: "sibling"}
+	}
+}
+
+// otherGiven draws a given name that is not a spelling of given: parents
+// do not give two children one name.
+func (g *Generator) otherGiven(given string, ri int) string {
+	r := regions[ri]
+	for {
+		n := g.name(r.given, g.tails[ri])
+		if jaroWinkler(Fold(n), Fold(given)) < 0.8 {
+			return n
+		}
 	}
 }
 

@@ -144,7 +144,7 @@ func (v *Variants) Len() int {
 // blocking keys were made with another table.
 func (v *Variants) Fingerprint() string {
 	if v == nil {
-		return "none"
+		return fmt.Sprintf("k%d-none", IndexVersion)
 	}
 	var h uint64 = 14695981039346656037
 	keys := make([]string, 0, len(v.canon))
@@ -158,5 +158,5 @@ func (v *Variants) Fingerprint() string {
 			h *= 1099511628211
 		}
 	}
-	return fmt.Sprintf("%016x", h)
+	return fmt.Sprintf("k%d-%016x", IndexVersion, h)
 }

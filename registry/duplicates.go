@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sort"
@@ -412,8 +413,10 @@ func (s *Store) trainMatchModel(ctx context.Context, actor string, o TrainOption
 			pairs++
 			mu.Unlock()
 		}, nil)
-		m, lambda := match.EM(counts, prior, u, fixed, 200, 40)
-		return m, lambda, pairs
+		// Expect at most one duplicate pair per 20 records among them.
+		lambda := math.Min(0.5, math.Max(1e-6, 0.05*float64(len(recs))/float64(max(pairs, 1))))
+		m, share := match.EM(counts, prior, u, fixed, 500, lambda, 40)
+		return m, share, pairs
 	}
 	mA, lA, pA := session(func(k string) bool { return strings.HasPrefix(k, "d:") }, [match.NumFields]bool{match.FBirth: true})
 	mB, lB, pB := session(func(k string) bool { return strings.HasPrefix(k, "n:") }, [match.NumFields]bool{match.FGiven: true, match.FFamily: true})
