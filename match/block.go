@@ -34,14 +34,14 @@ type Pass struct {
 
 // IndexVersion changes whenever IndexKeys changes, so registries re-index
 // (it is part of Variants.Fingerprint, stored with the index).
-const IndexVersion = 1
+const IndexVersion = 2
 
 // Passes are the blocking passes, in order.
 var Passes = []Pass{
-	{"n:", 40, true},
-	{"t:", 25, false},
+	{"n:", 50, true},
+	{"t:", 30, false},
 	{"i:", 15, false},
-	{"d:", 40, true},
+	{"d:", 60, true},
 	{"p:", 30, true},
 	{"v:", 12, false},
 }
@@ -50,17 +50,17 @@ var Passes = []Pass{
 // year, 0 if unknown). Duplicates removed.
 func IndexKeys(r *Record) []string {
 	var ks []string
+	sex := "u"
+	if r.Sex != 0 {
+		sex = string(r.Sex)
+	}
 	g, f := first(r.GivenKeys), first(r.FamilyKeys)
 	if g != "" || f != "" {
 		a, b := g, f
 		if a > b {
 			a, b = b, a
 		}
-		ks = append(ks, "n:"+a+"|"+b)
-	}
-	sex := "u"
-	if r.Sex != 0 {
-		sex = string(r.Sex)
+		ks = append(ks, "n:"+a+"|"+b+"|"+sex)
 	}
 	for _, k := range r.GivenKeys {
 		ks = append(ks, "t:"+k+"|"+sex)
@@ -76,7 +76,7 @@ func IndexKeys(r *Record) []string {
 		ks = append(ks, "i:"+gi+fi+"|"+sex)
 	}
 	if r.Y != 0 && r.M != 0 && r.D != 0 && !r.Est {
-		ks = append(ks, "d:"+birthValue(r))
+		ks = append(ks, "d:"+birthValue(r)+"|"+sex)
 	}
 	if r.Phone != "" {
 		ks = append(ks, "p:"+r.Phone)
@@ -117,22 +117,35 @@ func QueryLookups(q *Record, year int) []Lookup {
 	if q.Y != 0 && q.M != 0 && q.D != 0 && q.M != q.D && q.D <= 12 && !q.Est {
 		sw := *q
 		sw.M, sw.D = q.D, q.M
-		out = append(out, Lookup{K: "d:" + birthValue(&sw), Near: q.Y, Cap: passOf("d:").Cap})
+		sex := "u"
+		if q.Sex != 0 {
+			sex = string(q.Sex)
+		}
+		out = append(out, Lookup{K: "d:" + birthValue(&sw) + "|" + sex, Near: q.Y, Cap: passOf("d:").Cap})
 	}
-	// A query of unknown sex, or a record of unknown sex, under the other
-	// sex tags.
-	if q.Sex == 0 {
-		for _, k := range IndexKeys(q) {
-			if n := len(k); n > 2 && k[n-2:] == "|u" {
-				for _, s := range []string{"F", "M"} {
-					p := passOf(k)
-					l := Lookup{K: k[:n-1] + s, Near: q.Y, Cap: p.Cap}
-					if !p.AnyYear && q.Y != 0 {
-						l.Lo, l.Hi = q.Y-tol, q.Y+tol
-					}
-					out = append(out, l)
-				}
+	// Sex is part of every key but the phone's: a query of unknown sex
+	// also reads the F and M keys, and any query the keys of records of
+	// unknown sex.
+	base := len(out)
+	for _, l := range out[:base] {
+		n := len(l.K)
+		if n < 2 || l.K[n-2] != '|' {
+			continue
+		}
+		var others []string
+		switch l.K[n-1] {
+		case 'u':
+			others = []string{"F", "M"}
+		case 'F', 'M', 'O':
+			others = []string{"u"}
+		}
+		for _, s := range others {
+			m := l
+			m.K = l.K[:n-1] + s
+			if s == "u" {
+				m.Cap = max(1, l.Cap/3) // few records lack a sex
 			}
+			out = append(out, m)
 		}
 	}
 	return out

@@ -29,7 +29,9 @@ type Model struct {
 	// query's is ReturnRate/N, so evidence needed grows with the registry.
 	ReturnRate float64 `json:"return_rate"`
 	// Provenance.
-	Source    string `json:"source"` // "default" or "em"
+	// Source: "default" (built-in m and u), "u" (built-in m, u measured
+	// on this registry) or "em" (m by EM as well).
+	Source    string `json:"source"`
 	TrainedAt string `json:"trained_at,omitempty"`
 	Records   int    `json:"records,omitempty"` // registry size when trained
 	Pairs     int    `json:"pairs,omitempty"`   // blocked pairs EM saw
@@ -49,13 +51,15 @@ func DefaultModel() *Model {
 		m.Fields[f] = FieldModel{Field: f.String(), Levels: append([]string(nil), LevelNames[f]...), M: mm, U: uu}
 	}
 	name := func() ([]float64, []float64) {
-		return []float64{0.80, 0.05, 0.06, 0.03, 0.04, 0.02}, []float64{0.01, 0.0005, 0.002, 0.003, 0.03, 0.9545}
+		// u: a registry's own random pairs replace these (refreshU);
+		// these are typical of folded first names.
+		return []float64{0.78, 0.03, 0.09, 0.04, 0.05, 0.01}, []float64{0.01, 0.0005, 0.0005, 0.005, 0.005, 0.979}
 	}
 	gm, gu := name()
 	set(FGiven, gm, gu)
 	fm, fu := name()
 	set(FFamily, fm, fu)
-	set(FBirth, []float64{0.55, 0.06, 0.16, 0.16, 0.02, 0.05}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.9504})
+	set(FBirth, []float64{0.55, 0.06, 0.16, 0.18, 0.02, 0.03}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.9504})
 	set(FSex, []float64{0.98, 0.02}, []float64{0.5, 0.5})
 	set(FPhone, []float64{0.6, 0.4}, []float64{0.0005, 0.9995})
 	set(FVillage, []float64{0.8, 0.05, 0.15}, []float64{0.1, 0.01, 0.89})

@@ -444,14 +444,7 @@ func (s *Store) trainMatchModel(ctx context.Context, actor string, o TrainOption
 	if o.DryRun {
 		return m, nil
 	}
-	js, _ := json.Marshal(m)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO match_model(id, model, trained_at, keys) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET model = excluded.model, trained_at = excluded.trained_at, keys = excluded.keys`, string(js), m.TrainedAt, cfg.variants.Fingerprint()); err != nil {
-			return err
-		}
-		return s.insertAudit(ctx, tx, actor, "patients.match_train", "", fmt.Sprintf("records=%d pairs=%d matches=%d", n, m.Pairs, m.Matches))
-	})
-	if err != nil {
+	if err := s.storeModel(ctx, m, cfg.variants, actor, fmt.Sprintf("records=%d pairs=%d matches=%d", n, m.Pairs, m.Matches)); err != nil {
 		return nil, fmt.Errorf("registry: match-train: %w", err)
 	}
 	return m, nil

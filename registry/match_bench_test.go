@@ -85,6 +85,9 @@ func matchQuality(b *testing.B, n int) {
 	if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
 		b.Fatal(err)
 	}
+	if err := s.RefreshUForTest(ctx); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("index in %v", time.Since(t0).Round(time.Millisecond))
 	person := func(i int) int {
 		if recs[i].Of >= 0 {
@@ -92,9 +95,20 @@ func matchQuality(b *testing.B, n int) {
 		}
 		return i
 	}
+	if os.Getenv("MATCH_BENCH_SWEEP") != "" { // figures below are then for possible = 0.001
+		if err := s.SetSetting(ctx, "match_possible", "0.001"); err != nil {
+			b.Fatal(err)
+		}
+		defer s.SetSetting(ctx, "match_possible", "")
+	}
 	qs, want := match.Queries(2, recs, 2000)
 	var st matchStats
 	var lat []time.Duration
+	type sweepRow struct {
+		returning    bool
+		right, wrong float64
+	}
+	var sweep []sweepRow
 	b.ResetTimer()
 	for b.Loop() {
 		st = matchStats{}
@@ -114,14 +128,73 @@ func matchQuality(b *testing.B, n int) {
 				return want[i] >= 0 && person(j) == person(want[i])
 			}
 			st.add(want[i] >= 0, cs, ok)
+			// For the threshold sweep: the probability of the right
+			// record (returning) and of the best wrong one.
+			right, wrong := -1.0, -1.0
+			for _, c := range cs {
+				if ok(c) {
+					right = max(right, c.Score)
+				} else {
+					wrong = max(wrong, c.Score)
+				}
+			}
+			sweep = append(sweep, sweepRow{want[i] >= 0, right, wrong})
 			if debug := os.Getenv("MATCH_BENCH_DEBUG"); debug != "" {
 				dumpCase(q, want[i], recs, cs, ok, debug)
 			}
 		}
 	}
 	b.StopTimer()
+	// Pairs completeness: the share of returning queries whose record
+	// survives blocking at all, and how many records blocking offers.
+	kept, blockedTotal, returning := 0, 0, 0
+	for i, q := range qs {
+		got, err := s.BlockedIDsForTest(ctx, newPatient(q))
+		if err != nil {
+			b.Fatal(err)
+		}
+		blockedTotal += len(got)
+		if want[i] < 0 {
+			continue
+		}
+		returning++
+		hit := false
+		for _, id := range got {
+			if j, ok := idOf[id]; ok && person(j) == person(want[i]) {
+				kept++
+				hit = true
+				break
+			}
+		}
+		if !hit && os.Getenv("MATCH_BENCH_DEBUG") == "blockmiss" {
+			p := recs[want[i]].Person
+			fmt.Printf("BLOCKMISS q: %+v\n      want: %+v\n", q, p)
+		}
+	}
+	b.ReportMetric(pct(kept, returning), "pairs-completeness-%")
+	b.ReportMetric(float64(blockedTotal)/float64(len(qs)), "blocked/query")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	st.report(b)
+	for _, th := range []float64{0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99} {
+		rec, ret, warned, nw, fa := 0, 0, 0, 0, 0
+		for _, r := range sweep {
+			if r.returning {
+				ret++
+				if r.right >= th {
+					rec++
+				}
+				if r.wrong >= th {
+					fa++
+				}
+			} else {
+				nw++
+				if r.wrong >= th {
+					warned++
+				}
+			}
+		}
+		fmt.Printf("threshold %.3f: returning found %.1f%%, new people warned %.1f%%, precision of top candidates %.1f%%\n", th, pct(rec, ret), pct(warned, nw), pct(rec, rec+fa+warned))
+	}
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -3,9 +3,11 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,6 +158,11 @@ func (s *Store) syncMatchIndex(ctx context.Context, v *match.Variants, progress 
 	if any == 0 {
 		return 0, nil
 	}
+	defer func() {
+		// u is measured on the registry itself once it is big enough,
+		// and again whenever it has doubled (see refreshU).
+		_ = s.refreshU(ctx, v)
+	}()
 	total := 0
 	_ = s.db.QueryRowContext(ctx, `SELECT count(*) FROM match_pending`).Scan(&total)
 	done := 0
@@ -561,4 +568,104 @@ func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcar
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// uSample is how many random patients refreshU reads; uPairs how many
+// random pairs of them it compares.
+const (
+	uSample = 20_000
+	uPairs  = 1_000_000
+)
+
+// refreshU measures u (the share of pairs of different people at each
+// level) on random pairs of this registry's patients, Splink's "u by
+// random sampling", and stores it with the model: when the registry first
+// reaches 1,000 patients without a measured u, and whenever it has doubled
+// since. m stays as it is (the defaults, or match-train's estimate).
+func (s *Store) refreshU(ctx context.Context, v *match.Variants) error {
+	var n int64
+	if err := s.queryRow(ctx, `SELECT coalesce((SELECT n FROM match_tf WHERE field = ? AND value = ''), 0)`, tfCountField).Scan(&n); err != nil {
+		return err
+	}
+	m, err := s.MatchModel(ctx)
+	if err != nil {
+		return err
+	}
+	if n < 1000 || (m.Source != "default" && int(n) < 2*m.Records) {
+		return nil
+	}
+	recs, err := s.sampleRecords(ctx, v, uSample)
+	if err != nil || len(recs) < 100 {
+		return err
+	}
+	u := match.EstimateU(recs, uPairs, s.Now().Year(), rand.New(rand.NewPCG(uint64(n), 7)))
+	for f := range match.NumFields {
+		m.Fields[f].U = u[f]
+	}
+	if m.Source == "default" {
+		m.Source = "u"
+	}
+	m.Records = int(n)
+	if m.TrainedAt == "" {
+		m.TrainedAt = s.now()
+	}
+	return s.storeModel(ctx, m, v, "system", fmt.Sprintf("u measured on %d random pairs of %d patients", uPairs, len(recs)))
+}
+
+// sampleRecords reads about k random active patients.
+func (s *Store) sampleRecords(ctx context.Context, v *match.Variants, k int) ([]match.Record, error) {
+	var maxID int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM patients`).Scan(&maxID); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(maxID), 11))
+	ids := make([]int64, 0, k)
+	if int64(k) >= maxID {
+		for i := int64(1); i <= maxID; i++ {
+			ids = append(ids, i)
+		}
+	} else {
+		seen := map[int64]bool{}
+		for len(ids) < k {
+			id := 1 + rng.Int64N(maxID)
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	js, _ := json.Marshal(ids)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,'') FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND merged_into IS NULL`, string(js))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []match.Record
+	for rows.Next() {
+		var id int64
+		var p match.Person
+		var sex string
+		if err := rows.Scan(&id, &p.Given, &p.Family, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village); err != nil {
+			return nil, err
+		}
+		p.Sex = idcards.Sex(sex)
+		r := match.Prepare(p, match.PrepareOptions{Variants: v})
+		r.ID = id
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// storeModel saves the model, audited.
+func (s *Store) storeModel(ctx context.Context, m *match.Model, v *match.Variants, actor, detail string) error {
+	if err := m.Check(); err != nil {
+		return err
+	}
+	js, _ := json.Marshal(m)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO match_model(id, model, trained_at, keys) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET model = excluded.model, trained_at = excluded.trained_at, keys = excluded.keys`, string(js), m.TrainedAt, v.Fingerprint()); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, actor, "patients.match_model", m.Source, detail)
+	})
 }

@@ -27,3 +27,12 @@ func (s *Store) BlockedIDsForTest(ctx context.Context, np NewPatient) ([]int64, 
 	}
 	return ids, nil
 }
+
+// RefreshUForTest measures u now if the registry qualifies (see refreshU).
+func (s *Store) RefreshUForTest(ctx context.Context) error {
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return err
+	}
+	return s.refreshU(ctx, cfg.variants)
+}
