@@ -143,9 +143,10 @@ type Scorer struct {
 	prior      float64
 }
 
-// swapPenalty is the weight of given and family names written the other
-// way round: rare among true duplicates, so it costs a little.
-const swapPenalty = -1.5
+// swapPenalty is the weight of reading given and family names the other
+// way round: log2 of the share of true duplicates written swapped (about
+// one in eleven), the price of trying two readings and keeping the better.
+const swapPenalty = -3.5
 
 // NewScorer precomputes weights. n is the registry size (at least 1).
 func NewScorer(m *Model, tf Frequencies, n, year int, t Thresholds) *Scorer {
@@ -232,9 +233,11 @@ func (s *Scorer) Score(q, c *Record) Result {
 	wf := s.nameWeight(FFamily, r.L[FFamily], q.Family)
 	if r.L[FGiven] != NameExact || r.L[FFamily] != NameExact {
 		sg, sf, sgs, sfs := compareSwapped(q, c)
-		// Exact agreement counts by how common the value is in the
-		// candidate's field: q's given name among family names.
-		wsg, wsf := s.nameWeight(FFamily, sg, q.Given), s.nameWeight(FGiven, sf, q.Family)
+		// Exact agreement counts by how common the value is as either
+		// kind of name: one of the two records was written the other way
+		// round, so "Sharma" is as common as family names make it even
+		// where it stands in the given-name field.
+		wsg, wsf := s.swappedNameWeight(FGiven, sg, q.Given), s.swappedNameWeight(FFamily, sf, q.Family)
 		if sg != Null && sf != Null && wsg+wsf+swapPenalty > wg+wf {
 			r.L[FGiven], r.L[FFamily], r.Sim = sg, sf, [2]float64{sgs, sfs}
 			wg, wf, r.Swapped = wsg, wsf, true
@@ -295,6 +298,15 @@ func (s *Scorer) Score(q, c *Record) Result {
 		}
 	}
 	return r
+}
+
+func (s *Scorer) swappedNameWeight(f Field, l int8, qv string) float64 {
+	if l != NameExact || s.TF == nil {
+		return s.nameWeight(f, l, qv)
+	}
+	// Never more than 4 bits above a typical exact name: a value rare in
+	// both fields is often just a rare spelling of the swap itself.
+	return min(s.tfWeight(FGiven, qv), s.tfWeight(FFamily, qv), s.w[f][0]+4)
 }
 
 func (s *Scorer) nameWeight(f Field, l int8, qv string) float64 {

@@ -101,6 +101,14 @@ func matchQuality(b *testing.B, n int) {
 		}
 		defer s.SetSetting(ctx, "match_possible", "")
 	}
+	for env, key := range map[string]string{"MATCH_BENCH_PROBABLE": "match_probable", "MATCH_BENCH_POSSIBLE": "match_possible"} {
+		if v := os.Getenv(env); v != "" {
+			if err := s.SetSetting(ctx, key, v); err != nil {
+				b.Fatal(err)
+			}
+			defer s.SetSetting(ctx, key, "")
+		}
+	}
 	qs, want := match.Queries(2, recs, 2000)
 	var st matchStats
 	var lat []time.Duration
