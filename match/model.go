@@ -116,8 +116,8 @@ type Thresholds struct {
 }
 
 // DefaultThresholds: probable = at least 95 % likely the same person (the
-// desk then refuses a second ID without a reason); possible = at least 40 %.
-var DefaultThresholds = Thresholds{Probable: 0.95, Possible: 0.40}
+// desk then refuses a second ID without a reason); possible = at least 25 %.
+var DefaultThresholds = Thresholds{Probable: 0.95, Possible: 0.25}
 
 // Level grades a probability; "" means not a candidate.
 func (t Thresholds) Level(p float64) idcards.MatchLevel {
@@ -183,30 +183,28 @@ type Result struct {
 }
 
 // tfWeight is the weight of exact agreement on value: log2(m / u), u the
-// share of records holding the value, smoothed towards the model's u with
-// tfPseudo pseudo-records so a small registry's counts do not overrule
-// the model (one patient named Amina among three is no proof that Amina is
-// a common name).
+// share of the other records holding the value (the candidate itself is
+// not evidence of how common its name is), smoothed towards the model's u
+// with tfPseudo pseudo-records so a small registry's counts do not
+// overrule the model (one other Amina among three patients is no proof
+// that Amina is a common name).
 func (s *Scorer) tfWeight(f Field, value string) float64 {
 	if s.TF == nil || value == "" {
 		return s.w[f][0]
 	}
 	n := float64(s.N)
-	c := s.TF.Freq(f, value) * n
-	if c < 1 {
-		c = 1 // the candidate itself holds it
-	}
-	u := (c + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
-	return math.Log2(s.m0[f] / u)
+	others := math.Max(0, s.TF.Freq(f, value)*n-1)
+	u := (others + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
+	return math.Log2(s.m0[f] / math.Max(u, 1e-9))
 }
+
+// tfPseudo is the weight of the model's u against the registry's counts.
+const tfPseudo = 100
 
 // priorFloor is the smallest registry size the prior assumes: a registry
 // of three patients is about to grow, and three is no reason to call two
 // Aminas born the same year one person.
 const priorFloor = 1000
-
-// tfPseudo is the weight of the model's u against the registry's counts.
-const tfPseudo = 100
 
 func (s *Scorer) fieldWeight(f Field, l int8) float64 {
 	if l == Null {

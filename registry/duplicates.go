@@ -209,8 +209,8 @@ type ReviewPair struct {
 }
 
 // ReviewList returns review-list pairs, likeliest first: open ones only
-// unless all. Pairs where either record was merged meanwhile are left out
-// of the open list.
+// unless all. Open pairs where either record was merged meanwhile are left
+// out.
 func (s *Store) ReviewList(ctx context.Context, all bool, limit int) ([]ReviewPair, error) {
 	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
 		return nil, err
@@ -218,11 +218,13 @@ func (s *Store) ReviewList(ctx context.Context, all bool, limit int) ([]ReviewPa
 	if limit <= 0 {
 		limit = 100
 	}
-	where := `WHERE status = 'open' AND a IN (SELECT id FROM patients WHERE merged_into IS NULL) AND b IN (SELECT id FROM patients WHERE merged_into IS NULL)`
+	q := `SELECT id, a, b, probability, level, reasons, status, found_at, coalesce(decided_by,''), coalesce(note,'') FROM match_pairs mp
+		WHERE status = 'open' AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.id IN (mp.a, mp.b) AND p.merged_into IS NOT NULL)
+		ORDER BY probability DESC, id LIMIT ?`
 	if all {
-		where = ``
+		q = `SELECT id, a, b, probability, level, reasons, status, found_at, coalesce(decided_by,''), coalesce(note,'') FROM match_pairs ORDER BY status <> 'open', probability DESC, id LIMIT ?`
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, a, b, probability, level, reasons, status, found_at, coalesce(decided_by,''), coalesce(note,'') FROM match_pairs `+where+` ORDER BY probability DESC, id LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, q, limit)
 	if err != nil {
 		return nil, fmt.Errorf("registry: review list: %w", err)
 	}
@@ -241,28 +243,45 @@ func (s *Store) ReviewList(ctx context.Context, all bool, limit int) ([]ReviewPa
 		rs = append(rs, r)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	pat, err := s.prepared(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	mrns, err := s.prepared(ctx, `SELECT mrn FROM identifiers WHERE patient_id = ? AND state <> 'voided' ORDER BY mrn`)
+	if err != nil {
+		return nil, err
+	}
+	load := func(id int64, p *idcards.Patient, ms *[]string) error {
+		x, err := scanPatient(pat.QueryRowContext(ctx, id))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		*p = x
+		rows, err := mrns.QueryContext(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m string
+			if err := rows.Scan(&m); err != nil {
+				return err
+			}
+			*ms = append(*ms, m)
+		}
+		return rows.Err()
+	}
 	out := make([]ReviewPair, 0, len(rs))
 	for _, r := range rs {
 		json.Unmarshal([]byte(r.rs), &r.rp.Reasons)
-		for _, x := range []struct {
-			id   int64
-			p    *idcards.Patient
-			mrns *[]string
-		}{{r.a, &r.rp.A, &r.rp.AMRNs}, {r.b, &r.rp.B, &r.rp.BMRNs}} {
-			p, err := scanPatient(s.db.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, x.id))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, err
-			}
-			*x.p = p
-			ids, err := s.PatientIdentifiers(ctx, x.id)
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				if id.State != idcards.IDVoided {
-					*x.mrns = append(*x.mrns, id.MRN)
-				}
-			}
+		if err := load(r.a, &r.rp.A, &r.rp.AMRNs); err != nil {
+			return nil, err
+		}
+		if err := load(r.b, &r.rp.B, &r.rp.BMRNs); err != nil {
+			return nil, err
 		}
 		out = append(out, r.rp)
 	}

@@ -32,7 +32,7 @@ func KnownSettings() []KnownSetting {
 		{"flood_cap_per_hour", "0", "registrations/IDs one clerk may make per hour before a supervisor must approve more (0 = off)", intRange(0, 100_000)},
 		{"idle_lock_minutes", "5", "the TUI locks after this many idle minutes", intRange(1, 240)},
 		{"match_probable", "0.95", "duplicate check: match probability at which a candidate is probable (registration refused without a reason); see docs/matching.md", probability},
-		{"match_possible", "0.40", "duplicate check: match probability at which a candidate is shown as possible", probability},
+		{"match_possible", "0.25", "duplicate check: match probability at which a candidate is shown as possible", probability},
 		{"match_variants", "", "extra name spellings matched as one, e.g. Nakato=Nakatto; Wasswa=Waswa (groups by ;, names by =)", func(v string) error {
 			_, err := match.ParseVariants(v)
 			return err

@@ -35,7 +35,7 @@ neither way. Score is the match probability.
 
 Levels: probable (probability ≥ setting match_probable, default 0.95) —
 registration is refused unless the clerk records a reason; possible (≥
-match_possible, default 0.40) — shown as a warning. Different given names
+match_possible, default 0.25) — shown as a warning. Different given names
 (twins) or birth dates too far apart (parent and child of the same name) are
 never probable.
 
