@@ -123,3 +123,55 @@ func parseDate(s string) (y, m, d int) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// Preparer is Prepare for many records at once (a whole registry): the
+// words and phonetic keys of each distinct name and each village are
+// computed and stored once and shared by every record holding them (a
+// million patients carry a few tens of thousands of distinct names).
+// Records it returns share those slices: treat them as read-only. Not safe
+// for concurrent use.
+type Preparer struct {
+	Options PrepareOptions
+	names   map[string]preparedName
+	strs    map[string]string
+}
+
+type preparedName struct {
+	folded     string
+	toks, keys []string
+}
+
+// NewPreparer returns an empty Preparer.
+func NewPreparer(o PrepareOptions) *Preparer {
+	return &Preparer{Options: o, names: map[string]preparedName{}, strs: map[string]string{}}
+}
+
+func (p *Preparer) name(raw string) preparedName {
+	if n, ok := p.names[raw]; ok {
+		return n
+	}
+	f := Fold(raw)
+	n := preparedName{folded: f}
+	n.toks = canonToks(f, p.Options.Variants)
+	n.keys = phonKeys(n.toks)
+	p.names[raw] = n
+	return n
+}
+
+func (p *Preparer) intern(s string) string {
+	if x, ok := p.strs[s]; ok {
+		return x
+	}
+	p.strs[s] = s
+	return s
+}
+
+// Prepare is match.Prepare with shared name and village data.
+func (p *Preparer) Prepare(x Person) Record {
+	g, f := p.name(x.Given), p.name(x.Family)
+	r := Prepare(Person{Sex: x.Sex, BirthDate: x.BirthDate, BirthDateEstimated: x.BirthDateEstimated, Phone: x.Phone}, p.Options)
+	r.Given, r.GivenToks, r.GivenKeys = g.folded, g.toks, g.keys
+	r.Family, r.FamilyToks, r.FamilyKeys = f.folded, f.toks, f.keys
+	r.Village = p.intern(Fold(x.Village))
+	return r
+}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +30,7 @@ func (s *Store) loadRecords(ctx context.Context, v *match.Variants) ([]match.Rec
 	}
 	defer rows.Close()
 	var out []match.Record
+	prep := match.NewPreparer(match.PrepareOptions{Variants: v})
 	for rows.Next() {
 		var id int64
 		var p match.Person
@@ -36,7 +39,7 @@ func (s *Store) loadRecords(ctx context.Context, v *match.Variants) ([]match.Rec
 			return nil, err
 		}
 		p.Sex = idcards.Sex(sex)
-		r := match.Prepare(p, match.PrepareOptions{Variants: v})
+		r := prep.Prepare(p)
 		r.ID = id
 		out = append(out, r)
 	}
@@ -71,6 +74,9 @@ func (t *memTF) Freq(f match.Field, v string) float64 {
 	return float64(t.vals[f][v]) / t.n
 }
 
+// scanMemoryLimit is the scan's soft heap limit (debug.SetMemoryLimit).
+const scanMemoryLimit = 700 << 20
+
 // ScanOptions tune the whole-registry scan.
 type ScanOptions struct {
 	Workers  int                   // 0: all cores
@@ -99,6 +105,15 @@ func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	cfg, err := s.matchConfig(ctx)
 	if err != nil {
 		return sum, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return sum, err
+	}
+	// A million records, their blocks and term frequencies fit in well
+	// under a gigabyte; without a limit the collector lets the heap grow to
+	// twice what is live. An explicit GOMEMLIMIT wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(scanMemoryLimit))
 	}
 	recs, err := s.loadRecords(ctx, cfg.variants)
 	if err != nil {
