@@ -111,6 +111,13 @@ func compareName(a, b string, at, bt []string, ak, bk []string) (int8, float64) 
 			sim = s * 0.93 // extra words cost a little
 		}
 	}
+	// One slip of the keyboard (a letter added, dropped, changed or two
+	// swapped) in a short name, which Jaro–Winkler punishes ("Kka" /
+	// "Kaka" is 0.83), is at least similar — not close: short names one
+	// letter apart are often two names (Kato, Kito).
+	if sim < 0.85 && oneEdit(strings.Join(at, ""), strings.Join(bt, "")) {
+		return NameSimilar, sim
+	}
 	switch {
 	case sim >= 0.94:
 		return NameClose, sim
@@ -285,4 +292,34 @@ func compareSwapped(q, c *Record) (g, f int8, gs, fs float64) {
 	g, gs = compareName(q.Given, c.Family, q.GivenToks, c.FamilyToks, q.GivenKeys, c.FamilyKeys)
 	f, fs = compareName(q.Family, c.Given, q.FamilyToks, c.GivenToks, q.FamilyKeys, c.GivenKeys)
 	return
+}
+
+// oneEdit reports whether a and b differ by exactly one insertion,
+// deletion, substitution or transposition of adjacent letters.
+func oneEdit(a, b string) bool {
+	if a == b {
+		return false
+	}
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) < len(rb) {
+		ra, rb = rb, ra
+	}
+	switch len(ra) - len(rb) {
+	case 0:
+		i := 0
+		for i < len(ra) && ra[i] == rb[i] {
+			i++
+		}
+		if string(ra[i+1:]) == string(rb[i+1:]) {
+			return true // substitution
+		}
+		return i+1 < len(ra) && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
+	case 1:
+		i := 0
+		for i < len(rb) && ra[i] == rb[i] {
+			i++
+		}
+		return string(ra[i+1:]) == string(rb[i:])
+	}
+	return false
 }

@@ -144,6 +144,36 @@ func TestScore_Levels(t *testing.T) {
 	}
 }
 
+func TestCompare_Names(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int8
+	}{
+		{"Amina", "Amina", match.NameExact},
+		{"Amina", "AMÍNA", match.NameExact},
+		{"Mohammed", "Muhammad", match.NameVariant},
+		{"Abdul Rahman", "Abdulrahman", match.NameVariant},
+		{"Mary Jane", "Jane Mary", match.NameVariant},
+		{"Nakato", "Nakatto", match.NameClose},
+		{"Kaka", "Kka", match.NameSimilar},
+		{"Okello", "Okelo", match.NameClose},
+		{"Mary Jane", "Mary", match.NamePart},
+		{"Ochieng", "Achieng", match.NameSimilar},
+		{"Kamau", "Camau", match.NameSimilar},
+		{"Wasswa", "Waswa", match.NameClose},
+		{"Otieno", "Atieno", match.NameSimilar},
+		{"Kato", "Kito", match.NameSimilar},
+		{"Okello", "Mukasa", match.NameOther},
+		{"", "Mukasa", match.Null},
+	} {
+		a := prep(match.Person{Given: tc.a, Family: "x"})
+		b := prep(match.Person{Given: tc.b, Family: "x"})
+		if got := match.Compare(&a, &b, 2026).L[match.FGiven]; got != tc.want {
+			t.Errorf("%q vs %q: level %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
 func TestCompare_BirthDates(t *testing.T) {
 	for _, tc := range []struct {
 		name string

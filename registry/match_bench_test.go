@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func matchQuality(b *testing.B, n int) {
 		for i, q := range qs {
 			t := time.Now()
 			c0 := threadCPU()
-			cs, err := s.Candidates(ctx, newPatient(q), 5)
+			cs, err := s.Candidates(ctx, newPatient(q), benchLimit())
 			lat = append(lat, time.Since(t))
 			cpu = append(cpu, threadCPU()-c0)
 			if err != nil {
@@ -321,4 +322,12 @@ func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.C
 			}
 		}
 	}
+}
+
+// benchLimit is the candidates per query (MATCH_BENCH_LIMIT, default 5 as the desk shows).
+func benchLimit() int {
+	if n, err := strconv.Atoi(os.Getenv("MATCH_BENCH_LIMIT")); err == nil && n > 0 {
+		return n
+	}
+	return 5
 }

@@ -161,7 +161,7 @@ func (s *Store) syncMatchIndex(ctx context.Context, v *match.Variants, progress 
 	defer func() {
 		// u is measured on the registry itself once it is big enough,
 		// and again whenever it has doubled (see refreshU).
-		_ = s.refreshU(ctx, v)
+		_ = s.refreshU(ctx, v, false)
 	}()
 	total := 0
 	_ = s.db.QueryRowContext(ctx, `SELECT count(*) FROM match_pending`).Scan(&total)
@@ -582,7 +582,7 @@ const (
 // random sampling", and stores it with the model: when the registry first
 // reaches 1,000 patients without a measured u, and whenever it has doubled
 // since. m stays as it is (the defaults, or match-train's estimate).
-func (s *Store) refreshU(ctx context.Context, v *match.Variants) error {
+func (s *Store) refreshU(ctx context.Context, v *match.Variants, force bool) error {
 	var n int64
 	if err := s.queryRow(ctx, `SELECT coalesce((SELECT n FROM match_tf WHERE field = ? AND value = ''), 0)`, tfCountField).Scan(&n); err != nil {
 		return err
@@ -591,7 +591,7 @@ func (s *Store) refreshU(ctx context.Context, v *match.Variants) error {
 	if err != nil {
 		return err
 	}
-	if n < 1000 || (m.Source != "default" && int(n) < 2*m.Records) {
+	if n < 1000 || (!force && m.Source != "default" && int(n) < 2*m.Records) {
 		return nil
 	}
 	recs, err := s.sampleRecords(ctx, v, uSample)

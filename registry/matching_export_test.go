@@ -28,11 +28,12 @@ func (s *Store) BlockedIDsForTest(ctx context.Context, np NewPatient) ([]int64, 
 	return ids, nil
 }
 
-// RefreshUForTest measures u now if the registry qualifies (see refreshU).
+// RefreshUForTest measures u now (see refreshU), so a benchmark registry
+// built by an older version is scored with today's levels.
 func (s *Store) RefreshUForTest(ctx context.Context) error {
 	cfg, err := s.matchConfig(ctx)
 	if err != nil {
 		return err
 	}
-	return s.refreshU(ctx, cfg.variants)
+	return s.refreshU(ctx, cfg.variants, true)
 }
