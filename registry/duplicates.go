@@ -367,17 +367,24 @@ func (s *Store) JudgeSame(ctx context.Context, id, keep int64, note string) erro
 
 // TrainOptions tune TrainMatchModel.
 type TrainOptions struct {
-	Sample     int  // records used (0: up to 300,000)
-	DryRun     bool // estimate and return, do not store
+	Sample int  // records used (0: up to 300,000)
+	DryRun bool // estimate and return, do not store
+	// EM also re-estimates m by expectation-maximisation (experimental:
+	// see TrainMatchModel); without it only u is measured and m kept.
+	EM         bool
 	RandomSeed uint64
 }
 
-// TrainMatchModel estimates the model from the registry: u from random
-// pairs, m by EM over blocked pairs in two sessions (Splink's recipe):
+// TrainMatchModel estimates the model from the registry: u from a million
+// random pairs (always), and with o.EM m by EM over blocked pairs in two
+// sessions (Splink's recipe):
 // pairs sharing an exact birth date estimate the name, phone and village
 // levels; pairs sharing both names' phonetic keys estimate birth date,
 // sex, phone and village. The defaults are the prior. Stored (unless
-// DryRun) with the registry and used by every later check.
+// DryRun) with the registry and used by every later check. EM is
+// experimental: on the seeded generator twins dominate pairs sharing a
+// birth date and namesakes pairs sharing names, and the estimate lost
+// recall against the defaults.
 func (s *Store) TrainMatchModel(ctx context.Context, o TrainOptions) (*match.Model, error) {
 	a, err := idcards.Require(ctx, idcards.PermSettings)
 	if err != nil {
@@ -435,6 +442,26 @@ func (s *Store) trainMatchModel(ctx context.Context, actor string, o TrainOption
 		prior[f] = def.Fields[f].M
 	}
 	u = match.EstimateU(recs, 1_000_000, year, rng)
+	if !o.EM {
+		m, err := s.MatchModel(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for f := range match.NumFields {
+			m.Fields[f].U = u[f]
+		}
+		if m.Source == "default" {
+			m.Source = "u"
+		}
+		m.TrainedAt, m.Records = s.now(), n
+		if o.DryRun {
+			return m, nil
+		}
+		if err := s.storeModel(ctx, m, cfg.variants, actor, fmt.Sprintf("u measured on %d records", len(recs))); err != nil {
+			return nil, fmt.Errorf("registry: match-train: %w", err)
+		}
+		return m, nil
+	}
 	session := func(keep func(k string) bool, fixed [match.NumFields]bool) ([match.NumFields][]float64, float64, int) {
 		counts := map[match.Pattern]float64{}
 		pairs := 0

@@ -337,24 +337,27 @@ Judgments are audited.`,
 }
 
 func (a *app) patientsMatchTrainCmd() *cobra.Command {
-	var dry, asJSON bool
+	var dry, asJSON, em bool
 	var sample int
 	cmd := &cobra.Command{
-		Use:   "match-train [--dry-run] [--sample N] [--json]",
-		Short: "Re-estimate the duplicate-matching model from this registry (EM) and store it",
-		Long: `Bring the blocking index and term frequencies up to date, then estimate the
-Fellegi–Sunter model from the registry itself: u (how often different people
-agree at each level) from a million random pairs, m (how often the same
-person does) by EM over blocked pairs — pairs sharing a birth date for the
-name levels, pairs sharing both names' phonetic keys for the birth date,
-sex, phone and village levels — with the built-in defaults as the prior.
-The model is stored with the registry and used by every later check;
-prints it as a table (weights in bits: log2 m/u).
+		Use:   "match-train [--em] [--dry-run] [--sample N] [--json]",
+		Short: "Re-estimate the duplicate-matching model from this registry and store it",
+		Long: `Bring the blocking index and term frequencies up to date, then re-measure u
+(how often different people agree at each level) on a million random pairs of
+this registry's patients, and store the model with the registry; every later
+check uses it. Prints the model as a table (weights in bits: log2 m/u).
+(u is also re-measured by itself when the registry first reaches 1,000
+patients and whenever it doubles.)
 
-Run after a large import, after changing match_variants, or yearly.
-Check the result with ` + "`idcards patients match-eval`" + ` on reviewed pairs.`,
+--em also re-estimates m (how often the same person agrees at each level) by
+EM over blocked pairs — pairs sharing a birth date for the name levels,
+pairs sharing both names' phonetic keys for the birth date, sex, phone and
+village levels — with the built-in defaults as the prior. Experimental: on
+the seeded test data twins and namesakes mislead it and it did worse than
+the defaults. Try it with --dry-run, and store it only if
+` + "`idcards patients match-eval`" + ` on your reviewed rows says it is better.`,
 		Example: `  idcards patients match-train
-  idcards patients match-train --dry-run --json`,
+  idcards patients match-train --em --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -365,7 +368,7 @@ Check the result with ` + "`idcards patients match-eval`" + ` on reviewed pairs.
 			if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
 				return err
 			}
-			m, err := s.TrainMatchModel(ctx, registry.TrainOptions{DryRun: dry, Sample: sample})
+			m, err := s.TrainMatchModel(ctx, registry.TrainOptions{DryRun: dry, Sample: sample, EM: em})
 			if err != nil {
 				return err
 			}
@@ -380,13 +383,21 @@ Check the result with ` + "`idcards patients match-eval`" + ` on reviewed pairs.
 		},
 	}
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "estimate and print, do not store")
+	cmd.Flags().BoolVar(&em, "em", false, "also re-estimate m by EM (experimental)")
 	cmd.Flags().IntVar(&sample, "sample", 0, "records to estimate from (0 = up to 300,000)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the model as JSON")
 	return cmd
 }
 
 func printModel(a *app, m *match.Model) {
-	a.printf("model: %s, %d records, %d blocked pairs, ~%d judged duplicates\n", m.Source, m.Records, m.Pairs, m.Matches)
+	switch m.Source {
+	case "em":
+		a.printf("model: m by EM over %d blocked pairs (~%d judged duplicates), u from random pairs; %d records\n", m.Pairs, m.Matches, m.Records)
+	case "u":
+		a.printf("model: built-in m, u measured on this registry (%d records)\n", m.Records)
+	default:
+		a.printf("model: built-in defaults\n")
+	}
 	a.printf("%-11s %-26s %9s %9s %8s\n", "field", "level", "m", "u", "weight")
 	for _, f := range m.Fields {
 		for l := range f.M {

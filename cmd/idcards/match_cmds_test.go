@@ -123,3 +123,15 @@ func FuzzReadQueries(f *testing.F) {
 		}
 	})
 }
+
+func TestPatients_MatchTrain(t *testing.T) {
+	db := matchRegistry(t)
+	out, _, err := patientsCLI(t, db, "", "patients", "match-train")
+	if err != nil || !strings.Contains(out, "u measured on this registry (4 records)") || !strings.Contains(out, "birth_date  exact") {
+		t.Fatalf("match-train: %v\n%s", err, out)
+	}
+	out, _, err = patientsCLI(t, db, "", "patients", "match-train", "--em", "--dry-run")
+	if err != nil || !strings.Contains(out, "m by EM") || !strings.Contains(out, "dry run") {
+		t.Fatalf("match-train --em --dry-run: %v\n%s", err, out)
+	}
+}
