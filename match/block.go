@@ -18,6 +18,8 @@ import (
 //	    birth year within the tolerance for the age
 //	i:  the initials of given and family name (sorted) with sex, birth
 //	    year within tolerance: catches both names mistyped
+//	w:  each name word's phonetic key with the other name's initial and
+//	    sex, birth year within tolerance
 //	d:  the exact birth date (also looked up day/month swapped), for
 //	    dates that are not estimates
 //	p:  the phone's last nine digits
@@ -34,13 +36,14 @@ type Pass struct {
 
 // IndexVersion changes whenever IndexKeys changes, so registries re-index
 // (it is part of Variants.Fingerprint, stored with the index).
-const IndexVersion = 2
+const IndexVersion = 3
 
 // Passes are the blocking passes, in order.
 var Passes = []Pass{
 	{"n:", 50, true},
 	{"t:", 30, false},
 	{"i:", 15, false},
+	{"w:", 30, false},
 	{"d:", 60, true},
 	{"p:", 30, true},
 	{"v:", 12, false},
@@ -68,7 +71,20 @@ func IndexKeys(r *Record) []string {
 	for _, k := range r.FamilyKeys {
 		ks = append(ks, "t:"+k+"|"+sex)
 	}
+	// Each name word's key with the other name's initial: a common name
+	// ("Amina") splits into blocks small enough to read whole within the
+	// tolerance, and a typo anywhere but that initial still matches.
 	gi, fi := initial(r.Given), initial(r.Family)
+	for _, k := range r.GivenKeys {
+		if fi != "" {
+			ks = append(ks, "w:"+k+"|"+fi+"|"+sex)
+		}
+	}
+	for _, k := range r.FamilyKeys {
+		if gi != "" {
+			ks = append(ks, "w:"+k+"|"+gi+"|"+sex)
+		}
+	}
 	if gi != "" && fi != "" {
 		if gi > fi {
 			gi, fi = fi, gi
