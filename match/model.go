@@ -262,7 +262,9 @@ func (s *Scorer) Score(q, c *Record) Result {
 	// the given names differ entirely (a twin or sibling) or the birth
 	// dates do (a parent or child of the same name), agreeing on them is
 	// what a relative would show too, so it is no evidence of identity.
-	if r.L[FGiven] == NameOther || r.L[FBirth] == BirthOther {
+	// (Either name field: after a swap the family slot may hold the
+	// given names.)
+	if r.L[FGiven] == NameOther || r.L[FFamily] == NameOther || r.L[FBirth] == BirthOther {
 		for _, f := range []Field{FPhone, FVillage} {
 			if r.W[f] > 0 {
 				r.W[f] = 0
@@ -288,8 +290,12 @@ func (s *Scorer) Score(q, c *Record) Result {
 		case r.L[FBirth] == BirthOther:
 			// A parent and child may share the whole name.
 			r.Guard = "birth dates too far apart (a parent and child may share the name)"
+		case r.L[FFamily] == NameOther:
+			r.Guard = "family names differ"
 		case r.L[FGiven] == Null && r.L[FFamily] != NameExact:
 			r.Guard = "only one name to compare"
+		case r.L[FBirth] == Null && r.L[FPhone] != Agree:
+			r.Guard = "only names to go on (no birth date on one record)"
 		}
 		if r.Guard != "" {
 			r.Level = idcards.MatchPossible
