@@ -248,3 +248,34 @@ func FuzzScore(f *testing.F) {
 		_ = match.NormalizePhone(ph, "UG")
 	})
 }
+
+// rareTF says every value is held by one record in a million: every exact
+// agreement is then strong evidence, which is when the guards matter.
+type rareTF struct{}
+
+func (rareTF) Freq(match.Field, string) float64 { return 1e-6 }
+
+func TestScore_Guards(t *testing.T) {
+	s := match.NewScorer(match.DefaultModel(), rareTF{}, 1_000_000, 2026, match.Thresholds{Probable: 0.5, Possible: 0.01})
+	for _, tc := range []struct {
+		name  string
+		edit  func(p *match.Person)
+		guard string
+	}{
+		{"twin", func(p *match.Person) { p.Given = "Babirye" }, "given names differ"},
+		{"parent of the same name", func(p *match.Person) { p.BirthDate = "1962-03-03" }, "birth dates too far apart"},
+		{"names alone", func(p *match.Person) { p.BirthDate, p.Phone = "", "" }, "only names to go on"},
+		{"one name", func(p *match.Person) { p.Given, p.Family = "", "Nakatto" }, "only one name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := amina
+			tc.edit(&q)
+			a, b := prep(q), prep(amina)
+			r := s.Score(&a, &b)
+			ev := match.Reasons(s.Explain(&a, &b, r))
+			if r.Level != idcards.MatchPossible || !strings.Contains(r.Guard, tc.guard) || !strings.Contains(strings.Join(ev, "; "), "held at possible: "+tc.guard) {
+				t.Errorf("level %q guard %q (p=%.3f), want possible held by %q: %v", r.Level, r.Guard, r.Probability, tc.guard, ev)
+			}
+		})
+	}
+}
