@@ -60,7 +60,7 @@ func TestE2ERegisterIssuePrintScan(t *testing.T) {
 	mrn, _ := codec.Make(2)
 	waitScreen(t, tm, "Registered Amina Okello with MRN "+mrn)
 	tm.Send(keyText('p'))
-	waitScreen(t, tm, "sent to cards.pdf")
+	waitScreen(t, tm, "saved as cards.pdf")
 
 	// The scanner types the new card's code in a burst ending in Enter.
 	tm.Type(mrn)
@@ -83,7 +83,7 @@ func TestE2EScanUnknownAndInvalidCheck(t *testing.T) {
 
 	tm.Type(wrong)
 	tm.Send(enter)
-	waitScreen(t, tm, "WRONG CHECK DIGIT", "Probably mistyped")
+	waitScreen(t, tm, "WRONG CHECK DIGIT", "probably mistyped")
 
 	// Garbage from a misconfigured scanner never crashes the program.
 	tm.Type("]Q3\x07€€€###123")

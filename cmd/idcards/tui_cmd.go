@@ -77,7 +77,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	}()
 	wrap := func(s *registry.Store) tui.Registry {
 		stores = append(stores, s)
-		return s
+		return deskStore{s} // removed at merge: return s
 	}
 	// Desk users sign in with their personal accounts (issue: no shared or
 	// default account); a registry without accounts starts with the
@@ -102,6 +102,8 @@ func (a *app) runTUI(ctx context.Context) error {
 			return err
 		}
 		cfg.NoUsers = !has
+		// The desk re-reads idle_lock_minutes while it runs; this is the
+		// value for the first minutes.
 		if v, err := s.Setting(actx, "idle_lock_minutes", "5"); err == nil {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 {
 				cfg.IdleLock = time.Duration(n) * time.Minute
@@ -126,13 +128,41 @@ func (a *app) runTUI(ctx context.Context) error {
 		defer stop()
 		cfg.SyncKick = kick
 	}
-	log.Info("tui start", "registry", path, "actor", actor.Name)
+	log.Info("tui start", "registry", path, "os_user", actor.Name)
 	p := tea.NewProgram(tui.New(ctx, cfg), tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
 	_, err = p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// deskStore gives *registry.Store the methods the desk screen uses that
+// the edit branch adds to the registry (EditPatient, Countersign, IssueID
+// with a reason). removed at merge: the Store satisfies tui.Registry itself.
+type deskStore struct{ *registry.Store }
+
+func (d deskStore) EditPatient(ctx context.Context, e registry.PatientEdit) (idcards.Patient, []idcards.Candidate, error) {
+	return idcards.Patient{}, nil, idcards.Errorf(idcards.Unavailable, "editing a patient needs a newer registry (this build has no registry.EditPatient)")
+}
+
+func (d deskStore) Countersign(ctx context.Context, user, pass string) (context.Context, error) {
+	a, err := d.Authenticate(ctx, user, pass)
+	if err != nil {
+		return nil, err
+	}
+	if !idcards.Allowed(a.Role, idcards.PermVoid) {
+		return nil, idcards.Errorf(idcards.Forbidden, "%s is not a supervisor: only a supervisor can approve this", a.Name)
+	}
+	return idcards.WithActor(ctx, a), nil
+}
+
+func (d deskStore) IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error) {
+	id, err := d.Store.IssueID(ctx, patientID)
+	if err == nil && strings.TrimSpace(reason) != "" {
+		err = d.Audit(ctx, "identifier.issue_reason", id.MRN, reason)
+	}
+	return id, err
 }
 
 // pdfPrinter prints from the desk: it checks and records the cards (serial,

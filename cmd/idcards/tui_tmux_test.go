@@ -76,6 +76,9 @@ func TestTUIInTmux(t *testing.T) {
 	waitFor("No registry was found", "Site prefix")
 	typeSlowly("042")
 	tmux("send-keys", "-t", target, "C-s")
+	// The first ID is shown before anything is created.
+	waitFor("The first ID will be 042000001M", "y/n")
+	tmux("send-keys", "-t", target, "y")
 
 	// No default account: the first person creates their admin account.
 	waitFor("create your admin account", "no default account")
@@ -100,7 +103,7 @@ func TestTUIInTmux(t *testing.T) {
 		typeSlowly(v)
 		tmux("send-keys", "-t", target, "Enter")
 	}
-	waitFor("Choose a new password", "was reset")
+	waitFor("choose your own password", "an admin gave you")
 	for _, v := range []string{"blue river morning", "blue river morning"} {
 		typeSlowly(v)
 		tmux("send-keys", "-t", target, "Enter")
@@ -120,7 +123,7 @@ func TestTUIInTmux(t *testing.T) {
 	mrn := strings.Fields(screen[strings.Index(screen, "with MRN ")+len("with MRN "):])[0]
 	mrn = strings.TrimSuffix(mrn, ".")
 	tmux("send-keys", "-t", target, "p")
-	waitFor("sent to", "card(s) ever")
+	waitFor("saved as", "card(s) ever")
 	// The desk's card is a real PDF whose barcodes decode to the new MRN.
 	pdfs, _ := filepath.Glob(filepath.Join(data, "idcards", "cards", "*.pdf"))
 	if len(pdfs) != 1 {
