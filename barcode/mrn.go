@@ -173,11 +173,18 @@ func (c Codec) Parse(n string) (mrn string, seq int64, err error) {
 	return mrn, seq, nil
 }
 
+// example describes the shape of an MRN in words. It never shows a whole
+// MRN: a clerk who typed a code wrong would take a valid example (with its
+// check character) for the correction and copy it.
 func (c Codec) example() string {
-	if m, err := c.Make(1); err == nil {
-		return "e.g. " + m
+	check := "1 check character"
+	if n := c.Scheme.CheckLen(); n != 1 {
+		check = strconv.Itoa(n) + " check characters"
 	}
-	return "prefix + " + strconv.Itoa(c.Width) + " digits + check"
+	if c.Prefix == "" {
+		return strconv.Itoa(c.Width) + " digits + " + check
+	}
+	return "prefix " + c.Prefix + " + " + strconv.Itoa(c.Width) + " digits + " + check
 }
 
 func clip(s string) string {

@@ -580,11 +580,11 @@ func (s *detailScreen) view(e *env, w, h int) string {
 }
 
 // takeScan binds a scanned pre-printed card while waiting for one.
-func (s *detailScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
+func (s *detailScreen) takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool) {
 	if s.mode != modeBindWait || s.pending != 0 {
 		return nil, false
 	}
-	return s.bindCard(e, code)
+	return s.bindCard(e, raw)
 }
 
 // bindCard gives the pre-printed card code (scanned or typed) to the patient.

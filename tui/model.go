@@ -70,9 +70,10 @@ type screen interface {
 }
 
 // scanTaker is a screen that wants a scan for itself (e.g. binding a
-// pre-printed card) instead of the scan panel; it returns false to decline.
+// pre-printed card) instead of the scan panel; it gets the verification
+// and returns false to decline.
 type scanTaker interface {
-	takeScan(e *env, code string) (tea.Cmd, bool)
+	takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool)
 }
 
 // focuser is a screen with a focused text field (nil when none).
@@ -205,6 +206,7 @@ type Model struct {
 	// once someone does, never before.
 	held    string
 	heldF2  bool
+	scanReq int             // the scan the root waits for (scanFrom)
 	base    context.Context // without an actor: what a lock returns to
 	outbox  *int64          // pending outbox rows, nil until known
 	sync    *idcards.SyncStatus
@@ -439,7 +441,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.stack = append(m.stack, newScan())
 			}
 			m.held, m.heldF2 = "", false
-			return m, tea.Sequence(cmds...)
+			return m, tea.Batch(cmds...)
 		}
 	case tea.PasteMsg:
 		// A bracketed paste is typing, never a scan: it goes into the
@@ -450,6 +452,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return m, nil
+	case rootScanMsg:
+		return m.routeScan(msg)
 	case scanMsg:
 		if !m.signedIn() {
 			return m, nil // nobody signed in: a scan does not unlock anything
@@ -493,10 +497,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.fullHelp = false
 		return m, nil
 	}
-	if m.cfg.Auth != nil && m.lastAt.IsZero() {
-		m.lastAt = m.cfg.Now()
-	}
-	code, newline, isScan := m.detectBurst(msg)
+	code, newline, isScan := m.detectBurst(msg) // also the idle clock: m.lastAt
 	if g, ok := m.top().(scanGate); ok {
 		// The sign-in screen: a password manager types fast too.
 		isScan = isScan && g.mayScan(code)
@@ -507,7 +508,11 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case isScan:
+		// Take the run back out of the screen, keeping a way to put it
+		// back if the registry says it was no ID at all (a raw paste).
+		var redo func()
 		if m.restore != nil && m.snapFor == m.top() {
+			redo = m.top().(snapshotter).snapshot()
 			m.restore()
 		}
 		m.restore, m.snapFor = nil, nil
@@ -519,7 +524,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, status("Card scanned: it is shown once you sign in.", false)
 		}
 		m.status = ""
-		return m.startScan(code)
+		return m.scanFrom(code, redo)
 	case newline:
 		// A raw paste (a terminal without bracketed paste): its line
 		// breaks stay in the field as spaces instead of moving on or
@@ -684,19 +689,67 @@ func is2D(raw string) bool {
 	return ok
 }
 
-func (m Model) startScan(raw string) (tea.Model, tea.Cmd) {
+// rootScanMsg is the verification of a scan made on a screen other than
+// the scan screen; the root routes it (see scanFrom).
+type rootScanMsg struct {
+	req  int
+	raw  string
+	res  scanResult
+	err  error
+	redo func() // puts the run of keys back into on
+	on   screen
+}
+
+func (m Model) startScan(raw string) (tea.Model, tea.Cmd) { return m.scanFrom(raw, nil) }
+
+// scanFrom verifies a scan. On the scan screen the panel shows it; on any
+// other screen the root waits for the answer: a screen that takes scans
+// (binding a pre-printed card) gets it, otherwise the panel opens over the
+// screen, which is kept as it was. A run of keys that the registry calls
+// no ID at all (and that has no AIM prefix) was typed or pasted, not
+// scanned: redo puts it back.
+func (m Model) scanFrom(raw string, redo func()) (tea.Model, tea.Cmd) {
+	if s, ok := m.top().(*scanScreen); ok {
+		m.fullHelp = false
+		return m, s.verify(m.e, raw)
+	}
+	m.scanReq = m.e.req()
+	ctx, reg, req, on := m.e.ctx, m.e.reg, m.scanReq, m.top()
+	return m, func() tea.Msg {
+		r, err := checkCode(ctx, reg, raw)
+		return rootScanMsg{req: req, raw: raw, res: r, err: err, redo: redo, on: on}
+	}
+}
+
+func (m Model) routeScan(msg rootScanMsg) (tea.Model, tea.Cmd) {
+	if msg.req != m.scanReq || msg.on != m.top() {
+		return m, nil // the clerk moved on
+	}
+	m.scanReq = 0
+	if msg.err != nil {
+		return m, status(friendly(m.e, "verify", msg.err), true)
+	}
+	if msg.redo != nil && msg.res.v.Status == idcards.StatusMalformed && barcode.StripAIM(msg.raw) == msg.raw {
+		msg.redo()
+		if _, ok := m.top().(oneField); ok {
+			// As if typed: Enter searches.
+			return m, m.top().update(m.e, tea.KeyPressMsg{Code: tea.KeyEnter})
+		}
+		return m, status("Kept as typed: that was not a card.", false)
+	}
 	if t, ok := m.top().(scanTaker); ok {
-		if cmd, ok := t.takeScan(m.e, raw); ok {
+		if cmd, ok := t.takeScan(m.e, msg.raw, msg.res); ok {
 			return m, cmd
 		}
 	}
-	s, ok := m.top().(*scanScreen)
-	if !ok {
-		s = newScan()
-		m.stack = append(m.stack, s)
-	}
+	s := newScan()
+	res := msg.res
+	s.res, s.last = &res, msg.raw
+	e := m.e
+	e.log.Info("scan", "code", res.v.Code, "status", res.v.Status)
+	m.stack = append(m.stack, s)
 	m.fullHelp = false
-	return m, s.verify(m.e, raw)
+	return m, nil
 }
 
 // View renders the screen with a title bar, status line and key bar.

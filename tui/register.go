@@ -62,12 +62,6 @@ type (
 		mrn string
 		err error
 	}
-	bindCheckMsg struct {
-		req int
-		raw string
-		res scanResult
-		err error
-	}
 	sameMsg struct {
 		req int
 		id  int64
@@ -311,25 +305,6 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		r := *s.refused
 		s.appr, s.refused, s.err = nil, nil, ""
 		return s.register(e, ctx, r)
-	case bindCheckMsg:
-		if msg.req != s.pending {
-			return nil
-		}
-		s.pending = 0
-		switch {
-		case msg.err != nil:
-			s.err = friendly(e, "check card", msg.err)
-		case msg.res.v.Status == idcards.StatusUnassigned:
-			s.bind, s.err = msg.res.v.Code, ""
-			return status("The patient gets the pre-printed card "+msg.res.v.Code+"; the form is as you left it.", false)
-		default:
-			// Any other card: its panel, over the form (kept as it is).
-			sc := newScan()
-			res := msg.res
-			sc.res, sc.last = &res, msg.raw
-			return push(sc)
-		}
-		return nil
 	case sameMsg:
 		if msg.req != s.pending {
 			return nil
@@ -556,16 +531,12 @@ func (s *registerScreen) view(e *env, w, h int) string {
 // takeScan: scanning a card while filling the form gives the patient that
 // pre-printed card if it is unassigned; any other card shows its panel
 // over the form. Either way the form keeps what the clerk typed.
-func (s *registerScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
-	if s.warning || s.pending != 0 || s.appr != nil {
+func (s *registerScreen) takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool) {
+	if s.warning || s.pending != 0 || s.appr != nil || r.v.Status != idcards.StatusUnassigned {
 		return nil, false
 	}
-	s.pending = e.req()
-	ctx, reg, req := e.ctx, e.reg, s.pending
-	return func() tea.Msg {
-		r, err := checkCode(ctx, reg, code)
-		return bindCheckMsg{req: req, raw: code, res: r, err: err}
-	}, true
+	s.bind, s.err = r.v.Code, ""
+	return status("The patient gets the pre-printed card "+r.v.Code+"; the form is as you left it.", false), true
 }
 
 func (s *registerScreen) focused() *field {
