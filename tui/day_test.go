@@ -660,7 +660,7 @@ func TestItem24_FirstSignInWording(t *testing.T) {
 	cfg := testConfig(s, nil, c)
 	cfg.Actor, cfg.SignIn, cfg.IdleCheck = idcards.Actor{}, true, -1
 	m := start80(t, cfg, append(append(typed("okot"), enter), append(typed("initial pass 1234"), enter)...)...)
-	wantScreen(t, m, "First sign-in: choose your own password", "Welcome, okot", "password an admin gave you")
+	wantScreen(t, m, "First sign-in: choose your own password", "Welcome, okot", "This is your first sign-in")
 	noScreen(t, m, "✖", "was reset", "Signed in as")
 	m = drive(t, m, append(append(typed("blue river morning"), enter), append(typed("blue river morning"), enter)...)...)
 	wantScreen(t, m, "Signed in as okot (clerk).", "Find or register")

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -180,6 +181,14 @@ func (s *detailScreen) load(e *env) tea.Cmd {
 			}
 			m.cards = append(m.cards, c...)
 		}
+		// The card in use first, then the newest.
+		sort.SliceStable(m.cards, func(i, j int) bool {
+			a, b := m.cards[i], m.cards[j]
+			if (a.State == idcards.CardActive) != (b.State == idcards.CardActive) {
+				return a.State == idcards.CardActive
+			}
+			return a.PrintedAt.After(b.PrintedAt)
+		})
 		return m
 	}
 }

@@ -127,7 +127,7 @@ func (s *signInScreen) update(e *env, msg tea.Msg) tea.Cmd {
 				s.mode, s.old, s.focus = modeNewPass, pass, 0
 				s.pass.label = "New password"
 				s.err = ""
-				s.note = "Welcome, " + strings.TrimSpace(s.user.String()) + ". You signed in with the password an admin gave you; now choose your own (10 or more characters) — nobody else will know it."
+				s.note = "Welcome, " + strings.TrimSpace(s.user.String()) + ". This is your first sign-in: the password an admin gave you is right, and now you choose your own (10 or more characters) — nobody else will know it."
 				return nil
 			}
 			s.err = "a new password is required: ask an admin"
