@@ -18,6 +18,9 @@ type field struct {
 	// over is set when a character was refused because the field is full;
 	// the screen says so instead of dropping it silently.
 	over bool
+	// gap: a raw paste's line break was seen; the next character gets a
+	// space before it (none at the end of the paste).
+	gap bool
 }
 
 func newField(label string, max int, hint string) field {
@@ -26,10 +29,16 @@ func newField(label string, max int, hint string) field {
 
 func (f *field) String() string { return string(f.value) }
 
-func (f *field) set(s string) { f.value, f.over = []rune(s), false }
+func (f *field) set(s string) { f.value, f.over, f.gap = []rune(s), false, false }
 
 // add appends r unless the field is full.
 func (f *field) add(r rune) {
+	if f.gap {
+		f.gap = false
+		if r != ' ' && len(f.value) > 0 && f.value[len(f.value)-1] != ' ' {
+			f.add(' ')
+		}
+	}
 	if len(f.value) >= f.max {
 		f.over = true
 		return
@@ -41,13 +50,13 @@ func (f *field) add(r rune) {
 func (f *field) handle(k tea.KeyPressMsg) bool {
 	switch k.String() {
 	case "backspace":
-		if len(f.value) > 0 {
+		if len(f.value) > 0 && !f.gap {
 			f.value = f.value[:len(f.value)-1]
 		}
-		f.over = false
+		f.over, f.gap = false, false
 		return true
 	case "ctrl+u":
-		f.value, f.over = nil, false
+		f.value, f.over, f.gap = nil, false, false
 		return true
 	case "space":
 		f.add(' ')
@@ -101,19 +110,15 @@ func (f *field) paste(text string) {
 			continue
 		}
 		if pend {
-			f.space()
+			f.gap = true
 			pend = false
 		}
 		f.add(r)
 	}
 }
 
-// space adds one separating space (none at the start, none doubled): a raw
-// paste's line break.
-func (f *field) space() {
-	if len(f.value) > 0 && f.value[len(f.value)-1] != ' ' {
-		f.add(' ')
-	}
-}
+// space is a raw paste's line break: one separating space before the next
+// character (none at the start or the end, none doubled).
+func (f *field) space() { f.gap = true }
 
 func cloneFields(fs []field) []field { return append([]field(nil), fs...) }
