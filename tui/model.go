@@ -198,9 +198,12 @@ type Model struct {
 	// scanner burst: keys that arrived within BurstGap of each other.
 	burst   []rune
 	lastAt  time.Time
-	pasting bool   // a fast Enter that was no scan: a raw paste is running
-	restore func() // undoes the current run of keys on snapFor
-	snapFor screen
+	pasting bool // a fast Enter that was no scan: a raw paste is running
+	// lastEnter: the previous key was Enter (a second fast one is a CR LF
+	// or a paste's empty line, never a key the clerk pressed)
+	lastEnter bool
+	restore   func() // undoes the current run of keys on snapFor
+	snapFor   screen
 	// held is a scan (or F2) made before anyone signed in: it is shown
 	// once someone does, never before.
 	held    string
@@ -620,19 +623,25 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan boo
 	if k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
 		b := m.burst
 		m.burst = nil
+		afterEnter := m.lastEnter
+		m.lastEnter = true
 		if !fast {
 			m.pasting = false
 			return "", false, false
 		}
+		if afterEnter {
+			return "", true, false // CR LF, or an empty line of a paste
+		}
 		if !m.pasting && len(b) >= 4 && looksLikeScan(string(b)) {
 			return string(b), false, true
 		}
-		if len(b) >= 2 {
+		if len(b) >= 1 {
 			m.pasting = true
 			return "", true, false
 		}
 		return "", false, false
 	}
+	m.lastEnter = false
 	var r rune
 	switch {
 	case k.Code == tea.KeyTab && k.Mod == 0:
