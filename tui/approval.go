@@ -120,3 +120,6 @@ func (a *approval) view(st styles, w int) string {
 	}
 	return b.String()
 }
+
+// mayScan: a fast run in the password field is a password manager.
+func (a *approval) mayScan(code string) bool { return a.focus == 0 || is2D(code) }

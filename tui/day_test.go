@@ -539,6 +539,18 @@ func TestItem19_RegistrationValidation(t *testing.T) {
 		if got := len([]rune(m.(Model).top().(*registerScreen).fields[fGiven].String())); got != idcards.MaxNameRunes {
 			t.Fatalf("field holds %d characters", got)
 		}
+		m = drive(t, m, tab, tea.PasteMsg{Content: strings.Repeat("Okello ", 40)})
+		wantScreen(t, m, "family name: at most 50 characters fit on the card")
+	})
+	t.Run("a Code 128 MRN or a user name with digits on the sign-in screen is typing", func(t *testing.T) {
+		s := newStore(t)
+		c := &clock{t: testNow, step: slow}
+		cfg := testConfig(s, nil, c)
+		cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+		m := start80(t, cfg)
+		m = scanWith(t, m, c, "okot123")
+		wantScreen(t, m, "User            okot123", "> Password")
+		noScreen(t, m, "Card scanned")
 	})
 	t.Run("leaving a field checks it", func(t *testing.T) {
 		s := newStore(t)

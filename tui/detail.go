@@ -624,3 +624,11 @@ func (s *detailScreen) focused() *field {
 	}
 	return nil
 }
+
+// mayScan: the supervisor's password field takes no scans (see approval).
+func (s *detailScreen) mayScan(code string) bool {
+	if s.mode == modeApproval && s.appr != nil {
+		return s.appr.mayScan(code)
+	}
+	return true
+}

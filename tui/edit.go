@@ -241,12 +241,8 @@ func (s *editScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			s.focus = (s.focus + len(s.fields) - 1) % len(s.fields)
 			return nil
 		}
-		f := &s.fields[s.focus]
-		if f.handle(msg) {
+		if s.fields[s.focus].handle(msg) {
 			s.err = ""
-			if f.over {
-				s.err = fmt.Sprintf("%s: at most %d characters", strings.ToLower(f.label), f.max)
-			}
 		}
 	}
 	return nil
@@ -282,7 +278,7 @@ func (s *editScreen) view(e *env, w, h int) string {
 	b.WriteString("\n")
 	switch {
 	case s.saved != nil:
-		b.WriteString(errBlock(st, fmt.Sprintf("Saved. The edited record of %s now looks like %d other patient(s):", s.saved.DisplayName(), len(s.cands)), w) + "\n")
+		b.WriteString(warnBlock(st, fmt.Sprintf("Saved. The edited record of %s now looks like %d other patient(s):", s.saved.DisplayName(), len(s.cands)), w) + "\n")
 		for _, c := range s.cands {
 			mrns := strings.Join(c.MRNs, ",")
 			if mrns == "" {
@@ -313,8 +309,11 @@ func (s *editScreen) view(e *env, w, h int) string {
 	if s.pending != 0 {
 		b.WriteString("\n  Saving…\n")
 	}
-	if s.err != "" {
+	switch {
+	case s.err != "":
 		b.WriteString("\n" + errBlock(st, s.err, w))
+	case !s.asking && s.fields[s.focus].over:
+		b.WriteString("\n" + errBlock(st, overMsg(&s.fields[s.focus], s.focus <= fFamily), w))
 	}
 	return b.String()
 }

@@ -88,8 +88,8 @@ type snapshotter interface{ snapshot() func() }
 type dirtier interface{ dirty() bool }
 
 // scanGate is a screen that decides whether a fast run of keys may be a
-// scan and whose fast Enter is always Enter (sign-in: a password manager
-// types the password fast and presses Enter).
+// scan: in a password field it is a password manager typing, unless it is
+// a card's 2D content.
 type scanGate interface{ mayScan(code string) bool }
 
 // oneField is a screen with a single field, where Enter after a raw paste
@@ -500,10 +500,13 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	code, newline, isScan := m.detectBurst(msg) // also the idle clock: m.lastAt
-	if g, ok := m.top().(scanGate); ok {
-		// The sign-in screen: a password manager types fast too.
-		isScan = isScan && g.mayScan(code)
-		newline = false
+	if g, ok := m.top().(scanGate); ok && isScan && !g.mayScan(code) {
+		// A password field: a password manager types fast too, and its
+		// Enter is Enter.
+		isScan = false
+	}
+	if _, ok := m.top().(*signInScreen); ok {
+		newline = false // a password manager's Enter signs in
 	}
 	if _, ok := m.top().(oneField); ok {
 		newline = false // one field: Enter after a paste searches or checks

@@ -350,15 +350,8 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			s.focus = (s.focus + len(s.fields) - 1) % len(s.fields)
 			return nil
 		}
-		f := &s.fields[s.focus]
-		if f.handle(msg) {
+		if s.fields[s.focus].handle(msg) {
 			s.err = ""
-			if f.over {
-				s.err = fmt.Sprintf("%s: at most %d characters", strings.ToLower(f.label), f.max)
-				if s.focus == fGiven || s.focus == fFamily {
-					s.err += " fit on the card"
-				}
-			}
 		}
 	}
 	return nil
@@ -522,10 +515,23 @@ func (s *registerScreen) view(e *env, w, h int) string {
 	if s.pending != 0 {
 		b.WriteString("\n  Working…\n")
 	}
-	if s.err != "" {
+	switch {
+	case s.err != "":
 		b.WriteString("\n" + errBlock(st, s.err, w))
+	case !s.warning && s.appr == nil && s.fields[s.focus].over:
+		b.WriteString("\n" + errBlock(st, overMsg(&s.fields[s.focus], s.focus <= fFamily), w))
 	}
 	return b.String()
+}
+
+// overMsg says that a field refused characters because it is full (typed
+// or pasted).
+func overMsg(f *field, name bool) string {
+	m := fmt.Sprintf("%s: at most %d characters", strings.ToLower(f.label), f.max)
+	if name {
+		m += " fit on the card"
+	}
+	return m
 }
 
 // takeScan: scanning a card while filling the form gives the patient that
@@ -549,4 +555,12 @@ func (s *registerScreen) focused() *field {
 		return nil
 	}
 	return &s.fields[s.focus]
+}
+
+// mayScan: the supervisor's password field takes no scans (see approval).
+func (s *registerScreen) mayScan(code string) bool {
+	if s.appr != nil {
+		return s.appr.mayScan(code)
+	}
+	return true
 }

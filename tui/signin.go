@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -90,13 +91,11 @@ func (s *signInScreen) snapshot() func() {
 	return func() { *s = saved }
 }
 
-// mayScan: a fast run of keys in a password field is a password manager
-// typing, unless it is a card's 2D content; in the user field, an ID.
+// mayScan: on the sign-in screen only a card's 2D content or a code with
+// an AIM prefix is a scan. A password manager types the user name and the
+// password fast too, and a user name may have digits ("okot123").
 func (s *signInScreen) mayScan(code string) bool {
-	if s.focused() != &s.user {
-		return is2D(code)
-	}
-	return true
+	return is2D(code) || (s.focused() == &s.user && barcode.StripAIM(code) != code)
 }
 
 // fields lists the fields this mode shows, in focus order.

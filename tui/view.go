@@ -245,6 +245,19 @@ func styledBlock(style interface{ Render(...string) string }, text string, w int
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// warnBlock is errBlock for something done that needs a look: "  ⚠ ".
+func warnBlock(st styles, msg string, w int) string {
+	lines := strings.Split(ansi.Wrap(msg, max(w-6, 10), ""), "\n")
+	for i, l := range lines {
+		lead := "    "
+		if i == 0 {
+			lead = "  ⚠ "
+		}
+		lines[i] = st.err.Render(lead + l)
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
 // textBlock wraps plain text with an indent of two spaces.
 func textBlock(text string, w int) string {
 	lines := strings.Split(ansi.Wrap(text, max(w-4, 10), ""), "\n")
