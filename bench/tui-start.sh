@@ -11,7 +11,7 @@ IDCARDS_BENCH_N=$N IDCARDS_BENCH_SEED="$dir/reg.db" go test ./tui/ -run TestSeed
 mrn=$(sqlite3 "$dir/reg.db" "SELECT mrn FROM identifiers WHERE seq = $((N / 2))" 2>/dev/null || true)
 # Desk users sign in: a clerk account, timed from start to the sign-in
 # screen (first frame) and from the sign-in to the home screen.
-printf 'bench pass 12345\n' >"$dir/pw"
+printf 'quiet river 12345\n' >"$dir/pw"
 "$dir/idcards" --db "$dir/reg.db" users add bench --role clerk --password-file "$dir/pw" --must-change=false >/dev/null
 now_ms() { date +%s%3N; }
 for i in $(seq "$RUNS"); do
@@ -20,7 +20,7 @@ for i in $(seq "$RUNS"); do
   until tmux -S "$dir/s" capture-pane -p -t t | grep -q "Sign in"; do sleep 0.005; done
   t1=$(now_ms)
   tmux -S "$dir/s" send-keys -t t -l bench; tmux -S "$dir/s" send-keys -t t Enter
-  sleep 0.1; tmux -S "$dir/s" send-keys -t t -l "bench pass 12345"; tmux -S "$dir/s" send-keys -t t Enter
+  sleep 0.1; tmux -S "$dir/s" send-keys -t t -l "quiet river 12345"; tmux -S "$dir/s" send-keys -t t Enter
   until tmux -S "$dir/s" capture-pane -p -t t | grep -q "Find or register"; do sleep 0.005; done
   t1b=$(now_ms)
   pid=$(tmux -S "$dir/s" list-panes -t t -F '#{pane_pid}')

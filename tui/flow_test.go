@@ -403,9 +403,7 @@ func TestGoldenViews(t *testing.T) {
 				m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 				m = drive(t, m, v.msgs...)
 				out := serial(screenText(m))
-				if n := strings.Count(out, "\n") + 1; n != size[1] {
-					t.Errorf("view has %d lines, want %d", n, size[1])
-				}
+				checkLayout(t, out, size[0], size[1])
 				golden.RequireEqual(t, out)
 			})
 		}
