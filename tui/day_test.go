@@ -690,3 +690,18 @@ func TestItem25_Code128CardNotIdentified(t *testing.T) {
 	m = drive(t, m, scanMsg{raw: cur})
 	wantScreen(t, m, "Card    "+cur[len(cur)-9:])
 }
+
+// A password manager types the sign-in fast and the first scan follows at
+// once: the sign-in's keys are no paste, the scan is a scan (found with
+// bench/tui-start.sh).
+func TestItem07_ScanRightAfterFastSignIn(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	c := &clock{t: testNow, step: fast}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+	m := start80(t, cfg, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+	wantScreen(t, m, "Find or register")
+	m = drive(t, m, append(typed(mrn), enter)...)
+	wantScreen(t, m, "✔ ACTIVE", "Amina Okello")
+}

@@ -197,8 +197,9 @@ type Model struct {
 
 	// scanner burst: keys that arrived within BurstGap of each other.
 	burst   []rune
-	lastAt  time.Time
-	pasting bool // a fast Enter that was no scan: a raw paste is running
+	lastAt  time.Time // the last key, for scanner bursts
+	idleAt  time.Time // the last key or sign-in, for the idle lock
+	pasting bool      // a fast Enter that was no scan: a raw paste is running
 	// lastEnter: the previous key was Enter (a second fast one is a CR LF
 	// or a paste's empty line, never a key the clerk pressed)
 	lastEnter bool
@@ -429,7 +430,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := m.top().(*signInScreen); ok && msg.err == nil {
 			m.e.actor = msg.actor
 			m.e.ctx = idcards.WithActor(m.base, msg.actor)
-			m.lastAt = m.cfg.Now()
+			// A new start: the next key begins a new run (the sign-in's own
+			// fast keys, from a password manager, say, are no paste).
+			m.idleAt, m.lastAt = m.cfg.Now(), time.Time{}
+			m.burst, m.pasting, m.lastEnter, m.restore, m.snapFor = nil, false, false, nil, nil
 			m.stack = []screen{newFind()}
 			if msg.actor.Name == m.lockedBy && len(m.locked) > 0 {
 				// The same person unlocks: their screens are as they left them.
@@ -462,7 +466,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m.startScan(msg.raw)
 	case idleTickMsg:
-		if m.signedIn() && m.cfg.Auth != nil && !m.lastAt.IsZero() && m.cfg.Now().Sub(m.lastAt) >= m.cfg.IdleLock {
+		if m.signedIn() && m.cfg.Auth != nil && !m.idleAt.IsZero() && m.cfg.Now().Sub(m.idleAt) >= m.cfg.IdleLock {
 			m.lock()
 			return m, tea.Batch(m.idleTick(), status("Locked after inactivity: sign in again.", false))
 		}
@@ -499,7 +503,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.fullHelp = false
 		return m, nil
 	}
-	code, newline, isScan := m.detectBurst(msg) // also the idle clock: m.lastAt
+	code, newline, isScan := m.detectBurst(msg)
+	m.idleAt = m.lastAt
 	if g, ok := m.top().(scanGate); ok && isScan && !g.mayScan(code) {
 		// A password field: a password manager types fast too, and its
 		// Enter is Enter.
