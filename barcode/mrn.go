@@ -173,18 +173,23 @@ func (c Codec) Parse(n string) (mrn string, seq int64, err error) {
 	return mrn, seq, nil
 }
 
-// example describes the shape of an MRN in words. It never shows a whole
-// MRN: a clerk who typed a code wrong would take a valid example (with its
-// check character) for the correction and copy it.
+// example describes the shape of an MRN of the codec without showing a
+// real one: a full example would carry a valid check character, and a
+// clerk who typed a wrong-length code would copy it instead of reading the
+// card again.
 func (c Codec) example() string {
+	sep := ""
+	if s := c.Scheme.Separator(); s != "" {
+		sep = fmt.Sprintf(" + %q", s)
+	}
 	check := "1 check character"
 	if n := c.Scheme.CheckLen(); n != 1 {
 		check = strconv.Itoa(n) + " check characters"
 	}
 	if c.Prefix == "" {
-		return strconv.Itoa(c.Width) + " digits + " + check
+		return fmt.Sprintf("%d digits%s + %s", c.Width, sep, check)
 	}
-	return "prefix " + c.Prefix + " + " + strconv.Itoa(c.Width) + " digits + " + check
+	return fmt.Sprintf("prefix %s + %d digits%s + %s", c.Prefix, c.Width, sep, check)
 }
 
 func clip(s string) string {
