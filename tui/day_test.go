@@ -387,7 +387,7 @@ func TestItem11_BindTypedNumber(t *testing.T) {
 func TestItem12_PrintWithVoidedHighlighted(t *testing.T) {
 	s := newStore(t)
 	p, first := register(t, s, "Amina", "Okello", "1990-03-04")
-	second, err := s.IssueID(opCtx, p.ID)
+	second, err := storeIssue(opCtx, s, p.ID, "second ID for the test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,13 +153,26 @@ func (a *app) runTUI(ctx context.Context) error {
 // deskStore gives *registry.Store the methods the desk screen uses that
 // the edit branch adds to the registry (EditPatient, Countersign, IssueID
 // with a reason). removed at merge: the Store satisfies tui.Registry itself.
+// Until then each method uses the Store's own when it has one (asked at
+// run time, so this compiles before and after the merge) and otherwise
+// does the nearest thing the Store can.
 type deskStore struct{ *registry.Store }
 
 func (d deskStore) EditPatient(ctx context.Context, e registry.PatientEdit) (idcards.Patient, []idcards.Candidate, error) {
+	if ed, ok := any(d.Store).(interface {
+		EditPatient(context.Context, registry.PatientEdit) (idcards.Patient, []idcards.Candidate, error)
+	}); ok {
+		return ed.EditPatient(ctx, e)
+	}
 	return idcards.Patient{}, nil, idcards.Errorf(idcards.Unavailable, "editing a patient needs a newer registry (this build has no registry.EditPatient)")
 }
 
 func (d deskStore) Countersign(ctx context.Context, user, pass string) (context.Context, error) {
+	if cs, ok := any(d.Store).(interface {
+		Countersign(context.Context, string, string) (context.Context, error)
+	}); ok {
+		return cs.Countersign(ctx, user, pass)
+	}
 	a, err := d.Authenticate(ctx, user, pass)
 	if err != nil {
 		return nil, err
@@ -171,11 +184,21 @@ func (d deskStore) Countersign(ctx context.Context, user, pass string) (context.
 }
 
 func (d deskStore) IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error) {
-	id, err := d.Store.IssueID(ctx, patientID)
-	if err == nil && strings.TrimSpace(reason) != "" {
-		err = d.Audit(ctx, "identifier.issue_reason", id.MRN, reason)
+	switch is := any(d.Store).(type) {
+	case interface {
+		IssueID(context.Context, int64, string) (idcards.Identifier, error)
+	}:
+		return is.IssueID(ctx, patientID, reason)
+	case interface {
+		IssueID(context.Context, int64) (idcards.Identifier, error)
+	}:
+		id, err := is.IssueID(ctx, patientID)
+		if err == nil && strings.TrimSpace(reason) != "" {
+			err = d.Audit(ctx, "identifier.issue_reason", id.MRN, reason)
+		}
+		return id, err
 	}
-	return id, err
+	return idcards.Identifier{}, idcards.Errorf(idcards.Internal, "registry has no IssueID")
 }
 
 // pdfPrinter prints from the desk: it checks and records the cards (serial,
