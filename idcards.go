@@ -236,12 +236,23 @@ const (
 )
 
 // Candidate is an existing patient who may be the same person as someone
-// about to be registered. Reasons explain the score field by field, so the
-// clerk can decide.
+// about to be registered. Score is the match probability (0..1); Reasons
+// explain it field by field, so the clerk can decide; Evidence carries the
+// same per field with its weight (bits of evidence, negative against).
 type Candidate struct {
-	Patient Patient    `json:"patient"`
-	MRNs    []string   `json:"mrns"`
-	Score   float64    `json:"score"`
-	Level   MatchLevel `json:"level"`
-	Reasons []string   `json:"reasons"`
+	Patient  Patient    `json:"patient"`
+	MRNs     []string   `json:"mrns"`
+	Score    float64    `json:"score"`
+	Level    MatchLevel `json:"level"`
+	Reasons  []string   `json:"reasons"`
+	Weight   float64    `json:"weight"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is what one field says about a candidate.
+type Evidence struct {
+	Field  string  `json:"field"`
+	Level  string  `json:"level"`
+	Weight float64 `json:"weight"`
+	Text   string  `json:"text"`
 }

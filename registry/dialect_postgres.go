@@ -368,7 +368,21 @@ func Unreachable(err error) error {
 	if err == nil || idcards.ErrorKind(err) == idcards.Unavailable || !isUnreachable(err) {
 		return err
 	}
-	return &idcards.Error{Kind: idcards.Unavailable, Msg: "the registry database cannot be reached (nothing was saved; it reconnects by itself)", Err: err}
+	return &idcards.Error{Kind: idcards.Unavailable, Msg: unreachableMsg, Err: err}
+}
+
+const unreachableMsg = "the registry database cannot be reached (nothing was saved; it reconnects by itself)"
+
+// DatabaseUnreachable reports whether err says the registry's database
+// server could not be reached (an Unreachable error), as opposed to another
+// service being unavailable (OpenMRS, the audit chain key).
+func DatabaseUnreachable(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if e, ok := err.(*idcards.Error); ok && e.Kind == idcards.Unavailable && e.Msg == unreachableMsg {
+			return true
+		}
+	}
+	return false
 }
 
 // createPG is CreateWith on PostgreSQL: the database must hold no registry;

@@ -75,78 +75,10 @@ func (s *Store) Merge(ctx context.Context, from, into int64, reason string) erro
 	})
 }
 
-// DuplicatePair is two registered patients who may be one person.
-type DuplicatePair struct {
-	Patient   idcards.Patient   `json:"patient"`
-	MRNs      []string          `json:"mrns"`
-	Candidate idcards.Candidate `json:"candidate"`
-}
-
-// Duplicates walks the registry (patients after afterID, in id order) and
-// calls fn for each pair at or above level min, each pair once. It is the
-// after-the-fact sweep for records registered before the desk check
-// existed or imported from a legacy register.
-func (s *Store) Duplicates(ctx context.Context, afterID int64, min idcards.MatchLevel, fn func(DuplicatePair) error) error {
-	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
-		return err
-	}
-	for {
-		// Pages of patients, so no read transaction stays open for long.
-		rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id > ? AND merged_into IS NULL ORDER BY id LIMIT 500`, afterID)
-		if err != nil {
-			return fmt.Errorf("registry: duplicates: %w", err)
-		}
-		var page []idcards.Patient
-		for rows.Next() {
-			p, err := scanPatient(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, p)
-		}
-		rows.Close()
-		if len(page) == 0 {
-			return rows.Err()
-		}
-		for _, p := range page {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			afterID = p.ID
-			np := NewPatient{GivenName: p.GivenName, FamilyName: p.FamilyName, Sex: p.Sex, BirthDate: p.BirthDate, BirthDateEstimated: p.BirthDateEstimated, Phone: p.Phone, Village: p.Village}
-			cands, err := s.Candidates(ctx, np, 6)
-			if err != nil {
-				return err
-			}
-			var mrns []string
-			for _, c := range cands {
-				if c.Patient.ID <= p.ID || (min == idcards.MatchProbable && c.Level != idcards.MatchProbable) {
-					continue
-				}
-				if mrns == nil {
-					ids, err := s.PatientIdentifiers(ctx, p.ID)
-					if err != nil {
-						return err
-					}
-					mrns = []string{}
-					for _, id := range ids {
-						if id.State == idcards.IDActive {
-							mrns = append(mrns, id.MRN)
-						}
-					}
-				}
-				if err := fn(DuplicatePair{Patient: p, MRNs: mrns, Candidate: c}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-}
-
-// Rekey fills missing blocking keys (patients registered before keys were
+// Rekey fills missing search keys (patients registered before keys were
 // computed, e.g. by an older version) and returns how many were set. Keys
-// already set are left alone, so it is cheap to run again.
+// already set are left alone, so it is cheap to run again. Duplicate
+// matching has its own index (matching.go), kept current by triggers.
 func (s *Store) Rekey(ctx context.Context) (int, error) {
 	a, err := idcards.Require(ctx, idcards.PermRegister)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
 )
 
 // KnownSetting describes a setting an admin may change from the CLI or TUI.
@@ -39,7 +40,27 @@ func KnownSettings() []KnownSetting {
 		{FHIRSystemSetting, "", "URI of this registry's MRNs in FHIR (serve /fhir/; empty: urn:idcards:PREFIX of the first series); FHIR clients search by it, so change it only with them", CheckFHIRSystem},
 		{"flood_cap_per_hour", "0", "registrations/IDs one clerk may make per hour before a supervisor must approve more (0 = off)", intRange(0, 100_000)},
 		{"idle_lock_minutes", "5", "the TUI locks after this many idle minutes", intRange(1, 240)},
+		{"match_probable", "0.95", "duplicate check: match probability at which a candidate is probable (registration refused without a reason); see docs/matching.md", probability},
+		{"match_possible", "0.25", "duplicate check: match probability at which a candidate is shown as possible", probability},
+		{"match_variants", "", "extra name spellings matched as one, e.g. Nakato=Nakatto; Wasswa=Waswa (groups by ;, names by =)", func(v string) error {
+			_, err := match.ParseVariants(v)
+			return err
+		}},
+		{"phone_country", "", "ISO country code for phones written without +CC, e.g. UG (E.164 normalisation)", func(v string) error {
+			if v != "" && !match.ValidRegion(v) {
+				return idcards.Errorf(idcards.Invalid, "phone_country %q: an ISO 3166 code such as UG, KE, TZ", v)
+			}
+			return nil
+		}},
 	}
+}
+
+func probability(v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f >= 1 {
+		return idcards.Errorf(idcards.Invalid, "value %q: a probability between 0 and 1, e.g. 0.95", v)
+	}
+	return nil
 }
 
 func oneOf(vals ...string) func(string) error {

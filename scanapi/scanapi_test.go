@@ -123,7 +123,7 @@ func TestServer_Statuses(t *testing.T) {
 	}{
 		{"active", "GET", "/v1/ids/" + f.active, f.verifyTok, "", 200, idcards.StatusActive, nil, []string{"Amina", "patient"}},
 		{"active, read:patient sees the minimum", "GET", "/v1/ids/" + f.active, f.patientTok, "", 200, idcards.StatusActive,
-			[]string{`"display_name":"Amina Nakato"`, `"sex":"F"`, `"birth_year":1990`}, []string{"772", "1990-03-04"}},
+			[]string{`"display_name":"Amina Nakato"`, `"sex":"F"`, `"birth_year":1990`}, []string{"772 123456", "+256", `"phone"`, "1990-03-04"}},
 		{"unassigned", "GET", "/v1/ids/" + f.unassigned, f.verifyTok, "", 200, idcards.StatusUnassigned, nil, nil},
 		{"voided", "GET", "/v1/ids/" + f.voided, f.patientTok, "", 200, idcards.StatusVoided, nil, []string{"Okello"}},
 		{"typo", "GET", "/v1/ids/" + f.typo, f.verifyTok, "", 200, idcards.StatusInvalidCheck, []string{"typo"}, nil},

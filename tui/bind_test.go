@@ -21,11 +21,16 @@ func TestScanBindsPreprintedCard(t *testing.T) {
 		m, c := newModel(t, s, nil, slow, 80, 24)
 		m = drive(t, m, regForm("Joy", "Akello", "F", "20")...)
 		c.step = fast
-		// A used card is refused with its status.
+		// A used card shows its panel over the form, which keeps its contents.
 		c.t = c.t.Add(slow) // the scanner starts after a human pause
 		m = drive(t, m, append(typed(active), enter)...)
-		if out := screenText(m); !strings.Contains(out, "is ACTIVE, not a blank pre-printed card") {
-			t.Fatalf("active card not refused:\n%s", out)
+		if out := screenText(m); !strings.Contains(out, "✔ ACTIVE") || !strings.Contains(out, "Grace Atim") {
+			t.Fatalf("active card: want its panel:\n%s", out)
+		}
+		c.t = c.t.Add(slow)
+		m = drive(t, m, esc)
+		if out := screenText(m); !strings.Contains(out, "Register a new patient") || !strings.Contains(out, "Akello") || !strings.Contains(out, "20█") {
+			t.Fatalf("form not kept under the panel:\n%s", out)
 		}
 		c.t = c.t.Add(slow)
 		m = drive(t, m, append(typed(ids[0]), enter)...)

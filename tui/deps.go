@@ -17,21 +17,39 @@ type Registry interface {
 	Patient(ctx context.Context, id int64) (idcards.Patient, error)
 	PatientIdentifiers(ctx context.Context, patientID int64) ([]idcards.Identifier, error)
 	ListCards(ctx context.Context, f registry.CardFilter) ([]idcards.Card, error)
+	// IssueID gives the patient another MRN; reason is required (and
+	// audited) when the patient already has an active one.
 	IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error)
 	Bind(ctx context.Context, mrn string, patientID int64) error
 	Void(ctx context.Context, mrn, reason string) error
 	Audit(ctx context.Context, action, subject, detail string) error
+	// EditPatient changes a patient's demographics (audited with old and
+	// new values, queued for OpenMRS) and returns the records the edited
+	// patient now looks like.
+	EditPatient(ctx context.Context, e registry.PatientEdit) (idcards.Patient, []idcards.Candidate, error)
+	// Countersign checks a supervisor's password typed at the clerk's desk
+	// and returns the context to run ONE approved action with (audited
+	// under both names).
+	Countersign(ctx context.Context, user, pass string) (context.Context, error)
 	Path() string
 }
 
 // Printer renders cards for MRNs (recording them in the registry first) and
-// returns where the output went (a PDF path or a printer job).
+// returns where the output went, in a clerk's words ("saved as
+// /path/C123.pdf", "printed on cards").
 type Printer interface {
-	PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (path string, err error)
+	PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (where string, err error)
 }
 
-// Authenticator signs a desk user in. The accounts package satisfies it;
-// until then the TUI runs as the actor the caller passes.
+// Authenticator signs a desk user in. *registry.Store satisfies it; its
+// error messages are shown to the clerk as they are (they reveal nothing
+// about which accounts exist).
 type Authenticator interface {
 	Authenticate(ctx context.Context, user, pass string) (idcards.Actor, error)
+}
+
+// settinger is implemented by registries with settings (*registry.Store):
+// the desk re-reads idle_lock_minutes while it runs.
+type settinger interface {
+	Setting(ctx context.Context, key, def string) (string, error)
 }

@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -12,7 +14,8 @@ import (
 )
 
 // detailScreen shows one patient: demographics, IDs and cards, and the
-// actions on them: issue an ID, print, reprint with a reason, void.
+// actions on them: edit, issue another ID, print, reprint with a reason,
+// bind a pre-printed card, void (a supervisor may approve it at the desk).
 type detailScreen struct {
 	id      int64
 	p       *idcards.Patient
@@ -21,6 +24,8 @@ type detailScreen struct {
 	cursor  int // selected identifier
 	mode    int
 	reason  field
+	cardNo  field // the pre-printed card's number, typed at the b prompt
+	appr    *approval
 	pending int
 	busy    string
 	err     string
@@ -31,8 +36,10 @@ const (
 	modeReprintReason
 	modeVoidReason
 	modeVoidConfirm
+	modeIssueReason
 	modeIssueConfirm
 	modeBindWait
+	modeApproval
 )
 
 type (
@@ -50,20 +57,24 @@ type (
 	}
 )
 
-var detailKeys = struct{ print, reprint, issue, bind, void, choose, yes, no, confirm key.Binding }{
-	bind:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bind pre-printed card")),
-	print:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "print card")),
-	reprint: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reprint lost card")),
-	issue:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "issue ID")),
-	void:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "void ID")),
-	choose:  key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose ID")),
-	yes:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-	no:      key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
-	confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+var detailKeys = struct{ print, reprint, issue, bind, void, voidSup, edit, choose, yes, no, confirm, bindEnter key.Binding }{
+	edit:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit details")),
+	bind:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "give pre-printed card")),
+	print:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "print card")),
+	reprint:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reprint lost card")),
+	issue:     key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "issue another ID")),
+	void:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "void ID")),
+	voidSup:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "void ID (supervisor approves)")),
+	choose:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose ID")),
+	yes:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+	no:        key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+	confirm:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+	bindEnter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "give the typed card")),
 }
 
 func newDetail(e *env, id int64) *detailScreen {
-	return &detailScreen{id: id, reason: newField("Reason", 200, "required, e.g. card lost at home")}
+	return &detailScreen{id: id, reason: newField("Reason", 200, "required, e.g. card lost at home"),
+		cardNo: newField("Card number", 64, "scan the card, or type its number and press enter")}
 }
 
 func (s *detailScreen) title() string {
@@ -75,21 +86,45 @@ func (s *detailScreen) title() string {
 
 func (s *detailScreen) working() bool { return s.busy != "" }
 
-func (s *detailScreen) typing() bool { return s.mode == modeReprintReason || s.mode == modeVoidReason }
-func (s *detailScreen) trimInput(n int) {
-	if s.typing() {
-		s.reason.trim(n)
+func (s *detailScreen) typing() bool {
+	switch s.mode {
+	case modeReprintReason, modeVoidReason, modeIssueReason, modeBindWait, modeApproval:
+		return true
 	}
+	return false
+}
+
+func (s *detailScreen) snapshot() func() {
+	saved := *s
+	var appr approval
+	if s.appr != nil {
+		appr = *s.appr
+	}
+	return func() {
+		// A scan changes nothing here but the answer it brings.
+		pending, busy, p, ids, cards := s.pending, s.busy, s.p, s.ids, s.cards
+		*s = saved
+		s.pending, s.busy, s.p, s.ids, s.cards = pending, busy, p, ids, cards
+		if s.appr != nil {
+			*s.appr = appr
+		}
+	}
+}
+
+func (s *detailScreen) dirty() bool {
+	return s.typing() && s.mode != modeBindWait && s.mode != modeApproval && strings.TrimSpace(s.reason.String()) != ""
 }
 
 func (s *detailScreen) keys(e *env) []key.Binding {
 	switch s.mode {
-	case modeReprintReason, modeVoidReason:
+	case modeReprintReason, modeVoidReason, modeIssueReason:
 		return []key.Binding{detailKeys.confirm}
 	case modeVoidConfirm, modeIssueConfirm:
 		return []key.Binding{detailKeys.yes, detailKeys.no}
 	case modeBindWait:
-		return nil
+		return []key.Binding{detailKeys.bindEnter}
+	case modeApproval:
+		return s.appr.keys()
 	}
 	var b []key.Binding
 	if len(s.ids) > 1 {
@@ -101,16 +136,30 @@ func (s *detailScreen) keys(e *env) []key.Binding {
 	if e.allowed(idcards.PermReplace) {
 		b = append(b, detailKeys.reprint)
 	}
+	if e.allowed(idcards.PermRegister) {
+		b = append(b, detailKeys.edit)
+	}
 	if e.allowed(idcards.PermIssue) {
 		b = append(b, detailKeys.issue, detailKeys.bind)
 	}
-	if e.allowed(idcards.PermVoid) {
+	switch {
+	case e.allowed(idcards.PermVoid):
 		b = append(b, detailKeys.void)
+	case e.allowed(idcards.PermIssue):
+		b = append(b, detailKeys.voidSup)
 	}
 	return b
 }
 
 func (s *detailScreen) start(e *env) tea.Cmd { return s.load(e) }
+
+// resume reloads the patient after an edit or anything else done above.
+func (s *detailScreen) resume(e *env) tea.Cmd {
+	if s.pending != 0 {
+		return nil
+	}
+	return s.load(e)
+}
 
 // load fetches the patient, IDs and cards; the reply is tagged.
 func (s *detailScreen) load(e *env) tea.Cmd {
@@ -132,6 +181,14 @@ func (s *detailScreen) load(e *env) tea.Cmd {
 			}
 			m.cards = append(m.cards, c...)
 		}
+		// The card in use first, then the newest.
+		sort.SliceStable(m.cards, func(i, j int) bool {
+			a, b := m.cards[i], m.cards[j]
+			if (a.State == idcards.CardActive) != (b.State == idcards.CardActive) {
+				return a.State == idcards.CardActive
+			}
+			return a.PrintedAt.After(b.PrintedAt)
+		})
 		return m
 	}
 }
@@ -143,6 +200,30 @@ func (s *detailScreen) selected() (idcards.Identifier, bool) {
 	return idcards.Identifier{}, false
 }
 
+// active returns the selected ID if it is active, else the patient's
+// first active ID.
+func (s *detailScreen) active() (idcards.Identifier, bool) {
+	if id, ok := s.selected(); ok && id.State == idcards.IDActive {
+		return id, true
+	}
+	for _, id := range s.ids {
+		if id.State == idcards.IDActive {
+			return id, true
+		}
+	}
+	return idcards.Identifier{}, false
+}
+
+func (s *detailScreen) activeIDs() []string {
+	var out []string
+	for _, id := range s.ids {
+		if id.State == idcards.IDActive {
+			out = append(out, id.MRN)
+		}
+	}
+	return out
+}
+
 func (s *detailScreen) hasActiveCard(mrn string) bool {
 	for _, c := range s.cards {
 		if c.MRN == mrn && c.State == idcards.CardActive {
@@ -152,11 +233,32 @@ func (s *detailScreen) hasActiveCard(mrn string) bool {
 	return false
 }
 
-func (s *detailScreen) action(e *env, busy string, fn func() error) tea.Cmd {
+func (s *detailScreen) action(e *env, busy string, fn func() (string, error)) tea.Cmd {
 	s.pending = e.req()
 	s.busy, s.err = busy, ""
 	req := s.pending
-	return func() tea.Msg { return actionMsg{req: req, what: busy, err: fn()} }
+	return func() tea.Msg {
+		what, err := fn()
+		return actionMsg{req: req, what: what, err: err}
+	}
+}
+
+// printedWords is the printer's answer in a sentence: the contract is a
+// clerk-facing phrase ("saved as /path/x.pdf", "printed on cards"); a bare
+// path or "printer NAME" from an older printer is worded here.
+func printedWords(mrn, where string) string {
+	switch {
+	case where == "":
+		return "Card for " + mrn + " printed."
+	case strings.HasPrefix(where, "/") || strings.HasSuffix(where, ".pdf") && !strings.Contains(where, " "):
+		where = "saved as " + where
+	case strings.HasPrefix(where, "printer "):
+		where = "sent to " + where
+	}
+	if i := strings.LastIndex(where, " "); i >= 0 && strings.ContainsRune(where[i+1:], '/') {
+		where = where[:i+1] + shortMiddle(where[i+1:], 56)
+	}
+	return "Card for " + mrn + " " + where + "."
 }
 
 func (s *detailScreen) print(e *env, mrn string, reprint bool, reason string) tea.Cmd {
@@ -165,20 +267,19 @@ func (s *detailScreen) print(e *env, mrn string, reprint bool, reason string) te
 		return nil
 	}
 	ctx, pr := e.ctx, e.printer
-	var out string
 	s.mode = modeNormal
-	cmd := s.action(e, "Printing card for "+mrn+"…", func() error {
-		p, err := pr.PrintCards(ctx, []string{mrn}, reprint, reason)
-		out = p
-		return err
+	return s.action(e, "Printing card for "+mrn+"…", func() (string, error) {
+		where, err := pr.PrintCards(ctx, []string{mrn}, reprint, reason)
+		return printedWords(mrn, where), err
 	})
-	return func() tea.Msg {
-		m := cmd().(actionMsg)
-		if m.err == nil {
-			m.what = "Card for " + mrn + " sent to " + out
-		}
-		return m
-	}
+}
+
+func (s *detailScreen) void(e *env, ctx context.Context, mrn, reason string) tea.Cmd {
+	reg := e.reg
+	s.mode = modeNormal
+	return s.action(e, "Voiding "+mrn+"…", func() (string, error) {
+		return mrn + " voided; its cards no longer verify.", reg.Void(ctx, mrn, reason)
+	})
 }
 
 func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
@@ -208,6 +309,17 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return s.load(e)
 		}
 		return tea.Batch(status(msg.what, false), s.load(e))
+	case approvedMsg:
+		if s.appr == nil {
+			return nil
+		}
+		ctx, ok := s.appr.result(e, msg)
+		if !ok {
+			return nil
+		}
+		s.appr = nil
+		id, _ := s.selected()
+		return s.void(e, ctx, id.MRN, strings.TrimSpace(s.reason.String()))
 	case tea.KeyPressMsg:
 		if s.pending != 0 {
 			return nil
@@ -220,18 +332,22 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 	id, haveID := s.selected()
 	switch s.mode {
-	case modeReprintReason, modeVoidReason:
+	case modeReprintReason, modeVoidReason, modeIssueReason:
 		switch k.String() {
 		case "esc":
-			s.mode = modeNormal
+			s.mode, s.err = modeNormal, ""
 		case "enter":
-			if strings.TrimSpace(s.reason.String()) == "" {
+			reason := strings.Join(strings.Fields(s.reason.String()), " ")
+			if reason == "" {
 				s.err = "a reason is required"
 				return nil
 			}
 			s.err = ""
-			if s.mode == modeReprintReason {
-				return s.print(e, id.MRN, true, strings.TrimSpace(s.reason.String()))
+			switch s.mode {
+			case modeReprintReason:
+				return s.print(e, id.MRN, true, reason)
+			case modeIssueReason:
+				return s.issue(e, reason)
 			}
 			s.mode = modeVoidConfirm
 		default:
@@ -240,36 +356,38 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case modeVoidConfirm:
 		s.mode = modeNormal
-		if k.String() == "y" {
-			ctx, reg, mrn, reason := e.ctx, e.reg, id.MRN, strings.TrimSpace(s.reason.String())
-			cmd := s.action(e, "Voiding "+mrn+"…", func() error { return reg.Void(ctx, mrn, reason) })
-			return func() tea.Msg {
-				m := cmd().(actionMsg)
-				m.what = mrn + " voided; its cards no longer verify"
-				return m
-			}
+		if k.String() != "y" {
+			return status("Nothing voided.", false)
 		}
-		return status("Nothing voided.", false)
+		if !e.allowed(idcards.PermVoid) {
+			s.mode, s.appr = modeApproval, newApproval("voiding "+id.MRN)
+			return nil
+		}
+		return s.void(e, e.ctx, id.MRN, strings.TrimSpace(s.reason.String()))
+	case modeApproval:
+		cmd, cancel := s.appr.key(e, k)
+		if cancel {
+			s.mode, s.appr = modeNormal, nil
+			return status("Nothing voided.", false)
+		}
+		return cmd
 	case modeBindWait:
-		if k.String() == "esc" {
+		switch k.String() {
+		case "esc":
 			s.mode = modeNormal
+		case "enter":
+			if code := strings.TrimSpace(s.cardNo.String()); code != "" {
+				cmd, _ := s.bindCard(e, code)
+				return cmd
+			}
+		default:
+			s.cardNo.handle(k)
 		}
 		return nil
 	case modeIssueConfirm:
 		s.mode = modeNormal
 		if k.String() == "y" {
-			ctx, reg, pid := e.ctx, e.reg, s.id
-			var got idcards.Identifier
-			cmd := s.action(e, "Issuing…", func() error {
-				var err error
-				got, err = reg.IssueID(ctx, pid, "") // the desk helper adds the reason prompt
-				return err
-			})
-			return func() tea.Msg {
-				m := cmd().(actionMsg)
-				m.what = "Issued " + got.MRN + ". Press p to print the card."
-				return m
-			}
+			return s.issue(e, "")
 		}
 		return status("No ID issued.", false)
 	}
@@ -285,45 +403,67 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 			s.cursor++
 		}
 	case key.Matches(k, detailKeys.print):
-		if !haveID || id.State != idcards.IDActive {
-			s.err = "no active ID to print: issue one first (i)"
+		act, ok := s.active()
+		if !ok {
+			s.err = "this patient has no active ID to print: issue one first (i)"
 			return nil
 		}
-		if s.hasActiveCard(id.MRN) {
-			s.err = id.MRN + " already has a card: use r to reprint it with a reason"
+		if s.hasActiveCard(act.MRN) {
+			s.err = act.MRN + " already has a card: use r to reprint it with a reason"
 			return nil
 		}
-		return s.print(e, id.MRN, false, "")
+		return s.print(e, act.MRN, false, "")
 	case key.Matches(k, detailKeys.reprint):
 		if !e.allowed(idcards.PermReplace) {
 			s.err = "you may not reprint cards"
 			return nil
 		}
-		if !haveID || id.State != idcards.IDActive {
-			s.err = "no active ID to reprint"
+		act, ok := s.active()
+		if !ok {
+			s.err = "this patient has no active ID to reprint"
 			return nil
 		}
+		s.cursor = s.indexOf(act.MRN)
 		s.reason.set("")
 		s.mode, s.err = modeReprintReason, ""
+	case key.Matches(k, detailKeys.edit):
+		if !e.allowed(idcards.PermRegister) {
+			s.err = "you may not edit patients"
+			return nil
+		}
+		if s.p == nil {
+			return nil
+		}
+		return push(newEdit(e, *s.p))
 	case key.Matches(k, detailKeys.issue):
 		if !e.allowed(idcards.PermIssue) {
 			s.err = "you may not issue IDs"
 			return nil
 		}
-		s.mode, s.err = modeIssueConfirm, ""
+		s.err = ""
+		if len(s.activeIDs()) > 0 {
+			s.reason.set("")
+			s.mode = modeIssueReason
+			return nil
+		}
+		s.mode = modeIssueConfirm
 	case key.Matches(k, detailKeys.bind):
 		if !e.allowed(idcards.PermIssue) {
 			s.err = "you may not give IDs to patients"
 			return nil
 		}
+		s.cardNo.set("")
 		s.mode, s.err = modeBindWait, ""
 	case key.Matches(k, detailKeys.void):
-		if !e.allowed(idcards.PermVoid) {
+		if !e.allowed(idcards.PermVoid) && !e.allowed(idcards.PermIssue) {
 			s.err = "voiding needs a supervisor"
 			return nil
 		}
 		if !haveID || id.State == idcards.IDVoided {
-			s.err = "no ID to void"
+			s.err = "this ID is already voided: choose another with ↑/↓"
+			if !haveID {
+				s.err = "no ID to void"
+			}
 			return nil
 		}
 		s.reason.set("")
@@ -332,13 +472,35 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+func (s *detailScreen) indexOf(mrn string) int {
+	for i, id := range s.ids {
+		if id.MRN == mrn {
+			return i
+		}
+	}
+	return s.cursor
+}
+
+func (s *detailScreen) issue(e *env, reason string) tea.Cmd {
+	s.mode = modeNormal
+	ctx, reg, pid := e.ctx, e.reg, s.id
+	old := s.activeIDs()
+	return s.action(e, "Issuing…", func() (string, error) {
+		got, err := reg.IssueID(ctx, pid, reason)
+		if len(old) > 0 {
+			return fmt.Sprintf("Issued %s; %s stays active and its card still verifies. Press p to print the new card.", got.MRN, strings.Join(old, ", ")), err
+		}
+		return "Issued " + got.MRN + ". Press p to print the card.", err
+	})
+}
+
 func (s *detailScreen) view(e *env, w, h int) string {
 	st := e.st
 	var b strings.Builder
 	b.WriteString("\n")
 	if s.p == nil {
 		if s.err != "" {
-			return "\n" + st.err.Render("  ✖ "+s.err)
+			return "\n" + errBlock(st, s.err, w)
 		}
 		return "\n  Loading…"
 	}
@@ -348,6 +510,9 @@ func (s *detailScreen) view(e *env, w, h int) string {
 	dob := p.BirthDate
 	if p.BirthDateEstimated && len(dob) >= 4 {
 		dob = "about " + dob[:4] + " (estimated)"
+	}
+	if dob == "" {
+		dob = "not known"
 	}
 	row("Sex / born", fmt.Sprintf("%s / %s (%s)", p.Sex, dob, age(p.BirthDate, e.now())))
 	if p.Phone != "" {
@@ -377,68 +542,93 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		}
 		b.WriteString(truncate(line, w) + "\n")
 	}
-	if len(s.cards) > 0 && s.mode == modeNormal {
+	room := h - strings.Count(b.String(), "\n") - 6
+	if len(s.cards) > 0 && s.mode == modeNormal && room >= 2 {
 		b.WriteString("\n  " + st.title.Render("Cards") + "\n")
+		show := min(len(s.cards), 5, room-1)
 		for i, c := range s.cards {
-			if i == 5 {
-				fmt.Fprintf(&b, "  … %d more\n", len(s.cards)-5)
+			if i == show {
+				fmt.Fprintf(&b, "  … %d more\n", len(s.cards)-show)
 				break
 			}
 			b.WriteString(truncate(fmt.Sprintf("  %-12s %-10s %-9s printed %s by %s", c.MRN, c.Serial, strings.ToUpper(string(c.State)), c.PrintedAt.UTC().Format("2006-01-02 15:04"), c.PrintedBy), w) + "\n")
 		}
 	}
+	mrn := ""
+	if id, ok := s.selected(); ok {
+		mrn = id.MRN
+	}
 	switch s.mode {
 	case modeReprintReason:
-		b.WriteString("\n  Reprint " + s.ids[s.cursor].MRN + ": the old card will scan as REPLACED.\n")
+		b.WriteString("\n" + textBlock("Reprint "+mrn+": the old card will scan as REPLACED.", w))
 		b.WriteString(s.reason.view(st, true, w) + "\n")
 	case modeVoidReason:
-		b.WriteString("\n  Void " + s.ids[s.cursor].MRN + ": its cards will stop verifying.\n")
+		b.WriteString("\n" + textBlock("Void "+mrn+": its cards will stop verifying.", w))
 		b.WriteString(s.reason.view(st, true, w) + "\n")
 	case modeVoidConfirm:
-		b.WriteString(st.err.Render("\n  Void "+s.ids[s.cursor].MRN+" for good? This cannot be undone. y/n") + "\n")
+		b.WriteString("\n" + errBlock(st, "Void "+mrn+" for good? This cannot be undone. y/n", w))
+	case modeApproval:
+		b.WriteString(s.appr.view(st, w))
 	case modeBindWait:
-		b.WriteString("\n  Scan the pre-printed card to give it to " + p.DisplayName() + " (esc cancels).\n")
+		b.WriteString("\n" + textBlock("Scan the pre-printed card to give it to "+p.DisplayName()+", or type its number and press enter (esc cancels).", w))
+		b.WriteString(s.cardNo.view(st, true, w) + "\n")
+	case modeIssueReason:
+		old := strings.Join(s.activeIDs(), ", ")
+		b.WriteString("\n" + textBlock(p.DisplayName()+" already has "+old+". A new ID does not replace it: "+old+" stays active and its card still verifies (void it with v to stop the old card; for a lost card use r instead). Why a second ID?", w))
+		b.WriteString(s.reason.view(st, true, w) + "\n")
 	case modeIssueConfirm:
-		b.WriteString("\n  Issue another ID to " + p.DisplayName() + "? y/n\n")
+		b.WriteString("\n  Issue an ID to " + p.DisplayName() + "? y/n\n")
 	}
 	if s.busy != "" {
 		b.WriteString("\n  ◐ " + s.busy + "\n")
 	}
 	if s.err != "" {
-		b.WriteString("\n" + st.err.Render(truncate("  ✖ "+s.err, w)) + "\n")
+		b.WriteString("\n" + errBlock(st, s.err, w))
 	}
 	return b.String()
 }
 
 // takeScan binds a scanned pre-printed card while waiting for one.
-func (s *detailScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
+func (s *detailScreen) takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool) {
 	if s.mode != modeBindWait || s.pending != 0 {
 		return nil, false
 	}
+	return s.bindCard(e, raw)
+}
+
+// bindCard gives the pre-printed card code (scanned or typed) to the patient.
+func (s *detailScreen) bindCard(e *env, code string) (tea.Cmd, bool) {
 	s.mode = modeNormal
 	ctx, reg, pid := e.ctx, e.reg, s.id
-	var mrn string
-	cmd := s.action(e, "Binding card…", func() error {
+	return s.action(e, "Giving the card to the patient…", func() (string, error) {
 		v, err := reg.Verify(ctx, code)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if v.Status != idcards.StatusUnassigned {
-			return idcards.Errorf(idcards.Conflict, "card %s is %s, not a blank pre-printed card", printable(code), strings.ToUpper(string(v.Status)))
+			return "", idcards.Errorf(idcards.Conflict, "card %s is %s, not a blank pre-printed card: it cannot be given to this patient", printable(code), statusName(v.Status))
 		}
-		mrn = v.Code
-		return reg.Bind(ctx, v.Code, pid)
-	})
-	return func() tea.Msg {
-		m := cmd().(actionMsg)
-		m.what = "Card " + mrn + " now belongs to this patient."
-		return m
-	}, true
+		return "Card " + v.Code + " now belongs to this patient.", reg.Bind(ctx, v.Code, pid)
+	}), true
 }
 
 func (s *detailScreen) focused() *field {
+	switch s.mode {
+	case modeBindWait:
+		return &s.cardNo
+	case modeApproval:
+		return s.appr.focused()
+	}
 	if s.typing() {
 		return &s.reason
 	}
 	return nil
+}
+
+// mayScan: the supervisor's password field takes no scans (see approval).
+func (s *detailScreen) mayScan(code string) bool {
+	if s.mode == modeApproval && s.appr != nil {
+		return s.appr.mayScan(code)
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // field is a one-line text input. It is deliberately simpler than
@@ -14,6 +15,12 @@ type field struct {
 	value []rune
 	max   int
 	hint  string
+	// over is set when a character was refused because the field is full;
+	// the screen says so instead of dropping it silently.
+	over bool
+	// gap: a raw paste's line break was seen; the next character gets a
+	// space before it (none at the end of the paste).
+	gap bool
 }
 
 func newField(label string, max int, hint string) field {
@@ -22,41 +29,47 @@ func newField(label string, max int, hint string) field {
 
 func (f *field) String() string { return string(f.value) }
 
-func (f *field) set(s string) { f.value = []rune(s) }
+func (f *field) set(s string) { f.value, f.over, f.gap = []rune(s), false, false }
 
-// trim removes the last n runes (used when a scanner burst was typed into it).
-func (f *field) trim(n int) {
-	if n > len(f.value) {
-		n = len(f.value)
+// add appends r unless the field is full.
+func (f *field) add(r rune) {
+	if f.gap {
+		f.gap = false
+		if r != ' ' && len(f.value) > 0 && f.value[len(f.value)-1] != ' ' {
+			f.add(' ')
+		}
 	}
-	f.value = f.value[:len(f.value)-n]
+	if len(f.value) >= f.max {
+		f.over = true
+		return
+	}
+	f.value = append(f.value, r)
 }
 
 // handle applies an editing key; it reports whether the key was used.
 func (f *field) handle(k tea.KeyPressMsg) bool {
 	switch k.String() {
 	case "backspace":
-		if len(f.value) > 0 {
+		if len(f.value) > 0 && !f.gap {
 			f.value = f.value[:len(f.value)-1]
 		}
+		f.over, f.gap = false, false
 		return true
 	case "ctrl+u":
-		f.value = nil
+		f.value, f.over, f.gap = nil, false, false
 		return true
 	case "space":
-		if len(f.value) < f.max {
-			f.value = append(f.value, ' ')
-		}
+		f.add(' ')
 		return true
 	}
 	if k.Text == "" || k.Mod&^tea.ModShift != 0 {
 		return false
 	}
 	for _, r := range k.Text {
-		if unicode.IsControl(r) || len(f.value) >= f.max {
+		if unicode.IsControl(r) {
 			continue
 		}
-		f.value = append(f.value, r)
+		f.add(r)
 	}
 	return true
 }
@@ -65,6 +78,13 @@ func (f *field) view(st styles, focused bool, width int) string {
 	v := string(f.value)
 	if v == "" && !focused && f.hint != "" {
 		v = st.faint.Render(f.hint)
+	} else if room := width - 2 - 16 - 1; room > 4 && ansi.StringWidth(v) > room {
+		// Long text scrolls: the end, where the clerk types, stays visible.
+		r := []rune(v)
+		for ansi.StringWidth(string(r)) > room-1 {
+			r = r[1:]
+		}
+		v = "…" + string(r)
 	}
 	if focused {
 		v += "█"
@@ -73,18 +93,32 @@ func (f *field) view(st styles, focused bool, width int) string {
 	if focused {
 		marker = "> "
 	}
-	line := marker + st.label.Render(f.label) + v
-	_ = width
-	return strings.TrimRight(line, " ")
+	return strings.TrimRight(marker+st.label.Render(f.label)+v, " ")
 }
 
-// paste inserts pasted text: control characters and newlines are dropped,
-// so a paste never submits a form.
+// paste inserts pasted text as one run: line breaks and tabs become single
+// spaces between words (a paste never moves to the next field or submits a
+// form), other control characters are dropped.
 func (f *field) paste(text string) {
+	pend := false
 	for _, r := range text {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar || len(f.value) >= f.max {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t' || r == ' ':
+			pend = true
+			continue
+		case unicode.IsControl(r) || r == unicode.ReplacementChar:
 			continue
 		}
-		f.value = append(f.value, r)
+		if pend {
+			f.gap = true
+			pend = false
+		}
+		f.add(r)
 	}
 }
+
+// space is a raw paste's line break: one separating space before the next
+// character (none at the start or the end, none doubled).
+func (f *field) space() { f.gap = true }
+
+func cloneFields(fs []field) []field { return append([]field(nil), fs...) }

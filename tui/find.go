@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 )
 
 // findScreen is the home screen: type a name, phone, date of birth or MRN,
@@ -27,7 +28,10 @@ type searchedMsg struct {
 	q       string
 	results []idcards.Patient
 	mrns    map[int64]string // active MRN(s) per patient
-	err     error
+	// badCheck: the text has an MRN's shape but a wrong check character
+	// (the same answer a scan gives).
+	badCheck bool
+	err      error
 }
 
 var findKeys = struct{ search, open, register, up, down key.Binding }{
@@ -39,12 +43,26 @@ var findKeys = struct{ search, open, register, up, down key.Binding }{
 }
 
 func newFind() *findScreen {
-	return &findScreen{q: newField("Find", 80, "name, phone, birth date (YYYY-MM-DD) or MRN")}
+	return &findScreen{q: newField("Find", 80, "name, phone, birth year or date, or ID")}
 }
 
-func (s *findScreen) title() string   { return "Find or register" }
-func (s *findScreen) typing() bool    { return true }
-func (s *findScreen) trimInput(n int) { s.q.trim(n) }
+func (s *findScreen) title() string { return "Find or register" }
+func (s *findScreen) typing() bool  { return true }
+func (s *findScreen) oneField()     {}
+func (s *findScreen) snapshot() func() {
+	saved := *s
+	return func() { *s = saved }
+}
+
+// resume repeats the search shown, so an edited or newly registered
+// patient appears as they are now.
+func (s *findScreen) resume(e *env) tea.Cmd {
+	if s.searched == "" || s.pending != 0 {
+		return nil
+	}
+	s.pending = e.req()
+	return search(e.ctx, e.reg, s.pending, s.searched)
+}
 func (s *findScreen) keys(e *env) []key.Binding {
 	return []key.Binding{findKeys.search, findKeys.up, findKeys.register}
 }
@@ -53,6 +71,13 @@ func search(ctx context.Context, reg Registry, req int, q string) tea.Cmd {
 	return func() tea.Msg {
 		r, err := reg.SearchPatients(ctx, q, 50)
 		m := searchedMsg{req: req, q: q, results: r, err: err, mrns: map[int64]string{}}
+		if mrnShaped(q) {
+			// The same verification path as a scan: a typed ID with a
+			// wrong check character is a typo, not an unknown patient.
+			if v, verr := reg.Verify(ctx, q); verr == nil && v.Status == idcards.StatusInvalidCheck {
+				m.badCheck = true
+			}
+		}
 		for _, p := range r {
 			ids, err := reg.PatientIdentifiers(ctx, p.ID)
 			if err != nil {
@@ -82,7 +107,12 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return status(friendly(e, "search", msg.err), true)
 		}
 		s.results, s.mrns, s.cursor, s.searched = msg.results, msg.mrns, 0, msg.q
-		if len(msg.results) == 0 {
+		switch {
+		case msg.badCheck && len(msg.results) == 0:
+			return status(fmt.Sprintf("%s: wrong check character — probably mistyped. Check the card and type it again, or scan it.", msg.q), true)
+		case msg.badCheck:
+			return status(fmt.Sprintf("As an ID, %s has a wrong check character — probably mistyped; the matches below are by phone or name.", msg.q), false)
+		case len(msg.results) == 0:
 			return status(fmt.Sprintf("No patient matches %q. Press ctrl+n to register a new patient.", msg.q), false)
 		}
 		return nil
@@ -102,6 +132,11 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		case msg.String() == "enter":
 			q := strings.TrimSpace(s.q.String())
+			if is2D(q) {
+				// A card's 2D content typed or pasted: the same as a scan.
+				s.q.set("")
+				return scan(q)
+			}
 			if q != "" && q != s.searched {
 				s.pending = e.req()
 				return search(e.ctx, e.reg, s.pending, q)
@@ -132,8 +167,9 @@ func (s *findScreen) view(e *env, w, h int) string {
 	case s.pending != 0:
 		b.WriteString("  Searching…\n")
 	case s.searched == "":
-		b.WriteString(st.faint.Render("  Type and press enter to search. Scan a card at any time.") + "\n")
-		b.WriteString(st.faint.Render("  Not found? ctrl+n registers a new patient.") + "\n")
+		b.WriteString(st.faint.Render("  Type and press enter to search: a name (accents and case do not") + "\n")
+		b.WriteString(st.faint.Render("  matter), a phone in any form, a birth year (1990) or date, or an ID.") + "\n")
+		b.WriteString(st.faint.Render("  Scan a card at any time. Not found? ctrl+n registers a new patient.") + "\n")
 	default:
 		fmt.Fprintf(&b, "  %d match(es) for %q\n", len(s.results), s.searched)
 		max := h - 6
@@ -164,7 +200,25 @@ func patientLine(p idcards.Patient, e *env) string {
 	if dob == "" {
 		dob = "—"
 	}
-	return fmt.Sprintf("%-22s %s %-10s %-5s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village)
+	return strings.TrimRight(fmt.Sprintf("%-22s %s %-10s %-6s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village), " ")
 }
 
 func (s *findScreen) focused() *field { return &s.q }
+
+// mrnShaped: one word of letters and digits (dashes and spaces as people
+// write them aside) with at least 3 digits — what an ID typed by hand
+// looks like. Verify says whether it is one.
+func mrnShaped(q string) bool {
+	n := barcode.Normalize(q)
+	digits := 0
+	for _, r := range n {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r >= 'A' && r <= 'Z':
+		default:
+			return false
+		}
+	}
+	return digits >= 3 && len(n) <= 24
+}

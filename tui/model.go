@@ -1,5 +1,5 @@
 // Package tui is the clerk's terminal UI: a thin root model that routes
-// between screens (one file each), a status line and a help bar, and the
+// between screens (one file each), a status line and a key bar, and the
 // scanner detector that turns a fast burst of keys ending in Enter into a
 // scan on every screen.
 //
@@ -12,16 +12,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -48,14 +47,16 @@ type Config struct {
 	// BurstGap is the longest pause between a scanner's keys (default 30 ms).
 	BurstGap time.Duration
 	// IdleLock returns to the sign-in screen after this long without a key
-	// (only with Auth; default 5 minutes).
+	// (only with Auth; default 5 minutes). The registry's idle_lock_minutes
+	// setting, re-read with the status line, overrides it while running.
 	IdleLock  time.Duration
 	IdleCheck time.Duration // how often idleness is checked (default 15 s)
 	// SyncKick, if set, asks the background OpenMRS sync to run now (after
 	// a registration or an issued or voided ID).
 	SyncKick func()
-	// StatusEvery is how often the status line re-reads the outbox and
-	// sync state (default 5 s; negative: never, tests send statusTickMsg).
+	// StatusEvery is how often the status line re-reads the outbox, sync
+	// state and idle_lock_minutes (default 5 s; negative: never, tests send
+	// statusTickMsg).
 	StatusEvery time.Duration
 }
 
@@ -68,17 +69,37 @@ type screen interface {
 }
 
 // scanTaker is a screen that wants a scan for itself (e.g. binding a
-// pre-printed card) instead of the scan panel; it returns false to decline.
+// pre-printed card) instead of the scan panel; it gets the verification
+// and returns false to decline.
 type scanTaker interface {
-	takeScan(e *env, code string) (tea.Cmd, bool)
+	takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool)
 }
 
 // focuser is a screen with a focused text field (nil when none).
 type focuser interface{ focused() *field }
 
-// inputScreen is a screen with a focused text field; a scanner burst typed
-// into it is taken back out.
-type inputScreen interface{ trimInput(n int) }
+// snapshotter is a screen whose contents a scan must not change: the keys
+// of a scanner burst reach the screen before the burst is recognised (at
+// its Enter), so the root takes a snapshot when a run of keys starts and
+// restores it when the run turns out to be a scan.
+type snapshotter interface{ snapshot() func() }
+
+// dirtier is a screen holding work that quitting or signing out loses.
+type dirtier interface{ dirty() bool }
+
+// scanGate is a screen that decides whether a fast run of keys may be a
+// scan: in a password field it is a password manager typing, unless it is
+// a card's 2D content.
+type scanGate interface{ mayScan(code string) bool }
+
+// oneField is a screen with a single field, where Enter after a raw paste
+// does what Enter does (search, check a code): there is no next field for
+// a paste to scatter into.
+type oneField interface{ oneField() }
+
+// resumer is a screen that refreshes itself when it is on top again (the
+// screen above it was closed: a registration, an edit, a bind).
+type resumer interface{ resume(e *env) tea.Cmd }
 
 // env is what screens share. Commands never capture it: they copy the
 // values they need (ctx, registry, arguments) first.
@@ -117,6 +138,7 @@ func pop() tea.Msg             { return popMsg{} }
 func status(text string, isErr bool) tea.Cmd {
 	return func() tea.Msg { return statusMsg{text, isErr} }
 }
+func scan(raw string) tea.Cmd { return func() tea.Msg { return scanMsg{raw} } }
 
 // starter is a screen that loads something when it is shown.
 type starter interface{ start(e *env) tea.Cmd }
@@ -132,27 +154,40 @@ func start(e *env, s screen) tea.Cmd {
 func friendly(e *env, op string, err error) string {
 	e.log.Error(op, "err", err)
 	switch idcards.ErrorKind(err) {
-	case idcards.Invalid, idcards.NotFound, idcards.Conflict, idcards.Forbidden:
-		return err.Error()
-	case idcards.Unavailable:
-		// The registry database (PostgreSQL on another machine) is down
-		// or out of reach: nothing was saved, the form is kept, and the
-		// pool reconnects on the next try.
-		return op + ": the registry database cannot be reached. Nothing was saved; your entries are kept — try again in a moment (it reconnects by itself)."
+	case idcards.Invalid, idcards.NotFound, idcards.Conflict, idcards.Forbidden, idcards.Unavailable:
+		if registry.DatabaseUnreachable(err) {
+			// The registry database (PostgreSQL on another machine) is
+			// down or out of reach: nothing was saved, the form is kept,
+			// and the pool reconnects on the next try.
+			return op + ": the registry database cannot be reached. Nothing was saved; your entries are kept — try again in a moment (it reconnects by itself)."
+		}
+		return strings.TrimPrefix(err.Error(), "registry: ")
 	}
 	return op + " failed: internal error (details in the log)"
 }
 
 var globalKeys = struct {
-	quit, help, back, scan key.Binding
+	quit, help, back, scan, lock, signOut key.Binding
 }{
-	quit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-	help: key.NewBinding(key.WithKeys("f1", "?"), key.WithHelp("f1", "all keys")),
-	back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-	scan: key.NewBinding(key.WithKeys("f2"), key.WithHelp("f2", "scan mode")),
+	quit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	help:    key.NewBinding(key.WithKeys("f1", "?"), key.WithHelp("f1", "all keys")),
+	back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	scan:    key.NewBinding(key.WithKeys("f2"), key.WithHelp("f2", "scan mode")),
+	lock:    key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "lock now")),
+	signOut: key.NewBinding(key.WithKeys("ctrl+q"), key.WithHelp("ctrl+q", "sign out")),
 }
 
-// Model is the root: it owns the screen stack, the status line, the help
+// ask is a question the root puts before quitting or signing out would
+// lose a half-filled form.
+type ask int
+
+const (
+	askNone ask = iota
+	askQuit
+	askSignOut
+)
+
+// Model is the root: it owns the screen stack, the status line, the key
 // bar and scanner detection.
 type Model struct {
 	cfg      Config
@@ -162,16 +197,29 @@ type Model struct {
 	status   string
 	statusE  bool
 	fullHelp bool
-	help     help.Model
+	ask      ask
 	locked   []screen // the screens behind the lock, for lockedBy
 	lockedBy string
 
 	// scanner burst: keys that arrived within BurstGap of each other.
-	burst  []rune
-	lastAt time.Time
-	base   context.Context // without an actor: what a lock returns to
-	outbox *int64          // pending outbox rows, nil until known
-	sync   *idcards.SyncStatus
+	burst   []rune
+	lastAt  time.Time // the last key, for scanner bursts
+	idleAt  time.Time // the last key or sign-in, for the idle lock
+	pasting bool      // a fast Enter that was no scan: a raw paste is running
+	// lastEnter: the previous key was Enter (a second fast one is a CR LF
+	// or a paste's empty line, never a key the clerk pressed)
+	lastEnter bool
+	restore   func() // undoes the current run of keys on snapFor
+	snapFor   screen
+	// held is a scan (or F2) made before anyone signed in: it is shown
+	// once someone does, never before.
+	held    string
+	heldF2  bool
+	scanReq int             // the scan the root waits for (scanFrom)
+	base    context.Context // without an actor: what a lock returns to
+	outbox  *int64          // pending outbox rows, nil until known
+	sync    *idcards.SyncStatus
+	idleSet bool // IdleLock came from the registry's setting
 }
 
 type statusTickMsg struct{}
@@ -194,24 +242,37 @@ type countsMsg struct {
 	outbox int64
 	ok     bool
 	sync   *idcards.SyncStatus
+	idle   time.Duration // idle_lock_minutes as set now; 0: not set
 }
 
 func (m Model) refreshCounts() tea.Cmd {
-	c, ok := m.e.reg.(counter)
-	if !ok {
+	if m.e.reg == nil {
+		return nil
+	}
+	c, _ := m.e.reg.(counter)
+	ss, _ := m.e.reg.(syncStatuser)
+	set, _ := m.e.reg.(settinger)
+	if c == nil && set == nil {
 		return nil
 	}
 	ctx := m.e.ctx
-	ss, _ := m.e.reg.(syncStatuser)
 	return func() tea.Msg {
-		n, err := c.Counts(ctx)
-		if err != nil {
-			return countsMsg{}
+		var msg countsMsg
+		if c != nil {
+			if n, err := c.Counts(ctx); err == nil {
+				msg.outbox, msg.ok = n.PendingOutbox, true
+			}
 		}
-		msg := countsMsg{outbox: n.PendingOutbox, ok: true}
 		if ss != nil {
 			if st, err := ss.SyncStatus(ctx); err == nil {
 				msg.sync = &st
+			}
+		}
+		if set != nil {
+			if v, err := set.Setting(ctx, "idle_lock_minutes", ""); err == nil {
+				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+					msg.idle = time.Duration(n) * time.Minute
+				}
 			}
 		}
 		return msg
@@ -260,7 +321,7 @@ func New(ctx context.Context, cfg Config) Model {
 			cfg.Auth = a
 		}
 	}
-	m := Model{cfg: cfg, e: e, w: 80, h: 24, help: help.New(), base: ctx}
+	m := Model{cfg: cfg, e: e, w: 80, h: 24, base: ctx}
 	if cfg.Auth == nil {
 		e.ctx = idcards.WithActor(ctx, cfg.Actor)
 	}
@@ -292,23 +353,33 @@ func (m Model) Init() tea.Cmd {
 
 func (m Model) top() screen { return m.stack[len(m.stack)-1] }
 
+func (m Model) signedIn() bool {
+	_, ok := idcards.ActorFrom(m.e.ctx)
+	return ok && m.e.reg != nil
+}
+
 // Update routes messages: global keys and scanner bursts first, then the
 // top screen.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
-		m.help.SetWidth(msg.Width)
 		return m, nil
 	case pushMsg:
 		m.stack = append(m.stack, msg.s)
+		m.fullHelp = false
 		return m, start(m.e, msg.s)
 	case replaceMsg:
 		m.stack[len(m.stack)-1] = msg.s
+		m.fullHelp = false
 		return m, start(m.e, msg.s)
 	case popMsg:
+		m.fullHelp = false
 		if len(m.stack) > 1 {
 			m.stack = m.stack[:len(m.stack)-1]
+			if r, ok := m.top().(resumer); ok {
+				return m, r.resume(m.e)
+			}
 		}
 		return m, nil
 	case statusMsg:
@@ -318,7 +389,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.ok {
 			n := msg.outbox
 			m.outbox = &n
+		}
+		if msg.sync != nil {
 			m.sync = msg.sync
+		}
+		if msg.idle > 0 {
+			m.cfg.IdleLock, m.idleSet = msg.idle, true
 		}
 		return m, nil
 	case statusTickMsg:
@@ -326,7 +402,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.statusTick()
 		}
 		return m, tea.Batch(m.refreshCounts(), m.statusTick())
-	case registeredMsg, actionMsg:
+	case registeredMsg, actionMsg, editedMsg:
 		cmd := m.top().update(m.e, msg)
 		if m.cfg.SyncKick != nil {
 			m.cfg.SyncKick()
@@ -360,64 +436,166 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := m.top().(*signInScreen); ok && msg.err == nil {
 			m.e.actor = msg.actor
 			m.e.ctx = idcards.WithActor(m.base, msg.actor)
-			m.lastAt = m.cfg.Now()
+			// A new start: the next key begins a new run (the sign-in's own
+			// fast keys, from a password manager, say, are no paste).
+			m.idleAt, m.lastAt = m.cfg.Now(), time.Time{}
+			m.burst, m.pasting, m.lastEnter, m.restore, m.snapFor = nil, false, false, nil, nil
 			m.stack = []screen{newFind()}
 			if msg.actor.Name == m.lockedBy && len(m.locked) > 0 {
 				// The same person unlocks: their screens are as they left them.
 				m.stack = m.locked
 			}
 			m.locked, m.lockedBy = nil, ""
-			return m, status("Signed in as "+msg.actor.Name, false)
+			cmds := []tea.Cmd{status("Signed in as "+who(msg.actor)+".", false)}
+			if m.held != "" {
+				cmds = append(cmds, scan(m.held))
+			} else if m.heldF2 {
+				m.stack = append(m.stack, newScan())
+			}
+			m.held, m.heldF2 = "", false
+			return m, tea.Batch(cmds...)
 		}
 	case tea.PasteMsg:
+		// A bracketed paste is typing, never a scan: it goes into the
+		// focused field as one run, its line breaks and tabs as spaces.
 		if f, ok := m.top().(focuser); ok {
 			if fd := f.focused(); fd != nil {
 				fd.paste(msg.Content)
 			}
 		}
 		return m, nil
+	case rootScanMsg:
+		return m.routeScan(msg)
 	case scanMsg:
-		if _, ok := idcards.ActorFrom(m.e.ctx); !ok || m.e.reg == nil {
+		if !m.signedIn() {
 			return m, nil // nobody signed in: a scan does not unlock anything
 		}
 		return m.startScan(msg.raw)
 	case idleTickMsg:
-		if _, signedIn := idcards.ActorFrom(m.e.ctx); signedIn && !m.lastAt.IsZero() && m.cfg.Now().Sub(m.lastAt) >= m.cfg.IdleLock {
+		if m.signedIn() && m.cfg.Auth != nil && !m.idleAt.IsZero() && m.cfg.Now().Sub(m.idleAt) >= m.cfg.IdleLock {
 			m.lock()
 			return m, tea.Batch(m.idleTick(), status("Locked after inactivity: sign in again.", false))
 		}
 		return m, m.idleTick()
 	case tea.KeyPressMsg:
-		if key.Matches(msg, globalKeys.quit) {
-			return m, tea.Quit
-		}
-		if m.cfg.Auth != nil && m.lastAt.IsZero() {
-			m.lastAt = m.cfg.Now()
-		}
-		if m.e.reg != nil && m.e.ctx != nil {
-			if _, ok := idcards.ActorFrom(m.e.ctx); ok {
-				if code, n, ok := m.detectBurst(msg); ok {
-					if in, ok := m.top().(inputScreen); ok {
-						in.trimInput(n)
-					}
-					return m.startScan(code)
-				}
-				if key.Matches(msg, globalKeys.scan) {
-					if _, ok := m.top().(*scanScreen); !ok {
-						m.stack = append(m.stack, newScan())
-					}
-					return m, nil
-				}
-			}
-		}
-		if key.Matches(msg, globalKeys.help) && (msg.String() == "f1" || !m.typing()) {
-			m.fullHelp = !m.fullHelp
-			return m, nil
-		}
-		m.status = ""
+		return m.key(msg)
 	}
 	cmd := m.top().update(m.e, msg)
 	return m, cmd
+}
+
+func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.ask != askNone {
+		a := m.ask
+		m.ask = askNone
+		switch {
+		case msg.String() == "y" || (a == askQuit && key.Matches(msg, globalKeys.quit)):
+			if a == askQuit {
+				return m, tea.Quit
+			}
+			m.signOut()
+			return m, status("Signed out.", false)
+		}
+		return m, status("Nothing lost: carry on.", false)
+	}
+	if key.Matches(msg, globalKeys.quit) {
+		if m.dirty() {
+			m.ask = askQuit
+			return m, nil
+		}
+		return m, tea.Quit
+	}
+	if m.fullHelp && (msg.String() == "esc" || msg.String() == "f1") {
+		m.fullHelp = false
+		return m, nil
+	}
+	code, newline, isScan := m.detectBurst(msg)
+	m.idleAt = m.lastAt
+	if g, ok := m.top().(scanGate); ok && isScan && !g.mayScan(code) {
+		// A password field: a password manager types fast too, and its
+		// Enter is Enter.
+		isScan = false
+	}
+	if _, ok := m.top().(*signInScreen); ok {
+		newline = false // a password manager's Enter signs in
+	}
+	if _, ok := m.top().(oneField); ok {
+		newline = false // one field: Enter after a paste searches or checks
+	}
+	switch {
+	case isScan:
+		// Take the run back out of the screen, keeping a way to put it
+		// back if the registry says it was no ID at all (a raw paste).
+		var redo func()
+		if m.restore != nil && m.snapFor == m.top() {
+			redo = m.top().(snapshotter).snapshot()
+			m.restore()
+		}
+		m.restore, m.snapFor = nil, nil
+		if m.e.reg == nil {
+			return m, status("A card was scanned: create the registry first.", false)
+		}
+		if !m.signedIn() {
+			m.held = code
+			return m, status("Card scanned: it is shown once you sign in.", false)
+		}
+		m.status = ""
+		return m.scanFrom(code, redo)
+	case newline:
+		// A raw paste (a terminal without bracketed paste): its line
+		// breaks stay in the field as spaces instead of moving on or
+		// submitting.
+		if f, ok := m.top().(focuser); ok {
+			if fd := f.focused(); fd != nil {
+				fd.space()
+			}
+		}
+		return m, nil
+	}
+	if key.Matches(msg, globalKeys.scan) && m.e.reg != nil {
+		if !m.signedIn() {
+			m.heldF2 = true
+			return m, status("Sign in first: scan mode opens as soon as you do.", false)
+		}
+		if _, ok := m.top().(*scanScreen); !ok {
+			m.stack = append(m.stack, newScan())
+		}
+		m.fullHelp = false
+		return m, nil
+	}
+	if m.cfg.Auth != nil && m.signedIn() {
+		switch {
+		case key.Matches(msg, globalKeys.lock):
+			m.lock()
+			return m, status("Locked: sign in again to carry on where you left off.", false)
+		case key.Matches(msg, globalKeys.signOut):
+			if m.dirty() {
+				m.ask = askSignOut
+				return m, nil
+			}
+			m.signOut()
+			return m, status("Signed out.", false)
+		}
+	}
+	if key.Matches(msg, globalKeys.help) && (msg.String() == "f1" || !m.typing()) {
+		m.fullHelp = !m.fullHelp
+		return m, nil
+	}
+	m.status = ""
+	return m, m.top().update(m.e, msg)
+}
+
+// dirty reports whether any screen (including those behind a lock) holds
+// work that quitting would lose.
+func (m Model) dirty() bool {
+	for _, l := range [][]screen{m.stack, m.locked} {
+		for _, s := range l {
+			if d, ok := s.(dirtier); ok && d.dirty() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lock forgets the signed-in user and shows the sign-in screen.
@@ -427,8 +605,17 @@ func (m *Model) lock() {
 	m.locked, m.lockedBy = m.stack, m.e.actor.Name
 	m.e.actor = idcards.Actor{}
 	m.e.ctx = m.base
+	s := newSignIn(m.cfg.Auth)
+	s.lockedBy = m.lockedBy
+	m.stack = []screen{s}
+	m.burst, m.restore, m.snapFor, m.fullHelp = nil, nil, nil, false
+}
+
+// signOut forgets the user and their screens.
+func (m *Model) signOut() {
+	m.lock()
+	m.locked, m.lockedBy = nil, ""
 	m.stack = []screen{newSignIn(m.cfg.Auth)}
-	m.burst = nil
 }
 
 // typing reports whether the top screen has a text field focused, in which
@@ -438,37 +625,72 @@ func (m Model) typing() bool {
 	return ok && t.typing()
 }
 
-// detectBurst feeds a key to the scanner detector. It returns the code
-// when Enter ends a burst: at least 4 characters, each within BurstGap of
-// the previous one, looking like a code (see looksLikeCode).
-func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, n int, ok bool) {
+// detectBurst feeds a key to the scanner detector. When Enter ends a run
+// of keys each within BurstGap of the previous one it reports either a
+// scan (the run looks like a code, see looksLikeScan) or, for a run that
+// is not one, a raw paste's line break. A new run snapshots the top screen
+// so that a scan can be taken back out of it whole.
+func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan bool) {
 	now := m.cfg.Now()
 	fast := !m.lastAt.IsZero() && now.Sub(m.lastAt) <= m.cfg.BurstGap
 	m.lastAt = now
 	if k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
 		b := m.burst
 		m.burst = nil
-		if fast && len(b) >= 4 && looksLikeCode(string(b)) {
-			return string(b), len(b), true
+		afterEnter := m.lastEnter
+		m.lastEnter = true
+		if !fast {
+			m.pasting = false
+			return "", false, false
 		}
-		return "", 0, false
+		if afterEnter {
+			return "", true, false // CR LF, or an empty line of a paste
+		}
+		if !m.pasting && len(b) >= 4 && looksLikeScan(string(b)) {
+			return string(b), false, true
+		}
+		if len(b) >= 1 {
+			m.pasting = true
+			return "", true, false
+		}
+		return "", false, false
 	}
-	r := []rune(k.Text)
-	if len(r) != 1 || k.Mod&^tea.ModShift != 0 {
-		m.burst = nil
-		return "", 0, false
+	m.lastEnter = false
+	var r rune
+	switch {
+	case k.Code == tea.KeyTab && k.Mod == 0:
+		r = '\t' // some scanners send a 2D symbol's space as a Tab
+	case k.Code == tea.KeySpace || k.Text == " ":
+		r = ' '
+	default:
+		t := []rune(k.Text)
+		if len(t) != 1 || k.Mod&^tea.ModShift != 0 {
+			m.burst, m.restore, m.snapFor = nil, nil, nil
+			return "", false, false
+		}
+		r = t[0]
 	}
 	if !fast {
-		m.burst = m.burst[:0]
+		m.burst, m.pasting = m.burst[:0], false
+		m.restore, m.snapFor = nil, nil
+		if len(m.stack) > 0 {
+			if sn, ok := m.top().(snapshotter); ok {
+				m.restore, m.snapFor = sn.snapshot(), m.top()
+			}
+		}
 	}
-	m.burst = append(m.burst, r[0])
-	return "", 0, false
+	m.burst = append(m.burst, r)
+	return "", false, false
 }
 
-// looksLikeCode: printable ASCII without spaces (MRNs, AIM prefixes and
-// 2D payloads with separators) and at least 3 digits, so that a name or
-// word is never mistaken for a scan.
-func looksLikeCode(s string) bool {
+// looksLikeScan: a code as a scanner sends it. Either printable ASCII
+// without spaces and with at least 3 digits (MRNs, with or without an AIM
+// prefix; a name or word never passes), or the documented content of a
+// card's 2D symbol, "MRN SERIAL" (barcode.Parse2D), which has a space.
+func looksLikeScan(s string) bool {
+	if _, _, ok := barcode.Parse2D(barcode.StripAIM(s)); ok {
+		return true
+	}
 	digits := 0
 	for _, r := range s {
 		switch {
@@ -482,117 +704,90 @@ func looksLikeCode(s string) bool {
 	return digits >= 3
 }
 
-func (m Model) startScan(raw string) (tea.Model, tea.Cmd) {
+// is2D reports whether raw is a card's 2D content (with or without an AIM
+// prefix), which a clerk may also type or paste into a search box.
+func is2D(raw string) bool {
+	_, _, ok := barcode.Parse2D(barcode.StripAIM(strings.TrimSpace(raw)))
+	return ok
+}
+
+// rootScanMsg is the verification of a scan made on a screen other than
+// the scan screen; the root routes it (see scanFrom).
+type rootScanMsg struct {
+	req  int
+	raw  string
+	res  scanResult
+	err  error
+	redo func() // puts the run of keys back into on
+	on   screen
+}
+
+func (m Model) startScan(raw string) (tea.Model, tea.Cmd) { return m.scanFrom(raw, nil) }
+
+// scanFrom verifies a scan. On the scan screen the panel shows it; on any
+// other screen the root waits for the answer: a screen that takes scans
+// (binding a pre-printed card) gets it, otherwise the panel opens over the
+// screen, which is kept as it was. A run of keys that the registry calls
+// no ID at all (and that has no AIM prefix) was typed or pasted, not
+// scanned: redo puts it back.
+func (m Model) scanFrom(raw string, redo func()) (tea.Model, tea.Cmd) {
+	if s, ok := m.top().(*scanScreen); ok {
+		m.fullHelp = false
+		return m, s.verify(m.e, raw)
+	}
+	m.scanReq = m.e.req()
+	ctx, reg, req, on := m.e.ctx, m.e.reg, m.scanReq, m.top()
+	return m, func() tea.Msg {
+		r, err := checkCode(ctx, reg, raw)
+		return rootScanMsg{req: req, raw: raw, res: r, err: err, redo: redo, on: on}
+	}
+}
+
+func (m Model) routeScan(msg rootScanMsg) (tea.Model, tea.Cmd) {
+	if msg.req != m.scanReq || msg.on != m.top() {
+		return m, nil // the clerk moved on
+	}
+	m.scanReq = 0
+	if msg.err != nil {
+		return m, status(friendly(m.e, "verify", msg.err), true)
+	}
+	if msg.redo != nil && msg.res.v.Status == idcards.StatusMalformed && barcode.StripAIM(msg.raw) == msg.raw {
+		msg.redo()
+		if _, ok := m.top().(oneField); ok {
+			// As if typed: Enter searches.
+			return m, m.top().update(m.e, tea.KeyPressMsg{Code: tea.KeyEnter})
+		}
+		return m, status("Kept as typed: that was not a card.", false)
+	}
 	if t, ok := m.top().(scanTaker); ok {
-		if cmd, ok := t.takeScan(m.e, raw); ok {
+		if cmd, ok := t.takeScan(m.e, msg.raw, msg.res); ok {
 			return m, cmd
 		}
 	}
-	s, ok := m.top().(*scanScreen)
-	if !ok {
-		s = newScan()
-		m.stack = append(m.stack, s)
-	}
-	return m, s.verify(m.e, raw)
-}
-
-// View renders the screen with a title bar, status line and help bar.
-func (m Model) View() tea.View {
-	v := tea.NewView(m.render())
-	v.AltScreen = true
-	v.WindowTitle = "idcards"
-	// While a print or other slow action runs, terminals that support it
-	// show an indeterminate progress bar too (the screen shows "◐ …").
-	if b, ok := m.top().(interface{ working() bool }); ok && b.working() {
-		v.ProgressBar = tea.NewProgressBar(tea.ProgressBarIndeterminate, 0)
-	}
-	return v
-}
-
-func (m Model) render() string {
-	st := m.e.st
-	s := m.top()
-	title := st.bar.Width(m.w).Render(truncate(" idcards · "+s.title(), m.w))
-	var bindings []key.Binding
-	bindings = append(bindings, s.keys(m.e)...)
-	if len(m.stack) > 1 {
-		bindings = append(bindings, globalKeys.back)
-	}
-	if m.e.reg != nil {
-		bindings = append(bindings, globalKeys.scan)
-	}
-	bindings = append(bindings, globalKeys.help, globalKeys.quit)
-	var helpView string
-	if m.fullHelp {
-		helpView = m.help.FullHelpView(chunk(bindings, 4))
-	} else {
-		helpView = m.help.ShortHelpView(bindings)
-	}
-	statusLine := m.statusLine()
-	bodyH := m.h - 2 - lipgloss.Height(helpView)
-	if bodyH < 1 {
-		bodyH = 1
-	}
-	body := s.view(m.e, m.w, bodyH)
-	lines := strings.Split(body, "\n")
-	if len(lines) > bodyH {
-		lines = lines[:bodyH]
-	}
-	for len(lines) < bodyH {
-		lines = append(lines, "")
-	}
-	all := strings.Split(strings.Join([]string{title, strings.Join(lines, "\n"), statusLine, helpView}, "\n"), "\n")
-	for i, l := range all {
-		all[i] = ansi.Truncate(l, m.w, "…")
-	}
-	return strings.Join(all, "\n")
-}
-
-func (m Model) statusLine() string {
-	st := m.e.st
-	if m.status != "" {
-		if m.statusE {
-			return truncate(st.err.Render("! "+m.status), m.w)
-		}
-		return truncate(st.ok.Render(m.status), m.w)
-	}
-	parts := []string{}
-	if m.e.actor.Name != "" {
-		parts = append(parts, "user "+m.e.actor.Name)
-	}
-	if m.cfg.Site != "" {
-		parts = append(parts, "site "+m.cfg.Site)
-	}
-	parts = append(parts, syncLabel(m.sync, m.e.now()))
-	if m.outbox != nil && (m.sync == nil || !m.sync.Configured) {
-		parts = append(parts, fmt.Sprintf("outbox %d", *m.outbox))
-	}
-	if m.e.reg != nil {
-		parts = append(parts, m.e.reg.Path())
-	}
-	return st.faint.Render(truncate(strings.Join(parts, " · "), m.w))
-}
-
-func chunk(b []key.Binding, n int) [][]key.Binding {
-	var out [][]key.Binding
-	for len(b) > n {
-		out = append(out, b[:n])
-		b = b[n:]
-	}
-	return append(out, b)
-}
-
-func truncate(s string, w int) string {
-	if w <= 1 {
-		return s
-	}
-	return ansi.Truncate(s, w, "…")
+	s := newScan()
+	res := msg.res
+	s.res, s.last = &res, msg.raw
+	e := m.e
+	e.log.Info("scan", "code", res.v.Code, "status", res.v.Status)
+	m.stack = append(m.stack, s)
+	m.fullHelp = false
+	return m, nil
 }
 
 func age(birth string, now time.Time) string {
 	t, err := time.Parse("2006-01-02", birth)
 	if err != nil {
 		return "age ?"
+	}
+	if d := now.Sub(t); d >= 0 && d < 2*365*24*time.Hour {
+		months := (now.Year()-t.Year())*12 + int(now.Month()) - int(t.Month())
+		if now.Day() < t.Day() {
+			months--
+		}
+		if months < 2 {
+			return fmt.Sprintf("%d wk", int(d.Hours()/24/7))
+		}
+		return fmt.Sprintf("%d mo", months)
 	}
 	y := now.Year() - t.Year()
 	if now.YearDay() < t.YearDay() {

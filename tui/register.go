@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"context"
 	"fmt"
-	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -15,7 +17,8 @@ import (
 // registerScreen is the registration form and, before anything is written,
 // the duplicate warning: likely existing records with the reasons, and
 // the clerk's decision ("same person" opens the existing record, "different
-// person" registers and issues a new MRN). The decision is audited.
+// person" registers and issues a new MRN; over a probable duplicate only
+// with a reason). The decision is audited in the same words as the CLI's.
 type registerScreen struct {
 	fields  []field
 	focus   int
@@ -25,6 +28,14 @@ type registerScreen struct {
 	cands   []idcards.Candidate
 	cursor  int
 	warning bool
+	// overriding: the clerk said "different person" over a probable
+	// duplicate and types the reason.
+	overriding bool
+	reason     field
+	// refused: the last registration was refused for want of permission
+	// (e.g. the hourly cap); a supervisor may approve it here.
+	refused *registry.Registration
+	appr    *approval
 	pending int
 }
 
@@ -46,13 +57,9 @@ type (
 	}
 	registeredMsg struct {
 		req int
+		r   registry.Registration
 		p   idcards.Patient
 		mrn string
-		err error
-	}
-	bindCheckMsg struct {
-		req int
-		v   idcards.Verification
 		err error
 	}
 	sameMsg struct {
@@ -62,24 +69,28 @@ type (
 	}
 )
 
-var regKeys = struct{ next, prev, submit, same, different, up key.Binding }{
+var regKeys = struct{ next, prev, submit, same, different, up, reason, approve key.Binding }{
 	next:      key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
 	prev:      key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
 	submit:    key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s/enter on last", "check & register")),
 	same:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "same person")),
-	different: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new person")),
+	different: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "different person")),
 	up:        key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose")),
+	reason:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "register with this reason")),
+	approve:   key.NewBinding(key.WithKeys("ctrl+a"), key.WithHelp("ctrl+a", "supervisor approves")),
 }
+
+const birthHint = "YYYY-MM-DD, or age: 34, 3m, 6w (estimated)"
 
 func newRegister(e *env, query, bind string) *registerScreen {
 	s := &registerScreen{bind: bind, fields: []field{
-		newField("Given name", 100, ""),
-		newField("Family name", 100, ""),
+		newField("Given name", idcards.MaxNameRunes, ""),
+		newField("Family name", idcards.MaxNameRunes, ""),
 		newField("Sex", 10, "M, F, O or U"),
-		newField("Birth date/age", 10, "YYYY-MM-DD, or age in years (estimated)"),
+		newField("Birth date/age", 10, birthHint),
 		newField("Phone", 30, "optional"),
 		newField("Village/address", 100, "optional"),
-	}}
+	}, reason: newField("Reason", 200, "required: how you know this is someone else")}
 	// Carry a name typed into the search box over.
 	if q := strings.TrimSpace(query); q != "" && !strings.ContainsAny(q, "0123456789") {
 		w := strings.Fields(q)
@@ -92,27 +103,134 @@ func newRegister(e *env, query, bind string) *registerScreen {
 }
 
 func (s *registerScreen) title() string {
-	if s.bind != "" {
-		return "Register onto pre-printed card " + s.bind
-	}
-	if s.warning {
+	switch {
+	case s.warning:
 		return "Possible duplicate — decide before a new ID is issued"
+	case s.bind != "":
+		return "Register onto pre-printed card " + s.bind
 	}
 	return "Register a new patient"
 }
 
-func (s *registerScreen) typing() bool { return !s.warning }
-func (s *registerScreen) trimInput(n int) {
-	if !s.warning {
-		s.fields[s.focus].trim(n)
+func (s *registerScreen) typing() bool { return !s.warning || s.overriding || s.appr != nil }
+
+func (s *registerScreen) snapshot() func() {
+	saved := *s
+	saved.fields = cloneFields(s.fields)
+	var appr approval
+	if s.appr != nil {
+		appr = *s.appr
+	}
+	return func() {
+		*s = saved
+		s.fields = cloneFields(saved.fields)
+		if s.appr != nil {
+			*s.appr = appr
+		}
 	}
 }
 
+// dirty: anything typed is lost by quitting.
+func (s *registerScreen) dirty() bool {
+	for i := range s.fields {
+		if strings.TrimSpace(s.fields[i].String()) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *registerScreen) keys(e *env) []key.Binding {
-	if s.warning {
+	switch {
+	case s.appr != nil:
+		return s.appr.keys()
+	case s.overriding:
+		return []key.Binding{regKeys.reason}
+	case s.warning:
 		return []key.Binding{regKeys.up, regKeys.same, regKeys.different}
 	}
-	return []key.Binding{regKeys.next, regKeys.prev, regKeys.submit}
+	b := []key.Binding{regKeys.next, regKeys.prev, regKeys.submit}
+	if s.refused != nil {
+		b = append(b, regKeys.approve)
+	}
+	return b
+}
+
+// checkName is the desk's early check of a name part, before the registry
+// (NewPatient.Validate) has the last word: a letter, no digits, control
+// characters, emoji or symbols, and no longer than a card prints.
+func checkName(label, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	if n := len([]rune(v)); n > idcards.MaxNameRunes {
+		return idcards.Errorf(idcards.Invalid, "%s is %d characters long; at most %d fit on the card", label, n, idcards.MaxNameRunes)
+	}
+	letter := false
+	for _, r := range v {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.Is(unicode.M, r) || r == ' ' || strings.ContainsRune("-'’.,", r):
+		case unicode.IsDigit(r):
+			return idcards.Errorf(idcards.Invalid, "%s %q contains a digit: type the name only", label, v)
+		case unicode.IsControl(r):
+			return idcards.Errorf(idcards.Invalid, "%s contains a control character", label)
+		case r > 0xFFFF || unicode.Is(unicode.So, r) || r == 0x200D || r == 0xFE0F:
+			return idcards.Errorf(idcards.Invalid, "%s contains an emoji or picture symbol (%q): names are letters only; the card cannot print it", label, string(r))
+		default:
+			return idcards.Errorf(idcards.Invalid, "%s contains %q: use letters, spaces, hyphens and apostrophes", label, string(r))
+		}
+	}
+	if !letter {
+		return idcards.Errorf(idcards.Invalid, "%s %q has no letter", label, v)
+	}
+	return nil
+}
+
+// parseBirth reads the birth date field: a date, or an age in years,
+// months, weeks or days (estimated).
+func parseBirth(b string, now time.Time) (date string, estimated bool, err error) {
+	b = strings.TrimSpace(b)
+	switch {
+	case b == "":
+		return "", false, idcards.Errorf(idcards.Invalid, "a birth date or an age is needed: 1990-03-04, or an age such as 34, 3m (months) or 6w (weeks)")
+	case strings.ContainsAny(b, "-/."):
+		t, err := time.Parse("2006-01-02", b)
+		if err != nil {
+			return "", false, idcards.Errorf(idcards.Invalid, "birth date %q is not a date: use YYYY-MM-DD (e.g. 1990-03-04), or give an age", b)
+		}
+		if t.After(now) {
+			return "", false, idcards.Errorf(idcards.Invalid, "birth date %s is in the future", b)
+		}
+		return b, false, nil
+	}
+	return registry.ParseAge(b, now)
+}
+
+// checkField is the early check of one field, run when the clerk leaves it.
+func (s *registerScreen) checkField(e *env, i int) error {
+	v := s.fields[i].String()
+	switch i {
+	case fGiven:
+		return checkName("given name", v)
+	case fFamily:
+		return checkName("family name", v)
+	case fSex:
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		_, err := idcards.ParseSex(strings.TrimSpace(v))
+		return err
+	case fBirth:
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		_, _, err := parseBirth(v, e.now())
+		return err
+	}
+	return nil
 }
 
 // parse validates the form into a NewPatient.
@@ -123,20 +241,21 @@ func (s *registerScreen) parse(e *env) (registry.NewPatient, error) {
 		Phone:      s.fields[fPhone].String(),
 		Village:    s.fields[fVillage].String(),
 	}
+	for _, i := range []int{fGiven, fFamily} {
+		if err := s.checkField(e, i); err != nil {
+			s.focus = i
+			return np, err
+		}
+	}
 	sex, err := idcards.ParseSex(strings.TrimSpace(s.fields[fSex].String()))
 	if err != nil {
+		s.focus = fSex
 		return np, err
 	}
 	np.Sex = sex
-	b := strings.TrimSpace(s.fields[fBirth].String())
-	if n, err := strconv.Atoi(b); err == nil {
-		d, err := registry.BirthDateFromAge(n, e.now())
-		if err != nil {
-			return np, err
-		}
-		np.BirthDate, np.BirthDateEstimated = d, true
-	} else {
-		np.BirthDate = b
+	if np.BirthDate, np.BirthDateEstimated, err = parseBirth(s.fields[fBirth].String(), e.now()); err != nil {
+		s.focus = fBirth
+		return np, err
 	}
 	err = np.Validate(e.now())
 	return np, err
@@ -154,7 +273,7 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if len(msg.cands) == 0 {
-			return s.register(e, msg.np, "no candidates")
+			return s.register(e, e.ctx, registry.Registration{Patient: msg.np, BindMRN: s.bind, Decision: "no duplicate candidates"})
 		}
 		s.np, s.cands, s.cursor, s.warning = msg.np, msg.cands, 0, true
 		return nil
@@ -165,25 +284,27 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		s.pending = 0
 		if msg.err != nil {
 			s.err = friendly(e, "register", msg.err)
-			s.warning = false
+			s.warning, s.overriding = false, false
+			if idcards.ErrorKind(msg.err) == idcards.Forbidden {
+				r := msg.r
+				s.refused = &r
+				s.err += " — a supervisor can approve it at this desk: ctrl+a."
+			}
 			return nil
 		}
 		d := newDetail(e, msg.p.ID)
 		return tea.Batch(replace(d), status(fmt.Sprintf("Registered %s with MRN %s. Press p to print the card.", msg.p.DisplayName(), msg.mrn), false))
-	case bindCheckMsg:
-		if msg.req != s.pending {
+	case approvedMsg:
+		if s.appr == nil {
 			return nil
 		}
-		s.pending = 0
-		switch {
-		case msg.err != nil:
-			s.err = friendly(e, "check card", msg.err)
-		case msg.v.Status != idcards.StatusUnassigned:
-			s.err = fmt.Sprintf("card %s is %s, not a blank pre-printed card: it cannot be given to this patient", printable(msg.v.Input), strings.ToUpper(string(msg.v.Status)))
-		default:
-			s.bind, s.err = msg.v.Code, ""
+		ctx, ok := s.appr.result(e, msg)
+		if !ok || s.refused == nil {
+			return nil
 		}
-		return nil
+		r := *s.refused
+		s.appr, s.refused, s.err = nil, nil, ""
+		return s.register(e, ctx, r)
 	case sameMsg:
 		if msg.req != s.pending {
 			return nil
@@ -199,18 +320,33 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		if s.pending != 0 {
 			return nil
 		}
+		if s.appr != nil {
+			cmd, cancel := s.appr.key(e, msg)
+			if cancel {
+				s.appr = nil
+			}
+			return cmd
+		}
+		if s.overriding {
+			return s.overrideKey(e, msg)
+		}
 		if s.warning {
 			return s.decide(e, msg)
 		}
 		switch {
 		case msg.String() == "esc":
 			return pop
+		case key.Matches(msg, regKeys.approve) && s.refused != nil:
+			s.appr = newApproval("this registration")
+			return nil
 		case key.Matches(msg, regKeys.submit) || (msg.String() == "enter" && s.focus == len(s.fields)-1):
 			return s.check(e)
 		case key.Matches(msg, regKeys.next) || msg.String() == "enter":
+			s.leave(e)
 			s.focus = (s.focus + 1) % len(s.fields)
 			return nil
 		case key.Matches(msg, regKeys.prev):
+			s.leave(e)
 			s.focus = (s.focus + len(s.fields) - 1) % len(s.fields)
 			return nil
 		}
@@ -221,11 +357,21 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// leave checks the field the clerk is leaving, so a mistake is shown at
+// once rather than at the end.
+func (s *registerScreen) leave(e *env) {
+	if err := s.checkField(e, s.focus); err != nil {
+		s.err = err.Error()
+	} else {
+		s.err = ""
+	}
+}
+
 // check validates the form and looks for likely duplicates.
 func (s *registerScreen) check(e *env) tea.Cmd {
 	np, err := s.parse(e)
 	if err != nil {
-		s.err = err.Error()
+		s.err = strings.TrimPrefix(err.Error(), "registry: ")
 		return nil
 	}
 	s.err = ""
@@ -237,14 +383,34 @@ func (s *registerScreen) check(e *env) tea.Cmd {
 	}
 }
 
-func (s *registerScreen) register(e *env, np registry.NewPatient, decision string) tea.Cmd {
+func (s *registerScreen) register(e *env, ctx context.Context, r registry.Registration) tea.Cmd {
 	s.pending = e.req()
-	ctx, reg, req := e.ctx, e.reg, s.pending
-	r := registry.Registration{Patient: np, BindMRN: s.bind, Decision: decision}
+	reg, req := e.reg, s.pending
 	return func() tea.Msg {
 		p, mrn, err := reg.Register(ctx, r)
-		return registeredMsg{req: req, p: p, mrn: mrn, err: err}
+		return registeredMsg{req: req, r: r, p: p, mrn: mrn, err: err}
 	}
+}
+
+func (s *registerScreen) probable() int {
+	n := 0
+	for _, c := range s.cands {
+		if c.Level == idcards.MatchProbable {
+			n++
+		}
+	}
+	return n
+}
+
+// probableMRNs lists the probable candidates' MRNs as the CLI does.
+func (s *registerScreen) probableMRNs() string {
+	var out []string
+	for _, c := range s.cands {
+		if c.Level == idcards.MatchProbable {
+			out = append(out, strings.Join(c.MRNs, "/"))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func (s *registerScreen) decide(e *env, k tea.KeyPressMsg) tea.Cmd {
@@ -270,11 +436,36 @@ func (s *registerScreen) decide(e *env, k tea.KeyPressMsg) tea.Cmd {
 			return sameMsg{req: req, id: c.Patient.ID, err: err}
 		}
 	case key.Matches(k, regKeys.different):
-		var ids []string
-		for _, c := range s.cands {
-			ids = append(ids, c.Patient.UUID)
+		if s.probable() > 0 {
+			// As the CLI's --force --reason: a probable duplicate is only
+			// overridden with a reason.
+			s.overriding, s.err = true, ""
+			s.reason.set("")
+			return nil
 		}
-		return s.register(e, s.np, fmt.Sprintf("override: %d candidate(s) judged a different person: %s", len(s.cands), strings.Join(ids, ",")))
+		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind,
+			Decision: fmt.Sprintf("%d candidates (0 probable) shown", len(s.cands))})
+	}
+	return nil
+}
+
+func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "esc":
+		s.overriding, s.err = false, ""
+		return nil
+	case "enter":
+		reason := strings.Join(strings.Fields(s.reason.String()), " ")
+		if reason == "" {
+			s.err = "a reason is required: it is recorded in the audit trail"
+			return nil
+		}
+		s.err = ""
+		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind,
+			Decision: fmt.Sprintf("override: %d probable duplicate(s) (%s); reason: %s", s.probable(), s.probableMRNs(), reason)})
+	}
+	if s.reason.handle(k) {
+		s.err = ""
 	}
 	return nil
 }
@@ -283,7 +474,8 @@ func (s *registerScreen) view(e *env, w, h int) string {
 	st := e.st
 	var b strings.Builder
 	b.WriteString("\n")
-	if s.warning {
+	switch {
+	case s.warning:
 		b.WriteString(st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n\n")
 		for i, c := range s.cands {
 			mrns := strings.Join(c.MRNs, ",")
@@ -295,13 +487,26 @@ func (s *registerScreen) view(e *env, w, h int) string {
 				line = st.selected.Render(truncate(line, w))
 			}
 			b.WriteString(truncate(line, w) + "\n")
-			b.WriteString(st.faint.Render(truncate("            why: "+strings.Join(c.Reasons, "; "), w)) + "\n")
+			for _, l := range strings.Split(strings.TrimRight(textBlock("          why: "+strings.Join(c.Reasons, "; "), w), "\n"), "\n") {
+				b.WriteString(st.faint.Render(l) + "\n")
+			}
 		}
-		b.WriteString(fmt.Sprintf("\n  %-9s %-12s ", "NEW", "(new ID)") + patientLine(idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}, e) + "\n")
-		b.WriteString("\n  Ask the patient, then press\n    s  same person: use the selected record, no new ID\n    n  different person: register and issue a new ID\n")
-	} else {
+		b.WriteString(truncate(fmt.Sprintf("\n  %-9s %-12s ", "NEW", "(new ID)")+patientLine(idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}, e), w) + "\n")
+		if s.overriding {
+			b.WriteString("\n" + textBlock(fmt.Sprintf("%d of them is a probable duplicate. Why is this a different person? The reason is recorded in the audit trail (esc goes back).", s.probable()), w))
+			b.WriteString(s.reason.view(st, true, w) + "\n")
+		} else {
+			b.WriteString("\n  Ask the patient, then press\n    s  same person: use the selected record, no new ID\n    n  different person: register and issue a new ID")
+			if s.probable() > 0 {
+				b.WriteString(" (asks why)")
+			}
+			b.WriteString("\n")
+		}
+	case s.appr != nil:
+		b.WriteString(s.appr.view(st, w))
+	default:
 		for i := range s.fields {
-			b.WriteString(truncate(s.fields[i].view(st, i == s.focus, w), w) + "\n")
+			b.WriteString(s.fields[i].view(st, i == s.focus, w) + "\n")
 		}
 		if s.bind != "" {
 			b.WriteString("\n  The patient gets the pre-printed card " + s.bind + " (no new number).\n")
@@ -310,29 +515,52 @@ func (s *registerScreen) view(e *env, w, h int) string {
 	if s.pending != 0 {
 		b.WriteString("\n  Working…\n")
 	}
-	if s.err != "" {
-		b.WriteString("\n" + st.err.Render(truncate("  ✖ "+s.err, w)) + "\n")
+	switch {
+	case s.err != "":
+		b.WriteString("\n" + errBlock(st, s.err, w))
+	case !s.warning && s.appr == nil && s.fields[s.focus].over:
+		b.WriteString("\n" + errBlock(st, overMsg(&s.fields[s.focus], s.focus <= fFamily), w))
 	}
 	return b.String()
 }
 
+// overMsg says that a field refused characters because it is full (typed
+// or pasted).
+func overMsg(f *field, name bool) string {
+	m := fmt.Sprintf("%s: at most %d characters", strings.ToLower(f.label), f.max)
+	if name {
+		m += " fit on the card"
+	}
+	return m
+}
+
 // takeScan: scanning a card while filling the form gives the patient that
-// pre-printed card (if it is unassigned) instead of a new number.
-func (s *registerScreen) takeScan(e *env, code string) (tea.Cmd, bool) {
-	if s.warning || s.pending != 0 {
+// pre-printed card if it is unassigned; any other card shows its panel
+// over the form. Either way the form keeps what the clerk typed.
+func (s *registerScreen) takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool) {
+	if s.warning || s.pending != 0 || s.appr != nil || r.v.Status != idcards.StatusUnassigned {
 		return nil, false
 	}
-	s.pending = e.req()
-	ctx, reg, req := e.ctx, e.reg, s.pending
-	return func() tea.Msg {
-		v, err := reg.Verify(ctx, code)
-		return bindCheckMsg{req: req, v: v, err: err}
-	}, true
+	s.bind, s.err = r.v.Code, ""
+	return status("The patient gets the pre-printed card "+r.v.Code+"; the form is as you left it.", false), true
 }
 
 func (s *registerScreen) focused() *field {
-	if s.warning {
+	switch {
+	case s.appr != nil:
+		return s.appr.focused()
+	case s.overriding:
+		return &s.reason
+	case s.warning:
 		return nil
 	}
 	return &s.fields[s.focus]
+}
+
+// mayScan: the supervisor's password field takes no scans (see approval).
+func (s *registerScreen) mayScan(code string) bool {
+	if s.appr != nil {
+		return s.appr.mayScan(code)
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 )
 
 // scanScreen shows the answer for a scanned or typed code in a large
@@ -16,51 +18,91 @@ import (
 // screen lands here; typing a code and Enter works the same.
 type scanScreen struct {
 	in      field
-	v       *idcards.Verification
+	res     *scanResult
+	last    string // the raw code shown, re-checked when the screen is on top again
 	pending int
 	err     string
 }
 
+// scanResult is a verification with what the panel needs besides: the
+// patient of a voided ID (Verify names only active IDs' patients) and
+// whether the code came from a 2D symbol (only that names a card).
+type scanResult struct {
+	v       idcards.Verification
+	patient *idcards.Patient
+	twoD    bool
+}
+
 type verifiedMsg struct {
 	req int
-	v   idcards.Verification
+	res scanResult
 	err error
 }
 
 var scanKeys = struct{ check, open, register key.Binding }{
 	check:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check code")),
-	open:     key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "open patient")),
-	register: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "register onto card")),
+	open:     key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "open patient record")),
+	register: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "register onto this card")),
 }
 
 func newScan() *scanScreen {
 	return &scanScreen{in: newField("Code", 64, "scan a card, or type an ID and press enter")}
 }
 
-func (s *scanScreen) title() string   { return "Scan" }
-func (s *scanScreen) typing() bool    { return true }
-func (s *scanScreen) trimInput(n int) { s.in.trim(n) }
+func (s *scanScreen) title() string { return "Scan" }
+func (s *scanScreen) typing() bool  { return true }
+func (s *scanScreen) oneField()     {}
+func (s *scanScreen) snapshot() func() {
+	saved := s.in
+	return func() { s.in = saved }
+}
 
 func (s *scanScreen) keys(e *env) []key.Binding {
 	b := []key.Binding{scanKeys.check}
-	if s.v != nil && s.v.Status == idcards.StatusActive && s.v.Patient != nil {
+	if s.res != nil && s.res.patient != nil && e.allowed(idcards.PermReadPatient) {
 		b = append(b, scanKeys.open)
 	}
-	if s.v != nil && s.v.Status == idcards.StatusUnassigned && e.allowed(idcards.PermRegister) {
+	if s.res != nil && s.res.v.Status == idcards.StatusUnassigned && e.allowed(idcards.PermRegister) {
 		b = append(b, scanKeys.register)
 	}
 	return b
 }
 
+// checkCode is the one verification the desk runs for a code, scanned or
+// typed: registry Verify, plus the patient of a voided ID.
+func checkCode(ctx context.Context, reg Registry, raw string) (scanResult, error) {
+	v, err := reg.Verify(ctx, raw)
+	if err != nil {
+		return scanResult{}, err
+	}
+	_, serial := barcode.SplitScan(raw)
+	r := scanResult{v: v, twoD: serial != "", patient: v.Patient}
+	if r.patient == nil && v.Identifier != nil && v.Identifier.PatientID != 0 {
+		if p, err := reg.Patient(ctx, v.Identifier.PatientID); err == nil {
+			r.patient = &p
+		}
+	}
+	return r, nil
+}
+
 // verify starts a lookup; only the newest reply is shown.
 func (s *scanScreen) verify(e *env, raw string) tea.Cmd {
 	s.pending = e.req()
-	s.err = ""
+	s.err, s.last = "", raw
 	ctx, reg, req := e.ctx, e.reg, s.pending
 	return func() tea.Msg {
-		v, err := reg.Verify(ctx, raw)
-		return verifiedMsg{req: req, v: v, err: err}
+		r, err := checkCode(ctx, reg, raw)
+		return verifiedMsg{req: req, res: r, err: err}
 	}
+}
+
+// resume re-checks the code shown: after registering onto an unassigned
+// card the panel says ACTIVE, not UNASSIGNED.
+func (s *scanScreen) resume(e *env) tea.Cmd {
+	if s.last == "" || s.pending != 0 {
+		return nil
+	}
+	return s.verify(e, s.last)
 }
 
 func (s *scanScreen) update(e *env, msg tea.Msg) tea.Cmd {
@@ -71,13 +113,13 @@ func (s *scanScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 		s.pending = 0
 		if msg.err != nil {
-			s.v = nil
+			s.res = nil
 			s.err = friendly(e, "verify", msg.err)
 			return nil
 		}
-		v := msg.v
-		s.v = &v
-		e.log.Info("scan", "code", v.Code, "status", v.Status)
+		r := msg.res
+		s.res = &r
+		e.log.Info("scan", "code", r.v.Code, "status", r.v.Status)
 		return nil
 	case tea.KeyPressMsg:
 		switch {
@@ -91,13 +133,13 @@ func (s *scanScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			}
 			return s.verify(e, raw)
 		case key.Matches(msg, scanKeys.open):
-			if s.v != nil && s.v.Status == idcards.StatusActive && s.v.Patient != nil {
-				return push(newDetail(e, s.v.Patient.ID))
+			if s.res != nil && s.res.patient != nil {
+				return push(newDetail(e, s.res.patient.ID))
 			}
 			return nil
 		case key.Matches(msg, scanKeys.register):
-			if s.v != nil && s.v.Status == idcards.StatusUnassigned {
-				return push(newRegister(e, "", s.v.Code))
+			if s.res != nil && s.res.v.Status == idcards.StatusUnassigned {
+				return push(newRegister(e, "", s.res.v.Code))
 			}
 			return nil
 		}
@@ -114,9 +156,9 @@ func (s *scanScreen) view(e *env, w, h int) string {
 	case s.pending != 0:
 		b.WriteString("  Checking…\n")
 	case s.err != "":
-		b.WriteString(st.err.Render("  ✖ "+s.err) + "\n")
-	case s.v != nil:
-		b.WriteString(panel(e, *s.v, w))
+		b.WriteString(errBlock(st, s.err, w))
+	case s.res != nil:
+		b.WriteString(panel(e, *s.res, w))
 	default:
 		b.WriteString(st.faint.Render("  Ready for a scan.") + "\n")
 	}
@@ -124,9 +166,10 @@ func (s *scanScreen) view(e *env, w, h int) string {
 }
 
 // panel is the large result box.
-func panel(e *env, v idcards.Verification, w int) string {
+func panel(e *env, r scanResult, w int) string {
+	v := r.v
 	head, advice, style := statusLook(v.Status)
-	inner := w - 8
+	inner := w - 10
 	if inner > 76 {
 		inner = 76
 	}
@@ -139,19 +182,49 @@ func panel(e *env, v idcards.Verification, w int) string {
 		code = printable(v.Input)
 	}
 	lines = append(lines, "ID      "+code)
-	if v.CardSerial != "" {
+	known := v.Identifier != nil
+	switch {
+	case r.twoD && v.CardSerial != "":
 		lines = append(lines, "Card    "+v.CardSerial)
+	case known:
+		// A Code 128 symbol carries the MRN only: which of the ID's cards
+		// this is cannot be told.
+		lines = append(lines, "Card    not identified by this barcode")
 	}
-	if p := v.Patient; p != nil && v.Status == idcards.StatusActive {
+	if p := r.patient; p != nil && e.allowed(idcards.PermReadPatient) {
 		lines = append(lines, "Name    "+p.DisplayName(), fmt.Sprintf("Sex     %s    Age %s", p.Sex, age(p.BirthDate, e.now())))
 	}
 	lines = append(lines, "")
-	if v.Detail != "" {
+	if v.Detail != "" && v.Status != idcards.StatusActive && v.Status != idcards.StatusUnassigned {
+		lines = append(lines, detailWords(v))
+	} else if v.Detail != "" && v.Status == idcards.StatusActive {
 		lines = append(lines, v.Detail)
 	}
 	lines = append(lines, advice)
+	if r.patient != nil && v.Status != idcards.StatusActive && e.allowed(idcards.PermReadPatient) {
+		lines = append(lines, "Press ctrl+o to open "+r.patient.DisplayName()+"'s record.")
+	}
 	body := lipgloss.NewStyle().Width(inner).Render(strings.Join(lines, "\n"))
 	return lipgloss.NewStyle().MarginLeft(2).Render(style.Render(body)) + "\n"
+}
+
+// detailWords is the registry's detail in a clerk's words.
+func detailWords(v idcards.Verification) string {
+	d := v.Detail
+	switch v.Status {
+	case idcards.StatusVoided:
+		if r := strings.TrimPrefix(d, "voided: "); r != d {
+			return "Voided because: " + r
+		}
+	case idcards.StatusReplaced:
+		if c := strings.TrimPrefix(d, "this card was replaced by card "); c != d {
+			return "This card was replaced by card " + c + "."
+		}
+	}
+	if d == "" {
+		return d
+	}
+	return strings.ToUpper(d[:1]) + d[1:]
 }
 
 // printable shows garbled scanner input safely: control characters as ·

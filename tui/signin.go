@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -42,7 +43,10 @@ type signInScreen struct {
 	old     string // the accepted reset password, in modeNewPass
 	focus   int
 	err     string
+	note    string // not an error: what the screen asks for and why
 	pending int
+	// lockedBy is whose screens the lock keeps (they find them as left).
+	lockedBy string
 }
 
 type signedInMsg struct {
@@ -72,12 +76,27 @@ func (s *signInScreen) title() string {
 	case modeFirstAdmin:
 		return "First run: create your admin account"
 	case modeNewPass:
-		return "Choose a new password"
+		return "First sign-in: choose your own password"
+	}
+	if s.lockedBy != "" {
+		return "Sign in · locked"
 	}
 	return "Sign in"
 }
 func (s *signInScreen) typing() bool              { return true }
 func (s *signInScreen) keys(e *env) []key.Binding { return []key.Binding{signInKey} }
+
+func (s *signInScreen) snapshot() func() {
+	saved := *s
+	return func() { *s = saved }
+}
+
+// mayScan: on the sign-in screen only a card's 2D content or a code with
+// an AIM prefix is a scan. A password manager types the user name and the
+// password fast too, and a user name may have digits ("okot123").
+func (s *signInScreen) mayScan(code string) bool {
+	return is2D(code) || (s.focused() == &s.user && barcode.StripAIM(code) != code)
+}
 
 // fields lists the fields this mode shows, in focus order.
 func (s *signInScreen) fields() []*field {
@@ -106,15 +125,26 @@ func (s *signInScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			if _, ok := s.auth.(Accounts); ok {
 				s.mode, s.old, s.focus = modeNewPass, pass, 0
 				s.pass.label = "New password"
-				s.err = "Your password was reset: choose a new one."
+				s.err = ""
+				s.note = "Welcome, " + strings.TrimSpace(s.user.String()) + ". This is your first sign-in: the password an admin gave you is right, and now you choose your own (10 or more characters) — nobody else will know it."
 				return nil
 			}
 			s.err = "a new password is required: ask an admin"
 		case s.mode == modeSignIn:
-			// One message for every refusal: do not tell a guesser which
-			// part was wrong or that the account is locked.
-			s.err = "user or password not accepted"
-			e.log.Warn("sign-in failed", "user", s.user.String(), "err", msg.err)
+			// Never log what was typed: people type their password into the
+			// user field ("okot green lake morning").
+			kind := idcards.ErrorKind(msg.err)
+			e.log.Warn("sign-in failed", "kind", kind.String())
+			switch kind {
+			case idcards.Forbidden, idcards.Invalid, idcards.NotFound, idcards.Unavailable:
+				// The authenticator's words: the same for unknown names, a
+				// wrong password and a locked account ("too many attempts,
+				// try again in N minutes"), so they reveal no account.
+				s.err = strings.TrimPrefix(msg.err.Error(), "registry: ")
+			default:
+				s.err = "sign-in failed: internal error (details in the log)"
+			}
+			s.focus = 1
 		default:
 			// Creating or changing a password: the policy's reason helps;
 			// both password fields were cleared, so start again at the first.
@@ -186,7 +216,11 @@ func (s *signInScreen) view(e *env, w, h int) string {
 	case modeFirstAdmin:
 		out += "  There are no accounts yet. Create your own personal admin account:\n  it can add the desk's other users. There is no default account.\n\n"
 	case modeNewPass:
-		out += "  Signed in as " + s.user.String() + ". Choose a new password (10+ characters).\n\n"
+		out += textBlock(s.note, w) + "\n"
+	default:
+		if s.lockedBy != "" {
+			out += textBlock("The desk is locked. "+s.lockedBy+" finds their screens as they left them; anyone else starts afresh.", w) + "\n"
+		}
 	}
 	for i, f := range s.fields() {
 		shown := *f
@@ -199,7 +233,7 @@ func (s *signInScreen) view(e *env, w, h int) string {
 		out += "\n  Checking…\n"
 	}
 	if s.err != "" {
-		out += "\n" + st.err.Render("  ✖ "+s.err) + "\n"
+		out += "\n" + errBlock(st, s.err, w)
 	}
 	return out
 }

@@ -17,7 +17,7 @@ func (fakeAuth) Authenticate(ctx context.Context, user, pass string) (idcards.Ac
 	if user == "ann" && pass == "s3cret" {
 		return idcards.Actor{Name: "ann", Role: idcards.RoleClerk}, nil
 	}
-	return idcards.Actor{}, idcards.Errorf(idcards.Forbidden, "bad credentials")
+	return idcards.Actor{}, idcards.Errorf(idcards.Forbidden, "wrong user name or password")
 }
 
 func TestSignInAndIdleLock(t *testing.T) {
@@ -38,7 +38,7 @@ func TestSignInAndIdleLock(t *testing.T) {
 	m = drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: 80, Height: 24})
 	m = drive(t, m, append(append(typed("ann"), enter), append(typed("wrong"), enter)...)...)
 	out := screenText(m)
-	if !strings.Contains(out, "not accepted") || strings.Contains(out, "wrong") {
+	if !strings.Contains(out, "wrong user name or password") || strings.Contains(out, "Password        wrong") {
 		t.Fatalf("bad password: want refusal and no echo:\n%s", out)
 	}
 	m = drive(t, m, append(typed("s3cret"), enter)...)

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"charm.land/lipgloss/v2"
 
 	"github.com/idcards/idcards"
@@ -18,7 +20,7 @@ var (
 )
 
 type styles struct {
-	title, faint, err, ok, label, selected, bar lipgloss.Style
+	title, faint, err, ok, label, selected, bar, key, note lipgloss.Style
 }
 
 func newStyles() styles {
@@ -30,6 +32,8 @@ func newStyles() styles {
 		label:    lipgloss.NewStyle().Width(16),
 		selected: lipgloss.NewStyle().Reverse(true),
 		bar:      lipgloss.NewStyle().Reverse(true),
+		key:      lipgloss.NewStyle().Bold(true),
+		note:     lipgloss.NewStyle().Foreground(blue).Bold(true),
 	}
 }
 
@@ -40,16 +44,26 @@ func statusLook(s idcards.Status) (headline, advice string, c lipgloss.Style) {
 	case idcards.StatusActive:
 		return "✔ ACTIVE", "Valid card. Check the name and age with the patient.", base.BorderForeground(green).Foreground(green)
 	case idcards.StatusUnassigned:
-		return "◆ UNASSIGNED", "Pre-printed card with no patient yet. Press r to register a patient onto it.", base.BorderForeground(blue).Foreground(blue)
+		return "◆ UNASSIGNED", "Pre-printed card with no patient yet. Press ctrl+r to register a patient onto it.", base.BorderForeground(blue).Foreground(blue)
 	case idcards.StatusVoided:
-		return "✖ VOIDED", "This ID was voided. Do not use it; find the patient by name.", base.BorderForeground(red).Foreground(red)
+		return "✖ VOIDED", "This ID was voided: do not use it. Take the card back; the patient's record shows their active ID.", base.BorderForeground(red).Foreground(red)
 	case idcards.StatusReplaced:
-		return "✖ REPLACED CARD", "A newer card was printed for this ID. Take this old card back.", base.BorderForeground(red).Foreground(red)
+		return "✖ REPLACED CARD", "A newer card was printed for this ID: take this old card back.", base.BorderForeground(red).Foreground(red)
 	case idcards.StatusUnknown:
 		return "? UNKNOWN", "Check digit is fine but this ID is not in this registry.", base.BorderForeground(yellow).Foreground(yellow)
 	case idcards.StatusInvalidCheck:
-		return "✖ WRONG CHECK DIGIT", "Probably mistyped or misread. Scan again or retype it carefully.", base.BorderForeground(yellow).Foreground(yellow)
+		return "✖ WRONG CHECK DIGIT", "Wrong check character — probably mistyped or misread. Scan again or retype it carefully.", base.BorderForeground(yellow).Foreground(yellow)
 	default:
 		return "✖ NOT AN ID", "This is not an ID of this clinic (wrong length, prefix or characters).", base.BorderForeground(yellow).Foreground(yellow)
 	}
+}
+
+// statusName is a status in the panel's words ("WRONG CHECK DIGIT"), never
+// the raw vocabulary ("invalid_check").
+func statusName(s idcards.Status) string {
+	h, _, _ := statusLook(s)
+	if i := strings.IndexByte(h, ' '); i >= 0 {
+		return h[i+1:]
+	}
+	return h
 }

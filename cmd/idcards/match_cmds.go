@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
 	"github.com/idcards/idcards/registry"
 	"github.com/spf13/cobra"
 )
@@ -15,21 +19,35 @@ func (a *app) patientsMatchCmd() *cobra.Command {
 	var sex, age string
 	var limit int
 	var asJSON bool
+	var file string
 	cmd := &cobra.Command{
-		Use:   "match --given G --family F [--dob D | --age N] [--sex S] [--phone P] [--village V] [--json]",
-		Short: "List registered patients who may be this person, with scores and reasons",
-		Long: `Run the desk's duplicate check without registering anyone. Candidates are
-found by blocking (phonetic keys of either name in either position, birth year
-±2, last four phone digits) and scored from 0 to 1 by name similarity
-(Jaro-Winkler, swapped names allowed), birth date (exact, day/month swapped,
-year ±1 or ±2 when estimated), sex, phone and village.
+		Use:   "match (--given G --family F [--dob D [--dob-estimated] | --age N] [--sex S] [--phone P] [--village V] | --file queries.csv) [--json]",
+		Short: "List registered patients who may be this person, with match probability and reasons",
+		Long: `Run the desk's duplicate check without registering anyone — the same scorer
+the TUI, registration and import use (docs/matching.md).
 
-Levels: probable (score ≥ setting match_probable, default 0.85) — registration
-is refused unless the clerk records a reason; possible (≥ match_possible,
-default 0.70) — shown as a warning. Exit status 1 when there is a probable
-match.`,
+Candidates are found by blocking (phonetic keys of the names in either order,
+initials, the birth date, the phone, the village, each capped to the records
+nearest the birth year) and scored field by field (Fellegi–Sunter): each
+field's agreement level adds or subtracts bits of evidence, exact agreement on
+a rare name counts more than on a common one, and a missing field counts
+neither way. Score is the match probability.
+
+Levels: probable (probability ≥ setting match_probable, default 0.95) —
+registration is refused unless the clerk records a reason; possible (≥
+match_possible, default 0.25) — shown as a warning. Different given names
+(twins) or birth dates too far apart (parent and child of the same name) are
+never probable.
+
+--file answers many queries in one process: a CSV with a header (given_name,
+family_name, sex, birth_date, birth_date_estimated, age, phone, village; an
+id column is echoed); with --json one JSON object per query per line:
+{"line":2,"id":"...","query":{...},"candidates":[...]}.
+
+Exit status 1 when a single query has a probable match.`,
 		Example: `  idcards patients match --given Amina --family Nakato --dob 1990-04-12
-  idcards patients match --given Nakato --family Aminah --age 35 --sex F --json`,
+  idcards patients match --given Nakato --family Aminah --age 35 --sex F --json
+  idcards patients match --file queries.csv --json > answers.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -39,6 +57,9 @@ match.`,
 			defer s.Close()
 			if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
 				return err
+			}
+			if file != "" {
+				return a.matchFile(ctx, s, file, limit, asJSON)
 			}
 			if np.Sex, err = idcards.ParseSex(sex); err != nil {
 				return err
@@ -81,6 +102,8 @@ match.`,
 	f.StringVar(&sex, "sex", "U", "M, F, O or U")
 	f.StringVar(&np.BirthDate, "dob", "", "date of birth YYYY-MM-DD")
 	f.StringVar(&age, "age", "", "estimated age: years (34), or 3m, 6w, 10d for a baby")
+	f.BoolVar(&np.BirthDateEstimated, "dob-estimated", false, "the --dob is an estimate (widens the tolerance with age)")
+	f.StringVar(&file, "file", "", "CSV of queries to answer in one run (- = standard input)")
 	f.StringVar(&np.Phone, "phone", "", "phone number")
 	f.StringVar(&np.Village, "village", "", "village")
 	f.IntVar(&limit, "limit", 5, "at most this many candidates")
@@ -130,17 +153,23 @@ are queued for OpenMRS.`,
 }
 
 func (a *app) patientsDuplicatesCmd() *cobra.Command {
-	var possible, asJSON bool
+	var probableOnly, asJSON, quiet bool
+	var workers int
 	cmd := &cobra.Command{
-		Use:   "duplicates [--possible] [--json]",
-		Short: "Sweep the registry for records that are probably one person",
-		Long: `List pairs of registered patients who are probably the same person, each pair
-once, with score and reasons — for records imported from a legacy register or
-registered before the desk check. Review each pair and merge with
-` + "`idcards patients merge DUPLICATE_MRN KEEP_MRN --reason ...`" + `.
-Takes a few milliseconds per patient.`,
+		Use:   "duplicates [--probable] [--workers N] [--json] [--quiet]",
+		Short: "Scan the whole registry for records that may be one person; fill the review list",
+		Long: `Compare every patient with the others sharing a blocking key — the same keys
+and scorer the desk check uses — on all cores, with a progress bar on
+standard error. Near-linear: each record is compared with at most 30
+neighbours (by birth year) per key, so a million patients take minutes.
+
+Each pair at possible or above goes to the supervisor's review list
+(` + "`idcards patients review`" + `). A pair a supervisor judged "not the same
+person" is never raised again; "same person" merges the two records.
+Printed: the open pairs of the list, likeliest first.`,
 		Example: `  idcards patients duplicates
-  idcards patients duplicates --possible --json > review.jsonl`,
+  idcards patients duplicates --probable --json > review.jsonl
+  idcards patients review`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -148,42 +177,232 @@ Takes a few milliseconds per patient.`,
 				return err
 			}
 			defer s.Close()
-			// Records from before blocking keys existed cannot be found
-			// without them.
-			if n, err := s.Rekey(ctx); err != nil {
-				return err
-			} else if n > 0 {
-				fmt.Fprintf(a.stderr, "computed blocking keys for %d older records\n", n)
+			min := idcards.MatchPossible
+			if probableOnly {
+				min = idcards.MatchProbable
 			}
-			min := idcards.MatchProbable
-			if possible {
-				min = idcards.MatchPossible
-			}
-			enc := json.NewEncoder(a.stdout)
-			n := 0
-			err = s.Duplicates(ctx, 0, min, func(d registry.DuplicatePair) error {
-				n++
-				if asJSON {
-					return enc.Encode(d)
+			opts := registry.ScanOptions{Workers: workers, Min: min}
+			if !quiet {
+				opts.Progress = func(done, total int) {
+					w := 30
+					n := w * done / max(total, 1)
+					fmt.Fprintf(a.stderr, "\r[%s%s] %3d%% of %d blocks", strings.Repeat("#", n), strings.Repeat(".", w-n), 100*done/max(total, 1), total)
 				}
-				a.printf("%s %s (%s)  ~  %s %s (%s)  %s %.2f: %s\n",
-					orDash(joinSp(d.MRNs)), printable(d.Patient.DisplayName()), orDash(d.Patient.BirthDate),
-					orDash(joinSp(d.Candidate.MRNs)), printable(d.Candidate.Patient.DisplayName()), orDash(d.Candidate.Patient.BirthDate),
-					d.Candidate.Level, d.Candidate.Score, joinSemi(d.Candidate.Reasons))
-				return nil
-			})
+			}
+			sum, err := s.ScanDuplicates(ctx, opts)
+			if !quiet {
+				fmt.Fprintln(a.stderr)
+			}
 			if err != nil {
 				return err
 			}
-			if !asJSON {
-				fmt.Fprintf(a.stderr, "%d pairs\n", n)
+			fmt.Fprintf(a.stderr, "%d patients, %d blocks, %d pairs compared in %v: %d new or updated pairs; review list: %d open, %d judged\n",
+				sum.Patients, sum.Blocks, sum.Pairs, sum.Elapsed.Round(time.Millisecond), sum.New, sum.Open, sum.Judged)
+			list, err := s.ReviewList(ctx, false, 1_000_000)
+			if err != nil {
+				return err
+			}
+			return a.printReview(list, asJSON, probableOnly)
+		},
+	}
+	cmd.Flags().BoolVar(&probableOnly, "probable", false, "keep and print probable pairs only")
+	cmd.Flags().IntVar(&workers, "workers", 0, "goroutines scoring pairs (0 = all cores)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per pair")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+func (a *app) printReview(list []registry.ReviewPair, asJSON, probableOnly bool) error {
+	enc := json.NewEncoder(a.stdout)
+	for _, p := range list {
+		if probableOnly && p.Level != string(idcards.MatchProbable) {
+			continue
+		}
+		if asJSON {
+			if err := enc.Encode(p); err != nil {
+				return err
+			}
+			continue
+		}
+		a.printf("#%d %s %.3f  %s %s (%s)  ~  %s %s (%s)  %s%s\n", p.ID, p.Level, p.Probability,
+			orDash(joinSp(p.AMRNs)), printable(p.A.DisplayName()), orDash(p.A.BirthDate),
+			orDash(joinSp(p.BMRNs)), printable(p.B.DisplayName()), orDash(p.B.BirthDate), joinSemi(p.Reasons), statusNote(p))
+	}
+	return nil
+}
+
+func statusNote(p registry.ReviewPair) string {
+	if p.Status == "open" {
+		return ""
+	}
+	return fmt.Sprintf("  [%s by %s: %s]", p.Status, p.DecidedBy, p.Note)
+}
+
+func (a *app) patientsReviewCmd() *cobra.Command {
+	var all, asJSON bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "review [--all] [--json] | review different PAIR --reason TEXT | review same PAIR --keep MRN --reason TEXT",
+		Short: "The supervisor's review list of possible duplicates (from patients duplicates)",
+		Long: `List the open pairs found by ` + "`idcards patients duplicates`" + `, likeliest first
+(--all includes judged pairs). Judge each (supervisor):
+
+  review different PAIR --reason TEXT   not the same person: never raised again
+  review same PAIR --keep MRN --reason TEXT
+                                        the same person: the other record is
+                                        merged into the one holding MRN (see
+                                        patients merge)
+
+Judgments are audited.`,
+		Example: `  idcards patients review
+  idcards patients review different 12 --reason "twins, seen together"
+  idcards patients review same 13 --keep KLA000123Y --reason "same mother and village; confirmed"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			list, err := s.ReviewList(ctx, all, limit)
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 && !asJSON {
+				a.printf("review list is empty (run idcards patients duplicates)\n")
+				return nil
+			}
+			return a.printReview(list, asJSON, false)
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "include pairs already judged")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per pair")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many pairs")
+	var reason, keep string
+	diff := &cobra.Command{
+		Use:   "different PAIR --reason TEXT",
+		Short: "Judge a pair not the same person (never raised again)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+			if err != nil {
+				return idcards.Errorf(idcards.Invalid, "pair %q: the number shown by patients review", args[0])
+			}
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.JudgeDifferent(ctx, id, reason); err != nil {
+				return err
+			}
+			a.printf("pair %d: not the same person (will not be raised again)\n", id)
+			return nil
+		},
+	}
+	diff.Flags().StringVar(&reason, "reason", "", "why (required, audited)")
+	same := &cobra.Command{
+		Use:   "same PAIR --keep MRN --reason TEXT",
+		Short: "Judge a pair the same person and merge it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+			if err != nil {
+				return idcards.Errorf(idcards.Invalid, "pair %q: the number shown by patients review", args[0])
+			}
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			v, err := s.Verify(ctx, keep)
+			if err != nil {
+				return err
+			}
+			if v.Patient == nil {
+				return idcards.Errorf(idcards.NotFound, "--keep %s: no patient (%s)", printable(keep), v.Status)
+			}
+			if err := s.JudgeSame(ctx, id, v.Patient.ID, reason); err != nil {
+				return err
+			}
+			a.printf("pair %d: merged into patient %d\n", id, v.Patient.ID)
+			return nil
+		},
+	}
+	same.Flags().StringVar(&keep, "keep", "", "MRN of the record to keep (required)")
+	same.Flags().StringVar(&reason, "reason", "", "why (required, audited)")
+	cmd.AddCommand(diff, same)
+	return cmd
+}
+
+func (a *app) patientsMatchTrainCmd() *cobra.Command {
+	var dry, asJSON, em bool
+	var sample int
+	cmd := &cobra.Command{
+		Use:   "match-train [--em] [--dry-run] [--sample N] [--json]",
+		Short: "Re-estimate the duplicate-matching model from this registry and store it",
+		Long: `Bring the blocking index and term frequencies up to date, then re-measure u
+(how often different people agree at each level) on a million random pairs of
+this registry's patients, and store the model with the registry; every later
+check uses it. Prints the model as a table (weights in bits: log2 m/u).
+(u is also re-measured by itself when the registry first reaches 1,000
+patients and whenever it doubles.)
+
+--em also re-estimates m (how often the same person agrees at each level) by
+EM over blocked pairs — pairs sharing a birth date for the name levels,
+pairs sharing both names' phonetic keys for the birth date, sex, phone and
+village levels — with the built-in defaults as the prior. Experimental: on
+the seeded test data twins and namesakes mislead it and it did worse than
+the defaults. Try it with --dry-run, and store it only if
+` + "`idcards patients match-eval`" + ` on your reviewed rows says it is better.`,
+		Example: `  idcards patients match-train
+  idcards patients match-train --em --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
+				return err
+			}
+			m, err := s.TrainMatchModel(ctx, registry.TrainOptions{DryRun: dry, Sample: sample, EM: em})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(m)
+			}
+			printModel(a, m)
+			if dry {
+				a.printf("(dry run: not stored)\n")
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&possible, "possible", false, "include possible matches, not only probable ones")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per pair")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "estimate and print, do not store")
+	cmd.Flags().BoolVar(&em, "em", false, "also re-estimate m by EM (experimental)")
+	cmd.Flags().IntVar(&sample, "sample", 0, "records to estimate from (0 = up to 300,000)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the model as JSON")
 	return cmd
+}
+
+func printModel(a *app, m *match.Model) {
+	switch m.Source {
+	case "em":
+		a.printf("model: m by EM over %d blocked pairs (~%d judged duplicates), u from random pairs; %d records\n", m.Pairs, m.Matches, m.Records)
+	case "u":
+		a.printf("model: built-in m, u measured on this registry (%d records)\n", m.Records)
+	default:
+		a.printf("model: built-in defaults\n")
+	}
+	a.printf("%-11s %-26s %9s %9s %8s\n", "field", "level", "m", "u", "weight")
+	for _, f := range m.Fields {
+		for l := range f.M {
+			a.printf("%-11s %-26s %9.5f %9.5f %+8.1f\n", f.Field, f.Levels[l], f.M[l], f.U[l], math.Log2(f.M[l]/f.U[l]))
+		}
+	}
 }
 
 func joinSp(s []string) string   { return strings.Join(s, " ") }

@@ -26,7 +26,7 @@ func (a *app) patientsCmd() *cobra.Command {
 legacy register (import), look patients up (show, search) and get every record
 out again (export, which imports back unchanged).`,
 	}
-	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsIssueCmd(), a.patientsEditCmd())
+	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsMatchEvalCmd(), a.patientsMatchTrainCmd(), a.patientsReviewCmd(), a.patientsIssueCmd(), a.patientsEditCmd())
 	return cmd
 }
 

@@ -274,8 +274,16 @@ func TestPatients_DuplicatesSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, stderr, err := patientsCLI(t, db, "", "patients", "duplicates")
-	if err != nil || !strings.Contains(out, "Amina Nakato") || !strings.Contains(out, "Nakatto Amina") || !strings.Contains(stderr, "1 pairs") {
+	if err != nil || !strings.Contains(out, "Amina Nakato") || !strings.Contains(out, "Nakatto Amina") || !strings.Contains(stderr, "review list: 1 open") {
 		t.Fatalf("duplicates: %v\n%s\n%s", err, out, stderr)
+	}
+	// Judged "not the same person": never raised again.
+	if _, _, err := patientsCLI(t, db, "", "patients", "review", "different", "1", "--reason", "sisters"); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = patientsCLI(t, db, "", "patients", "duplicates")
+	if err != nil || strings.Contains(out, "Amina") || !strings.Contains(stderr, "0 open, 1 judged") {
+		t.Fatalf("judged pair raised again: %v\n%s\n%s", err, out, stderr)
 	}
 }
 

@@ -27,16 +27,29 @@ func (a *app) tuiCmd() *cobra.Command {
 		Use:   "tui",
 		Short: "Open the registration desk screen (also: idcards with no command)",
 		Long: `Open the clerk's terminal UI on the registry: find or register patients
-(with a duplicate warning before a new ID is issued), issue IDs, print and
-reprint cards, and check scanned cards.
+(with a duplicate warning before a new ID is issued; over a probable
+duplicate only with a reason), edit a patient's details, issue IDs, print
+and reprint cards, give pre-printed cards, void IDs, and check scanned cards.
 
-A keyboard-wedge scanner works on every screen: a fast burst of keys ending
-in Enter is taken as a scan and the result fills the screen (F2 opens scan
-mode for typing a code by hand). Esc goes back, ? shows all keys, ctrl+c quits.
+Desk users sign in with their own accounts. ctrl+l locks the desk (the same
+user finds their screens as left), ctrl+q signs out, ctrl+c quits (asking
+first when a form is half filled in). The desk also locks after the
+idle_lock_minutes setting, re-read while it runs. A void or a registration
+past the hourly cap can be approved by a supervisor typing their password at
+the clerk's desk.
+
+A keyboard-wedge scanner works on every screen, the sign-in screen included:
+a fast run of keys ending in Enter that looks like an ID or a card's 2D
+content (MRN SERIAL, with or without an AIM prefix) is a scan; the screen
+under it keeps what was typed, and the panel opens over it (on the sign-in
+screen it waits for the sign-in). F2 opens scan mode for typing a code by
+hand. Pastes go into one field. Esc goes back, F1 (or ?) shows all keys.
 
 On a machine without a registry the UI first asks for the site prefix and
-check-digit scheme and creates it (the same as ` + "`idcards init`" + `).
-Logs go to $IDCARDS_LOG or tui.log next to the registry, never to the screen.`,
+check-digit scheme, shows the first ID it will issue and creates it after a
+y (the same as ` + "`idcards init`" + `). Logs go to $IDCARDS_LOG or tui.log next
+to the registry, never to the screen, and never hold what was typed at
+sign-in. docs/tui.md describes every screen.`,
 		Example: `  idcards                       # default registry
   idcards --db /srv/desk.db tui
   IDCARDS_LOG=/tmp/tui.log idcards`,
@@ -74,7 +87,7 @@ func (a *app) runTUI(ctx context.Context) error {
 		}
 	}()
 	wrap := func(s *registry.Store) tui.Registry {
-		stores = append(stores, s)
+		stores = append(stores, s) // closed when the desk screen ends
 		return s
 	}
 	// Desk users sign in with their personal accounts (issue: no shared or
@@ -100,6 +113,8 @@ func (a *app) runTUI(ctx context.Context) error {
 			return err
 		}
 		cfg.NoUsers = !has
+		// The desk re-reads idle_lock_minutes while it runs; this is the
+		// value for the first minutes.
 		if v, err := s.Setting(actx, "idle_lock_minutes", "5"); err == nil {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 {
 				cfg.IdleLock = time.Duration(n) * time.Minute
@@ -124,7 +139,7 @@ func (a *app) runTUI(ctx context.Context) error {
 		defer stop()
 		cfg.SyncKick = kick
 	}
-	log.Info("tui start", "registry", path, "actor", actor.Name)
+	log.Info("tui start", "registry", path, "os_user", actor.Name)
 	p := tea.NewProgram(tui.New(ctx, cfg), tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
 	_, err = p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,9 @@ func TestTUIInTmux(t *testing.T) {
 	waitFor("No registry was found", "Site prefix")
 	typeSlowly("042")
 	tmux("send-keys", "-t", target, "C-s")
+	// The first ID is shown before anything is created.
+	waitFor("The first ID will be 042000001M", "y/n")
+	tmux("send-keys", "-t", target, "y")
 
 	// No default account: the first person creates their admin account.
 	waitFor("create your admin account", "no default account")
@@ -100,7 +104,7 @@ func TestTUIInTmux(t *testing.T) {
 		typeSlowly(v)
 		tmux("send-keys", "-t", target, "Enter")
 	}
-	waitFor("Choose a new password", "was reset")
+	waitFor("choose your own password", "an admin gave you")
 	for _, v := range []string{"blue river morning", "blue river morning"} {
 		typeSlowly(v)
 		tmux("send-keys", "-t", target, "Enter")
@@ -120,7 +124,7 @@ func TestTUIInTmux(t *testing.T) {
 	mrn := strings.Fields(screen[strings.Index(screen, "with MRN ")+len("with MRN "):])[0]
 	mrn = strings.TrimSuffix(mrn, ".")
 	tmux("send-keys", "-t", target, "p")
-	waitFor("sent to", "card(s) ever")
+	waitFor("saved as", "card(s) ever")
 	// The desk's card is a real PDF whose barcodes decode to the new MRN.
 	pdfs, _ := filepath.Glob(filepath.Join(data, "idcards", "cards", "*.pdf"))
 	if len(pdfs) != 1 {
@@ -151,6 +155,92 @@ func TestTUIInTmux(t *testing.T) {
 	typeSlowly(mrn)
 	tmux("send-keys", "-t", target, "Enter")
 	waitFor("1 match(es)", "Amina Okello")
+
+	// Issue 14, items 7, 8 and 21 on the real binary.
+	key := func(k ...string) { tmux(append([]string{"send-keys", "-t", target}, k...)...) }
+	burst := func(code string) { key("-l", code+"\r") } // a scanner: one write, Enter
+	tmux("send-keys", "-t", target, "Enter")
+	screen = waitFor("Patient · Amina Okello", "active, 1 card(s) ever")
+	serial := regexp.MustCompile(`card (C[0-9A-Z]{8}) active`).FindStringSubmatch(screen)
+	if serial == nil {
+		t.Fatalf("no card serial on the patient screen:\n%s", screen)
+	}
+	twoD := mrn + " " + serial[1]
+
+	// 7: the 2D content is a scan on the patient screen, on Find (with and
+	// without the AIM prefix) and on the register form.
+	burst(twoD)
+	waitFor("✔ ACTIVE", "Card    "+serial[1])
+	key("Escape")
+	waitFor("Patient · Amina Okello")
+	key("Escape")
+	waitFor("Find or register")
+	burst("]Q1" + twoD)
+	waitFor("✔ ACTIVE", "Card    "+serial[1])
+	key("Escape")
+	waitFor("Find or register")
+
+	// 8: a scan on the register form keeps what was typed, short fields too.
+	key("C-n")
+	waitFor("Register a new patient")
+	for i, v := range []string{"Joy", "Akello", "F", "1975-03-03"} {
+		if i > 0 {
+			key("Tab")
+		}
+		typeSlowly(v)
+	}
+	time.Sleep(100 * time.Millisecond)
+	burst(twoD)
+	waitFor("✔ ACTIVE", "Amina Okello")
+	key("Escape")
+	waitFor("Sex             F", "Birth date/age  1975-03-03█", "Family name     Akello")
+	key("BTab") // back to Sex
+	time.Sleep(100 * time.Millisecond)
+	burst(mrn)
+	waitFor("✔ ACTIVE", "Card    not identified by this barcode")
+	key("Escape")
+	waitFor("> Sex             F█", "Birth date/age  1975-03-03")
+
+	// 21: a bracketed paste of several lines goes into one field; a raw
+	// paste (no brackets, Enters as CR) neither scans nor moves fields.
+	key("Tab", "Tab", "Tab") // Village/address
+	tmux("set-buffer", "Plot 12\nKasese Road\nKampala\n")
+	tmux("paste-buffer", "-p", "-t", target)
+	waitFor("> Village/address Plot 12 Kasese Road Kampala█")
+	key("BTab") // Phone
+	tmux("set-buffer", "0772 123456\n0772123456\n")
+	tmux("paste-buffer", "-t", target)
+	screen = waitFor("> Phone           0772 123456 0772123456█")
+	if strings.Contains(screen, "NOT AN ID") || strings.Contains(screen, "idcards · Scan") {
+		t.Fatalf("raw paste taken for a scan:\n%s", screen)
+	}
+
+	// 7 again: a reprint makes the old card REPLACED, caught on the
+	// patient screen; on the lock screen a scan waits for the sign-in.
+	key("C-u")
+	key("Escape")
+	waitFor("Find or register")
+	key("C-u")
+	typeSlowly("Okello")
+	key("Enter")
+	waitFor("1 match(es)")
+	key("Enter")
+	waitFor("Patient · Amina Okello")
+	key("r")
+	typeSlowly("lost")
+	key("Enter")
+	waitFor("active, 2 card(s) ever")
+	burst(twoD)
+	waitFor("✖ REPLACED CARD", "Amina Okello", "ctrl+o")
+	key("C-l")
+	waitFor("Sign in · locked")
+	burst(twoD)
+	waitFor("Card scanned: it is shown once you sign in", "> User            █")
+	for _, v := range []string{"okot", "blue river morning"} {
+		typeSlowly(v)
+		key("Enter")
+	}
+	waitFor("✖ REPLACED CARD", "Amina Okello")
 
 	tmux("send-keys", "-t", target, "C-c")
 	if _, err := os.Stat(filepath.Join(data, "idcards", "tui.log")); err != nil {

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+const matchRegistryCSV = "given_name,family_name,sex,birth_date,birth_date_estimated,phone,village\n" +
+	"Amina,Nakato,F,1990-04-12,0,0772123456,Kireka\n" +
+	"Babirye,Nakato,F,1990-04-12,0,0772123456,Kireka\n" +
+	"Mohammed,Khan,M,1975-07-01,1,,Seeta\n" +
+	"Okello,John,M,1960-01-01,0,,\n"
+
+func matchRegistry(t *testing.T) string {
+	t.Helper()
+	db := newRegistry(t)
+	if _, _, err := patientsCLI(t, db, "", "patients", "import", writeFile(t, "reg.csv", matchRegistryCSV), "--issue-missing"); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+var volatile = regexp.MustCompile(`"(uuid|created_at|created_by)":"[^"]*"`)
+
+// TestPatients_MatchFileJSON: one JSON line per query, golden.
+func TestPatients_MatchFileJSON(t *testing.T) {
+	db := matchRegistry(t)
+	queries := "id,given_name,family_name,sex,birth_date,birth_date_estimated,age,phone,village\n" +
+		"q1,Aminah,Nakatto,F,1990-12-04,,,+256 772 123 456,\n" + // variant, typo, day/month swap, international phone
+		"q2,Khan,Muhammad,M,1976-07-01,1,,,Seeta\n" + // swapped, variant, estimated age
+		"q3,Sarah,Mukasa,F,2001-02-03,,,,\n" // new person
+	out, _, err := patientsCLI(t, db, "", "patients", "match", "--file", writeFile(t, "q.csv", queries), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Fatalf("%d lines, want one per query:\n%s", n, out)
+	}
+	got := volatile.ReplaceAllString(out, `"$1":"-"`)
+	golden := filepath.Join("testdata", "match_file.golden")
+	if *updateGolden {
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("match --file --json differs from %s (go test -run MatchFileJSON -update):\n%s", golden, got)
+	}
+}
+
+func TestPatients_MatchFileErrors(t *testing.T) {
+	db := matchRegistry(t)
+	for _, tc := range []struct{ name, body, want string }{
+		{"no name column", "sex,dob\nF,1990-01-01\n", "no given or family name column"},
+		{"bad sex", "given,family,sex\nAmina,Nakato,X\n", "line 2"},
+		{"bad age", "given,family,age\nAmina,Nakato,old\n", "age \"old\""},
+		{"bad flag", "given,family,dob,estimated\nAmina,Nakato,1990-01-01,maybe\n", "birth_date_estimated"},
+		{"bad date", "given,family,dob\nAmina,Nakato,12/04/1990\n", "not a date"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := patientsCLI(t, db, "", "patients", "match", "--file", writeFile(t, "q.csv", tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPatients_MatchEval(t *testing.T) {
+	db := matchRegistry(t)
+	out, _, err := patientsCLI(t, db, "", "patients", "export", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The MRN of Amina Nakato, from the export.
+	var amina string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, ",Amina,") {
+			amina = strings.Split(line, ",")[0]
+		}
+	}
+	if amina == "" {
+		t.Fatalf("no MRN for Amina in export:\n%s", out)
+	}
+	labelled := "given_name,family_name,sex,birth_date,phone,truth\n" +
+		"Amina,Nakatto,F,1990-04-12,0772123456," + amina + "\n" +
+		"Sarah,Mukasa,F,2001-02-03,,\n"
+	out, _, err = patientsCLI(t, db, "", "patients", "match-eval", "--file", writeFile(t, "l.csv", labelled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2 queries: 1 returning, 1 new", "probable               100.0%", "right record on top and probable: 100.0%"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("match-eval lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := patientsCLI(t, db, "", "patients", "match-eval", "--file", writeFile(t, "n.csv", "given,family\nA,B\n")); err == nil || !strings.Contains(err.Error(), "truth") {
+		t.Fatalf("file without truth: %v", err)
+	}
+}
+
+func FuzzReadQueries(f *testing.F) {
+	f.Add("given_name,family_name,sex,birth_date,birth_date_estimated,age,phone,village,truth\nAmina,Nakato,F,1990-04-12,1,,0772,Kireka,X\n")
+	f.Add("given,age\nA,200\n")
+	f.Add("\ufeffGiven Name,Family\n\"a,b\",c\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		qs, err := readQueries(strings.NewReader(body), func() (int, string) { return 2026, "" }, false)
+		if err != nil {
+			return
+		}
+		for _, q := range qs {
+			if q.NP.GivenName == "" && q.NP.FamilyName == "" {
+				t.Fatalf("row without a name accepted: %+v", q)
+			}
+		}
+	})
+}
+
+func TestPatients_MatchTrain(t *testing.T) {
+	db := matchRegistry(t)
+	out, _, err := patientsCLI(t, db, "", "patients", "match-train")
+	if err != nil || !strings.Contains(out, "u measured on this registry (4 records)") || !strings.Contains(out, "birth_date  exact") {
+		t.Fatalf("match-train: %v\n%s", err, out)
+	}
+	out, _, err = patientsCLI(t, db, "", "patients", "match-train", "--em", "--dry-run")
+	if err != nil || !strings.Contains(out, "m by EM") || !strings.Contains(out, "dry run") {
+		t.Fatalf("match-train --em --dry-run: %v\n%s", err, out)
+	}
+}

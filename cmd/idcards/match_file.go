@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+	"github.com/spf13/cobra"
+)
+
+// queryRow is one query of a --file: the person, an optional id to echo,
+// and for match-eval the truth (registry MRN, or empty for a new person).
+type queryRow struct {
+	Line  int
+	ID    string
+	Truth string
+	NP    registry.NewPatient
+}
+
+// queryColumns are the accepted headers (lower case), by field.
+var queryColumns = map[string][]string{
+	"given":     {"given", "given_name", "first_name", "firstname"},
+	"family":    {"family", "family_name", "last_name", "surname", "lastname"},
+	"sex":       {"sex", "gender"},
+	"dob":       {"dob", "birth_date", "birthdate", "date_of_birth"},
+	"estimated": {"dob_estimated", "birth_date_estimated", "estimated"},
+	"age":       {"age"},
+	"phone":     {"phone", "phone_number", "telephone"},
+	"village":   {"village", "address", "location"},
+	"id":        {"id", "query_id", "ref"},
+	"truth":     {"truth", "mrn", "true_mrn"},
+}
+
+// readQueries parses a CSV of queries (header row required; columns named
+// as in queryColumns, any order, others ignored). A bad row is an error
+// naming its line; nothing is matched until the whole file parses.
+func readQueries(r io.Reader, now func() (int, string), needTruth bool) ([]queryRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	head, err := cr.Read()
+	if err != nil {
+		return nil, idcards.Errorf(idcards.Invalid, "queries file: no header row: %v", err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		for f, names := range queryColumns {
+			for _, n := range names {
+				if h == n {
+					if _, dup := col[f]; !dup {
+						col[f] = i
+					}
+				}
+			}
+		}
+	}
+	_, g := col["given"]
+	_, f := col["family"]
+	if !g && !f {
+		return nil, idcards.Errorf(idcards.Invalid, "queries file: header %q has no given or family name column (given_name, family_name, sex, birth_date, birth_date_estimated, age, phone, village, id, truth)", strings.Join(head, ","))
+	}
+	if _, ok := col["truth"]; needTruth && !ok {
+		return nil, idcards.Errorf(idcards.Invalid, "labelled file: no truth column (the registry MRN of the same person, empty for a new person)")
+	}
+	var out []queryRow
+	line := 1
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		line++
+		if err != nil {
+			return nil, idcards.Errorf(idcards.Invalid, "queries file line %d: %v", line, err)
+		}
+		get := func(f string) string {
+			if i, ok := col[f]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		q := queryRow{Line: line, ID: get("id"), Truth: get("truth")}
+		q.NP = registry.NewPatient{GivenName: get("given"), FamilyName: get("family"), BirthDate: get("dob"), Phone: get("phone"), Village: get("village")}
+		if q.NP.Sex, err = idcards.ParseSex(orU(get("sex"))); err != nil {
+			return nil, idcards.Errorf(idcards.Invalid, "queries file line %d: %v", line, err)
+		}
+		switch strings.ToLower(get("estimated")) {
+		case "", "0", "false", "no", "n":
+		case "1", "true", "yes", "y":
+			q.NP.BirthDateEstimated = true
+		default:
+			return nil, idcards.Errorf(idcards.Invalid, "queries file line %d: birth_date_estimated %q: use 1/0, true/false or yes/no", line, get("estimated"))
+		}
+		if a := get("age"); a != "" && q.NP.BirthDate == "" {
+			n, err := strconv.Atoi(a)
+			if err != nil || n < 0 || n > 130 {
+				return nil, idcards.Errorf(idcards.Invalid, "queries file line %d: age %q: a whole number of years 0-130", line, a)
+			}
+			y, _ := now()
+			q.NP.BirthDate, q.NP.BirthDateEstimated = fmt.Sprintf("%04d-07-01", y-n), true
+		}
+		if q.NP.GivenName == "" && q.NP.FamilyName == "" {
+			return nil, idcards.Errorf(idcards.Invalid, "queries file line %d: no name", line)
+		}
+		out = append(out, q)
+	}
+}
+
+func orU(s string) string {
+	if s == "" {
+		return "U"
+	}
+	return s
+}
+
+// matchLine is one line of `patients match --file --json`.
+type matchLine struct {
+	Line       int                 `json:"line"`
+	ID         string              `json:"id,omitempty"`
+	Query      queryJSON           `json:"query"`
+	Candidates []idcards.Candidate `json:"candidates"`
+}
+
+type queryJSON struct {
+	GivenName          string      `json:"given_name"`
+	FamilyName         string      `json:"family_name"`
+	Sex                idcards.Sex `json:"sex"`
+	BirthDate          string      `json:"birth_date,omitempty"`
+	BirthDateEstimated bool        `json:"birth_date_estimated,omitempty"`
+	Phone              string      `json:"phone,omitempty"`
+	Village            string      `json:"village,omitempty"`
+}
+
+func openQueries(path string, stdin io.Reader) (io.Reader, func(), error) {
+	if path == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, idcards.Errorf(idcards.Invalid, "queries file: %v", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// matchFile answers every query of a file in one process.
+func (a *app) matchFile(ctx context.Context, s *registry.Store, path string, limit int, asJSON bool) error {
+	r, done, err := openQueries(path, a.stdin)
+	if err != nil {
+		return err
+	}
+	defer done()
+	qs, err := readQueries(r, func() (int, string) { return s.Now().Year(), "" }, false)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(a.stdout)
+	for _, q := range qs {
+		np := q.NP
+		if err := np.Validate(s.Now()); err != nil {
+			return fmt.Errorf("line %d: %w", q.Line, err)
+		}
+		cands, err := s.Candidates(ctx, np, limit)
+		if err != nil {
+			return err
+		}
+		if cands == nil {
+			cands = []idcards.Candidate{}
+		}
+		if asJSON {
+			if err := enc.Encode(matchLine{Line: q.Line, ID: q.ID, Query: queryJSON{np.GivenName, np.FamilyName, np.Sex, np.BirthDate, np.BirthDateEstimated, np.Phone, np.Village}, Candidates: cands}); err != nil {
+				return err
+			}
+			continue
+		}
+		a.printf("line %d: %s %s %s\n", q.Line, printable(np.GivenName), printable(np.FamilyName), orDash(np.BirthDate))
+		if len(cands) == 0 {
+			a.printf("  no candidates\n")
+		}
+		printCandidates(a.stdout, cands)
+	}
+	return nil
+}
+
+func (a *app) patientsMatchEvalCmd() *cobra.Command {
+	var file string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "match-eval --file labelled.csv [--json]",
+		Short: "Measure duplicate detection on reviewed pairs: recall, precision and false alarms per level",
+		Long: `Run the desk's duplicate check for every row of a labelled file and compare
+with the truth. The file is a CSV with a header: the query's given_name,
+family_name, sex, birth_date (YYYY-MM-DD), birth_date_estimated (1/0), age
+(instead of a date), phone, village, and truth — the MRN of the registered
+record that is the same person, or empty for someone not registered.
+
+Printed per level (probable, and probable-or-possible):
+  recall      share of returning patients whose record is offered at that
+              level or above (anywhere in the top --limit candidates);
+  precision   share of candidates at that level that are the right record;
+  false alarm share of new people (empty truth) warned at that level or above.
+Also: returning patients whose record is the top candidate and probable.
+
+Use it to check the defaults (settings match_probable, match_possible) on
+your own reviewed registrations before changing them.`,
+		Example: `  idcards patients match-eval --file reviewed.csv
+  idcards patients match-eval --file reviewed.csv --json | jq .probable`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return idcards.Errorf(idcards.Invalid, "--file is required")
+			}
+			s, ctx, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
+				return err
+			}
+			r, done, err := openQueries(file, a.stdin)
+			if err != nil {
+				return err
+			}
+			defer done()
+			qs, err := readQueries(r, func() (int, string) { return s.Now().Year(), "" }, true)
+			if err != nil {
+				return err
+			}
+			var ev evalCounts
+			for _, q := range qs {
+				np := q.NP
+				if err := np.Validate(s.Now()); err != nil {
+					return fmt.Errorf("line %d: %w", q.Line, err)
+				}
+				var truth int64
+				if q.Truth != "" {
+					v, err := s.Verify(ctx, q.Truth)
+					if err != nil {
+						return fmt.Errorf("line %d: truth %s: %w", q.Line, printable(q.Truth), err)
+					}
+					if v.Patient == nil {
+						return idcards.Errorf(idcards.Invalid, "line %d: truth %s names no patient (%s)", q.Line, printable(q.Truth), v.Status)
+					}
+					truth = v.Patient.ID
+				}
+				cands, err := s.Candidates(ctx, np, limit)
+				if err != nil {
+					return err
+				}
+				ev.add(truth, cands)
+			}
+			rep := ev.report()
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(rep)
+			}
+			a.printf("%d queries: %d returning, %d new\n", rep.Returning+rep.New, rep.Returning, rep.New)
+			a.printf("%-20s %8s %10s %12s\n", "level", "recall", "precision", "false alarm")
+			for _, l := range []evalLevel{rep.Probable, rep.AnyLevel} {
+				a.printf("%-20s %7.1f%% %9.1f%% %11.1f%%\n", l.Level, l.Recall, l.Precision, l.FalseAlarm)
+			}
+			a.printf("returning patients with the right record on top and probable: %.1f%%\n", rep.TopProbable)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "labelled CSV (see above); - reads standard input")
+	cmd.Flags().IntVar(&limit, "limit", 5, "candidates per query, as the desk shows")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the figures as JSON")
+	return cmd
+}
+
+type evalCounts struct {
+	returning, newPeople    int
+	found, foundProb, top   int
+	cands, right            int
+	probCands, probRight    int
+	newWarned, newWarnedPro int
+}
+
+func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
+	found, foundProb := false, false
+	for _, c := range cs {
+		ok := truth != 0 && c.Patient.ID == truth
+		e.cands++
+		if ok {
+			e.right++
+			found = true
+		}
+		if c.Level == idcards.MatchProbable {
+			e.probCands++
+			if ok {
+				e.probRight++
+				foundProb = true
+			}
+		}
+	}
+	if truth == 0 {
+		e.newPeople++
+		if len(cs) > 0 {
+			e.newWarned++
+		}
+		for _, c := range cs {
+			if c.Level == idcards.MatchProbable {
+				e.newWarnedPro++
+				break
+			}
+		}
+		return
+	}
+	e.returning++
+	if found {
+		e.found++
+	}
+	if foundProb {
+		e.foundProb++
+	}
+	if len(cs) > 0 && cs[0].Patient.ID == truth && cs[0].Level == idcards.MatchProbable {
+		e.top++
+	}
+}
+
+type evalLevel struct {
+	Level      string  `json:"level"`
+	Recall     float64 `json:"recall"`
+	Precision  float64 `json:"precision"`
+	FalseAlarm float64 `json:"false_alarm"`
+}
+
+type evalReport struct {
+	Returning   int       `json:"returning"`
+	New         int       `json:"new"`
+	Probable    evalLevel `json:"probable"`
+	AnyLevel    evalLevel `json:"any_level"`
+	TopProbable float64   `json:"top_probable"`
+}
+
+func pctOf(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(int(1000*float64(a)/float64(b)+0.5)) / 10
+}
+
+func (e *evalCounts) report() evalReport {
+	return evalReport{
+		Returning: e.returning, New: e.newPeople,
+		Probable:    evalLevel{"probable", pctOf(e.foundProb, e.returning), pctOf(e.probRight, e.probCands), pctOf(e.newWarnedPro, e.newPeople)},
+		AnyLevel:    evalLevel{"probable or possible", pctOf(e.found, e.returning), pctOf(e.right, e.cands), pctOf(e.newWarned, e.newPeople)},
+		TopProbable: pctOf(e.top, e.returning),
+	}
+}

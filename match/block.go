@@ -1,0 +1,209 @@
+package match
+
+import (
+	"sort"
+)
+
+// Blocking: a registry cannot score a query against a million records, so
+// it only scores records that share a blocking key with it. Each record is
+// indexed under several keys (passes); a true duplicate is lost only when
+// it shares none of them. Every key is stored with the record's birth
+// year, and a lookup reads the records nearest the query's year first, at
+// most Cap of them per key, so a very common name costs the same as a rare
+// one. Passes:
+//
+//	n:  the phonetic keys of the first given and first family name, as a
+//	    sorted pair (so swapped names share it), any birth year
+//	t:  the phonetic key of each name word (given or family) with sex,
+//	    birth year within the tolerance for the age
+//	i:  the initials of given and family name (sorted) with sex, birth
+//	    year within tolerance: catches both names mistyped
+//	w:  each name word's phonetic key with the other name's initial and
+//	    sex, birth year within tolerance
+//	d:  the exact birth date (also looked up day/month swapped), for
+//	    dates that are not estimates
+//	p:  the phone's last nine digits
+//	v:  the village with sex, birth year within tolerance
+type Pass struct {
+	Prefix string
+	// Cap is how many records one lookup may return per direction
+	// (older and younger than the query's year).
+	Cap int
+	// AnyYear: the lookup is not limited to the tolerance window (but
+	// still reads the nearest years first).
+	AnyYear bool
+}
+
+// IndexVersion changes whenever IndexKeys changes, so registries re-index
+// (it is part of Variants.Fingerprint, stored with the index).
+const IndexVersion = 3
+
+// Passes are the blocking passes, in order.
+var Passes = []Pass{
+	{"n:", 50, true},
+	{"t:", 30, false},
+	{"i:", 15, false},
+	{"w:", 30, false},
+	{"d:", 60, true},
+	{"p:", 30, true},
+	{"v:", 12, false},
+}
+
+// IndexKeys are the keys a record is stored under (each with its birth
+// year, 0 if unknown). Duplicates removed.
+func IndexKeys(r *Record) []string {
+	var ks []string
+	sex := "u"
+	if r.Sex != 0 {
+		sex = string(r.Sex)
+	}
+	g, f := first(r.GivenKeys), first(r.FamilyKeys)
+	if g != "" || f != "" {
+		a, b := g, f
+		if a > b {
+			a, b = b, a
+		}
+		ks = append(ks, "n:"+a+"|"+b+"|"+sex)
+	}
+	for _, k := range r.GivenKeys {
+		ks = append(ks, "t:"+k+"|"+sex)
+	}
+	for _, k := range r.FamilyKeys {
+		ks = append(ks, "t:"+k+"|"+sex)
+	}
+	// Each name word's key with the other name's initial: a common name
+	// ("Amina") splits into blocks small enough to read whole within the
+	// tolerance, and a typo anywhere but that initial still matches.
+	gi, fi := initial(r.Given), initial(r.Family)
+	for _, k := range r.GivenKeys {
+		if fi != "" {
+			ks = append(ks, "w:"+k+"|"+fi+"|"+sex)
+		}
+	}
+	for _, k := range r.FamilyKeys {
+		if gi != "" {
+			ks = append(ks, "w:"+k+"|"+gi+"|"+sex)
+		}
+	}
+	if gi != "" && fi != "" {
+		if gi > fi {
+			gi, fi = fi, gi
+		}
+		ks = append(ks, "i:"+gi+fi+"|"+sex)
+	}
+	if r.Y != 0 && r.M != 0 && r.D != 0 && !r.Est {
+		ks = append(ks, "d:"+birthValue(r)+"|"+sex)
+	}
+	if r.Phone != "" {
+		ks = append(ks, "p:"+r.Phone)
+	}
+	if r.Village != "" {
+		ks = append(ks, "v:"+r.Village+"|"+sex)
+	}
+	return dedupe(ks)
+}
+
+// Lookup is one key to read for a query: records under K with birth year
+// in [Lo, Hi] (plus those without a year), nearest Near first.
+type Lookup struct {
+	K      string
+	Near   int
+	Lo, Hi int // 0, 0: any year
+	Cap    int
+}
+
+// QueryLookups are the lookups for a query record. year is the current
+// year (for the tolerance of estimated ages).
+func QueryLookups(q *Record, year int) []Lookup {
+	tol := 1
+	if q.Y != 0 {
+		tol = max(1, Tolerance(year-q.Y))
+	}
+	var out []Lookup
+	for _, k := range IndexKeys(q) {
+		p := passOf(k)
+		l := Lookup{K: k, Near: q.Y, Cap: p.Cap}
+		if !p.AnyYear && q.Y != 0 {
+			l.Lo, l.Hi = q.Y-tol, q.Y+tol
+		}
+		out = append(out, l)
+	}
+	// The swapped birth date, and the same date under an unknown sex for
+	// sexed keys is not needed: sex is part of t:, i:, v: only.
+	if q.Y != 0 && q.M != 0 && q.D != 0 && q.M != q.D && q.D <= 12 && !q.Est {
+		sw := *q
+		sw.M, sw.D = q.D, q.M
+		sex := "u"
+		if q.Sex != 0 {
+			sex = string(q.Sex)
+		}
+		out = append(out, Lookup{K: "d:" + birthValue(&sw) + "|" + sex, Near: q.Y, Cap: passOf("d:").Cap})
+	}
+	// Sex is part of every key but the phone's: a query of unknown sex
+	// also reads the F and M keys, and any query the keys of records of
+	// unknown sex.
+	base := len(out)
+	for _, l := range out[:base] {
+		n := len(l.K)
+		if n < 2 || l.K[n-2] != '|' {
+			continue
+		}
+		var others []string
+		switch l.K[n-1] {
+		case 'u':
+			others = []string{"F", "M"}
+		case 'F', 'M', 'O':
+			others = []string{"u"}
+		}
+		for _, s := range others {
+			m := l
+			m.K = l.K[:n-1] + s
+			if s == "u" {
+				m.Cap = max(1, l.Cap/3) // few records lack a sex
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func passOf(k string) Pass {
+	for _, p := range Passes {
+		if len(k) >= 2 && k[:2] == p.Prefix {
+			return p
+		}
+	}
+	return Pass{Prefix: k[:2], Cap: 10}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func initial(s string) string {
+	for _, r := range s {
+		return string(r)
+	}
+	return ""
+}
+
+func initialOld(s string) string {
+	if s == "" {
+		return ""
+	}
+	return s[:1]
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

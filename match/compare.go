@@ -1,0 +1,325 @@
+package match
+
+import (
+	"strings"
+)
+
+// Field names one compared field.
+type Field int
+
+// The compared fields, in the order of Model.Fields.
+const (
+	FGiven Field = iota
+	FFamily
+	FBirth
+	FSex
+	FPhone
+	FVillage
+	NumFields
+)
+
+var fieldNames = [NumFields]string{"given", "family", "birth_date", "sex", "phone", "village"}
+
+func (f Field) String() string { return fieldNames[f] }
+
+// Null is the level of a field missing on either side: no evidence.
+const Null int8 = -1
+
+// Name levels (given and family name alike).
+const (
+	NameExact   int8 = iota // same name (term-frequency adjusted)
+	NameVariant             // same after variants, word order or joined words ("Abdul Rahman" = "Abdulrahman")
+	NameClose               // Jaro–Winkler >= 0.94: a one-letter slip
+	NamePart                // one of several names agrees ("Mary" vs "Mary Jane")
+	NameSimilar             // Jaro–Winkler >= 0.85, or sounds alike
+	NameOther               // different names
+	nameLevels
+)
+
+// Birth date levels.
+const (
+	BirthExact   int8 = iota // same date (term-frequency adjusted: 1 July of a year is common)
+	BirthTypo                // day and month swapped, or one of year, month, day differs by a slip
+	BirthEstYear             // one date is an estimate, same year
+	BirthEstNear             // one date is an estimate, years within the tolerance for the age
+	BirthClose               // exact dates a year apart
+	BirthOther               // different dates
+	birthLevels
+)
+
+// Levels of sex, phone and village.
+const (
+	Agree    int8 = 0
+	Disagree int8 = 1
+	// VillageClose is a village spelled alike (Jaro–Winkler >= 0.9).
+	VillageClose    int8 = 1
+	VillageDisagree int8 = 2
+)
+
+// LevelNames names every level of every field, for models and reports.
+var LevelNames = [NumFields][]string{
+	{"exact", "variant", "close", "part", "similar", "other"},
+	{"exact", "variant", "close", "part", "similar", "other"},
+	{"exact", "typo", "estimate same year", "estimate within tolerance", "a year apart", "other"},
+	{"agree", "disagree"},
+	{"agree", "disagree"},
+	{"exact", "close", "disagree"},
+}
+
+// Comparison is the level of each field for one pair, plus whether the
+// names compared best swapped (given against family).
+type Comparison struct {
+	L       [NumFields]int8
+	Sim     [2]float64 // Jaro–Winkler of given and family (in the order used)
+	Swapped bool
+	Tol     int // birth-year tolerance used for an estimate
+}
+
+// CompareNames grades one name field. a and b are folded; at and bt the
+// canonical words.
+func compareName(a, b string, at, bt []string, ak, bk []string) (int8, float64) {
+	if a == "" || b == "" {
+		return Null, 0
+	}
+	if a == b {
+		return NameExact, 1
+	}
+	if sameWords(at, bt) || strings.Join(at, "") == strings.Join(bt, "") {
+		return NameVariant, 1
+	}
+	sim := jaroWinkler(strings.Join(at, ""), strings.Join(bt, ""))
+	short, long := at, bt
+	if len(short) > len(long) {
+		short, long = long, short
+	}
+	if len(long) > 1 {
+		tot := 0.0
+		for _, x := range short {
+			best := 0.0
+			for _, y := range long {
+				if s := jaroWinkler(x, y); s > best {
+					best = s
+				}
+			}
+			tot += best
+		}
+		if len(short) == len(long) {
+			if s := tot / float64(len(short)); s > sim {
+				sim = s
+			}
+		} else if s := tot / float64(len(short)); s*0.93 > sim {
+			sim = s * 0.93 // extra words cost a little
+		}
+	}
+	// One slip of the keyboard (a letter added, dropped, changed or two
+	// swapped) in a short name, which Jaro–Winkler punishes ("Kka" /
+	// "Kaka" is 0.83), is at least similar — not close: short names one
+	// letter apart are often two names (Kato, Kito).
+	if sim < 0.85 && oneEdit(strings.Join(at, ""), strings.Join(bt, "")) {
+		return NameSimilar, sim
+	}
+	switch {
+	case sim >= 0.94:
+		return NameClose, sim
+	case len(short) < len(long) && subset(short, long):
+		return NamePart, sim
+	case sim >= 0.85:
+		return NameSimilar, sim
+	case sim >= 0.72 && len(ak) > 0 && len(bk) > 0 && ak[0] == bk[0]:
+		return NameSimilar, sim
+	}
+	return NameOther, sim
+}
+
+func sameWords(a, b []string) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	n := 0
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				n++
+				break
+			}
+		}
+	}
+	return n == len(a)
+}
+
+func subset(short, long []string) bool {
+	for _, x := range short {
+		found := false
+		for _, y := range long {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Tolerance is how many years apart two birth dates may be when one is an
+// estimated age: estimates widen with age (a toddler's age is known within
+// a year, an old man's within five).
+func Tolerance(age int) int {
+	switch {
+	case age <= 5:
+		return 1
+	case age <= 18:
+		return 2
+	case age <= 45:
+		return 3
+	case age <= 65:
+		return 4
+	}
+	return 5
+}
+
+func compareBirth(q, c *Record, year int) (int8, int) {
+	if q.Y == 0 || c.Y == 0 {
+		return Null, 0
+	}
+	dy := q.Y - c.Y
+	if dy < 0 {
+		dy = -dy
+	}
+	if q.Y == c.Y && q.M == c.M && q.D == c.D {
+		return BirthExact, 0
+	}
+	if q.Est || c.Est {
+		y := min(q.Y, c.Y)
+		age := year - y
+		tol := Tolerance(age)
+		switch {
+		case dy == 0:
+			return BirthEstYear, tol
+		case dy <= tol:
+			return BirthEstNear, tol
+		}
+		return BirthOther, tol
+	}
+	if q.M == 0 || c.M == 0 || q.D == 0 || c.D == 0 {
+		// Only a year (or year and month) on one side.
+		if dy == 0 {
+			return BirthEstYear, 1
+		}
+		if dy == 1 {
+			return BirthClose, 1
+		}
+		return BirthOther, 0
+	}
+	sameMD := q.M == c.M && q.D == c.D
+	switch {
+	case q.Y == c.Y && q.M == c.D && q.D == c.M:
+		return BirthTypo, 0
+	case q.Y == c.Y && (q.M == c.M || q.D == c.D):
+		return BirthTypo, 0
+	case sameMD && (dy == 1 || oneDigitOrSwap(q.Y, c.Y)):
+		return BirthTypo, 0
+	case dy <= 1:
+		return BirthClose, 0
+	}
+	return BirthOther, 0
+}
+
+// oneDigitOrSwap: 1985 vs 1958 or 1985 vs 1975 — a slip of the pen.
+func oneDigitOrSwap(a, b int) bool {
+	var x, y [4]int
+	for i := 3; i >= 0; i-- {
+		x[i], y[i] = a%10, b%10
+		a, b = a/10, b/10
+	}
+	diff := 0
+	var at [4]int
+	for i := range 4 {
+		if x[i] != y[i] {
+			at[diff] = i
+			diff++
+		}
+	}
+	if diff == 1 {
+		return true
+	}
+	return diff == 2 && at[1] == at[0]+1 && x[at[0]] == y[at[1]] && x[at[1]] == y[at[0]]
+}
+
+func compareVillage(a, b string) int8 {
+	switch {
+	case a == "" || b == "":
+		return Null
+	case a == b:
+		return Agree
+	case jaroWinkler(a, b) >= 0.9:
+		return VillageClose
+	}
+	return VillageDisagree
+}
+
+// Compare grades every field of a pair. year is the current year (for the
+// age-dependent birth-date tolerance).
+func Compare(q, c *Record, year int) Comparison {
+	var cmp Comparison
+	cmp.L[FGiven], cmp.Sim[0] = compareName(q.Given, c.Given, q.GivenToks, c.GivenToks, q.GivenKeys, c.GivenKeys)
+	cmp.L[FFamily], cmp.Sim[1] = compareName(q.Family, c.Family, q.FamilyToks, c.FamilyToks, q.FamilyKeys, c.FamilyKeys)
+	cmp.L[FBirth], cmp.Tol = compareBirth(q, c, year)
+	switch {
+	case q.Sex == 0 || c.Sex == 0:
+		cmp.L[FSex] = Null
+	case q.Sex == c.Sex:
+		cmp.L[FSex] = Agree
+	default:
+		cmp.L[FSex] = Disagree
+	}
+	switch {
+	case q.Phone == "" || c.Phone == "":
+		cmp.L[FPhone] = Null
+	case q.Phone == c.Phone:
+		cmp.L[FPhone] = Agree
+	default:
+		cmp.L[FPhone] = Disagree
+	}
+	cmp.L[FVillage] = compareVillage(q.Village, c.Village)
+	return cmp
+}
+
+// compareSwapped grades the names with given against family.
+func compareSwapped(q, c *Record) (g, f int8, gs, fs float64) {
+	g, gs = compareName(q.Given, c.Family, q.GivenToks, c.FamilyToks, q.GivenKeys, c.FamilyKeys)
+	f, fs = compareName(q.Family, c.Given, q.FamilyToks, c.GivenToks, q.FamilyKeys, c.GivenKeys)
+	return
+}
+
+// oneEdit reports whether a and b differ by exactly one insertion,
+// deletion, substitution or transposition of adjacent letters.
+func oneEdit(a, b string) bool {
+	if a == b {
+		return false
+	}
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) < len(rb) {
+		ra, rb = rb, ra
+	}
+	switch len(ra) - len(rb) {
+	case 0:
+		i := 0
+		for i < len(ra) && ra[i] == rb[i] {
+			i++
+		}
+		if string(ra[i+1:]) == string(rb[i+1:]) {
+			return true // substitution
+		}
+		return i+1 < len(ra) && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
+	case 1:
+		i := 0
+		for i < len(rb) && ra[i] == rb[i] {
+			i++
+		}
+		return string(ra[i+1:]) == string(rb[i:])
+	}
+	return false
+}

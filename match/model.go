@@ -1,0 +1,325 @@
+package match
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/idcards/idcards"
+)
+
+// FieldModel holds one field's m and u probabilities, one per level (see
+// LevelNames). m[l] is the share of true duplicate pairs at level l, u[l]
+// the share of pairs of different people; missing values are not counted.
+type FieldModel struct {
+	Field  string    `json:"field"`
+	Levels []string  `json:"levels"`
+	M      []float64 `json:"m"`
+	U      []float64 `json:"u"`
+}
+
+// Model is a Fellegi–Sunter model: m and u per level of each field, and the
+// share of queries expected to be returning patients (the prior).
+type Model struct {
+	Version int                   `json:"version"`
+	Fields  [NumFields]FieldModel `json:"fields"`
+	// ReturnRate is the prior share of queries that are already
+	// registered; with N records the prior that one given record is the
+	// query's is ReturnRate/N, so evidence needed grows with the registry.
+	ReturnRate float64 `json:"return_rate"`
+	// Provenance.
+	// Source: "default" (built-in m and u), "u" (built-in m, u measured
+	// on this registry) or "em" (m by EM as well).
+	Source    string `json:"source"`
+	TrainedAt string `json:"trained_at,omitempty"`
+	Records   int    `json:"records,omitempty"` // registry size when trained
+	Pairs     int    `json:"pairs,omitempty"`   // blocked pairs EM saw
+	Matches   int    `json:"matches,omitempty"` // pairs EM judged duplicates
+}
+
+// ModelVersion changes when levels change; a stored model of another
+// version is ignored (DefaultModel is used until match-train runs again).
+const ModelVersion = 1
+
+// DefaultModel returns the priors used until the registry is trained:
+// values typical of registration desks (names mistyped in about one record
+// in eight, ages estimated for about a third, phones changed in a third).
+func DefaultModel() *Model {
+	m := &Model{Version: ModelVersion, ReturnRate: 0.5, Source: "default"}
+	set := func(f Field, mm, uu []float64) {
+		m.Fields[f] = FieldModel{Field: f.String(), Levels: append([]string(nil), LevelNames[f]...), M: mm, U: uu}
+	}
+	name := func() ([]float64, []float64) {
+		// u: a registry's own random pairs replace these (refreshU);
+		// these are typical of folded first names.
+		return []float64{0.78, 0.03, 0.09, 0.04, 0.05, 0.01}, []float64{0.01, 0.0005, 0.0005, 0.005, 0.005, 0.979}
+	}
+	gm, gu := name()
+	set(FGiven, gm, gu)
+	fm, fu := name()
+	set(FFamily, fm, fu)
+	set(FBirth, []float64{0.55, 0.06, 0.16, 0.18, 0.02, 0.03}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.9504})
+	set(FSex, []float64{0.98, 0.02}, []float64{0.5, 0.5})
+	set(FPhone, []float64{0.6, 0.4}, []float64{0.0005, 0.9995})
+	set(FVillage, []float64{0.8, 0.05, 0.15}, []float64{0.1, 0.01, 0.89})
+	return m
+}
+
+// Check reports a model that cannot be used (wrong version, levels or
+// probabilities outside (0,1]).
+func (m *Model) Check() error {
+	if m.Version != ModelVersion {
+		return fmt.Errorf("match model version %d, want %d", m.Version, ModelVersion)
+	}
+	for f := range NumFields {
+		fm := m.Fields[f]
+		n := len(LevelNames[f])
+		if len(fm.M) != n || len(fm.U) != n {
+			return fmt.Errorf("match model: field %s has %d/%d levels, want %d", Field(f), len(fm.M), len(fm.U), n)
+		}
+		for l := range n {
+			if !(fm.M[l] > 0 && fm.M[l] <= 1 && fm.U[l] > 0 && fm.U[l] <= 1) {
+				return fmt.Errorf("match model: field %s level %s: m=%v u=%v", Field(f), LevelNames[f][l], fm.M[l], fm.U[l])
+			}
+		}
+	}
+	if !(m.ReturnRate > 0 && m.ReturnRate < 1) {
+		return fmt.Errorf("match model: return rate %v", m.ReturnRate)
+	}
+	return nil
+}
+
+// ParseModel reads a stored model.
+func ParseModel(b []byte) (*Model, error) {
+	var m Model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("match model: %w", err)
+	}
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Frequencies gives term frequencies: the share of registry records whose
+// field has this value (folded names and village, YYYY-MM-DD, phone key).
+// 0 means the value is not known to the registry.
+type Frequencies interface {
+	Freq(f Field, value string) float64
+}
+
+// Thresholds grade a match probability.
+type Thresholds struct {
+	Probable float64 `json:"probable"`
+	Possible float64 `json:"possible"`
+}
+
+// DefaultThresholds: probable = at least 95 % likely the same person (the
+// desk then refuses a second ID without a reason); possible = at least 25 %.
+var DefaultThresholds = Thresholds{Probable: 0.95, Possible: 0.25}
+
+// Level grades a probability; "" means not a candidate.
+func (t Thresholds) Level(p float64) idcards.MatchLevel {
+	switch {
+	case p >= t.Probable:
+		return idcards.MatchProbable
+	case p >= t.Possible:
+		return idcards.MatchPossible
+	}
+	return ""
+}
+
+// Scorer scores pairs with one model. Build it with NewScorer; it is safe
+// for concurrent use.
+type Scorer struct {
+	Model      *Model
+	TF         Frequencies // nil: no term-frequency adjustment
+	N          int         // registry size (for the prior and TF floors)
+	Year       int         // current year, for the age of an estimate
+	Thresholds Thresholds
+	w          [NumFields][]float64
+	m0         [NumFields]float64 // m of each exact level, for TF weights
+	prior      float64
+}
+
+// swapPenalty is the weight of reading given and family names the other
+// way round: log2 of the share of true duplicates written swapped (about
+// one in eleven), the price of trying two readings and keeping the better.
+const swapPenalty = -3.5
+
+// NewScorer precomputes weights. n is the registry size (at least 1).
+func NewScorer(m *Model, tf Frequencies, n, year int, t Thresholds) *Scorer {
+	if m == nil {
+		m = DefaultModel()
+	}
+	s := &Scorer{Model: m, TF: tf, N: max(n, 1), Year: year, Thresholds: t}
+	for f := range NumFields {
+		fm := m.Fields[f]
+		s.w[f] = make([]float64, len(fm.M))
+		for l := range fm.M {
+			s.w[f][l] = math.Log2(fm.M[l] / fm.U[l])
+		}
+		s.m0[f] = fm.M[0]
+	}
+	lambda := m.ReturnRate / float64(max(s.N, priorFloor))
+	s.prior = math.Log2(lambda / (1 - lambda))
+	return s
+}
+
+// Result is one scored pair.
+type Result struct {
+	Comparison
+	W           [NumFields]float64 // weight of each field in bits (0 = missing)
+	Prior       float64            // prior weight in bits
+	Weight      float64            // total: prior + fields
+	Probability float64
+	Level       idcards.MatchLevel
+	// Guard says why a pair above the probable threshold is held at
+	// possible ("" when it is not).
+	Guard string
+	// Household: phone or village agreement was discounted (see Score).
+	Household bool
+}
+
+// tfWeight is the weight of exact agreement on value: log2(m / u), u the
+// share of the other records holding the value (the candidate itself is
+// not evidence of how common its name is), smoothed towards the model's u
+// with tfPseudo pseudo-records so a small registry's counts do not
+// overrule the model (one other Amina among three patients is no proof
+// that Amina is a common name).
+func (s *Scorer) tfWeight(f Field, value string) float64 {
+	if s.TF == nil || value == "" {
+		return s.w[f][0]
+	}
+	n := float64(s.N)
+	others := math.Max(0, s.TF.Freq(f, value)*n-1)
+	u := (others + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
+	return math.Log2(s.m0[f] / math.Max(u, 1e-9))
+}
+
+// tfPseudo is the weight of the model's u against the registry's counts.
+const tfPseudo = 100
+
+// priorFloor is the smallest registry size the prior assumes: a registry
+// of three patients is about to grow, and three is no reason to call two
+// Aminas born the same year one person.
+const priorFloor = 1000
+
+func (s *Scorer) fieldWeight(f Field, l int8) float64 {
+	if l == Null {
+		return 0
+	}
+	return s.w[f][l]
+}
+
+func birthValue(r *Record) string {
+	if r.Y == 0 {
+		return ""
+	}
+	b := make([]byte, 0, 10)
+	b = strconv.AppendInt(b, int64(r.Y), 10)
+	b = append(b, '-', byte('0'+r.M/10), byte('0'+r.M%10), '-', byte('0'+r.D/10), byte('0'+r.D%10))
+	return string(b)
+}
+
+// Score compares a query with a candidate record.
+func (s *Scorer) Score(q, c *Record) Result {
+	r := Result{Comparison: Compare(q, c, s.Year)}
+	// Names: straight, or swapped if that fits better.
+	wg := s.nameWeight(FGiven, r.L[FGiven], q.Given)
+	wf := s.nameWeight(FFamily, r.L[FFamily], q.Family)
+	if r.L[FGiven] != NameExact || r.L[FFamily] != NameExact {
+		sg, sf, sgs, sfs := compareSwapped(q, c)
+		// Exact agreement counts by how common the value is as either
+		// kind of name: one of the two records was written the other way
+		// round, so "Sharma" is as common as family names make it even
+		// where it stands in the given-name field.
+		wsg, wsf := s.swappedNameWeight(FGiven, sg, q.Given), s.swappedNameWeight(FFamily, sf, q.Family)
+		if sg != Null && sf != Null && wsg+wsf+swapPenalty > wg+wf {
+			r.L[FGiven], r.L[FFamily], r.Sim = sg, sf, [2]float64{sgs, sfs}
+			wg, wf, r.Swapped = wsg, wsf, true
+		}
+	}
+	r.W[FGiven], r.W[FFamily] = wg, wf
+	if r.L[FBirth] == BirthExact {
+		r.W[FBirth] = s.tfWeight(FBirth, birthValue(q))
+	} else {
+		r.W[FBirth] = s.fieldWeight(FBirth, r.L[FBirth])
+	}
+	r.W[FSex] = s.fieldWeight(FSex, r.L[FSex])
+	if r.L[FPhone] == Agree {
+		r.W[FPhone] = s.tfWeight(FPhone, q.Phone)
+	} else {
+		r.W[FPhone] = s.fieldWeight(FPhone, r.L[FPhone])
+	}
+	if r.L[FVillage] == Agree {
+		r.W[FVillage] = s.tfWeight(FVillage, q.Village)
+	} else {
+		r.W[FVillage] = s.fieldWeight(FVillage, r.L[FVillage])
+	}
+	// Household correction: relatives share a phone and a village. When
+	// the given names differ entirely (a twin or sibling) or the birth
+	// dates do (a parent or child of the same name), agreeing on them is
+	// what a relative would show too, so it is no evidence of identity.
+	// (Either name field: after a swap the family slot may hold the
+	// given names.)
+	if r.L[FGiven] == NameOther || r.L[FFamily] == NameOther || r.L[FBirth] == BirthOther {
+		for _, f := range []Field{FPhone, FVillage} {
+			if r.W[f] > 0 {
+				r.W[f] = 0
+				r.Household = true
+			}
+		}
+	}
+	r.Prior = s.prior
+	r.Weight = s.prior
+	for _, w := range r.W {
+		r.Weight += w
+	}
+	if r.Swapped {
+		r.Weight += swapPenalty
+	}
+	r.Probability = 1 / (1 + math.Exp2(-r.Weight))
+	r.Level = s.Thresholds.Level(r.Probability)
+	if r.Level == idcards.MatchProbable {
+		switch {
+		case r.L[FGiven] == NameOther:
+			// Twins share family name, birth date, phone and village.
+			r.Guard = "given names differ (twins share everything else)"
+		case r.L[FBirth] == BirthOther:
+			// A parent and child may share the whole name.
+			r.Guard = "birth dates too far apart (a parent and child may share the name)"
+		case r.L[FFamily] == NameOther:
+			r.Guard = "family names differ"
+		case r.L[FGiven] == Null && r.L[FFamily] != NameExact:
+			r.Guard = "only one name to compare"
+		case r.L[FBirth] == Null && r.L[FPhone] != Agree:
+			r.Guard = "only names to go on (no birth date on one record)"
+		}
+		if r.Guard != "" {
+			r.Level = idcards.MatchPossible
+		}
+	}
+	return r
+}
+
+func (s *Scorer) swappedNameWeight(f Field, l int8, qv string) float64 {
+	if l != NameExact || s.TF == nil {
+		return s.nameWeight(f, l, qv)
+	}
+	// Never more than 4 bits above a typical exact name: a value rare in
+	// both fields is often just a rare spelling of the swap itself.
+	return min(s.tfWeight(FGiven, qv), s.tfWeight(FFamily, qv), s.w[f][0]+4)
+}
+
+func (s *Scorer) nameWeight(f Field, l int8, qv string) float64 {
+	if l == NameExact {
+		return s.tfWeight(f, qv)
+	}
+	return s.fieldWeight(f, l)
+}
+
+// BirthValue is a record's birth date as YYYY-MM-DD ("" when unknown), the
+// value its birth-date term frequency is counted under.
+func BirthValue(r *Record) string { return birthValue(r) }

@@ -1,0 +1,162 @@
+package match
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/idcards/idcards"
+)
+
+// BuiltinVariants are spellings of one name that desks write
+// interchangeably, each group folded (see Fold). Matching compares a name
+// by its group's first member, so "Muhammad Ali" and "Mohammed Ali" agree
+// at the "variant" level and share blocking keys. Kept small on purpose:
+// a variant pair that is in fact two names makes different people look
+// alike. Sites add their own with the setting match_variants.
+var BuiltinVariants = [][]string{
+	{"muhammad", "mohammed", "mohamed", "mohammad", "muhammed", "mohamad", "mohamud", "mahamat", "mamadou"},
+	{"ahmed", "ahmad", "ahmet"},
+	{"fatima", "fatuma", "fatimah", "fatma", "fatoumata", "fatumata"},
+	{"aisha", "ayesha", "aysha", "aicha", "aishah", "ayisha"},
+	{"abdul", "abdoul", "abdu"},
+	{"abdullah", "abdallah", "abdulla", "abdalla"},
+	{"ibrahim", "ibrahima", "ebrahim", "ibrahimu"},
+	{"yusuf", "yusuph", "yousef", "yousuf", "yusufu"},
+	{"hussein", "husein", "hussain", "husain"},
+	{"hassan", "hasan", "hassani"},
+	{"mariam", "maryam", "mariamu", "miriam"},
+	{"khadija", "khadijah", "hadija", "kadija"},
+	{"zainab", "zaynab", "zainabu"},
+	{"amina", "aminah", "aminata"},
+	{"halima", "halimah", "halimatou"},
+	{"musa", "moussa", "mussa"},
+	{"issa", "isa", "issah"},
+	{"omar", "umar", "omari"},
+	{"ali", "aly"},
+	{"mary", "maria", "marie", "mariya"},
+	{"joseph", "josef", "yosef"},
+	{"john", "jon", "johnny"},
+	{"peter", "petero", "petro"},
+	{"paul", "paulo"},
+	{"david", "daudi", "dawud"},
+	{"elizabeth", "elisabeth", "elizabet"},
+	{"catherine", "katherine", "kathryn", "catherina", "katarina", "katrina"},
+	{"christine", "kristine", "christina", "kristina"},
+	{"sarah", "sara"},
+	{"esther", "ester"},
+	{"hannah", "hanna"},
+	{"priya", "pria"},
+	{"lakshmi", "laxmi", "lakshmy"},
+	{"mohan", "mohun"},
+	{"chowdhury", "choudhury", "chaudhry", "chaudhary", "choudhary"},
+	{"hossain", "hussain", "hosain"},
+}
+
+// Variants maps a folded name token to the canonical spelling of its group.
+// The zero value knows no variants. Build with NewVariants.
+type Variants struct {
+	canon map[string]string
+}
+
+// NewVariants builds a table from the built-in groups plus extra, the site
+// setting match_variants: groups separated by ";" or new lines, names
+// within a group by "=" or ",", e.g. "Nakato=Nakatto; Wasswa=Waswa". A
+// name already in a group joins the groups.
+func NewVariants(extra string) (*Variants, error) {
+	groups := append([][]string{}, BuiltinVariants...)
+	more, err := ParseVariants(extra)
+	if err != nil {
+		return nil, err
+	}
+	groups = append(groups, more...)
+	v := &Variants{canon: map[string]string{}}
+	for _, g := range groups {
+		// A name already in a group brings that group's canonical form.
+		c := ""
+		for _, n := range g {
+			if x, ok := v.canon[n]; ok {
+				c = x
+				break
+			}
+		}
+		if c == "" {
+			c = g[0]
+		}
+		for _, n := range g {
+			if old, ok := v.canon[n]; ok && old != c {
+				for k, x := range v.canon { // merge the two groups
+					if x == old {
+						v.canon[k] = c
+					}
+				}
+			}
+			v.canon[n] = c
+		}
+	}
+	return v, nil
+}
+
+// ParseVariants reads the match_variants setting (see NewVariants).
+func ParseVariants(s string) ([][]string, error) {
+	var out [][]string
+	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
+		var g []string
+		for _, n := range strings.FieldsFunc(line, func(r rune) bool { return r == '=' || r == ',' }) {
+			f := Fold(n)
+			if f == "" {
+				continue
+			}
+			if strings.Contains(f, " ") {
+				return nil, idcards.Errorf(idcards.Invalid, "name variants: %q is several words; list single names, e.g. Mohammed=Muhammad", strings.TrimSpace(n))
+			}
+			g = append(g, f)
+		}
+		if len(g) == 1 {
+			return nil, idcards.Errorf(idcards.Invalid, "name variants: group %q has one name; write at least two, e.g. Fatuma=Fatima", strings.TrimSpace(line))
+		}
+		if len(g) > 1 {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// Canon returns the canonical spelling of a folded token.
+func (v *Variants) Canon(tok string) string {
+	if v == nil || v.canon == nil {
+		return tok
+	}
+	if c, ok := v.canon[tok]; ok {
+		return c
+	}
+	return tok
+}
+
+// Len is the number of spellings the table knows.
+func (v *Variants) Len() int {
+	if v == nil {
+		return 0
+	}
+	return len(v.canon)
+}
+
+// Fingerprint identifies the table's content, so a registry can tell that
+// blocking keys were made with another table.
+func (v *Variants) Fingerprint() string {
+	if v == nil {
+		return fmt.Sprintf("k%d-none", IndexVersion)
+	}
+	var h uint64 = 14695981039346656037
+	keys := make([]string, 0, len(v.canon))
+	for k := range v.canon {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	for _, k := range keys {
+		for _, b := range []byte(k + "=" + v.canon[k] + ";") {
+			h ^= uint64(b)
+			h *= 1099511628211
+		}
+	}
+	return fmt.Sprintf("k%d-%016x", IndexVersion, h)
+}

@@ -1,0 +1,333 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
+	"github.com/idcards/idcards/registry"
+)
+
+// matchQuality measures duplicate detection on the seeded generator: a
+// registry of n synthetic patients (3 % registered twice already,
+// households with twins and parent/child pairs), then 2,000 queries, half
+// returning patients re-entered with desk errors, half new people (a
+// tenth of them relatives of someone registered). Run:
+//
+//	go test ./registry -run XXX -bench MatchQuality100k -benchtime 1x -timeout 30m
+//
+// MATCH_BENCH_DB=path keeps (and reuses) the registry file.
+func matchQuality(b *testing.B, n int) {
+	ctx := operator(context.Background())
+	path := os.Getenv("MATCH_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "r.db")
+	}
+	cfg := match.DefaultSynth(1, n)
+	cfg.DupRate = 0.03
+	recs := match.Synthesize(cfg)
+	var s *registry.Store
+	var err error
+	// patient id -> record index: import numbers rows in order, except
+	// that a row identical to an earlier one is the same patient.
+	idOf := map[int64]int{}
+	{
+		seen := map[match.Person]bool{}
+		var id int64
+		for i, r := range recs {
+			p := r.Person
+			np := newPatient(p)
+			np.Validate(time.Now())
+			if np.Sex == "" {
+				np.Sex = idcards.SexUnknown
+			}
+			k := match.Person{Given: np.GivenName, Family: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate, Phone: np.Phone, Village: np.Village}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			id++
+			idOf[id] = i
+		}
+	}
+	if _, statErr := os.Stat(path); statErr == nil {
+		s, err = registry.Open(ctx, path)
+	} else {
+		s, err = registry.Create(ctx, path, testFormat)
+		if err == nil {
+			t0 := time.Now()
+			i := 0
+			next := func() (registry.ImportRow, error) {
+				if i >= len(recs) {
+					return registry.ImportRow{}, io.EOF
+				}
+				i++
+				return registry.ImportRow{Line: i, Patient: newPatient(recs[i-1].Person)}, nil
+			}
+			if _, err = s.Import(ctx, next, registry.ImportOptions{}, nil); err == nil {
+				b.Logf("imported %d patients in %v", len(recs), time.Since(t0).Round(time.Millisecond))
+			}
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.Now = func() time.Time { return time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) }
+	t0 := time.Now()
+	if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.RefreshUForTest(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("index in %v", time.Since(t0).Round(time.Millisecond))
+	person := func(i int) int {
+		if recs[i].Of >= 0 {
+			return recs[i].Of
+		}
+		return i
+	}
+	if os.Getenv("MATCH_BENCH_SWEEP") != "" { // figures below are then for possible = 0.001
+		if err := s.SetSetting(ctx, "match_possible", "0.001"); err != nil {
+			b.Fatal(err)
+		}
+		defer s.SetSetting(ctx, "match_possible", "")
+	}
+	for env, key := range map[string]string{"MATCH_BENCH_PROBABLE": "match_probable", "MATCH_BENCH_POSSIBLE": "match_possible"} {
+		if v := os.Getenv(env); v != "" {
+			if err := s.SetSetting(ctx, key, v); err != nil {
+				b.Fatal(err)
+			}
+			defer s.SetSetting(ctx, key, "")
+		}
+	}
+	qs, want := match.Queries(2, recs, 2000)
+	var st matchStats
+	var lat []time.Duration
+	type sweepRow struct {
+		returning    bool
+		right, wrong float64
+	}
+	var sweep []sweepRow
+	// CPU time of the querying thread as well as wall time: on a shared
+	// machine the wall-clock p99 measures the neighbours.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpu []time.Duration
+	threadCPU := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		st = matchStats{}
+		lat = lat[:0]
+		cpu = cpu[:0]
+		for i, q := range qs {
+			t := time.Now()
+			c0 := threadCPU()
+			cs, err := s.Candidates(ctx, newPatient(q), benchLimit())
+			lat = append(lat, time.Since(t))
+			cpu = append(cpu, threadCPU()-c0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ok := func(c idcards.Candidate) bool {
+				j, known := idOf[c.Patient.ID]
+				if !known {
+					j = int(c.Patient.ID - 1)
+				}
+				return want[i] >= 0 && person(j) == person(want[i])
+			}
+			st.add(want[i] >= 0, cs, ok)
+			// For the threshold sweep: the probability of the right
+			// record (returning) and of the best wrong one.
+			right, wrong := -1.0, -1.0
+			for _, c := range cs {
+				if ok(c) {
+					right = max(right, c.Score)
+				} else {
+					wrong = max(wrong, c.Score)
+				}
+			}
+			sweep = append(sweep, sweepRow{want[i] >= 0, right, wrong})
+			if debug := os.Getenv("MATCH_BENCH_DEBUG"); debug != "" {
+				dumpCase(q, want[i], recs, cs, ok, debug)
+			}
+		}
+	}
+	b.StopTimer()
+	// Pairs completeness: the share of returning queries whose record
+	// survives blocking at all, and how many records blocking offers.
+	kept, blockedTotal, returning := 0, 0, 0
+	for i, q := range qs {
+		got, err := s.BlockedIDsForTest(ctx, newPatient(q))
+		if err != nil {
+			b.Fatal(err)
+		}
+		blockedTotal += len(got)
+		if want[i] < 0 {
+			continue
+		}
+		returning++
+		hit := false
+		for _, id := range got {
+			if j, ok := idOf[id]; ok && person(j) == person(want[i]) {
+				kept++
+				hit = true
+				break
+			}
+		}
+		if !hit && os.Getenv("MATCH_BENCH_DEBUG") == "blockmiss" {
+			p := recs[want[i]].Person
+			fmt.Printf("BLOCKMISS q: %+v\n      want: %+v\n", q, p)
+		}
+	}
+	b.ReportMetric(pct(kept, returning), "pairs-completeness-%")
+	b.ReportMetric(float64(blockedTotal)/float64(len(qs)), "blocked/query")
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	st.report(b)
+	for _, th := range []float64{0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99} {
+		rec, ret, warned, nw, fa := 0, 0, 0, 0, 0
+		for _, r := range sweep {
+			if r.returning {
+				ret++
+				if r.right >= th {
+					rec++
+				}
+				if r.wrong >= th {
+					fa++
+				}
+			} else {
+				nw++
+				if r.wrong >= th {
+					warned++
+				}
+			}
+		}
+		fmt.Printf("threshold %.3f: returning found %.1f%%, new people warned %.1f%%, precision of top candidates %.1f%%\n", th, pct(rec, ret), pct(warned, nw), pct(rec, rec+fa+warned))
+	}
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	sort.Slice(cpu, func(i, j int) bool { return cpu[i] < cpu[j] })
+	b.ReportMetric(float64(cpu[len(cpu)/2].Microseconds())/1000, "cpu-median-ms")
+	b.ReportMetric(float64(cpu[len(cpu)*99/100].Microseconds())/1000, "cpu-p99-ms")
+}
+
+type matchStats struct {
+	returning, newPeople   int
+	probTop, anyFound      int // returning: right record probable at top / anywhere
+	probCands, probRight   int
+	possCands, possRight   int
+	newWarned, newProbable int
+	missed                 map[string]int
+}
+
+func (st *matchStats) add(returning bool, cs []idcards.Candidate, ok func(idcards.Candidate) bool) {
+	found, probTop := false, false
+	for i, c := range cs {
+		right := ok(c)
+		found = found || right
+		if c.Level == idcards.MatchProbable {
+			st.probCands++
+			if right {
+				st.probRight++
+				if i == 0 {
+					probTop = true
+				}
+			}
+		} else {
+			st.possCands++
+			if right {
+				st.possRight++
+			}
+		}
+	}
+	if returning {
+		st.returning++
+		if found {
+			st.anyFound++
+		}
+		if probTop {
+			st.probTop++
+		}
+		return
+	}
+	st.newPeople++
+	if len(cs) > 0 {
+		st.newWarned++
+		if cs[0].Level == idcards.MatchProbable {
+			st.newProbable++
+		}
+	}
+}
+
+func pct(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
+
+func (st *matchStats) report(b *testing.B) {
+	b.ReportMetric(pct(st.probTop, st.returning), "probable-recall-%")
+	b.ReportMetric(pct(st.probRight, st.probCands), "probable-precision-%")
+	b.ReportMetric(pct(st.anyFound, st.returning), "any-recall-%")
+	b.ReportMetric(pct(st.possRight, st.possCands), "possible-precision-%")
+	b.ReportMetric(pct(st.newWarned, st.newPeople), "new-warned-%")
+	b.ReportMetric(pct(st.newProbable, st.newPeople), "new-probable-%")
+	b.Log(fmt.Sprintf("returning %d: probable at top %d, found %d; new %d: warned %d, probable %d; probable cands %d right %d; possible cands %d right %d",
+		st.returning, st.probTop, st.anyFound, st.newPeople, st.newWarned, st.newProbable, st.probCands, st.probRight, st.possCands, st.possRight))
+}
+
+func BenchmarkMatchQuality20k(b *testing.B)  { matchQuality(b, 20_000) }
+func BenchmarkMatchQuality100k(b *testing.B) { matchQuality(b, 100_000) }
+func BenchmarkMatchQuality1M(b *testing.B)   { matchQuality(b, 1_000_000) }
+
+func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.Candidate, ok func(idcards.Candidate) bool, mode string) {
+	show := func(p match.Person) string {
+		return fmt.Sprintf("%s | %s | %s %s est=%v | %s | %s", p.Given, p.Family, p.Sex, p.BirthDate, p.BirthDateEstimated, p.Phone, p.Village)
+	}
+	found := false
+	for _, c := range cs {
+		found = found || ok(c)
+	}
+	switch {
+	case want >= 0 && !found && mode == "miss":
+		fmt.Printf("MISS q: %s\n   want: %s\n", show(q), show(recs[want].Person))
+		for _, c := range cs {
+			fmt.Printf("   got %s %.3f %v\n", c.Level, c.Score, c.Reasons)
+		}
+	case want >= 0 && found && (len(cs) == 0 || cs[0].Level != idcards.MatchProbable || !ok(cs[0])) && mode == "notprob":
+		fmt.Printf("NOTPROB q: %s\n   want: %s\n", show(q), show(recs[want].Person))
+		for _, c := range cs {
+			fmt.Printf("   got ok=%v %s %.3f w=%.1f %v\n", ok(c), c.Level, c.Score, c.Weight, c.Reasons)
+		}
+	case mode == "newwarn" && want < 0 && len(cs) > 0:
+		fmt.Printf("NEWWARN q: %s\n", show(q))
+		for _, c := range cs {
+			fmt.Printf("   got %s %.3f w=%.1f %s | %s | %s | %s | %s  %v\n", c.Level, c.Score, c.Weight, c.Patient.GivenName, c.Patient.FamilyName, c.Patient.BirthDate, c.Patient.Phone, c.Patient.Village, c.Reasons)
+		}
+	case mode == "falseprob":
+		for _, c := range cs {
+			if c.Level == idcards.MatchProbable && !ok(c) {
+				fmt.Printf("FALSEPROB q: %s (want %d)\n   got: %s %.3f w=%.1f %v\n", show(q), want, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
+			}
+		}
+	}
+}
+
+// benchLimit is the candidates per query (MATCH_BENCH_LIMIT, default 5 as the desk shows).
+func benchLimit() int {
+	if n, err := strconv.Atoi(os.Getenv("MATCH_BENCH_LIMIT")); err == nil && n > 0 {
+		return n
+	}
+	return 5
+}

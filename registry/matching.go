@@ -1,0 +1,671 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
+)
+
+// Matching: the registry keeps a blocking index (match_keys) and term
+// frequencies (match_tf) for package match, current with every patient
+// change through the match_pending queue that triggers fill (0011), and a
+// Fellegi–Sunter model estimated from the registry (match_model). One
+// scorer serves the desk (Candidates, CandidatesFor), the CLI and the
+// whole-registry scan (duplicates.go).
+
+// matchSetup is everything one scoring session needs from the settings.
+type matchSetup struct {
+	th       match.Thresholds
+	variants *match.Variants
+	region   string
+	model    *match.Model
+}
+
+// matchConfig reads the matching settings: match_probable and
+// match_possible (probabilities), match_variants and
+// phone_country.
+func (s *Store) matchConfig(ctx context.Context) (matchSetup, error) {
+	cfg := matchSetup{th: match.DefaultThresholds}
+	for key, dst := range map[string]*float64{"match_probable": &cfg.th.Probable, "match_possible": &cfg.th.Possible} {
+		v, err := s.Setting(ctx, key, "")
+		if err != nil {
+			return cfg, err
+		}
+		if v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f >= 1 {
+				return cfg, idcards.Errorf(idcards.Invalid, "setting %s = %q: a probability between 0 and 1 (exclusive)", key, v)
+			}
+			*dst = f
+		}
+	}
+	if cfg.th.Possible > cfg.th.Probable {
+		return cfg, idcards.Errorf(idcards.Invalid, "setting match_possible (%v) is above match_probable (%v)", cfg.th.Possible, cfg.th.Probable)
+	}
+	v, err := s.Setting(ctx, "match_variants", "")
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.variants, err = match.NewVariants(v); err != nil {
+		return cfg, err
+	}
+	if cfg.region, err = s.Setting(ctx, "phone_country", ""); err != nil {
+		return cfg, err
+	}
+	cfg.model, err = s.MatchModel(ctx)
+	return cfg, err
+}
+
+// PhoneRegion is the site's default country for phone numbers without a
+// country code (setting phone_country), "" when not set.
+func (s *Store) PhoneRegion(ctx context.Context) (string, error) {
+	return s.Setting(ctx, "phone_country", "")
+}
+
+// MatchModel returns the stored model, or match.DefaultModel when the
+// registry was never trained (or was trained by a version with other
+// levels).
+func (s *Store) MatchModel(ctx context.Context) (*match.Model, error) {
+	var js string
+	err := s.queryRow(ctx, `SELECT model FROM match_model WHERE id = 1`).Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return match.DefaultModel(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: match model: %w", err)
+	}
+	m, err := match.ParseModel([]byte(js))
+	if err != nil {
+		return match.DefaultModel(), nil // another version's model: defaults until retrained
+	}
+	return m, nil
+}
+
+func toPerson(p idcards.Patient) match.Person {
+	return match.Person{Given: p.GivenName, Family: p.FamilyName, Sex: p.Sex, BirthDate: p.BirthDate, BirthDateEstimated: p.BirthDateEstimated, Phone: p.Phone, Village: p.Village}
+}
+
+func npPerson(np NewPatient) match.Person {
+	return match.Person{Given: np.GivenName, Family: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate, BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village}
+}
+
+// tfFields are the fields with term frequencies, in match_indexed.tf order.
+var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage}
+
+func tfValues(r *match.Record) []string {
+	return []string{r.Given, r.Family, match.BirthValue(r), r.Phone, r.Village}
+}
+
+const (
+	tfCountField       = -1 // match_tf row holding the number of indexed patients
+	tfFingerprintField = -2 // the variants table the keys were made with
+)
+
+// SyncMatchIndex (re)computes blocking keys and term frequencies of every
+// patient in match_pending — new, changed, merged or deleted patients —
+// and returns how many it processed. Candidates calls it first, so the
+// index is always current; import calls it at the end. progress, if not
+// nil, is called after each batch with done and total.
+func (s *Store) SyncMatchIndex(ctx context.Context, progress func(done, total int)) (int, error) {
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.syncMatchIndex(ctx, cfg.variants, progress)
+}
+
+func (s *Store) syncMatchIndex(ctx context.Context, v *match.Variants, progress func(done, total int)) (int, error) {
+	var any int
+	if err := s.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM match_pending LIMIT 1) AS p`).Scan(&any); err != nil {
+		return 0, fmt.Errorf("registry: match index: %w", err)
+	}
+	// A changed variants table changes keys: queue everyone again.
+	fp := v.Fingerprint()
+	var stored string
+	err := s.queryRow(ctx, `SELECT value FROM match_tf WHERE field = ?`, tfFingerprintField).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("registry: match index: %w", err)
+	}
+	if stored != fp {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if stored != "" {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO match_pending(patient_id) SELECT id FROM patients WHERE true ON CONFLICT DO NOTHING`); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO match_tf(field, value, n) VALUES (?, ?, 0) ON CONFLICT(field, value) DO NOTHING`, tfFingerprintField, fp)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `DELETE FROM match_tf WHERE field = ? AND value <> ?`, tfFingerprintField, fp)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("registry: match index: %w", err)
+		}
+		any = 1
+	}
+	if any == 0 {
+		return 0, nil
+	}
+	defer func() {
+		// u is measured on the registry itself once it is big enough,
+		// and again whenever it has doubled (see refreshU).
+		_ = s.refreshU(ctx, v, false)
+	}()
+	total := 0
+	_ = s.db.QueryRowContext(ctx, `SELECT count(*) FROM match_pending`).Scan(&total)
+	done := 0
+	for {
+		n, err := s.syncMatchBatch(ctx, v, 20000)
+		if err != nil {
+			return done, fmt.Errorf("registry: match index: %w", err)
+		}
+		done += n
+		if progress != nil && n > 0 {
+			progress(done, max(total, done))
+		}
+		if n == 0 {
+			return done, nil
+		}
+	}
+}
+
+// syncMatchBatch indexes up to limit pending patients in one transaction.
+func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT mp.patient_id, p.id IS NOT NULL AND p.merged_into IS NULL, coalesce(p.given_name,''), coalesce(p.family_name,''), coalesce(p.sex,''), coalesce(p.birth_date,''), coalesce(p.birth_date_estimated,0), coalesce(p.phone,''), coalesce(p.village,''), coalesce(mi.tf, '')
+			FROM match_pending mp LEFT JOIN patients p ON p.id = mp.patient_id LEFT JOIN match_indexed mi ON mi.patient_id = mp.patient_id
+			ORDER BY mp.patient_id LIMIT ?`, limit)
+		if err != nil {
+			return err
+		}
+		type item struct {
+			id     int64
+			active bool
+			rec    match.Record
+			oldTF  string
+		}
+		var items []item
+		for rows.Next() {
+			var it item
+			var p match.Person
+			var sex string
+			if err := rows.Scan(&it.id, &it.active, &p.Given, &p.Family, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village, &it.oldTF); err != nil {
+				rows.Close()
+				return err
+			}
+			p.Sex = idcards.Sex(sex)
+			if it.active {
+				it.rec = match.Prepare(p, match.PrepareOptions{Variants: v})
+			}
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(items)
+		if n == 0 {
+			return nil
+		}
+		delKeys, err := tx.PrepareContext(ctx, `DELETE FROM match_keys WHERE patient_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer delKeys.Close()
+		insKey, err := tx.PrepareContext(ctx, `INSERT INTO match_keys(k, y, patient_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer insKey.Close()
+		setIdx, err := tx.PrepareContext(ctx, `INSERT INTO match_indexed(patient_id, tf) VALUES (?, ?) ON CONFLICT(patient_id) DO UPDATE SET tf = excluded.tf`)
+		if err != nil {
+			return err
+		}
+		defer setIdx.Close()
+		delIdx, err := tx.PrepareContext(ctx, `DELETE FROM match_indexed WHERE patient_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer delIdx.Close()
+		type tfk struct {
+			f int
+			v string
+		}
+		delta := map[tfk]int{}
+		for _, it := range items {
+			if it.oldTF != "" {
+				for i, val := range strings.Split(it.oldTF, "\x1f") {
+					if val != "" && i < len(tfFields) {
+						delta[tfk{int(tfFields[i]), val}]--
+					}
+				}
+				delta[tfk{tfCountField, ""}]--
+				if _, err := delKeys.ExecContext(ctx, it.id); err != nil {
+					return err
+				}
+			}
+			if !it.active {
+				if it.oldTF != "" {
+					if _, err := delIdx.ExecContext(ctx, it.id); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			for _, k := range match.IndexKeys(&it.rec) {
+				if _, err := insKey.ExecContext(ctx, k, it.rec.Y, it.id); err != nil {
+					return err
+				}
+			}
+			vals := tfValues(&it.rec)
+			for i, val := range vals {
+				if val != "" {
+					delta[tfk{int(tfFields[i]), val}]++
+				}
+			}
+			delta[tfk{tfCountField, ""}]++
+			tf := strings.Join(vals, "\x1f")
+			if tf == "" {
+				tf = "\x1f"
+			}
+			if _, err := setIdx.ExecContext(ctx, it.id, tf); err != nil {
+				return err
+			}
+		}
+		upd, err := tx.PrepareContext(ctx, `INSERT INTO match_tf(field, value, n) VALUES (?, ?, ?) ON CONFLICT(field, value) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		keys := make([]tfk, 0, len(delta))
+		for k, d := range delta {
+			if d != 0 {
+				keys = append(keys, k)
+			}
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if keys[i].f != keys[j].f {
+				return keys[i].f < keys[j].f
+			}
+			return keys[i].v < keys[j].v
+		})
+		for _, k := range keys {
+			if _, err := upd.ExecContext(ctx, k.f, k.v, delta[k]); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM match_tf WHERE n <= 0 AND field >= 0`); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM match_pending WHERE patient_id IN (SELECT patient_id FROM match_pending ORDER BY patient_id LIMIT ?)`, n)
+		return err
+	})
+	return n, err
+}
+
+// queryTF holds the term frequencies of one query's values.
+type queryTF struct {
+	n    float64
+	vals map[match.Field]map[string]float64
+}
+
+func (t *queryTF) Freq(f match.Field, v string) float64 {
+	if t.n <= 0 {
+		return 0
+	}
+	return t.vals[f][v] / t.n
+}
+
+// loadTF reads the frequencies of the query's values (and of its given and
+// family names in each other's field, for swapped names).
+func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, error) {
+	t := &queryTF{vals: map[match.Field]map[string]float64{}}
+	var n int64
+	if err := s.queryRow(ctx, `SELECT coalesce((SELECT n FROM match_tf WHERE field = ? AND value = ''), 0)`, tfCountField).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	t.n = float64(n)
+	type fv struct {
+		f match.Field
+		v string
+	}
+	var want []fv
+	vals := tfValues(q)
+	for i, v := range vals {
+		if v != "" {
+			want = append(want, fv{tfFields[i], v})
+		}
+	}
+	if q.Given != "" {
+		want = append(want, fv{match.FFamily, q.Given})
+	}
+	if q.Family != "" {
+		want = append(want, fv{match.FGiven, q.Family})
+	}
+	if len(want) == 0 {
+		return t, int(n), nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(want))
+	for i, w := range want {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString("(?,?)")
+		args = append(args, int(w.f), w.v)
+	}
+	st, err := s.prepared(ctx, `SELECT field, value, n FROM match_tf WHERE (field, value) IN (VALUES `+sb.String()+`)`)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f int
+		var v string
+		var c float64
+		if err := rows.Scan(&f, &v, &c); err != nil {
+			return nil, 0, err
+		}
+		m := t.vals[match.Field(f)]
+		if m == nil {
+			m = map[string]float64{}
+			t.vals[match.Field(f)] = m
+		}
+		m[v] = c
+	}
+	return t, int(n), rows.Err()
+}
+
+// Candidates returns existing patients who may be the same person as np,
+// best first, at most limit, each with its match probability (Score), a
+// level (probable or possible), the weight in bits and field-by-field
+// evidence. Merged-away records are left out.
+//
+// Only records sharing a blocking key with np are scored (see match.Passes:
+// phonetic keys of the names, initials, birth date, phone, village, each
+// capped to the records nearest np's birth year), so the cost does not
+// grow with the registry.
+func (s *Store) Candidates(ctx context.Context, np NewPatient, limit int) ([]idcards.Candidate, error) {
+	return s.candidates(ctx, np, 0, limit)
+}
+
+// CandidatesFor is Candidates for an existing patient being edited: the
+// patient itself is left out, and so is every patient a supervisor judged
+// "not the same person" as this one.
+func (s *Store) CandidatesFor(ctx context.Context, patientID int64, np NewPatient, limit int) ([]idcards.Candidate, error) {
+	return s.candidates(ctx, np, patientID, limit)
+}
+
+func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit int) ([]idcards.Candidate, error) {
+	if limit <= 0 {
+		limit = 5
+	}
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return nil, err
+	}
+	q := match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
+	year := s.Now().Year()
+	tf, n, err := s.loadTF(ctx, &q)
+	if err != nil {
+		return nil, fmt.Errorf("registry: candidates: %w", err)
+	}
+	sc := match.NewScorer(cfg.model, tf, n, year, cfg.th)
+	pats, err := s.blocked(ctx, &q, year)
+	if err != nil {
+		return nil, err
+	}
+	excluded := map[int64]bool{}
+	if self != 0 {
+		excluded[self] = true
+		rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN a = ? THEN b ELSE a END FROM match_pairs WHERE (a = ? OR b = ?) AND status = 'different'`, self, self, self)
+		if err != nil {
+			return nil, fmt.Errorf("registry: candidates: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			excluded[id] = true
+		}
+		rows.Close()
+	}
+	type scored struct {
+		p   idcards.Patient
+		rec match.Record
+		r   match.Result
+	}
+	var out []scored
+	for _, p := range pats {
+		if excluded[p.ID] {
+			continue
+		}
+		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
+		r := sc.Score(&q, &rec)
+		if r.Level == "" {
+			continue
+		}
+		out = append(out, scored{p, rec, r})
+	}
+	// Best first by weight (finer than the rounded probability); equal
+	// weights: the record agreeing on more fields, then the older record.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].r.Weight != out[j].r.Weight {
+			return out[i].r.Weight > out[j].r.Weight
+		}
+		ai, aj := agreements(out[i].r), agreements(out[j].r)
+		if ai != aj {
+			return ai > aj
+		}
+		return out[i].p.ID < out[j].p.ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	cands := make([]idcards.Candidate, 0, len(out))
+	for _, o := range out {
+		ev := sc.Explain(&q, &o.rec, o.r)
+		c := idcards.Candidate{Patient: o.p, Score: roundProb(o.r.Probability), Level: o.r.Level, Reasons: match.Reasons(ev),
+			Weight: math.Round(o.r.Weight*10) / 10, Evidence: ev}
+		ids, err := s.PatientIdentifiers(ctx, o.p.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if id.State != idcards.IDVoided {
+				c.MRNs = append(c.MRNs, id.MRN)
+			}
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	return cands, nil
+}
+
+// roundProb keeps three decimals but never rounds a probability below 1 up
+// to 1 (a clerk reads 1.000 as certainty).
+func roundProb(p float64) float64 {
+	r := math.Round(p*1000) / 1000
+	if r >= 1 && p < 1 {
+		return 0.999
+	}
+	return r
+}
+
+func agreements(r match.Result) int {
+	n := 0
+	for _, w := range r.W {
+		if w > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// blocked reads the active patients sharing a blocking key with q: one
+// statement, a capped index-only subquery per lookup and year direction.
+func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcards.Patient, error) {
+	lookups := match.QueryLookups(q, year)
+	if len(lookups) == 0 {
+		return nil, nil
+	}
+	var subs []string
+	var args []any
+	for _, l := range lookups {
+		switch {
+		case l.Near == 0:
+			subs = append(subs, `SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? LIMIT ?) AS b`)
+			args = append(args, l.K, 2*l.Cap)
+		case l.Lo == 0 && l.Hi == 0:
+			subs = append(subs,
+				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y >= ? ORDER BY y LIMIT ?) AS b`,
+				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y < ? ORDER BY y DESC LIMIT ?) AS b`)
+			args = append(args, l.K, l.Near, l.Cap, l.K, l.Near, l.Cap)
+		default:
+			subs = append(subs,
+				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y BETWEEN ? AND ? ORDER BY y LIMIT ?) AS b`,
+				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y BETWEEN ? AND ? ORDER BY y DESC LIMIT ?) AS b`,
+				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y = 0 LIMIT ?) AS b`)
+			args = append(args, l.K, l.Near, l.Hi, l.Cap, l.K, l.Lo, l.Near-1, l.Cap, l.K, max(1, l.Cap/2))
+		}
+	}
+	st, err := s.prepared(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+strings.Join(subs, " UNION ")+`) AND merged_into IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: candidates: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("registry: candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []idcards.Patient
+	for rows.Next() {
+		p, err := scanPatient(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// uSample is how many random patients refreshU reads; uPairs how many
+// random pairs of them it compares.
+const (
+	uSample = 20_000
+	uPairs  = 1_000_000
+)
+
+// refreshU measures u (the share of pairs of different people at each
+// level) on random pairs of this registry's patients, Splink's "u by
+// random sampling", and stores it with the model: when the registry first
+// reaches 1,000 patients without a measured u, and whenever it has doubled
+// since. m stays as it is (the defaults, or match-train's estimate).
+func (s *Store) refreshU(ctx context.Context, v *match.Variants, force bool) error {
+	var n int64
+	if err := s.queryRow(ctx, `SELECT coalesce((SELECT n FROM match_tf WHERE field = ? AND value = ''), 0)`, tfCountField).Scan(&n); err != nil {
+		return err
+	}
+	m, err := s.MatchModel(ctx)
+	if err != nil {
+		return err
+	}
+	if n < 1000 || (!force && m.Source != "default" && int(n) < 2*m.Records) {
+		return nil
+	}
+	recs, err := s.sampleRecords(ctx, v, uSample)
+	if err != nil || len(recs) < 100 {
+		return err
+	}
+	u := match.EstimateU(recs, uPairs, s.Now().Year(), rand.New(rand.NewPCG(uint64(n), 7)))
+	for f := range match.NumFields {
+		m.Fields[f].U = u[f]
+	}
+	if m.Source == "default" {
+		m.Source = "u"
+	}
+	m.Records = int(n)
+	if m.TrainedAt == "" {
+		m.TrainedAt = s.now()
+	}
+	return s.storeModel(ctx, m, v, "system", fmt.Sprintf("u measured on %d random pairs of %d patients", uPairs, len(recs)))
+}
+
+// sampleRecords reads about k random active patients.
+func (s *Store) sampleRecords(ctx context.Context, v *match.Variants, k int) ([]match.Record, error) {
+	var maxID int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM patients`).Scan(&maxID); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(maxID), 11))
+	ids := make([]int64, 0, k)
+	if int64(k) >= maxID {
+		for i := int64(1); i <= maxID; i++ {
+			ids = append(ids, i)
+		}
+	} else {
+		seen := map[int64]bool{}
+		for len(ids) < k {
+			id := 1 + rng.Int64N(maxID)
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	js, _ := json.Marshal(ids)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,'') FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND merged_into IS NULL`, string(js))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []match.Record
+	for rows.Next() {
+		var id int64
+		var p match.Person
+		var sex string
+		if err := rows.Scan(&id, &p.Given, &p.Family, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village); err != nil {
+			return nil, err
+		}
+		p.Sex = idcards.Sex(sex)
+		r := match.Prepare(p, match.PrepareOptions{Variants: v})
+		r.ID = id
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// storeModel saves the model, audited.
+func (s *Store) storeModel(ctx context.Context, m *match.Model, v *match.Variants, actor, detail string) error {
+	if err := m.Check(); err != nil {
+		return err
+	}
+	js, _ := json.Marshal(m)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO match_model(id, model, trained_at, keys) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET model = excluded.model, trained_at = excluded.trained_at, keys = excluded.keys`, string(js), m.TrainedAt, v.Fingerprint()); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, actor, "patients.match_model", m.Source, detail)
+	})
+}

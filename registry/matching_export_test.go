@@ -1,0 +1,39 @@
+package registry
+
+import (
+	"context"
+
+	"github.com/idcards/idcards/match"
+)
+
+// BlockedIDsForTest returns the ids of the patients blocking offers for np
+// (before scoring), for the pairs-completeness benchmark.
+func (s *Store) BlockedIDsForTest(ctx context.Context, np NewPatient) ([]int64, error) {
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return nil, err
+	}
+	q := match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
+	ps, err := s.blocked(ctx, &q, s.Now().Year())
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids, nil
+}
+
+// RefreshUForTest measures u now (see refreshU), so a benchmark registry
+// built by an older version is scored with today's levels.
+func (s *Store) RefreshUForTest(ctx context.Context) error {
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return err
+	}
+	return s.refreshU(ctx, cfg.variants, true)
+}

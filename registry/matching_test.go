@@ -1,0 +1,164 @@
+package registry_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+func register(t *testing.T, s *registry.Store, ctx context.Context, np registry.NewPatient) idcards.Patient {
+	t.Helper()
+	p, _, err := s.Register(ctx, registry.Registration{Patient: np, Decision: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ids(cs []idcards.Candidate) []int64 {
+	var out []int64
+	for _, c := range cs {
+		out = append(out, c.Patient.ID)
+	}
+	return out
+}
+
+// The index follows every change: an edited name is found under its new
+// keys (and not its old ones), a merged record drops out, and term
+// frequencies count active patients only.
+func TestMatching_IndexFollowsChanges(t *testing.T) {
+	s, ctx := newStore(t)
+	amina := register(t, s, ctx, registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12", Phone: "0772123456"})
+	q := registry.NewPatient{GivenName: "Zawadi", FamilyName: "Wekesa", Sex: "F", BirthDate: "1990-04-12", Phone: "0772123456"}
+	if cs, _ := s.Candidates(ctx, q, 5); len(cs) != 0 && cs[0].Level == idcards.MatchProbable {
+		t.Fatalf("a stranger sharing date and phone is probable: %+v", cs)
+	}
+	// Another process edits the record (triggers queue it).
+	if _, err := s.DB().ExecContext(ctx, `UPDATE patients SET given_name = 'Zawadi', family_name = 'Wekesa' WHERE id = ?`, amina.ID); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Candidates(ctx, q, 5)
+	if err != nil || len(cs) != 1 || cs[0].Level != idcards.MatchProbable {
+		t.Fatalf("edited record not found under its new name: %+v %v", cs, err)
+	}
+	old := registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1971-01-05"}
+	if cs, _ := s.Candidates(ctx, old, 5); len(cs) != 0 {
+		t.Fatalf("found under its old name: %+v", cs)
+	}
+	other := register(t, s, ctx, q)
+	if err := s.Merge(ctx, other.ID, amina.ID, "same person"); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ = s.Candidates(ctx, q, 5)
+	if got := ids(cs); len(got) != 1 || got[0] != amina.ID {
+		t.Fatalf("after merge: %v, want only %d", got, amina.ID)
+	}
+	var n int
+	s.DB().QueryRowContext(ctx, `SELECT n FROM match_tf WHERE field = 0 AND value = 'zawadi'`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("term frequency of zawadi = %d, want 1 (the merged record no longer counts)", n)
+	}
+}
+
+// CandidatesFor leaves out the patient itself and every patient judged
+// "not the same person" with it; the scan never raises a judged pair again.
+func TestMatching_CandidatesForAndReview(t *testing.T) {
+	s, ctx := newStore(t)
+	np := registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12", Phone: "0772123456", Village: "Kireka"}
+	a := register(t, s, ctx, np)
+	np2 := np
+	np2.FamilyName = "Nakatto"
+	b := register(t, s, ctx, np2)
+	c := register(t, s, ctx, registry.NewPatient{GivenName: "Okello", FamilyName: "John", Sex: "M", BirthDate: "1960-01-01"})
+	_ = c
+	cs, err := s.CandidatesFor(ctx, a.ID, np, 5)
+	if err != nil || len(cs) != 1 || cs[0].Patient.ID != b.ID {
+		t.Fatalf("CandidatesFor(a) = %v %v, want only b", ids(cs), err)
+	}
+	sum, err := s.ScanDuplicates(ctx, registry.ScanOptions{Workers: 2})
+	if err != nil || sum.Open != 1 || sum.Patients != 3 {
+		t.Fatalf("scan: %+v %v", sum, err)
+	}
+	list, err := s.ReviewList(ctx, false, 10)
+	if err != nil || len(list) != 1 || list[0].A.ID != a.ID || list[0].B.ID != b.ID || len(list[0].Reasons) == 0 {
+		t.Fatalf("review list: %+v %v", list, err)
+	}
+	clerk := idcards.WithActor(ctx, idcards.Actor{Name: "c", Role: idcards.RoleClerk})
+	if err := s.JudgeDifferent(clerk, list[0].ID, "twins"); idcards.ErrorKind(err) != idcards.Forbidden {
+		t.Fatalf("clerk judged: %v", err)
+	}
+	if err := s.JudgeDifferent(ctx, list[0].ID, ""); idcards.ErrorKind(err) != idcards.Invalid {
+		t.Fatalf("judgment without reason: %v", err)
+	}
+	if err := s.JudgeDifferent(ctx, list[0].ID, "twins, seen together"); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := s.CandidatesFor(ctx, a.ID, np, 5); len(cs) != 0 {
+		t.Fatalf("judged pair offered again: %v", ids(cs))
+	}
+	if cs, _ := s.Candidates(ctx, np, 5); len(cs) != 2 {
+		t.Fatalf("Candidates (a new person) must still see both: %v", ids(cs))
+	}
+	sum, err = s.ScanDuplicates(ctx, registry.ScanOptions{})
+	if err != nil || sum.Open != 0 || sum.Judged != 1 {
+		t.Fatalf("rescan raised the judged pair: %+v %v", sum, err)
+	}
+	if list, _ := s.ReviewList(ctx, false, 10); len(list) != 0 {
+		t.Fatalf("open list after judgment: %+v", list)
+	}
+}
+
+func TestMatching_JudgeSameMerges(t *testing.T) {
+	s, ctx := newStore(t)
+	np := registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12", Phone: "0772123456"}
+	a := register(t, s, ctx, np)
+	np.GivenName = "Aminah"
+	b := register(t, s, ctx, np)
+	if _, err := s.ScanDuplicates(ctx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := s.ReviewList(ctx, false, 10)
+	if len(list) != 1 {
+		t.Fatalf("list: %+v", list)
+	}
+	if err := s.JudgeSame(ctx, list[0].ID, 999, "x"); idcards.ErrorKind(err) != idcards.Invalid {
+		t.Fatalf("keep outside the pair: %v", err)
+	}
+	if err := s.JudgeSame(ctx, list[0].ID, a.ID, "same mother, same phone"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Patient(ctx, b.ID)
+	if err != nil || p.MergedInto != a.ID {
+		t.Fatalf("b after JudgeSame: %+v %v", p, err)
+	}
+	if list, _ := s.ReviewList(ctx, true, 10); len(list) != 1 || list[0].Status != "same" {
+		t.Fatalf("list after merge: %+v", list)
+	}
+}
+
+// The settings are checked where they are used.
+func TestMatching_Settings(t *testing.T) {
+	s, ctx := newStore(t)
+	for _, kv := range [][2]string{{"match_probable", "2"}, {"match_possible", "abc"}, {"match_variants", "Nakato"}, {"phone_country", "XX"}} {
+		if err := s.SetKnownSetting(ctx, kv[0], kv[1]); idcards.ErrorKind(err) != idcards.Invalid {
+			t.Errorf("%s=%s accepted: %v", kv[0], kv[1], err)
+		}
+	}
+	register(t, s, ctx, registry.NewPatient{GivenName: "Nakato", FamilyName: "Amina", Sex: "F", BirthDate: "1990-04-12"})
+	if _, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Kato"}, 5); err != nil { // indexes
+		t.Fatal(err)
+	}
+	// A new variants table re-indexes everyone.
+	if err := s.SetKnownSetting(ctx, "match_variants", "Nakato=Nakkato"); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Nakkato", FamilyName: "Amina", Sex: "F", BirthDate: "1990-04-12"}, 5)
+	if err != nil || len(cs) != 1 || cs[0].Evidence[0].Level != "variant" {
+		t.Fatalf("site variant not used: %+v %v", cs, err)
+	}
+	if err := s.SetKnownSetting(ctx, "phone_country", "UG"); err != nil {
+		t.Fatal(err)
+	}
+}

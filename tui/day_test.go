@@ -1,0 +1,707 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/registry"
+)
+
+// The tests in this file follow issue 14, "The desk screen through a
+// clerk's whole day": one test (or table) per requirement, named by its
+// number.
+
+var opCtx = idcards.WithActor(context.Background(), testActor)
+
+// scanWith sends code as a scanner does: after a human pause, every key
+// within a few milliseconds, then Enter.
+func scanWith(t *testing.T, m tea.Model, c *clock, code string) tea.Model {
+	t.Helper()
+	step := c.step
+	c.t = c.t.Add(time.Second)
+	c.step = fast
+	m = drive(t, m, append(typed(code), enter)...)
+	c.step = step
+	c.t = c.t.Add(time.Second)
+	return m
+}
+
+func clerkConfig(s *registry.Store, p Printer, c *clock) Config {
+	cfg := testConfig(s, p, c)
+	cfg.Actor = idcards.Actor{Name: "ann", Role: idcards.RoleClerk}
+	return cfg
+}
+
+func start80(t *testing.T, cfg Config, msgs ...tea.Msg) tea.Model {
+	t.Helper()
+	return drive(t, New(context.Background(), cfg), append([]tea.Msg{tea.WindowSizeMsg{Width: 80, Height: 24}}, msgs...)...)
+}
+
+func wantScreen(t *testing.T, m tea.Model, want ...string) string {
+	t.Helper()
+	out := screenText(m)
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Fatalf("screen lacks %q:\n%s", w, out)
+		}
+	}
+	return out
+}
+
+func noScreen(t *testing.T, m tea.Model, not ...string) {
+	t.Helper()
+	out := screenText(m)
+	for _, w := range not {
+		if strings.Contains(out, w) {
+			t.Fatalf("screen shows %q:\n%s", w, out)
+		}
+	}
+}
+
+// cardFor prints a card for mrn and returns its 2D content.
+func cardFor(t *testing.T, s *registry.Store, mrn, reason string) string {
+	t.Helper()
+	cards, err := s.RecordCards(opCtx, []string{mrn}, "test", "", reason)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return barcode.Format2D(mrn, cards[0].Serial)
+}
+
+// 1. Edit a patient from the patient screen; a name or birth date change
+// asks for a reason; a look-alike after the edit is said.
+func TestItem01_EditPatient(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Amina", "Okello", "1990-03-04")
+	grace, _ := register(t, s, "Grace", "Atm", "1985-01-02")
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), pushMsg{newDetail(nil, grace.ID)})
+	wantScreen(t, m, "e edit details")
+
+	t.Run("phone only: no reason", func(t *testing.T) {
+		m := drive(t, m, keyText('e'))
+		wantScreen(t, m, "Edit · Grace Atm", "Given name      Grace")
+		m = drive(t, m, tab, tab, tab, tab)
+		m = drive(t, m, append(typed("0772 123456"), ctrl('s'))...)
+		wantScreen(t, m, "Saved the changes to Grace Atm", "Patient · Grace Atm", "0772 123456")
+	})
+	t.Run("name: reason asked, audited", func(t *testing.T) {
+		m := drive(t, m, keyText('e'), tab, ctrl('u'))
+		m = drive(t, m, append(typed("Atim"), ctrl('s'))...)
+		wantScreen(t, m, "family name: Atm → Atim", "needs a reason")
+		m = drive(t, m, enter)
+		wantScreen(t, m, "a reason is required")
+		m = drive(t, m, append(typed("misspelt at registration"), enter)...)
+		wantScreen(t, m, "Patient · Grace Atim", "Saved the changes to Grace Atim")
+		if ev := lastAuditAction(t, s, "patient.edit"); !strings.Contains(ev, "misspelt at registration") {
+			t.Fatalf("edit reason not audited: %q", ev)
+		}
+	})
+	t.Run("bad values are refused early", func(t *testing.T) {
+		m := drive(t, m, keyText('e'), ctrl('u'))
+		m = drive(t, m, append(typed("Grace2"), ctrl('s'))...)
+		wantScreen(t, m, "contains a digit")
+		m = drive(t, m, esc)
+	})
+	t.Run("now looks like another patient", func(t *testing.T) {
+		m := drive(t, m, keyText('e'), ctrl('u'))
+		m = drive(t, m, typed("Amina")...)
+		m = drive(t, m, tab, ctrl('u'))
+		m = drive(t, m, typed("Okello")...)
+		m = drive(t, m, tab, tab, ctrl('u'))
+		m = drive(t, m, append(typed("1990-03-04"), ctrl('s'))...)
+		m = drive(t, m, append(typed("wrong person's details corrected"), enter)...)
+		wantScreen(t, m, "now looks like 1 other", "Amina Okello", "merge")
+		m = drive(t, m, enter)
+		wantScreen(t, m, "Patient · Amina Okello")
+	})
+}
+
+// 2. Sign out and lock-now keys; Ctrl+C with a half-filled form asks.
+func TestItem02_SignOutLockAndQuit(t *testing.T) {
+	s := newStore(t)
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+	signIn := append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)
+	m := start80(t, cfg, signIn...)
+	wantScreen(t, m, "Find or register", "ctrl+l lock now", "ctrl+q sign out", "Signed in as ann (clerk).")
+	m = drive(t, m, keyCode(tea.KeyDown))
+	wantScreen(t, m, "signed in: ann (clerk)")
+
+	m = drive(t, m, ctrl('n'))
+	m = drive(t, m, typed("Nakato")...)
+	m = drive(t, m, ctrl('l'))
+	wantScreen(t, m, "Sign in · locked", "ann finds their screens")
+	noScreen(t, m, "Nakato")
+	m = drive(t, m, signIn...)
+	wantScreen(t, m, "Register a new patient", "Nakato")
+
+	// Ctrl+C asks; n stays; y quits.
+	m = drive(t, m, ctrl('c'))
+	wantScreen(t, m, "Quit and lose it? y/n")
+	m = drive(t, m, keyText('n'))
+	wantScreen(t, m, "Nakato", "Nothing lost")
+	m = drive(t, m, ctrl('c'))
+	if _, cmd := m.Update(keyText('y')); cmd == nil || cmd() != tea.Quit() {
+		t.Fatal("y did not quit")
+	}
+	m = drive(t, m, keyText('n'))
+	// Sign out asks too, then forgets the screens.
+	m = drive(t, m, ctrl('q'))
+	wantScreen(t, m, "Sign out and lose it? y/n")
+	m = drive(t, m, keyText('y'))
+	wantScreen(t, m, "Signed out.", "Sign in")
+	m = drive(t, m, signIn...)
+	wantScreen(t, m, "Find or register")
+	noScreen(t, m, "Nakato")
+	// With nothing half-filled Ctrl+C quits at once.
+	if _, cmd := m.Update(ctrl('c')); cmd == nil || cmd() != tea.Quit() {
+		t.Fatal("ctrl+c with nothing typed did not quit")
+	}
+}
+
+// 3. A registration past the hourly cap is approved by a supervisor at
+// the desk (the void case is in TestVoidNeedsPermissionAndConfirmation).
+func TestItem03_SupervisorApprovesPastTheCap(t *testing.T) {
+	s := newStore(t)
+	if err := s.SetKnownSetting(opCtx, "flood_cap_per_hour", "1"); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, clerkConfig(s, nil, c))
+	m = drive(t, m, append(regForm("Joy", "Akello", "F", "20"), ctrl('s'))...)
+	wantScreen(t, m, "Registered Joy Akello")
+	m = drive(t, m, esc)
+	m = drive(t, m, append(regForm("Brian", "Mugisha", "M", "30"), ctrl('s'))...)
+	wantScreen(t, m, "cap is 1 per hour", "a supervisor can approve it at", "this desk: ctrl+a", "ctrl+a supervisor approves")
+	m = drive(t, m, ctrl('a'))
+	wantScreen(t, m, "A supervisor approves this registration")
+	m = drive(t, m, append(append(typed("sam"), enter), append(typed("supervisor pass"), enter)...)...)
+	wantScreen(t, m, "Registered Brian Mugisha")
+	if ev := lastAuditAction(t, s, "approval.countersign"); !strings.Contains(ev, "ann") {
+		t.Fatalf("approval not audited: %q", ev)
+	}
+}
+
+// 4. Overriding a probable duplicate asks for a reason, recorded in the
+// CLI's words.
+func TestItem04_ProbableOverrideNeedsReason(t *testing.T) {
+	s := newStore(t)
+	_, oldMRN := register(t, s, "Amina", "Okello", "1990-03-04")
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c))
+	m = drive(t, m, append(regForm("Amina", "Okello", "F", "1990-03-04"), ctrl('s'))...)
+	wantScreen(t, m, "PROBABLE", "different person: register and issue a new ID (asks why)")
+	m = drive(t, m, keyText('n'))
+	wantScreen(t, m, "Why is this a different person?")
+	m = drive(t, m, enter)
+	wantScreen(t, m, "a reason is required")
+	if c, _ := s.Counts(context.Background()); c.Patients != 1 {
+		t.Fatal("registered without a reason")
+	}
+	m = drive(t, m, append(typed("twin sister, different phone"), enter)...)
+	wantScreen(t, m, "Registered Amina Okello")
+	want := "override: 1 probable duplicate(s) (" + oldMRN + "); reason: twin sister, different phone"
+	if ev := lastAuditAction(t, s, "patient.register"); ev != want {
+		t.Fatalf("decision %q, want %q", ev, want)
+	}
+}
+
+// 5. "Issue another ID" needs a reason and says what happens to the old card.
+func TestItem05_IssueAnotherIDNeedsReason(t *testing.T) {
+	s := newStore(t)
+	p, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), pushMsg{newDetail(nil, p.ID)})
+	m = drive(t, m, keyText('i'))
+	wantScreen(t, m, "already has "+mrn, "stays active and its card still verifies", "Why a second ID?")
+	m = drive(t, m, enter)
+	wantScreen(t, m, "a reason is required")
+	m = drive(t, m, append(typed("old ID belongs to a merged record"), enter)...)
+	out := wantScreen(t, m, "stays active and its card still verifies. Press p")
+	ids, _ := s.PatientIdentifiers(context.Background(), p.ID)
+	if len(ids) != 2 || !strings.Contains(out, ids[1].MRN) {
+		t.Fatalf("ids %+v", ids)
+	}
+	if ev := lastAuditAction(t, s, "identifier.issue_reason"); ev != "old ID belongs to a merged record" {
+		t.Fatalf("reason not recorded: %q", ev)
+	}
+	// A patient without an active ID: a plain y/n.
+	p2, m2 := register(t, s, "Ben", "Okot", "1970-01-01")
+	if err := s.Void(opCtx, m2, "test"); err != nil {
+		t.Fatal(err)
+	}
+	m = drive(t, m, esc, pushMsg{newDetail(nil, p2.ID)}, keyText('i'))
+	wantScreen(t, m, "Issue an ID to Ben Okot? y/n")
+}
+
+// 6. The wrong-length message shows no whole MRN (no check character for a
+// code the clerk did not type).
+func TestItem06_WrongLengthShowsNoValidMRN(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), scanMsg{raw: mrn[:len(mrn)-2]})
+	out := wantScreen(t, m, "NOT AN ID", "Wrong length", "prefix 042 +", "6 digits + 1 check character")
+	codec, _ := barcode.NewCodec(testFmt)
+	for i := int64(1); i < 5; i++ {
+		if v, _ := codec.Make(i); strings.Contains(out, v) {
+			t.Fatalf("message shows the valid MRN %s:\n%s", v, out)
+		}
+	}
+}
+
+// 7. A card's 2D content (with or without an AIM prefix, space or Tab) is
+// a scan on every screen, including sign-in and lock.
+func TestItem07_2DScanOnEveryScreen(t *testing.T) {
+	s := newStore(t)
+	p, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	old := cardFor(t, s, mrn, "")
+	cur := cardFor(t, s, mrn, "lost") // old is now REPLACED
+	for _, tc := range []struct {
+		name   string
+		before []tea.Msg
+		code   string
+		want   []string
+	}{
+		{"find", nil, cur, []string{"idcards · Scan", "✔ ACTIVE", "Card    " + cur[len(cur)-9:]}},
+		{"find, AIM prefix", nil, "]Q1" + cur, []string{"✔ ACTIVE"}},
+		{"find, old card", nil, old, []string{"✖ REPLACED CARD", "Amina Okello"}},
+		{"register form", []tea.Msg{ctrl('n')}, old, []string{"✖ REPLACED CARD"}},
+		{"patient screen", []tea.Msg{pushMsg{newDetail(nil, p.ID)}}, "]Q1" + old, []string{"✖ REPLACED CARD"}},
+		{"scan screen", []tea.Msg{keyCode(tea.KeyF2)}, old, []string{"✖ REPLACED CARD"}},
+		{"lower case (caps lock)", nil, strings.ToLower(cur), []string{"✔ ACTIVE"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{t: testNow, step: slow}
+			m := start80(t, testConfig(s, nil, c), tc.before...)
+			m = scanWith(t, m, c, tc.code)
+			wantScreen(t, m, tc.want...)
+		})
+	}
+	t.Run("tab between the fields", func(t *testing.T) {
+		c := &clock{t: testNow, step: slow}
+		m := start80(t, testConfig(s, nil, c), ctrl('n'))
+		c.t, c.step = c.t.Add(time.Second), fast
+		f := strings.Fields(old)
+		m = drive(t, m, append(append(append(typed(f[0]), tab), typed(f[1])...), enter)...)
+		wantScreen(t, m, "✖ REPLACED CARD")
+		m = drive(t, m, esc)
+		wantScreen(t, m, "> Given name")
+	})
+	t.Run("typed slowly into find", func(t *testing.T) {
+		m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), append(typed(old), enter)...)
+		wantScreen(t, m, "✖ REPLACED CARD")
+	})
+	t.Run("sign-in and lock: held until someone signs in", func(t *testing.T) {
+		c := &clock{t: testNow, step: slow}
+		cfg := testConfig(s, nil, c)
+		cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+		m := start80(t, cfg)
+		m = scanWith(t, m, c, old)
+		wantScreen(t, m, "Sign in", "Card scanned: it is shown once you sign in", "> User            █")
+		noScreen(t, m, "Amina", "REPLACED")
+		m = drive(t, m, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+		wantScreen(t, m, "✖ REPLACED CARD", "Amina Okello")
+		// F2 on the lock screen opens scan mode after sign-in.
+		m = drive(t, m, ctrl('l'), keyCode(tea.KeyF2))
+		wantScreen(t, m, "Sign in first: scan mode opens")
+		m = drive(t, m, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+		wantScreen(t, m, "idcards · Scan", "Ready for a scan")
+	})
+}
+
+// 8. A scan never changes the form's contents, short fields included.
+func TestItem08_ScanKeepsFormContents(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
+	twoD := cardFor(t, s, mrn, "")
+	for _, code := range []string{mrn, twoD, "]C0" + mrn} {
+		for _, focus := range []int{fSex, fBirth, fGiven} {
+			c := &clock{t: testNow, step: slow}
+			m := start80(t, testConfig(s, nil, c), regForm("Joy", "Akello", "F", "1975-03-03")...)
+			for range (fBirth - focus + 6) % 6 {
+				m = drive(t, m, keyCode(tea.KeyUp))
+			}
+			m = scanWith(t, m, c, code)
+			wantScreen(t, m, "ACTIVE", "Grace Atim")
+			m = drive(t, m, esc)
+			wantScreen(t, m, "Given name      Joy", "Family name     Akello", "Sex             F", "Birth date/age  1975-03-03")
+		}
+	}
+}
+
+// 9. A hand-typed MRN with a wrong check character on Find is a typo.
+func TestItem09_TypedWrongCheckOnFind(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	wrong := mrn[:len(mrn)-1] + string("0123456789"[(strings.IndexByte("0123456789", mrn[len(mrn)-1])+1)%10])
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), append(typed(wrong), enter)...)
+	wantScreen(t, m, "wrong check character — probably mistyped")
+	noScreen(t, m, "No patient matches", "ctrl+n to register")
+}
+
+// 10. After registering onto a pre-printed card the panel is fresh and
+// names the key as ctrl+r.
+func TestItem10_PanelRefreshedAfterRegisteringOntoCard(t *testing.T) {
+	s := newStore(t)
+	ids, err := s.Reserve(opCtx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), scanMsg{raw: ids[0]})
+	wantScreen(t, m, "◆ UNASSIGNED", "Press ctrl+r to register")
+	m = drive(t, m, ctrl('r'))
+	m = drive(t, m, regForm("Joy", "Akello", "F", "20")[1:]...)
+	m = drive(t, m, ctrl('s'))
+	wantScreen(t, m, "Registered Joy Akello with MRN "+ids[0])
+	m = drive(t, m, esc)
+	wantScreen(t, m, "✔ ACTIVE", "Joy Akello")
+	noScreen(t, m, "UNASSIGNED", "register onto this card")
+}
+
+// 11. At the b prompt a typed card number and Enter binds.
+func TestItem11_BindTypedNumber(t *testing.T) {
+	s := newStore(t)
+	ids, _ := s.Reserve(opCtx, 1)
+	p, _ := register(t, s, "Ben", "Okot", "1970-01-01")
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), pushMsg{newDetail(nil, p.ID)}, keyText('b'))
+	wantScreen(t, m, "or type its number", "> Card number")
+	m = drive(t, m, append(typed(ids[0]), enter)...)
+	wantScreen(t, m, "Card "+ids[0]+" now belongs to this patient")
+	if id, _ := s.Identifier(context.Background(), ids[0]); id.PatientID != p.ID {
+		t.Fatalf("not bound: %+v", id)
+	}
+}
+
+// 12. p with a voided ID highlighted prints the patient's active one.
+func TestItem12_PrintWithVoidedHighlighted(t *testing.T) {
+	s := newStore(t)
+	p, first := register(t, s, "Amina", "Okello", "1990-03-04")
+	second, err := storeIssue(opCtx, s, p.ID, "second ID for the test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Void(opCtx, first, "typo"); err != nil {
+		t.Fatal(err)
+	}
+	pr := &fakePrinter{s: s}
+	m := start80(t, testConfig(s, pr, &clock{t: testNow, step: slow}), pushMsg{newDetail(nil, p.ID)})
+	wantScreen(t, m, first, "VOIDED")
+	m = drive(t, m, keyText('p'))
+	if len(pr.calls) != 1 || pr.calls[0] != second.MRN {
+		t.Fatalf("printed %v, want %s", pr.calls, second.MRN)
+	}
+	noScreen(t, m, "no active ID")
+}
+
+// 13. REPLACED and VOIDED panels name the patient and open the record; a
+// scan on the register form shows the panel, not raw words.
+func TestItem13_PanelsNameThePatient(t *testing.T) {
+	s := newStore(t)
+	p, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	old := cardFor(t, s, mrn, "")
+	cardFor(t, s, mrn, "lost")
+	pv, voided := register(t, s, "Ben", "Okot", "1970-01-01")
+	if err := s.Void(opCtx, voided, "registered twice"); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), scanMsg{raw: old})
+	wantScreen(t, m, "REPLACED CARD", "Amina Okello", "replaced by card", "ctrl+o open patient record")
+	m = drive(t, m, ctrl('o'))
+	wantScreen(t, m, "Patient · Amina Okello")
+	_ = p
+	m = drive(t, m, esc, scanMsg{raw: voided})
+	wantScreen(t, m, "✖ VOIDED", "Ben Okot", "Voided because: registered twice")
+	m = drive(t, m, ctrl('o'))
+	wantScreen(t, m, "Patient · Ben Okot")
+	_ = pv
+
+	wrong := mrn[:len(mrn)-1] + string("0123456789"[(strings.IndexByte("0123456789", mrn[len(mrn)-1])+1)%10])
+	m = start80(t, testConfig(s, nil, c), regForm("Joy", "Akello", "F", "20")...)
+	m = scanWith(t, m, c, wrong)
+	wantScreen(t, m, "✖ WRONG CHECK DIGIT")
+	noScreen(t, m, "INVALID_CHECK", "invalid_check")
+}
+
+type lockedAuth struct{}
+
+func (lockedAuth) Authenticate(ctx context.Context, user, pass string) (idcards.Actor, error) {
+	return idcards.Actor{}, idcards.Errorf(idcards.Forbidden, "too many attempts, try again in 4 minutes")
+}
+
+// 14. The authenticator's words are shown (a lock-out says so); 15. what
+// was typed into the User field is never logged.
+func TestItem14and15_SignInWordsAndLog(t *testing.T) {
+	s := newStore(t)
+	var log bytes.Buffer
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, lockedAuth{}, -1
+	cfg.Log = slog.New(slog.NewTextHandler(&log, nil))
+	m := start80(t, cfg, append(append(typed("okotgreen lake morning"), enter), append(typed("green lake morning"), enter)...)...)
+	wantScreen(t, m, "too many attempts, try again in 4 minutes")
+	noScreen(t, m, "not accepted", "Password        green")
+	if !strings.Contains(log.String(), "sign-in failed") || strings.Contains(log.String(), "okot") || strings.Contains(log.String(), "green") {
+		t.Fatalf("log: %s", log.String())
+	}
+}
+
+// 16. idle_lock_minutes changed while the desk runs is used at once.
+func TestItem16_IdleLockSettingReread(t *testing.T) {
+	s := newStore(t)
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck, cfg.StatusEvery, cfg.IdleLock = idcards.Actor{}, fakeAuth{}, -1, -1, 30*time.Minute
+	m := start80(t, cfg, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+	c.t = c.t.Add(2 * time.Minute)
+	m = drive(t, m, idleTickMsg{})
+	wantScreen(t, m, "Find or register")
+	if err := s.SetKnownSetting(opCtx, "idle_lock_minutes", "1"); err != nil {
+		t.Fatal(err)
+	}
+	m = drive(t, m, statusTickMsg{}, idleTickMsg{})
+	wantScreen(t, m, "Sign in", "Locked after inactivity")
+}
+
+// 17. Esc closes F1 help, and help does not stay over the next screens.
+func TestItem17_EscClosesHelp(t *testing.T) {
+	s := newStore(t)
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), keyCode(tea.KeyF1))
+	wantScreen(t, m, "All keys on this screen")
+	m = drive(t, m, esc)
+	noScreen(t, m, "All keys on this screen")
+	wantScreen(t, m, "Find or register")
+	m = drive(t, m, keyCode(tea.KeyF1), keyCode(tea.KeyF2))
+	wantScreen(t, m, "Ready for a scan")
+	noScreen(t, m, "All keys on this screen")
+}
+
+// 18. First run: an empty prefix is previewed and warned about, and
+// nothing is created before y.
+func TestItem18_FirstRunPreviewsEmptyPrefix(t *testing.T) {
+	created := false
+	cfg := Config{Actor: testActor, Schemes: []string{"luhn"}, Now: (&clock{t: testNow, step: slow}).now,
+		Create: func(ctx context.Context, f idcards.Format) (Registry, error) {
+			created = true
+			return deskReg{newStore(t)}, nil
+		}}
+	m := start80(t, cfg)
+	wantScreen(t, m, "First ID: 0000018", "No site prefix: IDs are digits only")
+	m = drive(t, m, ctrl('s'))
+	wantScreen(t, m, "The first ID will be 0000018", "y/n")
+	m = drive(t, m, keyText('n'))
+	if created {
+		t.Fatal("created without y")
+	}
+	m = drive(t, m, ctrl('s'), keyText('y'))
+	if !created {
+		t.Fatalf("not created:\n%s", screenText(m))
+	}
+}
+
+// 19. Registration: a birth date or an age is required (ages in months
+// and weeks too); names need a letter, no digits, emoji or control
+// characters, and fit on the card.
+func TestItem19_RegistrationValidation(t *testing.T) {
+	for _, tc := range []struct{ name, given, family, sex, birth, want string }{
+		{"no birth date or age", "A", "B", "F", "", "a birth date or an age is needed"},
+		{"digits", "Amina2", "Okello", "F", "30", "contains a digit"},
+		{"emoji", "Amina😀", "Okello", "F", "30", "emoji"},
+		{"no letter", "--", "Okello", "F", "30", "has no letter"},
+		{"symbol", "Amina@", "Okello", "F", "30", `contains "@"`},
+		{"bad age", "Amina", "Okello", "F", "3q", "age"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), append(regForm(tc.given, tc.family, tc.sex, tc.birth), ctrl('s'))...)
+			wantScreen(t, m, tc.want)
+			if c, _ := s.Counts(context.Background()); c.Patients != 0 {
+				t.Fatal("registered")
+			}
+		})
+	}
+	t.Run("a name longer than the card is stopped as typed", func(t *testing.T) {
+		s := newStore(t)
+		m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), ctrl('n'))
+		m = drive(t, m, typed(strings.Repeat("a", 300))...)
+		wantScreen(t, m, "given name: at most 50 characters fit on the card")
+		if got := len([]rune(m.(Model).top().(*registerScreen).fields[fGiven].String())); got != idcards.MaxNameRunes {
+			t.Fatalf("field holds %d characters", got)
+		}
+		m = drive(t, m, tab, tea.PasteMsg{Content: strings.Repeat("Okello ", 40)})
+		wantScreen(t, m, "family name: at most 50 characters fit on the card")
+	})
+	t.Run("a Code 128 MRN or a user name with digits on the sign-in screen is typing", func(t *testing.T) {
+		s := newStore(t)
+		c := &clock{t: testNow, step: slow}
+		cfg := testConfig(s, nil, c)
+		cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+		m := start80(t, cfg)
+		m = scanWith(t, m, c, "okot123")
+		wantScreen(t, m, "User            okot123", "> Password")
+		noScreen(t, m, "Card scanned")
+	})
+	t.Run("leaving a field checks it", func(t *testing.T) {
+		s := newStore(t)
+		m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), ctrl('n'))
+		m = drive(t, m, append(typed("Amina😀"), tab)...)
+		wantScreen(t, m, "emoji", "> Family name")
+	})
+	for _, tc := range []struct{ age, date, shown string }{
+		{"3m", "2026-08-23", "3 mo"},
+		{"6w", "2026-10-12", "6 wk"},
+		{"34", "1992-07-01", "about 1992 (estimated)"},
+	} {
+		t.Run("age "+tc.age, func(t *testing.T) {
+			s := newStore(t)
+			m := start80(t, testConfig(s, nil, &clock{t: testNow}), append(regForm("Baby", "Nakato", "F", tc.age), ctrl('s'))...)
+			wantScreen(t, m, "Registered Baby Nakato", tc.shown)
+			ps, _ := s.SearchPatients(context.Background(), "Nakato", 5)
+			if len(ps) != 1 || ps[0].BirthDate != tc.date || !ps[0].BirthDateEstimated {
+				t.Fatalf("stored %+v, want %s estimated", ps, tc.date)
+			}
+		})
+	}
+}
+
+// searchSpy records the text the desk searches for (the registry's
+// SearchPatients does the folding, birth years and phone forms).
+type searchSpy struct {
+	deskReg
+	got *[]string
+}
+
+func (s searchSpy) SearchPatients(ctx context.Context, text string, limit int) ([]idcards.Patient, error) {
+	*s.got = append(*s.got, text)
+	return s.deskReg.SearchPatients(ctx, text, limit)
+}
+
+// 20. The search text goes to the registry as typed: a birth year, a
+// phone in any form, a name without its accents.
+func TestItem20_SearchTextAsTyped(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Łukasz", "Nowak", "1990-03-04")
+	var got []string
+	cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+	cfg.Registry = searchSpy{deskReg{s}, &got}
+	m := start80(t, cfg)
+	for _, q := range []string{"1990", "+256 772 123456", "0772-123-456", "Lukasz"} {
+		m = drive(t, m, ctrl('u'))
+		m = drive(t, m, append(typed(q), enter)...)
+	}
+	want := []string{"1990", "+256 772 123456", "0772-123-456", "Lukasz"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("searched %q, want %q", got, want)
+	}
+	m = drive(t, m, ctrl('u'))
+	m = drive(t, m, append(typed("Łukasz"), enter)...)
+	wantScreen(t, m, "1 match(es)", "Łukasz Nowak")
+}
+
+// 21. A bracketed paste of several lines goes into one field as one run;
+// a raw paste (fast keys with Enters) is no scan and stays in its field.
+func TestItem21_Paste(t *testing.T) {
+	s := newStore(t)
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), ctrl('n'), tea.PasteMsg{Content: "Amina\nOkello\r\n\tKampala\n"})
+	wantScreen(t, m, "> Given name      Amina Okello Kampala█")
+
+	m = start80(t, testConfig(s, nil, c), ctrl('n'))
+	c.t, c.step = c.t.Add(time.Second), time.Millisecond/2
+	var raw []tea.Msg
+	for _, l := range []string{"Amina Okello", "0772123456", "Kampala"} {
+		raw = append(append(raw, typed(l)...), enter)
+	}
+	m = drive(t, m, raw...)
+	c.step = slow
+	wantScreen(t, m, "Register a new patient", "> Given name      Amina Okello 0772123456 Kampala")
+	noScreen(t, m, "NOT AN ID", "idcards · Scan")
+
+	// A single pasted line with digits, on a form: not a card, kept.
+	m = start80(t, testConfig(s, nil, c), ctrl('n'), tab, tab, tab, tab)
+	c.t, c.step = c.t.Add(time.Second), time.Millisecond/2
+	m = drive(t, m, append(typed("0772123456"), enter)...)
+	c.step = slow
+	wantScreen(t, m, "> Phone           0772123456█", "Kept as typed")
+	noScreen(t, m, "NOT AN ID")
+}
+
+// 23. The status line in a clerk's words, with the user's role; the
+// printer's phrase is shown whole or shortened in the middle.
+func TestItem23_StatusLineWords(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Amina", "Okello", "1990-03-04")
+	register(t, s, "Grace", "Atim", "1985-01-02")
+	c := &clock{t: testNow, step: slow}
+	cfg := clerkConfig(s, nil, c)
+	cfg.StatusEvery = -1
+	m := start80(t, cfg, statusTickMsg{})
+	wantScreen(t, m, "signed in: ann (clerk)", "2 patients not yet sent to")
+	noScreen(t, m, "outbox")
+	for _, tc := range []struct{ where, want string }{
+		{"saved as /data/cards/C123.pdf", "Card for X saved as /data/cards/C123.pdf."},
+		{"printed on cards", "Card for X printed on cards."},
+		{"/data/cards/C123.pdf", "Card for X saved as /data/cards/C123.pdf."},
+		{"printer cards", "Card for X sent to printer cards."},
+		{"saved as /home/clerk/.local/share/idcards/cards/2026/11/23/a-very-long-directory-name/C7Q2M9XKA.pdf", "Card for X saved as /home/clerk/.local…ery-long-directory-name/C7Q2M9XKA.pdf."},
+	} {
+		if got := printedWords("X", tc.where); got != tc.want {
+			t.Errorf("printedWords(%q) = %q, want %q", tc.where, got, tc.want)
+		}
+	}
+}
+
+// 24. A first sign-in with an admin-set password is worded as such.
+func TestItem24_FirstSignInWording(t *testing.T) {
+	s := newStore(t)
+	if err := s.AddUser(opCtx, registry.NewUser{Username: "okot", Role: idcards.RoleClerk, Password: "initial pass 1234", MustChange: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.SignIn, cfg.IdleCheck = idcards.Actor{}, true, -1
+	m := start80(t, cfg, append(append(typed("okot"), enter), append(typed("initial pass 1234"), enter)...)...)
+	wantScreen(t, m, "First sign-in: choose your own password", "Welcome, okot", "This is your first sign-in")
+	noScreen(t, m, "✖", "was reset", "Signed in as")
+	m = drive(t, m, append(append(typed("blue river morning"), enter), append(typed("blue river morning"), enter)...)...)
+	wantScreen(t, m, "Signed in as okot (clerk).", "Find or register")
+}
+
+// 25. A Code 128 scan does not name a card; a 2D scan names its own.
+func TestItem25_Code128CardNotIdentified(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	old := cardFor(t, s, mrn, "")
+	cur := cardFor(t, s, mrn, "lost")
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), scanMsg{raw: mrn})
+	wantScreen(t, m, "Card    not identified by this barcode")
+	noScreen(t, m, cur[len(cur)-9:], old[len(old)-9:])
+	m = drive(t, m, scanMsg{raw: cur})
+	wantScreen(t, m, "Card    "+cur[len(cur)-9:])
+}
+
+// A password manager types the sign-in fast and the first scan follows at
+// once: the sign-in's keys are no paste, the scan is a scan (found with
+// bench/tui-start.sh).
+func TestItem07_ScanRightAfterFastSignIn(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	c := &clock{t: testNow, step: fast}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+	m := start80(t, cfg, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+	wantScreen(t, m, "Find or register")
+	m = drive(t, m, append(typed(mrn), enter)...)
+	wantScreen(t, m, "✔ ACTIVE", "Amina Okello")
+}

@@ -1,0 +1,139 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/registry"
+)
+
+// checkLayout is issue 14's layout rule at a fixed size: exactly h lines,
+// none wider than w, and nothing cut ("…" from truncation).
+func checkLayout(t *testing.T, out string, w, h int) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	if len(lines) != h {
+		t.Errorf("view has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d wide: %q", i, n, l)
+		}
+	}
+	if strings.Contains(out, "…") {
+		t.Errorf("something is cut:\n%s", out)
+	}
+}
+
+// TestGoldenDesk: the screens of a clerk's day at 80×24 and 120×40, each
+// checked for fit and kept as a golden file (go test ./tui -run
+// TestGoldenDesk -update rewrites them).
+func TestGoldenDesk(t *testing.T) {
+	s := newStore(t)
+	_, amina := register(t, s, "Amina", "Okello", "1990-03-04")
+	grace, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
+	old := cardFor(t, s, mrn, "")
+	cur := cardFor(t, s, mrn, "lost at the market")
+	_, voided := register(t, s, "Ben", "Okot", "1970-01-01")
+	if err := s.Void(opCtx, voided, "registered twice"); err != nil {
+		t.Fatal(err)
+	}
+	blank, err := s.Reserve(opCtx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := amina[:len(amina)-1] + string("0123456789"[(strings.IndexByte("0123456789", amina[len(amina)-1])+1)%10])
+	hide := strings.NewReplacer(old[len(old)-9:], "COLDCARD1", cur[len(cur)-9:], "CNEWCARD2")
+	detail := func(msgs ...tea.Msg) []tea.Msg { return append([]tea.Msg{pushMsg{newDetail(nil, grace.ID)}}, msgs...) }
+	views := []struct {
+		name  string
+		clerk bool
+		msgs  []tea.Msg
+	}{
+		{"status_pending", true, []tea.Msg{statusTickMsg{}}},
+		{"find_wrong_check", false, append(typed(wrong), enter)},
+		{"register_errors", false, append(regForm("Amina😀", "Okello", "F", ""), ctrl('s'))},
+		{"register_no_birth", false, append(regForm("Amina", "Okello", "F", ""), ctrl('s'))},
+		{"override_reason", false, append(regForm("Amina", "Okello", "F", "1990-03-04"), ctrl('s'), keyText('n'))},
+		{"patient_keys_clerk", true, detail()},
+		{"patient_help", false, detail(keyCode(tea.KeyF1))},
+		{"edit_form", false, detail(keyText('e'))},
+		{"edit_reason", false, detail(append([]tea.Msg{keyText('e'), tab, ctrl('u')}, append(typed("Atimo"), ctrl('s'))...)...)},
+		{"issue_another", false, detail(keyText('i'))},
+		{"bind_prompt", false, detail(keyText('b'))},
+		{"void_approval", true, detail(append(append([]tea.Msg{keyText('v')}, typed("registered twice")...), enter, keyText('y'))...)},
+		{"scan_replaced", false, []tea.Msg{scanMsg{raw: old}}},
+		{"scan_2d_active", false, []tea.Msg{scanMsg{raw: "]Q1" + cur}}},
+		{"scan_code128", false, []tea.Msg{scanMsg{raw: mrn}}},
+		{"scan_voided", false, []tea.Msg{scanMsg{raw: voided}}},
+		{"scan_unassigned", false, []tea.Msg{scanMsg{raw: blank[0]}}},
+		{"scan_wrong_length", false, []tea.Msg{scanMsg{raw: mrn[:6]}}},
+		{"quit_asks", false, append(append([]tea.Msg{ctrl('n')}, typed("Nakato")...), ctrl('c'))},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, v := range views {
+			t.Run(fmt.Sprintf("%s_%dx%d", v.name, size[0], size[1]), func(t *testing.T) {
+				cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+				cfg.Registry, cfg.StatusEvery = fixedPath{deskReg{s}}, -1
+				if v.clerk {
+					cfg.Actor = idcards.Actor{Name: "ann", Role: idcards.RoleClerk}
+				}
+				m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				m = drive(t, m, v.msgs...)
+				out := hide.Replace(screenText(m))
+				checkLayout(t, out, size[0], size[1])
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
+
+// TestGoldenSignIn: sign-in, lock, a refusal, and the first sign-in that
+// must choose a password.
+func TestGoldenSignIn(t *testing.T) {
+	s := newStore(t)
+	if err := s.AddUser(opCtx, registry.NewUser{Username: "okot", Role: idcards.RoleClerk, Password: "initial pass 1234", MustChange: true}); err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := barcode.NewCodec(testFmt)
+	code, _ := codec.Make(1)
+	signIn := func(u, p string) []tea.Msg { return append(append(typed(u), enter), append(typed(p), enter)...) }
+	views := []struct {
+		name string
+		auth Authenticator
+		msgs []tea.Msg
+	}{
+		{"sign_in", fakeAuth{}, nil},
+		{"refused", lockedAuth{}, signIn("ann", "nope")},
+		{"scan_held", fakeAuth{}, []tea.Msg{keyCode(tea.KeyF2)}},
+		{"locked", fakeAuth{}, append(signIn("ann", "s3cret"), ctrl('l'))},
+		{"first_sign_in", nil, signIn("okot", "initial pass 1234")},
+	}
+	_ = code
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, v := range views {
+			t.Run(fmt.Sprintf("%s_%dx%d", v.name, size[0], size[1]), func(t *testing.T) {
+				cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+				cfg.Registry, cfg.StatusEvery, cfg.IdleCheck, cfg.Actor = fixedPath{deskReg{s}}, -1, -1, idcards.Actor{}
+				if v.auth != nil {
+					cfg.Auth = v.auth
+				} else {
+					cfg.SignIn = true
+				}
+				m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				m = drive(t, m, v.msgs...)
+				out := screenText(m)
+				checkLayout(t, out, size[0], size[1])
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
