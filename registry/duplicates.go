@@ -178,7 +178,7 @@ func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	now := s.now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO match_pairs(a, b, probability, level, reasons, found_at) VALUES (?,?,?,?,?,?)
-			ON CONFLICT(a, b) DO UPDATE SET probability = excluded.probability, level = excluded.level, reasons = excluded.reasons WHERE status = 'open'`)
+			ON CONFLICT(a, b) DO UPDATE SET probability = excluded.probability, level = excluded.level, reasons = excluded.reasons WHERE match_pairs.status = 'open'`)
 		if err != nil {
 			return err
 		}

@@ -285,7 +285,7 @@ func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int
 				return err
 			}
 		}
-		upd, err := tx.PrepareContext(ctx, `INSERT INTO match_tf(field, value, n) VALUES (?, ?, ?) ON CONFLICT(field, value) DO UPDATE SET n = n + excluded.n`)
+		upd, err := tx.PrepareContext(ctx, `INSERT INTO match_tf(field, value, n) VALUES (?, ?, ?) ON CONFLICT(field, value) DO UPDATE SET n = match_tf.n + excluded.n`)
 		if err != nil {
 			return err
 		}
@@ -364,7 +364,7 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 		if i > 0 {
 			sb.WriteString(",")
 		}
-		sb.WriteString("(?,?)")
+		sb.WriteString("(CAST(? AS INTEGER),?)") // typed: PostgreSQL reads an untyped VALUES column as text
 		args = append(args, int(w.f), w.v)
 	}
 	st, err := s.prepared(ctx, `SELECT field, value, n FROM match_tf WHERE (field, value) IN (VALUES `+sb.String()+`)`)
