@@ -33,6 +33,10 @@ var copySkipped = map[string]bool{
 	"audit_pending": true,
 }
 
+// refilled are tables that triggers fill as the copy inserts rows; they are
+// copied last, after the triggers' rows are removed.
+var refilled = map[string]bool{"match_pending": true}
+
 // MigrateTo copies this registry into the registry at to — typically a
 // SQLite registry moving up to PostgreSQL (`idcards migrate --to URL`). The
 // target gets the schema if it has none and must hold no rows; every table
@@ -115,7 +119,13 @@ func (s *Store) tables(ctx context.Context, q interface {
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
+	// Trigger-filled tables last (copyRegistry empties them first).
+	sort.SliceStable(out, func(i, j int) bool {
+		if refilled[out[i]] != refilled[out[j]] {
+			return !refilled[out[i]]
+		}
+		return out[i] < out[j]
+	})
 	return out, rows.Err()
 }
 
@@ -182,6 +192,13 @@ func copyRegistry(ctx context.Context, src, dst *Store, verify bool) (CopyReport
 		return fail(err)
 	}
 	for _, t := range srcTables {
+		if refilled[t] {
+			// Filled by the target's own triggers as rows are copied in
+			// (match_pending): emptied, then given the source's rows.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return fail(err)
+			}
+		}
 		n, last, err := copyTable(ctx, conn, tx, t)
 		if err != nil {
 			return fail(fmt.Errorf("table %s: %w", t, err))
