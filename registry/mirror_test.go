@@ -77,6 +77,7 @@ func (f *mirrorFixture) same(step string) {
 		if err != nil || !reflect.DeepEqual(lean, want) {
 			f.t.Errorf("%s: %q without patient:\nmirror: %+v %v\nverify: %+v", step, code, lean, err, want)
 		}
+		f.sameRecord(step, code) // mirror_fhir_test.go
 	}
 }
 

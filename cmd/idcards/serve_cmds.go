@@ -232,6 +232,11 @@ func (r mirrored) VerifyScan(ctx context.Context, raw string, withPatient bool) 
 	return r.m.VerifyScan(ctx, raw, withPatient)
 }
 
+// VerifyRecord answers FHIR identifier searches from the mirror too.
+func (r mirrored) VerifyRecord(ctx context.Context, raw string) (idcards.Verification, *registry.PatientRecord, error) {
+	return r.m.VerifyRecord(ctx, raw)
+}
+
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
