@@ -28,15 +28,16 @@ import (
 // patient with an active MRN the mirror does not hold, an ambiguous
 // OpenMRS UUID, a UUID not in canonical form.
 //
-// Memory: per patient a 16-byte UUID and two bytes of counts and flags in
-// a map without pointers (about 50 bytes per patient with the map's own
-// overhead); the lists of patients with more than one active MRN and
-// OpenMRS UUIDs that differ from the patient's own are in small side maps.
+// Memory: per patient a 16-byte UUID and two bytes of counts and flags, in
+// a slice indexed by patient ID (IDs are SQLite rowids, so dense; 18 bytes
+// per patient, without pointers); the lists of patients with more than one
+// active MRN and OpenMRS UUIDs that differ from the patient's own are in
+// small side maps.
 
 // patients is the per-patient part of a Mirror (embedded in it; guarded
 // by Mirror.mu).
 type patients struct {
-	pats   map[int64]mirrorPatient
+	pats   []mirrorPatient    // by patient ID; the zero value: not held
 	multi  map[int64][]string // active MRNs, newest first, of patients with more than one
 	remote map[int64]string   // OpenMRS UUID, when OpenMRS holds the patient under another
 
@@ -52,31 +53,73 @@ type mirrorPatient struct {
 }
 
 const (
-	omNone   uint8 = iota // not confirmed by sync: no OpenMRS UUID
+	omUnheld uint8 = iota // not held, or not vouched for: the file answers
+	omNone                // not confirmed by sync: no OpenMRS UUID
 	omSame                // OpenMRS holds the patient under the patient's own UUID
 	omOther               // under the UUID in patients.remote
-	omUnsure              // this copy cannot say: answered from the file
+	omUnsure              // confirmations disagree: the file answers
 )
 
-// parseUUID accepts only the canonical lower-case form (8-4-4-4-12).
-func parseUUID(s string) (u [16]byte, ok bool) {
+// patient is the copy of patient id, if held.
+func (m *patients) patient(id int64) (mirrorPatient, bool) {
+	if id <= 0 || id >= int64(len(m.pats)) {
+		return mirrorPatient{}, false
+	}
+	p := m.pats[id]
+	return p, p.openmrs != omUnheld
+}
+
+// setPatient stores the copy of patient id. IDs far beyond those held
+// (a sparse ID space, which SQLite's rowids are not unless rows were
+// deleted or set by hand) are not held, to bound memory.
+func (m *patients) setPatient(id int64, p mirrorPatient) {
+	if id <= 0 {
+		return
+	}
+	if id >= int64(len(m.pats)) {
+		if p.openmrs == omUnheld || id >= 2*int64(len(m.pats))+1<<16 {
+			return
+		}
+		m.pats = append(m.pats, make([]mirrorPatient, id+1-int64(len(m.pats)))...)
+	}
+	m.pats[id] = p
+}
+
+// parseUUID accepts only the canonical lower-case form (8-4-4-4-12). It
+// runs for every patient when the mirror is built: no allocation.
+func parseUUID[T ~string | ~[]byte](s T) (u [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return u, false
 	}
-	var hx [32]byte
-	copy(hx[0:8], s[0:8])
-	copy(hx[8:12], s[9:13])
-	copy(hx[12:16], s[14:18])
-	copy(hx[16:20], s[19:23])
-	copy(hx[20:32], s[24:36])
-	for _, c := range hx {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i-- // skip the dash
+			continue
+		}
+		hi, lo := hexVal[s[i]], hexVal[s[i+1]]
+		if hi|lo > 0x0f {
 			return u, false
 		}
+		u[j] = hi<<4 | lo
+		j++
 	}
-	_, err := hex.Decode(u[:], hx[:])
-	return u, err == nil
+	return u, true
 }
+
+// hexVal is a lower-case hex digit's value, 0xff for anything else.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
 
 func formatUUID(u [16]byte) string {
 	var b [36]byte
@@ -92,19 +135,16 @@ func formatUUID(u [16]byte) string {
 	return string(b[:])
 }
 
-// omUnheld marks a patient the copy does not vouch for (never answered
-// from memory; read again when the feed names it or one of its MRNs).
-const omUnheld uint8 = 255
-
 // loadPatients reads every patient's UUID and confirmed OpenMRS UUID, in
 // rebuild's read transaction; the MRN counts follow from countMRN and
 // loadMRNLists.
 func (m *Mirror) loadPatients(ctx context.Context, conn *sql.Conn) error {
-	var n int
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM patients`).Scan(&n); err != nil {
+	var n, hi int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*), coalesce(max(id), 0) FROM patients`).Scan(&n, &hi); err != nil {
 		return err
 	}
-	m.pats = make(map[int64]mirrorPatient, n)
+	hi = min(hi, 4*n+1<<20) // beyond: not held (setPatient)
+	m.pats = make([]mirrorPatient, hi+1, hi+1+hi/8)
 	m.multi = map[int64][]string{}
 	m.remote = map[int64]string{}
 	rows, err := conn.QueryContext(ctx, `SELECT id, uuid FROM patients`)
@@ -113,16 +153,14 @@ func (m *Mirror) loadPatients(ctx context.Context, conn *sql.Conn) error {
 	}
 	for rows.Next() {
 		var id int64
-		var uuid string
+		var uuid sql.RawBytes
 		if err := rows.Scan(&id, &uuid); err != nil {
 			rows.Close()
 			return err
 		}
-		p := mirrorPatient{openmrs: omUnheld}
-		if u, ok := parseUUID(uuid); ok {
-			p = mirrorPatient{uuid: u}
+		if u, ok := parseUUID(uuid); ok && id > 0 && id < int64(len(m.pats)) {
+			m.pats[id] = mirrorPatient{uuid: u, openmrs: omNone}
 		}
-		m.pats[id] = p
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -138,31 +176,26 @@ func (m *Mirror) loadPatients(ctx context.Context, conn *sql.Conn) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var remote string
+		var remote sql.RawBytes
 		if err := rows.Scan(&id, &remote); err != nil {
 			return err
 		}
-		p, ok := m.pats[id]
-		if !ok || p.openmrs == omUnheld || p.openmrs == omUnsure {
+		p, ok := m.patient(id)
+		if !ok || p.openmrs == omUnsure {
 			continue
 		}
-		was := ""
-		switch p.openmrs {
-		case omSame:
-			was = formatUUID(p.uuid)
-		case omOther:
-			was = m.remote[id]
-		}
+		u, canonical := parseUUID(remote)
+		same := canonical && u == p.uuid
 		switch {
-		case p.openmrs != omNone && remote != was:
+		case p.openmrs == omNone && same:
+			p.openmrs = omSame
+		case p.openmrs == omNone:
+			p.openmrs = omOther
+			m.remote[id] = string(remote)
+		case p.openmrs == omSame && same, p.openmrs == omOther && m.remote[id] == string(remote):
+		default:
 			p.openmrs = omUnsure
 			delete(m.remote, id)
-		case p.openmrs != omNone:
-		case remote == formatUUID(p.uuid):
-			p.openmrs = omSame
-		default:
-			p.openmrs = omOther
-			m.remote[id] = remote
 		}
 		m.pats[id] = p
 	}
@@ -175,8 +208,8 @@ func (m *Mirror) countMRN(r idRow) {
 	if r.state != string(idcards.IDActive) || r.patientID == 0 {
 		return
 	}
-	p, ok := m.pats[r.patientID]
-	if !ok || p.openmrs == omUnheld {
+	p, ok := m.patient(r.patientID)
+	if !ok {
 		return
 	}
 	k, fits := keyOf(r.mrn)
@@ -194,7 +227,7 @@ func (m *Mirror) loadMRNLists(ctx context.Context, conn *sql.Conn) error {
 	var ids []int64
 	for id, p := range m.pats {
 		if p.active > 1 && p.openmrs != omUnheld {
-			ids = append(ids, id)
+			ids = append(ids, int64(id))
 		}
 	}
 	if len(ids) == 0 {
@@ -234,7 +267,7 @@ func (m *Mirror) loadMRNLists(ctx context.Context, conn *sql.Conn) error {
 
 // unhold marks a patient whose active MRN rebuild dropped.
 func (m *Mirror) unhold(pid int64) {
-	if p, ok := m.pats[pid]; ok {
+	if p, ok := m.patient(pid); ok {
 		p.openmrs = omUnheld
 		m.pats[pid] = p
 	}
@@ -284,11 +317,11 @@ func (m *Mirror) setPatients(recs map[int64]*PatientRecord) {
 	for pid, rec := range recs {
 		delete(m.multi, pid)
 		delete(m.remote, pid)
+		p := mirrorPatient{}
 		if rec == nil {
-			delete(m.pats, pid)
+			m.setPatient(pid, p)
 			continue
 		}
-		p := mirrorPatient{openmrs: omUnheld}
 		u, ok := parseUUID(rec.Patient.UUID)
 		if ok && len(rec.MRNs) < 256 {
 			p = mirrorPatient{uuid: u, active: uint8(len(rec.MRNs))}
@@ -307,11 +340,14 @@ func (m *Mirror) setPatients(recs map[int64]*PatientRecord) {
 					p.openmrs = omUnheld
 				}
 			}
-			if len(rec.MRNs) > 1 && p.openmrs != omUnheld {
+			switch {
+			case p.openmrs == omUnheld:
+				delete(m.remote, pid)
+			case len(rec.MRNs) > 1:
 				m.multi[pid] = rec.MRNs
 			}
 		}
-		m.pats[pid] = p
+		m.setPatient(pid, p)
 	}
 }
 
@@ -322,8 +358,8 @@ func (m *Mirror) recordLocked(k mrnKey, e mirrorID, rec *PatientRecord) bool {
 	if e.state != stActive || e.patientID == 0 || e.fromMiss {
 		return false
 	}
-	p, ok := m.pats[e.patientID]
-	if !ok || p.openmrs == omUnheld || p.openmrs == omUnsure || p.active == 0 {
+	p, ok := m.patient(e.patientID)
+	if !ok || p.openmrs == omUnsure || p.active == 0 {
 		return false
 	}
 	mrn := string(k.b[:k.n])
@@ -344,8 +380,8 @@ func (m *Mirror) recordLocked(k mrnKey, e mirrorID, rec *PatientRecord) bool {
 		rec.OpenMRSUUID = m.remote[e.patientID]
 	}
 	if into := rec.Patient.MergedInto; into != 0 {
-		q, ok := m.pats[into]
-		if !ok || q.openmrs == omUnheld {
+		q, ok := m.patient(into)
+		if !ok {
 			return false
 		}
 		rec.MergedIntoUUID = formatUUID(q.uuid)
