@@ -31,7 +31,7 @@ import (
 //     patient (UUID, OpenMRS UUID, active MRNs), for VerifyRecord; see
 //     mirror_fhir.go.
 //
-// Memory is about 170 bytes per identifier plus about 50 per patient, none
+// Memory is about 170 bytes per identifier plus about 20 per patient, none
 // of it scanned by the garbage collector (BenchmarkMirrorVerify1M).
 type Mirror struct {
 	s    *Store
