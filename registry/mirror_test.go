@@ -280,7 +280,13 @@ func TestMirror_ConcurrentScansAndChanges(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := f.m.VerifyScan(ctx, codes[i%len(codes)], i%2 == 0); err != nil {
+				var err error
+				if i%3 == 0 {
+					_, _, err = f.m.VerifyRecord(ctx, codes[i%len(codes)]) // mirror_fhir.go
+				} else {
+					_, err = f.m.VerifyScan(ctx, codes[i%len(codes)], i%2 == 0)
+				}
+				if err != nil {
 					done <- err
 					return
 				}
