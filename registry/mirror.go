@@ -26,11 +26,13 @@ import (
 //   - an identifier it does not hold (issued since, or never) is looked up
 //     in the file by Store.Verify and, if found, kept;
 //   - codes with a card serial, legacy IDs, and patient details (only
-//     read:patient tokens get them) are read from the file.
+//     read:patient tokens get them) are read from the file;
+//   - it also holds what a FHIR Patient without details shows of each
+//     patient (UUID, OpenMRS UUID, active MRNs), for VerifyRecord; see
+//     mirror_fhir.go.
 //
-// Memory is about 170 bytes per identifier, none of it scanned by the
-// garbage collector (BenchmarkMirrorVerify1M: 170 MB for 1M IDs, built in
-// 1.6 s).
+// Memory is about 170 bytes per identifier plus about 20 per patient, none
+// of it scanned by the garbage collector (BenchmarkMirrorVerify1M).
 type Mirror struct {
 	s    *Store
 	lag  time.Duration
@@ -40,6 +42,7 @@ type Mirror struct {
 	ids       map[mrnKey]mirrorID
 	voids     map[mrnKey]string // void reasons, for voided IDs
 	merged    map[int64]int64   // patient → the patient it was merged into
+	patients                    // mirror_fhir.go: per patient, for VerifyRecord
 	hasLegacy bool
 	names     []string          // issued_by values, by index
 	nameIdx   map[string]uint16 // and their indexes
@@ -62,6 +65,7 @@ type Mirror struct {
 type mirrorID struct {
 	state     idState
 	legacy    bool
+	fromMiss  bool   // put by miss, not yet by the feed or a rebuild (mirror_fhir.go)
 	issuedBy  uint16 // index into Mirror.names
 	patientID int64
 	issued    int64                   // issued_at, Unix microseconds
@@ -251,6 +255,9 @@ func (m *Mirror) rebuild(ctx context.Context) (err error) {
 		return fmt.Errorf("registry: mirror: %w", err)
 	}
 	fresh := &Mirror{ids: make(map[mrnKey]mirrorID, n), voids: map[mrnKey]string{}, merged: map[int64]int64{}, nameIdx: map[string]uint16{}}
+	if err := fresh.loadPatients(ctx, conn); err != nil {
+		return fmt.Errorf("registry: mirror: %w", err)
+	}
 	rows, err := conn.QueryContext(ctx, `SELECT mrn, state, coalesce(patient_id, 0), legacy, issued_at, issued_by, coalesce(void_reason, '') FROM identifiers`)
 	if err != nil {
 		return fmt.Errorf("registry: mirror: %w", err)
@@ -262,8 +269,12 @@ func (m *Mirror) rebuild(ctx context.Context) (err error) {
 			return fmt.Errorf("registry: mirror: %w", err)
 		}
 		fresh.put(r)
+		fresh.countMRN(r)
 	}
 	if err := rows.Close(); err != nil {
+		return fmt.Errorf("registry: mirror: %w", err)
+	}
+	if err := fresh.loadMRNLists(ctx, conn); err != nil {
 		return fmt.Errorf("registry: mirror: %w", err)
 	}
 	// The current card is the newest active one (as in qVerify).
@@ -283,6 +294,7 @@ func (m *Mirror) rebuild(ctx context.Context) (err error) {
 				fresh.ids[k] = e
 			} else {
 				fresh.drop(mrn)
+				fresh.unhold(e.patientID)
 			}
 		}
 	}
@@ -306,6 +318,7 @@ func (m *Mirror) rebuild(ctx context.Context) (err error) {
 	}
 	m.mu.Lock()
 	m.ids, m.voids, m.merged, m.names, m.nameIdx = fresh.ids, fresh.voids, fresh.merged, fresh.names, fresh.nameIdx
+	m.pats, m.multi, m.remote = fresh.pats, fresh.multi, fresh.remote
 	m.hasLegacy, m.seq = legacy, seq
 	m.mu.Unlock()
 	return nil
@@ -400,6 +413,7 @@ func (m *Mirror) apply(ctx context.Context, mrns map[string]bool, pats map[int64
 	}
 	read := make(map[string]got, len(mrns))
 	legacy := false
+	people := m.patientsOf(mrns, pats) // mirror_fhir.go: whose records to re-read
 	for mrn := range mrns {
 		r := idRow{mrn: mrn}
 		err := m.s.queryRow(ctx, qMirrorID, mrn).Scan(&r.state, &r.patientID, &r.legacy, &r.issued, &r.issuedBy, &r.voidReason, &r.card)
@@ -426,6 +440,15 @@ func (m *Mirror) apply(ctx context.Context, mrns map[string]bool, pats map[int64
 		}
 		merged[pid] = into
 	}
+	for _, g := range read {
+		if g.found && g.r.patientID != 0 {
+			people[g.r.patientID] = true
+		}
+	}
+	recs, err := m.readPatients(ctx, people)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for mrn, g := range read {
@@ -442,6 +465,7 @@ func (m *Mirror) apply(ctx context.Context, mrns map[string]bool, pats map[int64
 			m.merged[pid] = into
 		}
 	}
+	m.setPatients(recs) // after the identifiers: it checks they are held
 	if len(mrns) > 0 {
 		m.hasLegacy = legacy
 	}
@@ -476,22 +500,32 @@ func (m *Mirror) trim() {
 // withPatient asks for the patient's details on an active ID (read from
 // the file); without it v.Patient is nil.
 func (m *Mirror) VerifyScan(ctx context.Context, raw string, withPatient bool) (idcards.Verification, error) {
+	v, _, err := m.verify(ctx, raw, withPatient, nil)
+	return v, err
+}
+
+// verify is VerifyScan; with rec, it also fills in the record of the
+// patient holding an active code from memory (VerifyRecord) and says
+// whether it could.
+func (m *Mirror) verify(ctx context.Context, raw string, withPatient bool, rec *PatientRecord) (idcards.Verification, bool, error) {
 	s := m.s
 	v, n, serial, done := s.prepare(raw)
 	if done {
-		return v, nil
+		return v, false, nil
 	}
 	if serial != "" {
-		return s.VerifyScan(ctx, raw, withPatient)
+		v, err := s.VerifyScan(ctx, raw, withPatient)
+		return v, false, err
 	}
 	sc, err := s.seriesCodecs(ctx)
 	if err != nil {
-		return v, err
+		return v, false, err
 	}
 	ok, perr := parseCode(sc, &v, n)
 	k, fits := keyOf(v.Code)
 	if ok && !fits {
-		return s.VerifyScan(ctx, raw, withPatient) // too long to be held
+		v, err := s.VerifyScan(ctx, raw, withPatient) // too long to be held
+		return v, false, err
 	}
 	m.mu.RLock()
 	e, held := m.ids[k]
@@ -504,22 +538,25 @@ func (m *Mirror) VerifyScan(ctx context.Context, raw string, withPatient bool) (
 			voidReason = m.voids[k]
 		}
 	}
+	recorded := ok && held && rec != nil && m.recordLocked(k, e, rec)
 	m.mu.RUnlock()
 	switch {
 	case !ok && legacy:
-		return s.VerifyScan(ctx, raw, withPatient)
+		v, err := s.VerifyScan(ctx, raw, withPatient)
+		return v, false, err
 	case !ok:
 		parseFailure(sc, &v, n, perr)
-		return v, nil
+		return v, false, nil
 	case !held:
-		return m.miss(ctx, raw, withPatient)
+		v, err := m.miss(ctx, raw, withPatient)
+		return v, false, err
 	}
 	f := facts{found: true, state: stateNames[e.state], current: sql.NullString{String: e.cardSerial(), Valid: e.card[0] != 0}}
 	f.id = idcards.Identifier{PatientID: e.patientID, Legacy: e.legacy, IssuedAt: time.UnixMicro(e.issued).UTC(), IssuedBy: issuedBy, VoidReason: voidReason}
 	if e.state == stActive {
 		if withPatient {
 			if err := s.patientFacts(ctx, &f); err != nil {
-				return v, err
+				return v, false, err
 			}
 		} else {
 			// The foreign key guarantees the patient row.
@@ -527,12 +564,12 @@ func (m *Mirror) VerifyScan(ctx context.Context, raw string, withPatient bool) (
 		}
 	}
 	if err := decide(&v, &f, ""); err != nil {
-		return v, err
+		return v, false, err
 	}
 	if !withPatient {
 		v.Patient = nil
 	}
-	return v, nil
+	return v, recorded, nil
 }
 
 // miss answers for an MRN the mirror does not hold, from the file, and
@@ -554,6 +591,10 @@ func (m *Mirror) miss(ctx context.Context, raw string, withPatient bool) (idcard
 	m.mu.Lock()
 	if _, ok := m.ids[k]; !ok {
 		m.put(r)
+		if e, ok := m.ids[k]; ok {
+			e.fromMiss = true
+			m.ids[k] = e
+		}
 		if merged != 0 {
 			m.merged[id.PatientID] = merged
 		}

@@ -77,6 +77,7 @@ func (f *mirrorFixture) same(step string) {
 		if err != nil || !reflect.DeepEqual(lean, want) {
 			f.t.Errorf("%s: %q without patient:\nmirror: %+v %v\nverify: %+v", step, code, lean, err, want)
 		}
+		f.sameRecord(step, code) // mirror_fhir_test.go
 	}
 }
 
@@ -279,7 +280,13 @@ func TestMirror_ConcurrentScansAndChanges(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := f.m.VerifyScan(ctx, codes[i%len(codes)], i%2 == 0); err != nil {
+				var err error
+				if i%3 == 0 {
+					_, _, err = f.m.VerifyRecord(ctx, codes[i%len(codes)]) // mirror_fhir.go
+				} else {
+					_, err = f.m.VerifyScan(ctx, codes[i%len(codes)], i%2 == 0)
+				}
+				if err != nil {
 					done <- err
 					return
 				}

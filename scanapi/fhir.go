@@ -545,7 +545,18 @@ func (s *Server) resolveMRN(r *http.Request, value string, warnings *[]OutcomeIs
 		return nil, http.StatusBadRequest, "identifier value: " + msg, nil
 	}
 	ctx := r.Context()
-	v, err := s.reg.VerifyScan(ctx, value, false)
+	var v idcards.Verification
+	var rec *registry.PatientRecord
+	var err error
+	// Without read:patient, the record shows no details: a registry that
+	// answers both at once (registry.Mirror: from memory) is asked so.
+	both, lean := s.reg.(recordVerifier)
+	lean = lean && !mayReadPatient(ctx)
+	if lean {
+		v, rec, err = both.VerifyRecord(ctx, value)
+	} else {
+		v, err = s.reg.VerifyScan(ctx, value, false)
+	}
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -565,14 +576,24 @@ func (s *Server) resolveMRN(r *http.Request, value string, warnings *[]OutcomeIs
 	if v.Identifier == nil || v.Identifier.State != idcards.IDActive || v.Identifier.PatientID == 0 {
 		return nil, 0, "", nil
 	}
-	rec, err := s.fhir.reg.PatientRecord(ctx, v.Identifier.PatientID, mayReadPatient(ctx))
+	if lean {
+		return rec, 0, "", nil // nil: the patient is gone
+	}
+	got, err := s.fhir.reg.PatientRecord(ctx, v.Identifier.PatientID, mayReadPatient(ctx))
 	if idcards.ErrorKind(err) == idcards.NotFound {
 		return nil, 0, "", nil
 	}
 	if err != nil {
 		return nil, 0, "", err
 	}
-	return &rec, 0, "", nil
+	return &got, 0, "", nil
+}
+
+// recordVerifier is a Registry that answers an identifier lookup and the
+// record of the patient holding it (without details) in one call:
+// registry.Mirror from memory, registry.Store from the file.
+type recordVerifier interface {
+	VerifyRecord(ctx context.Context, raw string) (idcards.Verification, *registry.PatientRecord, error)
 }
 
 // resolveOpenMRS finds the patient OpenMRS knows by this UUID

@@ -82,9 +82,11 @@ rather than go unlogged). The access log on stderr names routes, never
 codes. SIGINT/SIGTERM stop it gracefully, after writing the queued rows.
 
 Scans are answered from an in-memory copy of the registry's identifiers
-(about 170 bytes each: 170 MB and 1.6 s to build for 1M IDs) that follows
-every change made by any process within about 50 ms; a code it does not hold
-is looked up in the file. --memory-index=false reads the file on every scan.
+(about 170 bytes each, plus about 20 per patient for FHIR identifier
+searches: 188 MB and a few seconds to build for 1M patients with an ID
+each) that follows every change made by any process within about 50 ms; a
+code it does not hold is looked up in the file. --memory-index=false reads
+the file on every scan.
 
 --sync also runs OpenMRS sync in the background (as configured with
 ` + "`idcards sync configure`" + `), logging to stderr. Only one process syncs a
@@ -230,6 +232,11 @@ type mirrored struct {
 
 func (r mirrored) VerifyScan(ctx context.Context, raw string, withPatient bool) (idcards.Verification, error) {
 	return r.m.VerifyScan(ctx, raw, withPatient)
+}
+
+// VerifyRecord answers FHIR identifier searches from the mirror too.
+func (r mirrored) VerifyRecord(ctx context.Context, raw string) (idcards.Verification, *registry.PatientRecord, error) {
+	return r.m.VerifyRecord(ctx, raw)
 }
 
 func isLoopback(addr string) bool {
