@@ -59,10 +59,9 @@ func TestSplitBurstLeavesFormsAlone(t *testing.T) {
 		at   []int
 	}{
 		{twoD, []int{2, 5, len(twoD) / 2, len(strings.Fields(twoD)[0]), len(twoD) - 2, len(twoD)}},
-		// A plain MRN split where its tail alone looks like a code
-		// ("042|0000010") is not joined: the tail is taken, so that a
-		// clerk's quick pair of keys before a scan stays typed.
-		{mrn, []int{len(mrn) - 3}},
+		// A plain MRN whose tail alone looks like a code ("042|0000010"):
+		// the registry decides between the readings.
+		{mrn, []int{2, 3, len(mrn) / 2, len(mrn) - 3}},
 	} {
 		for _, at := range tc.at {
 			t.Run("register/"+tc.code[:at]+"|"+tc.code[at:], func(t *testing.T) {
@@ -87,4 +86,20 @@ func TestSplitBurstLeavesFormsAlone(t *testing.T) {
 			wantScreen(t, m, "ACTIVE", "Grace Atim")
 		})
 	}
+}
+
+// A clerk's quick pair of keys just before a scan stays typed: only the
+// reading the registry knows is taken out.
+func TestQuickKeysBeforeAScanStayTyped(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), ctrl('n'))
+	m = drive(t, m, typed("J")...)
+	c.t, c.step = c.t.Add(time.Second), fast
+	m = drive(t, m, typed("oy")...) // a fast roll, then a pause
+	m = pausedScan(t, m, c, mrn, -1)
+	wantScreen(t, m, "ACTIVE", "Grace Atim")
+	m = drive(t, m, esc)
+	wantScreen(t, m, "> Given name      Joy█")
 }

@@ -210,6 +210,10 @@ type Model struct {
 	// machine) can split one scanner burst into several runs, and a scan
 	// must be taken out of the form whole (see detectBurst).
 	runs []keyRun
+	// longer are the joins of earlier runs with the last one that also
+	// look like a plain code, longest first: the registry decides which
+	// one was the card (see scanFrom).
+	longer []scanAlt
 	// held is a scan (or F2) made before anyone signed in: it is shown
 	// once someone does, never before.
 	held    string
@@ -526,11 +530,20 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		// Take the run back out of the screen, keeping a way to put it
 		// back if the registry says it was no ID at all (a raw paste).
 		var redo func()
+		var alts []scanAlt
 		if m.restore != nil && m.snapFor == m.top() {
 			redo = m.top().(snapshotter).snapshot()
-			m.restore()
+			if _, ok := m.top().(*scanScreen); !ok && len(m.longer) > 0 && m.signedIn() {
+				// A split burst: take out the longest reading; the one
+				// the registry knows keeps what was typed before it.
+				m.longer[0].from()
+				alts = append(m.longer, scanAlt{code, m.restore})
+				alts[0].from = nil
+			} else {
+				m.restore()
+			}
 		}
-		m.restore, m.snapFor = nil, nil
+		m.restore, m.snapFor, m.longer = nil, nil, nil
 		if m.e.reg == nil {
 			return m, status("A card was scanned: create the registry first.", false)
 		}
@@ -539,6 +552,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, status("Card scanned: it is shown once you sign in.", false)
 		}
 		m.status = ""
+		if len(alts) > 0 {
+			return m.scanFromAlts(alts, redo)
+		}
 		return m.scanFrom(code, redo)
 	case newline:
 		// A raw paste (a terminal without bracketed paste): its line
@@ -632,11 +648,11 @@ func (m Model) typing() bool {
 func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan bool) {
 	now := m.cfg.Now()
 	fast := !m.lastAt.IsZero() && now.Sub(m.lastAt) <= m.cfg.BurstGap
-	m.lastAt = now
+	m.lastAt, m.longer = now, nil
 	if m.snapFor != nil && (len(m.stack) == 0 || m.snapFor != m.top()) {
 		// The screen changed under the run (a lock, a screen opened by a
 		// key): its snapshots are of a screen no longer shown.
-		m.burst, m.restore, m.snapFor, m.runs = nil, nil, nil, nil
+		m.burst, m.restore, m.snapFor, m.runs, m.longer = nil, nil, nil, nil, nil
 	}
 	if k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
 		b := m.burst
@@ -662,6 +678,7 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan boo
 		if !m.pasting && len(b) >= 1 {
 			if c, undo, ok := scanOfRuns(runs, keyRun{b, m.restore}, false); ok {
 				m.restore = undo
+				m.longer = longerReadings(runs, b, c)
 				return c, false, true
 			}
 		}
@@ -681,7 +698,7 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan boo
 	default:
 		t := []rune(k.Text)
 		if len(t) != 1 || k.Mod&^tea.ModShift != 0 {
-			m.burst, m.restore, m.snapFor, m.runs = nil, nil, nil, nil
+			m.burst, m.restore, m.snapFor, m.runs, m.longer = nil, nil, nil, nil, nil
 			return "", false, false
 		}
 		r = t[0]
@@ -762,6 +779,20 @@ func scanOfRuns(runs []keyRun, cur keyRun, only2D bool) (string, func(), bool) {
 	return "", nil, false
 }
 
+// longerReadings lists the joins of the earlier runs with the last run b
+// that look like plain codes and are longer than code, longest first.
+func longerReadings(runs []keyRun, b []rune, code string) []scanAlt {
+	var out []scanAlt
+	tail := string(b)
+	for i := len(runs) - 1; i >= 0; i-- {
+		tail = string(runs[i].text) + tail
+		if len(tail) > len(code) && looksLikeScan(tail) && runs[i].restore != nil {
+			out = append([]scanAlt{{tail, runs[i].restore}}, out...)
+		}
+	}
+	return out
+}
+
 // looksLikeScan: a code as a scanner sends it. Either printable ASCII
 // without spaces and with at least 3 digits (MRNs, with or without an AIM
 // prefix; a name or word never passes), or the documented content of a
@@ -798,7 +829,35 @@ type rootScanMsg struct {
 	res  scanResult
 	err  error
 	redo func() // puts the run of keys back into on
+	keep func() // puts back the keys typed before raw (a split burst)
 	on   screen
+}
+
+// scanAlt is one reading of a split burst and the undo of the screen from
+// before it (nil: the screen is already so).
+type scanAlt struct {
+	code string
+	from func()
+}
+
+// scanFromAlts verifies the readings of a split burst, longest first, and
+// routes the first one the registry knows; when it knows none, the last
+// (the final run alone) is routed as NOT AN ID and the keys are put back.
+func (m Model) scanFromAlts(alts []scanAlt, redo func()) (tea.Model, tea.Cmd) {
+	m.scanReq = m.e.req()
+	ctx, reg, req, on := m.e.ctx, m.e.reg, m.scanReq, m.top()
+	return m, func() tea.Msg {
+		var msg rootScanMsg
+		for _, a := range alts {
+			r, err := checkCode(ctx, reg, a.code)
+			msg = rootScanMsg{req: req, raw: a.code, res: r, err: err, redo: redo, keep: a.from, on: on}
+			if err != nil || r.v.Status != idcards.StatusMalformed {
+				return msg
+			}
+		}
+		msg.keep = nil
+		return msg
+	}
 }
 
 func (m Model) startScan(raw string) (tea.Model, tea.Cmd) { return m.scanFrom(raw, nil) }
@@ -837,6 +896,9 @@ func (m Model) routeScan(msg rootScanMsg) (tea.Model, tea.Cmd) {
 			return m, m.top().update(m.e, tea.KeyPressMsg{Code: tea.KeyEnter})
 		}
 		return m, status("Kept as typed: that was not a card.", false)
+	}
+	if msg.keep != nil {
+		msg.keep()
 	}
 	if t, ok := m.top().(scanTaker); ok {
 		if cmd, ok := t.takeScan(m.e, msg.raw, msg.res); ok {
