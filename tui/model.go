@@ -623,7 +623,7 @@ func (m *Model) lock() {
 	s := newSignIn(m.cfg.Auth)
 	s.lockedBy = m.lockedBy
 	m.stack = []screen{s}
-	m.burst, m.restore, m.snapFor, m.runs, m.fullHelp = nil, nil, nil, nil, false
+	m.burst, m.restore, m.snapFor, m.runs, m.fullHelp, m.pasting = nil, nil, nil, nil, false, false
 }
 
 // signOut forgets the user and their screens.
@@ -698,7 +698,8 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan boo
 	default:
 		t := []rune(k.Text)
 		if len(t) != 1 || k.Mod&^tea.ModShift != 0 {
-			m.burst, m.restore, m.snapFor, m.runs, m.longer = nil, nil, nil, nil, nil
+			// A key no scanner or raw paste sends ends both.
+			m.burst, m.restore, m.snapFor, m.runs, m.longer, m.pasting = nil, nil, nil, nil, nil, false
 			return "", false, false
 		}
 		r = t[0]
