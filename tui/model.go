@@ -211,6 +211,15 @@ type Model struct {
 	lastEnter bool
 	restore   func() // undoes the current run of keys on snapFor
 	snapFor   screen
+	// runs are the earlier fast runs of keys on snapFor since the last
+	// non-character key, oldest first: a pause in processing (a loaded
+	// machine) can split one scanner burst into several runs, and a scan
+	// must be taken out of the form whole (see detectBurst).
+	runs []keyRun
+	// longer are the joins of earlier runs with the last one that also
+	// look like a plain code, longest first: the registry decides which
+	// one was the card (see scanFrom).
+	longer []scanAlt
 	// held is a scan (or F2) made before anyone signed in: it is shown
 	// once someone does, never before.
 	held    string
@@ -439,7 +448,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			// A new start: the next key begins a new run (the sign-in's own
 			// fast keys, from a password manager, say, are no paste).
 			m.idleAt, m.lastAt = m.cfg.Now(), time.Time{}
-			m.burst, m.pasting, m.lastEnter, m.restore, m.snapFor = nil, false, false, nil, nil
+			m.burst, m.pasting, m.lastEnter, m.restore, m.snapFor, m.runs = nil, false, false, nil, nil, nil
 			m.stack = []screen{newFind()}
 			if msg.actor.Name == m.lockedBy && len(m.locked) > 0 {
 				// The same person unlocks: their screens are as they left them.
@@ -527,11 +536,20 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		// Take the run back out of the screen, keeping a way to put it
 		// back if the registry says it was no ID at all (a raw paste).
 		var redo func()
+		var alts []scanAlt
 		if m.restore != nil && m.snapFor == m.top() {
 			redo = m.top().(snapshotter).snapshot()
-			m.restore()
+			if _, ok := m.top().(*scanScreen); !ok && len(m.longer) > 0 && m.signedIn() {
+				// A split burst: take out the longest reading; the one
+				// the registry knows keeps what was typed before it.
+				m.longer[0].from()
+				alts = append(m.longer, scanAlt{code, m.restore})
+				alts[0].from = nil
+			} else {
+				m.restore()
+			}
 		}
-		m.restore, m.snapFor = nil, nil
+		m.restore, m.snapFor, m.longer = nil, nil, nil
 		if m.e.reg == nil {
 			return m, status("A card was scanned: create the registry first.", false)
 		}
@@ -540,6 +558,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, status("Card scanned: it is shown once you sign in.", false)
 		}
 		m.status = ""
+		if len(alts) > 0 {
+			return m.scanFromAlts(alts, redo)
+		}
 		return m.scanFrom(code, redo)
 	case newline:
 		// A raw paste (a terminal without bracketed paste): its line
@@ -608,7 +629,7 @@ func (m *Model) lock() {
 	s := newSignIn(m.cfg.Auth)
 	s.lockedBy = m.lockedBy
 	m.stack = []screen{s}
-	m.burst, m.restore, m.snapFor, m.fullHelp = nil, nil, nil, false
+	m.burst, m.restore, m.snapFor, m.runs, m.fullHelp, m.pasting = nil, nil, nil, nil, false, false
 }
 
 // signOut forgets the user and their screens.
@@ -633,21 +654,39 @@ func (m Model) typing() bool {
 func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan bool) {
 	now := m.cfg.Now()
 	fast := !m.lastAt.IsZero() && now.Sub(m.lastAt) <= m.cfg.BurstGap
-	m.lastAt = now
+	m.lastAt, m.longer = now, nil
+	if m.snapFor != nil && (len(m.stack) == 0 || m.snapFor != m.top()) {
+		// The screen changed under the run (a lock, a screen opened by a
+		// key): its snapshots are of a screen no longer shown.
+		m.burst, m.restore, m.snapFor, m.runs, m.longer = nil, nil, nil, nil, nil
+	}
 	if k.Code == tea.KeyEnter || k.Code == tea.KeyKpEnter {
 		b := m.burst
-		m.burst = nil
+		runs := m.runs
+		m.burst, m.runs = nil, nil
 		afterEnter := m.lastEnter
 		m.lastEnter = true
 		if !fast {
 			m.pasting = false
+			// A processing pause can also fall just before the scanner's
+			// Enter: a fast run that is a card's 2D content is still a scan.
+			if len(b) >= 2 && !afterEnter {
+				if c, undo, ok := scanOfRuns(runs, keyRun{b, m.restore}, true); ok {
+					m.restore = undo
+					return c, false, true
+				}
+			}
 			return "", false, false
 		}
 		if afterEnter {
 			return "", true, false // CR LF, or an empty line of a paste
 		}
-		if !m.pasting && len(b) >= 4 && looksLikeScan(string(b)) {
-			return string(b), false, true
+		if !m.pasting && len(b) >= 1 {
+			if c, undo, ok := scanOfRuns(runs, keyRun{b, m.restore}, false); ok {
+				m.restore = undo
+				m.longer = longerReadings(runs, b, c)
+				return c, false, true
+			}
 		}
 		if len(b) >= 1 {
 			m.pasting = true
@@ -665,14 +704,32 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan boo
 	default:
 		t := []rune(k.Text)
 		if len(t) != 1 || k.Mod&^tea.ModShift != 0 {
-			m.burst, m.restore, m.snapFor = nil, nil, nil
+			// A key no scanner or raw paste sends ends both.
+			m.burst, m.restore, m.snapFor, m.runs, m.longer, m.pasting = nil, nil, nil, nil, nil, false
 			return "", false, false
 		}
 		r = t[0]
 	}
-	if !fast {
-		m.burst, m.pasting = m.burst[:0], false
-		m.restore, m.snapFor = nil, nil
+	// A new run starts at a slow key, and also at the first character
+	// after a reset (ctrl+l, Enter, another screen) even when it follows
+	// that key quickly: under load the keys of a burst are often handled
+	// within BurstGap of the key before it, and a run without a snapshot
+	// could not be taken back out of the form.
+	if !fast || len(m.burst) == 0 {
+		if !fast {
+			m.pasting = false
+		}
+		if len(m.burst) > 1 {
+			// Keep the earlier fast run: this slow key may be a pause in
+			// the middle of one burst.
+			m.runs = append(m.runs, keyRun{m.burst, m.restore})
+			if len(m.runs) > maxRuns {
+				m.runs = m.runs[1:]
+			}
+		} else if !fast {
+			m.runs = nil // a key typed by hand ends the chain
+		}
+		m.burst, m.restore, m.snapFor = nil, nil, nil
 		if len(m.stack) > 0 {
 			if sn, ok := m.top().(snapshotter); ok {
 				m.restore, m.snapFor = sn.snapshot(), m.top()
@@ -681,6 +738,66 @@ func (m *Model) detectBurst(k tea.KeyPressMsg) (code string, newline, isScan boo
 	}
 	m.burst = append(m.burst, r)
 	return "", false, false
+}
+
+// keyRun is a run of keys and the undo of the screen from before it.
+type keyRun struct {
+	text    []rune
+	restore func()
+}
+
+// maxRuns bounds how many pieces of one burst are joined again.
+const maxRuns = 8
+
+// scanOfRuns decides whether the current run cur, perhaps with the
+// earlier fast runs before it (pieces of the same burst split by a pause),
+// is a scan. The longest join that is a card's 2D content wins (its shape,
+// MRN space serial, is strict); otherwise the current run alone when it
+// looks like a code, or else the longest join that does. It returns the code and the undo of the screen
+// from before its first piece. only2D accepts 2D content only (an Enter
+// that came late, which a clerk may have pressed).
+func scanOfRuns(runs []keyRun, cur keyRun, only2D bool) (string, func(), bool) {
+	all := append(append([]keyRun(nil), runs...), cur)
+	join := func(i int) string {
+		var b strings.Builder
+		for _, r := range all[i:] {
+			b.WriteString(string(r.text))
+		}
+		return b.String()
+	}
+	for i := range all {
+		if c := join(i); len(c) >= 4 && is2D(c) {
+			return c, all[i].restore, true
+		}
+	}
+	if only2D {
+		return "", nil, false
+	}
+	// A plain code: the current run alone when it is one, so that a
+	// clerk's quick pair of keys just before a scan stays typed.
+	if c := string(cur.text); len(c) >= 4 && looksLikeScan(c) {
+		return c, cur.restore, true
+	}
+	for i := range all {
+		if c := join(i); len(c) >= 4 && looksLikeScan(c) {
+			return c, all[i].restore, true
+		}
+	}
+	return "", nil, false
+}
+
+// longerReadings lists the joins of the earlier runs with the last run b
+// that look like plain codes and are longer than code, longest first.
+func longerReadings(runs []keyRun, b []rune, code string) []scanAlt {
+	var out []scanAlt
+	tail := string(b)
+	for i := len(runs) - 1; i >= 0; i-- {
+		tail = string(runs[i].text) + tail
+		if len(tail) > len(code) && looksLikeScan(tail) && runs[i].restore != nil {
+			out = append([]scanAlt{{tail, runs[i].restore}}, out...)
+		}
+	}
+	return out
 }
 
 // looksLikeScan: a code as a scanner sends it. Either printable ASCII
@@ -719,7 +836,35 @@ type rootScanMsg struct {
 	res  scanResult
 	err  error
 	redo func() // puts the run of keys back into on
+	keep func() // puts back the keys typed before raw (a split burst)
 	on   screen
+}
+
+// scanAlt is one reading of a split burst and the undo of the screen from
+// before it (nil: the screen is already so).
+type scanAlt struct {
+	code string
+	from func()
+}
+
+// scanFromAlts verifies the readings of a split burst, longest first, and
+// routes the first one the registry knows; when it knows none, the last
+// (the final run alone) is routed as NOT AN ID and the keys are put back.
+func (m Model) scanFromAlts(alts []scanAlt, redo func()) (tea.Model, tea.Cmd) {
+	m.scanReq = m.e.req()
+	ctx, reg, req, on := m.e.ctx, m.e.reg, m.scanReq, m.top()
+	return m, func() tea.Msg {
+		var msg rootScanMsg
+		for _, a := range alts {
+			r, err := checkCode(ctx, reg, a.code)
+			msg = rootScanMsg{req: req, raw: a.code, res: r, err: err, redo: redo, keep: a.from, on: on}
+			if err != nil || r.v.Status != idcards.StatusMalformed {
+				return msg
+			}
+		}
+		msg.keep = nil
+		return msg
+	}
 }
 
 func (m Model) startScan(raw string) (tea.Model, tea.Cmd) { return m.scanFrom(raw, nil) }
@@ -758,6 +903,9 @@ func (m Model) routeScan(msg rootScanMsg) (tea.Model, tea.Cmd) {
 			return m, m.top().update(m.e, tea.KeyPressMsg{Code: tea.KeyEnter})
 		}
 		return m, status("Kept as typed: that was not a card.", false)
+	}
+	if msg.keep != nil {
+		msg.keep()
 	}
 	if t, ok := m.top().(scanTaker); ok {
 		if cmd, ok := t.takeScan(m.e, msg.raw, msg.res); ok {
