@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,17 @@ import (
 
 // patientOf resolves an MRN typed on the command line to its patient: an
 // active ID, or a voided one that still names its patient.
+// patientByMRN verifies a typed MRN and returns its verification and the
+// patient it belongs to.
+func patientByMRN(ctx context.Context, s *registry.Store, typed string) (idcards.Verification, int64, error) {
+	v, err := s.Verify(ctx, typed)
+	if err != nil {
+		return v, 0, err
+	}
+	pid, err := patientOf(v, typed)
+	return v, pid, err
+}
+
 func patientOf(v idcards.Verification, typed string) (int64, error) {
 	switch {
 	case v.Patient != nil:
@@ -48,11 +60,7 @@ the old card then scans as "replaced".`,
 				return err
 			}
 			defer s.Close()
-			v, err := s.Verify(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			pid, err := patientOf(v, args[0])
+			_, pid, err := patientByMRN(ctx, s, args[0])
 			if err != nil {
 				return err
 			}
@@ -105,11 +113,7 @@ through the outbox (names, sex, birth date and village; the phone is not sent).`
 				return err
 			}
 			defer s.Close()
-			v, err := s.Verify(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			pid, err := patientOf(v, args[0])
+			v, pid, err := patientByMRN(ctx, s, args[0])
 			if err != nil {
 				return err
 			}
