@@ -284,9 +284,9 @@ Judgments are audited.`,
 		Short: "Judge a pair not the same person (never raised again)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+			id, err := parsePairID(args[0])
 			if err != nil {
-				return idcards.Errorf(idcards.Invalid, "pair %q: the number shown by patients review", args[0])
+				return err
 			}
 			s, ctx, err := a.open(cmd.Context())
 			if err != nil {
@@ -306,9 +306,9 @@ Judgments are audited.`,
 		Short: "Judge a pair the same person and merge it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+			id, err := parsePairID(args[0])
 			if err != nil {
-				return idcards.Errorf(idcards.Invalid, "pair %q: the number shown by patients review", args[0])
+				return err
 			}
 			s, ctx, err := a.open(cmd.Context())
 			if err != nil {
@@ -407,3 +407,13 @@ func printModel(a *app, m *match.Model) {
 
 func joinSp(s []string) string   { return strings.Join(s, " ") }
 func joinSemi(s []string) string { return strings.Join(s, "; ") }
+
+// parsePairID reads a review pair's number as `patients review` shows it
+// (with or without its leading #).
+func parsePairID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
+	if err != nil {
+		return 0, idcards.Errorf(idcards.Invalid, "pair %q: the number shown by patients review", arg)
+	}
+	return id, nil
+}
