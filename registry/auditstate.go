@@ -340,9 +340,14 @@ func stateEntry(b []byte, table, key, digest string) []byte {
 	return append(b, digest...)
 }
 
-// parseState calls fn for every entry of an audit row's state.
+// parseState calls fn for every entry of an audit row's state. Entries are
+// separated by the one ASCII space stateEntry writes (keys are escaped, so
+// they hold none); other white space, e.g. U+2000, belongs to the entry.
 func parseState(state string, fn func(table, key, digest string)) error {
-	for f := range strings.FieldsSeq(state) {
+	for f := range strings.SplitSeq(state, " ") {
+		if f == "" {
+			continue
+		}
 		table, rest, ok := strings.Cut(f, "/")
 		i := strings.LastIndexByte(rest, '=')
 		if !ok || i < 0 {

@@ -12,9 +12,10 @@ import (
 func FuzzParseState(f *testing.F) {
 	f.Add("patients", "12", "abcdefghijklmnopqrstuv", "patients/1=x identifiers/KLA%2F1=- users/2=!y")
 	f.Add("settings", "a b/c=d%", "-", "")
+	f.Add("0", "0", "\u2000", "0/0=\u2000") // found by CI: U+2000 is white space to strings.Fields
 	f.Fuzz(func(t *testing.T, table, key, digest, raw string) {
 		parseState(raw, func(string, string, string) {})
-		if table == "" || digest == "" || containsAny(table, "/ \t\n\r\v\f\u0085\u00a0") || containsAny(digest, "= \t\n\r\v\f\u0085\u00a0/") {
+		if table == "" || digest == "" || containsAny(table, "/ ") || containsAny(digest, "= ") {
 			return // not what the writer produces: table names and digests are plain
 		}
 		b := stateEntry(nil, table, key, digest)
