@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -134,20 +133,49 @@ func (s *Store) tables(ctx context.Context, q interface {
 // backup's export leaves that to CheckFile, which may accept rows changed
 // behind the program's back: BackupOptions.KeepUnexplained).
 func copyRegistry(ctx context.Context, src, dst *Store, verify bool) (CopyReport, error) {
+	conn, err := src.db.Conn(ctx)
+	if err != nil {
+		return CopyReport{From: src.Path(), To: dst.Path()}, fmt.Errorf("registry: copy %s to %s: %w", src.Path(), dst.Path(), Unreachable(err))
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, src.dialect.beginRead); err != nil {
+		return CopyReport{From: src.Path(), To: dst.Path()}, fmt.Errorf("registry: copy %s to %s: %w", src.Path(), dst.Path(), Unreachable(err))
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	r, err := copyFrom(ctx, src, conn, dst)
+	if err != nil || !verify {
+		return r, err
+	}
+	// The audit chain on both sides, and the same head.
+	if _, err := src.VerifyAudit(ctx); err != nil {
+		return r, fmt.Errorf("registry: copy: the source's audit chain: %w", err)
+	}
+	n, err := dst.VerifyAudit(ctx)
+	if err != nil {
+		return r, fmt.Errorf("registry: copy: the target's audit chain: %w", err)
+	}
+	var head string
+	if n > 0 {
+		if err := dst.db.QueryRowContext(ctx, qAuditHead).Scan(new(int64), &head); err != nil {
+			return r, fmt.Errorf("registry: copy %s to %s: %w", r.From, r.To, Unreachable(err))
+		}
+	}
+	if n != r.AuditRows || head != r.AuditHead {
+		return r, idcards.Errorf(idcards.Internal, "copy: the target's audit chain ends at row %d (%s), the copy's at %d (%s)", n, head, r.AuditRows, r.AuditHead)
+	}
+	return r, nil
+}
+
+// copyFrom copies every table of src, read through from (one snapshot: a
+// read transaction, or a write transaction holding the registry's lock),
+// into the empty registry dst in one transaction on it, and compares the
+// row counts of both sides.
+func copyFrom(ctx context.Context, src *Store, from queryer, dst *Store) (CopyReport, error) {
 	r := CopyReport{From: src.Path(), To: dst.Path(), Tables: map[string]int64{}}
 	fail := func(err error) (CopyReport, error) {
 		return r, fmt.Errorf("registry: copy %s to %s: %w", r.From, r.To, Unreachable(err))
 	}
-	conn, err := src.db.Conn(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, src.dialect.beginRead); err != nil {
-		return fail(err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-	srcTables, err := src.tables(ctx, conn)
+	srcTables, err := src.tables(ctx, from)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,60 +206,7 @@ func copyRegistry(ctx context.Context, src, dst *Store, verify bool) (CopyReport
 		return fail(err)
 	}
 	defer tx.Rollback()
-	// Rows go in primary-key order, which a self-reference (a patient
-	// merged into a later one, a card replaced by a later one) may not
-	// follow: the foreign keys are checked at commit.
-	deferFK := `PRAGMA defer_foreign_keys = ON`
-	if dst.dialect.postgres() {
-		deferFK = `SET CONSTRAINTS ALL DEFERRED`
-	}
-	if _, err := tx.ExecContext(ctx, deferFK); err != nil {
-		return fail(err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM settings`); err != nil {
-		return fail(err)
-	}
-	for _, t := range srcTables {
-		if refilled[t] {
-			// Filled by the target's own triggers as rows are copied in
-			// (match_pending): emptied, then given the source's rows.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
-				return fail(err)
-			}
-		}
-		n, last, err := copyTable(ctx, conn, tx, t)
-		if err != nil {
-			return fail(fmt.Errorf("table %s: %w", t, err))
-		}
-		r.Tables[t] = n
-		if t == "audit" {
-			r.AuditRows, r.AuditHead = n, last
-		}
-	}
-	if dst.dialect.postgres() {
-		// Identity columns continue after the copied ids.
-		rows, err := tx.QueryContext(ctx, `SELECT table_name FROM information_schema.columns
-			WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'`)
-		if err != nil {
-			return fail(err)
-		}
-		var idTables []string
-		for rows.Next() {
-			var t string
-			rows.Scan(&t)
-			idTables = append(idTables, t)
-		}
-		rows.Close()
-		for _, t := range idTables {
-			if r.Tables[t] == 0 {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), (SELECT max(id) FROM `+t+`))`); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_pending`); err != nil {
+	if err := fillTx(ctx, from, srcTables, dst.dialect, tx, &r, false); err != nil {
 		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -240,7 +215,7 @@ func copyRegistry(ctx context.Context, src, dst *Store, verify bool) (CopyReport
 	// Counts on both sides: the source's in its snapshot, the target's now.
 	for _, t := range srcTables {
 		var a, b int64
-		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&a); err != nil {
+		if err := from.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&a); err != nil {
 			return fail(err)
 		}
 		if err := dst.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&b); err != nil {
@@ -250,32 +225,57 @@ func copyRegistry(ctx context.Context, src, dst *Store, verify bool) (CopyReport
 			return r, idcards.Errorf(idcards.Internal, "copy: table %s: %d rows in the source, %d copied, %d in the target", t, a, r.Tables[t], b)
 		}
 	}
-	if !verify {
-		return r, nil
+	return r, nil
+}
+
+// fillTx copies the rows of tables, read through from, into tx on an
+// emptied registry of dialect d, recording the counts (and the audit head)
+// in r. On PostgreSQL the identity columns continue after the copied ids;
+// with neverBack (a restore over a live registry) never below where they
+// were, so an id the replaced registry used is not used again.
+func fillTx(ctx context.Context, from queryer, tables []string, d *dialect, tx *sql.Tx, r *CopyReport, neverBack bool) error {
+	// Rows go in primary-key order, which a self-reference (a patient
+	// merged into a later one, a card replaced by a later one) may not
+	// follow: the foreign keys are checked at commit.
+	deferFK := `PRAGMA defer_foreign_keys = ON`
+	if d.postgres() {
+		deferFK = `SET CONSTRAINTS ALL DEFERRED`
 	}
-	// The audit chain on both sides, and the same head.
-	if _, err := src.VerifyAudit(ctx); err != nil {
-		return r, fmt.Errorf("registry: copy: the source's audit chain: %w", err)
+	if _, err := tx.ExecContext(ctx, deferFK); err != nil {
+		return err
 	}
-	n, err := dst.VerifyAudit(ctx)
-	if err != nil {
-		return r, fmt.Errorf("registry: copy: the target's audit chain: %w", err)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM settings`); err != nil {
+		return err
 	}
-	var head string
-	if n > 0 {
-		if err := dst.db.QueryRowContext(ctx, qAuditHead).Scan(new(int64), &head); err != nil {
-			return fail(err)
+	for _, t := range tables {
+		if refilled[t] {
+			// Filled by the target's own triggers as rows are copied in
+			// (match_pending): emptied, then given the source's rows.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return err
+			}
+		}
+		n, last, err := copyTable(ctx, from, tx, t)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", t, err)
+		}
+		r.Tables[t] = n
+		if t == "audit" {
+			r.AuditRows, r.AuditHead = n, last
 		}
 	}
-	if n != r.AuditRows || head != r.AuditHead {
-		return r, idcards.Errorf(idcards.Internal, "copy: the target's audit chain ends at row %d (%s), the copy's at %d (%s)", n, head, r.AuditRows, r.AuditHead)
+	if d.postgres() {
+		if err := pgContinueIdentities(ctx, tx, r.Tables, neverBack); err != nil {
+			return err
+		}
 	}
-	return r, nil
+	_, err := tx.ExecContext(ctx, `DELETE FROM audit_pending`)
+	return err
 }
 
 // copyTable copies one table's rows in primary-key order, in multi-row
 // INSERTs. It returns the row count and, for audit, the last row's hash.
-func copyTable(ctx context.Context, from *sql.Conn, to *sql.Tx, table string) (int64, string, error) {
+func copyTable(ctx context.Context, from queryer, to *sql.Tx, table string) (int64, string, error) {
 	rows, err := from.QueryContext(ctx, `SELECT * FROM `+table+` ORDER BY 1`)
 	if err != nil {
 		return 0, "", err
@@ -366,74 +366,4 @@ func (s *Store) exportSQLite(ctx context.Context, path string) error {
 	defer dst.Close()
 	_, err = copyRegistry(ctx, s, dst, false)
 	return err
-}
-
-// restorePG restores a backup file into an empty PostgreSQL database: the
-// file gets every check Restore gives it, in a private temporary directory,
-// and is then copied in (copyRegistry: counts and audit chain on both sides)
-// and the restore is audited there. A database that holds a registry is
-// never overwritten: restore into a new one and point the desks at it.
-func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupReport, error) {
-	if opt.Force {
-		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: a PostgreSQL registry is never replaced in place (desks may have it open in another process): restore into a new, empty database (createdb), then point the desks at it")
-	}
-	// Refuse an occupied target before any work.
-	if dst, err := openPG(ctx, opt.To, true, opt.DB, nil); err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
-	} else {
-		dst.Close()
-	}
-	dir, err := os.MkdirTemp("", ".idcards-restore-")
-	if err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	// The backup gets every check Restore gives a file, restored into a
-	// scratch file (no series skip-ahead: the copy's marks are the
-	// backup's; there is no registry being replaced to read them from).
-	to, keyPath := opt.To, opt.KeyPath
-	if keyPath == "" {
-		keyPath = DefaultKeyPath(to)
-	}
-	opt.To, opt.Force, opt.SkipAhead = filepath.Join(dir, "registry.db"), false, -1
-	opt.KeyPath, opt.InstallKey = keyPath, false
-	r, err := Restore(ctx, backup, opt)
-	if err != nil {
-		return r, err
-	}
-	key, err := ReadChainKey(keyPath)
-	if err != nil {
-		return r, fmt.Errorf("registry: restore: the chain key: %w", err)
-	}
-	src, err := OpenWith(ctx, opt.To, Options{KeyPath: keyPath})
-	if err != nil {
-		return r, err
-	}
-	defer src.Close()
-	dst, err := openPG(ctx, to, true, opt.DB, key)
-	if err != nil {
-		return r, err
-	}
-	defer dst.Close()
-	cr, err := copyRegistry(ctx, src, dst, true)
-	if err != nil {
-		return r, fmt.Errorf("registry: restore: %w", err)
-	}
-	if err := installKey(key, DefaultKeyPath(to), false, opt.Now()); err != nil {
-		return r, err
-	}
-	r.Path, r.AuditRows = dst.Path(), cr.AuditRows
-	for t, n := range cr.Tables {
-		if _, ok := r.Counts[t]; ok {
-			r.Counts[t] = n
-		}
-	}
-	detail := fmt.Sprintf("from=%s encrypted=%t audit_rows=%d", filepath.Base(backup), r.Encrypted, cr.AuditRows)
-	err = dst.tx(ctx, func(tx *sql.Tx) error {
-		return dst.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", dst.Path(), detail)
-	})
-	if err == nil {
-		r.AuditRows++
-	}
-	return r, err
 }

@@ -527,15 +527,20 @@ func pgKeyPath(loc string) string {
 	if err != nil {
 		dir = "."
 	}
+	return filepath.Join(dir, "idcards", pgLocalName(loc)+".auditkey")
+}
+
+// pgLocalName names a PostgreSQL registry in local file names
+// (HOST_PORT_DB, safe characters only).
+func pgLocalName(loc string) string {
 	name := "registry"
 	if cfg, err := pgconn.ParseConfig(loc); err == nil {
 		name = fmt.Sprintf("%s_%d_%s", cfg.Host, cfg.Port, cfg.Database)
 	}
-	safe := strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
 			return r
 		}
 		return '_'
 	}, name)
-	return filepath.Join(dir, "idcards", safe+".auditkey")
 }

@@ -171,9 +171,12 @@ func TestMirror_RecordAnswersAsPatientRecord(t *testing.T) {
 
 	// Rebuilt from the file (the feed was trimmed under it), with two
 	// confirmations that disagree: the file answers that patient.
-	// Writes that feed (a no-op update fires the merge trigger), the
-	// first one lost: the mirror sees the gap.
-	for _, q := range []string{`UPDATE patients SET merged_into = merged_into WHERE id = ?`, `DELETE FROM verify_changes WHERE ? > 0`,
+	// A write that feeds (a no-op update fires the merge trigger), then a
+	// feed row one past the next (as a restore writes): the mirror sees a
+	// gap whether or not it read the first row already (on PostgreSQL,
+	// NOTIFY may wake it in between; deleting the first row raced that).
+	for _, q := range []string{`UPDATE patients SET merged_into = merged_into WHERE id = ?`,
+		`INSERT INTO verify_changes(seq, mrn) SELECT max(seq) + 2, NULL FROM verify_changes WHERE ? > 0`,
 		`UPDATE patients SET merged_into = merged_into WHERE id = ?`} {
 		if _, err := db.ExecContext(ctx, q, away.ID); err != nil {
 			t.Fatal(err)

@@ -161,7 +161,23 @@ func TestPostgres_BackupRestoreRoundTrip(t *testing.T) {
 			t.Fatalf("%s after restore: %+v %v", id, v, err)
 		}
 	}
-	// Restoring over a registry is refused.
+	// Into an empty database nothing says what was issued after the
+	// backup: the series jumps, as for a lost SQLite file.
+	if rp := r.Restore; rp == nil || rp.Live || rp.SkipAhead != registry.DefaultSkipAhead {
+		t.Fatalf("report %+v", r.Restore)
+	}
+	next, err := back.Reserve(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top int64
+	for _, id := range ids {
+		top = max(top, seqOf(t, id))
+	}
+	if got := seqOf(t, next[0]); got != top+1+registry.DefaultSkipAhead {
+		t.Fatalf("first number after restoring into an empty database: %d, want %d", got, top+1+registry.DefaultSkipAhead)
+	}
+	// Restoring over a registry needs --force (TestRestore_* cover it).
 	_, err = registry.Restore(ctx, b.Path, registry.RestoreOptions{To: to, KeyPath: s.KeyPath()})
 	wantKind(t, err, idcards.Conflict, "already exists")
 	if _, err := registry.Restore(ctx, b.Path, registry.RestoreOptions{To: filepath.Join(dir, "file.db"), KeyPath: s.KeyPath(), InstallKey: true, SkipAhead: -1}); err != nil {

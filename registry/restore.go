@@ -74,8 +74,17 @@ type RestoreOptions struct {
 	// negative value means none (a scratch restore to look at a backup).
 	SkipAhead int64
 	// DB opens a PostgreSQL target (To is a postgres:// URL): its password
-	// file. A PostgreSQL restore goes into an empty database (copy.go).
+	// file (restore_postgres.go).
 	DB Options
+	// Keep is where a restore over a PostgreSQL registry exports the
+	// registry it replaces; "" means a file in the user's data directory
+	// (pgKeptPath). A SQLite registry is kept beside itself.
+	Keep string
+
+	// liveID is the identity of the PostgreSQL registry a restore
+	// replaces, for the scratch restore that checks the backup first
+	// (restore_postgres.go): a backup of another registry is named so.
+	liveID, liveTo string
 }
 
 // SeriesMark is what a restore did to one series.
@@ -101,9 +110,16 @@ type RestoreReport struct {
 	// LostIDs were issued in the replaced registry after the backup was
 	// taken: they are not in the restored one, and their numbers are not
 	// issued again.
-	LostIDs      int64 `json:"lost_ids"`
-	PullRequired bool  `json:"sync_pull_required,omitempty"`
-	NewKey       bool  `json:"new_key,omitempty"`
+	LostIDs int64 `json:"lost_ids"`
+	// PoolKept: idgen pool numbers (pool.go) issued or withdrawn in the
+	// replaced registry, or fetched after the backup, carried into the
+	// restored pool so none is handed out again. PoolWithdrawn: free pool
+	// numbers withdrawn because the replaced registry could not be read
+	// (any of them may have been issued after the backup).
+	PoolKept      int64 `json:"pool_kept,omitempty"`
+	PoolWithdrawn int64 `json:"pool_withdrawn,omitempty"`
+	PullRequired  bool  `json:"sync_pull_required,omitempty"`
+	NewKey        bool  `json:"new_key,omitempty"`
 }
 
 // Restore checks a backup file and installs it as a registry, never moving
@@ -190,6 +206,8 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 		case old != nil && old.id != "" && bid != "" && old.id != bid,
 			old != nil && old.firstHash != "" && bfirst != "" && old.firstHash != bfirst:
 			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of another registry (%s) than the one at %s (%s): pass --other-registry if that is what you mean", backup, orUnknown(bid), opt.To, orUnknown(old.id))
+		case old == nil && opt.liveID != "" && bid != "" && opt.liveID != bid:
+			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of another registry (%s) than the one in %s (%s): pass --other-registry if that is what you mean", backup, bid, RedactURL(opt.liveTo), opt.liveID)
 		case old == nil && key != nil && bid != "" && key.Registry != bid:
 			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of registry %s, but the chain key at %s is of registry %s: pass --other-registry (with that registry's key, or --new-key) if that is what you mean", backup, bid, keyPath, key.Registry)
 		}
@@ -232,7 +250,7 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 			if old != nil {
 				err = applyMarksTx(ctx, tx, old.marks, rep, "")
 			} else {
-				err = skipAheadTx(ctx, tx, opt.SkipAhead, rep)
+				err = skipAheadTx(ctx, tx, opt.SkipAhead, rep, opt.Now().UTC().Format(TimeFormat))
 			}
 			if err != nil {
 				return err
@@ -417,7 +435,9 @@ func readOld(ctx context.Context, path string) (*oldRegistry, error) {
 func seriesMarks(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT s.prefix, max(s.next_seq, coalesce((SELECT max(i.seq) + 1 FROM identifiers i WHERE i.series_id = s.id), 0)) FROM series s`)
+	// Portable SQL (SQLite's scalar max is PostgreSQL's greatest): the
+	// larger of the two is taken here.
+	rows, err := q.QueryContext(ctx, `SELECT s.prefix, s.next_seq, coalesce((SELECT max(i.seq) + 1 FROM identifiers i WHERE i.series_id = s.id), 0) FROM series s`)
 	if err != nil {
 		return nil, err
 	}
@@ -425,11 +445,11 @@ func seriesMarks(ctx context.Context, q interface {
 	m := map[string]int64{}
 	for rows.Next() {
 		var p string
-		var n int64
-		if err := rows.Scan(&p, &n); err != nil {
+		var next, used int64
+		if err := rows.Scan(&p, &next, &used); err != nil {
 			return nil, err
 		}
-		m[p] = n
+		m[p] = max(next, used)
 	}
 	return m, rows.Err()
 }
@@ -527,7 +547,7 @@ func applyMarksTx(ctx context.Context, tx *sql.Tx, marks map[string]int64, rep *
 // skipAheadTx moves every series n numbers on (the disk was lost: how many
 // were issued after the backup is unknown) and, when OpenMRS sync is
 // configured, blocks issuing until a pull.
-func skipAheadTx(ctx context.Context, tx *sql.Tx, n int64, rep *RestoreReport) error {
+func skipAheadTx(ctx context.Context, tx *sql.Tx, n int64, rep *RestoreReport, now string) error {
 	if n == 0 {
 		n = DefaultSkipAhead
 	}
@@ -553,6 +573,11 @@ func skipAheadTx(ctx context.Context, tx *sql.Tx, n int64, rep *RestoreReport) e
 			return err
 		}
 	}
+	if n > 0 {
+		if rep.PoolWithdrawn, err = withdrawFreePool(ctx, tx, now); err != nil {
+			return err
+		}
+	}
 	var url string
 	tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'openmrs_url'`).Scan(&url)
 	if url != "" {
@@ -564,6 +589,70 @@ func skipAheadTx(ctx context.Context, tx *sql.Tx, n int64, rep *RestoreReport) e
 	return nil
 }
 
+// poolRow is one number of the idgen pool (pool.go).
+type poolRow struct {
+	identifier, source, fetched, state string
+	changed, note                      sql.NullString
+}
+
+// livePool reads the idgen pool rows a restore must carry over from the
+// registry being replaced (table prefix "main." on SQLite's attached
+// copy, "" on PostgreSQL): every number no longer free, and every number
+// fetched after the backup (it is exported from idgen for good).
+func livePool(ctx context.Context, q queryer, table string) ([]poolRow, error) {
+	rows, err := q.QueryContext(ctx, `SELECT identifier, source, fetched_at, state, changed_at, note FROM `+table+` ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []poolRow
+	for rows.Next() {
+		var r poolRow
+		if err := rows.Scan(&r.identifier, &r.source, &r.fetched, &r.state, &r.changed, &r.note); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// carryPool merges the replaced registry's pool rows into the restored
+// pool inside tx: a number issued or withdrawn there is issued or
+// withdrawn here (never the other way: a number is never given back), and
+// a number the backup does not have is added as it was.
+func carryPool(ctx context.Context, tx *sql.Tx, live []poolRow) (int64, error) {
+	var n int64
+	for _, r := range live {
+		res, err := tx.ExecContext(ctx, `INSERT INTO id_pool(identifier, source, fetched_at, state, changed_at, note) VALUES (?,?,?,?,?,?)
+			ON CONFLICT(identifier) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at, note = excluded.note
+			WHERE id_pool.state = 'free' AND excluded.state <> 'free'`,
+			r.identifier, r.source, r.fetched, r.state, r.changed, r.note)
+		if err != nil {
+			return n, fmt.Errorf("carry the idgen pool: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// withdrawFreePool withdraws every free pool number inside tx: the
+// registry that may have issued them after the backup cannot be read.
+// idgen numbers are cheap; the next refill fetches fresh ones.
+func withdrawFreePool(ctx context.Context, tx *sql.Tx, now string) (int64, error) {
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM id_pool WHERE state = 'free'`).Scan(&has); err != nil || has == 0 {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE id_pool SET state = 'withdrawn', changed_at = ?, note = ? WHERE state = 'free'`,
+		now, "restore: the replaced registry could not be read; this number may have been issued after the backup")
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 func (rep *RestoreReport) detail() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "live=%t lost_ids=%d", rep.Live, rep.LostIDs)
@@ -572,6 +661,12 @@ func (rep *RestoreReport) detail() string {
 	}
 	for _, m := range rep.Marks {
 		fmt.Fprintf(&b, " series:%s=%d->%d", m.Prefix, m.From, m.To)
+	}
+	if rep.PoolKept > 0 {
+		fmt.Fprintf(&b, " pool_kept=%d", rep.PoolKept)
+	}
+	if rep.PoolWithdrawn > 0 {
+		fmt.Fprintf(&b, " pool_withdrawn=%d", rep.PoolWithdrawn)
 	}
 	if rep.PullRequired {
 		b.WriteString(" sync_pull_required=true")

@@ -100,6 +100,10 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM main.identifiers WHERE mrn NOT IN (SELECT mrn FROM r.identifiers)`).Scan(&rep.LostIDs); err != nil {
 		return err
 	}
+	pool, err := livePool(ctx, tx, "main.id_pool")
+	if err != nil {
+		return err
+	}
 	var feed int64
 	tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT seq FROM main.sqlite_sequence WHERE name = 'verify_changes'), 0), coalesce((SELECT seq FROM r.sqlite_sequence WHERE name = 'verify_changes'), 0))`).Scan(&feed)
 	// Triggers off: the copy is not a change to record, it is the
@@ -184,6 +188,9 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 		if _, err := tx.ExecContext(ctx, `INSERT INTO series(prefix, width, scheme, next_seq, is_current, created_at) VALUES (?,?,?,?,0,?)`, d.prefix, d.width, d.scheme, marks[d.prefix], d.created); err != nil {
 			return err
 		}
+	}
+	if rep.PoolKept, err = carryPool(ctx, tx, pool); err != nil {
+		return err
 	}
 	s := &Store{Now: opt.Now, key: key, hasPending: true}
 	return s.auditTx(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail+" "+rep.detail())

@@ -15,7 +15,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/idcards/idcards"
-	"github.com/idcards/idcards/internal/pgtest"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -41,7 +40,6 @@ func backupTo(t *testing.T, ctx context.Context, s *registry.Store, name string)
 // TestRestore_NeverMovesASeriesBack is the drill's case: restoring an older
 // backup over the registry must not issue again the numbers issued since.
 func TestRestore_NeverMovesASeriesBack(t *testing.T) {
-	pgtest.SQLiteOnlyBecause(t, "restores in place into a live SQLite file (page copy under the write lock, keeping the old file); a PostgreSQL registry is restored into a new database instead (TestPostgres_BackupRestoreRoundTrip)")
 	s, ctx := newStore(t)
 	early, _ := s.Reserve(ctx, 5)
 	b1 := backupTo(t, ctx, s, "b1.db")
@@ -150,7 +148,6 @@ func TestRestore_DiskLost(t *testing.T) {
 // TestRestore_Identity: a backup of another registry is refused without
 // OtherRegistry; with sign-in on, only an admin restores.
 func TestRestore_Identity(t *testing.T) {
-	pgtest.SQLiteOnlyBecause(t, "restores in place into a live SQLite file (page copy under the write lock, keeping the old file); a PostgreSQL registry is restored into a new database instead (TestPostgres_BackupRestoreRoundTrip)")
 	s, ctx := newStore(t)
 	s.Argon2 = cheap
 	other, octx := newStore(t)
@@ -250,7 +247,6 @@ func TestBackup_PlainCopyStaysHome(t *testing.T) {
 // and again while child processes issue IDs as fast as they can. The file
 // must stay sound, and no number any child printed may be printed again.
 func TestRestore_WhileOtherProcessesIssue(t *testing.T) {
-	pgtest.SQLiteOnlyBecause(t, "restores in place into a live SQLite file (page copy under the write lock, keeping the old file); a PostgreSQL registry is restored into a new database instead (TestPostgres_BackupRestoreRoundTrip)")
 	s, ctx := newStore(t)
 	s.Reserve(ctx, 3)
 	backups := []string{backupTo(t, ctx, s, "b0.db")}
@@ -353,7 +349,6 @@ func TestRestore_WhileOtherProcessesIssue(t *testing.T) {
 // from the restored registry after a live restore (it sees the feed jump
 // and rebuilds), never from the replaced one.
 func TestRestore_MirrorFollows(t *testing.T) {
-	pgtest.SQLiteOnlyBecause(t, "restores in place into a live SQLite file (page copy under the write lock, keeping the old file); a PostgreSQL registry is restored into a new database instead (TestPostgres_BackupRestoreRoundTrip)")
 	s, ctx := newStore(t)
 	early, _ := s.Reserve(ctx, 2)
 	b := backupTo(t, ctx, s, "b.db")

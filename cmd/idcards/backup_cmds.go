@@ -174,10 +174,20 @@ backup's older rows can then be checked for their links only).
 When sign-in is on (cli_sign_in) for the registry being replaced, restoring
 needs an admin: --user ADMIN.
 
---to postgres://... restores into an empty PostgreSQL database (the same
-checks, then every table copied, counts and the audit head compared). A
-database that holds a registry is never replaced (--force is refused there):
-restore into a new one and point the desks at it (docs/deploy.md).`,
+On PostgreSQL (--to postgres://... or --db) the backup gets the same checks
+in a private scratch file first, then:
+  - over the registry in that database (--force; run as the database owner,
+    the role that ran init): copied into it inside one transaction holding
+    the registry's writer lock, so desks on every machine may keep running
+    (their writes wait; serve's mirrors rebuild). Under the lock the
+    high-water marks of every series and the idgen pool are read, and the
+    replaced registry is exported to a local registry file (--keep, default
+    ~/.local/share/idcards/HOST_PORT_DB.db.before-restore-<time>: patient
+    data in the clear, mode 0600 — move it somewhere safe or delete it);
+  - into an empty database (the server was lost): the series jump
+    --skip-ahead numbers, as for a lost file.
+The chain key of a PostgreSQL registry is in the user's config directory
+(~/.config/idcards/HOST_PORT_DB.auditkey); every desk needs a copy of it.`,
 		Example: `  idcards restore /media/usb/registry-2026-03-01.db --to /tmp/check.db --skip-ahead -1
   idcards --user amina restore registry.db.age --identity-file backup-key.txt --force
   idcards restore /media/usb/registry.db --audit-key /media/keys/registry.db.auditkey   # new disk`,
@@ -237,6 +247,9 @@ restore into a new one and point the desks at it (docs/deploy.md).`,
 			if rp := r.Restore; rp != nil {
 				if rp.Live {
 					a.printf("  copied     into the running registry under its write lock; the replaced one is kept as %s\n", rp.Kept)
+					if registry.IsPostgresURL(opt.To) {
+						a.printf("  NOTE       that copy holds patient data in the clear: move it somewhere safe (or delete it) once the restore is checked\n")
+					}
 				} else if rp.Kept != "" {
 					a.printf("  kept       the replaced (unreadable) file as %s\n", rp.Kept)
 				}
@@ -253,6 +266,12 @@ restore into a new one and point the desks at it (docs/deploy.md).`,
 				if rp.SkipAhead > 0 {
 					a.printf("  skip-ahead %d (no readable registry to take the high-water marks from)\n", rp.SkipAhead)
 				}
+				if rp.PoolKept > 0 {
+					a.printf("  pool       %d idgen numbers issued, withdrawn or fetched after the backup carried over (none is handed out again)\n", rp.PoolKept)
+				}
+				if rp.PoolWithdrawn > 0 {
+					a.printf("  pool       %d free idgen numbers withdrawn (any may have been issued after the backup); the next sync fetches new ones\n", rp.PoolWithdrawn)
+				}
 				if rp.LostIDs > 0 {
 					a.printf("  lost       %d IDs issued after the backup are not in it; their numbers will not be issued again\n", rp.LostIDs)
 				}
@@ -267,7 +286,8 @@ restore into a new one and point the desks at it (docs/deploy.md).`,
 		},
 	}
 	cmd.Flags().StringVar(&opt.To, "to", "", "registry path to restore into (default: --db / $IDCARDS_DB)")
-	cmd.Flags().BoolVar(&opt.Force, "force", false, "replace an existing registry (kept as PATH.before-restore-<time>)")
+	cmd.Flags().BoolVar(&opt.Force, "force", false, "replace an existing registry (a file is kept as PATH.before-restore-<time>; PostgreSQL: see --keep)")
+	cmd.Flags().StringVar(&opt.Keep, "keep", "", "PostgreSQL: the file to export the replaced registry to (default in ~/.local/share/idcards)")
 	cmd.Flags().StringVar(&identityFile, "identity-file", "", "age identity (private key) file for an encrypted backup")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "passphrase for an encrypted backup, first line of this file")
 	cmd.Flags().Int64Var(&opt.SkipAhead, "skip-ahead", 0, "when the registry being replaced is missing or unreadable, move every series on by N (0 = the default 10000; -1 = none, scratch copies only)")
@@ -284,10 +304,16 @@ restore into a new one and point the desks at it (docs/deploy.md).`,
 // does not (missing, unreadable, its key lost), the OS user, whom the file
 // permissions already let replace it.
 func (a *app) restoreActor(ctx context.Context, path, keyPath string) (idcards.Actor, error) {
-	if _, err := os.Stat(path); err != nil {
+	if registry.IsPostgresURL(path) {
+		if keyPath == "" {
+			keyPath = registry.DefaultKeyPath(path)
+		}
+	} else if _, err := os.Stat(path); err != nil {
 		return a.osActor(), nil
 	}
-	s, err := registry.OpenWith(ctx, path, registry.Options{KeyPath: keyPath})
+	opt := a.storeOptions()
+	opt.KeyPath = keyPath
+	s, err := registry.OpenWith(ctx, path, opt)
 	if err != nil {
 		if a.signInUser != "" {
 			return idcards.Actor{}, fmt.Errorf("--user %s: cannot sign in to the registry being replaced: %w", a.signInUser, err)

@@ -5,15 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idcards/idcards/internal/pgtest"
-
 	"github.com/idcards/idcards"
 )
 
 // TestCLI_RestoreNeverBackwards: the drill's case through the CLI, then a
 // backup of another registry refused, then sign-in on: only an admin.
 func TestCLI_RestoreNeverBackwards(t *testing.T) {
-	pgtest.SQLiteOnlyBecause(t, "restores in place over a live SQLite file; a PostgreSQL registry is restored into a new database (registry TestPostgres_BackupRestoreRoundTrip)")
 	c := newCLI(t)
 	c.ok("", "issue", "--count", "3")
 	b := filepath.Join(t.TempDir(), "b.db")
