@@ -69,6 +69,9 @@ func TestPostgres_MigrateFromSQLite(t *testing.T) {
 	pgtest.Require(t)
 	src, ctx := sqliteStore(t)
 	ids := fillRegistry(t, ctx, src)
+	if _, err := src.FillPool(ctx, testSource, []string{"10000X", "10001V"}); err != nil {
+		t.Fatal(err)
+	}
 	to := pgtest.NewDatabase(t)
 	opt := registry.Options{KeyPath: filepath.Join(t.TempDir(), "pg.auditkey")}
 	r, err := src.MigrateTo(ctx, to, opt)
@@ -110,6 +113,11 @@ func TestPostgres_MigrateFromSQLite(t *testing.T) {
 		}
 	}
 	if _, _, err := dst.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "New", FamilyName: "Patient", Sex: "M", BirthDate: "2001-05-06"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Every identity column continues, not only those named id: the idgen
+	// pool's arrival order (id_pool.seq) took a copied row's number before.
+	if _, err := dst.FillPool(ctx, testSource, []string{"10002T", "10003R"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := dst.VerifyAudit(ctx); err != nil {
