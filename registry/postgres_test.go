@@ -253,6 +253,20 @@ func TestPostgres_RuntimeRole(t *testing.T) {
 			t.Errorf("%s as the runtime role: %v, want permission denied (42501)", stmt, err)
 		}
 	}
+	// Restoring over the registry empties every table: the owner's job.
+	// The desk's role is refused plainly, and nothing changed.
+	b, err := s.Backup(ctx, registry.BackupOptions{Out: filepath.Join(t.TempDir(), "b.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Reserve(ctx, 2)
+	before, _ := s.VerifyAudit(ctx)
+	_, err = registry.Restore(ctx, b.Path, registry.RestoreOptions{To: deskURL, Force: true, Actor: idcards.Actor{Name: "os:test"},
+		KeyPath: s.KeyPath(), Keep: filepath.Join(t.TempDir(), "kept.db")})
+	wantKind(t, err, idcards.Forbidden, "as the database owner")
+	if after, err := s.VerifyAudit(ctx); err != nil || after != before {
+		t.Fatalf("a refused restore changed the trail: %d rows, then %d (%v)", before, after, err)
+	}
 }
 
 // TestPostgres_ServerStopsMidTransaction stops the server (immediate
