@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
@@ -338,6 +340,16 @@ func pgCode(err error) string {
 	return ""
 }
 
+// isCertificateError reports whether err is the server's TLS certificate
+// failing verification (sslmode=verify-ca / verify-full).
+func isCertificateError(err error) bool {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var cv *tls.CertificateVerificationError
+	return errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cv)
+}
+
 // isUnreachable reports whether err means the database server could not
 // be reached or went away (as opposed to refusing a statement).
 func isUnreachable(err error) bool {
@@ -365,7 +377,17 @@ func isUnreachable(err error) bool {
 // registry database cannot be reached") and retry; other errors are
 // returned as they are.
 func Unreachable(err error) error {
-	if err == nil || idcards.ErrorKind(err) == idcards.Unavailable || !isUnreachable(err) {
+	if err == nil || idcards.ErrorKind(err) == idcards.Unavailable {
+		return err
+	}
+	if isCertificateError(err) {
+		// Not a server that is down: retrying will not help.
+		if idcards.ErrorKind(err) == idcards.Invalid {
+			return err
+		}
+		return &idcards.Error{Kind: idcards.Invalid, Msg: "the registry database server's TLS certificate could not be verified: check sslrootcert= (the CA that signed the server's certificate) and that the host in the URL is a name on that certificate; nothing was saved", Err: err}
+	}
+	if !isUnreachable(err) {
 		return err
 	}
 	return &idcards.Error{Kind: idcards.Unavailable, Msg: unreachableMsg, Err: err}

@@ -171,10 +171,12 @@ func isURL(loc string) bool {
 // and start the server (the shared IDCARDS_TEST_POSTGRES one must keep
 // running for the other tests).
 type Cluster struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	user string // OS user that runs the server ("" for the current one)
+	t       testing.TB
+	bin     string
+	dir     string
+	user    string         // OS user that runs the server ("" for the current one)
+	opts    string         // extra server options (NewTLSCluster)
+	prepare func(*Cluster) // after initdb, before the first start
 	// URL names the cluster's postgres database as the superuser.
 	URL string
 }
@@ -186,6 +188,11 @@ type Cluster struct {
 // (default postgres), since the server refuses to run as root.
 func NewCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return newCluster(t, nil)
+}
+
+func newCluster(t testing.TB, prepare func(*Cluster)) *Cluster {
+	t.Helper()
 	Require(t)
 	bin := os.Getenv("IDCARDS_TEST_PGBIN")
 	if bin == "" {
@@ -195,7 +202,7 @@ func NewCluster(t testing.TB) *Cluster {
 		}
 		bin = filepath.Dir(p)
 	}
-	c := &Cluster{t: t, bin: bin}
+	c := &Cluster{t: t, bin: bin, prepare: prepare}
 	if os.Geteuid() == 0 {
 		c.user = os.Getenv("IDCARDS_TEST_PGUSER")
 		if c.user == "" {
@@ -219,6 +226,9 @@ func NewCluster(t testing.TB) *Cluster {
 	if out, err := c.cmd(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8").CombinedOutput(); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
+	if c.prepare != nil {
+		c.prepare(c)
+	}
 	c.Start()
 	c.URL = fmt.Sprintf("postgres://postgres@/postgres?host=%s", url.QueryEscape(dir))
 	return c
@@ -239,7 +249,11 @@ func (c *Cluster) pgctl(args ...string) ([]byte, error) {
 // Start starts the server (again).
 func (c *Cluster) Start() {
 	c.t.Helper()
-	if out, err := c.pgctl("-l", filepath.Join(c.dir, "server.log"), "-o", "-k "+c.dir+" -c listen_addresses=''", "start"); err != nil {
+	listen := "-k " + c.dir + " -c listen_addresses=''"
+	if c.opts != "" {
+		listen = "-k " + c.dir + " " + c.opts
+	}
+	if out, err := c.pgctl("-l", filepath.Join(c.dir, "server.log"), "-o", listen, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
 		c.t.Fatalf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
