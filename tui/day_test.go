@@ -705,3 +705,28 @@ func TestItem07_ScanRightAfterFastSignIn(t *testing.T) {
 	m = drive(t, m, append(typed(mrn), enter)...)
 	wantScreen(t, m, "✔ ACTIVE", "Amina Okello")
 }
+
+// Esc on a half-filled registration asks before the typing is lost; a
+// form holding only the name carried over from the search box goes back
+// at once.
+func TestEscOnAHalfFilledFormAsks(t *testing.T) {
+	s := newStore(t)
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}))
+	m = drive(t, m, ctrl('n'))
+	m = drive(t, m, typed("Nakato")...)
+	m = drive(t, m, keyCode(tea.KeyEscape))
+	wantScreen(t, m, "Register a new patient", "Go back and lose what was typed? y/n", "y yes, lose it")
+	m = drive(t, m, keyText('n'))
+	wantScreen(t, m, "Register a new patient", "Nakato", "Nothing lost")
+	m = drive(t, m, keyCode(tea.KeyEscape))
+	m = drive(t, m, keyText('y'))
+	wantScreen(t, m, "Find or register")
+	noScreen(t, m, "Register a new patient")
+	// Carried over from the search box, nothing typed since: no question.
+	m = drive(t, m, typed("Amina Okello")...)
+	m = drive(t, m, ctrl('n'))
+	wantScreen(t, m, "Register a new patient", "Okello")
+	m = drive(t, m, keyCode(tea.KeyEscape))
+	wantScreen(t, m, "Find or register")
+	noScreen(t, m, "lose what was typed")
+}

@@ -217,6 +217,9 @@ func (s *editScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 		switch {
 		case msg.String() == "esc":
+			if s.dirty() {
+				return askPop
+			}
 			return pop
 		case key.Matches(msg, editKeys.save):
 			ed, needReason, err := s.build(e)

@@ -135,6 +135,12 @@ type (
 func push(s screen) tea.Cmd    { return func() tea.Msg { return pushMsg{s} } }
 func replace(s screen) tea.Cmd { return func() tea.Msg { return replaceMsg{s} } }
 func pop() tea.Msg             { return popMsg{} }
+
+// askPopMsg: a screen with a half-filled form was asked to go back; the
+// root asks before it goes (askBack).
+type askPopMsg struct{}
+
+func askPop() tea.Msg { return askPopMsg{} }
 func status(text string, isErr bool) tea.Cmd {
 	return func() tea.Msg { return statusMsg{text, isErr} }
 }
@@ -185,6 +191,7 @@ const (
 	askNone ask = iota
 	askQuit
 	askSignOut
+	askBack // Esc on a half-filled form
 )
 
 // Model is the root: it owns the screen stack, the status line, the key
@@ -382,6 +389,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.stack[len(m.stack)-1] = msg.s
 		m.fullHelp = false
 		return m, start(m.e, msg.s)
+	case askPopMsg:
+		m.ask = askBack
+		return m, nil
 	case popMsg:
 		m.fullHelp = false
 		if len(m.stack) > 1 {
@@ -501,6 +511,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case msg.String() == "y" || (a == askQuit && key.Matches(msg, globalKeys.quit)):
 			if a == askQuit {
 				return m, tea.Quit
+			}
+			if a == askBack {
+				return m, pop
 			}
 			m.signOut()
 			return m, status("Signed out.", false)

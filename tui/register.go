@@ -21,6 +21,7 @@ import (
 // with a reason). The decision is audited in the same words as the CLI's.
 type registerScreen struct {
 	fields  []field
+	opened  []string // the fields as the form opened (edited)
 	focus   int
 	bind    string // pre-printed MRN to bind instead of issuing
 	err     string
@@ -99,6 +100,9 @@ func newRegister(e *env, query, bind string) *registerScreen {
 			s.fields[fFamily].set(strings.Join(w[1:], " "))
 		}
 	}
+	for i := range s.fields {
+		s.opened = append(s.opened, s.fields[i].String())
+	}
 	return s
 }
 
@@ -128,6 +132,17 @@ func (s *registerScreen) snapshot() func() {
 			*s.appr = appr
 		}
 	}
+}
+
+// edited: the clerk typed something since the form opened (a name carried
+// over from the search box is not theirs to lose): Esc asks first.
+func (s *registerScreen) edited() bool {
+	for i := range s.fields {
+		if i >= len(s.opened) || strings.TrimSpace(s.fields[i].String()) != strings.TrimSpace(s.opened[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // dirty: anything typed is lost by quitting.
@@ -335,6 +350,9 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 		switch {
 		case msg.String() == "esc":
+			if s.edited() {
+				return askPop
+			}
 			return pop
 		case key.Matches(msg, regKeys.approve) && s.refused != nil:
 			s.appr = newApproval("this registration")

@@ -64,8 +64,11 @@ func (m Model) render() string {
 	var bottom []string
 	if m.ask != askNone {
 		q := "A form is half filled in. Quit and lose it?"
-		if m.ask == askSignOut {
+		switch m.ask {
+		case askSignOut:
 			q = "A form is half filled in. Sign out and lose it?"
+		case askBack:
+			q = "A form is half filled in. Go back and lose what was typed?"
 		}
 		bottom = append(bottom, wrapLines(st.err, q+" y/n", m.w)...)
 	}

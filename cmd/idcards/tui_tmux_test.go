@@ -217,8 +217,11 @@ func TestTUIInTmux(t *testing.T) {
 
 	// 7 again: a reprint makes the old card REPLACED, caught on the
 	// patient screen; on the lock screen a scan waits for the sign-in.
+	// Esc on the half-filled form asks first; y goes back.
 	key("C-u")
 	key("Escape")
+	waitFor("Go back and lose what was typed? y/n")
+	key("y")
 	waitFor("Find or register")
 	key("C-u")
 	typeSlowly("Okello")
