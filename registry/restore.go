@@ -85,6 +85,9 @@ type RestoreOptions struct {
 	// replaces, for the scratch restore that checks the backup first
 	// (restore_postgres.go): a backup of another registry is named so.
 	liveID, liveTo string
+	// stagedFor names the PostgreSQL target of a scratch restore in its
+	// audit row (rather than the private temporary file).
+	stagedFor string
 }
 
 // SeriesMark is what a restore did to one series.
@@ -255,7 +258,11 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 			if err != nil {
 				return err
 			}
-			return ts.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail+" "+rep.detail())
+			subject := opt.To
+			if opt.stagedFor != "" {
+				subject, detail = RedactURL(opt.stagedFor), detail+" staged=true" // checked here, copied in next
+			}
+			return ts.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", subject, detail+" "+rep.detail())
 		})
 		ts.Close()
 		if err != nil {

@@ -83,7 +83,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 	// live registry none (the marks come from it, under the lock).
 	scratch := opt
 	scratch.To, scratch.Force = filepath.Join(dir, "registry.db"), false
-	scratch.KeyPath, scratch.InstallKey = keyPath, false
+	scratch.KeyPath, scratch.InstallKey, scratch.stagedFor = keyPath, false, to
 	if occupied {
 		scratch.SkipAhead = -1
 		scratch.liveID, scratch.liveTo = liveID, to
@@ -113,11 +113,10 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 	}
 	defer src.Close()
 	detail := fmt.Sprintf("from=%s encrypted=%t backup_audit_rows=%d", filepath.Base(backup), r.Encrypted, r.AuditRows)
-	var cr CopyReport
 	if occupied {
 		var keep string
 		if keep, err = pgKeptPath(to, opt); err == nil {
-			cr, err = restorePGLive(ctx, src, live, key, opt, rep, keep, detail)
+			_, err = restorePGLive(ctx, src, live, key, opt, rep, keep, detail)
 		}
 	} else {
 		var dst *Store
@@ -125,7 +124,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 			return r, err
 		}
 		defer dst.Close()
-		if cr, err = copyRegistry(ctx, src, dst, true); err == nil {
+		if _, err = copyRegistry(ctx, src, dst, true); err == nil {
 			err = dst.tx(ctx, func(tx *sql.Tx) error {
 				return dst.insertAudit(ctx, tx, actorName(opt.Actor), "backup.restore", dst.Path(), detail+" "+rep.detail())
 			})
@@ -153,8 +152,11 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		return r, fmt.Errorf("registry: restore: the audit trail after restore: %w", err)
 	}
 	r.Path, r.AuditRows, r.AuditHead, r.KeyID, r.StateRows = after.Path(), v.Rows, v.Head, v.KeyID, v.StateRows
-	for t, n := range cr.Tables {
-		if _, ok := r.Counts[t]; ok {
+	// The counts of the registry as restored (the restore's own audit row
+	// included).
+	for t := range r.Counts {
+		var n int64
+		if err := after.db.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(t)).Scan(&n); err == nil {
 			r.Counts[t] = n
 		}
 	}
