@@ -73,9 +73,16 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 			return BackupReport{}, idcards.Errorf(idcards.Forbidden, "restore: sign-in is on for the registry in %s: restoring needs an admin (--user ADMIN)", RedactURL(to))
 		}
 	}
-	dir, err := os.MkdirTemp("", ".idcards-restore-")
+	// The plain scratch copy lives in the user's private data directory,
+	// in a directory named after this process: one left by a killed
+	// restore is removed by the next (cleanStale), never left in /tmp.
+	home, err := pgLocalDir()
 	if err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+		return BackupReport{}, err
+	}
+	dir, err := privateDir(home)
+	if err != nil {
+		return BackupReport{}, err
 	}
 	defer os.RemoveAll(dir)
 	// The scratch restore: every check. Into an empty database its
@@ -114,9 +121,22 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 	defer src.Close()
 	detail := fmt.Sprintf("from=%s encrypted=%t backup_audit_rows=%d", filepath.Base(backup), r.Encrypted, r.AuditRows)
 	if occupied {
-		var keep string
+		// The replaced registry is exported to a private directory
+		// beside its final name, and renamed there once the restore has
+		// committed: a killed restore leaves no half-written copy.
+		var keep, kdir string
 		if keep, err = pgKeptPath(to, opt); err == nil {
-			_, err = restorePGLive(ctx, src, live, key, opt, rep, keep, detail)
+			kdir, err = privateDir(filepath.Dir(keep))
+		}
+		if err == nil {
+			defer os.RemoveAll(kdir)
+			staged := filepath.Join(kdir, "kept.db")
+			if _, err = restorePGLive(ctx, src, live, key, opt, rep, staged, detail); err == nil {
+				if err = os.Rename(staged, keep); err == nil {
+					rep.Kept = keep
+					syncDir(filepath.Dir(keep))
+				}
+			}
 		}
 	} else {
 		var dst *Store
@@ -196,13 +216,26 @@ func pgHoldsRegistry(ctx context.Context, loc string, oc Options) (bool, string,
 // 0700 directory. It holds patient data in the clear, like the registry.
 func pgKeptPath(loc string, opt RestoreOptions) (string, error) {
 	if opt.Keep != "" {
+		if _, err := os.Lstat(opt.Keep); err == nil {
+			return "", idcards.Errorf(idcards.Conflict, "restore: --keep %s already exists; name a new file", opt.Keep)
+		}
 		return opt.Keep, nil
 	}
+	dir, err := pgLocalDir()
+	if err != nil {
+		return "", err
+	}
+	return keptName(filepath.Join(dir, pgLocalName(loc)+".db"), opt.Now()), nil
+}
+
+// pgLocalDir is the user's private idcards data directory
+// ($XDG_DATA_HOME/idcards, else ~/.local/share/idcards; mode 0700).
+func pgLocalDir() (string, error) {
 	dir := os.Getenv("XDG_DATA_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "", idcards.Errorf(idcards.Invalid, "restore: no home directory to keep the replaced registry in: name a file with --keep")
+			return "", idcards.Errorf(idcards.Invalid, "restore: no home directory for the restore's private files: set XDG_DATA_HOME")
 		}
 		dir = filepath.Join(home, ".local", "share")
 	}
@@ -210,7 +243,18 @@ func pgKeptPath(loc string, opt RestoreOptions) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("registry: restore: %w", err)
 	}
-	return keptName(filepath.Join(dir, pgLocalName(loc)+".db"), opt.Now()), nil
+	return dir, nil
+}
+
+// privateDir makes a private directory for this process's plain copies in
+// parent, first removing those of processes that are gone.
+func privateDir(parent string) (string, error) {
+	cleanStale(parent)
+	dir, err := os.MkdirTemp(parent, privatePrefix+"restore-"+fmt.Sprint(os.Getpid())+"-")
+	if err != nil {
+		return "", fmt.Errorf("registry: restore: %w", err)
+	}
+	return dir, nil
 }
 
 // restorePGLive copies the checked scratch registry src into the live
@@ -312,12 +356,10 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	// included: exported through this transaction.
 	if err := exportThrough(ctx, dst, tx, keep); err != nil {
 		os.Remove(keep)
-		return cr, fmt.Errorf("keep a copy of %s in %s: %w", dst.Path(), keep, err)
+		return cr, fmt.Errorf("keep a copy of %s: %w", dst.Path(), err)
 	}
-	rep.Kept = keep
 	fail := func(err error) (CopyReport, error) {
 		os.Remove(keep)
-		rep.Kept = ""
 		if pgCode(err) == "42501" {
 			return cr, idcards.Errorf(idcards.Forbidden, "restore: this role may not empty the registry's tables (%v): restore over a PostgreSQL registry as the database owner (the role that ran idcards init)", err)
 		}
