@@ -96,7 +96,12 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	// by the next backup or restore (cleanStale).
 	base := filepath.Dir(s.path)
 	if s.dialect.postgres() {
-		base = os.TempDir() // a URL has no directory; MkdirTemp's is private (0700)
+		// A URL has no directory: the user's private data directory
+		// (not /tmp, often a small tmpfs shared by every user).
+		var err error
+		if base, err = pgLocalDir(); err != nil {
+			return BackupReport{}, err
+		}
 	}
 	cleanStale(base)
 	dir, err := os.MkdirTemp(base, privatePrefix+"backup-"+fmt.Sprint(os.Getpid())+"-")
