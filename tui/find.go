@@ -34,10 +34,11 @@ type searchedMsg struct {
 	err      error
 }
 
-var findKeys = struct{ search, open, register, up, down key.Binding }{
+var findKeys = struct{ search, open, register, review, up, down key.Binding }{
 	search:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "search/open")),
 	open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 	register: key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "new patient")),
+	review:   key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "duplicates")),
 	up:       key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "choose")),
 	down:     key.NewBinding(key.WithKeys("down")),
 }
@@ -64,6 +65,9 @@ func (s *findScreen) resume(e *env) tea.Cmd {
 	return search(e.ctx, e.reg, s.pending, s.searched)
 }
 func (s *findScreen) keys(e *env) []key.Binding {
+	if mayReview(e) {
+		return []key.Binding{findKeys.search, findKeys.up, findKeys.register, findKeys.review}
+	}
 	return []key.Binding{findKeys.search, findKeys.up, findKeys.register}
 }
 
@@ -120,6 +124,8 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, findKeys.register):
 			return push(newRegister(e, s.q.String(), ""))
+		case key.Matches(msg, findKeys.review) && mayReview(e):
+			return push(newReview())
 		case key.Matches(msg, findKeys.up):
 			if s.cursor > 0 {
 				s.cursor--

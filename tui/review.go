@@ -1,0 +1,273 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+// reviewer is a registry with a duplicate review list (`idcards patients
+// duplicates` fills it; *registry.Store has it). The desk offers the
+// review screen to supervisors when the registry has one.
+type reviewer interface {
+	ReviewList(ctx context.Context, all bool, limit int) ([]registry.ReviewPair, error)
+	JudgeDifferent(ctx context.Context, id int64, note string) error
+	JudgeSame(ctx context.Context, id, keep int64, note string) error
+}
+
+// mayReview reports whether the desk shows the review screen to this user.
+func mayReview(e *env) bool {
+	_, ok := e.reg.(reviewer)
+	return ok && e.allowed(idcards.PermMerge)
+}
+
+// reviewScreen is the supervisor's list of possible duplicate records
+// found by the whole-registry scan: each pair is judged "different people"
+// (never raised again) or "the same person" (merged into the record kept).
+type reviewScreen struct {
+	pairs   []registry.ReviewPair
+	cursor  int
+	pending int
+	loaded  bool
+	// asking: the judgment waiting for its reason ('d', or the record
+	// kept: '1' the first, '2' the second).
+	asking rune
+	reason field
+	err    string
+}
+
+type reviewLoadedMsg struct {
+	req   int
+	pairs []registry.ReviewPair
+	err   error
+}
+
+type reviewJudgedMsg struct {
+	req  int
+	text string
+	err  error
+}
+
+var reviewKeys = struct{ up, down, different, keepA, keepB, open, confirm, cancel key.Binding }{
+	up:        key.NewBinding(key.WithKeys("up"), key.WithHelp("↑/↓", "choose")),
+	down:      key.NewBinding(key.WithKeys("down")),
+	different: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "different people")),
+	keepA:     key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "same: keep the first")),
+	keepB:     key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "same: keep the second")),
+	open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the first")),
+	confirm:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "record")),
+	cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+}
+
+func newReview() *reviewScreen {
+	return &reviewScreen{reason: newField("Reason", 200, "required: it is recorded in the audit trail")}
+}
+
+// start loads the list when the screen is pushed.
+func (s *reviewScreen) start(e *env) tea.Cmd { return s.load(e) }
+
+func (s *reviewScreen) load(e *env) tea.Cmd {
+	s.pending = e.req()
+	ctx, r, req := e.ctx, e.reg.(reviewer), s.pending
+	return func() tea.Msg {
+		p, err := r.ReviewList(ctx, false, 200)
+		return reviewLoadedMsg{req: req, pairs: p, err: err}
+	}
+}
+
+func (s *reviewScreen) title() string {
+	if s.asking != 0 {
+		return "Duplicates to review — why?"
+	}
+	return "Duplicates to review"
+}
+
+func (s *reviewScreen) typing() bool { return s.asking != 0 }
+
+func (s *reviewScreen) focused() *field {
+	if s.asking != 0 {
+		return &s.reason
+	}
+	return nil
+}
+
+func (s *reviewScreen) dirty() bool {
+	return s.asking != 0 && strings.TrimSpace(s.reason.String()) != ""
+}
+
+// resume reloads the list (a patient opened from it may have been merged
+// or edited).
+func (s *reviewScreen) resume(e *env) tea.Cmd { return s.load(e) }
+
+func (s *reviewScreen) keys(e *env) []key.Binding {
+	if s.asking != 0 {
+		return []key.Binding{reviewKeys.confirm, reviewKeys.cancel}
+	}
+	if len(s.pairs) == 0 {
+		return nil
+	}
+	return []key.Binding{reviewKeys.up, reviewKeys.different, reviewKeys.keepA, reviewKeys.keepB, reviewKeys.open}
+}
+
+func (s *reviewScreen) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case reviewLoadedMsg:
+		if msg.req != s.pending {
+			return nil
+		}
+		s.pending, s.loaded = 0, true
+		if msg.err != nil {
+			return status(friendly(e, "review list", msg.err), true)
+		}
+		s.pairs = msg.pairs
+		s.cursor = min(s.cursor, max(0, len(s.pairs)-1))
+		return nil
+	case reviewJudgedMsg:
+		if msg.req != s.pending {
+			return nil
+		}
+		s.pending = 0
+		if msg.err != nil {
+			s.err = friendly(e, "review", msg.err)
+			return nil
+		}
+		s.asking, s.err = 0, ""
+		return tea.Batch(s.load(e), status(msg.text, false))
+	case tea.KeyPressMsg:
+		if s.asking != 0 {
+			return s.reasonKey(e, msg)
+		}
+		if len(s.pairs) == 0 {
+			return nil
+		}
+		switch {
+		case key.Matches(msg, reviewKeys.up):
+			s.cursor = max(0, s.cursor-1)
+		case key.Matches(msg, reviewKeys.down):
+			s.cursor = min(len(s.pairs)-1, s.cursor+1)
+		case key.Matches(msg, reviewKeys.different):
+			s.ask('d')
+		case key.Matches(msg, reviewKeys.keepA):
+			s.ask('1')
+		case key.Matches(msg, reviewKeys.keepB):
+			s.ask('2')
+		case key.Matches(msg, reviewKeys.open):
+			return push(newDetail(e, s.pairs[s.cursor].A.ID))
+		}
+	}
+	return nil
+}
+
+func (s *reviewScreen) ask(what rune) {
+	s.asking, s.err = what, ""
+	s.reason.set("")
+}
+
+func (s *reviewScreen) reasonKey(e *env, k tea.KeyPressMsg) tea.Cmd {
+	switch k.String() {
+	case "esc":
+		s.asking, s.err = 0, ""
+		return nil
+	case "enter":
+		if s.pending != 0 {
+			return nil
+		}
+		note := strings.Join(strings.Fields(s.reason.String()), " ")
+		if note == "" {
+			s.err = "a reason is required: it is recorded in the audit trail"
+			return nil
+		}
+		p := s.pairs[s.cursor]
+		s.pending = e.req()
+		ctx, r, req, what := e.ctx, e.reg.(reviewer), s.pending, s.asking
+		return func() tea.Msg {
+			var err error
+			var text string
+			switch what {
+			case 'd':
+				err = r.JudgeDifferent(ctx, p.ID, note)
+				text = fmt.Sprintf("Recorded: %s and %s are different people; this pair is not raised again.", p.A.DisplayName(), p.B.DisplayName())
+			default:
+				keep, from, fromMRNs := p.A, p.B, p.BMRNs
+				if what == '2' {
+					keep, from, fromMRNs = p.B, p.A, p.AMRNs
+				}
+				err = r.JudgeSame(ctx, p.ID, keep.ID, note)
+				text = fmt.Sprintf("Merged: %s (%s) is now kept as %s; its cards still scan.", from.DisplayName(), strings.Join(fromMRNs, ","), keep.DisplayName())
+			}
+			return reviewJudgedMsg{req: req, text: text, err: err}
+		}
+	}
+	if s.reason.handle(k) {
+		s.err = ""
+	}
+	return nil
+}
+
+func (s *reviewScreen) view(e *env, w, h int) string {
+	st := e.st
+	var b strings.Builder
+	b.WriteString("\n")
+	switch {
+	case !s.loaded:
+		b.WriteString("  Loading…\n")
+		return b.String()
+	case len(s.pairs) == 0:
+		b.WriteString("  Nothing to review.\n\n")
+		b.WriteString(st.faint.Render("  `idcards patients duplicates` scans the whole registry and puts the pairs") + "\n")
+		b.WriteString(st.faint.Render("  that may be one person here.") + "\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "  %d pair(s) that may be one person, most likely first\n\n", len(s.pairs))
+	if s.asking != 0 {
+		p := s.pairs[s.cursor]
+		b.WriteString(pairLines(st, p, e, w, true))
+		switch s.asking {
+		case 'd':
+			b.WriteString("\n  Not the same person: this pair will not be raised again.\n")
+		case '1':
+			fmt.Fprintf(&b, "\n  The same person: the second record is merged into the first (%s).\n", strings.Join(p.AMRNs, ","))
+		case '2':
+			fmt.Fprintf(&b, "\n  The same person: the first record is merged into the second (%s).\n", strings.Join(p.BMRNs, ","))
+		}
+		b.WriteString("\n" + s.reason.view(st, true, w) + "\n")
+		if s.err != "" {
+			b.WriteString("\n" + errBlock(st, s.err, w))
+		}
+		return b.String()
+	}
+	per := 4
+	room := max(1, (h-3)/per)
+	start := 0
+	if s.cursor >= room {
+		start = s.cursor - room + 1
+	}
+	for i := start; i < len(s.pairs) && i-start < room; i++ {
+		b.WriteString(pairLines(st, s.pairs[i], e, w, i == s.cursor))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// pairLines shows one pair: its probability, both records and why.
+func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) string {
+	mrn := func(m []string) string {
+		if len(m) == 0 {
+			return "(no ID)"
+		}
+		return strings.Join(m, ",")
+	}
+	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, mrn(p.AMRNs), patientLine(p.A, e))
+	second := fmt.Sprintf("        2 %-12s %s", mrn(p.BMRNs), patientLine(p.B, e))
+	why := "        " + strings.Join(p.Reasons, " · ")
+	if selected {
+		first = st.selected.Render(truncate(first, w))
+	}
+	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + st.faint.Render(truncate(why, w)) + "\n"
+}

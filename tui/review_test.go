@@ -1,0 +1,84 @@
+package tui
+
+import (
+	"context"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+// The supervisor's review list at the desk: ctrl+d shows the pairs the
+// whole-registry scan found; d records "different people" (never raised
+// again), 1/2 merge into the record kept; each needs a reason. A clerk is
+// not offered the screen.
+func TestReviewDuplicatesAtTheDesk(t *testing.T) {
+	s := newStore(t)
+	ctx := idcards.WithActor(context.Background(), testActor)
+	reg := func(given, family, dob, phone string) {
+		t.Helper()
+		np := registry.NewPatient{GivenName: given, FamilyName: family, Sex: idcards.SexFemale, BirthDate: dob, Phone: phone}
+		if _, _, err := s.Register(ctx, registry.Registration{Patient: np, Decision: "test: a second record on purpose"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg("Amina", "Nakato", "1990-04-12", "0772123456")
+	reg("Amina", "Nakatto", "1990-04-12", "0772123456")
+	reg("Grace", "Achieng", "1985-11-02", "0701555123")
+	reg("Grace", "Achieng", "1985-11-02", "")
+	if _, err := s.ScanDuplicates(ctx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.ReviewList(ctx, false, 10)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("review list %d pairs, %v", len(open), err)
+	}
+
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}))
+	wantScreen(t, m, "ctrl+d duplicates")
+	m = drive(t, m, ctrl('d'))
+	wantScreen(t, m, "Duplicates to review", "2 pair(s) that may be one person", "Amina", "Nakatto", "Achieng", "d different people")
+	// The first pair shown is judged different: a reason is required.
+	first := open[0]
+	m = drive(t, m, keyText('d'))
+	wantScreen(t, m, "will not be raised again", "Reason")
+	m = drive(t, m, keyCode(tea.KeyEnter))
+	wantScreen(t, m, "a reason is required")
+	m = drive(t, m, typed("sisters, checked their cards")...)
+	m = drive(t, m, keyCode(tea.KeyEnter))
+	wantScreen(t, m, "Recorded:", "different people", "1 pair(s) that may be one person")
+	// The other pair: the same person, keep the first record.
+	m = drive(t, m, keyText('1'))
+	wantScreen(t, m, "merged into the first")
+	m = drive(t, m, typed("same person, same card")...)
+	m = drive(t, m, keyCode(tea.KeyEnter))
+	wantScreen(t, m, "Merged:", "Nothing to review")
+	all, _ := s.ReviewList(ctx, true, 10)
+	judged := map[string]int{}
+	for _, p := range all {
+		judged[p.Status]++
+		if p.ID == first.ID && p.Status != "different" {
+			t.Errorf("pair %d: %s, want different", p.ID, p.Status)
+		}
+	}
+	if judged["different"] != 1 || judged["same"] != 1 {
+		t.Fatalf("judgments %v", judged)
+	}
+	// A rescan does not raise the judged pair again.
+	if _, err := s.ScanDuplicates(ctx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := s.ReviewList(ctx, false, 10); len(open) != 0 {
+		t.Fatalf("raised again: %+v", open)
+	}
+
+	// A clerk is not offered it.
+	cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+	cfg.Actor = idcards.Actor{Name: "clerk1", Role: idcards.RoleClerk}
+	m = start80(t, cfg)
+	noScreen(t, m, "ctrl+d")
+	m = drive(t, m, ctrl('d'))
+	noScreen(t, m, "Duplicates to review")
+}
