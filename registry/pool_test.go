@@ -292,3 +292,35 @@ func FuzzParseIDSource(f *testing.F) {
 		}
 	})
 }
+
+// TestPool_TypoOfAPoolNumber: pool numbers have no series prefix; a typo in
+// one is still "wrong check character" (by the OpenMRS identifier type's
+// scheme), not "foreign prefix", on the file path and the mirror alike.
+func TestPool_TypoOfAPoolNumber(t *testing.T) {
+	s, ctx := poolStore(t, "10000X", "10001V", "10002T")
+	if err := s.SaveSyncConfig(ctx, registry.SyncConfig{URL: "https://emr.example.org/openmrs", Username: "u", IdentifierType: "t", TypeScheme: "luhn-mod-30"}); err != nil {
+		t.Fatal(err)
+	}
+	issued := registerDecided(t, s, ctx, "Amina")
+	m, err := registry.NewMirror(ctx, s, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, tc := range []struct {
+		code string
+		want idcards.Status
+	}{
+		{issued, idcards.StatusActive},
+		{"10000V", idcards.StatusInvalidCheck}, // the issued one, last character mistyped
+		{"10001X", idcards.StatusInvalidCheck},
+		{"10002T", idcards.StatusUnknown}, // right check character, never issued
+		{"KLA000001", idcards.StatusMalformed},
+	} {
+		v, err := s.Verify(ctx, tc.code)
+		mv, merr := m.VerifyScan(ctx, tc.code, false)
+		if err != nil || merr != nil || v.Status != tc.want || mv.Status != v.Status || mv.Detail != v.Detail {
+			t.Errorf("%s: file %s (%s), mirror %s (%s), want %s; %v %v", tc.code, v.Status, v.Detail, mv.Status, mv.Detail, tc.want, err, merr)
+		}
+	}
+}

@@ -100,6 +100,12 @@ func parseCode(sc *seriesCache, v *idcards.Verification, n string) (ok bool, per
 func parseFailure(sc *seriesCache, v *idcards.Verification, n string, perr error) {
 	var pe *barcode.ParseError
 	switch {
+	case perr == nil && sc.pool != nil && len(n) >= sc.poolLen[0] && len(n) <= sc.poolLen[1] && poolCheck(sc.pool, n) == barcode.ErrCheck:
+		// The shape of the OpenMRS IDs this registry issues from its
+		// idgen pool, with a wrong check character: a typo.
+		v.Status, v.Detail = idcards.StatusInvalidCheck, "wrong check character (probably a typo): check the code and scan or type it again"
+	case perr == nil && sc.pool != nil && len(n) >= sc.poolLen[0] && len(n) <= sc.poolLen[1] && poolCheck(sc.pool, n) == nil:
+		v.Status, v.Detail = idcards.StatusUnknown, "check character is right, but this registry never issued this ID"
 	case perr == nil:
 		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("foreign prefix: %q does not start with this registry's prefix (%s)", n, sc.prefixes)
 	case errors.As(perr, &pe):
@@ -107,6 +113,21 @@ func parseFailure(sc *seriesCache, v *idcards.Verification, n string, perr error
 	default:
 		v.Status, v.Detail = idcards.StatusMalformed, perr.Error()
 	}
+}
+
+// poolCheck checks n (normalised, of a pool number's length) with the
+// pool's scheme: nil, ErrCheck, or another error when n is not of the
+// scheme's shape at all.
+func poolCheck(sch barcode.Scheme, n string) error {
+	cl := sch.CheckLen()
+	if len(n) <= cl || len(n) > 32 {
+		return errors.New("not an ID of the pool's shape")
+	}
+	err := sch.Validate(n[:len(n)-cl] + sch.Separator() + n[len(n)-cl:])
+	if errors.Is(err, barcode.ErrCheck) {
+		return barcode.ErrCheck
+	}
+	return err
 }
 
 // verifyWith runs steps 2 and 3 with the series in sc. If the file's series
@@ -225,7 +246,10 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 
 // qSeriesSig is the series table in one string: what the codecs are built
 // from, plus the ids, so an added, changed or removed series changes it.
-const qSeriesSig = `(SELECT coalesce(group_concat(id || ':' || prefix || ':' || width || ':' || scheme, ','), '') FROM (SELECT id, prefix, width, scheme FROM series ORDER BY id) AS s)`
+// With an idgen pool (pool.go) the check scheme of the OpenMRS identifier
+// type is part of it too: it checks codes that no series claims.
+const qSeriesSig = `(SELECT coalesce(group_concat(id || ':' || prefix || ':' || width || ':' || scheme, ','), '') FROM (SELECT id, prefix, width, scheme FROM series ORDER BY id) AS s)
+	|| (SELECT coalesce(max(CASE WHEN key = 'openmrs_id_source' AND value LIKE 'idgen:%' THEN '|pool:' END), '') || coalesce(max(CASE WHEN key = 'openmrs_identifier_scheme' THEN value END), '') FROM settings)`
 
 // qVerify is the whole registry side of a verification in one statement
 // (one snapshot): the series signature, the identifier, its patient if
@@ -257,6 +281,12 @@ type seriesCache struct {
 	sig      string
 	codecs   []barcode.Codec
 	prefixes string
+	// pool is the check scheme of the OpenMRS identifier type when the
+	// registry issues idgen pool numbers (they have no series prefix).
+	pool barcode.Scheme
+	// poolLen is the length range of the pool's numbers (dashes left out):
+	// a code of another length is not one of them.
+	poolLen [2]int
 }
 
 func (s *Store) seriesCodecs(ctx context.Context) (*seriesCache, error) {
@@ -268,20 +298,27 @@ func (s *Store) seriesCodecs(ctx context.Context) (*seriesCache, error) {
 
 // reloadSeries reads the series table and caches its codecs.
 func (s *Store) reloadSeries(ctx context.Context) (*seriesCache, error) {
-	st, err := s.prepared(ctx, `SELECT `+qSeriesSig+`, prefix, width, scheme FROM series`)
+	sc := &seriesCache{}
+	var src, scheme string
+	// One statement, one snapshot: the signature with what it covers.
+	st, err := s.prepared(ctx, `SELECT `+qSeriesSig+`, coalesce((SELECT value FROM settings WHERE key = ?1), ''), coalesce((SELECT value FROM settings WHERE key = ?2), ''),
+		(SELECT coalesce(min(length(replace(identifier, '-', ''))), 0) FROM id_pool), (SELECT coalesce(max(length(replace(identifier, '-', ''))), 0) FROM id_pool),
+		coalesce(prefix, ''), coalesce(width, 0), coalesce(scheme, '') FROM (SELECT 1 AS one) o LEFT JOIN series ON 1 = 1`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: series: %w", err)
 	}
-	rows, err := st.QueryContext(ctx)
+	rows, err := st.QueryContext(ctx, SettingIDSource, SettingTypeScheme)
 	if err != nil {
 		return nil, fmt.Errorf("registry: series: %w", err)
 	}
 	defer rows.Close()
-	sc := &seriesCache{}
 	for rows.Next() {
 		var f idcards.Format
-		if err := rows.Scan(&sc.sig, &f.Prefix, &f.Width, &f.Scheme); err != nil {
+		if err := rows.Scan(&sc.sig, &src, &scheme, &sc.poolLen[0], &sc.poolLen[1], &f.Prefix, &f.Width, &f.Scheme); err != nil {
 			return nil, fmt.Errorf("registry: series: %w", err)
+		}
+		if f.Scheme == "" {
+			continue // no series at all
 		}
 		c, err := barcode.NewCodec(f)
 		if err != nil {
@@ -291,6 +328,9 @@ func (s *Store) reloadSeries(ctx context.Context) (*seriesCache, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("registry: series: %w", err)
+	}
+	if strings.HasPrefix(src, "idgen:") && scheme != "" {
+		sc.pool, _ = barcode.Lookup(scheme) // an unknown name checks nothing
 	}
 	sort.Slice(sc.codecs, func(i, j int) bool { return len(sc.codecs[i].Prefix) > len(sc.codecs[j].Prefix) })
 	p := make([]string, len(sc.codecs))
