@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/idcards/idcards"
@@ -40,7 +41,14 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 		return fmt.Errorf("registry: restore: %w", err)
 	}
 	defer conn.Close()
+	// The copy of the replaced registry is written in the restore's
+	// private directory and renamed to its name beside the registry once
+	// it is whole (before the commit: a restore killed after its commit
+	// still leaves it). A restore killed while writing it leaves no
+	// half-written copy under a name that says "kept" (cleanStale removes
+	// the directory).
 	kept := keptName(opt.To, opt.Now())
+	staged := filepath.Join(filepath.Dir(tmp), "kept.db")
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS r`, "file:"+tmp+"?mode=ro"); err != nil {
 		return fmt.Errorf("registry: restore: %w", err)
 	}
@@ -52,11 +60,15 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 	// The copy of the replaced registry is taken under the lock, with
 	// SQLite's backup API reading through this connection: it is the
 	// registry exactly as replaced, every desk's last write included.
-	if err := keepCopy(ctx, tx, kept); err != nil {
+	err = keepCopy(ctx, tx, staged)
+	if err == nil {
+		err = os.Rename(staged, kept)
+	}
+	if err != nil {
 		tx.Rollback()
-		os.Remove(kept)
 		return fmt.Errorf("registry: restore: keep a copy of %s: %w", opt.To, err)
 	}
+	syncDir(filepath.Dir(kept))
 	rep.Kept = kept
 	err = copyInto(ctx, tx, key, opt, rep, detail)
 	if err == nil {
@@ -66,6 +78,7 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 	}
 	if err != nil {
 		os.Remove(kept)
+		rep.Kept = ""
 		return fmt.Errorf("registry: restore: %w", err)
 	}
 	return nil

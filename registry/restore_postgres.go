@@ -122,21 +122,15 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 	detail := fmt.Sprintf("from=%s encrypted=%t backup_audit_rows=%d", filepath.Base(backup), r.Encrypted, r.AuditRows)
 	if occupied {
 		// The replaced registry is exported to a private directory
-		// beside its final name, and renamed there once the restore has
-		// committed: a killed restore leaves no half-written copy.
+		// beside its final name and renamed there once whole (before the
+		// commit): a killed restore leaves no half-written copy.
 		var keep, kdir string
 		if keep, err = pgKeptPath(to, opt); err == nil {
 			kdir, err = privateDir(filepath.Dir(keep))
 		}
 		if err == nil {
 			defer os.RemoveAll(kdir)
-			staged := filepath.Join(kdir, "kept.db")
-			if _, err = restorePGLive(ctx, src, live, key, opt, rep, staged, detail); err == nil {
-				if err = os.Rename(staged, keep); err == nil {
-					rep.Kept = keep
-					syncDir(filepath.Dir(keep))
-				}
-			}
+			_, err = restorePGLive(ctx, src, live, key, opt, rep, filepath.Join(kdir, "kept.db"), keep, detail)
 		}
 	} else {
 		var dst *Store
@@ -260,7 +254,7 @@ func privateDir(parent string) (string, error) {
 // restorePGLive copies the checked scratch registry src into the live
 // PostgreSQL registry dst inside one write transaction (see the top of this
 // file).
-func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt RestoreOptions, rep *RestoreReport, keep, detail string) (CopyReport, error) {
+func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt RestoreOptions, rep *RestoreReport, staged, keep, detail string) (CopyReport, error) {
 	rep.Live = true
 	cr := CopyReport{From: src.Path(), To: dst.Path(), Tables: map[string]int64{}}
 	conn, err := src.db.Conn(ctx)
@@ -354,12 +348,18 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	}
 	// The copy of the registry as replaced, every desk's last write
 	// included: exported through this transaction.
-	if err := exportThrough(ctx, dst, tx, keep); err != nil {
-		os.Remove(keep)
+	err = exportThrough(ctx, dst, tx, staged)
+	if err == nil {
+		err = os.Rename(staged, keep)
+	}
+	if err != nil {
 		return cr, fmt.Errorf("keep a copy of %s: %w", dst.Path(), err)
 	}
+	syncDir(filepath.Dir(keep))
+	rep.Kept = keep
 	fail := func(err error) (CopyReport, error) {
 		os.Remove(keep)
+		rep.Kept = ""
 		if pgCode(err) == "42501" {
 			return cr, idcards.Errorf(idcards.Forbidden, "restore: this role may not empty the registry's tables (%v): restore over a PostgreSQL registry as the database owner (the role that ran idcards init)", err)
 		}

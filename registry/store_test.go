@@ -289,6 +289,9 @@ func checkAllValid(t *testing.T, s *registry.Store, ctx context.Context, ids map
 // transaction at a time and print each after commit.
 func TestMain(m *testing.M) {
 	if path := os.Getenv("IDCARDS_TEST_CHILD_DB"); path != "" {
+		if b := os.Getenv("IDCARDS_TEST_CHILD_RESTORE"); b != "" {
+			os.Exit(childRestore(path, b))
+		}
 		os.Exit(child(path))
 	}
 	os.Exit(m.Run())
