@@ -180,6 +180,12 @@ type Result struct {
 	Guard string
 	// Household: phone or village agreement was discounted (see Score).
 	Household bool
+	// Rivals is the summed odds of the other candidates that could be the
+	// person instead (see Posterior); 0 for a pair scored alone.
+	Rivals float64
+	// NearRivals counts the rivals whose odds are within 4 bits of this
+	// candidate's (they fit nearly as well).
+	NearRivals int
 }
 
 // tfWeight is the weight of exact agreement on value: log2(m / u), u the
@@ -281,6 +287,13 @@ func (s *Scorer) Score(q, c *Record) Result {
 		r.Weight += swapPenalty
 	}
 	r.Probability = 1 / (1 + math.Exp2(-r.Weight))
+	s.grade(&r)
+	return r
+}
+
+// grade sets the level from the probability and applies the guards.
+func (s *Scorer) grade(r *Result) {
+	r.Guard = ""
 	r.Level = s.Thresholds.Level(r.Probability)
 	if r.Level == idcards.MatchProbable {
 		switch {
@@ -301,7 +314,6 @@ func (s *Scorer) Score(q, c *Record) Result {
 			r.Level = idcards.MatchPossible
 		}
 	}
-	return r
 }
 
 func (s *Scorer) swappedNameWeight(f Field, l int8, qv string) float64 {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -169,6 +170,9 @@ func matchQuality(b *testing.B, n int) {
 		}
 	}
 	b.StopTimer()
+	if os.Getenv("MATCH_BENCH_CAUSES") != "" {
+		diagnoseMisses(b, s, qs, want, recs, idOf, person)
+	}
 	// Pairs completeness: the share of returning queries whose record
 	// survives blocking at all, and how many records blocking offers.
 	kept, blockedTotal, returning := 0, 0, 0
@@ -330,4 +334,149 @@ func benchLimit() int {
 		return n
 	}
 	return 5
+}
+
+// diagnoseMisses sorts every returning query whose record is not the
+// probable top candidate by cause, and every wrong probable candidate by
+// what it is (MATCH_BENCH_CAUSES=1; MATCH_BENCH_CAUSES=v also prints them).
+func diagnoseMisses(b *testing.B, s *registry.Store, qs []match.Person, want []int, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
+	ctx := operator(context.Background())
+	verbose := os.Getenv("MATCH_BENCH_CAUSES") == "v"
+	idsOf := map[int][]int64{}
+	for id, j := range idOf {
+		idsOf[person(j)] = append(idsOf[person(j)], id)
+	}
+	causes := map[string]int{}
+	detail := map[string]int{}
+	lv := func(r match.Result) string {
+		var parts []string
+		for f := range match.NumFields {
+			l := "-"
+			if r.L[f] != match.Null {
+				l = match.LevelNames[f][r.L[f]]
+			}
+			parts = append(parts, fmt.Sprintf("%s=%s(%+.1f)", match.Field(f), l, r.W[f]))
+		}
+		return strings.Join(parts, " ")
+	}
+	short := func(r match.Result) string {
+		var parts []string
+		for _, f := range []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone} {
+			l := "-"
+			if r.L[f] != match.Null {
+				l = match.LevelNames[f][r.L[f]]
+			}
+			parts = append(parts, match.Field(f).String()+"="+l)
+		}
+		return strings.Join(parts, " ")
+	}
+	for i, q := range qs {
+		np := newPatient(q)
+		cs, err := s.Candidates(ctx, np, 5)
+		if err != nil {
+			b.Fatal(err)
+		}
+		isRight := func(id int64) bool {
+			j, known := idOf[id]
+			if !known {
+				j = int(id - 1)
+			}
+			return want[i] >= 0 && person(j) == person(want[i])
+		}
+		for k, c := range cs {
+			if c.Level == idcards.MatchProbable && !isRight(c.Patient.ID) {
+				kind := "namesake"
+				if want[i] >= 0 {
+					kind = "returning query: another record"
+				}
+				j := idOf[c.Patient.ID]
+				if recs[j].Relative != "" || (j+1 < len(recs) && recs[j+1].Relative != "" && recs[j+1].Of < 0) {
+					kind += " (household with a relative)"
+				}
+				causes[fmt.Sprintf("false probable #%d: %s", k+1, kind)]++
+				if verbose {
+					fmt.Printf("FALSEPROB %+v\n   got %s %.3f w=%.1f %v\n", q, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
+				}
+			}
+		}
+		if want[i] < 0 {
+			continue
+		}
+		if len(cs) > 0 && cs[0].Level == idcards.MatchProbable && isRight(cs[0].Patient.ID) {
+			causes["ok: probable at top"]++
+			continue
+		}
+		blocked, err := s.BlockedIDsForTest(ctx, np)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var best match.Result
+		bestID := int64(-1)
+		for _, id := range idsOf[person(want[i])] {
+			r, err := s.ScoreForTest(ctx, np, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if bestID < 0 || r.Weight > best.Weight {
+				best, bestID = r, id
+			}
+		}
+		inBlock := false
+		for _, id := range blocked {
+			if isRight(id) {
+				inBlock = true
+			}
+		}
+		rank := -1
+		for k, c := range cs {
+			if isRight(c.Patient.ID) {
+				rank = k
+				break
+			}
+		}
+		var cause string
+		switch {
+		case !inBlock:
+			cause = "blocked out"
+		case rank > 0 || (rank < 0 && len(cs) > 0 && cs[0].Weight > best.Weight):
+			cause = "outranked by another record"
+			if rank > 0 && cs[rank].Level == idcards.MatchProbable {
+				cause += " (itself probable)"
+			}
+		case best.Level == "":
+			cause = fmt.Sprintf("below possible (p < %.2f)", 0.25)
+		case best.Guard != "":
+			cause = "guard: " + best.Guard
+		default:
+			cause = "possible: below the probable threshold"
+		}
+		causes[cause]++
+		if cause != "blocked out" {
+			detail[cause+" | "+short(best)]++
+		}
+		if verbose {
+			fmt.Printf("MISS[%s] p=%.3f w=%.1f q: %+v\n   want: %+v\n   %s\n", cause, best.Probability, best.Weight, q, recs[want[i]].Person, lv(best))
+			for _, c := range cs {
+				fmt.Printf("   got ok=%v %s %.3f w=%.1f %s | %s | %s | %s | %s\n", isRight(c.Patient.ID), c.Level, c.Score, c.Weight, c.Patient.GivenName, c.Patient.FamilyName, c.Patient.BirthDate, c.Patient.Phone, c.Patient.Village)
+			}
+		}
+	}
+	keys := make([]string, 0, len(causes))
+	for k := range causes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Printf("CAUSE %5d  %s\n", causes[k], k)
+	}
+	keys = keys[:0]
+	for k := range detail {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, c int) bool { return detail[keys[a]] > detail[keys[c]] })
+	for _, k := range keys {
+		if detail[k] >= 2 {
+			fmt.Printf("DETAIL %4d  %s\n", detail[k], k)
+		}
+	}
 }

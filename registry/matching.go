@@ -88,6 +88,15 @@ func (s *Store) MatchModel(ctx context.Context) (*match.Model, error) {
 	if err != nil {
 		return match.DefaultModel(), nil // another version's model: defaults until retrained
 	}
+	if m.Source != "em" {
+		// m (and the return rate) are the built-in priors: take this
+		// version's, so better priors reach registries trained before.
+		d := match.DefaultModel()
+		for f := range match.NumFields {
+			m.Fields[f].M = d.Fields[f].M
+		}
+		m.ReturnRate = d.ReturnRate
+	}
 	return m, nil
 }
 
@@ -417,73 +426,22 @@ func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit
 	if limit <= 0 {
 		limit = 5
 	}
-	cfg, err := s.matchConfig(ctx)
+	qs, err := s.scoreQuery(ctx, np, self, nil)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
-		return nil, err
-	}
-	q := match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
-	year := s.Now().Year()
-	tf, n, err := s.loadTF(ctx, &q)
-	if err != nil {
-		return nil, fmt.Errorf("registry: candidates: %w", err)
-	}
-	sc := match.NewScorer(cfg.model, tf, n, year, cfg.th)
-	pats, err := s.blocked(ctx, &q, year)
-	if err != nil {
-		return nil, err
-	}
-	excluded := map[int64]bool{}
-	if self != 0 {
-		excluded[self] = true
-		rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN a = ? THEN b ELSE a END FROM match_pairs WHERE (a = ? OR b = ?) AND status = 'different'`, self, self, self)
-		if err != nil {
-			return nil, fmt.Errorf("registry: candidates: %w", err)
+	out := qs.scored[:0]
+	for _, o := range qs.scored {
+		if o.r.Level != "" {
+			out = append(out, o)
 		}
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			excluded[id] = true
-		}
-		rows.Close()
 	}
-	type scored struct {
-		p   idcards.Patient
-		rec match.Record
-		r   match.Result
-	}
-	var out []scored
-	for _, p := range pats {
-		if excluded[p.ID] {
-			continue
-		}
-		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
-		r := sc.Score(&q, &rec)
-		if r.Level == "" {
-			continue
-		}
-		out = append(out, scored{p, rec, r})
-	}
-	// Best first by weight (finer than the rounded probability); equal
-	// weights: the record agreeing on more fields, then the older record.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].r.Weight != out[j].r.Weight {
-			return out[i].r.Weight > out[j].r.Weight
-		}
-		ai, aj := agreements(out[i].r), agreements(out[j].r)
-		if ai != aj {
-			return ai > aj
-		}
-		return out[i].p.ID < out[j].p.ID
-	})
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	cands := make([]idcards.Candidate, 0, len(out))
 	for _, o := range out {
-		ev := sc.Explain(&q, &o.rec, o.r)
+		ev := qs.sc.Explain(&qs.q, &o.rec, o.r)
 		c := idcards.Candidate{Patient: o.p, Score: roundProb(o.r.Probability), Level: o.r.Level, Reasons: match.Reasons(ev),
 			Weight: math.Round(o.r.Weight*10) / 10, Evidence: ev}
 		ids, err := s.PatientIdentifiers(ctx, o.p.ID)
@@ -501,6 +459,119 @@ func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit
 		return nil, nil
 	}
 	return cands, nil
+}
+
+type scoredPatient struct {
+	p   idcards.Patient
+	rec match.Record
+	r   match.Result
+}
+
+// queryScores is one query scored against every record blocking offers.
+type queryScores struct {
+	sc     *match.Scorer
+	q      match.Record
+	scored []scoredPatient // best first
+}
+
+// scoreQuery scores np against every active record sharing a blocking key
+// with it (and extra, for diagnosis), then turns the pairwise scores into
+// the probability that each record is the person (match.Scorer.Posterior:
+// records that fit nearly as well share it; two records that are
+// themselves probably one person do not count as each other's rivals).
+// self and the records judged "different" from it are left out.
+func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra []idcards.Patient) (queryScores, error) {
+	var qs queryScores
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return qs, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return qs, err
+	}
+	qs.q = match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
+	year := s.Now().Year()
+	tf, n, err := s.loadTF(ctx, &qs.q)
+	if err != nil {
+		return qs, fmt.Errorf("registry: candidates: %w", err)
+	}
+	qs.sc = match.NewScorer(cfg.model, tf, n, year, cfg.th)
+	pats, err := s.blocked(ctx, &qs.q, year)
+	if err != nil {
+		return qs, err
+	}
+	for _, p := range extra {
+		dup := false
+		for _, b := range pats {
+			dup = dup || b.ID == p.ID
+		}
+		if !dup {
+			pats = append(pats, p)
+		}
+	}
+	excluded := map[int64]bool{}
+	if self != 0 {
+		excluded[self] = true
+		rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN a = ? THEN b ELSE a END FROM match_pairs WHERE (a = ? OR b = ?) AND status = 'different'`, self, self, self)
+		if err != nil {
+			return qs, fmt.Errorf("registry: candidates: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			excluded[id] = true
+		}
+		rows.Close()
+	}
+	out := make([]scoredPatient, 0, len(pats))
+	for _, p := range pats {
+		if excluded[p.ID] {
+			continue
+		}
+		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
+		out = append(out, scoredPatient{p, rec, qs.sc.Score(&qs.q, &rec)})
+	}
+	rs := make([]match.Result, len(out))
+	for i := range out {
+		rs[i] = out[i].r
+	}
+	// Whether two candidates are one person is judged without the query's
+	// term frequencies (those are loaded for the query's values only).
+	pair := match.NewScorer(cfg.model, nil, n, year, cfg.th)
+	memo := map[[2]int]float64{}
+	qs.sc.Posterior(rs, func(i, j int) float64 {
+		k := [2]int{min(i, j), max(i, j)}
+		v, ok := memo[k]
+		if !ok {
+			r := pair.Score(&out[i].rec, &out[j].rec)
+			if r.Guard == "" { // a twin or parent of the same name is someone else
+				v = r.Probability
+			}
+			memo[k] = v
+		}
+		return v
+	})
+	for i := range out {
+		out[i].r = rs[i]
+	}
+	// Best first by probability, then weight (finer than the rounded
+	// probability); equal: the record agreeing on more fields, then the
+	// older record.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].r.Probability != out[j].r.Probability {
+			return out[i].r.Probability > out[j].r.Probability
+		}
+		if out[i].r.Weight != out[j].r.Weight {
+			return out[i].r.Weight > out[j].r.Weight
+		}
+		ai, aj := agreements(out[i].r), agreements(out[j].r)
+		if ai != aj {
+			return ai > aj
+		}
+		return out[i].p.ID < out[j].p.ID
+	})
+	qs.scored = out
+	return qs, nil
 }
 
 // roundProb keeps three decimals but never rounds a probability below 1 up

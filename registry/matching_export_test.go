@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 
+	"github.com/idcards/idcards"
+
 	"github.com/idcards/idcards/match"
 )
 
@@ -36,4 +38,23 @@ func (s *Store) RefreshUForTest(ctx context.Context) error {
 		return err
 	}
 	return s.refreshU(ctx, cfg.variants, true)
+}
+
+// ScoreForTest scores np as the desk does and returns the result of one
+// stored patient, whatever its level (the miss diagnosis of the benchmark).
+func (s *Store) ScoreForTest(ctx context.Context, np NewPatient, id int64) (match.Result, error) {
+	p, err := s.Patient(ctx, id)
+	if err != nil {
+		return match.Result{}, err
+	}
+	qs, err := s.scoreQuery(ctx, np, 0, []idcards.Patient{p})
+	if err != nil {
+		return match.Result{}, err
+	}
+	for _, o := range qs.scored {
+		if o.p.ID == id {
+			return o.r, nil
+		}
+	}
+	return match.Result{}, nil
 }
