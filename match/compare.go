@@ -1,6 +1,8 @@
 package match
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -18,9 +20,40 @@ const (
 	NumFields
 )
 
-var fieldNames = [NumFields]string{"given", "family", "birth_date", "sex", "phone", "village"}
+// Word fields have term frequencies only: how many records hold a word
+// (canonical spelling) among their given or family names, each record
+// counting a word once. They weigh the part level ("Mary" of "Mary Jane").
+const (
+	FGivenWord Field = NumFields + iota
+	FFamilyWord
+	// NumTFFields bounds the fields with term frequencies.
+	NumTFFields
+)
 
-func (f Field) String() string { return fieldNames[f] }
+var fieldNames = [NumTFFields]string{"given", "family", "birth_date", "sex", "phone", "village", "given_word", "family_word"}
+
+func (f Field) String() string {
+	if f < 0 || f >= NumTFFields {
+		return fmt.Sprintf("field%d", int(f))
+	}
+	return fieldNames[f]
+}
+
+// Words are a record's distinct canonical words of one name field
+// (FGiven or FFamily), the values its word term frequency is counted under.
+func Words(r *Record, f Field) []string {
+	toks := r.GivenToks
+	if f == FFamily {
+		toks = r.FamilyToks
+	}
+	out := make([]string, 0, len(toks))
+	for i, t := range toks {
+		if t != "" && !slices.Contains(toks[:i], t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // Null is the level of a field missing on either side: no evidence.
 const Null int8 = -1

@@ -247,6 +247,14 @@ func (s *Scorer) Score(q, c *Record) Result {
 			wg, wf, r.Swapped = wsg, wsf, true
 		}
 	}
+	if !r.Swapped {
+		if r.L[FGiven] == NamePart {
+			wg = s.partWeight(FGiven, q, c)
+		}
+		if r.L[FFamily] == NamePart {
+			wf = s.partWeight(FFamily, q, c)
+		}
+	}
 	r.W[FGiven], r.W[FFamily] = wg, wf
 	if r.L[FBirth] == BirthExact {
 		r.W[FBirth] = s.tfWeight(FBirth, birthValue(q))
@@ -314,6 +322,36 @@ func (s *Scorer) grade(r *Result) {
 			r.Level = idcards.MatchPossible
 		}
 	}
+}
+
+// partWeight is the weight of the part level ("Mary" against "Mary
+// Jane"), term-frequency adjusted like an exact name: the evidence is
+// that the shorter name's words all appear in the longer, so u is the
+// share of other records holding the rarest of those words (m is the
+// level's). Sharing a rare "Totuto" is strong, sharing "Mary" weak.
+func (s *Scorer) partWeight(f Field, q, c *Record) float64 {
+	if s.TF == nil {
+		return s.w[f][NamePart]
+	}
+	short := Words(q, f)
+	if c := Words(c, f); len(c) < len(short) {
+		short = c
+	}
+	wf := FGivenWord
+	if f == FFamily {
+		wf = FFamilyWord
+	}
+	rarest := math.Inf(1)
+	for _, w := range short {
+		rarest = math.Min(rarest, s.TF.Freq(wf, w))
+	}
+	if len(short) == 0 || math.IsInf(rarest, 1) || rarest == 0 {
+		return s.w[f][NamePart]
+	}
+	n := float64(s.N)
+	others := math.Max(0, rarest*n-1)
+	u := (others + tfPseudo*s.Model.Fields[f].U[NamePart]) / (n + tfPseudo)
+	return math.Log2(s.Model.Fields[f].M[NamePart] / math.Max(u, 1e-9))
 }
 
 func (s *Scorer) swappedNameWeight(f Field, l int8, qv string) float64 {

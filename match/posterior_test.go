@@ -100,3 +100,57 @@ func TestPosterior_ExplainsRivals(t *testing.T) {
 		t.Errorf("reasons %q do not name the rivals", got)
 	}
 }
+
+// wordTF: "mary" is a common given word (1 in 50), "totuto" rare (1 in
+// 50,000); every full value is rare.
+type wordTF struct{}
+
+func (wordTF) Freq(f match.Field, v string) float64 {
+	if f == match.FGivenWord {
+		switch v {
+		case "mary":
+			return 0.02
+		case "totuto":
+			return 2e-5
+		}
+	}
+	return 1e-5
+}
+
+// TestScore_PartWeighsTheSharedWord: the part level is term-frequency
+// adjusted by the rarest word the shorter name shares.
+func TestScore_PartWeighsTheSharedWord(t *testing.T) {
+	s := match.NewScorer(match.DefaultModel(), wordTF{}, 100_000, 2026, match.DefaultThresholds)
+	plain := match.NewScorer(match.DefaultModel(), nil, 100_000, 2026, match.DefaultThresholds)
+	weigh := func(sc *match.Scorer, a, b string) match.Result {
+		qa, qb := amina, amina
+		qa.Given, qb.Given = a, b
+		x, y := prep(qa), prep(qb)
+		return sc.Score(&x, &y)
+	}
+	for _, tc := range []struct {
+		name     string
+		a, b     string
+		min, max float64 // bits
+	}{
+		{"rare word kept, other dropped", "Totuto John", "Totuto", 10, 13},
+		{"common word kept", "Mary Jane", "Mary", 0, 2},
+		{"rarest of two shared words counts", "Totuto Mary Grace", "Mary Totuto", 10, 13},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := weigh(s, tc.a, tc.b)
+			if r.L[match.FGiven] != match.NamePart {
+				t.Fatalf("level %d, want part", r.L[match.FGiven])
+			}
+			if w := r.W[match.FGiven]; w < tc.min || w > tc.max {
+				t.Errorf("part weight %.1f bits, want %.0f..%.0f", w, tc.min, tc.max)
+			}
+			if r2 := weigh(s, tc.b, tc.a); math.Abs(r2.W[match.FGiven]-r.W[match.FGiven]) > 1e-9 {
+				t.Errorf("not symmetric: %.2f / %.2f", r.W[match.FGiven], r2.W[match.FGiven])
+			}
+		})
+	}
+	if r := weigh(plain, "Totuto John", "Totuto"); math.Abs(r.W[match.FGiven]-math.Log2(0.04/0.005)) > 1e-9 {
+		t.Errorf("without term frequencies the part level weighs %.2f, want the model's", r.W[match.FGiven])
+	}
+}

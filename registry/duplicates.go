@@ -49,7 +49,7 @@ func (s *Store) loadRecords(ctx context.Context, v *match.Variants) ([]match.Rec
 // memTF is term frequencies counted over loaded records.
 type memTF struct {
 	n    float64
-	vals [match.NumFields]map[string]int32
+	vals [match.NumTFFields]map[string]int32
 }
 
 func newMemTF(recs []match.Record) *memTF {
@@ -58,11 +58,7 @@ func newMemTF(recs []match.Record) *memTF {
 		t.vals[i] = map[string]int32{}
 	}
 	for i := range recs {
-		for j, v := range tfValues(&recs[i]) {
-			if v != "" {
-				t.vals[tfFields[j]][v]++
-			}
-		}
+		tfEach(tfValues(&recs[i]), func(f match.Field, v string) { t.vals[f][v]++ })
 	}
 	return t
 }

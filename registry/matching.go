@@ -108,11 +108,33 @@ func npPerson(np NewPatient) match.Person {
 	return match.Person{Given: np.GivenName, Family: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate, BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village}
 }
 
-// tfFields are the fields with term frequencies, in match_indexed.tf order.
-var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage}
+// tfFields are the fields with term frequencies, in match_indexed.tf order
+// (the word fields hold a record's distinct words, space-separated).
+var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage, match.FGivenWord, match.FFamilyWord}
 
 func tfValues(r *match.Record) []string {
-	return []string{r.Given, r.Family, match.BirthValue(r), r.Phone, r.Village}
+	return []string{r.Given, r.Family, match.BirthValue(r), r.Phone, r.Village,
+		strings.Join(match.Words(r, match.FGiven), " "), strings.Join(match.Words(r, match.FFamily), " ")}
+}
+
+// tfEach calls fn for every (field, value) a record's tfValues count
+// under: one value per field, one per word for the word fields.
+func tfEach(vals []string, fn func(f match.Field, v string)) {
+	for i, v := range vals {
+		if v == "" || i >= len(tfFields) {
+			continue
+		}
+		f := tfFields[i]
+		if f == match.FGivenWord || f == match.FFamilyWord {
+			for _, w := range strings.Split(v, " ") {
+				if w != "" {
+					fn(f, w)
+				}
+			}
+			continue
+		}
+		fn(f, v)
+	}
 }
 
 const (
@@ -256,11 +278,7 @@ func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int
 		delta := map[tfk]int{}
 		for _, it := range items {
 			if it.oldTF != "" {
-				for i, val := range strings.Split(it.oldTF, "\x1f") {
-					if val != "" && i < len(tfFields) {
-						delta[tfk{int(tfFields[i]), val}]--
-					}
-				}
+				tfEach(strings.Split(it.oldTF, "\x1f"), func(f match.Field, v string) { delta[tfk{int(f), v}]-- })
 				delta[tfk{tfCountField, ""}]--
 				if _, err := delKeys.ExecContext(ctx, it.id); err != nil {
 					return err
@@ -280,11 +298,7 @@ func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int
 				}
 			}
 			vals := tfValues(&it.rec)
-			for i, val := range vals {
-				if val != "" {
-					delta[tfk{int(tfFields[i]), val}]++
-				}
-			}
+			tfEach(vals, func(f match.Field, v string) { delta[tfk{int(f), v}]++ })
 			delta[tfk{tfCountField, ""}]++
 			tf := strings.Join(vals, "\x1f")
 			if tf == "" {
@@ -352,12 +366,7 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 		v string
 	}
 	var want []fv
-	vals := tfValues(q)
-	for i, v := range vals {
-		if v != "" {
-			want = append(want, fv{tfFields[i], v})
-		}
-	}
+	tfEach(tfValues(q), func(f match.Field, v string) { want = append(want, fv{f, v}) })
 	if q.Given != "" {
 		want = append(want, fv{match.FFamily, q.Given})
 	}
