@@ -37,7 +37,7 @@ type Pass struct {
 // IndexVersion changes whenever IndexKeys or the term-frequency values
 // change, so registries re-index
 // (it is part of Variants.Fingerprint, stored with the index).
-const IndexVersion = 4 // 4: word term frequencies (match_indexed.tf)
+const IndexVersion = 5 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf)
 
 // Passes are the blocking passes, in order.
 var Passes = []Pass{

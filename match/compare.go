@@ -23,14 +23,28 @@ const (
 // Word fields have term frequencies only: how many records hold a word
 // (canonical spelling) among their given or family names, each record
 // counting a word once. They weigh the part level ("Mary" of "Mary Jane").
+// FFullName counts the whole name, given and family together (see
+// FullName): names are not chosen independently (families of one origin
+// share a stock of given names), so two exact names weigh by how common
+// the pair is, not only by the product of the two.
 const (
 	FGivenWord Field = NumFields + iota
 	FFamilyWord
+	FFullName
 	// NumTFFields bounds the fields with term frequencies.
 	NumTFFields
 )
 
-var fieldNames = [NumTFFields]string{"given", "family", "birth_date", "sex", "phone", "village", "given_word", "family_word"}
+var fieldNames = [NumTFFields]string{"given", "family", "birth_date", "sex", "phone", "village", "given_word", "family_word", "full_name"}
+
+// FullName is the value a record's FFullName frequency is counted under
+// ("" when a name is missing).
+func FullName(r *Record) string {
+	if r.Given == "" || r.Family == "" {
+		return ""
+	}
+	return r.Given + "|" + r.Family
+}
 
 func (f Field) String() string {
 	if f < 0 || f >= NumTFFields {

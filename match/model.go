@@ -198,10 +198,49 @@ func (s *Scorer) tfWeight(f Field, value string) float64 {
 	if s.TF == nil || value == "" {
 		return s.w[f][0]
 	}
+	return math.Log2(s.m0[f] / s.tfU(f, value))
+}
+
+// tfU is the smoothed share of other records holding value (see tfWeight).
+func (s *Scorer) tfU(f Field, value string) float64 {
 	n := float64(s.N)
 	others := math.Max(0, s.TF.Freq(f, value)*n-1)
 	u := (others + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
-	return math.Log2(s.m0[f] / math.Max(u, 1e-9))
+	return math.Max(u, 1e-9)
+}
+
+// fullNameWeights corrects two exact names for their correlation: the
+// product of the two frequencies assumes a given name is chosen
+// independently of the family name, but names travel together (a family
+// of one origin draws from one stock of given names), so a common pair
+// can be several times commoner than the product says. When the registry
+// shows the pair itself (other records with this very given and family
+// name) commoner than the product, u is the pair's own share, and the
+// difference is taken from both names' weights in proportion. Never more
+// evidence than the product: a pair rarer than predicted is just rare.
+func (s *Scorer) fullNameWeights(q *Record, wg, wf float64) (float64, float64) {
+	if s.TF == nil {
+		return wg, wf
+	}
+	fn := FullName(q)
+	if fn == "" {
+		return wg, wf
+	}
+	others := math.Max(0, s.TF.Freq(FFullName, fn)*float64(s.N)-1)
+	if others == 0 {
+		return wg, wf
+	}
+	prod := s.tfU(FGiven, q.Given) * s.tfU(FFamily, q.Family)
+	pair := others / float64(s.N)
+	if pair <= prod {
+		return wg, wf
+	}
+	excess := math.Log2(pair / prod) // bits the product overstated
+	tot := wg + wf
+	if tot <= 0 {
+		return wg, wf
+	}
+	return wg - excess*wg/tot, wf - excess*wf/tot
 }
 
 // tfPseudo is the weight of the model's u against the registry's counts.
@@ -248,6 +287,9 @@ func (s *Scorer) Score(q, c *Record) Result {
 		}
 	}
 	if !r.Swapped {
+		if r.L[FGiven] == NameExact && r.L[FFamily] == NameExact {
+			wg, wf = s.fullNameWeights(q, wg, wf)
+		}
 		if r.L[FGiven] == NamePart {
 			wg = s.partWeight(FGiven, q, c)
 		}

@@ -154,3 +154,45 @@ func TestScore_PartWeighsTheSharedWord(t *testing.T) {
 		t.Errorf("without term frequencies the part level weighs %.2f, want the model's", r.W[match.FGiven])
 	}
 }
+
+// pairTF: Amina and Nakato are each 1 in 20, and the pair "amina|nakato"
+// 1 in 100 — five times what independent names would give.
+type pairTF struct{ pair float64 }
+
+func (p pairTF) Freq(f match.Field, v string) float64 {
+	switch f {
+	case match.FGiven, match.FFamily:
+		return 0.05
+	case match.FFullName:
+		return p.pair
+	}
+	return 1e-5
+}
+
+// TestScore_FullNameCorrelation: two exact names weigh by the pair's own
+// frequency when the registry shows it commoner than the product.
+func TestScore_FullNameCorrelation(t *testing.T) {
+	names := func(tf match.Frequencies) float64 {
+		s := match.NewScorer(match.DefaultModel(), tf, 100_000, 2026, match.DefaultThresholds)
+		a, b := prep(amina), prep(amina)
+		r := s.Score(&a, &b)
+		return r.W[match.FGiven] + r.W[match.FFamily]
+	}
+	indep := names(pairTF{0.0025})
+	for _, tc := range []struct {
+		name string
+		pair float64
+		want float64 // bits below the independent product
+	}{
+		{"pair as common as the product", 0.0025, 0},
+		{"pair rarer than the product: no extra evidence", 0.0001, 0},
+		{"only the record itself", 1e-5, 0},
+		{"pair five times the product", 0.0125, math.Log2(5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := indep - names(pairTF{tc.pair}); math.Abs(got-tc.want) > 0.01 {
+				t.Errorf("names weigh %.2f bits less than independent, want %.2f", got, tc.want)
+			}
+		})
+	}
+}

@@ -121,6 +121,13 @@ func matchQuality(b *testing.B, n int) {
 		right, wrong float64
 	}
 	var sweep []sweepRow
+	// Calibration: of the candidates shown with probability in a band,
+	// the share that is the right record.
+	type calibRow struct {
+		p     float64
+		right bool
+	}
+	var calib []calibRow
 	// CPU time of the querying thread as well as wall time: on a shared
 	// machine the wall-clock p99 measures the neighbours.
 	runtime.LockOSThread()
@@ -164,6 +171,9 @@ func matchQuality(b *testing.B, n int) {
 				}
 			}
 			sweep = append(sweep, sweepRow{want[i] >= 0, right, wrong})
+			for _, c := range cs {
+				calib = append(calib, calibRow{c.Score, ok(c)})
+			}
 			if debug := os.Getenv("MATCH_BENCH_DEBUG"); debug != "" {
 				dumpCase(q, want[i], recs, cs, ok, debug)
 			}
@@ -222,6 +232,19 @@ func matchQuality(b *testing.B, n int) {
 			}
 		}
 		fmt.Printf("threshold %.3f: returning found %.1f%%, new people warned %.1f%%, precision of top candidates %.1f%%\n", th, pct(rec, ret), pct(warned, nw), pct(rec, rec+fa+warned))
+	}
+	bands := []float64{0.25, 0.5, 0.8, 0.9, 0.95, 0.99, 1.01}
+	for k := 0; k+1 < len(bands); k++ {
+		n, right := 0, 0
+		for _, c := range calib {
+			if c.p >= bands[k] && c.p < bands[k+1] {
+				n++
+				if c.right {
+					right++
+				}
+			}
+		}
+		fmt.Printf("calibration: shown with probability in [%.2f, %.2f): %d candidates, %.1f%% the right record\n", bands[k], min(bands[k+1], 1), n, pct(right, n))
 	}
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")

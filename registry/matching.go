@@ -110,11 +110,11 @@ func npPerson(np NewPatient) match.Person {
 
 // tfFields are the fields with term frequencies, in match_indexed.tf order
 // (the word fields hold a record's distinct words, space-separated).
-var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage, match.FGivenWord, match.FFamilyWord}
+var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage, match.FGivenWord, match.FFamilyWord, match.FFullName}
 
 func tfValues(r *match.Record) []string {
 	return []string{r.Given, r.Family, match.BirthValue(r), r.Phone, r.Village,
-		strings.Join(match.Words(r, match.FGiven), " "), strings.Join(match.Words(r, match.FFamily), " ")}
+		strings.Join(match.Words(r, match.FGiven), " "), strings.Join(match.Words(r, match.FFamily), " "), match.FullName(r)}
 }
 
 // tfEach calls fn for every (field, value) a record's tfValues count
