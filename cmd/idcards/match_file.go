@@ -215,7 +215,9 @@ func (a *app) patientsMatchEvalCmd() *cobra.Command {
 with the truth. The file is a CSV with a header: the query's given_name,
 family_name, sex, birth_date (YYYY-MM-DD), birth_date_estimated (1/0), age
 (instead of a date), phone, village, and truth — the MRN of the registered
-record that is the same person, or empty for someone not registered.
+record that is the same person (several MRNs separated by spaces or ";" when
+the person is registered more than once: any of them is right), or empty for
+someone not registered.
 
 Printed per level (probable, possible only, and probable-or-possible):
   recall      share of returning patients whose record is offered at that
@@ -258,16 +260,19 @@ your own reviewed registrations before changing them.`,
 			var ev evalCounts
 			for _, q := range qs {
 				np := q.NP
-				var truth int64
-				if q.Truth != "" {
-					v, err := s.Verify(ctx, q.Truth)
+				// truth: one MRN, or several (space, ; or | between) when
+				// the person is registered more than once — any of them is
+				// the right record.
+				truth := map[int64]bool{}
+				for _, mrn := range strings.FieldsFunc(q.Truth, func(r rune) bool { return r == ' ' || r == ';' || r == '|' }) {
+					v, err := s.Verify(ctx, mrn)
 					if err != nil {
-						return fmt.Errorf("line %d: truth %s: %w", q.Line, printable(q.Truth), err)
+						return fmt.Errorf("line %d: truth %s: %w", q.Line, printable(mrn), err)
 					}
 					if v.Patient == nil {
-						return idcards.Errorf(idcards.Invalid, "line %d: truth %s names no patient (%s)", q.Line, printable(q.Truth), v.Status)
+						return idcards.Errorf(idcards.Invalid, "line %d: truth %s names no patient (%s)", q.Line, printable(mrn), v.Status)
 					}
-					truth = v.Patient.ID
+					truth[v.Patient.ID] = true
 				}
 				cands, err := s.Candidates(ctx, np, limit)
 				if err != nil {
@@ -307,10 +312,10 @@ func (e *evalCounts) possible() evalLevel {
 	return evalLevel{"possible", pctOf(e.found-e.foundProb, e.returning), pctOf(e.right-e.probRight, e.cands-e.probCands), pctOf(e.newWarned-e.newWarnedPro, e.newPeople)}
 }
 
-func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
+func (e *evalCounts) add(truth map[int64]bool, cs []idcards.Candidate) {
 	found, foundProb := false, false
 	for _, c := range cs {
-		ok := truth != 0 && c.Patient.ID == truth
+		ok := truth[c.Patient.ID]
 		e.cands++
 		if ok {
 			e.right++
@@ -324,7 +329,7 @@ func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
 			}
 		}
 	}
-	if truth == 0 {
+	if len(truth) == 0 {
 		e.newPeople++
 		if len(cs) > 0 {
 			e.newWarned++
@@ -344,7 +349,7 @@ func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
 	if foundProb {
 		e.foundProb++
 	}
-	if len(cs) > 0 && cs[0].Patient.ID == truth && cs[0].Level == idcards.MatchProbable {
+	if len(cs) > 0 && truth[cs[0].Patient.ID] && cs[0].Level == idcards.MatchProbable {
 		e.top++
 	}
 }
