@@ -157,11 +157,14 @@ func TestScore_PartWeighsTheSharedWord(t *testing.T) {
 
 // pairTF: Amina and Nakato are each 1 in 20, and the pair "amina|nakato"
 // 1 in 100 — five times what independent names would give.
-type pairTF struct{ pair float64 }
+type pairTF struct{ pair, names float64 }
 
 func (p pairTF) Freq(f match.Field, v string) float64 {
 	switch f {
 	case match.FGiven, match.FFamily:
+		if p.names > 0 {
+			return p.names
+		}
 		return 0.05
 	case match.FFullName:
 		return p.pair
@@ -178,21 +181,63 @@ func TestScore_FullNameCorrelation(t *testing.T) {
 		r := s.Score(&a, &b)
 		return r.W[match.FGiven] + r.W[match.FFamily]
 	}
-	indep := names(pairTF{0.0025})
 	for _, tc := range []struct {
-		name string
-		pair float64
-		want float64 // bits below the independent product
+		name        string
+		pair, names float64
+		want        float64 // bits below the independent product
 	}{
-		{"pair as common as the product", 0.0025, 0},
-		{"pair rarer than the product: no extra evidence", 0.0001, 0},
-		{"only the record itself", 1e-5, 0},
-		{"pair five times the product", 0.0125, math.Log2(5)},
+		{"pair as common as the product", 0.0025, 0, 0},
+		{"pair rarer than the product: no extra evidence", 0.0001, 0, 0},
+		{"only the record itself", 1e-5, 0, 0},
+		{"pair five times the product", 0.0125, 0, math.Log2((1249 + 5) / (249.75 + 5))},
+		{"one other record of a rare pair says little", 2e-5, 2e-5, math.Log2(6 / (5 + 100_000*math.Pow((1+100*0.01)/100_100, 2)))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := indep - names(pairTF{tc.pair}); math.Abs(got-tc.want) > 0.01 {
+			indep := names(pairTF{1e-9, tc.names})
+			if got := indep - names(pairTF{tc.pair, tc.names}); math.Abs(got-tc.want) > 0.01 {
 				t.Errorf("names weigh %.2f bits less than independent, want %.2f", got, tc.want)
 			}
 		})
+	}
+}
+
+// canonTF: every word is rare except the canonical spelling of Mohammed,
+// which one record in 30 holds as a given or family name.
+type canonTF struct{ common string }
+
+func (c canonTF) Freq(f match.Field, v string) float64 {
+	if (f == match.FGivenWord || f == match.FFamilyWord) && v == c.common {
+		return 1.0 / 30
+	}
+	return 1e-5
+}
+
+// TestScore_VariantWeighsTheCanonicalWord: a variant spelling of a common
+// name is weak evidence, straight or swapped, and without term
+// frequencies a level never outweighs an exact name.
+func TestScore_VariantWeighsTheCanonicalWord(t *testing.T) {
+	v, _ := match.NewVariants("")
+	tf := canonTF{v.Canon("muhammad")}
+	s := match.NewScorer(match.DefaultModel(), tf, 100_000, 2026, match.DefaultThresholds)
+	a, b := amina, amina
+	a.Given, b.Given = "Muhammad", "Mohammed"
+	x, y := prep(a), prep(b)
+	r := s.Score(&x, &y)
+	if r.L[match.FGiven] != match.NameVariant || r.W[match.FGiven] > 0.5 {
+		t.Errorf("variant of a common name: level %d weight %.1f, want variant below 0.5 bits", r.L[match.FGiven], r.W[match.FGiven])
+	}
+	// Swapped: "Khan Muhammad" against "Mohammed Khan".
+	a.Given, a.Family, b.Given, b.Family = "Khan", "Muhammad", "Mohammed", "Khan"
+	x, y = prep(a), prep(b)
+	r = s.Score(&x, &y)
+	if !r.Swapped || r.W[match.FFamily] > 0.5 {
+		t.Errorf("swapped variant of a common name: swapped=%v weight %.1f, want below 0.5 bits", r.Swapped, r.W[match.FFamily])
+	}
+	m := match.DefaultModel()
+	m.Fields[match.FFamily].U[match.NameVariant] = 1e-6 // a level random pairs never showed
+	plain := match.NewScorer(m, nil, 100_000, 2026, match.DefaultThresholds)
+	r = plain.Score(&x, &y)
+	if exact := math.Log2(m.Fields[match.FFamily].M[0] / m.Fields[match.FFamily].U[0]); r.W[match.FFamily] > exact+1e-9 {
+		t.Errorf("without term frequencies the variant weighs %.1f bits, above an exact family name's %.1f", r.W[match.FFamily], exact)
 	}
 }

@@ -353,7 +353,7 @@ func (t *queryTF) Freq(f match.Field, v string) float64 {
 }
 
 // loadTF reads the frequencies of the query's values (and of its given and
-// family names in each other's field, for swapped names).
+// family names and their words in each other's field, for swapped names).
 func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, error) {
 	t := &queryTF{vals: map[match.Field]map[string]float64{}}
 	var n int64
@@ -372,6 +372,12 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 	}
 	if q.Family != "" {
 		want = append(want, fv{match.FGiven, q.Family})
+	}
+	for _, w := range match.Words(q, match.FGiven) {
+		want = append(want, fv{match.FFamilyWord, w})
+	}
+	for _, w := range match.Words(q, match.FFamily) {
+		want = append(want, fv{match.FGivenWord, w})
 	}
 	if len(want) == 0 {
 		return t, int(n), nil
