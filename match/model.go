@@ -185,7 +185,7 @@ type Result struct {
 	// person instead (see Posterior); 0 for a pair scored alone.
 	Rivals float64
 	// NearRivals counts the rivals whose odds are within 4 bits of this
-	// candidate's (they fit nearly as well).
+	// candidate's either way (they fit about as well).
 	NearRivals int
 }
 

@@ -2,6 +2,8 @@ package match
 
 import (
 	"math"
+
+	"github.com/idcards/idcards"
 )
 
 // Posterior turns the pairwise scores of one query's candidates into what
@@ -26,6 +28,11 @@ import (
 // person (a duplicate already in the registry): a rival competes only to
 // the extent that it is someone else, or a person registered twice could
 // never be found probable. Nil: every other candidate is someone else.
+//
+// Levels: probable needs the posterior itself at the probable threshold
+// (and no guard); possible is given to every record whose odds against
+// "a new person" alone reach the possible threshold, so a common name's
+// namesakes, none of them likely on its own share, are all listed.
 //
 // Posterior rewrites Prior, Weight (log2 odds against a new person,
 // before rivals), Rivals, Probability, Level and Guard of every result.
@@ -57,7 +64,7 @@ func (s *Scorer) Posterior(rs []Result, same func(i, j int) float64) {
 			s.grade(r)
 			continue
 		}
-		riv, near := 0.0, 0
+		riv, near, best := 0.0, 0, 0.0
 		for j := range rs {
 			if j == i || odds[j] < tiny*(1+odds[i]) {
 				continue
@@ -67,7 +74,8 @@ func (s *Scorer) Posterior(rs []Result, same func(i, j int) float64) {
 				o *= 1 - same(i, j)
 			}
 			riv += o
-			if o >= odds[i]/16 {
+			best = max(best, o)
+			if o >= odds[i]/16 && o <= odds[i]*16 {
 				near++
 			}
 		}
@@ -78,6 +86,15 @@ func (s *Scorer) Posterior(rs []Result, same func(i, j int) float64) {
 			r.Probability = 1
 		}
 		s.grade(r)
+		if r.Level == "" && best <= 16*odds[i] {
+			// A record that on its own would be possible stays on the
+			// list when namesakes that fit about as well (none more than
+			// 4 bits better) share its probability: the person may be any
+			// of them, and the clerk should see them all (the evidence
+			// names the rivals). One that a far better record outranks
+			// drops off; probable needs the posterior itself.
+			r.Level = idcards.MatchPossible
+		}
 	}
 }
 

@@ -57,6 +57,20 @@ func TestPosterior(t *testing.T) {
 					t.Errorf("p=%.5f level %q near rivals %d", post[0].Probability, post[0].Level, post[0].NearRivals)
 				}
 			}},
+		{"six namesakes who fit alike are all listed possible, each below the threshold", []match.Person{namesake, namesake, namesake, namesake, namesake, namesake}, nil,
+			func(t *testing.T, pair, post []match.Result) {
+				for i := range post {
+					if post[i].Level != idcards.MatchPossible || post[i].Probability >= match.DefaultThresholds.Possible || post[i].NearRivals != 5 {
+						t.Errorf("candidate %d: level %q p=%.3f near rivals %d, want possible below %.2f with 5", i, post[i].Level, post[i].Probability, post[i].NearRivals, match.DefaultThresholds.Possible)
+					}
+				}
+			}},
+		{"a namesake far behind the right record drops off the list", []match.Person{amina, namesake}, nil,
+			func(t *testing.T, pair, post []match.Result) {
+				if post[1].Level != "" {
+					t.Errorf("namesake level %q p=%.4f, want none beside a record 4+ bits better", post[1].Level, post[1].Probability)
+				}
+			}},
 		{"guards still hold after the posterior", []match.Person{twin}, nil,
 			func(t *testing.T, pair, post []match.Result) {
 				if post[0].Level == idcards.MatchProbable {
