@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Duplicate matching on the seeded generator (docs/matching.md):
-#   quality (recall, precision, false alarms per level), pairs completeness,
+#   quality (recall, precision, false alarms per level, calibration), pairs completeness,
 #   candidates per query and per-query latency (wall and thread CPU) at 100k
 #   and 1M patients, then the whole-registry `patients duplicates` scan at 1M
 #   (wall time and peak RSS, 2 cores).
@@ -15,7 +15,7 @@ go build -o "$dir/idcards" ./cmd/idcards
 for n in 100k 1M; do
   echo "== MatchQuality$n"
   (cd registry && MATCH_BENCH_DB="$dir/$n.db" "$dir/registry.test" -test.run XXX \
-     -test.bench "MatchQuality$n\$" -test.benchtime 1x -test.timeout 120m | grep -E '^Bench|returning|index in')
+     -test.bench "MatchQuality$n\$" -test.benchtime 1x -test.timeout 120m | grep -E '^Bench|returning|index in|^calibration')
 done
 echo "== patients duplicates, 1M, GOMAXPROCS=2"
 GOMAXPROCS=2 /usr/bin/time -v "$dir/idcards" --db "$dir/1M.db" patients duplicates --quiet >/dev/null 2>"$dir/dup.err" || true

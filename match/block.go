@@ -34,9 +34,10 @@ type Pass struct {
 	AnyYear bool
 }
 
-// IndexVersion changes whenever IndexKeys changes, so registries re-index
+// IndexVersion changes whenever IndexKeys or the term-frequency values
+// change, so registries re-index
 // (it is part of Variants.Fingerprint, stored with the index).
-const IndexVersion = 3
+const IndexVersion = 5 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf)
 
 // Passes are the blocking passes, in order.
 var Passes = []Pass{

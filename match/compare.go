@@ -1,6 +1,8 @@
 package match
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -18,9 +20,54 @@ const (
 	NumFields
 )
 
-var fieldNames = [NumFields]string{"given", "family", "birth_date", "sex", "phone", "village"}
+// Word fields have term frequencies only: how many records hold a word
+// (canonical spelling) among their given or family names, each record
+// counting a word once. They weigh the part level ("Mary" of "Mary Jane").
+// FFullName counts the whole name, given and family together (see
+// FullName): names are not chosen independently (families of one origin
+// share a stock of given names), so two exact names weigh by how common
+// the pair is, not only by the product of the two.
+const (
+	FGivenWord Field = NumFields + iota
+	FFamilyWord
+	FFullName
+	// NumTFFields bounds the fields with term frequencies.
+	NumTFFields
+)
 
-func (f Field) String() string { return fieldNames[f] }
+var fieldNames = [NumTFFields]string{"given", "family", "birth_date", "sex", "phone", "village", "given_word", "family_word", "full_name"}
+
+// FullName is the value a record's FFullName frequency is counted under
+// ("" when a name is missing).
+func FullName(r *Record) string {
+	if r.Given == "" || r.Family == "" {
+		return ""
+	}
+	return r.Given + "|" + r.Family
+}
+
+func (f Field) String() string {
+	if f < 0 || f >= NumTFFields {
+		return fmt.Sprintf("field%d", int(f))
+	}
+	return fieldNames[f]
+}
+
+// Words are a record's distinct canonical words of one name field
+// (FGiven or FFamily), the values its word term frequency is counted under.
+func Words(r *Record, f Field) []string {
+	toks := r.GivenToks
+	if f == FFamily {
+		toks = r.FamilyToks
+	}
+	out := make([]string, 0, len(toks))
+	for i, t := range toks {
+		if t != "" && !slices.Contains(toks[:i], t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // Null is the level of a field missing on either side: no evidence.
 const Null int8 = -1

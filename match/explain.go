@@ -127,6 +127,12 @@ func (s *Scorer) Explain(q, c *Record, r Result) []idcards.Evidence {
 			}
 		}
 	}
+	switch {
+	case r.NearRivals == 1:
+		out = append(out, idcards.Evidence{Field: "rivals", Level: "other records", Text: "another record fits nearly as well"})
+	case r.NearRivals > 1:
+		out = append(out, idcards.Evidence{Field: "rivals", Level: "other records", Text: fmt.Sprintf("%d other records fit nearly as well", r.NearRivals)})
+	}
 	if r.Guard != "" {
 		out = append(out, idcards.Evidence{Field: "level", Level: "possible", Text: "held at possible: " + r.Guard})
 	}

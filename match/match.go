@@ -10,11 +10,16 @@
 // weight log2(m/u), where m is how often true duplicates land on that
 // level and u how often two different people do. Exact agreement is
 // term-frequency adjusted: sharing a rare family name is strong evidence,
-// sharing the commonest one weak. The weights plus a prior that shrinks
-// with the registry's size give a match probability; levels (probable,
-// possible) are probability thresholds plus two guards (twins, parent and
-// child). m and u are estimated from the registry itself by EM (Train) and
-// stored with it; DefaultModel holds sane priors for a new registry.
+// sharing the commonest one weak (also for a shared word of a longer name,
+// a variant's canonical word, and the full name, since given and family
+// names are not independent). For a query, Posterior turns the weights of
+// every candidate blocking found into the probability that each is the
+// person, against "a new person" and against the other candidates (a
+// prior that shrinks with the registry's size); levels (probable,
+// possible) are probability thresholds plus guards (twins, parent and
+// child, names alone). u is measured on the registry's own random pairs
+// and stored with it; m comes from DefaultModel's priors unless EM
+// (experimental) re-estimates it.
 //
 // See docs/matching.md for the levels, the settings and how to check them.
 package match

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/idcards/idcards"
@@ -180,6 +181,12 @@ type Result struct {
 	Guard string
 	// Household: phone or village agreement was discounted (see Score).
 	Household bool
+	// Rivals is the summed odds of the other candidates that could be the
+	// person instead (see Posterior); 0 for a pair scored alone.
+	Rivals float64
+	// NearRivals counts the rivals whose odds are within 4 bits of this
+	// candidate's either way (they fit about as well).
+	NearRivals int
 }
 
 // tfWeight is the weight of exact agreement on value: log2(m / u), u the
@@ -192,11 +199,58 @@ func (s *Scorer) tfWeight(f Field, value string) float64 {
 	if s.TF == nil || value == "" {
 		return s.w[f][0]
 	}
+	return math.Log2(s.m0[f] / s.tfU(f, value))
+}
+
+// tfU is the smoothed share of other records holding value (see tfWeight).
+func (s *Scorer) tfU(f Field, value string) float64 {
 	n := float64(s.N)
 	others := math.Max(0, s.TF.Freq(f, value)*n-1)
 	u := (others + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
-	return math.Log2(s.m0[f] / math.Max(u, 1e-9))
+	return math.Max(u, 1e-9)
 }
+
+// fullNameWeights corrects two exact names for their correlation: the
+// product of the two frequencies assumes a given name is chosen
+// independently of the family name, but names travel together (a family
+// of one origin draws from one stock of given names), so a common pair
+// can be several times commoner than the product says. When the registry
+// shows the pair itself (other records with this very given and family
+// name) commoner than the product, the weights drop by the (shrunk)
+// ratio, taken from both names in proportion. Never more evidence than
+// the product: a pair rarer than predicted is just rare.
+func (s *Scorer) fullNameWeights(q *Record, wg, wf float64) (float64, float64) {
+	if s.TF == nil {
+		return wg, wf
+	}
+	fn := FullName(q)
+	if fn == "" {
+		return wg, wf
+	}
+	others := math.Max(0, s.TF.Freq(FFullName, fn)*float64(s.N)-1)
+	if others == 0 {
+		return wg, wf
+	}
+	// How much commoner the pair is than the product predicts, shrunk
+	// toward "not at all" by fullNamePseudo pairs: one other record of a
+	// rare name (often the person's own second record, or a parent of
+	// the same name) says little about how names travel together.
+	prod := s.tfU(FGiven, q.Given) * s.tfU(FFamily, q.Family)
+	expected := prod * float64(s.N)
+	if others <= expected {
+		return wg, wf
+	}
+	excess := math.Log2((others + fullNamePseudo) / (expected + fullNamePseudo)) // bits the product overstated
+	tot := wg + wf
+	if tot <= 0 {
+		return wg, wf
+	}
+	return wg - excess*wg/tot, wf - excess*wf/tot
+}
+
+// fullNamePseudo is the weight, in name pairs, of independence against a
+// registry's count of one full name (see fullNameWeights).
+const fullNamePseudo = 5
 
 // tfPseudo is the weight of the model's u against the registry's counts.
 const tfPseudo = 100
@@ -229,13 +283,28 @@ func (s *Scorer) Score(q, c *Record) Result {
 	// Names: straight, or swapped if that fits better.
 	wg := s.nameWeight(FGiven, r.L[FGiven], q.Given)
 	wf := s.nameWeight(FFamily, r.L[FFamily], q.Family)
+	if r.L[FGiven] == NameExact && r.L[FFamily] == NameExact {
+		wg, wf = s.fullNameWeights(q, wg, wf)
+	}
+	if r.L[FGiven] == NamePart || r.L[FGiven] == NameVariant {
+		wg = s.wordWeight(FGiven, r.L[FGiven], Words(q, FGiven), Words(c, FGiven), false)
+	}
+	if r.L[FFamily] == NamePart || r.L[FFamily] == NameVariant {
+		wf = s.wordWeight(FFamily, r.L[FFamily], Words(q, FFamily), Words(c, FFamily), false)
+	}
 	if r.L[FGiven] != NameExact || r.L[FFamily] != NameExact {
 		sg, sf, sgs, sfs := compareSwapped(q, c)
 		// Exact agreement counts by how common the value is as either
 		// kind of name: one of the two records was written the other way
 		// round, so "Sharma" is as common as family names make it even
-		// where it stands in the given-name field.
+		// where it stands in the given-name field. So does a shared word.
 		wsg, wsf := s.swappedNameWeight(FGiven, sg, q.Given), s.swappedNameWeight(FFamily, sf, q.Family)
+		if sg == NamePart || sg == NameVariant {
+			wsg = s.wordWeight(FGiven, sg, Words(q, FGiven), Words(c, FFamily), true)
+		}
+		if sf == NamePart || sf == NameVariant {
+			wsf = s.wordWeight(FFamily, sf, Words(q, FFamily), Words(c, FGiven), true)
+		}
 		if sg != Null && sf != Null && wsg+wsf+swapPenalty > wg+wf {
 			r.L[FGiven], r.L[FFamily], r.Sim = sg, sf, [2]float64{sgs, sfs}
 			wg, wf, r.Swapped = wsg, wsf, true
@@ -281,6 +350,13 @@ func (s *Scorer) Score(q, c *Record) Result {
 		r.Weight += swapPenalty
 	}
 	r.Probability = 1 / (1 + math.Exp2(-r.Weight))
+	s.grade(&r)
+	return r
+}
+
+// grade sets the level from the probability and applies the guards.
+func (s *Scorer) grade(r *Result) {
+	r.Guard = ""
 	r.Level = s.Thresholds.Level(r.Probability)
 	if r.Level == idcards.MatchProbable {
 		switch {
@@ -301,7 +377,58 @@ func (s *Scorer) Score(q, c *Record) Result {
 			r.Level = idcards.MatchPossible
 		}
 	}
-	return r
+}
+
+// wordWeight is the weight of the part level ("Mary" against "Mary
+// Jane") and the variant level ("Muhammad" against "Mohammed"),
+// term-frequency adjusted like an exact name on the words the two names
+// share (canonical spellings): for part the shorter name's words, all in
+// the longer; for a variant all of them. u is the share of other records
+// holding the rarest of those words (m is the level's): sharing a rare
+// "Totuto" is strong, sharing "Mary" or a spelling of "Mohammed" weak. In
+// a swapped reading a word counts by its commoner use, given or family
+// name. Without term frequencies (or for joined words, "Abdulrahman")
+// the level's weight, never above an exact name's: a rare level's u
+// measured on random pairs says little about the word at hand (family
+// names are seldom several words, so the part level's u is tiny, though
+// "Nakato" of "Nakato Tumbi" is common).
+func (s *Scorer) wordWeight(f Field, level int8, qw, cw []string, swapped bool) float64 {
+	fallback := min(s.w[f][level], s.w[f][NameExact])
+	if s.TF == nil {
+		return fallback
+	}
+	short := qw
+	if len(cw) < len(short) {
+		short = cw
+	}
+	if level == NameVariant && !slices.Equal(sortedCopy(qw), sortedCopy(cw)) {
+		return fallback // joined or split words: no shared word to count
+	}
+	wf := FGivenWord
+	if f == FFamily {
+		wf = FFamilyWord
+	}
+	rarest := math.Inf(1)
+	for _, w := range short {
+		fr := s.TF.Freq(wf, w)
+		if swapped {
+			fr = math.Max(s.TF.Freq(FGivenWord, w), s.TF.Freq(FFamilyWord, w))
+		}
+		rarest = math.Min(rarest, fr)
+	}
+	if len(short) == 0 || math.IsInf(rarest, 1) || rarest == 0 {
+		return fallback
+	}
+	n := float64(s.N)
+	others := math.Max(0, rarest*n-1)
+	u := (others + tfPseudo*s.Model.Fields[f].U[level]) / (n + tfPseudo)
+	return math.Log2(s.Model.Fields[f].M[level] / math.Max(u, 1e-9))
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
 }
 
 func (s *Scorer) swappedNameWeight(f Field, l int8, qv string) float64 {

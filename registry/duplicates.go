@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -46,23 +47,29 @@ func (s *Store) loadRecords(ctx context.Context, v *match.Variants) ([]match.Rec
 	return out, rows.Err()
 }
 
-// memTF is term frequencies counted over loaded records.
+// memTF is term frequencies counted over loaded records. Full names are
+// nearly all distinct, so they are counted by hash (a million strings
+// would cost the scan a tenth of its memory budget).
 type memTF struct {
-	n    float64
-	vals [match.NumFields]map[string]int32
+	n     float64
+	vals  [match.NumTFFields]map[string]int32
+	full  map[uint64]int32
+	hseed maphash.Seed
 }
 
 func newMemTF(recs []match.Record) *memTF {
-	t := &memTF{n: float64(len(recs))}
+	t := &memTF{n: float64(len(recs)), full: map[uint64]int32{}, hseed: maphash.MakeSeed()}
 	for i := range t.vals {
 		t.vals[i] = map[string]int32{}
 	}
 	for i := range recs {
-		for j, v := range tfValues(&recs[i]) {
-			if v != "" {
-				t.vals[tfFields[j]][v]++
+		tfEach(tfValues(&recs[i]), func(f match.Field, v string) {
+			if f == match.FFullName {
+				t.full[maphash.String(t.hseed, v)]++
+				return
 			}
-		}
+			t.vals[f][v]++
+		})
 	}
 	return t
 }
@@ -70,6 +77,9 @@ func newMemTF(recs []match.Record) *memTF {
 func (t *memTF) Freq(f match.Field, v string) float64 {
 	if t.n == 0 {
 		return 0
+	}
+	if f == match.FFullName {
+		return float64(t.full[maphash.String(t.hseed, v)]) / t.n
 	}
 	return float64(t.vals[f][v]) / t.n
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -120,6 +121,13 @@ func matchQuality(b *testing.B, n int) {
 		right, wrong float64
 	}
 	var sweep []sweepRow
+	// Calibration: of the candidates shown with probability in a band,
+	// the share that is the right record.
+	type calibRow struct {
+		p     float64
+		right bool
+	}
+	var calib []calibRow
 	// CPU time of the querying thread as well as wall time: on a shared
 	// machine the wall-clock p99 measures the neighbours.
 	runtime.LockOSThread()
@@ -163,12 +171,18 @@ func matchQuality(b *testing.B, n int) {
 				}
 			}
 			sweep = append(sweep, sweepRow{want[i] >= 0, right, wrong})
+			for _, c := range cs {
+				calib = append(calib, calibRow{c.Score, ok(c)})
+			}
 			if debug := os.Getenv("MATCH_BENCH_DEBUG"); debug != "" {
 				dumpCase(q, want[i], recs, cs, ok, debug)
 			}
 		}
 	}
 	b.StopTimer()
+	if os.Getenv("MATCH_BENCH_CAUSES") != "" {
+		diagnoseMisses(b, s, qs, want, recs, idOf, person)
+	}
 	// Pairs completeness: the share of returning queries whose record
 	// survives blocking at all, and how many records blocking offers.
 	kept, blockedTotal, returning := 0, 0, 0
@@ -218,6 +232,19 @@ func matchQuality(b *testing.B, n int) {
 			}
 		}
 		fmt.Printf("threshold %.3f: returning found %.1f%%, new people warned %.1f%%, precision of top candidates %.1f%%\n", th, pct(rec, ret), pct(warned, nw), pct(rec, rec+fa+warned))
+	}
+	bands := []float64{0, 0.25, 0.5, 0.8, 0.9, 0.95, 0.99, 1.01}
+	for k := 0; k+1 < len(bands); k++ {
+		n, right := 0, 0
+		for _, c := range calib {
+			if c.p >= bands[k] && c.p < bands[k+1] {
+				n++
+				if c.right {
+					right++
+				}
+			}
+		}
+		fmt.Printf("calibration: shown with probability in [%.2f, %.2f): %d candidates, %.1f%% the right record\n", bands[k], min(bands[k+1], 1), n, pct(right, n))
 	}
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
@@ -330,4 +357,149 @@ func benchLimit() int {
 		return n
 	}
 	return 5
+}
+
+// diagnoseMisses sorts every returning query whose record is not the
+// probable top candidate by cause, and every wrong probable candidate by
+// what it is (MATCH_BENCH_CAUSES=1; MATCH_BENCH_CAUSES=v also prints them).
+func diagnoseMisses(b *testing.B, s *registry.Store, qs []match.Person, want []int, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
+	ctx := operator(context.Background())
+	verbose := os.Getenv("MATCH_BENCH_CAUSES") == "v"
+	idsOf := map[int][]int64{}
+	for id, j := range idOf {
+		idsOf[person(j)] = append(idsOf[person(j)], id)
+	}
+	causes := map[string]int{}
+	detail := map[string]int{}
+	lv := func(r match.Result) string {
+		var parts []string
+		for f := range match.NumFields {
+			l := "-"
+			if r.L[f] != match.Null {
+				l = match.LevelNames[f][r.L[f]]
+			}
+			parts = append(parts, fmt.Sprintf("%s=%s(%+.1f)", match.Field(f), l, r.W[f]))
+		}
+		return strings.Join(parts, " ")
+	}
+	short := func(r match.Result) string {
+		var parts []string
+		for _, f := range []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone} {
+			l := "-"
+			if r.L[f] != match.Null {
+				l = match.LevelNames[f][r.L[f]]
+			}
+			parts = append(parts, match.Field(f).String()+"="+l)
+		}
+		return strings.Join(parts, " ")
+	}
+	for i, q := range qs {
+		np := newPatient(q)
+		cs, err := s.Candidates(ctx, np, 5)
+		if err != nil {
+			b.Fatal(err)
+		}
+		isRight := func(id int64) bool {
+			j, known := idOf[id]
+			if !known {
+				j = int(id - 1)
+			}
+			return want[i] >= 0 && person(j) == person(want[i])
+		}
+		for k, c := range cs {
+			if c.Level == idcards.MatchProbable && !isRight(c.Patient.ID) {
+				kind := "namesake"
+				if want[i] >= 0 {
+					kind = "returning query: another record"
+				}
+				j := idOf[c.Patient.ID]
+				if recs[j].Relative != "" || (j+1 < len(recs) && recs[j+1].Relative != "" && recs[j+1].Of < 0) {
+					kind += " (household with a relative)"
+				}
+				causes[fmt.Sprintf("false probable #%d: %s", k+1, kind)]++
+				if verbose {
+					fmt.Printf("FALSEPROB %+v\n   got %s %.3f w=%.1f %v\n", q, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
+				}
+			}
+		}
+		if want[i] < 0 {
+			continue
+		}
+		if len(cs) > 0 && cs[0].Level == idcards.MatchProbable && isRight(cs[0].Patient.ID) {
+			causes["ok: probable at top"]++
+			continue
+		}
+		blocked, err := s.BlockedIDsForTest(ctx, np)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var best match.Result
+		bestID := int64(-1)
+		for _, id := range idsOf[person(want[i])] {
+			r, err := s.ScoreForTest(ctx, np, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if bestID < 0 || r.Weight > best.Weight {
+				best, bestID = r, id
+			}
+		}
+		inBlock := false
+		for _, id := range blocked {
+			if isRight(id) {
+				inBlock = true
+			}
+		}
+		rank := -1
+		for k, c := range cs {
+			if isRight(c.Patient.ID) {
+				rank = k
+				break
+			}
+		}
+		var cause string
+		switch {
+		case !inBlock:
+			cause = "blocked out"
+		case rank > 0 || (rank < 0 && len(cs) > 0 && cs[0].Weight > best.Weight):
+			cause = "outranked by another record"
+			if rank > 0 && cs[rank].Level == idcards.MatchProbable {
+				cause += " (itself probable)"
+			}
+		case best.Level == "":
+			cause = "not listed (below possible)"
+		case best.Guard != "":
+			cause = "guard: " + best.Guard
+		default:
+			cause = "possible: below the probable threshold"
+		}
+		causes[cause]++
+		if cause != "blocked out" {
+			detail[cause+" | "+short(best)]++
+		}
+		if verbose {
+			fmt.Printf("MISS[%s] p=%.3f w=%.1f q: %+v\n   want: %+v\n   %s\n", cause, best.Probability, best.Weight, q, recs[want[i]].Person, lv(best))
+			for _, c := range cs {
+				fmt.Printf("   got ok=%v %s %.3f w=%.1f %s | %s | %s | %s | %s\n", isRight(c.Patient.ID), c.Level, c.Score, c.Weight, c.Patient.GivenName, c.Patient.FamilyName, c.Patient.BirthDate, c.Patient.Phone, c.Patient.Village)
+			}
+		}
+	}
+	keys := make([]string, 0, len(causes))
+	for k := range causes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Printf("CAUSE %5d  %s\n", causes[k], k)
+	}
+	keys = keys[:0]
+	for k := range detail {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, c int) bool { return detail[keys[a]] > detail[keys[c]] })
+	for _, k := range keys {
+		if detail[k] >= 2 {
+			fmt.Printf("DETAIL %4d  %s\n", detail[k], k)
+		}
+	}
 }

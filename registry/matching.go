@@ -88,6 +88,15 @@ func (s *Store) MatchModel(ctx context.Context) (*match.Model, error) {
 	if err != nil {
 		return match.DefaultModel(), nil // another version's model: defaults until retrained
 	}
+	if m.Source != "em" {
+		// m (and the return rate) are the built-in priors: take this
+		// version's, so better priors reach registries trained before.
+		d := match.DefaultModel()
+		for f := range match.NumFields {
+			m.Fields[f].M = d.Fields[f].M
+		}
+		m.ReturnRate = d.ReturnRate
+	}
 	return m, nil
 }
 
@@ -99,11 +108,33 @@ func npPerson(np NewPatient) match.Person {
 	return match.Person{Given: np.GivenName, Family: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate, BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village}
 }
 
-// tfFields are the fields with term frequencies, in match_indexed.tf order.
-var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage}
+// tfFields are the fields with term frequencies, in match_indexed.tf order
+// (the word fields hold a record's distinct words, space-separated).
+var tfFields = []match.Field{match.FGiven, match.FFamily, match.FBirth, match.FPhone, match.FVillage, match.FGivenWord, match.FFamilyWord, match.FFullName}
 
 func tfValues(r *match.Record) []string {
-	return []string{r.Given, r.Family, match.BirthValue(r), r.Phone, r.Village}
+	return []string{r.Given, r.Family, match.BirthValue(r), r.Phone, r.Village,
+		strings.Join(match.Words(r, match.FGiven), " "), strings.Join(match.Words(r, match.FFamily), " "), match.FullName(r)}
+}
+
+// tfEach calls fn for every (field, value) a record's tfValues count
+// under: one value per field, one per word for the word fields.
+func tfEach(vals []string, fn func(f match.Field, v string)) {
+	for i, v := range vals {
+		if v == "" || i >= len(tfFields) {
+			continue
+		}
+		f := tfFields[i]
+		if f == match.FGivenWord || f == match.FFamilyWord {
+			for _, w := range strings.Split(v, " ") {
+				if w != "" {
+					fn(f, w)
+				}
+			}
+			continue
+		}
+		fn(f, v)
+	}
 }
 
 const (
@@ -247,11 +278,7 @@ func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int
 		delta := map[tfk]int{}
 		for _, it := range items {
 			if it.oldTF != "" {
-				for i, val := range strings.Split(it.oldTF, "\x1f") {
-					if val != "" && i < len(tfFields) {
-						delta[tfk{int(tfFields[i]), val}]--
-					}
-				}
+				tfEach(strings.Split(it.oldTF, "\x1f"), func(f match.Field, v string) { delta[tfk{int(f), v}]-- })
 				delta[tfk{tfCountField, ""}]--
 				if _, err := delKeys.ExecContext(ctx, it.id); err != nil {
 					return err
@@ -271,11 +298,7 @@ func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int
 				}
 			}
 			vals := tfValues(&it.rec)
-			for i, val := range vals {
-				if val != "" {
-					delta[tfk{int(tfFields[i]), val}]++
-				}
-			}
+			tfEach(vals, func(f match.Field, v string) { delta[tfk{int(f), v}]++ })
 			delta[tfk{tfCountField, ""}]++
 			tf := strings.Join(vals, "\x1f")
 			if tf == "" {
@@ -330,7 +353,7 @@ func (t *queryTF) Freq(f match.Field, v string) float64 {
 }
 
 // loadTF reads the frequencies of the query's values (and of its given and
-// family names in each other's field, for swapped names).
+// family names and their words in each other's field, for swapped names).
 func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, error) {
 	t := &queryTF{vals: map[match.Field]map[string]float64{}}
 	var n int64
@@ -343,17 +366,18 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 		v string
 	}
 	var want []fv
-	vals := tfValues(q)
-	for i, v := range vals {
-		if v != "" {
-			want = append(want, fv{tfFields[i], v})
-		}
-	}
+	tfEach(tfValues(q), func(f match.Field, v string) { want = append(want, fv{f, v}) })
 	if q.Given != "" {
 		want = append(want, fv{match.FFamily, q.Given})
 	}
 	if q.Family != "" {
 		want = append(want, fv{match.FGiven, q.Family})
+	}
+	for _, w := range match.Words(q, match.FGiven) {
+		want = append(want, fv{match.FFamilyWord, w})
+	}
+	for _, w := range match.Words(q, match.FFamily) {
+		want = append(want, fv{match.FGivenWord, w})
 	}
 	if len(want) == 0 {
 		return t, int(n), nil
@@ -417,73 +441,22 @@ func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit
 	if limit <= 0 {
 		limit = 5
 	}
-	cfg, err := s.matchConfig(ctx)
+	qs, err := s.scoreQuery(ctx, np, self, nil)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
-		return nil, err
-	}
-	q := match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
-	year := s.Now().Year()
-	tf, n, err := s.loadTF(ctx, &q)
-	if err != nil {
-		return nil, fmt.Errorf("registry: candidates: %w", err)
-	}
-	sc := match.NewScorer(cfg.model, tf, n, year, cfg.th)
-	pats, err := s.blocked(ctx, &q, year)
-	if err != nil {
-		return nil, err
-	}
-	excluded := map[int64]bool{}
-	if self != 0 {
-		excluded[self] = true
-		rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN a = ? THEN b ELSE a END FROM match_pairs WHERE (a = ? OR b = ?) AND status = 'different'`, self, self, self)
-		if err != nil {
-			return nil, fmt.Errorf("registry: candidates: %w", err)
+	out := qs.scored[:0]
+	for _, o := range qs.scored {
+		if o.r.Level != "" {
+			out = append(out, o)
 		}
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			excluded[id] = true
-		}
-		rows.Close()
 	}
-	type scored struct {
-		p   idcards.Patient
-		rec match.Record
-		r   match.Result
-	}
-	var out []scored
-	for _, p := range pats {
-		if excluded[p.ID] {
-			continue
-		}
-		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
-		r := sc.Score(&q, &rec)
-		if r.Level == "" {
-			continue
-		}
-		out = append(out, scored{p, rec, r})
-	}
-	// Best first by weight (finer than the rounded probability); equal
-	// weights: the record agreeing on more fields, then the older record.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].r.Weight != out[j].r.Weight {
-			return out[i].r.Weight > out[j].r.Weight
-		}
-		ai, aj := agreements(out[i].r), agreements(out[j].r)
-		if ai != aj {
-			return ai > aj
-		}
-		return out[i].p.ID < out[j].p.ID
-	})
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	cands := make([]idcards.Candidate, 0, len(out))
 	for _, o := range out {
-		ev := sc.Explain(&q, &o.rec, o.r)
+		ev := qs.sc.Explain(&qs.q, &o.rec, o.r)
 		c := idcards.Candidate{Patient: o.p, Score: roundProb(o.r.Probability), Level: o.r.Level, Reasons: match.Reasons(ev),
 			Weight: math.Round(o.r.Weight*10) / 10, Evidence: ev}
 		ids, err := s.PatientIdentifiers(ctx, o.p.ID)
@@ -501,6 +474,119 @@ func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit
 		return nil, nil
 	}
 	return cands, nil
+}
+
+type scoredPatient struct {
+	p   idcards.Patient
+	rec match.Record
+	r   match.Result
+}
+
+// queryScores is one query scored against every record blocking offers.
+type queryScores struct {
+	sc     *match.Scorer
+	q      match.Record
+	scored []scoredPatient // best first
+}
+
+// scoreQuery scores np against every active record sharing a blocking key
+// with it (and extra, for diagnosis), then turns the pairwise scores into
+// the probability that each record is the person (match.Scorer.Posterior:
+// records that fit nearly as well share it; two records that are
+// themselves probably one person do not count as each other's rivals).
+// self and the records judged "different" from it are left out.
+func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra []idcards.Patient) (queryScores, error) {
+	var qs queryScores
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return qs, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return qs, err
+	}
+	qs.q = match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
+	year := s.Now().Year()
+	tf, n, err := s.loadTF(ctx, &qs.q)
+	if err != nil {
+		return qs, fmt.Errorf("registry: candidates: %w", err)
+	}
+	qs.sc = match.NewScorer(cfg.model, tf, n, year, cfg.th)
+	pats, err := s.blocked(ctx, &qs.q, year)
+	if err != nil {
+		return qs, err
+	}
+	for _, p := range extra {
+		dup := false
+		for _, b := range pats {
+			dup = dup || b.ID == p.ID
+		}
+		if !dup {
+			pats = append(pats, p)
+		}
+	}
+	excluded := map[int64]bool{}
+	if self != 0 {
+		excluded[self] = true
+		rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN a = ? THEN b ELSE a END FROM match_pairs WHERE (a = ? OR b = ?) AND status = 'different'`, self, self, self)
+		if err != nil {
+			return qs, fmt.Errorf("registry: candidates: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			excluded[id] = true
+		}
+		rows.Close()
+	}
+	out := make([]scoredPatient, 0, len(pats))
+	for _, p := range pats {
+		if excluded[p.ID] {
+			continue
+		}
+		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
+		out = append(out, scoredPatient{p, rec, qs.sc.Score(&qs.q, &rec)})
+	}
+	rs := make([]match.Result, len(out))
+	for i := range out {
+		rs[i] = out[i].r
+	}
+	// Whether two candidates are one person is judged without the query's
+	// term frequencies (those are loaded for the query's values only).
+	pair := match.NewScorer(cfg.model, nil, n, year, cfg.th)
+	memo := map[[2]int]float64{}
+	qs.sc.Posterior(rs, func(i, j int) float64 {
+		k := [2]int{min(i, j), max(i, j)}
+		v, ok := memo[k]
+		if !ok {
+			r := pair.Score(&out[i].rec, &out[j].rec)
+			if r.Guard == "" { // a twin or parent of the same name is someone else
+				v = r.Probability
+			}
+			memo[k] = v
+		}
+		return v
+	})
+	for i := range out {
+		out[i].r = rs[i]
+	}
+	// Best first by probability, then weight (finer than the rounded
+	// probability); equal: the record agreeing on more fields, then the
+	// older record.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].r.Probability != out[j].r.Probability {
+			return out[i].r.Probability > out[j].r.Probability
+		}
+		if out[i].r.Weight != out[j].r.Weight {
+			return out[i].r.Weight > out[j].r.Weight
+		}
+		ai, aj := agreements(out[i].r), agreements(out[j].r)
+		if ai != aj {
+			return ai > aj
+		}
+		return out[i].p.ID < out[j].p.ID
+	})
+	qs.scored = out
+	return qs, nil
 }
 
 // roundProb keeps three decimals but never rounds a probability below 1 up

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 
+	"github.com/idcards/idcards"
+
 	"github.com/idcards/idcards/match"
 )
 
@@ -36,4 +38,38 @@ func (s *Store) RefreshUForTest(ctx context.Context) error {
 		return err
 	}
 	return s.refreshU(ctx, cfg.variants, true)
+}
+
+// ScoreForTest scores np as the desk does and returns the result of one
+// stored patient, whatever its level (the miss diagnosis of the benchmark).
+func (s *Store) ScoreForTest(ctx context.Context, np NewPatient, id int64) (match.Result, error) {
+	p, err := s.Patient(ctx, id)
+	if err != nil {
+		return match.Result{}, err
+	}
+	qs, err := s.scoreQuery(ctx, np, 0, []idcards.Patient{p})
+	if err != nil {
+		return match.Result{}, err
+	}
+	for _, o := range qs.scored {
+		if o.p.ID == id {
+			return o.r, nil
+		}
+	}
+	return match.Result{}, nil
+}
+
+// ScoredForTest returns every record blocking offers for np with its
+// result after the posterior, best first (diagnosis).
+func (s *Store) ScoredForTest(ctx context.Context, np NewPatient) ([]idcards.Patient, []match.Result, error) {
+	qs, err := s.scoreQuery(ctx, np, 0, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	ps := make([]idcards.Patient, len(qs.scored))
+	rs := make([]match.Result, len(qs.scored))
+	for i, o := range qs.scored {
+		ps[i], rs[i] = o.p, o.r
+	}
+	return ps, rs, nil
 }

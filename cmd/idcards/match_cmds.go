@@ -31,17 +31,20 @@ initials, the birth date, the phone, the village, each capped to the records
 nearest the birth year) and scored field by field (Fellegi–Sunter): each
 field's agreement level adds or subtracts bits of evidence, exact agreement on
 a rare name counts more than on a common one, and a missing field counts
-neither way. Score is the match probability.
+neither way. Score is the probability that this record is the person, given
+every record found: namesakes that fit about as well share it ("2 other
+records fit nearly as well").
 
 Levels: probable (probability ≥ setting match_probable, default 0.95) —
 registration is refused unless the clerk records a reason; possible (≥
-match_possible, default 0.25) — shown as a warning. Different given names
-(twins) or birth dates too far apart (parent and child of the same name) are
-never probable.
+match_possible, default 0.25, or one of several namesakes that would be on its
+own) — shown as a warning. Different given names (twins) or birth dates too
+far apart (parent and child of the same name) are never probable.
 
 --file answers many queries in one process: a CSV with a header (given_name,
 family_name, sex, birth_date, birth_date_estimated, age, phone, village; an
-id column is echoed); with --json one JSON object per query per line:
+id column is echoed); a query may lack a birth date; every row is checked
+before anything is printed. With --json one JSON object per query per line:
 {"line":2,"id":"...","query":{...},"candidates":[...]}.
 
 Exit status 1 when a single query has a probable match.`,

@@ -34,12 +34,13 @@ func TestPatients_MatchFileJSON(t *testing.T) {
 	queries := "id,given_name,family_name,sex,birth_date,birth_date_estimated,age,phone,village\n" +
 		"q1,Aminah,Nakatto,F,1990-12-04,,,+256 772 123 456,\n" + // variant, typo, day/month swap, international phone
 		"q2,Khan,Muhammad,M,1976-07-01,1,,,Seeta\n" + // swapped, variant, estimated age
-		"q3,Sarah,Mukasa,F,2001-02-03,,,,\n" // new person
+		"q3,Sarah,Mukasa,F,2001-02-03,,,,\n" + // new person
+		"q4,Amina,Nakato,F,,,,0772123456,Kireka\n" // no birth date: still a query (no evidence either way)
 	out, _, err := patientsCLI(t, db, "", "patients", "match", "--file", writeFile(t, "q.csv", queries), "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out, "\n"); n != 3 {
+	if n := strings.Count(out, "\n"); n != 4 {
 		t.Fatalf("%d lines, want one per query:\n%s", n, out)
 	}
 	got := volatile.ReplaceAllString(out, `"$1":"-"`)
@@ -81,23 +82,28 @@ func TestPatients_MatchEval(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The MRN of Amina Nakato, from the export.
-	var amina string
+	var amina, babirye string
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, ",Amina,") {
 			amina = strings.Split(line, ",")[0]
 		}
+		if strings.Contains(line, ",Babirye,") {
+			babirye = strings.Split(line, ",")[0]
+		}
 	}
-	if amina == "" {
-		t.Fatalf("no MRN for Amina in export:\n%s", out)
+	if amina == "" || babirye == "" {
+		t.Fatalf("no MRN for Amina or Babirye in export:\n%s", out)
 	}
 	labelled := "given_name,family_name,sex,birth_date,phone,truth\n" +
 		"Amina,Nakatto,F,1990-04-12,0772123456," + amina + "\n" +
-		"Sarah,Mukasa,F,2001-02-03,,\n"
+		"Sarah,Mukasa,F,2001-02-03,,\n" +
+		"Amina,Nakato,F,,0772123456," + babirye + ";" + amina + "\n" // several MRNs: any is right; no birth date
+
 	out, _, err = patientsCLI(t, db, "", "patients", "match-eval", "--file", writeFile(t, "l.csv", labelled))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"2 queries: 1 returning, 1 new", "probable               100.0%", "right record on top and probable: 100.0%"} {
+	for _, want := range []string{"3 queries: 2 returning, 1 new", "probable               100.0%", "\npossible                 0.0%", "right record on top and probable: 100.0%"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("match-eval lacks %q:\n%s", want, out)
 		}

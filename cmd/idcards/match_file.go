@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/registry"
@@ -121,6 +122,20 @@ func orU(s string) string {
 	return s
 }
 
+// validateQueries normalises every query as a registration would (names,
+// sex, date format) before anything is matched, so a bad row is an error
+// naming its line and nothing is half done. A query is a look-up: like
+// `patients match --given`, it may lack a birth date (no evidence either
+// way), as registry rows may.
+func validateQueries(qs []queryRow, now time.Time) error {
+	for i := range qs {
+		if err := qs[i].NP.ValidateRecord(now); err != nil {
+			return fmt.Errorf("line %d: %w", qs[i].Line, err)
+		}
+	}
+	return nil
+}
+
 // matchLine is one line of `patients match --file --json`.
 type matchLine struct {
 	Line       int                 `json:"line"`
@@ -161,12 +176,12 @@ func (a *app) matchFile(ctx context.Context, s *registry.Store, path string, lim
 	if err != nil {
 		return err
 	}
+	if err := validateQueries(qs, s.Now()); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(a.stdout)
 	for _, q := range qs {
 		np := q.NP
-		if err := np.Validate(s.Now()); err != nil {
-			return fmt.Errorf("line %d: %w", q.Line, err)
-		}
 		cands, err := s.Candidates(ctx, np, limit)
 		if err != nil {
 			return err
@@ -200,13 +215,17 @@ func (a *app) patientsMatchEvalCmd() *cobra.Command {
 with the truth. The file is a CSV with a header: the query's given_name,
 family_name, sex, birth_date (YYYY-MM-DD), birth_date_estimated (1/0), age
 (instead of a date), phone, village, and truth — the MRN of the registered
-record that is the same person, or empty for someone not registered.
+record that is the same person (several MRNs separated by spaces or ";" when
+the person is registered more than once: any of them is right), or empty for
+someone not registered.
 
-Printed per level (probable, and probable-or-possible):
+Printed per level (probable, possible only, and probable-or-possible):
   recall      share of returning patients whose record is offered at that
-              level or above (anywhere in the top --limit candidates);
-  precision   share of candidates at that level that are the right record;
-  false alarm share of new people (empty truth) warned at that level or above.
+              level (anywhere in the top --limit candidates);
+  precision   share of candidates at that level that are the right record
+              (for possible: how often a "possible" is worth a look);
+  false alarm share of new people (empty truth) warned at that level (for
+              possible: warned, but by nothing probable).
 Also: returning patients whose record is the top candidate and probable.
 
 Use it to check the defaults (settings match_probable, match_possible) on
@@ -235,22 +254,25 @@ your own reviewed registrations before changing them.`,
 			if err != nil {
 				return err
 			}
+			if err := validateQueries(qs, s.Now()); err != nil {
+				return err
+			}
 			var ev evalCounts
 			for _, q := range qs {
 				np := q.NP
-				if err := np.Validate(s.Now()); err != nil {
-					return fmt.Errorf("line %d: %w", q.Line, err)
-				}
-				var truth int64
-				if q.Truth != "" {
-					v, err := s.Verify(ctx, q.Truth)
+				// truth: one MRN, or several (space, ; or | between) when
+				// the person is registered more than once — any of them is
+				// the right record.
+				truth := map[int64]bool{}
+				for _, mrn := range strings.FieldsFunc(q.Truth, func(r rune) bool { return r == ' ' || r == ';' || r == '|' }) {
+					v, err := s.Verify(ctx, mrn)
 					if err != nil {
-						return fmt.Errorf("line %d: truth %s: %w", q.Line, printable(q.Truth), err)
+						return fmt.Errorf("line %d: truth %s: %w", q.Line, printable(mrn), err)
 					}
 					if v.Patient == nil {
-						return idcards.Errorf(idcards.Invalid, "line %d: truth %s names no patient (%s)", q.Line, printable(q.Truth), v.Status)
+						return idcards.Errorf(idcards.Invalid, "line %d: truth %s names no patient (%s)", q.Line, printable(mrn), v.Status)
 					}
-					truth = v.Patient.ID
+					truth[v.Patient.ID] = true
 				}
 				cands, err := s.Candidates(ctx, np, limit)
 				if err != nil {
@@ -264,7 +286,7 @@ your own reviewed registrations before changing them.`,
 			}
 			a.printf("%d queries: %d returning, %d new\n", rep.Returning+rep.New, rep.Returning, rep.New)
 			a.printf("%-20s %8s %10s %12s\n", "level", "recall", "precision", "false alarm")
-			for _, l := range []evalLevel{rep.Probable, rep.AnyLevel} {
+			for _, l := range []evalLevel{rep.Probable, rep.Possible, rep.AnyLevel} {
 				a.printf("%-20s %7.1f%% %9.1f%% %11.1f%%\n", l.Level, l.Recall, l.Precision, l.FalseAlarm)
 			}
 			a.printf("returning patients with the right record on top and probable: %.1f%%\n", rep.TopProbable)
@@ -285,10 +307,15 @@ type evalCounts struct {
 	newWarned, newWarnedPro int
 }
 
-func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
+// possible candidates are those offered but not probable.
+func (e *evalCounts) possible() evalLevel {
+	return evalLevel{"possible", pctOf(e.found-e.foundProb, e.returning), pctOf(e.right-e.probRight, e.cands-e.probCands), pctOf(e.newWarned-e.newWarnedPro, e.newPeople)}
+}
+
+func (e *evalCounts) add(truth map[int64]bool, cs []idcards.Candidate) {
 	found, foundProb := false, false
 	for _, c := range cs {
-		ok := truth != 0 && c.Patient.ID == truth
+		ok := truth[c.Patient.ID]
 		e.cands++
 		if ok {
 			e.right++
@@ -302,7 +329,7 @@ func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
 			}
 		}
 	}
-	if truth == 0 {
+	if len(truth) == 0 {
 		e.newPeople++
 		if len(cs) > 0 {
 			e.newWarned++
@@ -322,7 +349,7 @@ func (e *evalCounts) add(truth int64, cs []idcards.Candidate) {
 	if foundProb {
 		e.foundProb++
 	}
-	if len(cs) > 0 && cs[0].Patient.ID == truth && cs[0].Level == idcards.MatchProbable {
+	if len(cs) > 0 && truth[cs[0].Patient.ID] && cs[0].Level == idcards.MatchProbable {
 		e.top++
 	}
 }
@@ -338,6 +365,7 @@ type evalReport struct {
 	Returning   int       `json:"returning"`
 	New         int       `json:"new"`
 	Probable    evalLevel `json:"probable"`
+	Possible    evalLevel `json:"possible"`
 	AnyLevel    evalLevel `json:"any_level"`
 	TopProbable float64   `json:"top_probable"`
 }
@@ -353,6 +381,7 @@ func (e *evalCounts) report() evalReport {
 	return evalReport{
 		Returning: e.returning, New: e.newPeople,
 		Probable:    evalLevel{"probable", pctOf(e.foundProb, e.returning), pctOf(e.probRight, e.probCands), pctOf(e.newWarnedPro, e.newPeople)},
+		Possible:    e.possible(),
 		AnyLevel:    evalLevel{"probable or possible", pctOf(e.found, e.returning), pctOf(e.right, e.cands), pctOf(e.newWarned, e.newPeople)},
 		TopProbable: pctOf(e.top, e.returning),
 	}
