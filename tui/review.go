@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/registry"
@@ -242,13 +243,24 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 		}
 		return b.String()
 	}
-	per := 4
-	room := max(1, (h-3)/per)
+	// As many pairs as fit, the chosen one always among them.
+	room := max(1, h-3)
 	start := 0
-	if s.cursor >= room {
-		start = s.cursor - room + 1
+	for used := 0; ; start++ {
+		used = 0
+		for i := start; i <= s.cursor; i++ {
+			used += pairHeight(s.pairs[i], w) + 1
+		}
+		if used <= room || start == s.cursor {
+			break
+		}
 	}
-	for i := start; i < len(s.pairs) && i-start < room; i++ {
+	for i, used := start, 0; i < len(s.pairs); i++ {
+		n := pairHeight(s.pairs[i], w) + 1
+		if used+n > room && i > start {
+			break
+		}
+		used += n
 		b.WriteString(pairLines(st, s.pairs[i], e, w, i == s.cursor))
 		b.WriteString("\n")
 	}
@@ -265,9 +277,18 @@ func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) s
 	}
 	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, mrn(p.AMRNs), patientLine(p.A, e))
 	second := fmt.Sprintf("        2 %-12s %s", mrn(p.BMRNs), patientLine(p.B, e))
-	why := "        " + strings.Join(p.Reasons, " · ")
 	if selected {
 		first = st.selected.Render(truncate(first, w))
 	}
-	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + st.faint.Render(truncate(why, w)) + "\n"
+	// The reasons are wrapped, never cut: they are what the judgment rests on.
+	var why strings.Builder
+	for _, l := range strings.Split(ansi.Wrap(strings.Join(p.Reasons, " · "), max(w-8, 10), ""), "\n") {
+		why.WriteString(st.faint.Render("        "+l) + "\n")
+	}
+	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + why.String()
+}
+
+// pairHeight is how many lines pairLines takes for p at width w.
+func pairHeight(p registry.ReviewPair, w int) int {
+	return 2 + strings.Count(ansi.Wrap(strings.Join(p.Reasons, " · "), max(w-8, 10), ""), "\n") + 1
 }

@@ -2,7 +2,10 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -81,4 +84,50 @@ func TestReviewDuplicatesAtTheDesk(t *testing.T) {
 	noScreen(t, m, "ctrl+d")
 	m = drive(t, m, ctrl('d'))
 	noScreen(t, m, "Duplicates to review")
+}
+
+// reviewPath is fixedPath with the review list (deskReg's *registry.Store).
+type reviewPath struct{ fixedPath }
+
+func (r reviewPath) ReviewList(ctx context.Context, all bool, limit int) ([]registry.ReviewPair, error) {
+	return r.deskReg.ReviewList(ctx, all, limit)
+}
+func (r reviewPath) JudgeDifferent(ctx context.Context, id int64, note string) error {
+	return r.deskReg.JudgeDifferent(ctx, id, note)
+}
+func (r reviewPath) JudgeSame(ctx context.Context, id, keep int64, note string) error {
+	return r.deskReg.JudgeSame(ctx, id, keep, note)
+}
+
+// TestGoldenReview: the review list and its reason prompt, at both sizes.
+func TestGoldenReview(t *testing.T) {
+	s := newStore(t)
+	for _, p := range [][3]string{{"Amina", "Nakato", "0772123456"}, {"Amina", "Nakatto", "0772123456"}, {"Grace", "Achieng", ""}, {"Grace", "Achieng", "0701555123"}} {
+		np := registry.NewPatient{GivenName: p[0], FamilyName: p[1], Sex: idcards.SexFemale, BirthDate: "1990-04-12", Phone: p[2]}
+		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ScanDuplicates(opCtx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, v := range []struct {
+			name string
+			msgs []tea.Msg
+		}{
+			{"review_list", []tea.Msg{ctrl('d')}},
+			{"review_reason", []tea.Msg{ctrl('d'), keyText('2')}},
+		} {
+			t.Run(fmt.Sprintf("%s_%dx%d", v.name, size[0], size[1]), func(t *testing.T) {
+				cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+				cfg.Registry, cfg.StatusEvery = reviewPath{fixedPath{deskReg{s}}}, -1
+				m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				m = drive(t, m, v.msgs...)
+				out := screenText(m)
+				checkLayout(t, out, size[0], size[1])
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
 }
