@@ -39,8 +39,9 @@ func (a *app) rootCmd() *cobra.Command {
 		Use:   "idcards",
 		Short: "Check-digit patient IDs, barcoded ID cards and scan verification for a registration desk",
 		Long: `idcards issues unique medical record numbers (MRNs) with a check character,
-prints them as barcoded ID cards, checks scanned codes against a local SQLite
-registry (CLI, desk screen and an HTTP endpoint for networked scanners).
+prints them as barcoded ID cards, checks scanned codes against the registry
+(CLI, desk screen and an HTTP endpoint for networked scanners) and warns
+before a second record is made for a patient already registered.
 Registrations reach OpenMRS through "idcards sync" (see idcards sync --help).
 
 The registry is one SQLite file: --db, or $IDCARDS_DB, or by default
