@@ -695,7 +695,7 @@ func installKey(key *ChainKey, path string, replace bool, now time.Time) error {
 			return nil
 		}
 		if !replace {
-			return idcards.Errorf(idcards.Conflict, "restore: a different chain key is at %s", path)
+			return idcards.Errorf(idcards.Conflict, "a different chain key is already at %s (another registry's, or one replaced since): move it away first if it is stale", path)
 		}
 		if err := os.Rename(path, keptName(path, now)); err != nil {
 			return fmt.Errorf("registry: restore: %w", err)

@@ -35,7 +35,7 @@ Scanner requests answered by ` + "`idcards serve`" + ` go to the scan log instea
 (` + "`idcards audit scans`" + `), one scan.batch audit row per batch holding a digest of
 the batch's rows, so verify covers them too.`,
 	}
-	cmd.AddCommand(a.auditListCmd(), a.auditExportCmd(), a.auditVerifyCmd(), a.auditHeadCmd(), a.auditScansCmd())
+	cmd.AddCommand(a.auditListCmd(), a.auditExportCmd(), a.auditVerifyCmd(), a.auditHeadCmd(), a.auditScansCmd(), a.auditKeyCmd())
 	return cmd
 }
 
@@ -333,4 +333,61 @@ rewrite history, but not a head that already left the machine.`,
 			return nil
 		},
 	}
+}
+
+func (a *app) auditKeyCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "key",
+		Short: "Where this machine keeps the registry's audit chain key; install a copy on a new desk",
+		Long: `The audit trail is keyed with the registry's chain key, a file kept apart from
+the registry (mode 0600). Every desk that writes needs it: a desk without it
+says "the audit chain key is not available" and changes nothing.
+
+  idcards audit key            where this machine looks for the key (--db's
+                               default place, or $IDCARDS_AUDIT_KEY) and which
+                               key is there (its public id, never the secret)
+  idcards audit key install F  check the key file F against the registry (its
+                               identity, and the whole trail must verify under
+                               it), then copy it to that place, mode 0600
+
+For a PostgreSQL registry the place is ~/.config/idcards/HOST_PORT_DB.auditkey
+on each desk: copy the key from the desk that ran init (a USB stick, scp), run
+install once on each desk, then delete the stray copy (docs/deploy.md).`,
+		Example: `  idcards --db 'postgres://idcards_desk@db.clinic.lan/idcards?sslmode=verify-full' audit key install /media/usb/db.clinic.lan_5432_idcards.auditkey
+  idcards audit key --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := registry.ChainKeyStatus(a.registryPath(), a.storeOptions())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return a.writeJSON(st)
+			}
+			if !st.Present {
+				a.printf("no chain key at %s: install the registry's key there (idcards audit key install FILE)\n", st.Path)
+				return nil
+			}
+			a.printf("chain key %s of registry %s at %s\n", st.KeyID, st.Registry, st.Path)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	install := &cobra.Command{
+		Use:   "install FILE",
+		Short: "Check a copy of the chain key against the registry and put it where this desk looks for it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := idcards.WithActor(cmd.Context(), a.osActor())
+			st, rows, err := registry.InstallChainKey(ctx, a.registryPath(), args[0], a.storeOptions())
+			if err != nil {
+				return err
+			}
+			a.printf("installed chain key %s of registry %s at %s (mode 0600); the trail's %d rows verify under it\n", st.KeyID, st.Registry, st.Path, rows)
+			return nil
+		},
+	}
+	cmd.AddCommand(install)
+	return cmd
 }
