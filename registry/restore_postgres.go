@@ -130,7 +130,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		}
 		if err == nil {
 			defer os.RemoveAll(kdir)
-			_, err = restorePGLive(ctx, src, live, key, opt, rep, filepath.Join(kdir, "kept.db"), keep, detail)
+			err = restorePGLive(ctx, src, live, key, opt, rep, filepath.Join(kdir, "kept.db"), keep, detail)
 		}
 	} else {
 		var dst *Store
@@ -254,25 +254,25 @@ func privateDir(parent string) (string, error) {
 // restorePGLive copies the checked scratch registry src into the live
 // PostgreSQL registry dst inside one write transaction (see the top of this
 // file).
-func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt RestoreOptions, rep *RestoreReport, staged, keep, detail string) (CopyReport, error) {
+func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt RestoreOptions, rep *RestoreReport, staged, keep, detail string) error {
 	rep.Live = true
-	cr := CopyReport{From: src.Path(), To: dst.Path(), Tables: map[string]int64{}}
+	cr := CopyReport{From: src.Path(), To: dst.Path(), Tables: map[string]int64{}} // the rows copied, per table (fillTx)
 	conn, err := src.db.Conn(ctx)
 	if err != nil {
-		return cr, err
+		return err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, src.dialect.beginRead); err != nil {
-		return cr, err
+		return err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 	srcTables, err := src.tables(ctx, conn)
 	if err != nil {
-		return cr, err
+		return err
 	}
 	tx, err := dst.beginWriteTx(ctx)
 	if err != nil {
-		return cr, Unreachable(err)
+		return Unreachable(err)
 	}
 	defer tx.Rollback()
 	// The backup must be of this registry.
@@ -280,11 +280,11 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&liveID)
 	conn.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'registry_id'`).Scan(&backupID)
 	if !opt.OtherRegistry && liveID != "" && backupID != "" && liveID != backupID {
-		return cr, idcards.Errorf(idcards.Conflict, "restore: the backup is of another registry (%s) than the one in %s (%s): pass --other-registry if that is what you mean", backupID, dst.Path(), liveID)
+		return idcards.Errorf(idcards.Conflict, "restore: the backup is of another registry (%s) than the one in %s (%s): pass --other-registry if that is what you mean", backupID, dst.Path(), liveID)
 	}
 	dstTables, err := dst.tables(ctx, tx)
 	if err != nil {
-		return cr, err
+		return err
 	}
 	have := map[string]bool{}
 	for _, t := range dstTables {
@@ -292,13 +292,13 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	}
 	for _, t := range srcTables {
 		if !have[t] {
-			return cr, idcards.Errorf(idcards.Internal, "restore: %s has no table %s: its schema is older or newer than this program's", dst.Path(), t)
+			return idcards.Errorf(idcards.Internal, "restore: %s has no table %s: its schema is older or newer than this program's", dst.Path(), t)
 		}
 	}
 	// What the registry being replaced knows, under the lock.
 	marks, err := seriesMarks(ctx, tx)
 	if err != nil {
-		return cr, err
+		return err
 	}
 	type seriesDef struct {
 		prefix, scheme, created string
@@ -307,24 +307,24 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	var defs []seriesDef
 	rows, err := tx.QueryContext(ctx, `SELECT prefix, width, scheme, created_at FROM series ORDER BY id`)
 	if err != nil {
-		return cr, err
+		return err
 	}
 	for rows.Next() {
 		var d seriesDef
 		if err := rows.Scan(&d.prefix, &d.width, &d.scheme, &d.created); err != nil {
 			rows.Close()
-			return cr, err
+			return err
 		}
 		defs = append(defs, d)
 	}
 	rows.Close()
 	pool, err := livePool(ctx, tx, "id_pool")
 	if err != nil {
-		return cr, err
+		return err
 	}
 	inBackup := map[string]bool{}
 	if rows, err = conn.QueryContext(ctx, `SELECT mrn FROM identifiers`); err != nil {
-		return cr, err
+		return err
 	}
 	for rows.Next() {
 		var m string
@@ -333,7 +333,7 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	}
 	rows.Close()
 	if rows, err = tx.QueryContext(ctx, `SELECT mrn FROM identifiers`); err != nil {
-		return cr, err
+		return err
 	}
 	for rows.Next() {
 		var m string
@@ -344,7 +344,7 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return cr, err
+		return err
 	}
 	// The copy of the registry as replaced, every desk's last write
 	// included: exported through this transaction.
@@ -353,17 +353,17 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 		err = os.Rename(staged, keep)
 	}
 	if err != nil {
-		return cr, fmt.Errorf("keep a copy of %s: %w", dst.Path(), err)
+		return fmt.Errorf("keep a copy of %s: %w", dst.Path(), err)
 	}
 	syncDir(filepath.Dir(keep))
 	rep.Kept = keep
-	fail := func(err error) (CopyReport, error) {
+	fail := func(err error) error {
 		os.Remove(keep)
 		rep.Kept = ""
 		if pgCode(err) == "42501" {
-			return cr, idcards.Errorf(idcards.Forbidden, "restore: this role may not empty the registry's tables (%v): restore over a PostgreSQL registry as the database owner (the role that ran idcards init)", err)
+			return idcards.Errorf(idcards.Forbidden, "restore: this role may not empty the registry's tables (%v): restore over a PostgreSQL registry as the database owner (the role that ran idcards init)", err)
 		}
-		return cr, Unreachable(err)
+		return Unreachable(err)
 	}
 	// Empty and refill. TRUNCATE fires no row triggers; the refill's
 	// inserts note their rows (audit_pending, match_pending,
@@ -429,7 +429,7 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
-	return cr, nil
+	return nil
 }
 
 // exportThrough writes the registry s as q sees it (a transaction holding
