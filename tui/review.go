@@ -244,25 +244,28 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 		return b.String()
 	}
 	// As many pairs as fit, the chosen one always among them.
+	shown := make([]string, len(s.pairs))
+	for i, p := range s.pairs {
+		shown[i] = pairLines(st, p, e, w, i == s.cursor) + "\n"
+	}
+	height := func(i int) int { return strings.Count(shown[i], "\n") }
 	room := max(1, h-3)
 	start := 0
 	for used := 0; ; start++ {
 		used = 0
 		for i := start; i <= s.cursor; i++ {
-			used += pairHeight(s.pairs[i], w) + 1
+			used += height(i)
 		}
 		if used <= room || start == s.cursor {
 			break
 		}
 	}
 	for i, used := start, 0; i < len(s.pairs); i++ {
-		n := pairHeight(s.pairs[i], w) + 1
-		if used+n > room && i > start {
+		if used+height(i) > room && i > start {
 			break
 		}
-		used += n
-		b.WriteString(pairLines(st, s.pairs[i], e, w, i == s.cursor))
-		b.WriteString("\n")
+		used += height(i)
+		b.WriteString(shown[i])
 	}
 	return b.String()
 }
@@ -286,9 +289,4 @@ func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) s
 		why.WriteString(st.faint.Render("        "+l) + "\n")
 	}
 	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + why.String()
-}
-
-// pairHeight is how many lines pairLines takes for p at width w.
-func pairHeight(p registry.ReviewPair, w int) int {
-	return 2 + strings.Count(ansi.Wrap(strings.Join(p.Reasons, " · "), max(w-8, 10), ""), "\n") + 1
 }
