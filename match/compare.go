@@ -140,13 +140,20 @@ func compareName(a, b string, at, bt []string, ak, bk []string) (int8, float64) 
 		short, long = long, short
 	}
 	if len(long) > 1 {
+		// Each word of the shorter name against its best word of the
+		// longer, each word used once ("Aminata Aminata" is not
+		// "Aminata Moussa").
 		tot := 0.0
+		used := make([]bool, len(long))
 		for _, x := range short {
-			best := 0.0
-			for _, y := range long {
-				if s := jaroWinkler(x, y); s > best {
-					best = s
+			best, at := 0.0, -1
+			for k, y := range long {
+				if s := jaroWinkler(x, y); !used[k] && s > best {
+					best, at = s, k
 				}
+			}
+			if at >= 0 {
+				used[at] = true
 			}
 			tot += best
 		}
@@ -174,24 +181,48 @@ func compareName(a, b string, at, bt []string, ak, bk []string) (int8, float64) 
 		return NameSimilar, sim
 	case sim >= 0.72 && len(ak) > 0 && len(bk) > 0 && ak[0] == bk[0]:
 		return NameSimilar, sim
+	case len(short) < len(long) && closeSubset(short, long):
+		// A word added or dropped and a slip in another ("Omuha Mary" /
+		// "Otuha"): each word of the shorter name is a slip of one in
+		// the longer. Two desk errors at once, so only similar.
+		return NameSimilar, sim
 	}
 	return NameOther, sim
 }
 
+// closeSubset reports whether every word of short is one keyboard slip
+// from, or Jaro–Winkler close to, a word of long.
+func closeSubset(short, long []string) bool {
+	for _, x := range short {
+		found := false
+		for _, y := range long {
+			if x == y || oneEdit(x, y) || (len(x) > 3 && jaroWinkler(x, y) >= 0.9) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return len(short) > 0
+}
+
+// spellingLevel grades two names as compareName does but without the
+// variants table (words as written): a variant spelling is never weaker
+// evidence than the same pair read as a slip would be.
+func spellingLevel(a, b string, ak, bk []string) int8 {
+	l, _ := compareName(a, b, strings.Fields(a), strings.Fields(b), ak, bk)
+	return l
+}
+
+// sameWords reports whether a and b hold the same words, in any order
+// (as a multiset: "Aminata Aminata" is not "Aminata Moussa").
 func sameWords(a, b []string) bool {
 	if len(a) != len(b) || len(a) == 0 {
 		return false
 	}
-	n := 0
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				n++
-				break
-			}
-		}
-	}
-	return n == len(a)
+	return slices.Equal(sortedCopy(a), sortedCopy(b))
 }
 
 func subset(short, long []string) bool {
@@ -264,7 +295,9 @@ func compareBirth(q, c *Record, year int) (int8, int) {
 	switch {
 	case q.Y == c.Y && q.M == c.D && q.D == c.M:
 		return BirthTypo, 0
-	case q.Y == c.Y && (q.M == c.M || q.D == c.D):
+	case q.Y == c.Y && q.D == c.D, q.Y == c.Y && q.M == c.M && oneDigitOrSwap(q.D, c.D):
+		// A slip in the month, or in one digit of the day (17 / 18, 12 /
+		// 21); another day of the same month is no slip (BirthClose).
 		return BirthTypo, 0
 	case sameMD && (dy == 1 || oneDigitOrSwap(q.Y, c.Y)):
 		return BirthTypo, 0

@@ -125,6 +125,9 @@ func (s *Scorer) Explain(q, c *Record, r Result) []idcards.Evidence {
 			if (out[i].Field == "phone" || out[i].Field == "village") && out[i].Weight == 0 && out[i].Level != "missing" && !strings.HasSuffix(out[i].Text, ")") {
 				out[i].Text += " (as relatives share)"
 			}
+			if out[i].Field == FBirth.String() && out[i].Weight == 0 && out[i].Level != "missing" && r.L[FGiven] == NameOther {
+				out[i].Text += " (as twins share)"
+			}
 		}
 	}
 	switch {

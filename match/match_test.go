@@ -164,6 +164,10 @@ func TestCompare_Names(t *testing.T) {
 		{"Otieno", "Atieno", match.NameSimilar},
 		{"Kato", "Kito", match.NameSimilar},
 		{"Okello", "Mukasa", match.NameOther},
+		{"Omuha Mary", "Otuha", match.NameSimilar},               // a word added and a slip in another
+		{"Amsna Grace", "Amina", match.NameSimilar},              // the same, the slip inside the name
+		{"Aminata Aminata", "Aminata Moussa", match.NameSimilar}, // one word agrees, not both
+		{"Mary Jane", "Mary Grace", match.NameSimilar},
 		{"", "Mukasa", match.Null},
 	} {
 		a := prep(match.Person{Given: tc.a, Family: "x"})
@@ -186,6 +190,9 @@ func TestCompare_BirthDates(t *testing.T) {
 		{"year slip", "1990-04-12", "1991-04-12", false, match.BirthTypo},
 		{"year digits swapped", "1958-04-12", "1985-04-12", false, match.BirthTypo},
 		{"day slip", "1990-04-12", "1990-04-21", false, match.BirthTypo},
+		{"one digit of the day", "1990-04-17", "1990-04-18", false, match.BirthTypo},
+		{"another day of the month is no slip", "1990-04-28", "1990-04-17", false, match.BirthClose},
+		{"month slip", "1990-04-12", "1990-09-12", false, match.BirthTypo},
 		{"estimate same year", "1990-07-01", "1990-04-12", true, match.BirthEstYear},
 		{"estimate 3 years off at 36", "1993-07-01", "1990-04-12", true, match.BirthEstNear},
 		{"estimate 6 years off at 36", "1996-07-01", "1990-04-12", true, match.BirthOther},
@@ -262,7 +269,6 @@ func TestScore_Guards(t *testing.T) {
 		edit  func(p *match.Person)
 		guard string
 	}{
-		{"twin", func(p *match.Person) { p.Given = "Babirye" }, "given names differ"},
 		{"parent of the same name", func(p *match.Person) { p.BirthDate = "1962-03-03" }, "birth dates too far apart"},
 		{"names alone", func(p *match.Person) { p.BirthDate, p.Phone = "", "" }, "only names to go on"},
 		{"one name", func(p *match.Person) { p.Given, p.Family = "", "Nakatto" }, "only one name"},
@@ -277,5 +283,69 @@ func TestScore_Guards(t *testing.T) {
 				t.Errorf("level %q guard %q (p=%.3f), want possible held by %q: %v", r.Level, r.Guard, r.Probability, tc.guard, ev)
 			}
 		})
+	}
+	// A twin (another given name, the same family name, birth date, phone
+	// and village): the shared birth date, phone and village are what
+	// twins share, so only the family name speaks for one person.
+	q := amina
+	q.Given = "Babirye"
+	a, b := prep(q), prep(amina)
+	r := s.Score(&a, &b)
+	ev := strings.Join(match.Reasons(s.Explain(&a, &b, r)), "; ")
+	if r.Level == idcards.MatchProbable || r.W[match.FBirth] != 0 || !strings.Contains(ev, "same birth date (as twins share)") {
+		t.Errorf("twin: level %q birth weight %.1f (p=%.3f), want not probable and the birth date no evidence: %v", r.Level, r.W[match.FBirth], r.Probability, ev)
+	}
+}
+
+// commonTF: Amina is one record in 15 (as a given name); every other value
+// is rare.
+type commonTF struct{}
+
+func (commonTF) Freq(f match.Field, v string) float64 {
+	if f == match.FGiven && v == "amina" {
+		return 1.0 / 15
+	}
+	return 1e-6
+}
+
+// TestScore_SlipOfACommonName: a slip is never stronger evidence than the
+// name spelt right; a slip of a rare name keeps the level's weight; and a
+// variant spelling is never weaker than the same pair read as a slip.
+func TestScore_SlipOfACommonName(t *testing.T) {
+	s := match.NewScorer(match.DefaultModel(), commonTF{}, 100_000, 2026, match.DefaultThresholds)
+	plain := match.NewScorer(match.DefaultModel(), nil, 100_000, 2026, match.DefaultThresholds)
+	weigh := func(s *match.Scorer, qg, cg string) match.Result {
+		q, c := amina, amina
+		q.Given, c.Given = qg, cg
+		x, y := prep(q), prep(c)
+		return s.Score(&x, &y)
+	}
+	exact := weigh(s, "Amina", "Amina").W[match.FGiven]
+	for _, tc := range []struct {
+		name   string
+		q, c   string
+		level  int8
+		atMost float64 // bits; 0: the level's own weight
+	}{
+		{"slip of a common name, typed", "Amna", "Amina", match.NameClose, exact},
+		{"slip of a common name, registered", "Amina", "Amnia", match.NameClose, exact},
+		{"slip of a rare name", "Totuto", "Totutto", match.NameClose, 0},
+	} {
+		r := weigh(s, tc.q, tc.c)
+		level := weigh(plain, tc.q, tc.c).W[match.FGiven]
+		switch {
+		case r.L[match.FGiven] != tc.level:
+			t.Errorf("%s: level %d, want %d", tc.name, r.L[match.FGiven], tc.level)
+		case tc.atMost != 0 && r.W[match.FGiven] > tc.atMost+1e-9:
+			t.Errorf("%s: %.1f bits, more than the exact name's %.1f", tc.name, r.W[match.FGiven], tc.atMost)
+		case tc.atMost == 0 && r.W[match.FGiven] != level:
+			t.Errorf("%s: %.1f bits, want the level's %.1f", tc.name, r.W[match.FGiven], level)
+		}
+	}
+	// "Pria" is in the variants table with Priya (rare here): the variant
+	// weighs at least what the slip would.
+	v := weigh(s, "Pria", "Priya")
+	if v.L[match.FGiven] != match.NameVariant || v.W[match.FGiven] < weigh(plain, "Pria", "Priya").W[match.FGiven]-1e-9 && v.W[match.FGiven] < weigh(s, "Prya", "Priya").W[match.FGiven]-1e-9 {
+		t.Errorf("variant Pria/Priya: level %d weight %.1f, weaker than a slip", v.L[match.FGiven], v.W[match.FGiven])
 	}
 }

@@ -286,25 +286,16 @@ func (s *Scorer) Score(q, c *Record) Result {
 	if r.L[FGiven] == NameExact && r.L[FFamily] == NameExact {
 		wg, wf = s.fullNameWeights(q, wg, wf)
 	}
-	if r.L[FGiven] == NamePart || r.L[FGiven] == NameVariant {
-		wg = s.wordWeight(FGiven, r.L[FGiven], Words(q, FGiven), Words(c, FGiven), false)
-	}
-	if r.L[FFamily] == NamePart || r.L[FFamily] == NameVariant {
-		wf = s.wordWeight(FFamily, r.L[FFamily], Words(q, FFamily), Words(c, FFamily), false)
-	}
+	wg = s.spelledWeight(FGiven, r.L[FGiven], wg, q, c, false)
+	wf = s.spelledWeight(FFamily, r.L[FFamily], wf, q, c, false)
 	if r.L[FGiven] != NameExact || r.L[FFamily] != NameExact {
 		sg, sf, sgs, sfs := compareSwapped(q, c)
 		// Exact agreement counts by how common the value is as either
 		// kind of name: one of the two records was written the other way
 		// round, so "Sharma" is as common as family names make it even
 		// where it stands in the given-name field. So does a shared word.
-		wsg, wsf := s.swappedNameWeight(FGiven, sg, q.Given), s.swappedNameWeight(FFamily, sf, q.Family)
-		if sg == NamePart || sg == NameVariant {
-			wsg = s.wordWeight(FGiven, sg, Words(q, FGiven), Words(c, FFamily), true)
-		}
-		if sf == NamePart || sf == NameVariant {
-			wsf = s.wordWeight(FFamily, sf, Words(q, FFamily), Words(c, FGiven), true)
-		}
+		wsg := s.spelledWeight(FGiven, sg, s.swappedNameWeight(FGiven, sg, q.Given), q, c, true)
+		wsf := s.spelledWeight(FFamily, sf, s.swappedNameWeight(FFamily, sf, q.Family), q, c, true)
 		if sg != Null && sf != Null && wsg+wsf+swapPenalty > wg+wf {
 			r.L[FGiven], r.L[FFamily], r.Sim = sg, sf, [2]float64{sgs, sfs}
 			wg, wf, r.Swapped = wsg, wsf, true
@@ -340,6 +331,14 @@ func (s *Scorer) Score(q, c *Record) Result {
 				r.Household = true
 			}
 		}
+	}
+	// Twins: the same family name and birth date with entirely different
+	// given names is what a twin shows, and a registry holds more twins
+	// than people whose given name the desk wrote as another name. The
+	// shared birth date is no evidence of identity then either.
+	if r.L[FGiven] == NameOther && r.L[FFamily] != NameOther && r.L[FFamily] != Null && r.W[FBirth] > 0 {
+		r.W[FBirth] = 0
+		r.Household = true
 	}
 	r.Prior = s.prior
 	r.Weight = s.prior
@@ -423,6 +422,70 @@ func (s *Scorer) wordWeight(f Field, level int8, qw, cw []string, swapped bool) 
 	others := math.Max(0, rarest*n-1)
 	u := (others + tfPseudo*s.Model.Fields[f].U[level]) / (n + tfPseudo)
 	return math.Log2(s.Model.Fields[f].M[level] / math.Max(u, 1e-9))
+}
+
+// spelledWeight is the weight of a name field that does not agree
+// exactly (w: the level's weight): a shared word or a variant spelling by
+// the words' frequencies (wordWeight); a slip (close, similar) never more
+// than agreeing on the commoner of the two names would be (fuzzyWeight);
+// and a variant never less than the same two names read as a slip: the
+// variants table adds evidence ("Pria" / "Priya"), it does not take it
+// away. swapped: q's field f against c's other field.
+func (s *Scorer) spelledWeight(f Field, l int8, w float64, q, c *Record, swapped bool) float64 {
+	cf := f
+	if swapped {
+		cf = FGiven + FFamily - f
+	}
+	qv, cv := nameOf(q, f), nameOf(c, cf)
+	switch l {
+	case NamePart:
+		return s.wordWeight(f, l, Words(q, f), Words(c, cf), swapped)
+	case NameVariant:
+		w = s.wordWeight(f, l, Words(q, f), Words(c, cf), swapped)
+		if alt := spellingLevel(qv, cv, keysOf(q, f), keysOf(c, cf)); alt == NameClose || alt == NameSimilar {
+			w = max(w, s.fuzzyWeight(f, alt, qv, cf, cv))
+		}
+		return w
+	case NameClose, NameSimilar:
+		return s.fuzzyWeight(f, l, qv, cf, cv)
+	}
+	return w
+}
+
+// fuzzyWeight is the weight of a slip (close or similar names): the
+// level's weight, but never more than exact agreement on the commoner of
+// the two names is worth. The level's weight is measured on random pairs,
+// where two names a slip apart are rare; but "a record one slip from
+// Amna" is at least as common as Aminas are, so a slip of a common name
+// is weak evidence — never stronger than the name spelt right (compare
+// Splink's term-frequency adjustment of fuzzy levels). A value the
+// frequencies do not hold leaves the level's weight.
+func (s *Scorer) fuzzyWeight(f Field, l int8, qv string, cf Field, cv string) float64 {
+	w := s.fieldWeight(f, l)
+	if s.TF == nil {
+		return w
+	}
+	n := float64(s.N)
+	count := max(s.TF.Freq(f, qv)*n, s.TF.Freq(cf, cv)*n-1) // the candidate is not "another record"
+	if count <= 0 {
+		return w
+	}
+	u := (count + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
+	return min(w, math.Log2(s.m0[f]/u))
+}
+
+func nameOf(r *Record, f Field) string {
+	if f == FFamily {
+		return r.Family
+	}
+	return r.Given
+}
+
+func keysOf(r *Record, f Field) []string {
+	if f == FFamily {
+		return r.FamilyKeys
+	}
+	return r.GivenKeys
 }
 
 func sortedCopy(s []string) []string {

@@ -342,6 +342,16 @@ func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.C
 		for _, c := range cs {
 			fmt.Printf("   got %s %.3f w=%.1f %s | %s | %s | %s | %s  %v\n", c.Level, c.Score, c.Weight, c.Patient.GivenName, c.Patient.FamilyName, c.Patient.BirthDate, c.Patient.Phone, c.Patient.Village, c.Reasons)
 		}
+	case mode == "band": // wrong candidates shown at 0.8 or more, the calibration's weak spot
+		for _, c := range cs {
+			if c.Score >= 0.8 && !ok(c) {
+				kind := "new"
+				if want >= 0 {
+					kind = "returning: " + show(recs[want].Person)
+				}
+				fmt.Printf("BAND q: %s (%s)\n   got: %s %.3f w=%.1f %v\n", show(q), kind, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
+			}
+		}
 	case mode == "falseprob":
 		for _, c := range cs {
 			if c.Level == idcards.MatchProbable && !ok(c) {

@@ -361,10 +361,6 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 		return nil, 0, err
 	}
 	t.n = float64(n)
-	type fv struct {
-		f match.Field
-		v string
-	}
 	var want []fv
 	tfEach(tfValues(q), func(f match.Field, v string) { want = append(want, fv{f, v}) })
 	if q.Given != "" {
@@ -379,9 +375,39 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 	for _, w := range match.Words(q, match.FFamily) {
 		want = append(want, fv{match.FGivenWord, w})
 	}
-	if len(want) == 0 {
-		return t, int(n), nil
+	return t, int(n), s.addTF(ctx, t, want)
+}
+
+// fv is one term-frequency key: a field and a value.
+type fv struct {
+	f match.Field
+	v string
+}
+
+// addTF reads the frequencies of want into t, in batches of a few fixed
+// sizes (padded with repeats) so the prepared statements stay few.
+func (s *Store) addTF(ctx context.Context, t *queryTF, want []fv) error {
+	const most = 64
+	for len(want) > 0 {
+		k := min(len(want), most)
+		size := 1
+		for size < k {
+			size *= 2
+		}
+		batch := make([]fv, size)
+		copy(batch, want[:k])
+		for i := k; i < size; i++ {
+			batch[i] = want[k-1]
+		}
+		if err := s.addTFBatch(ctx, t, batch); err != nil {
+			return err
+		}
+		want = want[k:]
 	}
+	return nil
+}
+
+func (s *Store) addTFBatch(ctx context.Context, t *queryTF, want []fv) error {
 	var sb strings.Builder
 	args := make([]any, 0, 2*len(want))
 	for i, w := range want {
@@ -393,11 +419,11 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 	}
 	st, err := s.prepared(ctx, `SELECT field, value, n FROM match_tf WHERE (field, value) IN (VALUES `+sb.String()+`)`)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -405,7 +431,7 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 		var v string
 		var c float64
 		if err := rows.Scan(&f, &v, &c); err != nil {
-			return nil, 0, err
+			return err
 		}
 		m := t.vals[match.Field(f)]
 		if m == nil {
@@ -414,7 +440,47 @@ func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, err
 		}
 		m[v] = c
 	}
-	return t, int(n), rows.Err()
+	return rows.Err()
+}
+
+// slipWeightFloor: a candidate whose pairwise weight is below this many
+// bits cannot reach a level, and a slip's cap only lowers weights, so its
+// names' frequencies are not worth reading.
+const slipWeightFloor = -20
+
+// rescoreSlips reads the frequencies of the candidates' own names where a
+// name was a slip or a variant spelling (a slip of a common name is weak
+// evidence, match.Scorer.fuzzyWeight), and scores those candidates again.
+func (s *Store) rescoreSlips(ctx context.Context, sc *match.Scorer, tf *queryTF, q *match.Record, out []scoredPatient) error {
+	fuzzy := func(l int8) bool { return l == match.NameClose || l == match.NameSimilar || l == match.NameVariant }
+	var want []fv
+	var again []int
+	seen := map[fv]bool{}
+	add := func(k fv) {
+		if k.v == "" || seen[k] || tf.vals[k.f][k.v] > 0 {
+			return
+		}
+		seen[k] = true
+		want = append(want, k)
+	}
+	for i, o := range out {
+		if o.r.Weight < slipWeightFloor || !(fuzzy(o.r.L[match.FGiven]) || fuzzy(o.r.L[match.FFamily])) {
+			continue
+		}
+		again = append(again, i)
+		add(fv{match.FGiven, o.rec.Given})
+		add(fv{match.FFamily, o.rec.Family})
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if err := s.addTF(ctx, tf, want); err != nil {
+		return err
+	}
+	for _, i := range again {
+		out[i].r = sc.Score(q, &out[i].rec)
+	}
+	return nil
 }
 
 // Candidates returns existing patients who may be the same person as np,
@@ -545,6 +611,9 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 		}
 		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
 		out = append(out, scoredPatient{p, rec, qs.sc.Score(&qs.q, &rec)})
+	}
+	if err := s.rescoreSlips(ctx, qs.sc, tf, &qs.q, out); err != nil {
+		return qs, fmt.Errorf("registry: candidates: %w", err)
 	}
 	rs := make([]match.Result, len(out))
 	for i := range out {
