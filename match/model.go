@@ -348,9 +348,32 @@ func (s *Scorer) Score(q, c *Record) Result {
 	if r.Swapped {
 		r.Weight += swapPenalty
 	}
-	r.Probability = 1 / (1 + math.Exp2(-r.Weight))
+	o := math.Exp2(r.Weight)
+	r.Probability = o / (1 + o*(1+relativeShare(&r)))
+	if math.IsInf(o, 1) {
+		r.Probability = 1 / (1 + relativeShare(&r))
+	}
 	s.grade(&r)
 	return r
+}
+
+// sameNameRelative is the share of patients with a relative of the same
+// name (a junior, a senior) who is not registered; generator and desks
+// alike: about one in 33.
+const sameNameRelative = 0.03
+
+// relativeShare is the odds, relative to the record itself, that the
+// person at the desk is instead a relative who shares the record's name:
+// without a birth date on one side nothing tells a father from his son of
+// the same name (a shared phone or village is what a household shares),
+// so even overwhelming name evidence leaves that much doubt — the
+// probability stays below 1/(1+0.03) ≈ 97 %. With both dates known, a
+// generation apart is BirthOther and its guard.
+func relativeShare(r *Result) float64 {
+	if r.L[FBirth] == Null {
+		return sameNameRelative
+	}
+	return 0
 }
 
 // grade sets the level from the probability and applies the guards.
@@ -369,8 +392,6 @@ func (s *Scorer) grade(r *Result) {
 			r.Guard = "family names differ"
 		case r.L[FGiven] == Null && r.L[FFamily] != NameExact:
 			r.Guard = "only one name to compare"
-		case r.L[FBirth] == Null && r.L[FPhone] != Agree:
-			r.Guard = "only names to go on (no birth date on one record)"
 		}
 		if r.Guard != "" {
 			r.Level = idcards.MatchPossible

@@ -58,9 +58,10 @@ func (s *Scorer) Posterior(rs []Result, same func(i, j int) float64) {
 	const tiny = 1e-4
 	for i := range rs {
 		r := &rs[i]
+		rel := odds[i] * relativeShare(r) // a relative of the same name (see relativeShare)
 		if odds[i]/(1+odds[i]) < s.Thresholds.Possible {
 			r.Rivals, r.NearRivals = total-odds[i], 0
-			r.Probability = odds[i] / (1 + total)
+			r.Probability = odds[i] / (1 + total + rel)
 			s.grade(r)
 			continue
 		}
@@ -81,9 +82,9 @@ func (s *Scorer) Posterior(rs []Result, same func(i, j int) float64) {
 		}
 		r.Rivals = riv
 		r.NearRivals = near
-		r.Probability = odds[i] / (1 + odds[i] + riv)
+		r.Probability = odds[i] / (1 + odds[i] + rel + riv)
 		if math.IsInf(odds[i], 1) {
-			r.Probability = 1
+			r.Probability = 1 / (1 + relativeShare(r))
 		}
 		s.grade(r)
 		if r.Level == "" && best <= 16*odds[i] {

@@ -444,9 +444,10 @@ func (s *Store) addTFBatch(ctx context.Context, t *queryTF, want []fv) error {
 }
 
 // slipWeightFloor: a candidate whose pairwise weight is below this many
-// bits cannot reach a level, and a slip's cap only lowers weights, so its
-// names' frequencies are not worth reading.
-const slipWeightFloor = -20
+// bits (odds of 1 in 4,000 against a new person) cannot reach a level and
+// moves no other candidate's probability by more than rounding; a slip's
+// cap only lowers weights, so its names' frequencies are not worth reading.
+const slipWeightFloor = -12
 
 // rescoreSlips reads the frequencies of the candidates' own names where a
 // name was a slip or a variant spelling (a slip of a common name is weak
