@@ -123,8 +123,23 @@ type Comparison struct {
 }
 
 // CompareNames grades one name field. a and b are folded; at and bt the
-// canonical words.
+// canonical words. A slip is also looked for in the words as written:
+// the variants table maps "Aminata" to its canonical word, and "Amtnata"
+// is a slip of the written word, not of the canonical one.
 func compareName(a, b string, at, bt []string, ak, bk []string) (int8, float64) {
+	l, sim := compareWords(a, b, at, bt, ak, bk)
+	if l > NameClose {
+		ra, rb := strings.Fields(a), strings.Fields(b)
+		if !slices.Equal(ra, at) || !slices.Equal(rb, bt) {
+			if l2, s2 := compareWords(a, b, ra, rb, ak, bk); l2 < l {
+				return l2, s2
+			}
+		}
+	}
+	return l, sim
+}
+
+func compareWords(a, b string, at, bt []string, ak, bk []string) (int8, float64) {
 	if a == "" || b == "" {
 		return Null, 0
 	}

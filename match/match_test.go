@@ -164,6 +164,8 @@ func TestCompare_Names(t *testing.T) {
 		{"Otieno", "Atieno", match.NameSimilar},
 		{"Kato", "Kito", match.NameSimilar},
 		{"Okello", "Mukasa", match.NameOther},
+		{"Amtnata", "Aminata", match.NameSimilar}, // a slip of a name the variants table maps
+		{"Featoumata", "Fatoumata", match.NameClose},
 		{"Omuha Mary", "Otuha", match.NameSimilar},               // a word added and a slip in another
 		{"Amsna Grace", "Amina", match.NameSimilar},              // the same, the slip inside the name
 		{"Aminata Aminata", "Aminata Moussa", match.NameSimilar}, // one word agrees, not both
