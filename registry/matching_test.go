@@ -2,6 +2,8 @@ package registry_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"testing"
 
 	"github.com/idcards/idcards"
@@ -161,4 +163,58 @@ func TestMatching_Settings(t *testing.T) {
 	if err := s.SetKnownSetting(ctx, "phone_country", "UG"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMatching_SlipOfACommonName: at the desk, a slip of the registry's
+// commonest given name weighs no more than that name spelt right (the
+// candidate's own name count is read for it), while a slip of a rare name
+// keeps its weight.
+func TestMatching_SlipOfACommonName(t *testing.T) {
+	s, ctx := newStore(t)
+	i := 0
+	next := func() (registry.ImportRow, error) {
+		if i >= 400 {
+			return registry.ImportRow{}, io.EOF
+		}
+		i++
+		given := "Amina"
+		if i%3 == 0 {
+			given = fmt.Sprintf("Zu%cumba", 'a'+rune(i%26))
+		}
+		return registry.ImportRow{Line: i, Patient: registry.NewPatient{GivenName: given, FamilyName: famName(i), Sex: "F",
+			BirthDate: fmt.Sprintf("%d-0%d-1%d", 1950+i%50, 1+i%9, i%9)}}, nil
+	}
+	if _, err := s.Import(ctx, next, registry.ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	given := func(q registry.NewPatient) (idcards.Evidence, idcards.Candidate) {
+		t.Helper()
+		cs, err := s.Candidates(ctx, q, 5)
+		if err != nil || len(cs) == 0 {
+			t.Fatalf("%+v: no candidates (%v)", q, err)
+		}
+		for _, e := range cs[0].Evidence {
+			if e.Field == "given" {
+				return e, cs[0]
+			}
+		}
+		t.Fatalf("no given-name evidence: %+v", cs[0])
+		return idcards.Evidence{}, idcards.Candidate{}
+	}
+	// Record 1: Amina Kebbclo, born 1951-02-11.
+	exact, _ := given(registry.NewPatient{GivenName: "Amina", FamilyName: famName(1), Sex: "F", BirthDate: "1951-02-11"})
+	slip, c := given(registry.NewPatient{GivenName: "Amnia", FamilyName: famName(1), Sex: "F", BirthDate: "1951-02-11"})
+	if c.Patient.ID != 1 || slip.Level != "close" || slip.Weight > exact.Weight {
+		t.Errorf("slip of the common name: %+v on record %d, exact %+v: want close, no heavier", slip, c.Patient.ID, exact)
+	}
+	// Record 3: Zudumba Kebbelo (rare): its slip weighs as the level does.
+	rare, _ := given(registry.NewPatient{GivenName: "Zudumbba", FamilyName: famName(3), Sex: "F", BirthDate: "1953-04-13"})
+	if rare.Level != "close" || rare.Weight <= exact.Weight {
+		t.Errorf("slip of a rare name: %+v, want close and heavier than a common exact name (%+v)", rare, exact)
+	}
+}
+
+// famName is a distinct family name for each i below 8,000 (letters only).
+func famName(i int) string {
+	return fmt.Sprintf("Ke%c%c%clo", 'b'+rune(i/400), 'b'+rune(i/20%20), 'b'+rune(i%20))
 }
