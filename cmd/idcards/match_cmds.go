@@ -351,12 +351,17 @@ check uses it. Prints the model as a table (weights in bits: log2 m/u).
 (u is also re-measured by itself when the registry first reaches 1,000
 patients and whenever it doubles.)
 
---em also re-estimates m (how often the same person agrees at each level) by
-EM over blocked pairs — pairs sharing a birth date for the name levels,
-pairs sharing both names' phonetic keys for the birth date, sex, phone and
-village levels — with the built-in defaults as the prior. Experimental: on
-the seeded test data twins and namesakes mislead it and it did worse than
-the defaults. Try it with --dry-run, and store it only if
+--em also re-estimates m (how often the same person agrees at each level) for
+the names, phone and village by EM over pairs sharing an exact birth date,
+with three kinds of pair (the same person, a household relative such as a
+twin, strangers) and the built-in defaults as the prior; the birth date's and
+sex's m stay at the defaults (every pairing that leaves the date out is
+dominated by namesakes and same-named relatives). An estimate that says
+duplicates often carry an entirely different name (more than 10 %) is
+refused and nothing is stored. On the seeded test data at 100,000 patients it
+matches the defaults (probable recall 93.9 % against 93.7 %, fewer new people
+warned); at 1,000,000 common names sharing a birth date mislead it and it is
+refused. Try it with --dry-run, and store it only if
 ` + "`idcards patients match-eval`" + ` on your reviewed rows says it is better.`,
 		Example: `  idcards patients match-train
   idcards patients match-train --em --dry-run`,
@@ -385,7 +390,7 @@ the defaults. Try it with --dry-run, and store it only if
 		},
 	}
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "estimate and print, do not store")
-	cmd.Flags().BoolVar(&em, "em", false, "also re-estimate m by EM (experimental)")
+	cmd.Flags().BoolVar(&em, "em", false, "also re-estimate the names', phone's and village's m by EM (compare with match-eval before keeping it)")
 	cmd.Flags().IntVar(&sample, "sample", 0, "records to estimate from (0 = up to 300,000)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the model as JSON")
 	return cmd
