@@ -128,15 +128,31 @@ type Comparison struct {
 // is a slip of the written word, not of the canonical one.
 func compareName(a, b string, at, bt []string, ak, bk []string) (int8, float64) {
 	l, sim := compareWords(a, b, at, bt, ak, bk)
-	if l > NameClose {
-		ra, rb := strings.Fields(a), strings.Fields(b)
-		if !slices.Equal(ra, at) || !slices.Equal(rb, bt) {
-			if l2, s2 := compareWords(a, b, ra, rb, ak, bk); l2 < l {
-				return l2, s2
-			}
+	if l > NameClose && (!writtenAs(a, at) || !writtenAs(b, bt)) {
+		if l2, s2 := compareWords(a, b, strings.Fields(a), strings.Fields(b), ak, bk); l2 < l {
+			return l2, s2
 		}
 	}
 	return l, sim
+}
+
+// writtenAs reports whether toks are the words of folded as written (the
+// variants table changed none of them), without allocating.
+func writtenAs(folded string, toks []string) bool {
+	rest := folded
+	for i, t := range toks {
+		if i > 0 {
+			if len(rest) == 0 || rest[0] != ' ' {
+				return false
+			}
+			rest = rest[1:]
+		}
+		if len(rest) < len(t) || rest[:len(t)] != t {
+			return false
+		}
+		rest = rest[len(t):]
+	}
+	return rest == ""
 }
 
 func compareWords(a, b string, at, bt []string, ak, bk []string) (int8, float64) {
@@ -146,10 +162,11 @@ func compareWords(a, b string, at, bt []string, ak, bk []string) (int8, float64)
 	if a == b {
 		return NameExact, 1
 	}
-	if sameWords(at, bt) || strings.Join(at, "") == strings.Join(bt, "") {
+	ja, jb := strings.Join(at, ""), strings.Join(bt, "")
+	if sameWords(at, bt) || ja == jb {
 		return NameVariant, 1
 	}
-	sim := jaroWinkler(strings.Join(at, ""), strings.Join(bt, ""))
+	sim := jaroWinkler(ja, jb)
 	short, long := at, bt
 	if len(short) > len(long) {
 		short, long = long, short
@@ -184,7 +201,7 @@ func compareWords(a, b string, at, bt []string, ak, bk []string) (int8, float64)
 	// swapped) in a short name, which Jaro–Winkler punishes ("Kka" /
 	// "Kaka" is 0.83), is at least similar — not close: short names one
 	// letter apart are often two names (Kato, Kito).
-	if sim < 0.85 && oneEdit(strings.Join(at, ""), strings.Join(bt, "")) {
+	if sim < 0.85 && oneEdit(ja, jb) {
 		return NameSimilar, sim
 	}
 	switch {
@@ -211,7 +228,9 @@ func closeSubset(short, long []string) bool {
 	for _, x := range short {
 		found := false
 		for _, y := range long {
-			if x == y || oneEdit(x, y) || (len(x) > 3 && jaroWinkler(x, y) >= 0.9) {
+			// A slip seldom hits the first letter; checking it first
+			// spares the whole-registry scan most comparisons.
+			if x == y || (x[0] == y[0] && (oneEdit(x, y) || (len(x) > 3 && jaroWinkler(x, y) >= 0.9))) {
 				found = true
 				break
 			}
@@ -237,7 +256,21 @@ func sameWords(a, b []string) bool {
 	if len(a) != len(b) || len(a) == 0 {
 		return false
 	}
-	return slices.Equal(sortedCopy(a), sortedCopy(b))
+	count := func(s []string, w string) int {
+		n := 0
+		for _, x := range s {
+			if x == w {
+				n++
+			}
+		}
+		return n
+	}
+	for _, x := range a {
+		if count(a, x) != count(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func subset(short, long []string) bool {
@@ -395,6 +428,9 @@ func oneEdit(a, b string) bool {
 	if a == b {
 		return false
 	}
+	if isASCII(a) && isASCII(b) {
+		return oneEditBytes(a, b)
+	}
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) < len(rb) {
 		ra, rb = rb, ra
@@ -415,6 +451,31 @@ func oneEdit(a, b string) bool {
 			i++
 		}
 		return string(ra[i+1:]) == string(rb[i:])
+	}
+	return false
+}
+
+// oneEditBytes is oneEdit for ASCII names, without allocating.
+func oneEditBytes(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	switch len(a) - len(b) {
+	case 0:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		if a[i+1:] == b[i+1:] {
+			return true // substitution
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		i := 0
+		for i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return a[i+1:] == b[i:]
 	}
 	return false
 }
