@@ -639,24 +639,38 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	for i := range out {
 		out[i].r = rs[i]
 	}
-	// Best first by probability, then weight (finer than the rounded
-	// probability); equal: the record agreeing on more fields, then the
-	// older record.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].r.Probability != out[j].r.Probability {
-			return out[i].r.Probability > out[j].r.Probability
-		}
-		if out[i].r.Weight != out[j].r.Weight {
-			return out[i].r.Weight > out[j].r.Weight
-		}
-		ai, aj := agreements(out[i].r), agreements(out[j].r)
-		if ai != aj {
-			return ai > aj
-		}
-		return out[i].p.ID < out[j].p.ID
-	})
+	sort.SliceStable(out, func(i, j int) bool { return candidateLess(&out[i], &out[j]) })
 	qs.scored = out
 	return qs, nil
+}
+
+// candidateLess orders candidates best first. Probable first, and among
+// probable records the best fitting (weight): several are probable
+// together only when they are themselves one person registered twice
+// (rivals share the probability), and then the record that fits the
+// query best is the one to show first, though a third record resembling
+// the other may leave it the lower posterior. Then by probability, then
+// weight (finer than the rounded probability); equal: the record agreeing
+// on more fields, then the older record.
+func candidateLess(a, b *scoredPatient) bool {
+	pa, pb := a.r.Level == idcards.MatchProbable, b.r.Level == idcards.MatchProbable
+	if pa != pb {
+		return pa
+	}
+	if pa && a.r.Weight != b.r.Weight {
+		return a.r.Weight > b.r.Weight
+	}
+	if a.r.Probability != b.r.Probability {
+		return a.r.Probability > b.r.Probability
+	}
+	if a.r.Weight != b.r.Weight {
+		return a.r.Weight > b.r.Weight
+	}
+	ai, aj := agreements(a.r), agreements(b.r)
+	if ai != aj {
+		return ai > aj
+	}
+	return a.p.ID < b.p.ID
 }
 
 // roundProb keeps three decimals but never rounds a probability below 1 up
