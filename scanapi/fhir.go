@@ -474,6 +474,10 @@ func (s *Server) fhirFind(r *http.Request, q *searchQuery, sys string, warnings 
 			}
 			found = append(found, h)
 		}
+		// FHIR lists matches from the most likely down (search.score);
+		// the desk shows the best-fitting of several probable records of
+		// one person first, which may hold the lower score.
+		sort.SliceStable(found, func(i, j int) bool { return found[i].score > found[j].score })
 		intersect(found)
 	}
 	for _, id := range order {
