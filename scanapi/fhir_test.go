@@ -245,6 +245,15 @@ func TestFHIR_Requests(t *testing.T) {
 			if !strings.Contains(mustJSON(r), `"score"`) || !strings.Contains(mustJSON(r), "match-grade") {
 				t.Errorf("want scores and match grades: %s", mustJSON(r))
 			}
+			// FHIR lists matches from the most likely down.
+			last := 2.0
+			for _, e := range r.list("entry") {
+				sc, _ := e.(map[string]any)["search"].(map[string]any)["score"].(float64)
+				if sc > last {
+					t.Errorf("scores not most likely first: %s", mustJSON(r))
+				}
+				last = sc
+			}
 		}},
 		{name: "spelling variant found", target: "/fhir/Patient?family=Akieng&given=Grace&birthdate=1985-06-01", token: f.patientTok, code: 200, resource: "Bundle", check: func(t *testing.T, r resource) {
 			if ps := r.patients(); len(ps) == 0 || ps[0]["id"] != f.survivorUUID {
