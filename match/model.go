@@ -348,10 +348,10 @@ func (s *Scorer) Score(q, c *Record) Result {
 	if r.Swapped {
 		r.Weight += swapPenalty
 	}
-	o := math.Exp2(r.Weight)
-	r.Probability = o / (1 + o*(1+relativeShare(&r)))
+	o, rel := math.Exp2(r.Weight), relativeShare(&r)
+	r.Probability = o / (1 + o*(1+rel))
 	if math.IsInf(o, 1) {
-		r.Probability = 1 / (1 + relativeShare(&r))
+		r.Probability = 1 / (1 + rel)
 	}
 	s.grade(&r)
 	return r

@@ -92,24 +92,10 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 	}
 	// The series rows of the replaced registry, for series the backup
 	// does not have.
-	type seriesDef struct {
-		prefix, scheme, created string
-		width                   int
-	}
-	var defs []seriesDef
-	rows, err := tx.QueryContext(ctx, `SELECT prefix, width, scheme, created_at FROM main.series WHERE prefix NOT IN (SELECT prefix FROM r.series)`)
+	defs, err := readSeriesDefs(ctx, tx, `SELECT prefix, width, scheme, created_at FROM main.series WHERE prefix NOT IN (SELECT prefix FROM r.series)`)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var d seriesDef
-		if err := rows.Scan(&d.prefix, &d.width, &d.scheme, &d.created); err != nil {
-			rows.Close()
-			return err
-		}
-		defs = append(defs, d)
-	}
-	rows.Close()
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM main.identifiers WHERE mrn NOT IN (SELECT mrn FROM r.identifiers)`).Scan(&rep.LostIDs); err != nil {
 		return err
 	}
@@ -123,7 +109,7 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 	// backup's own recorded state.
 	type trig struct{ name, sql string }
 	var trigs []trig
-	rows, err = tx.QueryContext(ctx, `SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger'`)
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger'`)
 	if err != nil {
 		return err
 	}
@@ -256,4 +242,29 @@ func keepCopy(ctx context.Context, tx *sql.Tx, path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// seriesDef is a series as a restore re-creates it.
+type seriesDef struct {
+	prefix, scheme, created string
+	width                   int
+}
+
+// readSeriesDefs reads the series query selects (prefix, width, scheme,
+// created_at).
+func readSeriesDefs(ctx context.Context, q queryer, query string) ([]seriesDef, error) {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var defs []seriesDef
+	for rows.Next() {
+		var d seriesDef
+		if err := rows.Scan(&d.prefix, &d.width, &d.scheme, &d.created); err != nil {
+			return nil, err
+		}
+		defs = append(defs, d)
+	}
+	return defs, rows.Err()
 }

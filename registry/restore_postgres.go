@@ -300,29 +300,16 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	if err != nil {
 		return err
 	}
-	type seriesDef struct {
-		prefix, scheme, created string
-		width                   int
-	}
-	var defs []seriesDef
-	rows, err := tx.QueryContext(ctx, `SELECT prefix, width, scheme, created_at FROM series ORDER BY id`)
+	defs, err := readSeriesDefs(ctx, tx, `SELECT prefix, width, scheme, created_at FROM series ORDER BY id`)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var d seriesDef
-		if err := rows.Scan(&d.prefix, &d.width, &d.scheme, &d.created); err != nil {
-			rows.Close()
-			return err
-		}
-		defs = append(defs, d)
-	}
-	rows.Close()
 	pool, err := livePool(ctx, tx, "id_pool")
 	if err != nil {
 		return err
 	}
 	inBackup := map[string]bool{}
+	var rows *sql.Rows
 	if rows, err = conn.QueryContext(ctx, `SELECT mrn FROM identifiers`); err != nil {
 		return err
 	}
