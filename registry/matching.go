@@ -700,27 +700,8 @@ func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcar
 	if len(lookups) == 0 {
 		return nil, nil
 	}
-	var subs []string
-	var args []any
-	for _, l := range lookups {
-		switch {
-		case l.Near == 0:
-			subs = append(subs, `SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? LIMIT ?) AS b`)
-			args = append(args, l.K, 2*l.Cap)
-		case l.Lo == 0 && l.Hi == 0:
-			subs = append(subs,
-				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y >= ? ORDER BY y LIMIT ?) AS b`,
-				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y < ? ORDER BY y DESC LIMIT ?) AS b`)
-			args = append(args, l.K, l.Near, l.Cap, l.K, l.Near, l.Cap)
-		default:
-			subs = append(subs,
-				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y BETWEEN ? AND ? ORDER BY y LIMIT ?) AS b`,
-				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y BETWEEN ? AND ? ORDER BY y DESC LIMIT ?) AS b`,
-				`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y = 0 LIMIT ?) AS b`)
-			args = append(args, l.K, l.Near, l.Hi, l.Cap, l.K, l.Lo, l.Near-1, l.Cap, l.K, max(1, l.Cap/2))
-		}
-	}
-	st, err := s.prepared(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+strings.Join(subs, " UNION ")+`) AND merged_into IS NULL`)
+	sub, args := blockedSQL(lookups)
+	st, err := s.prepared(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+sub+`) AND merged_into IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
@@ -738,6 +719,46 @@ func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcar
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// blockedSQL is the union of capped index reads for lookups, and its
+// arguments. The caps are written into the text, not bound: SQLite
+// (3.45 and later) re-prepares a statement whenever a value bound to a
+// LIMIT changes, in case the value changes the plan, and that parse was
+// a sixth of a query's time at one million patients. A cap is one of a
+// few per blocking pass (match.Passes), so the texts stay few and each
+// is prepared once.
+func blockedSQL(lookups []match.Lookup) (string, []any) {
+	var b strings.Builder
+	var args []any
+	part := func(where string, order string, limit int) {
+		if b.Len() > 0 {
+			b.WriteString(" UNION ")
+		}
+		b.WriteString(`SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ?`)
+		b.WriteString(where)
+		b.WriteString(order)
+		b.WriteString(" LIMIT ")
+		b.WriteString(strconv.Itoa(limit))
+		b.WriteString(`) AS b`)
+	}
+	for _, l := range lookups {
+		switch {
+		case l.Near == 0:
+			part("", "", 2*l.Cap)
+			args = append(args, l.K)
+		case l.Lo == 0 && l.Hi == 0:
+			part(" AND y >= ?", " ORDER BY y", l.Cap)
+			part(" AND y < ?", " ORDER BY y DESC", l.Cap)
+			args = append(args, l.K, l.Near, l.K, l.Near)
+		default:
+			part(" AND y BETWEEN ? AND ?", " ORDER BY y", l.Cap)
+			part(" AND y BETWEEN ? AND ?", " ORDER BY y DESC", l.Cap)
+			part(" AND y = 0", "", max(1, l.Cap/2))
+			args = append(args, l.K, l.Near, l.Hi, l.K, l.Lo, l.Near-1, l.K)
+		}
+	}
+	return b.String(), args
 }
 
 // uSample is how many random patients refreshU reads; uPairs how many

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,5 +44,38 @@ func TestCandidateLess(t *testing.T) {
 		if !candidateLess(&tc.a, &tc.b) || candidateLess(&tc.b, &tc.a) {
 			t.Errorf("%s: wrong order", tc.name)
 		}
+	}
+}
+
+// TestBlockedSQL: every cap is written into the text (a bound LIMIT makes
+// SQLite re-prepare the statement at each query), every other value is
+// bound, one argument per placeholder, and the texts depend only on the
+// kinds of lookup, so the prepared statements stay few.
+func TestBlockedSQL(t *testing.T) {
+	lookups := []match.Lookup{
+		{K: "t:AMN|F", Cap: 40},                                     // no birth year in the query
+		{K: "p:+256772123456", Near: 1990, Cap: 20},                 // any year, nearest first
+		{K: "n:AMN|NKT|F", Near: 1990, Lo: 1987, Hi: 1993, Cap: 30}, // a window
+	}
+	sql, args := blockedSQL(lookups)
+	if strings.Contains(sql, "LIMIT ?") {
+		t.Errorf("a bound LIMIT: %s", sql)
+	}
+	for _, want := range []string{"LIMIT 80)", "LIMIT 20)", "LIMIT 30)", "LIMIT 15)"} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("no %q in %s", want, sql)
+		}
+	}
+	if n := strings.Count(sql, "?"); n != len(args) {
+		t.Fatalf("%d placeholders, %d arguments", n, len(args))
+	}
+	wantArgs := []any{"t:AMN|F", "p:+256772123456", 1990, "p:+256772123456", 1990,
+		"n:AMN|NKT|F", 1990, 1993, "n:AMN|NKT|F", 1987, 1989, "n:AMN|NKT|F"}
+	if fmt.Sprint(args) != fmt.Sprint(wantArgs) {
+		t.Errorf("args %v, want %v", args, wantArgs)
+	}
+	other := []match.Lookup{{K: "t:OKL|M", Cap: 40}, {K: "p:+256700000000", Near: 1950, Cap: 20}, {K: "n:OKL|NKT|M", Near: 1950, Lo: 1940, Hi: 1960, Cap: 30}}
+	if sql2, _ := blockedSQL(other); sql2 != sql {
+		t.Errorf("other values, another text:\n%s\n%s", sql, sql2)
 	}
 }
