@@ -10,6 +10,7 @@ package idcards
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -247,6 +248,33 @@ type Candidate struct {
 	Reasons  []string   `json:"reasons"`
 	Weight   float64    `json:"weight"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Namesakes says whether cs is a crowd of namesakes: none probable, and
+// none standing out, but together likely to include the person at the
+// desk. together is the probability that the person is registered as one
+// of them rather than new: their odds against a new person (Weight, in
+// bits, before rivals) summed, as odds/(1+odds), at most 0.999. A crowd
+// is two or more records, together at least 0.5 and at least 0.2 above
+// the best of them alone. The clerk cannot tell such records apart from
+// what was typed; a phone number, the village or an exact birth date can.
+func Namesakes(cs []Candidate) (together float64, ok bool) {
+	odds, top := 0.0, 0.0
+	for _, c := range cs {
+		if c.Level == MatchProbable {
+			return 0, false
+		}
+		odds += math.Exp2(c.Weight)
+		top = max(top, c.Score)
+	}
+	together = min(odds/(1+odds), 0.999)
+	return together, len(cs) >= 2 && together >= 0.5 && together-top >= 0.2
+}
+
+// NamesakesAdvice is what the desk tells a clerk facing a crowd of
+// namesakes (see Namesakes).
+func NamesakesAdvice(n int, together float64) string {
+	return fmt.Sprintf("These %d records together are %d%% likely to include this person, but none stands out: ask for the phone number, village or exact birth date to tell them apart.", n, min(99, int(100*together+0.5)))
 }
 
 // Evidence is what one field says about a candidate.

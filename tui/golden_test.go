@@ -96,6 +96,43 @@ func TestGoldenDesk(t *testing.T) {
 	}
 }
 
+// TestGoldenNamesakes: the duplicate warning when four women of one name,
+// their ages estimated around the one typed, fit about equally well: the
+// clerk is told what to ask for.
+func TestGoldenNamesakes(t *testing.T) {
+	s := newStore(t)
+	for i, v := range []string{"Kireka", "Seeta", "Mukono", "Gayaza"} {
+		np := registry.NewPatient{GivenName: "Grace", FamilyName: "Akello", Sex: idcards.SexFemale, BirthDate: []string{"1988", "1989", "1991", "1992"}[i] + "-07-01",
+			BirthDateEstimated: true, Phone: fmt.Sprintf("07%d2%06d", i+1, 111111*(i+1)), Village: v}
+		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("warning_%dx%d", size[0], size[1]), func(t *testing.T) {
+			cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+			cfg.Registry, cfg.StatusEvery = fixedPath{deskReg{s}}, -1
+			m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			m = drive(t, m, append(regForm("Grace", "Akello", "F", "36"), ctrl('s'))...)
+			out := screenText(m)
+			checkLayout(t, out, size[0], size[1])
+			if !strings.Contains(strings.Join(strings.Fields(out), " "), "ask for the phone number, village or exact birth date") {
+				t.Errorf("no advice:\n%s", out)
+			}
+			golden.RequireEqual(t, out)
+			// ↓ selects the next record and shows its reasons instead
+			// when they do not all fit.
+			out = screenText(drive(t, m, keyCode(tea.KeyDown)))
+			lines := strings.Split(out, "\n")
+			for i, l := range lines {
+				if strings.Contains(l, "Mukono") && (i+1 == len(lines) || !strings.Contains(lines[i+1], "why:")) {
+					t.Errorf("the selected record's reasons are not shown:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
 // TestGoldenSignIn: sign-in, lock, a refusal, and the first sign-in that
 // must choose a password.
 func TestGoldenSignIn(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/registry"
@@ -488,38 +489,108 @@ func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// warningView lists the candidates, the new record and the choice, in h
+// lines: each candidate's reasons while they fit, else the selected
+// candidate's only (↑/↓ shows another's), so the keys to decide stay on
+// the screen with five candidates on an 80×24 terminal.
+func (s *registerScreen) warningView(e *env, w, h int) string {
+	st := e.st
+	np := idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}
+	// One layout for every row, so the columns line up: patientLine's
+	// when each row fits, else a narrower one without the age (the birth
+	// date is there; the phone and village, last, tell namesakes apart).
+	compact := ansi.StringWidth(patientLine(np, e)) > w-25
+	for _, c := range s.cands {
+		compact = compact || ansi.StringWidth(patientLine(c.Patient, e)) > w-25
+	}
+	line := func(level, mrn string, p idcards.Patient) string {
+		row := patientLine(p, e)
+		if compact {
+			row = compactPatientLine(p)
+		}
+		return truncate(fmt.Sprintf("  %-9s %-12s %s", level, mrn, row), w)
+	}
+	whys := make([][]string, len(s.cands))
+	n := 0
+	for i, c := range s.cands {
+		whys[i] = hanging("            why: ", strings.Join(c.Reasons, "; "), w)
+		n += 1 + len(whys[i])
+	}
+	var tail strings.Builder
+	tail.WriteString("\n" + line("NEW", "(new ID)", np) + "\n")
+	if s.overriding {
+		tail.WriteString("\n" + textBlock(fmt.Sprintf("%d of them is a probable duplicate. Why is this a different person? The reason is recorded in the audit trail (esc goes back).", s.probable()), w))
+		tail.WriteString(s.reason.view(st, true, w) + "\n")
+	} else {
+		if together, ok := idcards.Namesakes(s.cands); ok {
+			tail.WriteString("\n" + textBlock(idcards.NamesakesAdvice(len(s.cands), together)+" Esc goes back to the form to add them; submitting checks again.", w))
+		}
+		tail.WriteString("\n  Ask the patient, then press\n    s  same person: use the selected record, no new ID\n    n  different person: register and issue a new ID")
+		if s.probable() > 0 {
+			tail.WriteString(" (asks why)")
+		}
+		tail.WriteString("\n")
+	}
+	head := st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n"
+	used := 2 + n + strings.Count(tail.String(), "\n") // the blank line above and below head
+	allWhys := used <= h
+	var b strings.Builder
+	b.WriteString("\n" + head + "\n")
+	for i, c := range s.cands {
+		mrns := strings.Join(c.MRNs, ",")
+		if mrns == "" {
+			mrns = "(no ID)"
+		}
+		l := line(strings.ToUpper(string(c.Level)), mrns, c.Patient)
+		if i == s.cursor {
+			l = st.selected.Render(l)
+		}
+		b.WriteString(l + "\n")
+		if allWhys || i == s.cursor {
+			for _, wl := range whys[i] {
+				b.WriteString(st.faint.Render(wl) + "\n")
+			}
+		}
+	}
+	b.WriteString(tail.String())
+	return strings.TrimPrefix(b.String(), "\n")
+}
+
+// compactPatientLine is patientLine without the age column and with a
+// narrower name, for the duplicate warning on a narrow terminal.
+func compactPatientLine(p idcards.Patient) string {
+	dob := p.BirthDate
+	if p.BirthDateEstimated && len(dob) >= 4 {
+		dob = "~" + dob[:4]
+	}
+	if dob == "" {
+		dob = "—"
+	}
+	return strings.TrimRight(fmt.Sprintf("%-18s %s %-10s %-10s %s", truncate(p.DisplayName(), 18), p.Sex, dob, p.Phone, p.Village), " ")
+}
+
+// hanging wraps text after lead to width w, the following lines indented
+// under the text's start.
+func hanging(lead, text string, w int) []string {
+	ind := ansi.StringWidth(lead)
+	lines := strings.Split(ansi.Wrap(text, max(w-ind, 10), ""), "\n")
+	for i := range lines {
+		if i == 0 {
+			lines[i] = lead + lines[i]
+		} else {
+			lines[i] = strings.Repeat(" ", ind) + lines[i]
+		}
+	}
+	return lines
+}
+
 func (s *registerScreen) view(e *env, w, h int) string {
 	st := e.st
 	var b strings.Builder
 	b.WriteString("\n")
 	switch {
 	case s.warning:
-		b.WriteString(st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n\n")
-		for i, c := range s.cands {
-			mrns := strings.Join(c.MRNs, ",")
-			if mrns == "" {
-				mrns = "(no ID)"
-			}
-			line := fmt.Sprintf("  %-9s %-12s %s", strings.ToUpper(string(c.Level)), mrns, patientLine(c.Patient, e))
-			if i == s.cursor {
-				line = st.selected.Render(truncate(line, w))
-			}
-			b.WriteString(truncate(line, w) + "\n")
-			for _, l := range strings.Split(strings.TrimRight(textBlock("          why: "+strings.Join(c.Reasons, "; "), w), "\n"), "\n") {
-				b.WriteString(st.faint.Render(l) + "\n")
-			}
-		}
-		b.WriteString(truncate(fmt.Sprintf("\n  %-9s %-12s ", "NEW", "(new ID)")+patientLine(idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}, e), w) + "\n")
-		if s.overriding {
-			b.WriteString("\n" + textBlock(fmt.Sprintf("%d of them is a probable duplicate. Why is this a different person? The reason is recorded in the audit trail (esc goes back).", s.probable()), w))
-			b.WriteString(s.reason.view(st, true, w) + "\n")
-		} else {
-			b.WriteString("\n  Ask the patient, then press\n    s  same person: use the selected record, no new ID\n    n  different person: register and issue a new ID")
-			if s.probable() > 0 {
-				b.WriteString(" (asks why)")
-			}
-			b.WriteString("\n")
-		}
+		b.WriteString(s.warningView(e, w, h))
 	case s.appr != nil:
 		b.WriteString(s.appr.view(st, w))
 	default:

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/idcards/idcards"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
@@ -139,5 +141,59 @@ func TestPatients_MatchTrain(t *testing.T) {
 	out, _, err = patientsCLI(t, db, "", "patients", "match-train", "--em", "--dry-run")
 	if err != nil || !strings.Contains(out, "m by EM") || !strings.Contains(out, "dry run") {
 		t.Fatalf("match-train --em --dry-run: %v\n%s", err, out)
+	}
+}
+
+// TestPrintCandidates_Namesakes: a crowd of namesakes, none probable but
+// together likely, ends with what to ask for; a probable candidate or a
+// lone possible one does not.
+func TestPrintCandidates_Namesakes(t *testing.T) {
+	c := func(level idcards.MatchLevel, score, weight float64) idcards.Candidate {
+		return idcards.Candidate{Patient: idcards.Patient{GivenName: "Grace", FamilyName: "Akello", Sex: "F", BirthDate: "1990-07-01"}, MRNs: []string{"1200000014"}, Score: score, Weight: weight, Level: level, Reasons: []string{"same name"}}
+	}
+	for _, tc := range []struct {
+		name   string
+		cs     []idcards.Candidate
+		advice string
+	}{
+		// three namesakes, each 2:1 against a new person: 6:1 together
+		{"crowd", []idcards.Candidate{c(idcards.MatchPossible, 0.29, 1), c(idcards.MatchPossible, 0.29, 1), c(idcards.MatchPossible, 0.29, 1)}, "These 3 records together are 86% likely to include this person"},
+		{"one probable", []idcards.Candidate{c(idcards.MatchProbable, 0.96, 6), c(idcards.MatchPossible, 0.03, -2)}, ""},
+		{"alone", []idcards.Candidate{c(idcards.MatchPossible, 0.8, 2)}, ""},
+		{"one stands out", []idcards.Candidate{c(idcards.MatchPossible, 0.9, 5.4), c(idcards.MatchPossible, 0.29, 2.6), c(idcards.MatchPossible, 0.29, 2.6)}, ""},
+		{"unlikely together", []idcards.Candidate{c(idcards.MatchPossible, 0.2, -2), c(idcards.MatchPossible, 0.2, -2)}, ""},
+	} {
+		var b strings.Builder
+		printCandidates(&b, tc.cs)
+		out := b.String()
+		if tc.advice == "" && strings.Contains(out, "together") || tc.advice != "" && !strings.Contains(out, tc.advice+", but none stands out: ask for the phone number, village or exact birth date") {
+			t.Errorf("%s:\n%s", tc.name, out)
+		}
+	}
+}
+
+// TestPatients_MatchNamesakes: four women of one name, their ages
+// estimated around the query's, none standing out: `patients match`
+// says what to ask for; with the village one of them stands out and the
+// advice goes.
+func TestPatients_MatchNamesakes(t *testing.T) {
+	db := newRegistry(t)
+	reg := "given_name,family_name,sex,birth_date,birth_date_estimated,phone,village\n" +
+		"Grace,Akello,F,1988-07-01,1,0772111111,Kireka\n" +
+		"Grace,Akello,F,1989-07-01,1,0782222222,Seeta\n" +
+		"Grace,Akello,F,1991-07-01,1,0703333333,Mukono\n" +
+		"Grace,Akello,F,1992-07-01,1,0704444444,Gayaza\n" +
+		"Okello,John,M,1960-01-01,0,,\n"
+	if _, _, err := patientsCLI(t, db, "", "patients", "import", writeFile(t, "reg.csv", reg), "--issue-missing"); err != nil {
+		t.Fatal(err)
+	}
+	q := []string{"patients", "match", "--given", "Grace", "--family", "Akello", "--sex", "F", "--dob", "1990-07-01", "--dob-estimated"}
+	out, _, err := patientsCLI(t, db, "", q...)
+	if err != nil || strings.Count(out, "possible") != 4 || !strings.Contains(out, "These 4 records together are") || !strings.Contains(out, "ask for the phone number, village or exact birth date") {
+		t.Fatalf("namesakes: %v\n%s", err, out)
+	}
+	out, _, err = patientsCLI(t, db, "", append(q, "--village", "Seeta")...)
+	if err != nil || !strings.Contains(strings.SplitN(out, "\n", 2)[0], "1989-07-01") || strings.Contains(out, "together") {
+		t.Fatalf("with the village: %v\n%s", err, out)
 	}
 }

@@ -191,6 +191,9 @@ func printCandidates(w io.Writer, cs []idcards.Candidate) {
 		}
 		fmt.Fprintf(w, "  %-8s %.2f  %s  %s  %s  born %s  %s\n", c.Level, c.Score, mrns, printable(c.Patient.DisplayName()), c.Patient.Sex, orDash(c.Patient.BirthDate), strings.Join(c.Reasons, "; "))
 	}
+	if together, ok := idcards.Namesakes(cs); ok {
+		fmt.Fprintf(w, "  %s\n", idcards.NamesakesAdvice(len(cs), together))
+	}
 }
 
 func orDash(s string) string {
