@@ -2,6 +2,8 @@ package registry_test
 
 import (
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +32,9 @@ import (
 //	go test ./registry -run XXX -bench MatchQuality100k -benchtime 1x -timeout 30m
 //
 // MATCH_BENCH_DB=path keeps (and reuses) the registry file;
-// MATCH_BENCH_CPUPROFILE=path writes a CPU profile of the queries alone.
+// MATCH_BENCH_CPUPROFILE=path writes a CPU profile of the queries alone;
+// MATCH_BENCH_QUERIES=path writes the queries as a `patients match --file`
+// CSV (to time the whole command on the same registry).
 func matchQuality(b *testing.B, n int) {
 	ctx := operator(context.Background())
 	path := os.Getenv("MATCH_BENCH_DB")
@@ -117,6 +121,9 @@ func matchQuality(b *testing.B, n int) {
 		}
 	}
 	qs, want := match.Queries(2, recs, 2000)
+	if path := os.Getenv("MATCH_BENCH_QUERIES"); path != "" { // for timing `patients match --file` itself
+		writeQueriesCSV(b, path, qs)
+	}
 	var st matchStats
 	var lat []time.Duration
 	type sweepRow struct {
@@ -276,7 +283,11 @@ type matchStats struct {
 	probCands, probRight   int
 	possCands, possRight   int
 	newWarned, newProbable int
-	missed                 map[string]int
+	// the desk's namesakes advice (idcards.Namesakes): returning patients
+	// not probable at top who get it with their record among the crowd;
+	// new people who get it
+	crowdFound, crowdNew int
+	missed               map[string]int
 }
 
 func (st *matchStats) add(returning bool, cs []idcards.Candidate, ok func(idcards.Candidate) bool) {
@@ -299,6 +310,7 @@ func (st *matchStats) add(returning bool, cs []idcards.Candidate, ok func(idcard
 			}
 		}
 	}
+	_, crowd := idcards.Namesakes(cs)
 	if returning {
 		st.returning++
 		if found {
@@ -307,9 +319,15 @@ func (st *matchStats) add(returning bool, cs []idcards.Candidate, ok func(idcard
 		if probTop {
 			st.probTop++
 		}
+		if crowd && found {
+			st.crowdFound++
+		}
 		return
 	}
 	st.newPeople++
+	if crowd {
+		st.crowdNew++
+	}
 	if len(cs) > 0 {
 		st.newWarned++
 		if cs[0].Level == idcards.MatchProbable {
@@ -327,6 +345,8 @@ func (st *matchStats) report(b *testing.B) {
 	b.ReportMetric(pct(st.possRight, st.possCands), "possible-precision-%")
 	b.ReportMetric(pct(st.newWarned, st.newPeople), "new-warned-%")
 	b.ReportMetric(pct(st.newProbable, st.newPeople), "new-probable-%")
+	b.ReportMetric(pct(st.crowdFound, st.returning), "namesakes-returning-%")
+	b.ReportMetric(pct(st.crowdNew, st.newPeople), "namesakes-new-%")
 	b.Log(fmt.Sprintf("returning %d: probable at top %d, found %d; new %d: warned %d, probable %d; probable cands %d right %d; possible cands %d right %d",
 		st.returning, st.probTop, st.anyFound, st.newPeople, st.newWarned, st.newProbable, st.probCands, st.probRight, st.possCands, st.possRight))
 }
@@ -375,6 +395,24 @@ func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.C
 				fmt.Printf("FALSEPROB q: %s (want %d)\n   got: %s %.3f w=%.1f %v\n", show(q), want, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
 			}
 		}
+	}
+}
+
+// writeQueriesCSV writes the benchmark's queries as a `patients match
+// --file` CSV.
+func writeQueriesCSV(b *testing.B, path string, qs []match.Person) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"id", "given_name", "family_name", "sex", "birth_date", "birth_date_estimated", "phone", "village"})
+	for i, q := range qs {
+		w.Write([]string{strconv.Itoa(i), q.Given, q.Family, string(q.Sex), q.BirthDate, strconv.FormatBool(q.BirthDateEstimated), q.Phone, q.Village})
+	}
+	w.Flush()
+	if err := errors.Join(w.Error(), f.Close()); err != nil {
+		b.Fatal(err)
 	}
 }
 
