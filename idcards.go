@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -271,10 +272,64 @@ func Namesakes(cs []Candidate) (together float64, ok bool) {
 	return together, len(cs) >= 2 && together >= 0.5 && together-top >= 0.2
 }
 
-// NamesakesAdvice is what the desk tells a clerk facing a crowd of
-// namesakes (see Namesakes).
-func NamesakesAdvice(n int, together float64) string {
-	return fmt.Sprintf("These %d records together are %d%% likely to include this person, but none stands out: ask for the phone number, village or exact birth date to tell them apart.", n, min(99, int(100*together+0.5)))
+// MissingDetails are the details that could settle a duplicate warning:
+// what the query lacks and at least one candidate holds — the phone
+// number, the village, an exact birth date (the query's is missing or an
+// estimate, a candidate's is neither).
+func MissingDetails(q Patient, cs []Candidate) []string {
+	var phone, village, birth bool
+	for _, c := range cs {
+		phone = phone || q.Phone == "" && c.Patient.Phone != ""
+		village = village || q.Village == "" && c.Patient.Village != ""
+		birth = birth || (q.BirthDate == "" || q.BirthDateEstimated) && c.Patient.BirthDate != "" && !c.Patient.BirthDateEstimated
+	}
+	var out []string
+	for _, d := range []struct {
+		missing bool
+		name    string
+	}{{phone, "phone number"}, {village, "village"}, {birth, "exact birth date"}} {
+		if d.missing {
+			out = append(out, d.name)
+		}
+	}
+	return out
+}
+
+// WarningAdvice is what the desk tells a clerk about a duplicate warning
+// with no probable candidate ("" when there is nothing to add): for a
+// crowd of namesakes (Namesakes), that none stands out and what tells
+// them apart; otherwise which missing details (MissingDetails) the
+// records hold.
+func WarningAdvice(q Patient, cs []Candidate) string {
+	missing := MissingDetails(q, cs)
+	ask := "ask what tells them apart (phone number, village, exact birth date)"
+	if len(missing) > 0 {
+		ask = "ask for the " + list(missing, "or") + " to tell them apart"
+	}
+	if together, ok := Namesakes(cs); ok {
+		return fmt.Sprintf("These %d records together are %d%% likely to include this person, but none stands out: %s.", len(cs), min(99, int(100*together+0.5)), ask)
+	}
+	for _, c := range cs {
+		if c.Level == MatchProbable {
+			return ""
+		}
+	}
+	if len(cs) == 0 || len(missing) == 0 {
+		return ""
+	}
+	holds := "these records hold"
+	if len(cs) == 1 {
+		holds = "the record holds"
+	}
+	return fmt.Sprintf("Not typed: the %s, which %s; asking for them may settle it.", list(missing, "and"), holds)
+}
+
+// list joins words as a sentence does: "a", "a or b", "a, b or c".
+func list(w []string, conj string) string {
+	if len(w) <= 1 {
+		return strings.Join(w, "")
+	}
+	return strings.Join(w[:len(w)-1], ", ") + " " + conj + " " + w[len(w)-1]
 }
 
 // Evidence is what one field says about a candidate.

@@ -35,7 +35,36 @@ func TestNamesakes(t *testing.T) {
 			t.Errorf("%s: together %.4f crowd %v, want %.4f %v", tc.name, got, crowd, tc.together, tc.crowd)
 		}
 	}
-	if got := idcards.NamesakesAdvice(3, 0.999); got[:40] != "These 3 records together are 99% likely " {
-		t.Errorf("advice %q", got)
+}
+
+// TestWarningAdvice: a crowd is told what tells them apart (what the
+// query lacks and the records hold, else the usual three); a warning
+// without a probable candidate names the details not typed that the
+// records hold; a probable one, or nothing to add, says nothing.
+func TestWarningAdvice(t *testing.T) {
+	rec := func(level idcards.MatchLevel, score, weight float64, phone, village, dob string, est bool) idcards.Candidate {
+		return idcards.Candidate{Level: level, Score: score, Weight: weight, Patient: idcards.Patient{GivenName: "Grace", FamilyName: "Akello", Phone: phone, Village: village, BirthDate: dob, BirthDateEstimated: est}}
+	}
+	p := idcards.MatchPossible
+	bare := idcards.Patient{GivenName: "Grace", FamilyName: "Akello", BirthDate: "1990-07-01", BirthDateEstimated: true}
+	full := idcards.Patient{GivenName: "Grace", FamilyName: "Akello", BirthDate: "1990-04-02", Phone: "0772123456", Village: "Seeta"}
+	crowd := []idcards.Candidate{rec(p, 0.3, 1, "0772111111", "Kireka", "1989-07-01", true), rec(p, 0.3, 1, "", "Seeta", "1991-03-02", false)}
+	for _, tc := range []struct {
+		name string
+		q    idcards.Patient
+		cs   []idcards.Candidate
+		want string
+	}{
+		{"crowd, details missing", bare, crowd, "These 2 records together are 80% likely to include this person, but none stands out: ask for the phone number, village or exact birth date to tell them apart."},
+		{"crowd, all typed", full, crowd, "These 2 records together are 80% likely to include this person, but none stands out: ask what tells them apart (phone number, village, exact birth date)."},
+		{"one possible", bare, []idcards.Candidate{rec(p, 0.6, 1, "0772111111", "", "1989-07-01", true)}, "Not typed: the phone number, which the record holds; asking for them may settle it."},
+		{"two possible", bare, []idcards.Candidate{rec(p, 0.8, 3, "", "Kireka", "1989-02-03", false), rec(p, 0.1, -3, "", "", "", false)}, "Not typed: the village and exact birth date, which these records hold; asking for them may settle it."},
+		{"nothing more to ask", full, []idcards.Candidate{rec(p, 0.6, 1, "0772111111", "Kireka", "1989-07-01", false)}, ""},
+		{"a probable one", bare, []idcards.Candidate{rec(idcards.MatchProbable, 0.97, 6, "0772111111", "Kireka", "1990-07-01", true)}, ""},
+		{"none", bare, nil, ""},
+	} {
+		if got := idcards.WarningAdvice(tc.q, tc.cs); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
 	}
 }

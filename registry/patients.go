@@ -27,6 +27,12 @@ type NewPatient struct {
 	Village            string
 }
 
+// Patient is np as an unsaved patient record (no ID, UUID or creation).
+func (np NewPatient) Patient() idcards.Patient {
+	return idcards.Patient{GivenName: np.GivenName, FamilyName: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate,
+		BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village}
+}
+
 // Validate checks the fields a registration needs and normalises them
 // (names in Unicode NFC with single spaces, sex in its one-letter form).
 // It is the one rule set of the CLI, the desk screen and edits: a name

@@ -495,7 +495,7 @@ func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 // the screen with five candidates on an 80×24 terminal.
 func (s *registerScreen) warningView(e *env, w, h int) string {
 	st := e.st
-	np := idcards.Patient{GivenName: s.np.GivenName, FamilyName: s.np.FamilyName, Sex: s.np.Sex, BirthDate: s.np.BirthDate, BirthDateEstimated: s.np.BirthDateEstimated, Phone: s.np.Phone, Village: s.np.Village}
+	np := s.np.Patient()
 	// One layout for every row, so the columns line up: patientLine's
 	// when each row fits, else a narrower one without the age (the birth
 	// date is there; the phone and village, last, tell namesakes apart).
@@ -522,8 +522,8 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 		tail.WriteString("\n" + textBlock(fmt.Sprintf("%d of them is a probable duplicate. Why is this a different person? The reason is recorded in the audit trail (esc goes back).", s.probable()), w))
 		tail.WriteString(s.reason.view(st, true, w) + "\n")
 	} else {
-		if together, ok := idcards.Namesakes(s.cands); ok {
-			tail.WriteString("\n" + textBlock(idcards.NamesakesAdvice(len(s.cands), together)+" Esc goes back to the form to add them; submitting checks again.", w))
+		if a := idcards.WarningAdvice(np, s.cands); a != "" {
+			tail.WriteString("\n" + textBlock(a+" Esc goes back to the form; submitting checks again.", w))
 		}
 		tail.WriteString("\n  Ask the patient, then press\n    s  same person: use the selected record, no new ID\n    n  different person: register and issue a new ID")
 		if s.probable() > 0 {

@@ -89,7 +89,7 @@ Exit status 1 when a single query has a probable match.`,
 			} else if len(cands) == 0 {
 				a.printf("no candidates\n")
 			} else {
-				printCandidates(a.stdout, cands)
+				printCandidates(a.stdout, np.Patient(), cands)
 			}
 			for _, c := range cands {
 				if c.Level == idcards.MatchProbable {

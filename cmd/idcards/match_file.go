@@ -199,7 +199,7 @@ func (a *app) matchFile(ctx context.Context, s *registry.Store, path string, lim
 		if len(cands) == 0 {
 			a.printf("  no candidates\n")
 		}
-		printCandidates(a.stdout, cands)
+		printCandidates(a.stdout, np.Patient(), cands)
 	}
 	return nil
 }

@@ -102,7 +102,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 			}
 			if len(cands) > 0 {
 				fmt.Fprintf(a.stderr, "possible duplicates of %s:\n", strings.TrimSpace(np.GivenName+" "+np.FamilyName))
-				printCandidates(a.stderr, cands)
+				printCandidates(a.stderr, np.Patient(), cands)
 				decision = fmt.Sprintf("%d candidates (%d probable) shown", len(cands), probable)
 			}
 			if probable > 0 {
@@ -183,7 +183,9 @@ func candidateMRNs(cs []idcards.Candidate) string {
 	return strings.Join(out, ", ")
 }
 
-func printCandidates(w io.Writer, cs []idcards.Candidate) {
+// printCandidates lists the candidates for q, then what to ask for when
+// none is probable (idcards.WarningAdvice).
+func printCandidates(w io.Writer, q idcards.Patient, cs []idcards.Candidate) {
 	for _, c := range cs {
 		mrns := strings.Join(c.MRNs, " ")
 		if mrns == "" {
@@ -191,8 +193,8 @@ func printCandidates(w io.Writer, cs []idcards.Candidate) {
 		}
 		fmt.Fprintf(w, "  %-8s %.2f  %s  %s  %s  born %s  %s\n", c.Level, c.Score, mrns, printable(c.Patient.DisplayName()), c.Patient.Sex, orDash(c.Patient.BirthDate), strings.Join(c.Reasons, "; "))
 	}
-	if together, ok := idcards.Namesakes(cs); ok {
-		fmt.Fprintf(w, "  %s\n", idcards.NamesakesAdvice(len(cs), together))
+	if a := idcards.WarningAdvice(q, cs); a != "" {
+		fmt.Fprintf(w, "  %s\n", a)
 	}
 }
 

@@ -186,7 +186,7 @@ through the outbox (names, sex, birth date and village; the phone is not sent).`
 			}
 			if len(cands) > 0 {
 				fmt.Fprintf(a.stderr, "warning: the edited record now looks like %d other patient(s); if one is the same person, merge them (idcards patients merge):\n", len(cands))
-				printCandidates(a.stderr, cands)
+				printCandidates(a.stderr, p, cands)
 			}
 			return err
 		},
