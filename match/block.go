@@ -39,10 +39,14 @@ type Pass struct {
 // (it is part of Variants.Fingerprint, stored with the index).
 const IndexVersion = 5 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf)
 
-// Passes are the blocking passes, in order.
+// Passes are the blocking passes, in order. t: reads 15 each way: at 30
+// it offered nearly half of a query's records at a million patients and
+// was never the only pass to offer the right one (the benchmark's
+// MATCH_BENCH_PASSES figures); a common word's block is far larger than
+// either cap, a rare word's smaller than both.
 var Passes = []Pass{
 	{"n:", 50, true},
-	{"t:", 30, false},
+	{"t:", 15, false},
 	{"i:", 15, false},
 	{"w:", 30, false},
 	{"d:", 60, true},

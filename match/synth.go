@@ -375,6 +375,29 @@ func Queries(seed uint64, recs []SynthRecord, n int) (qs []Person, want []int) {
 	return qs, want
 }
 
+// SlipQueries are n returning patients (want: their record) re-entered
+// with a slip in both names, the age estimated within the tolerance and
+// no phone: the hardest case for blocking, where the phonetic keys of both
+// names may change ("Ajali Nrir" for "Anjali Nair"). For the benchmark.
+func SlipQueries(seed uint64, recs []SynthRecord, n int) (qs []Person, want []int) {
+	g := NewGenerator(seed)
+	for len(qs) < n {
+		j := g.rng.IntN(len(recs))
+		p := recs[j].Person
+		if len([]rune(p.Given)) < 3 || len([]rune(p.Family)) < 3 || len(p.BirthDate) < 4 {
+			continue
+		}
+		p.Given, p.Family = typo(g.rng, p.Given), typo(g.rng, p.Family)
+		y := 0
+		fmt.Sscan(p.BirthDate[:4], &y)
+		tol := Tolerance(g.year - y)
+		y = min(g.year, y+g.rng.IntN(2*tol+1)-tol)
+		p.BirthDate, p.BirthDateEstimated, p.Phone = fmt.Sprintf("%04d-07-01", y), true, ""
+		qs, want = append(qs, p), append(want, j)
+	}
+	return qs, want
+}
+
 // typo makes one keyboard error: substitution, deletion, insertion,
 // transposition or a doubled letter.
 func typo(rng *rand.Rand, s string) string {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -233,6 +234,12 @@ func matchQuality(b *testing.B, n int) {
 			fmt.Printf("BLOCKMISS q: %+v\n      want: %+v\n", q, p)
 		}
 	}
+	if os.Getenv("MATCH_BENCH_SLIPS") != "" {
+		slipFigures(b, s, recs, idOf, person)
+	}
+	if os.Getenv("MATCH_BENCH_PASSES") != "" {
+		passFigures(b, s, qs, want, idOf, person)
+	}
 	b.ReportMetric(pct(kept, returning), "pairs-completeness-%")
 	b.ReportMetric(float64(blockedTotal)/float64(len(qs)), "blocked/query")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -395,6 +402,104 @@ func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.C
 				fmt.Printf("FALSEPROB q: %s (want %d)\n   got: %s %.3f w=%.1f %v\n", show(q), want, c.Patient.GivenName+" | "+c.Patient.FamilyName+" | "+c.Patient.BirthDate+" | "+c.Patient.Phone+" | "+c.Patient.Village, c.Score, c.Weight, c.Reasons)
 			}
 		}
+	}
+}
+
+// slipFigures runs match.SlipQueries (1,000 returning patients with a slip
+// in both names, an estimated age, no phone; MATCH_BENCH_SLIPS=1) and
+// prints how many survive blocking, are found at any level and probable
+// on top.
+func slipFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
+	ctx := operator(context.Background())
+	qs, want := match.SlipQueries(3, recs, 1000)
+	blocked, found, top := 0, 0, 0
+	for i, q := range qs {
+		ids, err := s.BlockedIDsForTest(ctx, newPatient(q))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, id := range ids {
+			if r, ok := idOf[id]; ok && person(r) == person(want[i]) {
+				blocked++
+				break
+			}
+		}
+		cs, err := s.Candidates(ctx, newPatient(q), benchLimit())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k, c := range cs {
+			if r, ok := idOf[c.Patient.ID]; ok && person(r) == person(want[i]) {
+				found++
+				if k == 0 && c.Level == idcards.MatchProbable {
+					top++
+				}
+				break
+			}
+		}
+	}
+	fmt.Printf("slips in both names (%d returning): blocked %.1f%%, found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(blocked, len(qs)), pct(found, len(qs)), pct(top, len(qs)))
+}
+
+// passFigures prints, per blocking pass, the records its lookups offer per
+// query, and for how many returning patients the right record is offered
+// by that pass at all and by that pass alone (MATCH_BENCH_PASSES=1): what
+// a pass's cap costs and what it buys.
+func passFigures(b *testing.B, s *registry.Store, qs []match.Person, want []int, idOf map[int64]int, person func(int) int) {
+	ctx := operator(context.Background())
+	type fig struct{ rows, found, alone int }
+	figs := map[string]*fig{}
+	dropSets := strings.Fields(os.Getenv("MATCH_BENCH_PASSES")) // e.g. "t: i: t:i:"
+	kept := map[string]int{}
+	for i, q := range qs {
+		keys, ids, err := s.LookupIDsForTest(ctx, newPatient(q))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var by []string // passes offering the right record
+		for j, k := range keys {
+			p := k[:2]
+			if figs[p] == nil {
+				figs[p] = &fig{}
+			}
+			figs[p].rows += len(ids[j])
+			if want[i] < 0 {
+				continue
+			}
+			for _, id := range ids[j] {
+				if r, ok := idOf[id]; ok && person(r) == person(want[i]) {
+					by = append(by, p)
+					break
+				}
+			}
+		}
+		slices.Sort(by)
+		by = slices.Compact(by)
+		if want[i] >= 0 {
+			for _, drop := range dropSets {
+				left := false
+				for _, p := range by {
+					left = left || !strings.Contains(drop, p)
+				}
+				if left {
+					kept[drop]++
+				}
+			}
+		}
+		for _, p := range by {
+			figs[p].found++
+			if len(by) == 1 {
+				figs[p].alone++
+			}
+		}
+	}
+	for _, p := range match.Passes {
+		if f := figs[p.Prefix]; f != nil {
+			fmt.Printf("pass %s cap %d: %.0f records offered per query; right record offered for %d returning patients, by this pass alone for %d\n", p.Prefix, p.Cap, float64(f.rows)/float64(len(qs)), f.found, f.alone)
+		}
+	}
+	for _, d := range dropSets {
+		fmt.Printf("without %s: right record offered for %d returning patients\n", d, kept[d])
 	}
 }
 
