@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -32,26 +33,34 @@ type Pass struct {
 	// AnyYear: the lookup is not limited to the tolerance window (but
 	// still reads the nearest years first).
 	AnyYear bool
+	// Plain: the lookup reads the window in index order, at most Cap
+	// records, not the nearest years first in each direction, and not the
+	// records of unknown sex or birth year: one index read instead of
+	// six, for a pass of many small blocks whose records the other passes
+	// mostly offer already (e:).
+	Plain bool
 }
 
 // IndexVersion changes whenever IndexKeys or the term-frequency values
 // change, so registries re-index
 // (it is part of Variants.Fingerprint, stored with the index).
-const IndexVersion = 5 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf)
+const IndexVersion = 6 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf); 6: the e: pass
 
-// Passes are the blocking passes, in order. t: reads 15 each way: at 30
-// it offered nearly half of a query's records at a million patients and
-// was never the only pass to offer the right one (the benchmark's
-// MATCH_BENCH_PASSES figures); a common word's block is far larger than
-// either cap, a rare word's smaller than both.
+// Passes are the blocking passes, in order. t: reads 8 each way: at 30 it
+// offered half of a query's records at a million patients and was never
+// the only pass to offer the right one, in the benchmark's main queries
+// nor in its slips in both names (MATCH_BENCH_PASSES figures); a common
+// word's block is far larger than any such cap, and a rare word's — a
+// married woman's given name after her family name changed — smaller.
 var Passes = []Pass{
-	{"n:", 50, true},
-	{"t:", 15, false},
-	{"i:", 15, false},
-	{"w:", 30, false},
-	{"d:", 60, true},
-	{"p:", 30, true},
-	{"v:", 12, false},
+	{"n:", 50, true, false},
+	{"t:", 8, false, false},
+	{"i:", 15, false, false},
+	{"w:", 30, false, false},
+	{"d:", 60, true, false},
+	{"p:", 30, true, false},
+	{"v:", 12, false, false},
+	{"e:", 20, false, true},
 }
 
 // IndexKeys are the keys a record is stored under (each with its birth
@@ -90,6 +99,17 @@ func IndexKeys(r *Record) []string {
 			ks = append(ks, "w:"+k+"|"+gi+"|"+sex)
 		}
 	}
+	// The given name's first four letters and every way of deleting one
+	// of them, with the family name's initial: two names one slip apart
+	// in those letters (an inserted, dropped or changed letter) share a
+	// key however the slip changes their sound, so a query with both
+	// names mistyped ("Ajali Nrir" for "Anjali Nair") still meets its
+	// record, where the phonetic keys of both names differ.
+	if fi != "" {
+		for _, d := range deletions(firstWord(r.Given), editPrefix) {
+			ks = append(ks, "e:"+d+"|"+fi+"|"+sex)
+		}
+	}
 	if gi != "" && fi != "" {
 		if gi > fi {
 			gi, fi = fi, gi
@@ -115,6 +135,7 @@ type Lookup struct {
 	Near   int
 	Lo, Hi int // 0, 0: any year
 	Cap    int
+	Plain  bool // see Pass.Plain
 }
 
 // QueryLookups are the lookups for a query record. year is the current
@@ -127,7 +148,7 @@ func QueryLookups(q *Record, year int) []Lookup {
 	var out []Lookup
 	for _, k := range IndexKeys(q) {
 		p := passOf(k)
-		l := Lookup{K: k, Near: q.Y, Cap: p.Cap}
+		l := Lookup{K: k, Near: q.Y, Cap: p.Cap, Plain: p.Plain}
 		if !p.AnyYear && q.Y != 0 {
 			l.Lo, l.Hi = q.Y-tol, q.Y+tol
 		}
@@ -161,6 +182,9 @@ func QueryLookups(q *Record, year int) []Lookup {
 			others = []string{"u"}
 		}
 		for _, s := range others {
+			if l.Plain && s == "u" {
+				continue
+			}
 			m := l
 			m.K = l.K[:n-1] + s
 			if s == "u" {
@@ -186,6 +210,31 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
+}
+
+// editPrefix is how many leading letters of the given name the e: pass
+// compares.
+const editPrefix = 4
+
+// deletions is the first n letters of w and each string made by deleting
+// one of them (duplicates removed): two words within one edit in those
+// letters share one (the deletion neighbourhood of SymSpell).
+func deletions(w string, n int) []string {
+	r := []rune(w)
+	if len(r) > n {
+		r = r[:n]
+	}
+	if len(r) < 2 {
+		return nil // an initial: the i: pass
+	}
+	out := []string{string(r)}
+	for i := range r {
+		d := string(r[:i]) + string(r[i+1:])
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func initial(s string) string {

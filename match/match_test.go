@@ -360,3 +360,65 @@ func TestScore_SlipOfACommonName(t *testing.T) {
 		t.Errorf("variant Pria/Priya: level %d weight %.1f, weaker than a slip", v.L[match.FGiven], v.W[match.FGiven])
 	}
 }
+
+// TestIndexKeys_SlipsInBothNames: a query with a slip in each name shares
+// a key with its record through the e: pass (the given name's first four
+// letters within one edit, the family initial, the sex), where the
+// phonetic keys of both names differ; other people do not.
+func TestIndexKeys_SlipsInBothNames(t *testing.T) {
+	shared := func(a, b match.Person) []string {
+		ra, rb := match.Prepare(a, match.PrepareOptions{}), match.Prepare(b, match.PrepareOptions{})
+		in := map[string]bool{}
+		for _, k := range match.IndexKeys(&rb) {
+			in[k] = true
+		}
+		var out []string
+		for _, l := range match.QueryLookups(&ra, 2026) {
+			if in[l.K] && strings.HasPrefix(l.K, "e:") {
+				out = append(out, l.K)
+			}
+		}
+		return out
+	}
+	rec := match.Person{Given: "Anjali", Family: "Nair", Sex: "F", BirthDate: "1992-07-01", BirthDateEstimated: true}
+	for _, tc := range []struct {
+		given, family string
+		share         bool
+	}{
+		{"Ajali", "Nrir", true},    // a letter dropped, one changed (the case)
+		{"Anjaly", "Nayr", true},   // changes past the fourth letter
+		{"Anajli", "Niar", true},   // two letters swapped
+		{"Annjali", "Nairr", true}, // a letter doubled
+		{"Amjali", "Nai", true},    // a letter changed, one dropped
+		{"Ajalli", "Mair", false},  // the family initial changed: the other passes' job
+		{"Grace", "Nair", false},   // another given name
+	} {
+		q := rec
+		q.Given, q.Family = tc.given, tc.family
+		if got := shared(q, rec); (len(got) > 0) != tc.share {
+			t.Errorf("%s %s vs Anjali Nair: shared e: keys %v, want shared %v", tc.given, tc.family, got, tc.share)
+		}
+	}
+	if got := shared(rec, match.Person{Given: "Anjali", Family: "Nair", Sex: "M", BirthDate: "1992-07-01"}); len(got) > 0 {
+		t.Errorf("another sex shares %v", got)
+	}
+	// e: lookups are plain (one read of the window); a query of known sex
+	// skips the records of unknown sex, one of unknown sex reads all three.
+	for _, sex := range []idcards.Sex{"F", ""} {
+		q := rec
+		q.Sex = sex
+		r := match.Prepare(q, match.PrepareOptions{})
+		n := 0
+		for _, l := range match.QueryLookups(&r, 2026) {
+			if strings.HasPrefix(l.K, "e:") {
+				n++
+				if !l.Plain || sex != "" && strings.HasSuffix(l.K, "|u") || l.Lo == 0 {
+					t.Errorf("sex %q: lookup %+v", sex, l)
+				}
+			}
+		}
+		if want := map[idcards.Sex]int{"F": 5, "": 15}[sex]; n != want {
+			t.Errorf("sex %q: %d e: lookups, want %d", sex, n, want)
+		}
+	}
+}

@@ -439,6 +439,10 @@ func slipFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf
 		}
 	}
 	fmt.Printf("slips in both names (%d returning): blocked %.1f%%, found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(blocked, len(qs)), pct(found, len(qs)), pct(top, len(qs)))
+	if os.Getenv("MATCH_BENCH_PASSES") != "" {
+		fmt.Println("the passes for the slips in both names:")
+		passFigures(b, s, qs, want, idOf, person)
+	}
 }
 
 // passFigures prints, per blocking pass, the records its lookups offer per

@@ -744,6 +744,12 @@ func blockedSQL(lookups []match.Lookup) (string, []any) {
 	}
 	for _, l := range lookups {
 		switch {
+		case l.Plain && l.Near != 0 && (l.Lo != 0 || l.Hi != 0):
+			part(" AND y BETWEEN ? AND ?", "", l.Cap)
+			args = append(args, l.K, l.Lo, l.Hi)
+		case l.Plain:
+			part("", "", l.Cap)
+			args = append(args, l.K)
 		case l.Near == 0:
 			part("", "", 2*l.Cap)
 			args = append(args, l.K)

@@ -74,6 +74,10 @@ func TestBlockedSQL(t *testing.T) {
 	if fmt.Sprint(args) != fmt.Sprint(wantArgs) {
 		t.Errorf("args %v, want %v", args, wantArgs)
 	}
+	plain, pargs := blockedSQL([]match.Lookup{{K: "e:anj|n|F", Near: 1990, Lo: 1987, Hi: 1993, Cap: 20, Plain: true}})
+	if want := "SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y BETWEEN ? AND ? LIMIT 20) AS b"; plain != want || fmt.Sprint(pargs) != "[e:anj|n|F 1987 1993]" {
+		t.Errorf("a plain lookup: %s %v", plain, pargs)
+	}
 	other := []match.Lookup{{K: "t:OKL|M", Cap: 40}, {K: "p:+256700000000", Near: 1950, Cap: 20}, {K: "n:OKL|NKT|M", Near: 1950, Lo: 1940, Hi: 1960, Cap: 30}}
 	if sql2, _ := blockedSQL(other); sql2 != sql {
 		t.Errorf("other values, another text:\n%s\n%s", sql, sql2)
