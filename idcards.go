@@ -321,7 +321,11 @@ func WarningAdvice(q Patient, cs []Candidate) string {
 	if len(cs) == 1 {
 		holds = "the record holds"
 	}
-	return fmt.Sprintf("Not typed: the %s, which %s; asking for them may settle it.", list(missing, "and"), holds)
+	them := "them"
+	if len(missing) == 1 {
+		them = "it"
+	}
+	return fmt.Sprintf("Not typed: the %s, which %s; asking for %s may settle it.", list(missing, "and"), holds, them)
 }
 
 // list joins words as a sentence does: "a", "a or b", "a, b or c".

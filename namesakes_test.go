@@ -57,7 +57,7 @@ func TestWarningAdvice(t *testing.T) {
 	}{
 		{"crowd, details missing", bare, crowd, "These 2 records together are 80% likely to include this person, but none stands out: ask for the phone number, village or exact birth date to tell them apart."},
 		{"crowd, all typed", full, crowd, "These 2 records together are 80% likely to include this person, but none stands out: ask what tells them apart (phone number, village, exact birth date)."},
-		{"one possible", bare, []idcards.Candidate{rec(p, 0.6, 1, "0772111111", "", "1989-07-01", true)}, "Not typed: the phone number, which the record holds; asking for them may settle it."},
+		{"one possible", bare, []idcards.Candidate{rec(p, 0.6, 1, "0772111111", "", "1989-07-01", true)}, "Not typed: the phone number, which the record holds; asking for it may settle it."},
 		{"two possible", bare, []idcards.Candidate{rec(p, 0.8, 3, "", "Kireka", "1989-02-03", false), rec(p, 0.1, -3, "", "", "", false)}, "Not typed: the village and exact birth date, which these records hold; asking for them may settle it."},
 		{"nothing more to ask", full, []idcards.Candidate{rec(p, 0.6, 1, "0772111111", "Kireka", "1989-07-01", false)}, ""},
 		{"a probable one", bare, []idcards.Candidate{rec(idcards.MatchProbable, 0.97, 6, "0772111111", "Kireka", "1990-07-01", true)}, ""},
