@@ -3,6 +3,7 @@ package match_test
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/match"
@@ -251,7 +252,11 @@ func FuzzScore(f *testing.F) {
 			t.Fatalf("probability %v outside [0,1]", r.Probability)
 		}
 		_ = s.Explain(&a, &b, r)
-		_ = match.QueryLookups(&a, 2026)
+		for _, l := range match.QueryLookups(&a, 2026) {
+			if !utf8.ValidString(l.K) || strings.ContainsRune(l.K, 0) {
+				t.Fatalf("key %q is not storable text", l.K) // PostgreSQL refuses it
+			}
+		}
 		_ = match.Skeleton{}.Key(g1)
 		_ = match.Soundex{}.Key(f1)
 		_ = match.NormalizePhone(ph, "UG")
