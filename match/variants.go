@@ -56,6 +56,7 @@ var BuiltinVariants = [][]string{
 // The zero value knows no variants. Build with NewVariants.
 type Variants struct {
 	canon map[string]string
+	fp    string // Fingerprint, computed once: a table is read-only once built
 }
 
 // NewVariants builds a table from the built-in groups plus extra, the site
@@ -93,6 +94,7 @@ func NewVariants(extra string) (*Variants, error) {
 			v.canon[n] = c
 		}
 	}
+	v.fp = v.fingerprint()
 	return v, nil
 }
 
@@ -146,6 +148,13 @@ func (v *Variants) Fingerprint() string {
 	if v == nil {
 		return fmt.Sprintf("k%d-none", IndexVersion)
 	}
+	if v.fp != "" {
+		return v.fp
+	}
+	return v.fingerprint()
+}
+
+func (v *Variants) fingerprint() string {
 	var h uint64 = 14695981039346656037
 	keys := make([]string, 0, len(v.canon))
 	for k := range v.canon {

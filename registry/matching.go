@@ -56,14 +56,35 @@ func (s *Store) matchConfig(ctx context.Context) (matchSetup, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.variants, err = match.NewVariants(v); err != nil {
-		return cfg, err
-	}
 	if cfg.region, err = s.Setting(ctx, "phone_country", ""); err != nil {
 		return cfg, err
 	}
-	cfg.model, err = s.MatchModel(ctx)
-	return cfg, err
+	js, err := s.matchModelJSON(ctx)
+	if err != nil {
+		return cfg, err
+	}
+	// Every check reads the settings (another desk may change them) but
+	// parses them again only when their text changed: the variants
+	// table and the model are the same for weeks.
+	if p := s.parsed.Load(); p != nil && p.variantsText == v && p.modelText == js {
+		cfg.variants, cfg.model = p.variants, p.model
+		return cfg, nil
+	}
+	if cfg.variants, err = match.NewVariants(v); err != nil {
+		return cfg, err
+	}
+	cfg.model = modelFromJSON(js)
+	s.parsed.Store(&parsedMatch{variantsText: v, modelText: js, variants: cfg.variants, model: cfg.model})
+	return cfg, nil
+}
+
+// parsedMatch is matchConfig's cache. Its model and variants are shared
+// by concurrent checks and must not be changed (MatchModel returns a
+// fresh model for callers that change theirs).
+type parsedMatch struct {
+	variantsText, modelText string
+	variants                *match.Variants
+	model                   *match.Model
 }
 
 // PhoneRegion is the site's default country for phone numbers without a
@@ -76,17 +97,35 @@ func (s *Store) PhoneRegion(ctx context.Context) (string, error) {
 // registry was never trained (or was trained by a version with other
 // levels).
 func (s *Store) MatchModel(ctx context.Context) (*match.Model, error) {
+	js, err := s.matchModelJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return modelFromJSON(js), nil
+}
+
+// matchModelJSON is the stored model's text, "" when there is none.
+func (s *Store) matchModelJSON(ctx context.Context) (string, error) {
 	var js string
 	err := s.queryRow(ctx, `SELECT model FROM match_model WHERE id = 1`).Scan(&js)
 	if errors.Is(err, sql.ErrNoRows) {
-		return match.DefaultModel(), nil
+		return "", nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("registry: match model: %w", err)
+		return "", fmt.Errorf("registry: match model: %w", err)
+	}
+	return js, nil
+}
+
+// modelFromJSON parses a stored model (see MatchModel); "" or another
+// version's model gives the defaults.
+func modelFromJSON(js string) *match.Model {
+	if js == "" {
+		return match.DefaultModel()
 	}
 	m, err := match.ParseModel([]byte(js))
 	if err != nil {
-		return match.DefaultModel(), nil // another version's model: defaults until retrained
+		return match.DefaultModel() // another version's model: defaults until retrained
 	}
 	if m.Source != "em" {
 		// m (and the return rate) are the built-in priors: take this
@@ -97,7 +136,7 @@ func (s *Store) MatchModel(ctx context.Context) (*match.Model, error) {
 		}
 		m.ReturnRate = d.ReturnRate
 	}
-	return m, nil
+	return m
 }
 
 func toPerson(p idcards.Patient) match.Person {

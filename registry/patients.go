@@ -384,7 +384,11 @@ func (s *Store) Identifier(ctx context.Context, mrn string) (idcards.Identifier,
 
 // PatientIdentifiers lists a patient's MRNs, newest first.
 func (s *Store) PatientIdentifiers(ctx context.Context, patientID int64) ([]idcards.Identifier, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT mrn, state, legacy, issued_at, issued_by, coalesce(void_reason,'') FROM identifiers WHERE patient_id = ? ORDER BY issued_at DESC, mrn DESC`, patientID)
+	st, err := s.prepared(ctx, `SELECT mrn, state, legacy, issued_at, issued_by, coalesce(void_reason,'') FROM identifiers WHERE patient_id = ? ORDER BY issued_at DESC, mrn DESC`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, patientID)
 	if err != nil {
 		return nil, err
 	}

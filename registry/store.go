@@ -69,6 +69,7 @@ type Store struct {
 	hasPending bool      // auditstate.go: audit_pending exists (set by the migration step)
 	stateReady bool      // … and every transaction maintains it (set after the migrations committed)
 	canon      canonCache
+	parsed     atomic.Pointer[parsedMatch] // matching.go: the last model and variants parsed, by their stored text
 }
 
 // dsn builds the connection string. Per-connection pragmas go in the DSN so
