@@ -18,13 +18,16 @@ import (
 //	t:  the phonetic key of each name word (given or family) with sex,
 //	    birth year within the tolerance for the age
 //	i:  the initials of given and family name (sorted) with sex, birth
-//	    year within tolerance: catches both names mistyped
+//	    year within tolerance: both names mistyped, in a small registry
 //	w:  each name word's phonetic key with the other name's initial and
 //	    sex, birth year within tolerance
 //	d:  the exact birth date (also looked up day/month swapped), for
 //	    dates that are not estimates
 //	p:  the phone's last nine digits
 //	v:  the village with sex, birth year within tolerance
+//	e:  the given name's first four letters and each way of deleting one
+//	    of them, with the family initial and sex, birth year within
+//	    tolerance: both names mistyped, where i:'s block is too big
 type Pass struct {
 	Prefix string
 	// Cap is how many records one lookup may return per direction

@@ -532,7 +532,7 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 		tail.WriteString("\n")
 	}
 	head := st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n"
-	used := 2 + n + strings.Count(tail.String(), "\n") // the blank line above and below head
+	used := 3 + n + strings.Count(tail.String(), "\n") // view's first line, head and the blank line below it
 	allWhys := used <= h
 	var b strings.Builder
 	b.WriteString("\n" + head + "\n")
