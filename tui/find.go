@@ -199,14 +199,19 @@ func (s *findScreen) view(e *env, w, h int) string {
 }
 
 func patientLine(p idcards.Patient, e *env) string {
-	dob := p.BirthDate
-	if p.BirthDateEstimated && len(dob) >= 4 {
-		dob = "~" + dob[:4]
+	return strings.TrimRight(fmt.Sprintf("%-22s %s %-10s %-6s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, shownBirth(p), age(p.BirthDate, e.now()), p.Phone, p.Village), " ")
+}
+
+// shownBirth is the birth date as lists show it: "~1990" for an
+// estimate, "—" when unknown.
+func shownBirth(p idcards.Patient) string {
+	switch {
+	case p.BirthDateEstimated && len(p.BirthDate) >= 4:
+		return "~" + p.BirthDate[:4]
+	case p.BirthDate == "":
+		return "—"
 	}
-	if dob == "" {
-		dob = "—"
-	}
-	return strings.TrimRight(fmt.Sprintf("%-22s %s %-10s %-6s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, dob, age(p.BirthDate, e.now()), p.Phone, p.Village), " ")
+	return p.BirthDate
 }
 
 func (s *findScreen) focused() *field { return &s.q }

@@ -559,14 +559,7 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 // compactPatientLine is patientLine without the age column and with a
 // narrower name, for the duplicate warning on a narrow terminal.
 func compactPatientLine(p idcards.Patient) string {
-	dob := p.BirthDate
-	if p.BirthDateEstimated && len(dob) >= 4 {
-		dob = "~" + dob[:4]
-	}
-	if dob == "" {
-		dob = "—"
-	}
-	return strings.TrimRight(fmt.Sprintf("%-18s %s %-10s %-10s %s", truncate(p.DisplayName(), 18), p.Sex, dob, p.Phone, p.Village), " ")
+	return strings.TrimRight(fmt.Sprintf("%-18s %s %-10s %-10s %s", truncate(p.DisplayName(), 18), p.Sex, shownBirth(p), p.Phone, p.Village), " ")
 }
 
 // hanging wraps text after lead to width w, the following lines indented
