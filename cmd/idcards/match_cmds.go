@@ -39,7 +39,11 @@ Levels: probable (probability ≥ setting match_probable, default 0.95) —
 registration is refused unless the clerk records a reason; possible (≥
 match_possible, default 0.25, or one of several namesakes that would be on its
 own) — shown as a warning. Different given names (twins) or birth dates too
-far apart (parent and child of the same name) are never probable.
+far apart (parent and child of the same name) are never probable. When none is
+probable, the printed list ends with what to ask the patient: the phone,
+village or exact birth date that was not typed and the records hold, or, for
+several namesakes none of which stands out, how likely they are together
+(--json prints the candidates only).
 
 --file answers many queries in one process: a CSV with a header (given_name,
 family_name, sex, birth_date, birth_date_estimated, age, phone, village; an
