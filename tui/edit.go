@@ -283,11 +283,7 @@ func (s *editScreen) view(e *env, w, h int) string {
 	case s.saved != nil:
 		b.WriteString(warnBlock(st, fmt.Sprintf("Saved. The edited record of %s now looks like %d other patient(s):", s.saved.DisplayName(), len(s.cands)), w) + "\n")
 		for _, c := range s.cands {
-			mrns := strings.Join(c.MRNs, ",")
-			if mrns == "" {
-				mrns = "(no ID)"
-			}
-			b.WriteString(truncate(fmt.Sprintf("  %-9s %-12s %s", strings.ToUpper(string(c.Level)), mrns, patientLine(c.Patient, e)), w) + "\n")
+			b.WriteString(truncate(fmt.Sprintf("  %-9s %-12s %s", strings.ToUpper(string(c.Level)), candidateMRNs(c), patientLine(c.Patient, e)), w) + "\n")
 			b.WriteString(styledBlock(st.faint, "          why: "+strings.Join(c.Reasons, "; "), w))
 		}
 		b.WriteString("\n" + textBlock("If one of them is the same person, ask a supervisor to merge the records (idcards patients merge); the patient should keep one card.", w))

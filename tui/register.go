@@ -537,11 +537,7 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 	var b strings.Builder
 	b.WriteString("\n" + head + "\n")
 	for i, c := range s.cands {
-		mrns := strings.Join(c.MRNs, ",")
-		if mrns == "" {
-			mrns = "(no ID)"
-		}
-		l := line(strings.ToUpper(string(c.Level)), mrns, c.Patient)
+		l := line(strings.ToUpper(string(c.Level)), candidateMRNs(c), c.Patient)
 		if i == s.cursor {
 			l = st.selected.Render(l)
 		}
@@ -554,6 +550,14 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 	}
 	b.WriteString(tail.String())
 	return strings.TrimPrefix(b.String(), "\n")
+}
+
+// candidateMRNs is a candidate's MRNs as the lists show them.
+func candidateMRNs(c idcards.Candidate) string {
+	if len(c.MRNs) == 0 {
+		return "(no ID)"
+	}
+	return strings.Join(c.MRNs, ",")
 }
 
 // compactPatientLine is patientLine without the age column and with a
