@@ -294,23 +294,23 @@ func TestVoidNeedsPermissionAndConfirmation(t *testing.T) {
 		if out := screenText(m); !strings.Contains(out, "A supervisor approves voiding "+mrn) || !strings.Contains(out, "Supervisor") {
 			t.Fatalf("no approval prompt:\n%s", out)
 		}
-		m = drive(t, m, append(append(typed("sam"), enter), append(typed("wrong"), enter)...)...)
+		m = drive(t, m, append(append(typed(supUser), enter), append(typed("wrong"), enter)...)...)
 		if out := screenText(m); !strings.Contains(out, "wrong user name or password") || strings.Contains(out, "wrong█") {
 			t.Fatalf("bad approval not refused:\n%s", out)
 		}
 		if id, _ := s.Identifier(context.Background(), mrn); id.State != idcards.IDActive {
 			t.Fatal("voided without approval")
 		}
-		m = drive(t, m, append(typed("supervisor pass"), enter)...)
+		m = drive(t, m, append(typed(supPass), enter)...)
 		if id, _ := s.Identifier(context.Background(), mrn); id.State != idcards.IDVoided {
 			t.Fatalf("not voided after approval: %+v\n%s", id, screenText(m))
 		}
 		var actor string
 		s.DB().QueryRow(`SELECT actor FROM audit WHERE action = 'identifier.void' OR action LIKE '%void%' ORDER BY seq DESC LIMIT 1`).Scan(&actor)
-		if actor != "sam" || !strings.Contains(lastAuditAction(t, s, "approval.countersign"), "ann") {
+		if actor != supUser || !strings.Contains(lastAuditAction(t, s, "user.countersign"), "at the desk of ann") {
 			t.Fatalf("approval not audited under both names: void by %q, countersign %q", actor, lastAuditAction(t, s, "approval.countersign"))
 		}
-		if strings.Contains(screenText(m), "supervisor pass") {
+		if strings.Contains(screenText(m), supPass) {
 			t.Fatal("password shown")
 		}
 	})

@@ -22,7 +22,18 @@ var (
 )
 
 // newStore creates a real SQLite registry in a temp dir with a fixed clock.
+// newStore is a fresh registry with one supervisor account (supUser).
 func newStore(t testing.TB) *registry.Store {
+	t.Helper()
+	s := newEmptyStore(t)
+	if err := s.AddUser(idcards.WithActor(context.Background(), testActor), registry.NewUser{Username: supUser, Role: idcards.RoleSupervisor, Password: supPass}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newEmptyStore is a fresh registry without accounts (a first run).
+func newEmptyStore(t testing.TB) *registry.Store {
 	t.Helper()
 	ctx := idcards.WithActor(context.Background(), testActor)
 	s, err := registry.Create(ctx, pgtest.Location(t), testFmt)
@@ -65,101 +76,12 @@ func testConfig(s *registry.Store, p Printer, c *clock) Config {
 	return Config{Registry: deskReg{s}, Printer: p, Actor: testActor, Site: "042", Now: c.now}
 }
 
-// deskReg is a real registry with fakes for the three methods the edit
-// branch adds to *registry.Store (EditPatient, Countersign, IssueID with a
-// reason): the tests pin the desk's side of those contracts.
+// deskReg is the real registry as the desk sees it (tests wrap it to spy
+// on or replace one method).
 type deskReg struct{ *registry.Store }
 
-// supervisors are the fake Countersign's accounts.
-var supervisors = map[string]string{"sam": "supervisor pass"}
-
-func (d deskReg) Countersign(ctx context.Context, user, pass string) (context.Context, error) {
-	clerk, _ := idcards.ActorFrom(ctx)
-	if supervisors[user] != pass || pass == "" {
-		return nil, idcards.Errorf(idcards.Forbidden, "wrong user name or password")
-	}
-	sup := idcards.Actor{Name: user, Role: idcards.RoleSupervisor}
-	if err := d.Audit(idcards.WithActor(ctx, sup), "approval.countersign", clerk.Name, "approved at "+clerk.Name+"'s desk"); err != nil {
-		return nil, err
-	}
-	return idcards.WithActor(ctx, sup), nil
-}
-
-func (d deskReg) IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error) {
-	ids, err := d.PatientIdentifiers(ctx, patientID)
-	if err != nil {
-		return idcards.Identifier{}, err
-	}
-	for _, id := range ids {
-		if id.State == idcards.IDActive && strings.TrimSpace(reason) == "" {
-			return idcards.Identifier{}, idcards.Errorf(idcards.Invalid, "patient already has active ID %s: a reason is required", id.MRN)
-		}
-	}
-	got, err := storeIssue(ctx, d.Store, patientID, reason)
-	if err == nil && reason != "" {
-		err = d.Audit(ctx, "identifier.issue_reason", got.MRN, reason)
-	}
-	return got, err
-}
-
-// storeIssue calls the Store's IssueID with or without a reason, whichever
-// it has (the edit branch adds the reason), so the tests build before and
-// after that merge.
-func storeIssue(ctx context.Context, s *registry.Store, patientID int64, reason string) (idcards.Identifier, error) {
-	switch is := any(s).(type) {
-	case interface {
-		IssueID(context.Context, int64, string) (idcards.Identifier, error)
-	}:
-		return is.IssueID(ctx, patientID, reason)
-	case interface {
-		IssueID(context.Context, int64) (idcards.Identifier, error)
-	}:
-		return is.IssueID(ctx, patientID)
-	}
-	panic("registry.Store has no IssueID")
-}
-
-func (d deskReg) EditPatient(ctx context.Context, e registry.PatientEdit) (idcards.Patient, []idcards.Candidate, error) {
-	p, err := d.Patient(ctx, e.ID)
-	if err != nil {
-		return p, nil, err
-	}
-	if (e.GivenName != nil || e.FamilyName != nil || e.BirthDate != nil) && strings.TrimSpace(e.Reason) == "" {
-		return p, nil, idcards.Errorf(idcards.Invalid, "a reason is required")
-	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&p.GivenName, e.GivenName)
-	set(&p.FamilyName, e.FamilyName)
-	set(&p.BirthDate, e.BirthDate)
-	set(&p.Phone, e.Phone)
-	set(&p.Village, e.Village)
-	if e.Sex != nil {
-		p.Sex = *e.Sex
-	}
-	if e.BirthDateEstimated != nil {
-		p.BirthDateEstimated = *e.BirthDateEstimated
-	}
-	_, err = d.DB().ExecContext(ctx, `UPDATE patients SET given_name=?, family_name=?, sex=?, birth_date=?, birth_date_estimated=?, phone=?, village=?, name_norm=? WHERE id=?`,
-		p.GivenName, p.FamilyName, string(p.Sex), p.BirthDate, p.BirthDateEstimated, p.Phone, p.Village, registry.FoldName(p.GivenName+" "+p.FamilyName), p.ID)
-	if err != nil {
-		return p, nil, err
-	}
-	if err := d.Audit(ctx, "patient.edit", p.UUID, "reason: "+e.Reason); err != nil {
-		return p, nil, err
-	}
-	cands, err := d.Candidates(ctx, registry.NewPatient{GivenName: p.GivenName, FamilyName: p.FamilyName, Sex: p.Sex, BirthDate: p.BirthDate, BirthDateEstimated: p.BirthDateEstimated, Phone: p.Phone, Village: p.Village}, 5)
-	var others []idcards.Candidate
-	for _, c := range cands {
-		if c.Patient.ID != p.ID {
-			others = append(others, c)
-		}
-	}
-	return p, others, err
-}
+// The supervisor who countersigns at the desk in these tests.
+const supUser, supPass = "sam", "supervisor pass 42 lantern"
 
 // Key helpers.
 func keyText(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }

@@ -63,7 +63,7 @@ func TestSignInAndIdleLock(t *testing.T) {
 // be skipped (Esc and scans do nothing) and refuses mismatched or weak
 // passwords with the reason.
 func TestFirstAdminThenLockKeepsScreens(t *testing.T) {
-	s := newStore(t)
+	s := newEmptyStore(t)
 	c := &clock{t: testNow, step: slow}
 	cfg := testConfig(s, nil, c)
 	cfg.Actor, cfg.SignIn, cfg.NoUsers, cfg.IdleCheck = idcards.Actor{}, true, true, -1
