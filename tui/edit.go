@@ -28,6 +28,7 @@ type editScreen struct {
 	edit    registry.PatientEdit
 	saved   *idcards.Patient
 	cands   []idcards.Candidate
+	cursor  int // the candidate whose reasons show when not all fit
 	pending int
 }
 
@@ -38,12 +39,13 @@ type editedMsg struct {
 	err   error
 }
 
-var editKeys = struct{ next, prev, save, reason, done key.Binding }{
+var editKeys = struct{ next, prev, save, reason, done, choose key.Binding }{
 	next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
 	prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
 	save:   key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save changes")),
 	reason: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save with this reason")),
 	done:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "back to the patient")),
+	choose: key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "another's reasons")),
 }
 
 // birthText is how the birth date field shows a stored date: the date
@@ -76,8 +78,13 @@ func newEdit(e *env, p idcards.Patient) *editScreen {
 	return s
 }
 
-func (s *editScreen) title() string { return "Edit · " + s.p.DisplayName() }
-func (s *editScreen) typing() bool  { return s.saved == nil }
+func (s *editScreen) title() string {
+	if s.saved != nil {
+		return "Edit · " + s.saved.DisplayName()
+	}
+	return "Edit · " + s.p.DisplayName()
+}
+func (s *editScreen) typing() bool { return s.saved == nil }
 func (s *editScreen) snapshot() func() {
 	saved := *s
 	saved.fields = cloneFields(s.fields)
@@ -106,6 +113,8 @@ func (s *editScreen) dirty() bool {
 
 func (s *editScreen) keys(e *env) []key.Binding {
 	switch {
+	case s.saved != nil && len(s.cands) > 1:
+		return []key.Binding{editKeys.choose, editKeys.done}
 	case s.saved != nil:
 		return []key.Binding{editKeys.done}
 	case s.asking:
@@ -182,7 +191,7 @@ func (s *editScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p := msg.p
-		s.saved, s.cands, s.asking = &p, msg.cands, false
+		s.saved, s.cands, s.cursor, s.asking = &p, msg.cands, 0, false
 		if len(msg.cands) == 0 {
 			return tea.Batch(pop, status("Saved the changes to "+p.DisplayName()+".", false))
 		}
@@ -192,8 +201,13 @@ func (s *editScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if s.saved != nil {
-			if msg.String() == "enter" || msg.String() == "esc" {
+			switch msg.String() {
+			case "enter", "esc":
 				return pop
+			case "up":
+				s.cursor = max(s.cursor-1, 0)
+			case "down":
+				s.cursor = min(s.cursor+1, len(s.cands)-1)
 			}
 			return nil
 		}
@@ -281,12 +295,14 @@ func (s *editScreen) view(e *env, w, h int) string {
 	b.WriteString("\n")
 	switch {
 	case s.saved != nil:
-		b.WriteString(warnBlock(st, fmt.Sprintf("Saved. The edited record of %s now looks like %d other patient(s):", s.saved.DisplayName(), len(s.cands)), w) + "\n")
-		for _, c := range s.cands {
-			b.WriteString(truncate(fmt.Sprintf("  %-9s %-12s %s", strings.ToUpper(string(c.Level)), candidateMRNs(c), patientLine(c.Patient, e)), w) + "\n")
-			b.WriteString(styledBlock(st.faint, "          why: "+strings.Join(c.Reasons, "; "), w))
-		}
-		b.WriteString("\n" + textBlock("If one of them is the same person, ask a supervisor to merge the records (idcards patients merge); the patient should keep one card.", w))
+		// The warning's layout (register.go): one row layout for the
+		// candidates and the edited record, reasons within the screen.
+		head := warnBlock(st, fmt.Sprintf("Saved. The edited record of %s now looks like %d other patient(s):", s.saved.DisplayName(), len(s.cands)), w) + "\n"
+		line := rowLayout(e, w, *s.saved, s.cands)
+		tail := "\n" + line("EDITED", "(this one)", *s.saved) + "\n\n" +
+			textBlock("If one of them is the same person, ask a supervisor to merge the records (idcards patients merge); the patient should keep one card.", w)
+		budget := h - 1 - strings.Count(head, "\n") - strings.Count(tail, "\n")
+		b.WriteString(head + candidateRows(e, s.cands, s.cursor, w, budget, line) + tail)
 		return b.String()
 	case s.asking:
 		b.WriteString(textBlock("You are changing:", w))

@@ -133,6 +133,51 @@ func TestGoldenNamesakes(t *testing.T) {
 	}
 }
 
+// TestGoldenEditNamesakes: an edit that makes a record look like four
+// namesakes lists them in the warning's layout, within an 80×24 screen.
+func TestGoldenEditNamesakes(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("edit_saved_%dx%d", size[0], size[1]), func(t *testing.T) {
+			s := newStore(t)
+			for i, v := range []string{"Kireka", "Seeta", "Mukono", "Gayaza"} {
+				np := registry.NewPatient{GivenName: "Grace", FamilyName: "Akello", Sex: idcards.SexFemale, BirthDate: []string{"1988", "1989", "1991", "1992"}[i] + "-07-01",
+					BirthDateEstimated: true, Phone: fmt.Sprintf("07%d2%06d", i+1, 111111*(i+1)), Village: v}
+				if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, _, err := s.Register(opCtx, registry.Registration{Patient: registry.NewPatient{GivenName: "Grace", FamilyName: "Okot", Sex: idcards.SexFemale,
+				BirthDate: "1990-07-01", BirthDateEstimated: true}, Decision: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+			cfg.Registry, cfg.StatusEvery = fixedPath{deskReg{s}}, -1
+			m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			msgs := []tea.Msg{pushMsg{newDetail(nil, p.ID)}, keyText('e'), tab, ctrl('u')}
+			msgs = append(append(msgs, typed("Akello")...), ctrl('s'))
+			msgs = append(append(msgs, typed("family name misspelt")...), enter)
+			m = drive(t, m, msgs...)
+			out := screenText(m)
+			checkLayout(t, out, size[0], size[1])
+			for _, want := range []string{"now looks like 4 other patient(s)", "EDITED", "Gayaza", "patients merge", "back to the patient"} {
+				if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+					t.Errorf("no %q:\n%s", want, out)
+				}
+			}
+			golden.RequireEqual(t, out)
+			// ↓ shows the next record's reasons when they do not all fit.
+			out = screenText(drive(t, m, keyCode(tea.KeyDown)))
+			lines := strings.Split(out, "\n")
+			for i, l := range lines {
+				if strings.Contains(l, "Mukono") && (i+1 == len(lines) || !strings.Contains(lines[i+1], "why:")) {
+					t.Errorf("the selected record's reasons are not shown:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
 // TestGoldenSignIn: sign-in, lock, a refusal, and the first sign-in that
 // must choose a password.
 func TestGoldenSignIn(t *testing.T) {

@@ -496,26 +496,7 @@ func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 func (s *registerScreen) warningView(e *env, w, h int) string {
 	st := e.st
 	np := s.np.Patient()
-	// One layout for every row, so the columns line up: patientLine's
-	// when each row fits, else a narrower one without the age (the birth
-	// date is there; the phone and village, last, tell namesakes apart).
-	compact := ansi.StringWidth(patientLine(np, e)) > w-25
-	for _, c := range s.cands {
-		compact = compact || ansi.StringWidth(patientLine(c.Patient, e)) > w-25
-	}
-	line := func(level, mrn string, p idcards.Patient) string {
-		row := patientLine(p, e)
-		if compact {
-			row = compactPatientLine(p)
-		}
-		return truncate(fmt.Sprintf("  %-9s %-12s %s", level, mrn, row), w)
-	}
-	whys := make([][]string, len(s.cands))
-	n := 0
-	for i, c := range s.cands {
-		whys[i] = hanging("            why: ", strings.Join(c.Reasons, "; "), w)
-		n += 1 + len(whys[i])
-	}
+	line := rowLayout(e, w, np, s.cands)
 	var tail strings.Builder
 	tail.WriteString("\n" + line("NEW", "(new ID)", np) + "\n")
 	if s.overriding {
@@ -532,24 +513,56 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 		tail.WriteString("\n")
 	}
 	head := st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n"
-	used := 3 + n + strings.Count(tail.String(), "\n") // view's first line, head and the blank line below it
-	allWhys := used <= h
+	// The view's first line, head and the blank line below it.
+	budget := h - 3 - strings.Count(tail.String(), "\n")
+	return strings.TrimPrefix("\n"+head+"\n"+candidateRows(e, s.cands, s.cursor, w, budget, line)+tail.String(), "\n")
+}
+
+// rowLayout is the one layout of a candidate list's rows (and of the new
+// record under them, np when it is not zero), so the columns line up:
+// patientLine's when every row fits w, else a narrower one without the age
+// (the birth date is there; the phone and village, last, tell namesakes
+// apart).
+func rowLayout(e *env, w int, np idcards.Patient, cands []idcards.Candidate) func(level, mrn string, p idcards.Patient) string {
+	compact := ansi.StringWidth(patientLine(np, e)) > w-25
+	for _, c := range cands {
+		compact = compact || ansi.StringWidth(patientLine(c.Patient, e)) > w-25
+	}
+	return func(level, mrn string, p idcards.Patient) string {
+		row := patientLine(p, e)
+		if compact {
+			row = compactPatientLine(p)
+		}
+		return truncate(fmt.Sprintf("  %-9s %-12s %s", level, mrn, row), w)
+	}
+}
+
+// candidateRows is one row per candidate with its reasons under it, in at
+// most budget lines when it can: every candidate's reasons while they fit,
+// else the selected candidate's (cursor) only.
+func candidateRows(e *env, cands []idcards.Candidate, cursor, w, budget int, line func(level, mrn string, p idcards.Patient) string) string {
+	st := e.st
+	whys := make([][]string, len(cands))
+	n := 0
+	for i, c := range cands {
+		whys[i] = hanging("            why: ", strings.Join(c.Reasons, "; "), w)
+		n += 1 + len(whys[i])
+	}
+	allWhys := n <= budget
 	var b strings.Builder
-	b.WriteString("\n" + head + "\n")
-	for i, c := range s.cands {
+	for i, c := range cands {
 		l := line(strings.ToUpper(string(c.Level)), candidateMRNs(c), c.Patient)
-		if i == s.cursor {
+		if i == cursor {
 			l = st.selected.Render(l)
 		}
 		b.WriteString(l + "\n")
-		if allWhys || i == s.cursor {
+		if allWhys || i == cursor {
 			for _, wl := range whys[i] {
 				b.WriteString(st.faint.Render(wl) + "\n")
 			}
 		}
 	}
-	b.WriteString(tail.String())
-	return strings.TrimPrefix(b.String(), "\n")
+	return b.String()
 }
 
 // candidateMRNs is a candidate's MRNs as the lists show them.
