@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -92,11 +93,15 @@ type ScanOptions struct {
 	Workers  int                   // 0: all cores
 	Progress func(done, total int) // called as blocks finish
 	Min      idcards.MatchLevel    // lowest level kept (default possible)
+	// Involving, when not nil, keeps only the pairs with one of these
+	// patients (ascending IDs): an import's check.
+	Involving []int64
 }
 
 // ScanSummary counts what a scan did.
 type ScanSummary struct {
 	Patients, Blocks, Pairs, New, Open, Judged int
+	NewProbable                                int // of New, the probable ones
 	Elapsed                                    time.Duration
 }
 
@@ -107,11 +112,15 @@ type ScanSummary struct {
 // supervisor already judged "not the same person" stay judged: they are
 // never raised again. Near-linear: the work is records × keys × Window.
 func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSummary, error) {
+	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
+		return ScanSummary{}, err
+	}
+	return s.scanDuplicates(ctx, opts)
+}
+
+func (s *Store) scanDuplicates(ctx context.Context, opts ScanOptions) (ScanSummary, error) {
 	t0 := time.Now()
 	var sum ScanSummary
-	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
-		return sum, err
-	}
 	cfg, err := s.matchConfig(ctx)
 	if err != nil {
 		return sum, err
@@ -150,7 +159,17 @@ func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	var pairs atomic.Int64
 	var doneBlocks atomic.Int64
 	var mu sync.Mutex
+	involved := func(int32) bool { return true }
+	if opts.Involving != nil {
+		involved = func(i int32) bool {
+			_, ok := slices.BinarySearch(opts.Involving, recs[i].ID)
+			return ok
+		}
+	}
 	match.EachBlockedPair(blocks, workers, func(w int, a, b int32) {
+		if !involved(a) && !involved(b) {
+			return
+		}
 		pairs.Add(1)
 		if a > b {
 			a, b = b, a
@@ -185,27 +204,21 @@ func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 		}
 		return keys[i].b < keys[j].b
 	})
-	now := s.now()
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO match_pairs(a, b, probability, level, reasons, found_at) VALUES (?,?,?,?,?,?)
-			ON CONFLICT(a, b) DO UPDATE SET probability = excluded.probability, level = excluded.level, reasons = excluded.reasons WHERE match_pairs.status = 'open'`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
+	// One pair's reasons at a time: a million records' pairs would
+	// otherwise hold all their explanations at once.
+	recorded := func(yield func(foundPair) bool) {
 		for _, k := range keys {
 			r := all[k]
 			qa, qb := &recs[k.a], &recs[k.b]
-			reasons, _ := json.Marshal(match.Reasons(sc.Explain(qa, qb, r)))
-			res, err := ins.ExecContext(ctx, qa.ID, qb.ID, roundProb(r.Probability), string(r.Level), string(reasons), now)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				sum.New++
+			if !yield(foundPair{a: qa.ID, b: qb.ID, prob: roundProb(r.Probability), level: r.Level, reasons: match.Reasons(sc.Explain(qa, qb, r))}) {
+				return
 			}
 		}
-		return nil
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		sum.New, sum.NewProbable, err = upsertPairs(ctx, tx, recorded, s.now())
+		return err
 	})
 	if err != nil {
 		return sum, fmt.Errorf("registry: duplicates: %w", err)

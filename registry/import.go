@@ -70,6 +70,12 @@ type ImportOptions struct {
 	SkipBad bool
 	// DryRun does all the work and checks, then rolls back.
 	DryRun bool
+	// NoDuplicateCheck skips the duplicate check of the imported patients
+	// (run `patients duplicates` later).
+	NoDuplicateCheck bool
+	// CheckProgress, if not nil, is called as the duplicate check goes
+	// (patients checked, or blocks scanned, of total).
+	CheckProgress func(done, total int)
 	// Source names the file, for the audit trail.
 	Source string
 }
@@ -95,6 +101,9 @@ type RowOutcome struct {
 type ImportSummary struct {
 	Rows, Imported, Existing, Rejected, LegacyIDs, Issued int
 	DryRun                                                bool
+	// Check is what the duplicate check of the imported patients put in
+	// the review list (not run for a dry run or with NoDuplicateCheck).
+	Check *ImportCheck
 }
 
 // errDryRun rolls a dry run back.
@@ -112,6 +121,11 @@ var errDryRun = errors.New("dry run")
 // already present (same UUID, or same name, birth date, sex, phone and
 // village) is counted as existing and skipped: re-running an import after a
 // partial run or with a fixed file is safe.
+//
+// After the import, the imported patients get the duplicate check (unless
+// NoDuplicateCheck or DryRun): every pair with a patient already
+// registered, or between two imported rows, at possible or above goes to
+// the supervisor's review list, and ImportSummary.Check counts them.
 //
 // report, if not nil, is called once per row, in order.
 func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts ImportOptions, report func(RowOutcome)) (ImportSummary, error) {
@@ -134,6 +148,7 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 		report = func(RowOutcome) {}
 	}
 	sum := ImportSummary{DryRun: opts.DryRun}
+	var imported []int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		im, err := s.newImporter(ctx, tx, a.Name, opts, legacy)
 		if err != nil {
@@ -175,6 +190,7 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 			switch out.Action {
 			case RowImported:
 				sum.Imported++
+				imported = append(imported, out.PatientID)
 			case RowExists:
 				sum.Existing++
 			}
@@ -209,6 +225,13 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 	if !opts.DryRun && sum.Imported > 0 {
 		if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
 			return sum, fmt.Errorf("registry: import: imported, but the matching index failed: %w", err)
+		}
+		if !opts.NoDuplicateCheck {
+			ch, err := s.checkImported(ctx, imported, opts.CheckProgress)
+			if err != nil {
+				return sum, fmt.Errorf("registry: import: imported, but the duplicate check failed (run idcards patients duplicates): %w", err)
+			}
+			sum.Check = &ch
 		}
 	}
 	return sum, nil

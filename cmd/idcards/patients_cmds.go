@@ -400,7 +400,17 @@ refused row is written to FILE with its reason; fix that file and import it.
 Re-running an import is safe: a row identical to a patient already present
 (same uuid, or same names, sex, birth date, phone and village) is skipped.
 --dry-run checks everything and prints what each row would do, writing
-nothing. Rows without an ID are registered without one unless --issue-missing.`,
+nothing. Rows without an ID are registered without one unless --issue-missing.
+
+After the import each imported patient gets the duplicate check: a pair with
+a patient already registered, or two rows of one person, at possible or
+above goes to the supervisor's review list (idcards patients review), and the
+summary says how many (and how many probable). A small import is checked
+row by row as the desk checks; one of more than a sixteenth of the registry
+(a first import) with the whole-registry scan's blocks, with a progress line
+on a terminal. Pairs a supervisor judged "not the same person" stay judged.
+--no-duplicate-check skips it (run idcards patients duplicates later); a dry
+run does not check.`,
 		Example: `  idcards patients import register.csv --dry-run
   idcards patients import register.csv --map "Nom=family_name" --map "Prénom=given_name" --date-format DD/MM/YYYY --legacy-unchecked
   idcards patients import register.csv --skip-bad --rejects rejected.csv
@@ -477,6 +487,7 @@ nothing. Rows without an ID are registered without one unless --issue-missing.`,
 			}
 			opts.Source = filepath.Base(name)
 			prog := newRowCounter(a.stderr, !opts.DryRun)
+			opts.CheckProgress = prog.checking
 			report := func(o registry.RowOutcome) {
 				prog.tick()
 				if o.Action == registry.RowRejected {
@@ -522,6 +533,21 @@ nothing. Rows without an ID are registered without one unless --issue-missing.`,
 				prefix = "dry run, nothing written: "
 			}
 			a.printf("%s%d rows: %d imported, %d already present, %d rejected; %d IDs recorded, %d issued\n", prefix, sum.Rows, sum.Imported, sum.Existing, sum.Rejected, sum.LegacyIDs, sum.Issued)
+			if ch := sum.Check; ch != nil {
+				how := "each against the registry"
+				if ch.Scanned {
+					how = "with the whole-registry scan: a large import"
+				}
+				a.printf("duplicate check of the %s (%s): ", plural(ch.Checked, "imported patient"), how)
+				switch {
+				case ch.Pairs == 0:
+					a.printf("no look-alikes\n")
+				case ch.Pairs == 1:
+					a.printf("1 pair may be one person (%d probable); it is in the review list: idcards patients review\n", ch.Probable)
+				default:
+					a.printf("%d pairs may be one person (%d probable); they are in the review list: idcards patients review\n", ch.Pairs, ch.Probable)
+				}
+			}
 			if sum.Rejected > 0 {
 				fmt.Fprintf(a.stderr, "%d rows refused: see %s\n", sum.Rejected, rejects)
 				return exitError{1}
@@ -540,6 +566,7 @@ nothing. Rows without an ID are registered without one unless --issue-missing.`,
 	f.StringVar(&opts.LegacyScheme, "legacy-scheme", "", "check IDs outside this registry's series with this scheme")
 	f.BoolVar(&opts.LegacyUnchecked, "legacy-unchecked", false, "accept IDs outside this registry's series without a check")
 	f.BoolVar(&opts.IssueMissing, "issue-missing", false, "issue a new MRN to rows without an ID")
+	f.BoolVar(&opts.NoDuplicateCheck, "no-duplicate-check", false, "skip the duplicate check of the imported patients (run patients duplicates later)")
 	return cmd
 }
 
@@ -567,10 +594,11 @@ func rowCells(r registry.ImportRow) []string {
 
 // rowCounter draws a one-line counter on a terminal (and nothing otherwise).
 type rowCounter struct {
-	w     io.Writer
-	on    bool
-	n     int
-	start time.Time
+	w       io.Writer
+	on      bool
+	n       int
+	start   time.Time
+	checked bool // the duplicate check's progress was drawn
 }
 
 func newRowCounter(w io.Writer, want bool) *rowCounter {
@@ -591,8 +619,16 @@ func (p *rowCounter) tick() {
 	}
 }
 
+// checking draws the duplicate check's progress after the rows.
+func (p *rowCounter) checking(done, total int) {
+	if p.on {
+		fmt.Fprintf(p.w, "\r\033[Kchecking for duplicates: %d%% of %s", 100*done/max(total, 1), registry.Thousands(total))
+		p.checked = true
+	}
+}
+
 func (p *rowCounter) done() {
-	if p.on && p.n >= 1000 {
+	if p.on && (p.n >= 1000 || p.checked) {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }

@@ -112,6 +112,33 @@ func TestPatients_ImportLegacyRegister(t *testing.T) {
 	}
 }
 
+// An imported row that looks like a patient already registered is put in
+// the review list, and the import says so; --no-duplicate-check skips it.
+func TestPatients_ImportChecksDuplicates(t *testing.T) {
+	db := newRegistry(t)
+	if _, _, err := patientsCLI(t, db, "", "patients", "add", "--given", "Anjali", "--family", "Nair", "--sex", "F", "--dob", "1990-03-14", "--phone", "0772123456", "--village", "Mukono"); err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, "reg.csv", "given_name,family_name,sex,birth_date,phone,village\n"+
+		"Anjali,Nair,F,1990-03-14,+256772123456,Mukono town\nOkello,Wanyama,M,1961-11-02,,Gulu\n")
+	out, _, err := patientsCLI(t, db, "", "patients", "import", file, "--no-duplicate-check")
+	if err != nil || strings.Contains(out, "duplicate check") {
+		t.Fatalf("--no-duplicate-check: %v\n%s", err, out)
+	}
+	db2 := newRegistry(t)
+	if _, _, err := patientsCLI(t, db2, "", "patients", "add", "--given", "Anjali", "--family", "Nair", "--sex", "F", "--dob", "1990-03-14", "--phone", "0772123456", "--village", "Mukono"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = patientsCLI(t, db2, "", "patients", "import", file)
+	if err != nil || !strings.Contains(out, "duplicate check of the 2 imported patients") || !strings.Contains(out, "1 pair may be one person (1 probable)") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	out, _, err = patientsCLI(t, db2, "", "patients", "review")
+	if err != nil || !strings.Contains(out, "Anjali Nair") || strings.Contains(out, "Wanyama") {
+		t.Fatalf("review: %v\n%s", err, out)
+	}
+}
+
 func TestPatients_ImportBadRows(t *testing.T) {
 	db := newRegistry(t)
 	body := "mrn,given_name,family_name,sex,dob,age\n" +

@@ -1,0 +1,117 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/registry"
+)
+
+// rows is an import source of the given patients.
+func rows(ps ...registry.NewPatient) func() (registry.ImportRow, error) {
+	i := 0
+	return func() (registry.ImportRow, error) {
+		if i >= len(ps) {
+			return registry.ImportRow{}, io.EOF
+		}
+		i++
+		return registry.ImportRow{Line: i + 1, Patient: ps[i-1]}, nil
+	}
+}
+
+// crowd registers n strangers (distinct names, dates and villages).
+func crowd(t *testing.T, s *registry.Store, ctx context.Context, n int) {
+	t.Helper()
+	var ps []registry.NewPatient
+	for i := range n {
+		ps = append(ps, registry.NewPatient{GivenName: "Zu" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + "mba", FamilyName: famName(i), Sex: "M",
+			BirthDate: fmt.Sprintf("%d-%02d-%02d", 1940+i%60, 1+i%12, 1+i%28), Village: fmt.Sprintf("Village %d", i)})
+	}
+	if _, err := s.Import(ctx, rows(ps...), registry.ImportOptions{NoDuplicateCheck: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An imported row that is a patient already registered (written a little
+// differently), or two rows of one person, reach the review list; a
+// stranger does not.
+func TestImport_ChecksDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		crowd   int
+		scanned bool
+	}{
+		{"each row checked", 200, false},
+		{"whole registry scanned", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ctx := newStore(t)
+			crowd(t, s, ctx, tc.crowd)
+			anjali := register(t, s, ctx, registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "0772123456", Village: "Mukono"})
+			sum, err := s.Import(ctx, rows(
+				registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "+256772123456", Village: "Mukono town"},
+				registry.NewPatient{GivenName: "Okello", FamilyName: "Wanyama", Sex: "M", BirthDate: "1961-11-02", Village: "Gulu"},
+				registry.NewPatient{GivenName: "Musa", FamilyName: "Kiprotich", Sex: "M", BirthDate: "2001-05-06", Phone: "0701555444"},
+				registry.NewPatient{GivenName: "Mussa", FamilyName: "Kiprotich", Sex: "M", BirthDate: "2001-06-05", Phone: "0701555444"},
+			), registry.ImportOptions{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := sum.Check
+			if ch == nil || ch.Scanned != tc.scanned {
+				t.Fatalf("check %+v, want scanned=%v", ch, tc.scanned)
+			}
+			if ch.Pairs != 2 || ch.Probable != 2 {
+				t.Fatalf("check %+v: want the 2 pairs, both probable", ch)
+			}
+			list, err := s.ReviewList(ctx, false, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var withAnjali int
+			for _, p := range list {
+				if p.A.ID == anjali.ID || p.B.ID == anjali.ID {
+					withAnjali++
+				}
+				for _, x := range []idcards.Patient{p.A, p.B} {
+					if x.FamilyName == "Wanyama" {
+						t.Errorf("a stranger reached the review list: %+v", p)
+					}
+				}
+			}
+			if len(list) != 2 || withAnjali != 1 {
+				t.Fatalf("review list %+v", list)
+			}
+			// A pair judged different is not raised again by the next import.
+			if err := s.JudgeDifferent(ctx, list[0].ID, "checked: sisters"); err != nil {
+				t.Fatal(err)
+			}
+			sum, err = s.Import(ctx, rows(registry.NewPatient{GivenName: "Zawadi", FamilyName: "Achieng", Sex: "F", BirthDate: "1979-01-01", BirthDateEstimated: true}), registry.ImportOptions{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if list2, _ := s.ReviewList(ctx, false, 10); len(list2) != 1 || sum.Check.Pairs != 0 {
+				t.Fatalf("after judging one: open %+v, check %+v", list2, sum.Check)
+			}
+		})
+	}
+}
+
+// NoDuplicateCheck and a dry run leave the review list alone.
+func TestImport_NoDuplicateCheck(t *testing.T) {
+	s, ctx := newStore(t)
+	register(t, s, ctx, registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Village: "Mukono"})
+	dup := registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Village: "Mukono town"}
+	for _, o := range []registry.ImportOptions{{DryRun: true}, {NoDuplicateCheck: true}} {
+		sum, err := s.Import(ctx, rows(dup), o, nil)
+		if err != nil || sum.Check != nil {
+			t.Fatalf("%+v: check %+v, %v", o, sum.Check, err)
+		}
+	}
+	if list, _ := s.ReviewList(ctx, false, 10); len(list) != 0 {
+		t.Fatalf("review list %+v", list)
+	}
+}
