@@ -90,6 +90,7 @@ const (
 	BirthEstYear             // one date is an estimate, same year
 	BirthEstNear             // one date is an estimate, years within the tolerance for the age
 	BirthClose               // exact dates a year apart
+	BirthEstFar              // one date is an estimate, years beyond the tolerance but within twice it
 	BirthOther               // different dates
 	birthLevels
 )
@@ -107,7 +108,7 @@ const (
 var LevelNames = [NumFields][]string{
 	{"exact", "variant", "close", "part", "similar", "other"},
 	{"exact", "variant", "close", "part", "similar", "other"},
-	{"exact", "typo", "estimate same year", "estimate within tolerance", "a year apart", "other"},
+	{"exact", "typo", "estimate same year", "estimate within tolerance", "a year apart", "estimate beyond tolerance", "other"},
 	{"agree", "disagree"},
 	{"agree", "disagree"},
 	{"exact", "close", "disagree"},
@@ -326,6 +327,13 @@ func compareBirth(q, c *Record, year int) (int8, int) {
 			return BirthEstYear, tol
 		case dy <= tol:
 			return BirthEstNear, tol
+		case dy <= 2*tol:
+			// Two estimates of one age (or an estimate against the
+			// true date) miss by more than the tolerance often enough —
+			// an adult's age is often guessed to the nearest five years —
+			// that a gap of up to twice it is weak evidence against, not
+			// the disagreement of a parent and child a generation apart.
+			return BirthEstFar, tol
 		}
 		return BirthOther, tol
 	}

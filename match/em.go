@@ -165,12 +165,12 @@ func normalise(c [NumFields][]float64) [NumFields][]float64 {
 // name or another birth date. EM's third class starts from it.
 func RelativePrior() [NumFields][]float64 {
 	return [NumFields][]float64{
-		{0.2, 0.005, 0.01, 0.03, 0.05, 0.705}, // given: juniors share it, siblings do not
-		{0.9, 0.005, 0.01, 0.02, 0.015, 0.05}, // family
-		{0.25, 0.01, 0.02, 0.07, 0.1, 0.55},   // birth: twins share it
-		{0.5, 0.5},                            // sex
-		{0.7, 0.3},                            // phone
-		{0.85, 0.01, 0.14},                    // village
+		{0.2, 0.005, 0.01, 0.03, 0.05, 0.705},    // given: juniors share it, siblings do not
+		{0.9, 0.005, 0.01, 0.02, 0.015, 0.05},    // family
+		{0.25, 0.01, 0.02, 0.07, 0.1, 0.05, 0.5}, // birth: twins share it
+		{0.5, 0.5},                               // sex
+		{0.7, 0.3},                               // phone
+		{0.85, 0.01, 0.14},                       // village
 	}
 }
 

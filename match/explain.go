@@ -83,6 +83,8 @@ func (s *Scorer) Explain(q, c *Record, r Result) []idcards.Evidence {
 		} else {
 			add(FBirth, "born a year apart")
 		}
+	case BirthEstFar:
+		add(FBirth, fmt.Sprintf("born %d years apart, more than the ±%d usual for an estimated age", dy, r.Tol))
 	default:
 		if r.Tol > 0 {
 			add(FBirth, fmt.Sprintf("born %d years apart (beyond ±%d for an estimated age)", dy, r.Tol))

@@ -37,11 +37,14 @@ type Model struct {
 	Records   int    `json:"records,omitempty"` // registry size when trained
 	Pairs     int    `json:"pairs,omitempty"`   // blocked pairs EM saw
 	Matches   int    `json:"matches,omitempty"` // pairs EM judged duplicates
+	// Upgraded: read from an older version's model (its u should be
+	// measured again).
+	Upgraded bool `json:"-"`
 }
 
 // ModelVersion changes when levels change; a stored model of another
 // version is ignored (DefaultModel is used until match-train runs again).
-const ModelVersion = 1
+const ModelVersion = 2 // 2: the birth date's "estimate beyond tolerance" level
 
 // DefaultModel returns the priors used until the registry is trained:
 // values typical of registration desks (names mistyped in about one record
@@ -60,7 +63,10 @@ func DefaultModel() *Model {
 	set(FGiven, gm, gu)
 	fm, fu := name()
 	set(FFamily, fm, fu)
-	set(FBirth, []float64{0.55, 0.06, 0.16, 0.18, 0.02, 0.03}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.9504})
+	// Birth: m of "estimate beyond tolerance" (within twice it) is the
+	// share of returning patients whose age is estimated again far from
+	// the first estimate; u is a registry's own.
+	set(FBirth, []float64{0.53, 0.06, 0.16, 0.18, 0.02, 0.03, 0.02}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.04, 0.9104})
 	set(FSex, []float64{0.98, 0.02}, []float64{0.5, 0.5})
 	set(FPhone, []float64{0.6, 0.4}, []float64{0.0005, 0.9995})
 	set(FVillage, []float64{0.8, 0.05, 0.15}, []float64{0.1, 0.01, 0.89})
@@ -97,10 +103,39 @@ func ParseModel(b []byte) (*Model, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("match model: %w", err)
 	}
+	if m.Version == 1 {
+		m.upgradeV1()
+	}
 	if err := m.Check(); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// upgradeV1 brings a version 1 model (a registry's measured u, perhaps
+// EM's m) to this version: the birth date's "estimate beyond tolerance"
+// level is inserted before "other" with the defaults' m and u, taken out
+// of "other". Upgraded tells the registry to measure u again.
+func (m *Model) upgradeV1() {
+	fm := &m.Fields[FBirth]
+	if len(fm.M) != 6 || len(fm.U) != 6 {
+		return // Check refuses it
+	}
+	d := DefaultModel().Fields[FBirth]
+	ins := func(v []float64, x float64) []float64 {
+		out := append(slices.Clone(v[:BirthEstFar]), x, max(v[5]-x, v[5]/4))
+		t := 0.0
+		for _, y := range out {
+			t += y
+		}
+		for i := range out {
+			out[i] /= t
+		}
+		return out
+	}
+	fm.M, fm.U = ins(fm.M, d.M[BirthEstFar]), ins(fm.U, d.U[BirthEstFar])
+	fm.Levels = slices.Clone(LevelNames[FBirth])
+	m.Version, m.Upgraded = ModelVersion, true
 }
 
 // Frequencies gives term frequencies: the share of registry records whose

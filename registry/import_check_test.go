@@ -2,7 +2,9 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/idcards/idcards/match"
 	"io"
 	"testing"
 
@@ -113,5 +115,48 @@ func TestImport_NoDuplicateCheck(t *testing.T) {
 	}
 	if list, _ := s.ReviewList(ctx, false, 10); len(list) != 0 {
 		t.Fatalf("review list %+v", list)
+	}
+}
+
+// A model stored by the previous version (six birth-date levels) is
+// upgraded at the next check, and u measured again on the registry.
+func TestMatching_UpgradesStoredModel(t *testing.T) {
+	s, ctx := newStore(t)
+	crowd(t, s, ctx, 1200)
+	if _, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Zuaamba", FamilyName: famName(0), Sex: "M"}, 5); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.MatchModel(ctx)
+	if err != nil || m.Source != "u" {
+		t.Fatalf("model %+v %v", m, err)
+	}
+	// Store it as version 1 wrote it.
+	b := &m.Fields[match.FBirth]
+	b.Levels = []string{"exact", "typo", "estimate same year", "estimate within tolerance", "a year apart", "other"}
+	b.M = append(b.M[:match.BirthEstFar:match.BirthEstFar], 0.03)
+	b.U = append(b.U[:match.BirthEstFar:match.BirthEstFar], 0.95)
+	m.Version = 1
+	js, _ := json.Marshal(m)
+	if _, err := s.DB().ExecContext(ctx, `UPDATE match_model SET model = ? WHERE id = 1`, string(js)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Zuaamba", FamilyName: famName(0), Sex: "M"}, 5); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := s.DB().QueryRowContext(ctx, `SELECT model FROM match_model WHERE id = 1`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Version int `json:"version"`
+		Fields  []struct {
+			U []float64 `json:"u"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(stored), &v); err != nil || v.Version != match.ModelVersion || len(v.Fields[match.FBirth].U) != 7 {
+		t.Fatalf("stored model not upgraded: %v %s", err, stored)
+	}
+	if u := v.Fields[match.FBirth].U[match.BirthEstFar]; u == match.DefaultModel().Fields[match.FBirth].U[match.BirthEstFar] {
+		t.Fatalf("u of the new level not measured: %v", v.Fields[match.FBirth].U)
 	}
 }

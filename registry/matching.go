@@ -74,6 +74,19 @@ func (s *Store) matchConfig(ctx context.Context) (matchSetup, error) {
 		return cfg, err
 	}
 	cfg.model = modelFromJSON(js)
+	if cfg.model.Upgraded {
+		// A model stored by an older version, with a level it did not
+		// have: measure u again now rather than use the defaults' for
+		// that level until the registry doubles. (A registry too small to
+		// measure keeps the upgraded model.)
+		if err := s.refreshU(ctx, cfg.variants, true); err != nil {
+			return cfg, err
+		}
+		if js, err = s.matchModelJSON(ctx); err != nil {
+			return cfg, err
+		}
+		cfg.model = modelFromJSON(js)
+	}
 	s.parsed.Store(&parsedMatch{variantsText: v, modelText: js, variants: cfg.variants, model: cfg.model})
 	return cfg, nil
 }
