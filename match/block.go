@@ -3,6 +3,7 @@ package match
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Blocking: a registry cannot score a query against a million records, so
@@ -195,8 +196,32 @@ func QueryLookups(q *Record, year int) []Lookup {
 			}
 			out = append(out, m)
 		}
+		// A sex recorded wrong (a clerk's slip, one record in a hundred
+		// or two) would otherwise share no key but the phone's: the names'
+		// and the exact date's blocks of the other sex are read too, a few
+		// records nearest the query's year.
+		if o := otherSex(l.K[n-1]); o != 0 && (strings.HasPrefix(l.K, "n:") || strings.HasPrefix(l.K, "d:")) {
+			m := l
+			m.K = l.K[:n-1] + string(o)
+			m.Cap = wrongSexCap
+			out = append(out, m)
+		}
 	}
 	return out
+}
+
+// wrongSexCap is how many records of the other sex a names' or exact
+// date's lookup reads, each way.
+const wrongSexCap = 4
+
+func otherSex(c byte) byte {
+	switch c {
+	case 'F':
+		return 'M'
+	case 'M':
+		return 'F'
+	}
+	return 0
 }
 
 func passOf(k string) Pass {

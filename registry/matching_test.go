@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,5 +246,26 @@ func TestMatching_SlipsInBothNames(t *testing.T) {
 	cs, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Ajali", FamilyName: "Nrir", Sex: "F", BirthDate: "1991-07-01", BirthDateEstimated: true}, 5)
 	if err != nil || len(cs) == 0 || cs[0].Patient.ID != anjali.ID {
 		t.Fatalf("Ajali Nrir: %v %+v, want Anjali Nair (%d) first", err, cs, anjali.ID)
+	}
+}
+
+// A sex recorded wrong on one side still finds the record, by the names'
+// and the exact date's blocks of the other sex, and the rest of the
+// evidence decides: Hamida Hasan registered F, asked for as M.
+func TestMatching_SexRecordedWrong(t *testing.T) {
+	s, ctx := newStore(t)
+	crowd(t, s, ctx, 300)
+	hamida := register(t, s, ctx, registry.NewPatient{GivenName: "Hamida", FamilyName: "Hasan", Sex: "F", BirthDate: "2003-10-12", Village: "Luyitu"})
+	for _, q := range []registry.NewPatient{
+		{GivenName: "Hamida", FamilyName: "Hasan", Sex: "M", BirthDate: "2003-10-12", Village: "Luyitu", Phone: "+256703502215"},
+		{GivenName: "Hamida", FamilyName: "Hasan", Sex: "M", BirthDate: "2003-07-01", BirthDateEstimated: true},
+	} {
+		cs, err := s.Candidates(ctx, q, 5)
+		if err != nil || len(cs) == 0 || cs[0].Patient.ID != hamida.ID {
+			t.Fatalf("%+v: %v %+v, want Hamida (%d) listed first", q, err, cs, hamida.ID)
+		}
+		if !slices.Contains(cs[0].Reasons, "different sex") {
+			t.Errorf("reasons %v do not say the sex differs", cs[0].Reasons)
+		}
 	}
 }
