@@ -369,6 +369,43 @@ func TestScore_SlipOfACommonName(t *testing.T) {
 	}
 }
 
+// aishaTF: Aisha (the canonical word of Aisha, Aishah, Ayesha…) is one
+// given name in 20, its spelling "aisha" one in 25 and "aishah" one in
+// 500.
+type aishaTF struct{}
+
+func (aishaTF) Freq(f match.Field, v string) float64 {
+	switch {
+	case f == match.FGivenWord && v == "aisha":
+		return 1.0 / 20
+	case f == match.FGiven && v == "aisha":
+		return 1.0 / 25
+	case f == match.FGiven && v == "aishah":
+		return 1.0 / 500
+	}
+	return 1e-6
+}
+
+// A slip towards a rare spelling of a common name is no stronger evidence
+// than one towards its common spelling: "Aisa" is as many records away
+// from both.
+func TestScore_SlipTowardsARareSpelling(t *testing.T) {
+	s := match.NewScorer(match.DefaultModel(), aishaTF{}, 100_000, 2026, match.DefaultThresholds)
+	weigh := func(qg, cg string) match.Result {
+		q, c := amina, amina
+		q.Given, c.Given = qg, cg
+		x, y := prep(q), prep(c)
+		return s.Score(&x, &y)
+	}
+	common, rare := weigh("Aisa", "Aisha"), weigh("Aisa", "Aishah")
+	if rare.W[match.FGiven] > common.W[match.FGiven]+1e-9 {
+		t.Fatalf("Aisa/Aishah %.1f bits (level %d) > Aisa/Aisha %.1f bits (level %d)", rare.W[match.FGiven], rare.L[match.FGiven], common.W[match.FGiven], common.L[match.FGiven])
+	}
+	if exact := weigh("Aisha", "Aisha").W[match.FGiven]; common.W[match.FGiven] > exact+1e-9 {
+		t.Fatalf("slip %.1f bits > exact %.1f", common.W[match.FGiven], exact)
+	}
+}
+
 // TestIndexKeys_SlipsInBothNames: a query with a slip in each name shares
 // a key with its record through the e: pass (the given name's first four
 // letters within one edit, the family initial, the sex), where the

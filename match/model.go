@@ -499,11 +499,11 @@ func (s *Scorer) spelledWeight(f Field, l int8, w float64, q, c *Record, swapped
 	case NameVariant:
 		w = s.wordWeight(f, l, Words(q, f), Words(c, cf), swapped)
 		if alt := spellingLevel(qv, cv, keysOf(q, f), keysOf(c, cf)); alt == NameClose || alt == NameSimilar {
-			w = max(w, s.fuzzyWeight(f, alt, qv, cf, cv))
+			w = max(w, s.fuzzyWeight(f, alt, qv, cf, cv, Words(q, f), Words(c, cf)))
 		}
 		return w
 	case NameClose, NameSimilar:
-		return s.fuzzyWeight(f, l, qv, cf, cv)
+		return s.fuzzyWeight(f, l, qv, cf, cv, Words(q, f), Words(c, cf))
 	}
 	return w
 }
@@ -514,20 +514,38 @@ func (s *Scorer) spelledWeight(f Field, l int8, w float64, q, c *Record, swapped
 // where two names a slip apart are rare; but "a record one slip from
 // Amna" is at least as common as Aminas are, so a slip of a common name
 // is weak evidence — never stronger than the name spelt right (compare
-// Splink's term-frequency adjustment of fuzzy levels). A value the
+// Splink's term-frequency adjustment of fuzzy levels). A one-word name is
+// counted with its variant spellings (the canonical word's frequency): a
+// slip towards a rare spelling of a common name ("Aisa" / "Aishah") is no
+// stronger evidence than one towards its common spelling ("Aisa" /
+// "Aisha"), since both are the same many records away. A value the
 // frequencies do not hold leaves the level's weight.
-func (s *Scorer) fuzzyWeight(f Field, l int8, qv string, cf Field, cv string) float64 {
+func (s *Scorer) fuzzyWeight(f Field, l int8, qv string, cf Field, cv string, qw, cw []string) float64 {
 	w := s.fieldWeight(f, l)
 	if s.TF == nil {
 		return w
 	}
 	n := float64(s.N)
 	count := max(s.TF.Freq(f, qv)*n, s.TF.Freq(cf, cv)*n-1) // the candidate is not "another record"
+	if len(cw) == 1 {
+		count = max(count, s.TF.Freq(wordField(cf), cw[0])*n-1)
+	}
+	if len(qw) == 1 {
+		count = max(count, s.TF.Freq(wordField(f), qw[0])*n)
+	}
 	if count <= 0 {
 		return w
 	}
 	u := (count + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
 	return min(w, math.Log2(s.m0[f]/u))
+}
+
+// wordField is the word-frequency field of a name field.
+func wordField(f Field) Field {
+	if f == FFamily {
+		return FFamilyWord
+	}
+	return FGivenWord
 }
 
 func nameOf(r *Record, f Field) string {
