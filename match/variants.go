@@ -10,7 +10,9 @@ import (
 // BuiltinVariants are spellings of one name that desks write
 // interchangeably, each group folded (see Fold). Matching compares a name
 // by its group's first member, so "Muhammad Ali" and "Mohammed Ali" agree
-// at the "variant" level and share blocking keys. Kept small on purpose:
+// at the "variant" level and share blocking keys; a few are the nicknames
+// desks write for the full name ("Betty" for Elizabeth, "Prossy" for
+// Proscovia). Kept small on purpose:
 // a variant pair that is in fact two names makes different people look
 // alike. Sites add their own with the setting match_variants.
 var BuiltinVariants = [][]string{
@@ -39,7 +41,13 @@ var BuiltinVariants = [][]string{
 	{"peter", "petero", "petro"},
 	{"paul", "paulo"},
 	{"david", "daudi", "dawud"},
-	{"elizabeth", "elisabeth", "elizabet"},
+	{"elizabeth", "elisabeth", "elizabet", "betty"},
+	{"proscovia", "prossy"},
+	{"margaret", "margret", "magret", "maggie"},
+	{"frederick", "fredrick", "fred"},
+	{"samuel", "samwel", "samweli"},
+	{"stephen", "steven", "stephano", "stefano"},
+	{"jennifer", "jeniffer", "jenifer"},
 	{"catherine", "katherine", "kathryn", "catherina", "katarina", "katrina"},
 	{"christine", "kristine", "christina", "kristina"},
 	{"sarah", "sara"},
