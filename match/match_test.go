@@ -281,6 +281,7 @@ func TestScore_Guards(t *testing.T) {
 	}{
 		{"parent of the same name", func(p *match.Person) { p.BirthDate = "1962-03-03" }, "birth dates too far apart"},
 		{"one name", func(p *match.Person) { p.Given, p.Family = "", "Nakatto" }, "only one name"},
+		{"a brother of an alike name", func(p *match.Person) { p.Given, p.Sex = "Aminu", idcards.SexMale }, "sex and given name both differ"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := amina
@@ -292,6 +293,13 @@ func TestScore_Guards(t *testing.T) {
 				t.Errorf("level %q guard %q (p=%.3f), want possible held by %q: %v", r.Level, r.Guard, r.Probability, tc.guard, ev)
 			}
 		})
+	}
+	// A sex recorded wrong with everything else agreeing stays probable.
+	q0 := amina
+	q0.Sex = idcards.SexMale
+	a0, b0 := prep(q0), prep(amina)
+	if r := s.Score(&a0, &b0); r.Level != idcards.MatchProbable || r.Guard != "" {
+		t.Errorf("sex recorded wrong: level %q guard %q (p=%.3f), want probable", r.Level, r.Guard, r.Probability)
 	}
 	// Names alone (no birth date on one record): however rare the name,
 	// a relative of the same name keeps about 3 % of doubt.

@@ -427,6 +427,11 @@ func (s *Scorer) grade(r *Result) {
 			r.Guard = "family names differ"
 		case r.L[FGiven] == Null && r.L[FFamily] != NameExact:
 			r.Guard = "only one name to compare"
+		case r.L[FSex] == Disagree && r.L[FGiven] != NameExact && r.L[FGiven] != NameVariant:
+			// A sex recorded wrong is rare, and so is a given name
+			// mistyped with it; a brother and sister of alike names
+			// ("Amani" / "Imani") show both.
+			r.Guard = "sex and given name both differ (a brother or sister?)"
 		}
 		if r.Guard != "" {
 			r.Level = idcards.MatchPossible
