@@ -523,6 +523,14 @@ func (s *Store) rescoreSlips(ctx context.Context, sc *match.Scorer, tf *queryTF,
 		again = append(again, i)
 		add(fv{match.FGiven, o.rec.Given})
 		add(fv{match.FFamily, o.rec.Family})
+		// A one-word name is also counted with its variant spellings
+		// (fuzzyWeight): the canonical word's frequency.
+		if w := match.Words(&o.rec, match.FGiven); len(w) == 1 {
+			add(fv{match.FGivenWord, w[0]})
+		}
+		if w := match.Words(&o.rec, match.FFamily); len(w) == 1 {
+			add(fv{match.FFamilyWord, w[0]})
+		}
 	}
 	if len(want) == 0 {
 		return nil

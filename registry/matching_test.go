@@ -269,3 +269,34 @@ func TestMatching_SexRecordedWrong(t *testing.T) {
 		}
 	}
 }
+
+// A slip towards a rare spelling of a common name weighs no more than one
+// towards its common spelling, through the registry's frequencies too (the
+// candidates' canonical words are read with their names).
+func TestMatching_SlipTowardsARareSpelling(t *testing.T) {
+	s, ctx := newStore(t)
+	var ps []registry.NewPatient
+	for i := range 40 {
+		ps = append(ps, registry.NewPatient{GivenName: "Aisha", FamilyName: famName(i), Sex: "F", BirthDate: fmt.Sprintf("%d-03-12", 1950+i)})
+	}
+	ps = append(ps, registry.NewPatient{GivenName: "Aisha", FamilyName: "Muhammad", Sex: "F", BirthDate: "1977-03-12", Village: "Nabye"},
+		registry.NewPatient{GivenName: "Aishah", FamilyName: "Muhammad", Sex: "F", BirthDate: "1982-02-25", Village: "Nabye"})
+	if _, err := s.Import(ctx, rows(ps...), registry.ImportOptions{NoDuplicateCheck: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Aisa", FamilyName: "Muhammad", Sex: "F", Village: "Nabye"}, 5)
+	if err != nil || len(cs) < 2 {
+		t.Fatalf("%v %+v", err, cs)
+	}
+	given := map[string]float64{}
+	for _, c := range cs[:2] {
+		for _, e := range c.Evidence {
+			if e.Field == "given" {
+				given[c.Patient.GivenName] = e.Weight
+			}
+		}
+	}
+	if given["Aishah"] > given["Aisha"] {
+		t.Fatalf("given-name weights %v: the rare spelling weighs more", given)
+	}
+}
