@@ -90,7 +90,7 @@ const (
 	BirthEstYear             // one date is an estimate, same year
 	BirthEstNear             // one date is an estimate, years within the tolerance for the age
 	BirthClose               // exact dates a year apart
-	BirthEstFar              // one date is an estimate, years beyond the tolerance but within twice it
+	BirthEstFar              // one date is an estimate, years beyond the tolerance but within both ages' tolerances added
 	BirthOther               // different dates
 	birthLevels
 )
@@ -327,12 +327,14 @@ func compareBirth(q, c *Record, year int) (int8, int) {
 			return BirthEstYear, tol
 		case dy <= tol:
 			return BirthEstNear, tol
-		case dy <= 2*tol:
+		case dy <= tol+Tolerance(year-max(q.Y, c.Y)):
 			// Two estimates of one age (or an estimate against the
 			// true date) miss by more than the tolerance often enough —
 			// an adult's age is often guessed to the nearest five years —
-			// that a gap of up to twice it is weak evidence against, not
-			// the disagreement of a parent and child a generation apart.
+			// that a gap up to the tolerances of both ages added (twice
+			// it for two adults; less for a child: a 2-year-old is not
+			// taken for 6) is weak evidence against, not the
+			// disagreement of a parent and child a generation apart.
 			return BirthEstFar, tol
 		}
 		return BirthOther, tol

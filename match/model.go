@@ -63,7 +63,7 @@ func DefaultModel() *Model {
 	set(FGiven, gm, gu)
 	fm, fu := name()
 	set(FFamily, fm, fu)
-	// Birth: m of "estimate beyond tolerance" (within twice it) is the
+	// Birth: m of "estimate beyond tolerance" (within both ages' tolerances added) is the
 	// share of returning patients whose age is estimated again far from
 	// the first estimate; u is a registry's own.
 	set(FBirth, []float64{0.53, 0.06, 0.16, 0.18, 0.02, 0.03, 0.02}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.04, 0.9104})
