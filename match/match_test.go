@@ -1,6 +1,8 @@
 package match_test
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -243,6 +245,42 @@ func TestSynthesize_Seeded(t *testing.T) {
 	b := match.Synthesize(match.DefaultSynth(3, 200))
 	if len(a) != len(b) || len(a) <= 200 || a[len(a)-1] != b[len(b)-1] {
 		t.Fatal("generator is not deterministic for a seed or planted no duplicates")
+	}
+}
+
+// AgeQueries: seeded, every date an estimate, and the estimates miss by
+// more for adults than for children, often beyond the tolerance (what the
+// benchmark measures).
+func TestAgeQueries(t *testing.T) {
+	recs := match.Synthesize(match.DefaultSynth(3, 3000))
+	qs, want := match.AgeQueries(4, recs, 2000)
+	qs2, _ := match.AgeQueries(4, recs, 2000)
+	if len(qs) != 2000 || qs[len(qs)-1] != qs2[len(qs2)-1] {
+		t.Fatal("not deterministic for a seed")
+	}
+	var child, adult, beyond, adults, children float64
+	for i, q := range qs {
+		if !q.BirthDateEstimated || !strings.HasSuffix(q.BirthDate, "-07-01") {
+			t.Fatalf("query %d: birth date %q (estimated %v)", i, q.BirthDate, q.BirthDateEstimated)
+		}
+		var y, qy int
+		fmt.Sscan(recs[want[i]].Person.BirthDate[:4], &y)
+		fmt.Sscan(q.BirthDate[:4], &qy)
+		gap := math.Abs(float64(qy - y))
+		switch age := 2026 - y; {
+		case age < 5:
+			child += gap
+			children++
+		case age >= 18:
+			adult += gap
+			adults++
+			if gap > float64(match.Tolerance(age)) {
+				beyond++
+			}
+		}
+	}
+	if child/children >= adult/adults || beyond/adults < 0.1 {
+		t.Fatalf("mean error: children %.1f y, adults %.1f y; adults beyond the tolerance %.0f%%", child/children, adult/adults, 100*beyond/adults)
 	}
 }
 

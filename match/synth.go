@@ -398,6 +398,47 @@ func SlipQueries(seed uint64, recs []SynthRecord, n int) (qs []Person, want []in
 	return qs, want
 }
 
+// AgeQueries are n returning patients (want: their record) whose age the
+// desk estimates afresh, as ages are estimated: the error widens with age
+// (a standard deviation of half a year under 5, 1.5 years to 18, 3 to 45,
+// 4 to 65, 5 beyond), and two adult estimates in five are rounded to a
+// multiple of five years. The rest is re-entered as the main queries are
+// (names, phone, village). Unlike Mutate's estimates, these are not drawn
+// within the matcher's tolerance: they measure it. For the benchmark.
+func AgeQueries(seed uint64, recs []SynthRecord, n int) (qs []Person, want []int) {
+	g := NewGenerator(seed)
+	c := DefaultSynth(seed, 0)
+	for len(qs) < n {
+		j := g.rng.IntN(len(recs))
+		if len(recs[j].Person.BirthDate) < 4 {
+			continue
+		}
+		y := 0
+		fmt.Sscan(recs[j].Person.BirthDate[:4], &y)
+		p, _ := g.mutate(recs[j].Person, c)
+		age := float64(g.year - y)
+		sd := 5.0
+		switch {
+		case age < 5:
+			sd = 0.5
+		case age < 18:
+			sd = 1.5
+		case age < 45:
+			sd = 3
+		case age < 65:
+			sd = 4
+		}
+		est := age + g.rng.NormFloat64()*sd
+		if age >= 18 && g.rng.IntN(5) < 2 {
+			est = 5 * math.Round(est/5)
+		}
+		est = max(0, math.Round(est))
+		p.BirthDate, p.BirthDateEstimated = fmt.Sprintf("%04d-07-01", g.year-int(est)), true
+		qs, want = append(qs, p), append(want, j)
+	}
+	return qs, want
+}
+
 // typo makes one keyboard error: substitution, deletion, insertion,
 // transposition or a doubled letter.
 func typo(rng *rand.Rand, s string) string {

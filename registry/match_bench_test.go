@@ -237,6 +237,9 @@ func matchQuality(b *testing.B, n int) {
 	if os.Getenv("MATCH_BENCH_SLIPS") != "" {
 		slipFigures(b, s, recs, idOf, person)
 	}
+	if os.Getenv("MATCH_BENCH_AGES") != "" {
+		ageFigures(b, s, recs, idOf, person)
+	}
 	if os.Getenv("MATCH_BENCH_PASSES") != "" {
 		passFigures(b, s, qs, want, idOf, person)
 	}
@@ -443,6 +446,30 @@ func slipFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf
 		fmt.Println("the passes for the slips in both names:")
 		passFigures(b, s, qs, want, idOf, person)
 	}
+}
+
+// ageFigures: returning patients whose age is estimated afresh, with
+// realistic errors (match.AgeQueries; MATCH_BENCH_AGES=1).
+func ageFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
+	ctx := operator(context.Background())
+	qs, want := match.AgeQueries(4, recs, 1000)
+	found, top := 0, 0
+	for i, q := range qs {
+		cs, err := s.Candidates(ctx, newPatient(q), benchLimit())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k, c := range cs {
+			if r, ok := idOf[c.Patient.ID]; ok && person(r) == person(want[i]) {
+				found++
+				if k == 0 && c.Level == idcards.MatchProbable {
+					top++
+				}
+				break
+			}
+		}
+	}
+	fmt.Printf("ages estimated afresh (%d returning): found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(found, len(qs)), pct(top, len(qs)))
 }
 
 // passFigures prints, per blocking pass, the records its lookups offer per
