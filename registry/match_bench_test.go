@@ -453,8 +453,18 @@ func slipFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf
 func ageFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
 	ctx := operator(context.Background())
 	qs, want := match.AgeQueries(4, recs, 1000)
-	found, top := 0, 0
+	blocked, found, top := 0, 0, 0
 	for i, q := range qs {
+		ids, err := s.BlockedIDsForTest(ctx, newPatient(q))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, id := range ids {
+			if r, ok := idOf[id]; ok && person(r) == person(want[i]) {
+				blocked++
+				break
+			}
+		}
 		cs, err := s.Candidates(ctx, newPatient(q), benchLimit())
 		if err != nil {
 			b.Fatal(err)
@@ -469,7 +479,7 @@ func ageFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf 
 			}
 		}
 	}
-	fmt.Printf("ages estimated afresh (%d returning): found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(found, len(qs)), pct(top, len(qs)))
+	fmt.Printf("ages estimated afresh (%d returning): blocked %.1f%%, found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(blocked, len(qs)), pct(found, len(qs)), pct(top, len(qs)))
 }
 
 // passFigures prints, per blocking pass, the records its lookups offer per
