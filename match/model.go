@@ -174,9 +174,12 @@ type Scorer struct {
 	N          int         // registry size (for the prior and TF floors)
 	Year       int         // current year, for the age of an estimate
 	Thresholds Thresholds
-	w          [NumFields][]float64
-	m0         [NumFields]float64 // m of each exact level, for TF weights
-	prior      float64
+	// Variants, if set, lets a slip of one spelling of a name be weighed
+	// by the group's commonest spelling (fuzzyWeight).
+	Variants *Variants
+	w        [NumFields][]float64
+	m0       [NumFields]float64 // m of each exact level, for TF weights
+	prior    float64
 }
 
 // swapPenalty is the weight of reading given and family names the other
@@ -519,11 +522,11 @@ func (s *Scorer) spelledWeight(f Field, l int8, w float64, q, c *Record, swapped
 // where two names a slip apart are rare; but "a record one slip from
 // Amna" is at least as common as Aminas are, so a slip of a common name
 // is weak evidence — never stronger than the name spelt right (compare
-// Splink's term-frequency adjustment of fuzzy levels). A one-word name is
-// counted with its variant spellings (the canonical word's frequency): a
-// slip towards a rare spelling of a common name ("Aisa" / "Aishah") is no
+// Splink's term-frequency adjustment of fuzzy levels). A one-word name in
+// the variants table counts as its group's commonest spelling: a slip
+// towards a rare spelling of a common name ("Aisa" / "Aishah") is no
 // stronger evidence than one towards its common spelling ("Aisa" /
-// "Aisha"), since both are the same many records away. A value the
+// "Aisha"), both being the same many records away. A value the
 // frequencies do not hold leaves the level's weight.
 func (s *Scorer) fuzzyWeight(f Field, l int8, qv string, cf Field, cv string, qw, cw []string) float64 {
 	w := s.fieldWeight(f, l)
@@ -533,24 +536,22 @@ func (s *Scorer) fuzzyWeight(f Field, l int8, qv string, cf Field, cv string, qw
 	n := float64(s.N)
 	count := max(s.TF.Freq(f, qv)*n, s.TF.Freq(cf, cv)*n-1) // the candidate is not "another record"
 	if len(cw) == 1 {
-		count = max(count, s.TF.Freq(wordField(cf), cw[0])*n-1)
+		for _, sp := range s.Variants.Spellings(cw[0]) {
+			if sp != cv {
+				count = max(count, s.TF.Freq(cf, sp)*n)
+			}
+		}
 	}
 	if len(qw) == 1 {
-		count = max(count, s.TF.Freq(wordField(f), qw[0])*n)
+		for _, sp := range s.Variants.Spellings(qw[0]) {
+			count = max(count, s.TF.Freq(f, sp)*n)
+		}
 	}
 	if count <= 0 {
 		return w
 	}
 	u := (count + tfPseudo*s.Model.Fields[f].U[0]) / (n + tfPseudo)
 	return min(w, math.Log2(s.m0[f]/u))
-}
-
-// wordField is the word-frequency field of a name field.
-func wordField(f Field) Field {
-	if f == FFamily {
-		return FFamilyWord
-	}
-	return FGivenWord
 }
 
 func nameOf(r *Record, f Field) string {

@@ -63,8 +63,9 @@ var BuiltinVariants = [][]string{
 // Variants maps a folded name token to the canonical spelling of its group.
 // The zero value knows no variants. Build with NewVariants.
 type Variants struct {
-	canon map[string]string
-	fp    string // Fingerprint, computed once: a table is read-only once built
+	canon   map[string]string
+	members map[string][]string // canonical spelling -> every spelling of its group
+	fp      string              // Fingerprint, computed once: a table is read-only once built
 }
 
 // NewVariants builds a table from the built-in groups plus extra, the site
@@ -102,8 +103,24 @@ func NewVariants(extra string) (*Variants, error) {
 			v.canon[n] = c
 		}
 	}
+	v.members = map[string][]string{}
+	for n, c := range v.canon {
+		v.members[c] = append(v.members[c], n)
+	}
+	for _, m := range v.members {
+		sortStrings(m)
+	}
 	v.fp = v.fingerprint()
 	return v, nil
+}
+
+// Spellings returns every spelling of the group whose canonical spelling
+// is canon, or nil when canon heads no group. Read-only.
+func (v *Variants) Spellings(canon string) []string {
+	if v == nil {
+		return nil
+	}
+	return v.members[canon]
 }
 
 // ParseVariants reads the match_variants setting (see NewVariants).

@@ -141,6 +141,7 @@ func (s *Store) scanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	sum.Patients = len(recs)
 	tf := newMemTF(recs)
 	sc := match.NewScorer(cfg.model, tf, len(recs), s.Now().Year(), cfg.th)
+	sc.Variants = cfg.variants
 	blocks := match.Blocks(recs)
 	sum.Blocks = len(blocks)
 	workers := opts.Workers

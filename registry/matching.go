@@ -523,13 +523,21 @@ func (s *Store) rescoreSlips(ctx context.Context, sc *match.Scorer, tf *queryTF,
 		again = append(again, i)
 		add(fv{match.FGiven, o.rec.Given})
 		add(fv{match.FFamily, o.rec.Family})
-		// A one-word name is also counted with its variant spellings
-		// (fuzzyWeight): the canonical word's frequency.
-		if w := match.Words(&o.rec, match.FGiven); len(w) == 1 {
-			add(fv{match.FGivenWord, w[0]})
+		// A one-word name in the variants table is weighed by its
+		// group's commonest spelling (fuzzyWeight).
+		for _, f := range []match.Field{match.FGiven, match.FFamily} {
+			if w := match.Words(&o.rec, f); len(w) == 1 {
+				for _, sp := range sc.Variants.Spellings(w[0]) {
+					add(fv{f, sp})
+				}
+			}
 		}
-		if w := match.Words(&o.rec, match.FFamily); len(w) == 1 {
-			add(fv{match.FFamilyWord, w[0]})
+	}
+	for _, f := range []match.Field{match.FGiven, match.FFamily} {
+		if w := match.Words(q, f); len(w) == 1 && len(again) > 0 {
+			for _, sp := range sc.Variants.Spellings(w[0]) {
+				add(fv{f, sp})
+			}
 		}
 	}
 	if len(want) == 0 {
@@ -638,6 +646,7 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 		return qs, fmt.Errorf("registry: candidates: %w", err)
 	}
 	qs.sc = match.NewScorer(cfg.model, tf, n, year, cfg.th)
+	qs.sc.Variants = cfg.variants
 	pats, err := s.blocked(ctx, &qs.q, year)
 	if err != nil {
 		return qs, err
