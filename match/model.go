@@ -544,7 +544,11 @@ func (s *Scorer) fuzzyWeight(f Field, l int8, qv string, cf Field, cv string, qw
 	}
 	if len(qw) == 1 {
 		for _, sp := range s.Variants.Spellings(qw[0]) {
-			count = max(count, s.TF.Freq(f, sp)*n)
+			c := s.TF.Freq(f, sp) * n
+			if sp == cv && f == cf {
+				c-- // the candidate is not "another record"
+			}
+			count = max(count, c)
 		}
 	}
 	if count <= 0 {
