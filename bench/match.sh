@@ -14,8 +14,8 @@ go test -c -o "$dir/registry.test" ./registry
 go build -o "$dir/idcards" ./cmd/idcards
 for n in 100k 1M; do
   echo "== MatchQuality$n"
-  (cd registry && MATCH_BENCH_DB="$dir/$n.db" "$dir/registry.test" -test.run XXX \
-     -test.bench "MatchQuality$n\$" -test.benchtime 1x -test.timeout 120m | grep -E '^Bench|returning|index in|^calibration')
+  (cd registry && MATCH_BENCH_SLIPS=1 MATCH_BENCH_AGES=1 MATCH_BENCH_DB="$dir/$n.db" "$dir/registry.test" -test.run XXX \
+     -test.bench "MatchQuality$n\$" -test.benchtime 1x -test.timeout 120m | grep -E '^Bench|returning|index in|^calibration|^slips|^ages')
 done
 echo "== patients duplicates, 1M, GOMAXPROCS=2"
 GOMAXPROCS=2 /usr/bin/time -v "$dir/idcards" --db "$dir/1M.db" patients duplicates --quiet >/dev/null 2>"$dir/dup.err" || true
