@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -900,26 +901,51 @@ func (s *Store) sampleRecords(ctx context.Context, v *match.Variants, k int) ([]
 			}
 		}
 	}
-	js, _ := json.Marshal(ids)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,'') FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND merged_into IS NULL`, string(js))
+	// In batches of a fixed size (the last padded with repeats), with
+	// placeholders both engines read: json_each is SQLite's alone, and on
+	// PostgreSQL the sample failed, so u was never measured there.
+	const batch = 500
+	slices.Sort(ids) // the sample in id order on both engines
+	var qs strings.Builder
+	qs.WriteString(`SELECT id, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,'') FROM patients WHERE merged_into IS NULL AND id IN (?`)
+	qs.WriteString(strings.Repeat(",?", batch-1) + ") ORDER BY id")
+	st, err := s.prepared(ctx, qs.String())
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []match.Record
-	for rows.Next() {
-		var id int64
-		var p match.Person
-		var sex string
-		if err := rows.Scan(&id, &p.Given, &p.Family, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village); err != nil {
+	args := make([]any, batch)
+	for len(ids) > 0 {
+		n := min(batch, len(ids))
+		for i := range batch {
+			args[i] = ids[min(i, n-1)]
+		}
+		ids = ids[n:]
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
 			return nil, err
 		}
-		p.Sex = idcards.Sex(sex)
-		r := match.Prepare(p, match.PrepareOptions{Variants: v})
-		r.ID = id
-		out = append(out, r)
+		for rows.Next() {
+			var id int64
+			var p match.Person
+			var sex string
+			if err := rows.Scan(&id, &p.Given, &p.Family, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			p.Sex = idcards.Sex(sex)
+			r := match.Prepare(p, match.PrepareOptions{Variants: v})
+			r.ID = id
+			out = append(out, r)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // storeModel saves the model, audited.
