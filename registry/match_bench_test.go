@@ -413,35 +413,8 @@ func dumpCase(q match.Person, want int, recs []match.SynthRecord, cs []idcards.C
 // prints how many survive blocking, are found at any level and probable
 // on top.
 func slipFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
-	ctx := operator(context.Background())
 	qs, want := match.SlipQueries(3, recs, 1000)
-	blocked, found, top := 0, 0, 0
-	for i, q := range qs {
-		ids, err := s.BlockedIDsForTest(ctx, newPatient(q))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, id := range ids {
-			if r, ok := idOf[id]; ok && person(r) == person(want[i]) {
-				blocked++
-				break
-			}
-		}
-		cs, err := s.Candidates(ctx, newPatient(q), benchLimit())
-		if err != nil {
-			b.Fatal(err)
-		}
-		for k, c := range cs {
-			if r, ok := idOf[c.Patient.ID]; ok && person(r) == person(want[i]) {
-				found++
-				if k == 0 && c.Level == idcards.MatchProbable {
-					top++
-				}
-				break
-			}
-		}
-	}
-	fmt.Printf("slips in both names (%d returning): blocked %.1f%%, found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(blocked, len(qs)), pct(found, len(qs)), pct(top, len(qs)))
+	returningFigures(b, s, "slips in both names", qs, want, idOf, person)
 	if os.Getenv("MATCH_BENCH_PASSES") != "" {
 		fmt.Println("the passes for the slips in both names:")
 		passFigures(b, s, qs, want, idOf, person)
@@ -451,8 +424,15 @@ func slipFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf
 // ageFigures: returning patients whose age is estimated afresh, with
 // realistic errors (match.AgeQueries; MATCH_BENCH_AGES=1).
 func ageFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf map[int64]int, person func(int) int) {
-	ctx := operator(context.Background())
 	qs, want := match.AgeQueries(4, recs, 1000)
+	returningFigures(b, s, "ages estimated afresh", qs, want, idOf, person)
+}
+
+// returningFigures prints, for queries of returning patients (want: their
+// record), how many of their records survive blocking, are found at any
+// level and are probable on top.
+func returningFigures(b *testing.B, s *registry.Store, name string, qs []match.Person, want []int, idOf map[int64]int, person func(int) int) {
+	ctx := operator(context.Background())
 	blocked, found, top := 0, 0, 0
 	for i, q := range qs {
 		ids, err := s.BlockedIDsForTest(ctx, newPatient(q))
@@ -479,7 +459,7 @@ func ageFigures(b *testing.B, s *registry.Store, recs []match.SynthRecord, idOf 
 			}
 		}
 	}
-	fmt.Printf("ages estimated afresh (%d returning): blocked %.1f%%, found at any level %.1f%%, probable on top %.1f%%\n", len(qs), pct(blocked, len(qs)), pct(found, len(qs)), pct(top, len(qs)))
+	fmt.Printf("%s (%d returning): blocked %.1f%%, found at any level %.1f%%, probable on top %.1f%%\n", name, len(qs), pct(blocked, len(qs)), pct(found, len(qs)), pct(top, len(qs)))
 }
 
 // passFigures prints, per blocking pass, the records its lookups offer per

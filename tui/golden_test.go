@@ -101,13 +101,7 @@ func TestGoldenDesk(t *testing.T) {
 // clerk is told what to ask for.
 func TestGoldenNamesakes(t *testing.T) {
 	s := newStore(t)
-	for i, v := range []string{"Kireka", "Seeta", "Mukono", "Gayaza"} {
-		np := registry.NewPatient{GivenName: "Grace", FamilyName: "Akello", Sex: idcards.SexFemale, BirthDate: []string{"1988", "1989", "1991", "1992"}[i] + "-07-01",
-			BirthDateEstimated: true, Phone: fmt.Sprintf("07%d2%06d", i+1, 111111*(i+1)), Village: v}
-		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	graceAkellos(t, s)
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("warning_%dx%d", size[0], size[1]), func(t *testing.T) {
 			cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
@@ -122,13 +116,7 @@ func TestGoldenNamesakes(t *testing.T) {
 			golden.RequireEqual(t, out)
 			// ↓ selects the next record and shows its reasons instead
 			// when they do not all fit.
-			out = screenText(drive(t, m, keyCode(tea.KeyDown)))
-			lines := strings.Split(out, "\n")
-			for i, l := range lines {
-				if strings.Contains(l, "Mukono") && (i+1 == len(lines) || !strings.Contains(lines[i+1], "why:")) {
-					t.Errorf("the selected record's reasons are not shown:\n%s", out)
-				}
-			}
+			wantReasonsUnder(t, screenText(drive(t, m, keyCode(tea.KeyDown))), "Mukono")
 		})
 	}
 }
@@ -139,13 +127,7 @@ func TestGoldenEditNamesakes(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("edit_saved_%dx%d", size[0], size[1]), func(t *testing.T) {
 			s := newStore(t)
-			for i, v := range []string{"Kireka", "Seeta", "Mukono", "Gayaza"} {
-				np := registry.NewPatient{GivenName: "Grace", FamilyName: "Akello", Sex: idcards.SexFemale, BirthDate: []string{"1988", "1989", "1991", "1992"}[i] + "-07-01",
-					BirthDateEstimated: true, Phone: fmt.Sprintf("07%d2%06d", i+1, 111111*(i+1)), Village: v}
-				if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			graceAkellos(t, s)
 			p, _, err := s.Register(opCtx, registry.Registration{Patient: registry.NewPatient{GivenName: "Grace", FamilyName: "Okot", Sex: idcards.SexFemale,
 				BirthDate: "1990-07-01", BirthDateEstimated: true}, Decision: "test"})
 			if err != nil {
@@ -167,14 +149,34 @@ func TestGoldenEditNamesakes(t *testing.T) {
 			}
 			golden.RequireEqual(t, out)
 			// ↓ shows the next record's reasons when they do not all fit.
-			out = screenText(drive(t, m, keyCode(tea.KeyDown)))
-			lines := strings.Split(out, "\n")
-			for i, l := range lines {
-				if strings.Contains(l, "Mukono") && (i+1 == len(lines) || !strings.Contains(lines[i+1], "why:")) {
-					t.Errorf("the selected record's reasons are not shown:\n%s", out)
-				}
-			}
+			wantReasonsUnder(t, screenText(drive(t, m, keyCode(tea.KeyDown))), "Mukono")
 		})
+	}
+}
+
+// graceAkellos registers four Grace Akello of estimated ages 34–38, each
+// with a phone and a village of her own: namesakes none of which stands
+// out for "Grace Akello, 36".
+func graceAkellos(t *testing.T, s *registry.Store) {
+	t.Helper()
+	for i, v := range []string{"Kireka", "Seeta", "Mukono", "Gayaza"} {
+		np := registry.NewPatient{GivenName: "Grace", FamilyName: "Akello", Sex: idcards.SexFemale, BirthDate: []string{"1988", "1989", "1991", "1992"}[i] + "-07-01",
+			BirthDateEstimated: true, Phone: fmt.Sprintf("07%d2%06d", i+1, 111111*(i+1)), Village: v}
+		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantReasonsUnder fails unless the row naming village has its reasons
+// (a "why:" line) under it.
+func wantReasonsUnder(t *testing.T, out, village string) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, village) && (i+1 == len(lines) || !strings.Contains(lines[i+1], "why:")) {
+			t.Errorf("the selected record's reasons are not shown:\n%s", out)
+		}
 	}
 }
 
