@@ -145,7 +145,9 @@ func (s *Scorer) Explain(q, c *Record, r Result) []idcards.Evidence {
 }
 
 // commonness says how common a value is here when that matters: " (common
-// here: 1 in 40)" or " (rare here)".
+// here: 1 in 40)" or " (rare here)". A registry of fewer than a hundred
+// patients says neither: "1 in 1" of five records tells a clerk nothing,
+// and the weights barely use such counts (tfPseudo).
 func (s *Scorer) commonness(f Field, v string) string {
 	if s.TF == nil || v == "" {
 		return ""
@@ -153,7 +155,7 @@ func (s *Scorer) commonness(f Field, v string) string {
 	fr := s.TF.Freq(f, v)
 	n := float64(s.N)
 	switch {
-	case fr >= 0.005 && fr*n >= 5:
+	case fr >= 0.005 && fr*n >= 5 && s.N >= tfPseudo:
 		return fmt.Sprintf(" (common here: 1 in %.0f)", 1/fr)
 	case fr*n <= 2 && s.N >= 1000 && f != FBirth:
 		return " (rare here)"

@@ -518,3 +518,29 @@ func TestIndexKeys_SlipsInBothNames(t *testing.T) {
 		}
 	}
 }
+
+// "Common here" is said of a registry big enough for it to mean something:
+// not "1 in 1" of five records.
+func TestExplain_CommonnessNeedsARegistry(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{100_000, "same given name (common here: 1 in 15)"},
+		{5, "same given name"},
+	} {
+		s := match.NewScorer(match.DefaultModel(), commonTF{}, tc.n, 2026, match.DefaultThresholds)
+		a, b := prep(amina), prep(amina)
+		b.Family = "nakatto"
+		r := s.Score(&a, &b)
+		got := ""
+		for _, e := range s.Explain(&a, &b, r) {
+			if e.Field == "given" {
+				got = e.Text
+			}
+		}
+		if got != tc.want {
+			t.Errorf("n=%d: %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
