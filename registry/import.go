@@ -102,7 +102,8 @@ type ImportSummary struct {
 	Rows, Imported, Existing, Rejected, LegacyIDs, Issued int
 	DryRun                                                bool
 	// Check is what the duplicate check of the imported patients put in
-	// the review list (not run for a dry run or with NoDuplicateCheck).
+	// the review list, or for a dry run what it found (nil with
+	// NoDuplicateCheck).
 	Check *ImportCheck
 }
 
@@ -123,9 +124,11 @@ var errDryRun = errors.New("dry run")
 // partial run or with a fixed file is safe.
 //
 // After the import, the imported patients get the duplicate check (unless
-// NoDuplicateCheck or DryRun): every pair with a patient already
-// registered, or between two imported rows, at possible or above goes to
-// the supervisor's review list, and ImportSummary.Check counts them.
+// NoDuplicateCheck): every pair with a patient already registered, or
+// between two imported rows, at possible or above goes to the supervisor's
+// review list, and ImportSummary.Check counts them. A dry run checks each
+// row against the registry as it is instead, records nothing, and lists
+// the rows that look like registered patients (ImportCheck.LookAlikes).
 //
 // report, if not nil, is called once per row, in order.
 func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts ImportOptions, report func(RowOutcome)) (ImportSummary, error) {
@@ -149,6 +152,8 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 	}
 	sum := ImportSummary{DryRun: opts.DryRun}
 	var imported []int64
+	var dryRows []LookAlike // a dry run's rows to check after the roll-back
+	dryUnchecked := 0
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		im, err := s.newImporter(ctx, tx, a.Name, opts, legacy)
 		if err != nil {
@@ -191,6 +196,13 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 			case RowImported:
 				sum.Imported++
 				imported = append(imported, out.PatientID)
+				if opts.DryRun && !opts.NoDuplicateCheck {
+					if len(dryRows) < dryCheckMax {
+						dryRows = append(dryRows, LookAlike{Line: out.Line, Patient: row.Patient})
+					} else {
+						dryUnchecked++
+					}
+				}
 			case RowExists:
 				sum.Existing++
 			}
@@ -214,6 +226,15 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil
+		if len(dryRows) > 0 {
+			// After the roll-back, so the check reads the registry as it
+			// is and never waits on the import's own transaction.
+			ch, cerr := s.checkDryRun(ctx, dryRows, dryUnchecked, opts.CheckProgress)
+			if cerr != nil {
+				return sum, fmt.Errorf("registry: import: dry run: the duplicate check failed: %w", cerr)
+			}
+			sum.Check = &ch
+		}
 	}
 	if err != nil {
 		return sum, fmt.Errorf("registry: import: %w", err)

@@ -19,13 +19,61 @@ import (
 type ImportCheck struct {
 	Checked, Pairs, Probable int
 	Scanned                  bool
+	// DryRun: a dry run's check of each row against the registry as it
+	// is (the file's rows are not compared with each other, and nothing
+	// is recorded). Pairs then counts rows with a look-alike, Probable
+	// those whose best look-alike is probable, and LookAlikes lists them.
+	DryRun     bool
+	LookAlikes []LookAlike
+	// Unchecked rows: a dry run checks at most dryCheckMax rows.
+	Unchecked int
 }
+
+// LookAlike is a dry run's row that looks like registered patients.
+type LookAlike struct {
+	Line       int
+	Patient    NewPatient
+	Candidates []idcards.Candidate // best first, at most 3
+}
+
+// dryCheckMax is how many rows a dry run checks (about 1.6 ms each at
+// 100,000 patients): a first import of a big register is checked when it
+// is imported, by the scan's blocks.
+const dryCheckMax = 20_000
 
 // importScanRatio: an import of at least 1/importScanRatio of the registry
 // is checked by the whole-registry scan (about 0.15 ms a patient at 1M),
 // a smaller one patient by patient with the desk's check (about 2.5 ms
 // each at 1M).
 const importScanRatio = 16
+
+// checkDryRun checks a dry run's rows against the registry as it is.
+func (s *Store) checkDryRun(ctx context.Context, rows []LookAlike, unchecked int, progress func(done, total int)) (ImportCheck, error) {
+	ch := ImportCheck{DryRun: true, Unchecked: unchecked}
+	for i, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return ch, err
+		}
+		cands, err := s.candidates(ctx, r.Patient, 0, 3)
+		if err != nil {
+			return ch, err
+		}
+		ch.Checked++
+		if progress != nil && (ch.Checked%500 == 0 || ch.Checked == len(rows)) {
+			progress(ch.Checked, len(rows))
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		ch.Pairs++
+		if cands[0].Level == idcards.MatchProbable {
+			ch.Probable++
+		}
+		rows[i].Candidates = cands
+		ch.LookAlikes = append(ch.LookAlikes, rows[i])
+	}
+	return ch, nil
+}
 
 // foundPair is one pair for the review list; a < b.
 type foundPair struct {

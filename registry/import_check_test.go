@@ -102,16 +102,29 @@ func TestImport_ChecksDuplicates(t *testing.T) {
 	}
 }
 
-// NoDuplicateCheck and a dry run leave the review list alone.
+// NoDuplicateCheck skips the check; a dry run checks each row against the
+// registry as it is and lists the look-alikes; neither records a pair.
 func TestImport_NoDuplicateCheck(t *testing.T) {
 	s, ctx := newStore(t)
 	register(t, s, ctx, registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Village: "Mukono"})
 	dup := registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Village: "Mukono town"}
-	for _, o := range []registry.ImportOptions{{DryRun: true}, {NoDuplicateCheck: true}} {
-		sum, err := s.Import(ctx, rows(dup), o, nil)
-		if err != nil || sum.Check != nil {
-			t.Fatalf("%+v: check %+v, %v", o, sum.Check, err)
-		}
+	stranger := registry.NewPatient{GivenName: "Okello", FamilyName: "Wanyama", Sex: "M", BirthDate: "1961-11-02", Village: "Gulu"}
+	sum, err := s.Import(ctx, rows(dup), registry.ImportOptions{NoDuplicateCheck: true}, nil)
+	if err != nil || sum.Check != nil {
+		t.Fatalf("NoDuplicateCheck: check %+v, %v", sum.Check, err)
+	}
+	// (dup is now registered; its next spelling is not.)
+	dup2 := registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "0772123456"}
+	sum, err = s.Import(ctx, rows(stranger, dup2), registry.ImportOptions{DryRun: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := sum.Check
+	if ch == nil || !ch.DryRun || ch.Checked != 2 || ch.Pairs != 1 || ch.Probable != 1 || len(ch.LookAlikes) != 1 {
+		t.Fatalf("dry run check %+v", ch)
+	}
+	if l := ch.LookAlikes[0]; l.Line != 3 || len(l.Candidates) == 0 || l.Candidates[0].Patient.FamilyName != "Nair" {
+		t.Fatalf("look-alike %+v", l)
 	}
 	if list, _ := s.ReviewList(ctx, false, 10); len(list) != 0 {
 		t.Fatalf("review list %+v", list)

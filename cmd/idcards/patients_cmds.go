@@ -409,8 +409,9 @@ summary says how many (and how many probable). A small import is checked
 row by row as the desk checks; one of more than a sixteenth of the registry
 (a first import) with the whole-registry scan's blocks, with a progress line
 on a terminal. Pairs a supervisor judged "not the same person" stay judged.
---no-duplicate-check skips it (run idcards patients duplicates later); a dry
-run does not check.`,
+--no-duplicate-check skips it (run idcards patients duplicates later). A dry
+run checks each row against the registry as it is (not against the file's
+other rows) and lists the rows that look like registered patients.`,
 		Example: `  idcards patients import register.csv --dry-run
   idcards patients import register.csv --map "Nom=family_name" --map "Prénom=given_name" --date-format DD/MM/YYYY --legacy-unchecked
   idcards patients import register.csv --skip-bad --rejects rejected.csv
@@ -533,7 +534,22 @@ run does not check.`,
 				prefix = "dry run, nothing written: "
 			}
 			a.printf("%s%d rows: %d imported, %d already present, %d rejected; %d IDs recorded, %d issued\n", prefix, sum.Rows, sum.Imported, sum.Existing, sum.Rejected, sum.LegacyIDs, sum.Issued)
-			if ch := sum.Check; ch != nil {
+			if ch := sum.Check; ch != nil && ch.DryRun {
+				for _, l := range ch.LookAlikes {
+					c := l.Candidates[0]
+					mrn := strings.Join(c.MRNs, "/")
+					if mrn == "" {
+						mrn = "(no ID)"
+					}
+					a.printf("row %s: %s looks like %s %s (%s %.2f)\n", registry.Thousands(l.Line), printable(strings.TrimSpace(l.Patient.GivenName+" "+l.Patient.FamilyName)),
+						mrn, printable(c.Patient.DisplayName()), c.Level, c.Score)
+				}
+				a.printf("duplicate check (dry run: each row against the registry as it is, not against the file's other rows): %d of %d rows look like registered patients (%d probable)", ch.Pairs, ch.Checked, ch.Probable)
+				if ch.Unchecked > 0 {
+					a.printf("; %d more rows not checked (a dry run checks the first %d; the import itself checks all)", ch.Unchecked, ch.Checked)
+				}
+				a.printf("\n")
+			} else if ch != nil {
 				how := "each against the registry"
 				if ch.Scanned {
 					how = "with the whole-registry scan: a large import"

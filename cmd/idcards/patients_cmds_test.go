@@ -129,6 +129,14 @@ func TestPatients_ImportChecksDuplicates(t *testing.T) {
 	if _, _, err := patientsCLI(t, db2, "", "patients", "add", "--given", "Anjali", "--family", "Nair", "--sex", "F", "--dob", "1990-03-14", "--phone", "0772123456", "--village", "Mukono"); err != nil {
 		t.Fatal(err)
 	}
+	// A dry run names the row and the record it looks like, and records nothing.
+	out, _, err = patientsCLI(t, db2, "", "patients", "import", file, "--dry-run")
+	if err != nil || !strings.Contains(out, "row 2: Anjali Nair looks like") || !strings.Contains(out, "1 of 2 rows look like registered patients (1 probable)") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	if out, _, _ := patientsCLI(t, db2, "", "patients", "review"); strings.Contains(out, "Anjali") {
+		t.Fatalf("a dry run recorded a pair:\n%s", out)
+	}
 	out, _, err = patientsCLI(t, db2, "", "patients", "import", file)
 	if err != nil || !strings.Contains(out, "duplicate check of the 2 imported patients") || !strings.Contains(out, "1 pair may be one person (1 probable)") {
 		t.Fatalf("import: %v\n%s", err, out)
