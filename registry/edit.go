@@ -171,8 +171,7 @@ func (s *Store) EditPatient(ctx context.Context, e PatientEdit) (idcards.Patient
 // applyEdit returns the record's values with the edit's given fields
 // replacing them.
 func applyEdit(old idcards.Patient, e PatientEdit) NewPatient {
-	np := NewPatient{GivenName: old.GivenName, FamilyName: old.FamilyName, Sex: old.Sex, BirthDate: old.BirthDate,
-		BirthDateEstimated: old.BirthDateEstimated, Phone: old.Phone, Village: old.Village}
+	np := newPatientOf(old)
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = *v

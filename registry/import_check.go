@@ -116,9 +116,7 @@ func (s *Store) checkImported(ctx context.Context, ids []int64, progress func(do
 		if err != nil {
 			return ch, err
 		}
-		np := NewPatient{GivenName: p.GivenName, FamilyName: p.FamilyName, Sex: p.Sex, BirthDate: p.BirthDate,
-			BirthDateEstimated: p.BirthDateEstimated, Phone: p.Phone, Village: p.Village}
-		cands, err := s.candidates(ctx, np, id, 5)
+		cands, err := s.candidates(ctx, newPatientOf(p), id, 5)
 		if err != nil {
 			return ch, err
 		}

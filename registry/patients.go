@@ -33,6 +33,12 @@ func (np NewPatient) Patient() idcards.Patient {
 		BirthDateEstimated: np.BirthDateEstimated, Phone: np.Phone, Village: np.Village}
 }
 
+// newPatientOf is the reverse of NewPatient.Patient: a record's details.
+func newPatientOf(p idcards.Patient) NewPatient {
+	return NewPatient{GivenName: p.GivenName, FamilyName: p.FamilyName, Sex: p.Sex, BirthDate: p.BirthDate,
+		BirthDateEstimated: p.BirthDateEstimated, Phone: p.Phone, Village: p.Village}
+}
+
 // Validate checks the fields a registration needs and normalises them
 // (names in Unicode NFC with single spaces, sex in its one-letter form).
 // It is the one rule set of the CLI, the desk screen and edits: a name
