@@ -121,7 +121,20 @@ type Comparison struct {
 	Sim     [2]float64 // Jaro–Winkler of given and family (in the order used)
 	Swapped bool
 	Tol     int // birth-year tolerance used for an estimate
+	Gap     int // years between the birth years (0 when one is unknown)
 }
+
+// generationGap is how many years apart two birth years must be for the
+// records to be a parent and a child of the same name (a junior): a
+// father is rarely under about 15 at his son's birth, and two estimated
+// ages may each miss by a few years. Closer than that, records of one
+// whole name whose dates disagree are most often one person's date
+// written or estimated wrong (an adult's age guessed afresh may miss by
+// ten years), so their shared phone and village count; but a household
+// may also hold two of one common name (two wives of one family both
+// named Mary), so such a pair is listed, never probable (Scorer.Score,
+// grade).
+const generationGap = 12
 
 // CompareNames grades one name field. a and b are folded; at and bt the
 // canonical words. A slip is also looked for in the words as written:
@@ -405,6 +418,9 @@ func Compare(q, c *Record, year int) Comparison {
 	cmp.L[FGiven], cmp.Sim[0] = compareName(q.Given, c.Given, q.GivenToks, c.GivenToks, q.GivenKeys, c.GivenKeys)
 	cmp.L[FFamily], cmp.Sim[1] = compareName(q.Family, c.Family, q.FamilyToks, c.FamilyToks, q.FamilyKeys, c.FamilyKeys)
 	cmp.L[FBirth], cmp.Tol = compareBirth(q, c, year)
+	if q.Y != 0 && c.Y != 0 {
+		cmp.Gap = max(q.Y-c.Y, c.Y-q.Y)
+	}
 	switch {
 	case q.Sex == 0 || c.Sex == 0:
 		cmp.L[FSex] = Null

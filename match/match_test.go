@@ -320,6 +320,8 @@ func TestScore_Guards(t *testing.T) {
 		guard string
 	}{
 		{"parent of the same name", func(p *match.Person) { p.BirthDate = "1962-03-03" }, "birth dates too far apart"},
+		{"another written date", func(p *match.Person) { p.BirthDate = "1985-07-30" }, "birth dates differ (ask which is right)"},
+		{"an age estimated ten years off", func(p *match.Person) { p.BirthDate, p.BirthDateEstimated = "1980-07-01", true }, "birth dates differ (ask which is right)"},
 		{"one name", func(p *match.Person) { p.Given, p.Family = "", "Nakatto" }, "only one name"},
 		{"a brother of an alike name", func(p *match.Person) { p.Given, p.Sex = "Aminu", idcards.SexMale }, "sex and given name both differ"},
 	} {
@@ -349,6 +351,22 @@ func TestScore_Guards(t *testing.T) {
 		a, b := prep(q), prep(amina)
 		if r := s.Score(&a, &b); r.Probability > 1/1.03+1e-9 || r.Probability < 0.9 {
 			t.Errorf("names alone (phone %q): p=%.4f, want just under 1/1.03 for rare names", phone, r.Probability)
+		}
+	}
+	// The same whole name, phone and village: born a few years apart
+	// (an age estimated afresh far off, a date written wrong) the phone
+	// and village count; a generation apart (a junior) they are what a
+	// household shares.
+	for _, tc := range []struct {
+		dob       string
+		household bool
+	}{{"1980-07-01", false}, {"1984-04-12", false}, {"1978-04-12", true}, {"1960-07-01", true}} {
+		q := amina
+		q.BirthDate, q.BirthDateEstimated = tc.dob, strings.HasSuffix(tc.dob, "07-01")
+		a, b := prep(q), prep(amina)
+		r := s.Score(&a, &b)
+		if r.Household != tc.household || (r.W[match.FPhone] > 0) == tc.household || r.Level != idcards.MatchPossible {
+			t.Errorf("born %s: household %v, phone weight %.1f, level %q; want household %v, listed possible", tc.dob, r.Household, r.W[match.FPhone], r.Level, tc.household)
 		}
 	}
 	// A twin (another given name, the same family name, birth date, phone

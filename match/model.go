@@ -358,11 +358,15 @@ func (s *Scorer) Score(q, c *Record) Result {
 	}
 	// Household correction: relatives share a phone and a village. When
 	// the given names differ entirely (a twin or sibling) or the birth
-	// dates do (a parent or child of the same name), agreeing on them is
-	// what a relative would show too, so it is no evidence of identity.
-	// (Either name field: after a swap the family slot may hold the
-	// given names.)
-	if r.L[FGiven] == NameOther || r.L[FFamily] == NameOther || r.L[FBirth] == BirthOther {
+	// dates are a generation apart (a parent or child of the same name),
+	// agreeing on them is what a relative would show too, so it is no
+	// evidence of identity. (Either name field: after a swap the family
+	// slot may hold the given names.) Dates closer than a generation that
+	// disagree weigh against identity on their own, but the phone and
+	// village still count: that is most often one person whose age was
+	// estimated afresh, ten years off (generationGap; grade keeps such a
+	// pair from probable).
+	if r.L[FGiven] == NameOther || r.L[FFamily] == NameOther || r.generationApart() {
 		for _, f := range []Field{FPhone, FVillage} {
 			if r.W[f] > 0 {
 				r.W[f] = 0
@@ -414,6 +418,12 @@ func relativeShare(r *Result) float64 {
 	return 0
 }
 
+// generationApart: the birth dates disagree by a generation or more
+// (generationGap), as a parent's and a child's of the same name do.
+func (r *Result) generationApart() bool {
+	return r.L[FBirth] == BirthOther && r.Gap >= generationGap
+}
+
 // grade sets the level from the probability and applies the guards.
 func (s *Scorer) grade(r *Result) {
 	r.Guard = ""
@@ -423,9 +433,15 @@ func (s *Scorer) grade(r *Result) {
 		case r.L[FGiven] == NameOther:
 			// Twins share family name, birth date, phone and village.
 			r.Guard = "given names differ (twins share everything else)"
-		case r.L[FBirth] == BirthOther:
+		case r.generationApart():
 			// A parent and child may share the whole name.
 			r.Guard = "birth dates too far apart (a parent and child may share the name)"
+		case r.L[FBirth] == BirthOther:
+			// Closer than a generation: one person's date written or
+			// estimated wrong, or a relative of the same name in the
+			// household (two wives of one family both named Mary): the
+			// clerk asks.
+			r.Guard = "birth dates differ (ask which is right)"
 		case r.L[FFamily] == NameOther:
 			r.Guard = "family names differ"
 		case r.L[FGiven] == Null && r.L[FFamily] != NameExact:
