@@ -85,13 +85,15 @@ const (
 
 // Birth date levels.
 const (
-	BirthExact   int8 = iota // same date (term-frequency adjusted: 1 July of a year is common)
-	BirthTypo                // day and month swapped, or one of year, month, day differs by a slip
-	BirthEstYear             // one date is an estimate, same year
-	BirthEstNear             // one date is an estimate, years within the tolerance for the age
-	BirthClose               // exact dates a year apart
-	BirthEstFar              // one date is an estimate, years beyond the tolerance but within both ages' tolerances added
-	BirthOther               // different dates
+	BirthExact      int8 = iota // same date (term-frequency adjusted: 1 July of a year is common)
+	BirthTypo                   // day and month swapped, or one of year, month, day differs by a slip
+	BirthEstYear                // one date is an estimate, same year
+	BirthEstNear                // one date is an estimate, years within the tolerance for the age
+	BirthClose                  // exact dates a year apart
+	BirthEstFar                 // one date is an estimate, years beyond the tolerance but within both ages' tolerances added
+	BirthEstFarOff              // one date is an estimate, years beyond both ages' tolerances, closer than a generation
+	BirthGeneration             // years a generation apart (generationGap or more): a parent and child of one name
+	BirthOther                  // dates written in full that differ by years, closer than a generation
 	birthLevels
 )
 
@@ -108,7 +110,7 @@ const (
 var LevelNames = [NumFields][]string{
 	{"exact", "variant", "close", "part", "similar", "other"},
 	{"exact", "variant", "close", "part", "similar", "other"},
-	{"exact", "typo", "estimate same year", "estimate within tolerance", "a year apart", "estimate beyond tolerance", "other"},
+	{"exact", "typo", "estimate same year", "estimate within tolerance", "a year apart", "estimate beyond tolerance", "estimate far off", "a generation apart", "other"},
 	{"agree", "disagree"},
 	{"agree", "disagree"},
 	{"exact", "close", "disagree"},
@@ -121,19 +123,20 @@ type Comparison struct {
 	Sim     [2]float64 // Jaro–Winkler of given and family (in the order used)
 	Swapped bool
 	Tol     int // birth-year tolerance used for an estimate
-	Gap     int // years between the birth years (0 when one is unknown)
 }
 
 // generationGap is how many years apart two birth years must be for the
-// records to be a parent and a child of the same name (a junior): a
-// father is rarely under about 15 at his son's birth, and two estimated
-// ages may each miss by a few years. Closer than that, records of one
-// whole name whose dates disagree are most often one person's date
-// written or estimated wrong (an adult's age guessed afresh may miss by
-// ten years), so their shared phone and village count; but a household
-// may also hold two of one common name (two wives of one family both
-// named Mary), so such a pair is listed, never probable (Scorer.Score,
-// grade).
+// records to be a parent and a child of the same name (a junior), the
+// level BirthGeneration: a father is rarely under about 15 at his son's
+// birth, and two estimated ages may each miss by a few years. One person's
+// dates almost never disagree by that much, while most random pairs'
+// do, so that level weighs far more against identity than a closer
+// disagreement (BirthEstFarOff, BirthOther), which is most often one
+// person's age estimated afresh far off (an adult's may miss by ten
+// years) or a date written wrong: their shared phone and village count.
+// A household may also hold two of one common name (two wives of one
+// family both named Mary), so such a pair is listed, never probable
+// (Scorer.Score, grade).
 const generationGap = 12
 
 // CompareNames grades one name field. a and b are folded; at and bt the
@@ -349,8 +352,10 @@ func compareBirth(q, c *Record, year int) (int8, int) {
 			// taken for 6) is weak evidence against, not the
 			// disagreement of a parent and child a generation apart.
 			return BirthEstFar, tol
+		case dy < generationGap:
+			return BirthEstFarOff, tol
 		}
-		return BirthOther, tol
+		return BirthGeneration, tol
 	}
 	if q.M == 0 || c.M == 0 || q.D == 0 || c.D == 0 {
 		// Only a year (or year and month) on one side.
@@ -360,7 +365,7 @@ func compareBirth(q, c *Record, year int) (int8, int) {
 		if dy == 1 {
 			return BirthClose, 1
 		}
-		return BirthOther, 0
+		return otherBirth(dy), 0
 	}
 	sameMD := q.M == c.M && q.D == c.D
 	switch {
@@ -375,7 +380,15 @@ func compareBirth(q, c *Record, year int) (int8, int) {
 	case dy <= 1:
 		return BirthClose, 0
 	}
-	return BirthOther, 0
+	return otherBirth(dy), 0
+}
+
+// otherBirth is the level of dates that disagree dy years apart.
+func otherBirth(dy int) int8 {
+	if dy >= generationGap {
+		return BirthGeneration
+	}
+	return BirthOther
 }
 
 // oneDigitOrSwap: 1985 vs 1958 or 1985 vs 1975 — a slip of the pen.
@@ -418,9 +431,6 @@ func Compare(q, c *Record, year int) Comparison {
 	cmp.L[FGiven], cmp.Sim[0] = compareName(q.Given, c.Given, q.GivenToks, c.GivenToks, q.GivenKeys, c.GivenKeys)
 	cmp.L[FFamily], cmp.Sim[1] = compareName(q.Family, c.Family, q.FamilyToks, c.FamilyToks, q.FamilyKeys, c.FamilyKeys)
 	cmp.L[FBirth], cmp.Tol = compareBirth(q, c, year)
-	if q.Y != 0 && c.Y != 0 {
-		cmp.Gap = max(q.Y-c.Y, c.Y-q.Y)
-	}
 	switch {
 	case q.Sex == 0 || c.Sex == 0:
 		cmp.L[FSex] = Null

@@ -85,10 +85,12 @@ func (s *Scorer) Explain(q, c *Record, r Result) []idcards.Evidence {
 		}
 	case BirthEstFar:
 		add(FBirth, fmt.Sprintf("born %d years apart, more than the ±%d usual for an estimated age", dy, r.Tol))
+	case BirthEstFarOff:
+		add(FBirth, fmt.Sprintf("born %d years apart, far beyond the ±%d usual for an estimated age", dy, r.Tol))
+	case BirthGeneration:
+		add(FBirth, fmt.Sprintf("born %d years apart (a generation)", dy))
 	default:
-		if r.Tol > 0 {
-			add(FBirth, fmt.Sprintf("born %d years apart (beyond ±%d for an estimated age)", dy, r.Tol))
-		} else if dy == 0 {
+		if dy == 0 {
 			add(FBirth, "different birth date, same year")
 		} else {
 			add(FBirth, fmt.Sprintf("born %d year%s apart", dy, plural(dy)))

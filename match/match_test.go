@@ -201,15 +201,18 @@ func TestCompare_BirthDates(t *testing.T) {
 		{"estimate same year", "1990-07-01", "1990-04-12", true, match.BirthEstYear},
 		{"estimate 3 years off at 36", "1993-07-01", "1990-04-12", true, match.BirthEstNear},
 		{"estimate 6 years off at 36: beyond ±3, within ±3+±3", "1996-07-01", "1990-04-12", true, match.BirthEstFar},
-		{"estimate 7 years off at 36", "1997-07-01", "1990-04-12", true, match.BirthOther},
+		{"estimate 7 years off at 36", "1997-07-01", "1990-04-12", true, match.BirthEstFarOff},
 		{"estimate 10 years off at 80", "1956-07-01", "1946-04-12", true, match.BirthEstFar},
-		{"estimate 20 years off at 50: a generation", "1996-07-01", "1976-04-12", true, match.BirthOther},
-		{"estimate 4 years off at 6: a child's age is known better", "2024-07-01", "2020-04-12", true, match.BirthOther},
+		{"estimate 20 years off at 50: a generation", "1996-07-01", "1976-04-12", true, match.BirthGeneration},
+		{"estimate 11 years off at 80", "1957-07-01", "1946-04-12", true, match.BirthEstFarOff},
+		{"estimate 12 years off at 80: a generation", "1958-07-01", "1946-04-12", true, match.BirthGeneration},
+		{"estimate 4 years off at 6: a child's age is known better", "2024-07-01", "2020-04-12", true, match.BirthEstFarOff},
 		{"estimate 3 years off at 6", "2023-07-01", "2020-04-12", true, match.BirthEstFar},
 		{"estimate 5 years off at 80", "1951-07-01", "1946-04-12", true, match.BirthEstNear},
 		{"unflagged 1 January is an estimate", "1992-01-01", "1990-04-12", false, match.BirthEstNear},
 		{"missing", "", "1990-04-12", false, match.Null},
-		{"different", "1970-03-05", "1990-04-12", false, match.BirthOther},
+		{"different", "1970-03-05", "1990-04-12", false, match.BirthGeneration},
+		{"different, closer than a generation", "1985-03-05", "1990-04-12", false, match.BirthOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := prep(match.Person{Given: "x", BirthDate: tc.a, BirthDateEstimated: tc.ae})

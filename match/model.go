@@ -44,7 +44,7 @@ type Model struct {
 
 // ModelVersion changes when levels change; a stored model of another
 // version is ignored (DefaultModel is used until match-train runs again).
-const ModelVersion = 2 // 2: the birth date's "estimate beyond tolerance" level
+const ModelVersion = 3 // 2: the birth date's "estimate beyond tolerance" level; 3: "estimate far off" and "a generation apart" out of "other"
 
 // DefaultModel returns the priors used until the registry is trained:
 // values typical of registration desks (names mistyped in about one record
@@ -63,10 +63,14 @@ func DefaultModel() *Model {
 	set(FGiven, gm, gu)
 	fm, fu := name()
 	set(FFamily, fm, fu)
-	// Birth: m of "estimate beyond tolerance" (within both ages' tolerances added) is the
-	// share of returning patients whose age is estimated again far from
-	// the first estimate; u is a registry's own.
-	set(FBirth, []float64{0.53, 0.06, 0.16, 0.18, 0.02, 0.03, 0.02}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.04, 0.9104})
+	// Birth: m of "estimate beyond tolerance" (within both ages' tolerances added) and
+	// "estimate far off" (beyond, under a generation) are the shares of
+	// returning patients whose age is estimated again far from the first
+	// estimate (match.AgeQueries' error model gives about 6 to 1); of "a
+	// generation apart" the rare gross error (a relative's date on the
+	// form); of "other" two dates written in full years apart. u is a
+	// registry's own (most random pairs are a generation apart).
+	set(FBirth, []float64{0.534, 0.06, 0.16, 0.18, 0.02, 0.03, 0.01, 0.003, 0.003}, []float64{0.0001, 0.0005, 0.004, 0.03, 0.015, 0.04, 0.12, 0.6, 0.1904})
 	set(FSex, []float64{0.98, 0.02}, []float64{0.5, 0.5})
 	set(FPhone, []float64{0.6, 0.4}, []float64{0.0005, 0.9995})
 	set(FVillage, []float64{0.8, 0.05, 0.15}, []float64{0.1, 0.01, 0.89})
@@ -106,6 +110,12 @@ func ParseModel(b []byte) (*Model, error) {
 	if m.Version == 1 {
 		m.upgradeV1()
 	}
+	if m.Version == 2 {
+		m.upgradeV2()
+	}
+	if m.Upgraded {
+		m.Fields[FBirth].Levels = slices.Clone(LevelNames[FBirth])
+	}
 	if err := m.Check(); err != nil {
 		return nil, err
 	}
@@ -113,17 +123,40 @@ func ParseModel(b []byte) (*Model, error) {
 }
 
 // upgradeV1 brings a version 1 model (a registry's measured u, perhaps
-// EM's m) to this version: the birth date's "estimate beyond tolerance"
-// level is inserted before "other" with the defaults' m and u, taken out
-// of "other". Upgraded tells the registry to measure u again.
+// EM's m) to version 2: the birth date's "estimate beyond tolerance" level
+// is inserted before "other" with the defaults' m and u, taken out of
+// "other". Upgraded tells the registry to measure u again.
 func (m *Model) upgradeV1() {
-	fm := &m.Fields[FBirth]
-	if len(fm.M) != 6 || len(fm.U) != 6 {
-		return // Check refuses it
+	if m.insertBirthLevel(6, 5, 0.03, 0.04) {
+		m.Version = 2
 	}
+}
+
+// upgradeV2 brings a version 2 model to this version: "estimate far off"
+// and "a generation apart" are taken out of "other" the same way.
+func (m *Model) upgradeV2() {
 	d := DefaultModel().Fields[FBirth]
+	if m.insertBirthLevel(7, BirthEstFarOff, d.M[BirthEstFarOff], d.U[BirthEstFarOff]) &&
+		m.insertBirthLevel(8, BirthGeneration, d.M[BirthGeneration], d.U[BirthGeneration]) {
+		m.Version = 3
+	}
+}
+
+// insertBirthLevel inserts a birth-date level at index at of a model whose
+// birth field has n levels, the last "other": its m and u (mm, uu) are
+// taken out of "other" (which keeps at least a quarter of its share), and
+// the rest keep their proportions. False if the field does not have n
+// levels (Check then refuses the model). ParseModel names the levels.
+func (m *Model) insertBirthLevel(n int, at int8, mm, uu float64) bool {
+	fm := &m.Fields[FBirth]
+	if len(fm.M) != n || len(fm.U) != n {
+		return false
+	}
 	ins := func(v []float64, x float64) []float64 {
-		out := append(slices.Clone(v[:BirthEstFar]), x, max(v[5]-x, v[5]/4))
+		other := v[n-1]
+		out := append(slices.Clone(v[:at]), x)
+		out = append(out, v[at:n-1]...)
+		out = append(out, max(other-x, other/4))
 		t := 0.0
 		for _, y := range out {
 			t += y
@@ -133,9 +166,9 @@ func (m *Model) upgradeV1() {
 		}
 		return out
 	}
-	fm.M, fm.U = ins(fm.M, d.M[BirthEstFar]), ins(fm.U, d.U[BirthEstFar])
-	fm.Levels = slices.Clone(LevelNames[FBirth])
-	m.Version, m.Upgraded = ModelVersion, true
+	fm.M, fm.U = ins(fm.M, mm), ins(fm.U, uu)
+	m.Upgraded = true
+	return true
 }
 
 // Frequencies gives term frequencies: the share of registry records whose
@@ -421,7 +454,7 @@ func relativeShare(r *Result) float64 {
 // generationApart: the birth dates disagree by a generation or more
 // (generationGap), as a parent's and a child's of the same name do.
 func (r *Result) generationApart() bool {
-	return r.L[FBirth] == BirthOther && r.Gap >= generationGap
+	return r.L[FBirth] == BirthGeneration
 }
 
 // grade sets the level from the probability and applies the guards.
@@ -436,7 +469,7 @@ func (s *Scorer) grade(r *Result) {
 		case r.generationApart():
 			// A parent and child may share the whole name.
 			r.Guard = "birth dates too far apart (a parent and child may share the name)"
-		case r.L[FBirth] == BirthOther:
+		case r.L[FBirth] == BirthOther || r.L[FBirth] == BirthEstFarOff:
 			// Closer than a generation: one person's date written or
 			// estimated wrong, or a relative of the same name in the
 			// household (two wives of one family both named Mary): the

@@ -3,6 +3,7 @@ package match_test
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/idcards/idcards/match"
@@ -29,8 +30,11 @@ func TestParseModel_UpgradesVersion1(t *testing.T) {
 		t.Fatalf("version %d upgraded %v", got.Version, got.Upgraded)
 	}
 	gb := got.Fields[match.FBirth]
-	if len(gb.M) != 7 || len(gb.U) != 7 || gb.Levels[match.BirthEstFar] != "estimate beyond tolerance" {
+	if len(gb.M) != 9 || len(gb.U) != 9 || gb.Levels[match.BirthEstFar] != "estimate beyond tolerance" || gb.Levels[match.BirthEstFarOff] != "estimate far off" || gb.Levels[match.BirthGeneration] != "a generation apart" {
 		t.Fatalf("birth levels %v m %v u %v", gb.Levels, gb.M, gb.U)
+	}
+	if err := got.Check(); err != nil {
+		t.Fatal(err)
 	}
 	for _, v := range [][]float64{gb.M, gb.U} {
 		sum := 0.0
@@ -50,6 +54,24 @@ func TestParseModel_UpgradesVersion1(t *testing.T) {
 	}
 	if got.Fields[match.FGiven].U[0] != 0.02 {
 		t.Errorf("another field's u changed: %v", got.Fields[match.FGiven].U)
+	}
+	// Version 2 (seven levels): "estimate far off" and "a generation apart"
+	// come out of "other"; "estimate beyond tolerance" keeps its measured
+	// value.
+	m2 := match.DefaultModel()
+	m2.Version = 2
+	b2 := &m2.Fields[match.FBirth]
+	b2.Levels = slices.Delete(slices.Clone(match.LevelNames[match.FBirth]), int(match.BirthEstFarOff), int(match.BirthGeneration)+1)
+	b2.M = []float64{0.5, 0.05, 0.15, 0.2, 0.02, 0.05, 0.03}
+	b2.U = []float64{0.0002, 0.0005, 0.005, 0.03, 0.0143, 0.06, 0.89}
+	js, _ = json.Marshal(m2)
+	got, err = match.ParseModel(js)
+	if err != nil || !got.Upgraded || got.Version != match.ModelVersion {
+		t.Fatalf("version 2: %+v %v", got, err)
+	}
+	gb = got.Fields[match.FBirth]
+	if len(gb.U) != 9 || math.Abs(gb.U[match.BirthEstFar]/gb.U[match.BirthEstNear]-2) > 1e-9 || gb.U[match.BirthGeneration] < 0.3 || gb.U[match.BirthOther] >= 0.89 {
+		t.Fatalf("version 2 upgraded: levels %v u %v", gb.Levels, gb.U)
 	}
 	// This version's own models are not marked.
 	js, _ = json.Marshal(match.DefaultModel())

@@ -131,8 +131,8 @@ func TestImport_NoDuplicateCheck(t *testing.T) {
 	}
 }
 
-// A model stored by the previous version (six birth-date levels) is
-// upgraded at the next check, and u measured again on the registry.
+// A model stored by version 1 (six birth-date levels) is upgraded at the
+// next check, and u measured again on the registry.
 func TestMatching_UpgradesStoredModel(t *testing.T) {
 	s, ctx := newStore(t)
 	crowd(t, s, ctx, 1200)
@@ -166,10 +166,12 @@ func TestMatching_UpgradesStoredModel(t *testing.T) {
 			U []float64 `json:"u"`
 		} `json:"fields"`
 	}
-	if err := json.Unmarshal([]byte(stored), &v); err != nil || v.Version != match.ModelVersion || len(v.Fields[match.FBirth].U) != 7 {
+	if err := json.Unmarshal([]byte(stored), &v); err != nil || v.Version != match.ModelVersion || len(v.Fields[match.FBirth].U) != len(match.LevelNames[match.FBirth]) {
 		t.Fatalf("stored model not upgraded: %v %s", err, stored)
 	}
-	if u := v.Fields[match.FBirth].U[match.BirthEstFar]; u == match.DefaultModel().Fields[match.FBirth].U[match.BirthEstFar] {
-		t.Fatalf("u of the new level not measured: %v", v.Fields[match.FBirth].U)
+	for _, l := range []int8{match.BirthEstFar, match.BirthGeneration} {
+		if u := v.Fields[match.FBirth].U[l]; u == match.DefaultModel().Fields[match.FBirth].U[l] {
+			t.Fatalf("u of the new level %s not measured: %v", match.LevelNames[match.FBirth][l], v.Fields[match.FBirth].U)
+		}
 	}
 }
