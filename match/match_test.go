@@ -565,3 +565,40 @@ func TestExplain_CommonnessNeedsARegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestScore_KnownDifferentNames: two names the variants table knows as
+// different (Hassan, Hussein) are not a slip of one, even a letter or two
+// apart; a slip within a group stays a variant, and names the table does
+// not know keep their slip level.
+func TestScore_KnownDifferentNames(t *testing.T) {
+	s := match.NewScorer(match.DefaultModel(), rareTF{}, 100_000, 2026, match.DefaultThresholds)
+	s.Variants, _ = match.NewVariants("")
+	for _, tc := range []struct {
+		q, c string
+		want int8
+	}{
+		{"Hassan", "Hussein", match.NameOther},
+		{"Hassan", "Hasan", match.NameVariant},
+		{"Hussain", "Husein", match.NameVariant},
+		{"Hassan", "Hassen", match.NameSimilar}, // a slip: "Hassen" is in no group
+		{"Nakato", "Nakatto", match.NameClose},
+	} {
+		q, c := amina, amina
+		q.Family, c.Family = tc.q, tc.c
+		x, y := prep(q), prep(c)
+		r := s.Score(&x, &y)
+		if r.L[match.FFamily] != tc.want {
+			t.Errorf("%s / %s: level %d, want %d", tc.q, tc.c, r.L[match.FFamily], tc.want)
+		}
+		if tc.want == match.NameOther && r.Level == idcards.MatchProbable {
+			t.Errorf("%s / %s: probable (%.3f)", tc.q, tc.c, r.Probability)
+		}
+	}
+	// Swapped: "Hussein Amina" for "Amina Hassan" is no swap of one name.
+	q, c := amina, amina
+	q.Given, q.Family, c.Family = "Hussein", "Amina", "Hassan"
+	x, y := prep(q), prep(c)
+	if r := s.Score(&x, &y); r.Swapped && r.L[match.FFamily] != match.NameOther && r.L[match.FGiven] != match.NameOther {
+		t.Errorf("swapped Hussein/Hassan graded %v", r.L)
+	}
+}

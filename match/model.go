@@ -351,6 +351,8 @@ func birthValue(r *Record) string {
 // Score compares a query with a candidate record.
 func (s *Scorer) Score(q, c *Record) Result {
 	r := Result{Comparison: Compare(q, c, s.Year)}
+	r.L[FGiven] = s.knownApart(r.L[FGiven], q.GivenToks, c.GivenToks)
+	r.L[FFamily] = s.knownApart(r.L[FFamily], q.FamilyToks, c.FamilyToks)
 	// Names: straight, or swapped if that fits better.
 	wg := s.nameWeight(FGiven, r.L[FGiven], q.Given)
 	wf := s.nameWeight(FFamily, r.L[FFamily], q.Family)
@@ -361,6 +363,7 @@ func (s *Scorer) Score(q, c *Record) Result {
 	wf = s.spelledWeight(FFamily, r.L[FFamily], wf, q, c, false)
 	if r.L[FGiven] != NameExact || r.L[FFamily] != NameExact {
 		sg, sf, sgs, sfs := compareSwapped(q, c)
+		sg, sf = s.knownApart(sg, q.GivenToks, c.FamilyToks), s.knownApart(sf, q.FamilyToks, c.GivenToks)
 		// Exact agreement counts by how common the value is as either
 		// kind of name: one of the two records was written the other way
 		// round, so "Sharma" is as common as family names make it even
@@ -563,6 +566,21 @@ func (s *Scorer) spelledWeight(f Field, l int8, w float64, q, c *Record, swapped
 		return s.fuzzyWeight(f, l, qv, cf, cv, Words(q, f), Words(c, cf))
 	}
 	return w
+}
+
+// knownApart turns a slip (close or similar) between two one-word names
+// into "other" when the variants table knows both as different names:
+// Hassan and Hussein are a letter or two apart but are two names, not a
+// slip of one (a clerk who hears one writes it; a typo seldom lands on
+// another known name). Names the table does not know keep their level.
+func (s *Scorer) knownApart(l int8, qt, ct []string) int8 {
+	if (l != NameClose && l != NameSimilar) || len(qt) != 1 || len(ct) != 1 || qt[0] == ct[0] {
+		return l
+	}
+	if s.Variants.Spellings(qt[0]) != nil && s.Variants.Spellings(ct[0]) != nil {
+		return NameOther
+	}
+	return l
 }
 
 // fuzzyWeight is the weight of a slip (close or similar names): the
