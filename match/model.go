@@ -42,7 +42,8 @@ type Model struct {
 	Upgraded bool `json:"-"`
 }
 
-// ModelVersion changes when levels change; a stored model of another
+// ModelVersion changes when levels change. ParseModel upgrades a stored
+// model of an older version (its u is then measured again); one of another
 // version is ignored (DefaultModel is used until match-train runs again).
 const ModelVersion = 3 // 2: the birth date's "estimate beyond tolerance" level; 3: "estimate far off" and "a generation apart" out of "other"
 
@@ -127,7 +128,7 @@ func ParseModel(b []byte) (*Model, error) {
 // is inserted before "other" with the defaults' m and u, taken out of
 // "other". Upgraded tells the registry to measure u again.
 func (m *Model) upgradeV1() {
-	if m.insertBirthLevel(6, 5, 0.03, 0.04) {
+	if m.insertBirthLevel(6, BirthEstFar, 0.03, 0.04) { // version 2's defaults
 		m.Version = 2
 	}
 }
@@ -446,7 +447,7 @@ const sameNameRelative = 0.03
 // the same name (a shared phone or village is what a household shares),
 // so even overwhelming name evidence leaves that much doubt — the
 // probability stays below 1/(1+0.03) ≈ 97 %. With both dates known, a
-// generation apart is BirthOther and its guard.
+// generation apart is BirthGeneration and its guard.
 func relativeShare(r *Result) float64 {
 	if r.L[FBirth] == Null {
 		return sameNameRelative
