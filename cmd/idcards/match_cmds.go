@@ -38,8 +38,9 @@ records fit nearly as well").
 Levels: probable (probability ≥ setting match_probable, default 0.95) —
 registration is refused unless the clerk records a reason; possible (≥
 match_possible, default 0.25, or one of several namesakes that would be on its
-own) — shown as a warning. Different given names (twins) or birth dates too
-far apart (parent and child of the same name) are never probable. When none is
+own) — shown as a warning. Different given names (twins) and birth dates that
+disagree (a generation apart: parent and child of the same name; closer: an age
+estimated far off, a date written wrong) are never probable. When none is
 probable, the printed list ends with what to ask the patient: the phone,
 village or exact birth date that was not typed and the records hold, or, for
 several namesakes none of which stands out, how likely they are together
