@@ -21,7 +21,8 @@ import (
 //	i:  the initials of given and family name (sorted) with sex, birth
 //	    year within tolerance: both names mistyped, in a small registry
 //	w:  each name word's phonetic key with the other name's initial and
-//	    sex, birth year within tolerance
+//	    sex, birth year within tolerance (for an estimated age, within
+//	    both ages' tolerances added: an estimate beyond tolerance)
 //	d:  the exact birth date (also looked up day/month swapped), for
 //	    dates that are not estimates
 //	p:  the phone's last nine digits
@@ -43,6 +44,9 @@ type Pass struct {
 	// six, for a pass of many small blocks whose records the other passes
 	// mostly offer already (e:).
 	Plain bool
+	// Far: for an estimated age the window is both ages' tolerances
+	// added (the estimate beyond tolerance level), not the tolerance.
+	Far bool
 }
 
 // IndexVersion changes whenever IndexKeys or the term-frequency values
@@ -57,14 +61,14 @@ const IndexVersion = 6 // 4: word term frequencies; 5: full-name frequencies (ma
 // word's block is far larger than any such cap, and a rare word's — a
 // married woman's given name after her family name changed — smaller.
 var Passes = []Pass{
-	{"n:", 50, true, false},
-	{"t:", 8, false, false},
-	{"i:", 15, false, false},
-	{"w:", 30, false, false},
-	{"d:", 60, true, false},
-	{"p:", 30, true, false},
-	{"v:", 12, false, false},
-	{"e:", 20, false, true},
+	{"n:", 50, true, false, false},
+	{"t:", 8, false, false, false},
+	{"i:", 15, false, false, false},
+	{"w:", 30, false, false, true},
+	{"d:", 60, true, false, false},
+	{"p:", 30, true, false, false},
+	{"v:", 12, false, false, false},
+	{"e:", 20, false, true, false},
 }
 
 // IndexKeys are the keys a record is stored under (each with its birth
@@ -155,6 +159,11 @@ func QueryLookups(q *Record, year int) []Lookup {
 		l := Lookup{K: k, Near: q.Y, Cap: p.Cap, Plain: p.Plain}
 		if !p.AnyYear && q.Y != 0 {
 			l.Lo, l.Hi = q.Y-tol, q.Y+tol
+			if p.Far && q.Est {
+				// An estimated age may miss the record's by both ages'
+				// tolerances (BirthEstFar): the older record's is the wider.
+				l.Lo, l.Hi = q.Y-tol-max(1, Tolerance(year-q.Y+tol)), q.Y+2*tol
+			}
 		}
 		out = append(out, l)
 	}

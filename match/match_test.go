@@ -602,3 +602,37 @@ func TestScore_KnownDifferentNames(t *testing.T) {
 		t.Errorf("swapped Hussein/Hassan graded %v", r.L)
 	}
 }
+
+// TestQueryLookups_EstimateBeyondTolerance: an estimated age's w: lookups
+// reach a record whose estimate is beyond the tolerance but within both
+// ages' tolerances added (Francis Odjok, estimated 19, for Francis Ojok
+// estimated 15: the family names' keys differ, the years are 4 apart); a
+// written date's keep the tolerance.
+func TestQueryLookups_EstimateBeyondTolerance(t *testing.T) {
+	rec := prep(match.Person{Given: "Francis", Family: "Ojok", Sex: idcards.SexMale, BirthDate: "2011-07-01", BirthDateEstimated: true})
+	keys := map[string]bool{}
+	for _, k := range match.IndexKeys(&rec) {
+		keys[k] = true
+	}
+	reaches := func(q match.Person) bool {
+		r := prep(q)
+		for _, l := range match.QueryLookups(&r, 2026) {
+			if keys[l.K] && (l.Lo == 0 && l.Hi == 0 || rec.Y >= l.Lo && rec.Y <= l.Hi) && !strings.HasPrefix(l.K, "n:") {
+				return true
+			}
+		}
+		return false
+	}
+	q := match.Person{Given: "Francis", Family: "Odjok", Sex: idcards.SexMale, BirthDate: "2007-07-01", BirthDateEstimated: true}
+	a, b := prep(q), rec
+	if l := match.Compare(&a, &b, 2026).L[match.FBirth]; l != match.BirthEstFar {
+		t.Fatalf("birth level %d, want estimate beyond tolerance", l)
+	}
+	if !reaches(q) {
+		t.Fatal("an estimate beyond tolerance is not read")
+	}
+	q.BirthDate, q.BirthDateEstimated = "2007-03-14", false
+	if reaches(q) {
+		t.Fatal("a written date reads beyond its tolerance")
+	}
+}
