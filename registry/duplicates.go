@@ -546,15 +546,8 @@ func plausibleEM(m *match.Model) error {
 			return idcards.Errorf(idcards.Invalid, "match-train --em: EM judged that %.0f%% of duplicates have an entirely different %s name — relatives or namesakes (common names sharing a birth date) misled it; nothing was stored and the model in use is unchanged (u alone: match-train without --em)", 100*other, f)
 		}
 	}
-	if g := m.Fields[match.FBirth].M[match.BirthGeneration]; g > emMostGeneration {
-		return idcards.Errorf(idcards.Invalid, "match-train --em: EM judged that %.0f%% of duplicates were born a generation apart — parents and children of the same name misled it; nothing was stored and the model in use is unchanged (u alone: match-train without --em)", 100*g)
-	}
 	return nil
 }
-
-// emMostGeneration is the most plausible share of a registry's duplicates
-// whose birth dates are a generation apart; the defaults say 0.3 %.
-const emMostGeneration = 0.05
 
 // emMostOther is the most plausible share of a registry's duplicates
 // whose given (or family) name differs entirely; the defaults say 1 %.
