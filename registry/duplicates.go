@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -102,7 +103,12 @@ type ScanOptions struct {
 type ScanSummary struct {
 	Patients, Blocks, Pairs, New, Open, Judged int
 	NewProbable                                int // of New, the probable ones
-	Elapsed                                    time.Duration
+	// Rescored: open pairs from earlier scans (or an import's check) that
+	// this whole-registry scan did not reach, scored again with today's
+	// model; Retired: of those, the ones no longer alike (or with a record
+	// merged away), taken off the list.
+	Rescored, Retired int
+	Elapsed           time.Duration
 }
 
 // ScanDuplicates compares every active patient with the others sharing a
@@ -218,7 +224,17 @@ func (s *Store) scanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		sum.New, sum.NewProbable, err = upsertPairs(ctx, tx, recorded, s.now())
+		if sum.New, sum.NewProbable, err = upsertPairs(ctx, tx, recorded, s.now()); err != nil {
+			return err
+		}
+		if opts.Involving != nil {
+			return nil // an import's check sees only its own patients' pairs
+		}
+		seen := make(map[[2]int64]bool, len(keys))
+		for _, k := range keys {
+			seen[[2]int64{recs[k.a].ID, recs[k.b].ID}] = true
+		}
+		sum.Rescored, sum.Retired, err = rescoreStale(ctx, tx, recs, sc, seen)
 		return err
 	})
 	if err != nil {
@@ -229,6 +245,71 @@ func (s *Store) scanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	}
 	sum.Elapsed = time.Since(t0)
 	return sum, nil
+}
+
+// rescoreStale brings the open pairs a whole-registry scan did not record
+// (seen) up to date: the review list must say what today's model says,
+// not what the model of the scan that first raised them said. Each is
+// scored again as the scan scores (the two records alone); a pair that is
+// no longer alike, or whose record was merged away, leaves the list. It is
+// not simply dropped for being unseen: an import's check or an earlier
+// scan may have reached it through a lookup this scan's blocks do not
+// make. Judged pairs are never touched.
+func rescoreStale(ctx context.Context, tx *sql.Tx, recs []match.Record, sc *match.Scorer, seen map[[2]int64]bool) (rescored, retired int, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, a, b FROM match_pairs WHERE status = 'open'`)
+	if err != nil {
+		return 0, 0, err
+	}
+	type stale struct{ id, a, b int64 }
+	var todo []stale
+	for rows.Next() {
+		var p stale
+		if err := rows.Scan(&p.id, &p.a, &p.b); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		if !seen[[2]int64{p.a, p.b}] {
+			todo = append(todo, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(todo) == 0 {
+		return 0, 0, err
+	}
+	at := func(id int64) (int, bool) { // recs are in id order (loadRecords)
+		return slices.BinarySearchFunc(recs, id, func(r match.Record, id int64) int { return cmp.Compare(r.ID, id) })
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM match_pairs WHERE id = ? AND status = 'open'`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer del.Close()
+	upd, err := tx.PrepareContext(ctx, `UPDATE match_pairs SET probability = ?, level = ?, reasons = ? WHERE id = ? AND status = 'open'`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer upd.Close()
+	for _, p := range todo {
+		rescored++
+		ia, oka := at(p.a)
+		ib, okb := at(p.b)
+		var r match.Result
+		if oka && okb {
+			r = sc.Score(&recs[ia], &recs[ib])
+		}
+		if r.Level == "" {
+			if _, err := del.ExecContext(ctx, p.id); err != nil {
+				return rescored, retired, fmt.Errorf("registry: review list: %w", err)
+			}
+			retired++
+			continue
+		}
+		reasons, _ := json.Marshal(match.Reasons(sc.Explain(&recs[ia], &recs[ib], r)))
+		if _, err := upd.ExecContext(ctx, roundProb(r.Probability), string(r.Level), string(reasons), p.id); err != nil {
+			return rescored, retired, fmt.Errorf("registry: review list: %w", err)
+		}
+	}
+	return rescored, retired, nil
 }
 
 // ReviewPair is one entry of the supervisor's review list.

@@ -300,3 +300,70 @@ func TestMatching_SlipTowardsARareSpelling(t *testing.T) {
 		t.Fatalf("given-name weights %v: the rare spelling weighs more", given)
 	}
 }
+
+// A whole-registry scan brings the review list up to today's records and
+// model: an open pair whose records no longer look alike (one was
+// corrected) leaves it; one it did not reach itself is scored again, not
+// dropped; a judged pair is never touched; an import's check (Involving)
+// rescores nothing.
+func TestScanDuplicates_RescoresStalePairs(t *testing.T) {
+	s, ctx := newStore(t)
+	np := registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12", Phone: "0772123456", Village: "Kireka"}
+	a := register(t, s, ctx, np)
+	np.FamilyName = "Nakatto"
+	b := register(t, s, ctx, np)
+	c := register(t, s, ctx, registry.NewPatient{GivenName: "Okello", FamilyName: "John", Sex: "M", BirthDate: "1960-01-01"})
+	d := register(t, s, ctx, registry.NewPatient{GivenName: "Wasswa", FamilyName: "Kato", Sex: "M", BirthDate: "1970-05-05"})
+	if sum, err := s.ScanDuplicates(ctx, registry.ScanOptions{}); err != nil || sum.Open != 1 || sum.Rescored != 0 {
+		t.Fatalf("first scan: %+v %v", sum, err)
+	}
+	// Stale entries as an older model or an import's check left them: a
+	// pair of strangers at "probable", and a judged one.
+	for _, p := range []struct {
+		x, y   int64
+		status string
+	}{{c.ID, d.ID, "open"}, {a.ID, c.ID, "different"}} {
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO match_pairs(a, b, probability, level, reasons, status, found_at) VALUES (?, ?, 0.97, 'probable', '[]', ?, '2026-01-01T00:00:00Z')`, p.x, p.y, p.status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b was a mistyped registration of someone else.
+	other, sexM, dob := "Musa", idcards.Sex("M"), "1955-02-02"
+	if _, _, err := s.EditPatient(ctx, registry.PatientEdit{ID: b.ID, GivenName: &other, FamilyName: &other, Sex: &sexM, BirthDate: &dob, Reason: "wrong person's details"}); err != nil {
+		t.Fatal(err)
+	}
+	// An import's check leaves what it did not look at alone.
+	if sum, err := s.ScanDuplicates(ctx, registry.ScanOptions{Involving: []int64{d.ID}}); err != nil || sum.Rescored != 0 || sum.Open != 2 {
+		t.Fatalf("import's check: %+v %v", sum, err)
+	}
+	sum, err := s.ScanDuplicates(ctx, registry.ScanOptions{})
+	if err != nil || sum.Rescored != 2 || sum.Retired != 2 || sum.Open != 0 || sum.Judged != 1 {
+		t.Fatalf("rescan: %+v %v, want the a–b and c–d pairs scored again and retired, the judged one kept", sum, err)
+	}
+	var status string
+	if err := s.DB().QueryRowContext(ctx, `SELECT status FROM match_pairs WHERE a = ? AND b = ?`, a.ID, c.ID).Scan(&status); err != nil || status != "different" {
+		t.Fatalf("judged pair: %q %v", status, err)
+	}
+}
+
+// A scan that keeps only probable pairs does not record a possible one;
+// its open entry is scored again with today's model and kept, not dropped.
+func TestScanDuplicates_RescoresUnreachedPairs(t *testing.T) {
+	s, ctx := newStore(t)
+	a := register(t, s, ctx, registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-04-12", Phone: "0772123456", Village: "Kireka"})
+	e := register(t, s, ctx, registry.NewPatient{GivenName: "Amina", FamilyName: "Nakato", Sex: "F", BirthDate: "1985-07-01", BirthDateEstimated: true}) // an estimate beyond tolerance: possible
+	if sum, err := s.ScanDuplicates(ctx, registry.ScanOptions{}); err != nil || sum.Open != 1 {
+		t.Fatalf("first scan: %+v %v", sum, err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `UPDATE match_pairs SET probability = 0.99, level = 'probable', reasons = '[]'`); err != nil {
+		t.Fatal(err) // as an older model had it
+	}
+	sum, err := s.ScanDuplicates(ctx, registry.ScanOptions{Min: idcards.MatchProbable})
+	if err != nil || sum.Rescored != 1 || sum.Retired != 0 || sum.Open != 1 {
+		t.Fatalf("probable-only scan: %+v %v", sum, err)
+	}
+	list, err := s.ReviewList(ctx, false, 10)
+	if err != nil || len(list) != 1 || list[0].A.ID != a.ID || list[0].B.ID != e.ID || list[0].Level != string(idcards.MatchPossible) || list[0].Probability >= 0.99 || len(list[0].Reasons) == 0 {
+		t.Fatalf("rescored pair: %+v %v", list, err)
+	}
+}

@@ -173,7 +173,10 @@ neighbours (by birth year) per key, so a million patients take minutes.
 
 Each pair at possible or above goes to the supervisor's review list
 (` + "`idcards patients review`" + `). A pair a supervisor judged "not the same
-person" is never raised again; "same person" merges the two records.
+person" is never raised again; "same person" merges the two records. An
+open pair already on the list that this scan did not record (from an older
+model, an import's check or a --probable scan) is scored again with today's
+records and model: updated, or taken off when the two no longer look alike.
 Printed: the open pairs of the list, likeliest first.`,
 		Example: `  idcards patients duplicates
   idcards patients duplicates --probable --json > review.jsonl
@@ -204,8 +207,11 @@ Printed: the open pairs of the list, likeliest first.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "%d patients, %d blocks, %d pairs compared in %v: %d new or updated pairs; review list: %d open, %d judged\n",
-				sum.Patients, sum.Blocks, sum.Pairs, sum.Elapsed.Round(time.Millisecond), sum.New, sum.Open, sum.Judged)
+			fmt.Fprintf(a.stderr, "%d patients, %d blocks, %d pairs compared in %v: %d new or updated pairs", sum.Patients, sum.Blocks, sum.Pairs, sum.Elapsed.Round(time.Millisecond), sum.New)
+			if sum.Rescored > 0 {
+				fmt.Fprintf(a.stderr, "; %s scored again, %d of them no longer alike and taken off", plural(sum.Rescored, "earlier pair"), sum.Retired)
+			}
+			fmt.Fprintf(a.stderr, "; review list: %d open, %d judged\n", sum.Open, sum.Judged)
 			list, err := s.ReviewList(ctx, false, 1_000_000)
 			if err != nil {
 				return err

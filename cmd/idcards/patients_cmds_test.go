@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/barcode"
+	"github.com/idcards/idcards/registry"
 )
 
 // cli runs idcards against the registry at db and returns stdout, stderr.
@@ -319,6 +321,28 @@ func TestPatients_DuplicatesSweep(t *testing.T) {
 	out, stderr, err = patientsCLI(t, db, "", "patients", "duplicates")
 	if err != nil || strings.Contains(out, "Amina") || !strings.Contains(stderr, "0 open, 1 judged") {
 		t.Fatalf("judged pair raised again: %v\n%s\n%s", err, out, stderr)
+	}
+}
+
+// A record corrected after its pair was raised: the next scan scores the
+// open pair again and takes it off the list, and says so.
+func TestPatients_DuplicatesRetiresStalePairs(t *testing.T) {
+	db := newRegistry(t)
+	file := writeFile(t, "reg.csv", "given_name,family_name,sex,birth_date,phone\nAmina,Nakato,F,1990-04-12,0772123456\nNakatto,Amina,F,1990-04-12,0772123456\n")
+	if _, _, err := patientsCLI(t, db, "", "patients", "import", file, "--issue-missing"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := patientsCLI(t, db, "", "patients", "duplicates", "--json")
+	var pair registry.ReviewPair
+	if err != nil || json.Unmarshal([]byte(strings.TrimSpace(out)), &pair) != nil || len(pair.BMRNs) != 1 {
+		t.Fatalf("duplicates: %v\n%s", err, out)
+	}
+	if _, _, err := patientsCLI(t, db, "", "patients", "edit", pair.BMRNs[0], "--given", "Musa", "--family", "Okot", "--sex", "M", "--dob", "1955-02-02", "--reason", "another patient's card was used"); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := patientsCLI(t, db, "", "patients", "duplicates")
+	if err != nil || strings.Contains(out, "Amina") || !strings.Contains(stderr, "1 earlier pair scored again, 1 of them no longer alike and taken off; review list: 0 open") {
+		t.Fatalf("stale pair: %v\n%s\n%s", err, out, stderr)
 	}
 }
 
