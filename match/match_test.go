@@ -383,6 +383,22 @@ func TestScore_Guards(t *testing.T) {
 	if r.Level == idcards.MatchProbable || r.W[match.FBirth] != 0 || !strings.Contains(ev, "same birth date (as twins share)") {
 		t.Errorf("twin: level %q birth weight %.1f (p=%.3f), want not probable and the birth date no evidence: %v", r.Level, r.W[match.FBirth], r.Probability, ev)
 	}
+	// A given name mangled past the slip levels but still spelled much
+	// alike is one name mistyped, not a twin's: the birth date, phone and
+	// village keep their weight, so the pair is listed, and the guard
+	// holds it at possible.
+	for _, g := range []string{"Axmiwa"} { // two slips, 84 % alike
+		q.Given = g
+		a, b = prep(q), prep(amina)
+		r = s.Score(&a, &b)
+		ev = strings.Join(match.Reasons(s.Explain(&a, &b, r)), "; ")
+		if r.L[match.FGiven] != match.NameOther || r.Sim[0] < 0.8 {
+			t.Fatalf("%s: given level %d similarity %.2f; the case wants the other level, at least 0.8 alike", g, r.L[match.FGiven], r.Sim[0])
+		}
+		if r.Household || r.W[match.FBirth] <= 0 || r.W[match.FPhone] <= 0 || r.Level != idcards.MatchPossible || !strings.Contains(ev, "held at possible: given names differ") {
+			t.Errorf("%s mistyped: household %v, birth weight %.1f, phone weight %.1f, level %q; want the evidence kept, possible: %v", g, r.Household, r.W[match.FBirth], r.W[match.FPhone], r.Level, ev)
+		}
+	}
 }
 
 // commonTF: Amina is one record in 15 (as a given name); every other value
