@@ -491,6 +491,9 @@ func (s *Scorer) grade(r *Result) {
 	r.Level = s.Thresholds.Level(r.Probability)
 	if r.Level == idcards.MatchProbable {
 		switch {
+		case r.L[FGiven] == NameOther && !r.givenApart():
+			// One name mangled, or twins named alike ("Opio" / "Apio").
+			r.Guard = "given names differ, though alike (mistyped, or a twin?)"
 		case r.L[FGiven] == NameOther:
 			// Twins share family name, birth date, phone and village.
 			r.Guard = "given names differ (twins share everything else)"
