@@ -34,7 +34,8 @@ import (
 //
 // MATCH_BENCH_DB=path keeps (and reuses) the registry file;
 // MATCH_BENCH_CPUPROFILE=path writes a CPU profile of the queries alone;
-// MATCH_BENCH_REPEAT=k times each query k times and keeps its fastest run;
+// MATCH_BENCH_REPEAT=k times each query k times and keeps its fastest run
+// (a lower bound: the repeats read SQLite's cache);
 // MATCH_BENCH_QUERIES=path writes the queries as a `patients match --file`
 // CSV (to time the whole command on the same registry).
 func matchQuality(b *testing.B, n int) {
@@ -164,8 +165,9 @@ func matchQuality(b *testing.B, n int) {
 		defer pprof.StopCPUProfile()
 	}
 	// MATCH_BENCH_REPEAT=k runs each query k times and keeps its fastest
-	// run: on a shared machine a single run's tail is mostly the
-	// neighbours', the fastest of a few is the query's own cost.
+	// run: a lower bound of its cost, for the repeats find the pages the
+	// first run read in SQLite's own cache (the gap to a single run is
+	// the page reads through the operating system, and the neighbours).
 	repeat := 1
 	if k, err := strconv.Atoi(os.Getenv("MATCH_BENCH_REPEAT")); err == nil && k > 1 {
 		repeat = k
