@@ -83,7 +83,9 @@ esc; esc; wait_for "Birth date/age  1990-03-04█"
 sleep 0.2; burst "$mrn $serial"; wait_for "ACTIVE"; shot scan-over-form
 esc; wait_for "Birth date/age  1990-03-04"; shot form-kept
 keys C-c; wait_for "Quit and lose it"; shot quit-asks
-keys n; esc; wait_for "Find or register"
+# Esc on the half-filled form asks too; y goes back to Find.
+keys n; esc; wait_for "Go back and lose what was typed"; shot back-asks
+keys y; wait_for "Find or register"
 
 # 09:00 the patient comes back with their card: scans on Find.
 burst "]Q1$mrn $serial"; wait_for "ACTIVE"; shot scan-2d
