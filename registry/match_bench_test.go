@@ -46,31 +46,9 @@ func matchQuality(b *testing.B, n int) {
 	}
 	cfg := match.DefaultSynth(1, n)
 	cfg.DupRate = 0.03
-	recs := match.Synthesize(cfg)
+	recs, idOf := benchRecords(cfg)
 	var s *registry.Store
 	var err error
-	// patient id -> record index: import numbers rows in order, except
-	// that a row identical to an earlier one is the same patient.
-	idOf := map[int64]int{}
-	{
-		seen := map[match.Person]bool{}
-		var id int64
-		for i, r := range recs {
-			p := r.Person
-			np := newPatient(p)
-			np.Validate(time.Now())
-			if np.Sex == "" {
-				np.Sex = idcards.SexUnknown
-			}
-			k := match.Person{Given: np.GivenName, Family: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate, Phone: np.Phone, Village: np.Village}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			id++
-			idOf[id] = i
-		}
-	}
 	if _, statErr := os.Stat(path); statErr == nil {
 		s, err = registry.Open(ctx, path)
 	} else {
@@ -172,6 +150,42 @@ func matchQuality(b *testing.B, n int) {
 	if k, err := strconv.Atoi(os.Getenv("MATCH_BENCH_REPEAT")); err == nil && k > 1 {
 		repeat = k
 	}
+	// The timed loop keeps only what it needs to judge an answer: the
+	// generated records (a quarter of a gigabyte at a million patients)
+	// would otherwise stay live, every garbage collection during the loop
+	// would mark them, and the queries it overlaps (one in twenty or so,
+	// in runs of a few every second) would measure the harness, not the
+	// registry. A desk's process holds no such heap. They are generated
+	// again for the figures after the loop.
+	personOfRec := make([]int32, len(recs))
+	for j := range recs {
+		personOfRec[j] = int32(person(j))
+	}
+	personOfIDs := make([]int32, len(idOf)+1)
+	for id, j := range idOf {
+		personOfIDs[id] = personOfRec[j]
+	}
+	personOfID := func(id int64) int32 {
+		switch {
+		case id > 0 && id < int64(len(personOfIDs)):
+			return personOfIDs[id]
+		case id > 0 && id <= int64(len(personOfRec)):
+			return personOfRec[id-1]
+		}
+		return -2
+	}
+	wantPerson := make([]int32, len(want))
+	for i, w := range want {
+		wantPerson[i] = -1
+		if w >= 0 {
+			wantPerson[i] = personOfRec[w]
+		}
+	}
+	debug := os.Getenv("MATCH_BENCH_DEBUG")
+	if debug == "" {
+		recs, idOf = nil, nil
+		runtime.GC()
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		st = matchStats{}
@@ -195,11 +209,7 @@ func matchQuality(b *testing.B, n int) {
 			lat = append(lat, wall)
 			cpu = append(cpu, own)
 			ok := func(c idcards.Candidate) bool {
-				j, known := idOf[c.Patient.ID]
-				if !known {
-					j = int(c.Patient.ID - 1)
-				}
-				return want[i] >= 0 && person(j) == person(want[i])
+				return wantPerson[i] >= 0 && personOfID(c.Patient.ID) == wantPerson[i]
 			}
 			st.add(want[i] >= 0, cs, ok)
 			// For the threshold sweep: the probability of the right
@@ -216,13 +226,19 @@ func matchQuality(b *testing.B, n int) {
 			for _, c := range cs {
 				calib = append(calib, calibRow{c.Score, ok(c)})
 			}
-			if debug := os.Getenv("MATCH_BENCH_DEBUG"); debug != "" {
+			if debug != "" {
 				dumpCase(q, want[i], recs, cs, ok, debug)
 			}
 		}
 	}
 	b.StopTimer()
 	pprof.StopCPUProfile()
+	if recs == nil {
+		recs, idOf = benchRecords(cfg)
+	}
+	if n, err := strconv.Atoi(os.Getenv("MATCH_BENCH_SLOWEST")); err == nil && n > 0 {
+		slowestQueries(b, s, qs, lat, cpu, n)
+	}
 	if os.Getenv("MATCH_BENCH_CAUSES") != "" {
 		diagnoseMisses(b, s, qs, want, recs, idOf, person)
 	}
@@ -711,4 +727,65 @@ func diagnoseMisses(b *testing.B, s *registry.Store, qs []match.Person, want []i
 			fmt.Printf("DETAIL %4d  %s\n", detail[k], k)
 		}
 	}
+}
+
+// slowestQueries prints the n queries slowest by wall clock, with their
+// CPU time, lookups and the records blocking offered them
+// (MATCH_BENCH_SLOWEST=n): what the tail of the latency is made of.
+func slowestQueries(b *testing.B, s *registry.Store, qs []match.Person, lat, cpu []time.Duration, n int) {
+	ctx := operator(context.Background())
+	idx := make([]int, len(lat))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, c int) bool { return lat[idx[a]] > lat[idx[c]] })
+	lookups, records := make([]int, len(qs)), make([]int, len(qs))
+	for i, q := range qs {
+		keys, ids, err := s.LookupIDsForTest(ctx, newPatient(q))
+		if err != nil {
+			b.Fatal(err)
+		}
+		seen := map[int64]bool{}
+		for _, l := range ids {
+			for _, id := range l {
+				seen[id] = true
+			}
+		}
+		lookups[i], records[i] = len(keys), len(seen)
+	}
+	quantiles := func(name string, v []int) {
+		w := slices.Clone(v)
+		slices.Sort(w)
+		fmt.Printf("SLOW all queries: %s median %d, p90 %d, p99 %d, max %d\n", name, w[len(w)/2], w[len(w)*9/10], w[len(w)*99/100], w[len(w)-1])
+	}
+	quantiles("lookups", lookups)
+	quantiles("records", records)
+	for _, i := range idx[:min(n, len(idx))] {
+		fmt.Printf("SLOW #%-4d %6.2f ms (cpu %6.2f) lookups %3d records %4d  %+v\n", i, lat[i].Seconds()*1000, cpu[i].Seconds()*1000, lookups[i], records[i], qs[i])
+	}
+}
+
+// benchRecords generates the benchmark's registry and maps each patient
+// id to its record: import numbers rows in order, except that a row
+// identical to an earlier one is the same patient.
+func benchRecords(cfg match.SynthConfig) ([]match.SynthRecord, map[int64]int) {
+	recs := match.Synthesize(cfg)
+	idOf := map[int64]int{}
+	seen := map[match.Person]bool{}
+	var id int64
+	for i, r := range recs {
+		np := newPatient(r.Person)
+		np.Validate(time.Now())
+		if np.Sex == "" {
+			np.Sex = idcards.SexUnknown
+		}
+		k := match.Person{Given: np.GivenName, Family: np.FamilyName, Sex: np.Sex, BirthDate: np.BirthDate, Phone: np.Phone, Village: np.Village}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		id++
+		idOf[id] = i
+	}
+	return recs, idOf
 }
