@@ -763,6 +763,31 @@ func agreements(r match.Result) int {
 	return n
 }
 
+// Blocked returns the ids of the active patients that blocking offers for
+// np: the records the desk's check scores. A returning patient whose
+// record is not among them cannot be found at any threshold, so this
+// splits a miss into "never compared" and "compared, scored too low"
+// (match-eval's blocking figure, the benchmark's pairs completeness).
+func (s *Store) Blocked(ctx context.Context, np NewPatient) ([]int64, error) {
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return nil, err
+	}
+	q := match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
+	ps, err := s.blocked(ctx, &q, s.Now().Year())
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids, nil
+}
+
 // blocked reads the active patients sharing a blocking key with q: one
 // statement, a capped index-only subquery per lookup and year direction.
 func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcards.Patient, error) {

@@ -8,26 +8,9 @@ import (
 	"github.com/idcards/idcards/match"
 )
 
-// BlockedIDsForTest returns the ids of the patients blocking offers for np
-// (before scoring), for the pairs-completeness benchmark.
+// BlockedIDsForTest is Blocked, for the benchmark.
 func (s *Store) BlockedIDsForTest(ctx context.Context, np NewPatient) ([]int64, error) {
-	cfg, err := s.matchConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
-		return nil, err
-	}
-	q := match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
-	ps, err := s.blocked(ctx, &q, s.Now().Year())
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]int64, len(ps))
-	for i, p := range ps {
-		ids[i] = p.ID
-	}
-	return ids, nil
+	return s.Blocked(ctx, np)
 }
 
 // LookupIDsForTest returns, per lookup of np's blocking (match.QueryLookups,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -105,10 +106,40 @@ func TestPatients_MatchEval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"3 queries: 2 returning, 1 new", "probable               100.0%", "\npossible                 0.0%", "right record on top and probable: 100.0%"} {
+	for _, want := range []string{"3 queries: 2 returning, 1 new", "probable               100.0%", "\npossible                 0.0%", "right record on top and probable: 100.0%", "blocking offered (compared at all): 100.0%"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("match-eval lacks %q:\n%s", want, out)
 		}
+	}
+	// --misses: a returning patient the check cannot find (every name
+	// and the date changed) is listed as never compared, with the record;
+	// the found ones are not listed.
+	hard := labelled + "Zzyzx,Qwerty,F,1930-01-01,," + amina + "\n"
+	out, _, err = patientsCLI(t, db, "", "patients", "match-eval", "--misses", "--file", writeFile(t, "h.csv", hard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"line 5: returning patient, never compared: blocking did not offer the record", "query:  Zzyzx | Qwerty | F | 1930-01-01", "record: Amina | Nakato | F |", "blocking offered (compared at all): 66.7%"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("match-eval --misses lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\nline "); n != 1 {
+		t.Errorf("match-eval --misses lists %d queries, want 1:\n%s", n, out)
+	}
+	out, _, err = patientsCLI(t, db, "", "patients", "match-eval", "--misses", "--json", "--file", writeFile(t, "h.csv", hard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Offered float64 `json:"offered_by_blocking"`
+		Misses  []struct {
+			Line int    `json:"line"`
+			What string `json:"what"`
+		} `json:"misses"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Misses) != 1 || rep.Misses[0].Line != 5 || rep.Offered != 66.7 {
+		t.Errorf("match-eval --misses --json: %v %+v\n%s", err, rep, out)
 	}
 	if _, _, err := patientsCLI(t, db, "", "patients", "match-eval", "--file", writeFile(t, "n.csv", "given,family\nA,B\n")); err == nil || !strings.Contains(err.Error(), "truth") {
 		t.Fatalf("file without truth: %v", err)

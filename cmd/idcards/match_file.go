@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -207,9 +208,9 @@ func (a *app) matchFile(ctx context.Context, s *registry.Store, path string, lim
 func (a *app) patientsMatchEvalCmd() *cobra.Command {
 	var file string
 	var limit int
-	var asJSON bool
+	var asJSON, misses bool
 	cmd := &cobra.Command{
-		Use:   "match-eval --file labelled.csv [--json]",
+		Use:   "match-eval --file labelled.csv [--misses] [--json]",
 		Short: "Measure duplicate detection on reviewed pairs: recall, precision and false alarms per level",
 		Long: `Run the desk's duplicate check for every row of a labelled file and compare
 with the truth. The file is a CSV with a header: the query's given_name,
@@ -226,11 +227,19 @@ Printed per level (probable, possible only, and probable-or-possible):
               (for possible: how often a "possible" is worth a look);
   false alarm share of new people (empty truth) warned at that level (for
               possible: warned, but by nothing probable).
-Also: returning patients whose record is the top candidate and probable.
+Also: returning patients whose record is the top candidate and probable, and
+those whose record blocking offered at all (a record it did not offer was
+never compared: no threshold finds it), with the records compared per query.
+With --misses, every returning patient not found probable on top and every
+new person warned as probable is then listed with why: never compared,
+compared but scored too low, outranked by another record — the query, the
+right record and the top candidate as the check scored them. The list holds
+patients' details: treat it as the registry itself.
 
 Use it to check the defaults (settings match_probable, match_possible) on
 your own reviewed registrations before changing them.`,
 		Example: `  idcards patients match-eval --file reviewed.csv
+  idcards patients match-eval --file reviewed.csv --misses | less
   idcards patients match-eval --file reviewed.csv --json | jq .probable`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -264,6 +273,7 @@ your own reviewed registrations before changing them.`,
 				// the person is registered more than once — any of them is
 				// the right record.
 				truth := map[int64]bool{}
+				var truthPatient *idcards.Patient
 				for _, mrn := range strings.FieldsFunc(q.Truth, func(r rune) bool { return r == ' ' || r == ';' || r == '|' }) {
 					v, err := s.Verify(ctx, mrn)
 					if err != nil {
@@ -273,12 +283,25 @@ your own reviewed registrations before changing them.`,
 						return idcards.Errorf(idcards.Invalid, "line %d: truth %s names no patient (%s)", q.Line, printable(mrn), v.Status)
 					}
 					truth[v.Patient.ID] = true
+					if truthPatient == nil {
+						truthPatient = v.Patient
+					}
 				}
 				cands, err := s.Candidates(ctx, np, limit)
 				if err != nil {
 					return err
 				}
 				ev.add(truth, cands)
+				ids, err := s.Blocked(ctx, np)
+				if err != nil {
+					return err
+				}
+				ev.addBlocked(truth, ids)
+				if misses {
+					if m, ok := evalMiss(q, truth, truthPatient, ids, cands); ok {
+						ev.misses = append(ev.misses, m)
+					}
+				}
 			}
 			rep := ev.report()
 			if asJSON {
@@ -290,13 +313,121 @@ your own reviewed registrations before changing them.`,
 				a.printf("%-20s %7.1f%% %9.1f%% %11.1f%%\n", l.Level, l.Recall, l.Precision, l.FalseAlarm)
 			}
 			a.printf("returning patients with the right record on top and probable: %.1f%%\n", rep.TopProbable)
+			a.printf("returning patients whose record blocking offered (compared at all): %.1f%%; records compared per query: %.1f\n", rep.Offered, rep.PerQuery)
+			for _, m := range rep.Misses {
+				a.printf("line %d%s: %s\n    query:  %s\n", m.Line, idNote(m.ID), m.What, m.Query)
+				if m.Right != "" {
+					a.printf("    record: %s\n", m.Right)
+				}
+				if m.Top != "" {
+					a.printf("    top:    %s\n", m.Top)
+				}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "labelled CSV (see above); - reads standard input")
 	cmd.Flags().IntVar(&limit, "limit", 5, "candidates per query, as the desk shows")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the figures as JSON")
+	cmd.Flags().BoolVar(&misses, "misses", false, "also list every returning patient not found probable on top, and every new person warned as probable, with why")
 	return cmd
+}
+
+// evalMissRow is one query --misses lists: a returning patient whose record
+// is not the probable top candidate, or a new person warned as probable.
+type evalMissRow struct {
+	Line  int    `json:"line"`
+	ID    string `json:"id,omitempty"`
+	What  string `json:"what"`
+	Query string `json:"query"`
+	Right string `json:"record,omitempty"` // the right record, as the check scored it
+	Top   string `json:"top,omitempty"`    // the top candidate, when it is another record
+}
+
+func idNote(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (" + printable(id) + ")"
+}
+
+// evalMiss says why one query is not a success, if it is not: for a
+// returning patient whether blocking never offered the record, or it
+// scored too low, or another record outranked it; for a new person the
+// record it was wrongly called probable for.
+func evalMiss(q queryRow, truth map[int64]bool, right *idcards.Patient, blocked []int64, cs []idcards.Candidate) (evalMissRow, bool) {
+	m := evalMissRow{Line: q.Line, ID: q.ID, Query: personLine(q.NP.GivenName, q.NP.FamilyName, q.NP.Sex, q.NP.BirthDate, q.NP.BirthDateEstimated, q.NP.Phone, q.NP.Village)}
+	candLine := func(c idcards.Candidate) string {
+		p := c.Patient
+		mrn := ""
+		if len(c.MRNs) > 0 {
+			mrn = c.MRNs[0] + " "
+		}
+		return fmt.Sprintf("%s%s — %s %.3f: %s", mrn, personLine(p.GivenName, p.FamilyName, p.Sex, p.BirthDate, p.BirthDateEstimated, p.Phone, p.Village), c.Level, c.Score, strings.Join(c.Reasons, "; "))
+	}
+	if len(truth) == 0 {
+		for _, c := range cs {
+			if c.Level == idcards.MatchProbable {
+				m.What, m.Top = "new person, warned as probable", candLine(c)
+				return m, true
+			}
+		}
+		return m, false
+	}
+	rank := -1
+	for i, c := range cs {
+		if truth[c.Patient.ID] {
+			rank = i
+			break
+		}
+	}
+	if rank == 0 && cs[0].Level == idcards.MatchProbable {
+		return m, false
+	}
+	switch {
+	case rank >= 0:
+		m.Right = candLine(cs[rank])
+	case right != nil:
+		m.Right = personLine(right.GivenName, right.FamilyName, right.Sex, right.BirthDate, right.BirthDateEstimated, right.Phone, right.Village)
+	}
+	if len(cs) > 0 && rank != 0 {
+		m.Top = candLine(cs[0])
+	}
+	offered := false
+	for _, id := range blocked {
+		offered = offered || truth[id]
+	}
+	switch {
+	case !offered:
+		m.What = "returning patient, never compared: blocking did not offer the record"
+	case rank < 0 && len(cs) == 0:
+		m.What = "returning patient, compared but scored below possible"
+	case rank < 0:
+		m.What = fmt.Sprintf("returning patient, compared but not in the top %d", len(cs))
+	case rank > 0:
+		m.What = fmt.Sprintf("returning patient, outranked: the record is candidate %d", rank+1)
+	default:
+		m.What = "returning patient, the record is the top candidate but " + string(cs[0].Level)
+	}
+	return m, true
+}
+
+// personLine is a patient or query on one line, for --misses.
+func personLine(given, family string, sex idcards.Sex, dob string, est bool, phone, village string) string {
+	if est && dob != "" {
+		dob += "~"
+	}
+	if dob == "" {
+		dob = "no birth date"
+	}
+	parts := []string{printable(given) + " | " + printable(family), string(sex), dob}
+	if phone != "" {
+		parts = append(parts, printable(phone))
+	}
+	if village != "" {
+		parts = append(parts, printable(village))
+	}
+	return strings.Join(parts, " | ")
 }
 
 type evalCounts struct {
@@ -305,6 +436,20 @@ type evalCounts struct {
 	cands, right            int
 	probCands, probRight    int
 	newWarned, newWarnedPro int
+	offered, compared       int // returning patients whose record blocking offers; records offered, all queries
+	misses                  []evalMissRow
+}
+
+// addBlocked counts what blocking offered one query: the records the check
+// compares, and whether the right one is among them.
+func (e *evalCounts) addBlocked(truth map[int64]bool, ids []int64) {
+	e.compared += len(ids)
+	for _, id := range ids {
+		if truth[id] {
+			e.offered++
+			return
+		}
+	}
 }
 
 // possible candidates are those offered but not probable.
@@ -368,6 +513,13 @@ type evalReport struct {
 	Possible    evalLevel `json:"possible"`
 	AnyLevel    evalLevel `json:"any_level"`
 	TopProbable float64   `json:"top_probable"`
+	// Offered: returning patients whose record blocking offers (a miss
+	// outside it is never compared; inside, it scored too low). PerQuery:
+	// records compared per query.
+	Offered  float64 `json:"offered_by_blocking"`
+	PerQuery float64 `json:"records_per_query"`
+	// Misses (--misses): each query that is not a success, and why.
+	Misses []evalMissRow `json:"misses,omitempty"`
 }
 
 func pctOf(a, b int) float64 {
@@ -384,5 +536,8 @@ func (e *evalCounts) report() evalReport {
 		Possible:    e.possible(),
 		AnyLevel:    evalLevel{"probable or possible", pctOf(e.found, e.returning), pctOf(e.right, e.cands), pctOf(e.newWarned, e.newPeople)},
 		TopProbable: pctOf(e.top, e.returning),
+		Offered:     pctOf(e.offered, e.returning),
+		PerQuery:    math.Round(10*float64(e.compared)/float64(max(1, e.returning+e.newPeople))) / 10,
+		Misses:      e.misses,
 	}
 }
