@@ -647,8 +647,45 @@ func TestQueryLookups_EstimateBeyondTolerance(t *testing.T) {
 	if !reaches(q) {
 		t.Fatal("an estimate beyond tolerance is not read")
 	}
+	// A written date against an estimated record: the record's age may
+	// be the one estimated far off, so the written date reads as far.
 	q.BirthDate, q.BirthDateEstimated = "2007-03-14", false
+	if !reaches(q) {
+		t.Fatal("a written date does not read an estimated record beyond its tolerance")
+	}
+	// Not beyond both tolerances (estimate far off: weak evidence, for the
+	// other passes to find).
+	q.BirthDate = "2003-03-14"
+	a = prep(q)
+	if l := match.Compare(&a, &b, 2026).L[match.FBirth]; l != match.BirthEstFarOff {
+		t.Fatalf("birth level %d, want estimate far off", l)
+	}
 	if reaches(q) {
-		t.Fatal("a written date reads beyond its tolerance")
+		t.Fatal("a written date reads beyond both tolerances")
+	}
+}
+
+// The i: pass (initials) serves the whole-registry scan, not the desk:
+// it is neither looked up nor stored in the registry's index.
+func TestQueryLookups_ScanOnlyPass(t *testing.T) {
+	r := prep(match.Person{Given: "Anjali", Family: "Nair", Sex: idcards.SexFemale, BirthDate: "1992-07-01", BirthDateEstimated: true})
+	scan := false
+	for _, k := range match.IndexKeys(&r) {
+		if strings.HasPrefix(k, "i:") {
+			scan = true
+			if match.DeskKey(k) {
+				t.Errorf("%s stored for the desk", k)
+			}
+		} else if !match.DeskKey(k) {
+			t.Errorf("%s not stored for the desk", k)
+		}
+	}
+	if !scan {
+		t.Error("no i: key for the scan")
+	}
+	for _, l := range match.QueryLookups(&r, 2026) {
+		if strings.HasPrefix(l.K, "i:") {
+			t.Errorf("the desk looks up %s", l.K)
+		}
 	}
 }

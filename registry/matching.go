@@ -346,6 +346,9 @@ func (s *Store) syncMatchBatch(ctx context.Context, v *match.Variants, limit int
 				continue
 			}
 			for _, k := range match.IndexKeys(&it.rec) {
+				if !match.DeskKey(k) {
+					continue // the scan computes its own (duplicates.go)
+				}
 				if _, err := insKey.ExecContext(ctx, k, it.rec.Y, it.id); err != nil {
 					return err
 				}
