@@ -576,13 +576,36 @@ func (s *Store) CandidatesFor(ctx context.Context, patientID int64, np NewPatien
 	return s.candidates(ctx, np, patientID, limit)
 }
 
-func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit int) ([]idcards.Candidate, error) {
-	if limit <= 0 {
-		limit = 5
+// CandidatesCompared is Candidates that also returns the ids of every
+// record blocking offered and the check compared (Blocked, without
+// blocking twice): for match-eval, which tells a record never compared
+// from one scored too low.
+func (s *Store) CandidatesCompared(ctx context.Context, np NewPatient, limit int) ([]idcards.Candidate, []int64, error) {
+	qs, err := s.scoreQuery(ctx, np, 0, nil)
+	if err != nil {
+		return nil, nil, err
 	}
+	ids := make([]int64, len(qs.scored))
+	for i, o := range qs.scored {
+		ids[i] = o.p.ID
+	}
+	cands, err := s.candidatesOf(ctx, qs, limit)
+	return cands, ids, err
+}
+
+func (s *Store) candidates(ctx context.Context, np NewPatient, self int64, limit int) ([]idcards.Candidate, error) {
 	qs, err := s.scoreQuery(ctx, np, self, nil)
 	if err != nil {
 		return nil, err
+	}
+	return s.candidatesOf(ctx, qs, limit)
+}
+
+// candidatesOf is the listed candidates of a scored query, best first, at
+// most limit (5 if not positive).
+func (s *Store) candidatesOf(ctx context.Context, qs queryScores, limit int) ([]idcards.Candidate, error) {
+	if limit <= 0 {
+		limit = 5
 	}
 	out := qs.scored[:0]
 	for _, o := range qs.scored {

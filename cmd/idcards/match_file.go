@@ -287,15 +287,11 @@ your own reviewed registrations before changing them.`,
 						truthPatient = v.Patient
 					}
 				}
-				cands, err := s.Candidates(ctx, np, limit)
+				cands, ids, err := s.CandidatesCompared(ctx, np, limit)
 				if err != nil {
 					return err
 				}
 				ev.add(truth, cands)
-				ids, err := s.Blocked(ctx, np)
-				if err != nil {
-					return err
-				}
 				ev.addBlocked(truth, ids)
 				if misses {
 					if m, ok := evalMiss(q, truth, truthPatient, ids, cands); ok {
