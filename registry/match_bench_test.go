@@ -246,7 +246,7 @@ func matchQuality(b *testing.B, n int) {
 	// survives blocking at all, and how many records blocking offers.
 	kept, blockedTotal, returning := 0, 0, 0
 	for i, q := range qs {
-		got, err := s.BlockedIDsForTest(ctx, newPatient(q))
+		got, err := s.Blocked(ctx, newPatient(q))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -469,7 +469,7 @@ func returningFigures(b *testing.B, s *registry.Store, name string, qs []match.P
 	ctx := operator(context.Background())
 	blocked, found, top := 0, 0, 0
 	for i, q := range qs {
-		ids, err := s.BlockedIDsForTest(ctx, newPatient(q))
+		ids, err := s.Blocked(ctx, newPatient(q))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -654,7 +654,7 @@ func diagnoseMisses(b *testing.B, s *registry.Store, qs []match.Person, want []i
 			causes["ok: probable at top"]++
 			continue
 		}
-		blocked, err := s.BlockedIDsForTest(ctx, np)
+		blocked, err := s.Blocked(ctx, np)
 		if err != nil {
 			b.Fatal(err)
 		}

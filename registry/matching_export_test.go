@@ -8,11 +8,6 @@ import (
 	"github.com/idcards/idcards/match"
 )
 
-// BlockedIDsForTest is Blocked, for the benchmark.
-func (s *Store) BlockedIDsForTest(ctx context.Context, np NewPatient) ([]int64, error) {
-	return s.Blocked(ctx, np)
-}
-
 // LookupIDsForTest returns, per lookup of np's blocking (match.QueryLookups,
 // in order), its key and the ids it offers, for the benchmark's per-pass
 // figures.
