@@ -689,3 +689,37 @@ func TestQueryLookups_ScanOnlyPass(t *testing.T) {
 		}
 	}
 }
+
+// A query without a birth year also reads the names' block for the
+// records of its village (same sex, not the records of unknown sex); a
+// query with a year, or without a village, does not.
+func TestQueryLookups_NoBirthYearVillage(t *testing.T) {
+	within := func(q match.Person) []string {
+		r := prep(q)
+		var out []string
+		for _, l := range match.QueryLookups(&r, 2026) {
+			if l.Also != "" {
+				out = append(out, l.K+" & "+l.Also)
+			}
+		}
+		return out
+	}
+	q := match.Person{Given: "Mwanaisha", Family: "Hamisi", Sex: idcards.SexFemale, Village: "Mumpile"}
+	got := within(q)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "n:") || !strings.HasSuffix(got[0], " & v:mumpile|F") {
+		t.Errorf("no birth year: %q, want the names' block within v:mumpile|F", got)
+	}
+	q.Sex = ""
+	if got := strings.Join(within(q), ", "); strings.Count(got, " & v:mumpile|") != 3 || !strings.Contains(got, "|F & v:mumpile|F") || !strings.Contains(got, "|M & v:mumpile|M") {
+		t.Errorf("unknown sex: %q, want the u, F and M blocks", got)
+	}
+	q.Sex = idcards.SexFemale
+	q.BirthDate = "2013-07-29"
+	if got := within(q); len(got) != 0 {
+		t.Errorf("with a birth date: %q", got)
+	}
+	q.BirthDate, q.Village = "", ""
+	if got := within(q); len(got) != 0 {
+		t.Errorf("without a village: %q", got)
+	}
+}

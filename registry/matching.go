@@ -865,6 +865,19 @@ func blockedSQL(lookups []match.Lookup) (string, []any) {
 	}
 	for _, l := range lookups {
 		switch {
+		case l.Also != "":
+			// The records of K also stored under Also: every key of a
+			// record carries its birth year, so the probe is one primary
+			// key lookup.
+			if b.Len() > 0 {
+				b.WriteString(" UNION ")
+			}
+			b.WriteString(`SELECT patient_id FROM (SELECT a.patient_id FROM (SELECT y, patient_id FROM match_keys WHERE k = ? LIMIT `)
+			b.WriteString(strconv.Itoa(l.Scan))
+			b.WriteString(`) AS a WHERE EXISTS (SELECT 1 FROM match_keys AS c WHERE c.k = ? AND c.y = a.y AND c.patient_id = a.patient_id) LIMIT `)
+			b.WriteString(strconv.Itoa(l.Cap))
+			b.WriteString(`) AS b`)
+			args = append(args, l.K, l.Also)
 		case l.Plain && l.Near != 0 && (l.Lo != 0 || l.Hi != 0):
 			part(" AND y BETWEEN ? AND ?", "", l.Cap)
 			args = append(args, l.K, l.Lo, l.Hi)

@@ -78,6 +78,10 @@ func TestBlockedSQL(t *testing.T) {
 	if want := "SELECT patient_id FROM (SELECT patient_id FROM match_keys WHERE k = ? AND y BETWEEN ? AND ? LIMIT 20) AS b"; plain != want || fmt.Sprint(pargs) != "[e:anj|n|F 1987 1993]" {
 		t.Errorf("a plain lookup: %s %v", plain, pargs)
 	}
+	also, aargs := blockedSQL([]match.Lookup{{K: "n:AMS|MNS|F", Cap: 20, Also: "v:mumpile|F", Scan: 2000}})
+	if want := "SELECT patient_id FROM (SELECT a.patient_id FROM (SELECT y, patient_id FROM match_keys WHERE k = ? LIMIT 2000) AS a WHERE EXISTS (SELECT 1 FROM match_keys AS c WHERE c.k = ? AND c.y = a.y AND c.patient_id = a.patient_id) LIMIT 20) AS b"; also != want || fmt.Sprint(aargs) != "[n:AMS|MNS|F v:mumpile|F]" {
+		t.Errorf("a lookup within the village: %s %v", also, aargs)
+	}
 	other := []match.Lookup{{K: "t:OKL|M", Cap: 40}, {K: "p:+256700000000", Near: 1950, Cap: 20}, {K: "n:OKL|NKT|M", Near: 1950, Lo: 1940, Hi: 1960, Cap: 30}}
 	if sql2, _ := blockedSQL(other); sql2 != sql {
 		t.Errorf("other values, another text:\n%s\n%s", sql, sql2)

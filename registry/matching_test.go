@@ -249,6 +249,40 @@ func TestMatching_SlipsInBothNames(t *testing.T) {
 	}
 }
 
+// TestMatching_NoBirthDateVillage: a query without a birth date reads a
+// name's block in index order, the oldest first, so among 150 namesakes
+// born before her the youngest Mwanaisha Hamisi is past every cap; the
+// query's village has her compared. (Whether she is then listed is the
+// scorer's call: here every patient has her name, which is no evidence.)
+func TestMatching_NoBirthDateVillage(t *testing.T) {
+	s, ctx := newStore(t)
+	i := 0
+	next := func() (registry.ImportRow, error) {
+		if i >= 150 {
+			return registry.ImportRow{}, io.EOF
+		}
+		i++
+		return registry.ImportRow{Line: i, Patient: registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F",
+			BirthDate: fmt.Sprintf("%d-0%d-1%d", 1930+i%60, 1+i%9, i%9), Village: fmt.Sprintf("Kijiji %d", i%40)}}, nil
+	}
+	if _, err := s.Import(ctx, next, registry.ImportOptions{NoDuplicateCheck: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	her := register(t, s, ctx, registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F", BirthDate: "2013-07-29", Village: "Mumpile"})
+	q := registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F", Village: "Mumpile"}
+	blocked, err := s.Blocked(ctx, q)
+	if err != nil || !slices.Contains(blocked, her.ID) {
+		t.Fatalf("no birth date, same village: %v, %d records compared without Mwanaisha of Mumpile (%d)", err, len(blocked), her.ID)
+	}
+	q.Village = ""
+	if blocked, err = s.Blocked(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(blocked, her.ID) {
+		t.Fatalf("without the village the youngest of %d namesakes was read: the test no longer tests the cap", len(blocked))
+	}
+}
+
 // A sex recorded wrong on one side still finds the record, by the names'
 // and the exact date's blocks of the other sex, and the rest of the
 // evidence decides: Hamida Hasan registered F, asked for as M.
