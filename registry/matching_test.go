@@ -21,6 +21,23 @@ func register(t *testing.T, s *registry.Store, ctx context.Context, np registry.
 	return p
 }
 
+// importN imports n patients, row i (from 1) made by row, skipping the
+// import's duplicate check.
+func importN(t *testing.T, s *registry.Store, ctx context.Context, n int, row func(i int) registry.NewPatient) {
+	t.Helper()
+	i := 0
+	next := func() (registry.ImportRow, error) {
+		if i >= n {
+			return registry.ImportRow{}, io.EOF
+		}
+		i++
+		return registry.ImportRow{Line: i, Patient: row(i)}, nil
+	}
+	if _, err := s.Import(ctx, next, registry.ImportOptions{NoDuplicateCheck: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func ids(cs []idcards.Candidate) []int64 {
 	var out []int64
 	for _, c := range cs {
@@ -173,22 +190,14 @@ func TestMatching_Settings(t *testing.T) {
 // keeps its weight.
 func TestMatching_SlipOfACommonName(t *testing.T) {
 	s, ctx := newStore(t)
-	i := 0
-	next := func() (registry.ImportRow, error) {
-		if i >= 400 {
-			return registry.ImportRow{}, io.EOF
-		}
-		i++
+	importN(t, s, ctx, 400, func(i int) registry.NewPatient {
 		given := "Amina"
 		if i%3 == 0 {
 			given = fmt.Sprintf("Zu%cumba", 'a'+rune(i%26))
 		}
-		return registry.ImportRow{Line: i, Patient: registry.NewPatient{GivenName: given, FamilyName: famName(i), Sex: "F",
-			BirthDate: fmt.Sprintf("%d-0%d-1%d", 1950+i%50, 1+i%9, i%9)}}, nil
-	}
-	if _, err := s.Import(ctx, next, registry.ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
+		return registry.NewPatient{GivenName: given, FamilyName: famName(i), Sex: "F",
+			BirthDate: fmt.Sprintf("%d-0%d-1%d", 1950+i%50, 1+i%9, i%9)}
+	})
 	given := func(q registry.NewPatient) (idcards.Evidence, idcards.Candidate) {
 		t.Helper()
 		cs, err := s.Candidates(ctx, q, 5)
@@ -228,20 +237,12 @@ func famName(i int) string {
 // within one edit) offers her record — and then it is the top candidate.
 func TestMatching_SlipsInBothNames(t *testing.T) {
 	s, ctx := newStore(t)
-	i := 0
 	names := []string{"Amina Nakato", "Auma Namusoke", "Achieng Nabirye", "Atieno Nsubuga", "Akello Nalubega"}
-	next := func() (registry.ImportRow, error) {
-		if i >= 200 {
-			return registry.ImportRow{}, io.EOF
-		}
-		i++
+	importN(t, s, ctx, 200, func(i int) registry.NewPatient {
 		g, f, _ := strings.Cut(names[i%len(names)], " ")
-		return registry.ImportRow{Line: i, Patient: registry.NewPatient{GivenName: g, FamilyName: f, Sex: "F",
-			BirthDate: fmt.Sprintf("%d-07-01", 1990+i%5), BirthDateEstimated: true, Phone: fmt.Sprintf("0772%06d", i)}}, nil
-	}
-	if _, err := s.Import(ctx, next, registry.ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
+		return registry.NewPatient{GivenName: g, FamilyName: f, Sex: "F",
+			BirthDate: fmt.Sprintf("%d-07-01", 1990+i%5), BirthDateEstimated: true, Phone: fmt.Sprintf("0772%06d", i)}
+	})
 	anjali := register(t, s, ctx, registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1992-07-01", BirthDateEstimated: true, Village: "Mukono"})
 	cs, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Ajali", FamilyName: "Nrir", Sex: "F", BirthDate: "1991-07-01", BirthDateEstimated: true}, 5)
 	if err != nil || len(cs) == 0 || cs[0].Patient.ID != anjali.ID {
@@ -256,18 +257,10 @@ func TestMatching_SlipsInBothNames(t *testing.T) {
 // scorer's call: here every patient has her name, which is no evidence.)
 func TestMatching_NoBirthDateVillage(t *testing.T) {
 	s, ctx := newStore(t)
-	i := 0
-	next := func() (registry.ImportRow, error) {
-		if i >= 150 {
-			return registry.ImportRow{}, io.EOF
-		}
-		i++
-		return registry.ImportRow{Line: i, Patient: registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F",
-			BirthDate: fmt.Sprintf("%d-0%d-1%d", 1930+i%60, 1+i%9, i%9), Village: fmt.Sprintf("Kijiji %d", i%40)}}, nil
-	}
-	if _, err := s.Import(ctx, next, registry.ImportOptions{NoDuplicateCheck: true}, nil); err != nil {
-		t.Fatal(err)
-	}
+	importN(t, s, ctx, 150, func(i int) registry.NewPatient {
+		return registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F",
+			BirthDate: fmt.Sprintf("%d-0%d-1%d", 1930+i%60, 1+i%9, i%9), Village: fmt.Sprintf("Kijiji %d", i%40)}
+	})
 	her := register(t, s, ctx, registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F", BirthDate: "2013-07-29", Village: "Mumpile"})
 	q := registry.NewPatient{GivenName: "Mwanaisha", FamilyName: "Hamisi", Sex: "F", Village: "Mumpile"}
 	blocked, err := s.Blocked(ctx, q)
