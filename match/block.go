@@ -16,6 +16,10 @@ import (
 //
 //	n:  the phonetic keys of the first given and first family name, as a
 //	    sorted pair (so swapped names share it), any birth year
+//	m:  each further word of one name with the other's first, as n:; a
+//	    query reads it under its n: pair, and n: under its m: pairs
+//	    (nameKeys), both as Plain lookups within both ages' tolerances
+//	    added: one index read each, for the few queries it helps
 //	t:  the phonetic key of each name word (given or family) with sex,
 //	    birth year within the tolerance for the age
 //	i:  the initials of given and family name (sorted) with sex, birth
@@ -61,7 +65,7 @@ type Pass struct {
 // IndexVersion changes whenever IndexKeys or the term-frequency values
 // change, so registries re-index
 // (it is part of Variants.Fingerprint, stored with the index).
-const IndexVersion = 6 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf); 6: the e: pass
+const IndexVersion = 7 // 4: word term frequencies; 5: full-name frequencies (match_indexed.tf); 6: the e: pass; 7: m:, further name words
 
 // Passes are the blocking passes, in order. t: reads 8 each way: at 30 it
 // offered half of a query's records at a million patients and was never
@@ -78,6 +82,7 @@ const IndexVersion = 6 // 4: word term frequencies; 5: full-name frequencies (ma
 // 254 records a query read there.
 var Passes = []Pass{
 	{Prefix: "n:", Cap: 50, AnyYear: true},
+	{Prefix: "m:", Cap: 20, Plain: true, Far: true},
 	{Prefix: "t:", Cap: 8},
 	{Prefix: "i:", Cap: 15, ScanOnly: true},
 	{Prefix: "w:", Cap: 30, Far: true},
@@ -85,6 +90,41 @@ var Passes = []Pass{
 	{Prefix: "p:", Cap: 30, AnyYear: true},
 	{Prefix: "v:", Cap: 12},
 	{Prefix: "e:", Cap: 20, Plain: true},
+}
+
+// nameWords is how many words of each name the n: pass keys on: the
+// first given (or family) word with each of the other name's first
+// nameWords words.
+const nameWords = 3
+
+// nameKeys are a record's name keys: first n:, the first given and first
+// family word's phonetic keys as a sorted pair (so swapped names share
+// it); then m:, each further word of one name with the first word of the
+// other. A name written with a word more or less in front ("Juliet Grace"
+// for "Grace", the Christian name first) shares no n: key with its record,
+// and the name words' own blocks (t:, w:) of a common word are longer than
+// their caps: a query also reads n: under its own m: pairs and m: under
+// its n: pair (QueryLookups). The further pairs are a block of their own,
+// m:, so they do not crowd the n: block that most queries read.
+func nameKeys(r *Record, sex string) []string {
+	gk, fk := r.GivenKeys, r.FamilyKeys
+	if len(gk) == 0 && len(fk) == 0 {
+		return nil
+	}
+	pair := func(a, b string) string {
+		if a > b {
+			a, b = b, a
+		}
+		return a + "|" + b + "|" + sex
+	}
+	out := []string{"n:" + pair(first(gk), first(fk))}
+	for i := 1; i < min(len(gk), nameWords); i++ {
+		out = append(out, "m:"+pair(gk[i], first(fk)))
+	}
+	for i := 1; i < min(len(fk), nameWords); i++ {
+		out = append(out, "m:"+pair(first(gk), fk[i]))
+	}
+	return out
 }
 
 // DeskKey reports whether the registry's index stores key k for the
@@ -99,14 +139,7 @@ func IndexKeys(r *Record) []string {
 	if r.Sex != 0 {
 		sex = string(r.Sex)
 	}
-	g, f := first(r.GivenKeys), first(r.FamilyKeys)
-	if g != "" || f != "" {
-		a, b := g, f
-		if a > b {
-			a, b = b, a
-		}
-		ks = append(ks, "n:"+a+"|"+b+"|"+sex)
-	}
+	ks = append(ks, nameKeys(r, sex)...)
 	for _, k := range r.GivenKeys {
 		ks = append(ks, "t:"+k+"|"+sex)
 	}
@@ -190,14 +223,14 @@ const (
 
 // villageLookups are the extra lookups of a query without a birth year
 // (see villageScan) for its base lookups.
-func villageLookups(q *Record, base []Lookup) []Lookup {
+func villageLookups(q *Record, primary string, base []Lookup) []Lookup {
 	if q.Y != 0 || q.Village == "" {
 		return nil
 	}
 	var out []Lookup
 	for _, l := range base {
 		n := len(l.K)
-		if !strings.HasPrefix(l.K, "n:") || n < 2 || l.K[n-2] != '|' {
+		if l.K != primary || n < 2 || l.K[n-2] != '|' {
 			continue
 		}
 		out = append(out, Lookup{K: l.K, Cap: villageCap, Also: "v:" + q.Village + "|" + l.K[n-1:], Scan: villageScan})
@@ -212,9 +245,29 @@ func QueryLookups(q *Record, year int) []Lookup {
 	if q.Y != 0 {
 		tol = max(1, Tolerance(year-q.Y))
 	}
+	sex := "u"
+	if q.Sex != 0 {
+		sex = string(q.Sex)
+	}
+	var primary string
+	keys := IndexKeys(q)
+	if nk := nameKeys(q, sex); len(nk) > 0 {
+		// The records with the query's n: pair as a further pair (m:),
+		// and the query's further pairs read as records' n: pairs.
+		primary = nk[0]
+		keys = append(keys, "m:"+primary[2:])
+		for i, k := range keys {
+			if strings.HasPrefix(k, "m:") && k != "m:"+primary[2:] {
+				keys[i] = "n:" + k[2:]
+			}
+		}
+	}
 	var out []Lookup
-	for _, k := range IndexKeys(q) {
+	for _, k := range dedupe(keys) {
 		p := passOf(k)
+		if p.Prefix == "n:" && k != primary {
+			p = passOf("m:") // a further pair: read as m: is
+		}
 		if p.ScanOnly {
 			continue
 		}
@@ -232,16 +285,12 @@ func QueryLookups(q *Record, year int) []Lookup {
 		}
 		out = append(out, l)
 	}
-	out = append(out, villageLookups(q, out)...)
+	out = append(out, villageLookups(q, primary, out)...)
 	// The swapped birth date, and the same date under an unknown sex for
 	// sexed keys is not needed: sex is part of t:, i:, v: only.
 	if q.Y != 0 && q.M != 0 && q.D != 0 && q.M != q.D && q.D <= 12 && !q.Est {
 		sw := *q
 		sw.M, sw.D = q.D, q.M
-		sex := "u"
-		if q.Sex != 0 {
-			sex = string(q.Sex)
-		}
 		out = append(out, Lookup{K: "d:" + birthValue(&sw) + "|" + sex, Near: q.Y, Cap: passOf("d:").Cap})
 	}
 	// Sex is part of every key but the phone's: a query of unknown sex

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -44,7 +45,7 @@ func Blocks(recs []Record) [][]int32 {
 	}
 	es := make([]entry, 0, len(recs)*8)
 	for i := range recs {
-		for _, k := range IndexKeys(&recs[i]) {
+		for _, k := range BlockKeys(&recs[i]) {
 			es = append(es, entry{hashKey(k), int32(recs[i].Y), int32(i)})
 		}
 	}
@@ -73,6 +74,20 @@ func Blocks(recs []Record) [][]int32 {
 		i = j
 	}
 	return out
+}
+
+// BlockKeys are the blocks a record joins in the whole-registry scan and
+// training: its index keys, but a further name word's pair (m:) joins the
+// records of that n: pair, as the desk's lookups read them
+// (QueryLookups). Duplicates removed ("Grace Grace" holds one pair twice).
+func BlockKeys(r *Record) []string {
+	ks := IndexKeys(r)
+	for i, k := range ks {
+		if strings.HasPrefix(k, "m:") {
+			ks[i] = "n:" + k[2:]
+		}
+	}
+	return dedupe(ks)
 }
 
 func hashKey(k string) uint64 {

@@ -3,6 +3,7 @@ package match_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -721,5 +722,60 @@ func TestQueryLookups_NoBirthYearVillage(t *testing.T) {
 	q.BirthDate, q.Village = "", ""
 	if got := within(q); len(got) != 0 {
 		t.Errorf("without a village: %q", got)
+	}
+}
+
+// A name written with a word more in front ("Juliet Grace" for "Grace",
+// the Christian name first) shares an n: key with its record, in either
+// direction and with the names swapped (the query reads n: under its
+// further pair, m: under its own n: pair), 20 records each way.
+func TestQueryLookups_FurtherNameWord(t *testing.T) {
+	stored := func(p match.Person) map[string]bool {
+		r := prep(p)
+		out := map[string]bool{}
+		for _, k := range match.IndexKeys(&r) {
+			out[k] = true
+		}
+		return out
+	}
+	shared := func(q, c match.Person) []string {
+		r := prep(q)
+		keys := stored(c)
+		var out []string
+		for _, l := range match.QueryLookups(&r, 2026) {
+			if (strings.HasPrefix(l.K, "n:") || strings.HasPrefix(l.K, "m:")) && keys[l.K] {
+				out = append(out, fmt.Sprintf("%s/%d", l.K, l.Cap))
+			}
+		}
+		return out
+	}
+	rec := match.Person{Given: "Grace", Family: "Njeri", Sex: idcards.SexFemale, BirthDate: "1985-04-25"}
+	longer := match.Person{Given: "Juliet Grace", Family: "Njeri", Sex: idcards.SexFemale, BirthDate: "1981-07-01", BirthDateEstimated: true}
+	swapped := match.Person{Given: "Njeri", Family: "Juliet Grace", Sex: idcards.SexFemale}
+	for _, tc := range []struct {
+		name string
+		q, c match.Person
+		want string
+	}{
+		{"a word added in front", longer, rec, "n:GRK|NGR|F/20"},   // the query's further pair, the record's n:
+		{"a word dropped in front", rec, longer, "m:GRK|NGR|F/20"}, // the query's n: pair, the record's further one
+		{"swapped and a word added", swapped, rec, "n:GRK|NGR|F/20"},
+	} {
+		got := shared(tc.q, tc.c)
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: shared name lookups %q, want %s", tc.name, got, tc.want)
+		}
+	}
+	// Single-word names keep one n: key, read 50 each way.
+	if got := shared(rec, rec); len(got) != 1 || got[0] != "n:GRK|NGR|F/50" {
+		t.Errorf("same name: %q", got)
+	}
+	// The whole-registry scan blocks them together as well.
+	if bs := match.Blocks([]match.Record{prep(rec), prep(longer), prep(match.Person{Given: "Juliet", Family: "Akinyi"})}); !slices.ContainsFunc(bs, func(b []int32) bool { return len(b) == 2 && b[0]+b[1] == 1 }) {
+		t.Errorf("scan blocks %v: none holds both records", bs)
+	}
+	// Different first words and no shared word: no n: key in common.
+	if got := shared(match.Person{Given: "Juliet Rose", Family: "Njeri", Sex: idcards.SexFemale}, rec); len(got) != 0 {
+		t.Errorf("no shared word: %q", got)
 	}
 }

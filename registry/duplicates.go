@@ -638,7 +638,7 @@ const emMostOther = 0.1
 func blocksWhere(recs []match.Record, keep func(string) bool) [][]int32 {
 	groups := map[string][]int32{}
 	for i := range recs {
-		for _, k := range match.IndexKeys(&recs[i]) {
+		for _, k := range match.BlockKeys(&recs[i]) {
 			if keep(k) {
 				groups[k] = append(groups[k], int32(i))
 			}

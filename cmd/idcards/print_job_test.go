@@ -74,6 +74,7 @@ func TestPrintJob_RenderFailureLeavesNoActiveCard(t *testing.T) {
 // --split N writes cards-0001.pdf … ; a failure on the second file keeps
 // the first file's cards (complete, confirmed) and fails the rest.
 func TestPrint_SplitAndPartialFailure(t *testing.T) {
+	needCLITool(t, "pdfinfo")
 	c := newPrintCLI(t)
 	ids := c.issue("12")
 	out := filepath.Join(c.dir, "cards.pdf")
