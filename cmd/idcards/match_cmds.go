@@ -27,8 +27,9 @@ func (a *app) patientsMatchCmd() *cobra.Command {
 the TUI, registration and import use (docs/matching.md).
 
 Candidates are found by blocking (phonetic keys of the names in either order,
-initials, the birth date, the phone, the village, each capped to the records
-nearest the birth year) and scored field by field (Fellegi–Sunter): each
+also for each further word of a longer name, the given name's first letters
+with the family initial, the birth date, the phone, the village, each capped to
+the records nearest the birth year) and scored field by field (Fellegi–Sunter): each
 field's agreement level adds or subtracts bits of evidence, exact agreement on
 a rare name counts more than on a common one, and a missing field counts
 neither way. Score is the probability that this record is the person, given
