@@ -92,9 +92,9 @@ var Passes = []Pass{
 	{Prefix: "e:", Cap: 20, Plain: true},
 }
 
-// nameWords is how many words of each name the n: pass keys on: the
-// first given (or family) word with each of the other name's first
-// nameWords words.
+// nameWords is how many words of each name the name keys take: the first
+// word of one name is paired with each of the other name's first
+// nameWords words (nameKeys).
 const nameWords = 3
 
 // nameKeys are a record's name keys: first n:, the first given and first
@@ -245,22 +245,22 @@ func QueryLookups(q *Record, year int) []Lookup {
 	if q.Y != 0 {
 		tol = max(1, Tolerance(year-q.Y))
 	}
-	sex := "u"
-	if q.Sex != 0 {
-		sex = string(q.Sex)
-	}
-	var primary string
 	keys := IndexKeys(q)
-	if nk := nameKeys(q, sex); len(nk) > 0 {
-		// The records with the query's n: pair as a further pair (m:),
-		// and the query's further pairs read as records' n: pairs.
-		primary = nk[0]
-		keys = append(keys, "m:"+primary[2:])
+	var primary string // the query's n: key (its further pairs are m:)
+	for _, k := range keys {
+		if strings.HasPrefix(k, "n:") {
+			primary = k
+		}
+	}
+	if primary != "" {
+		// The query's further pairs are read as records' n: pairs, and
+		// its n: pair as records' further pairs (m:).
 		for i, k := range keys {
-			if strings.HasPrefix(k, "m:") && k != "m:"+primary[2:] {
+			if strings.HasPrefix(k, "m:") {
 				keys[i] = "n:" + k[2:]
 			}
 		}
+		keys = append(keys, "m:"+primary[2:])
 	}
 	var out []Lookup
 	for _, k := range dedupe(keys) {
@@ -291,6 +291,10 @@ func QueryLookups(q *Record, year int) []Lookup {
 	if q.Y != 0 && q.M != 0 && q.D != 0 && q.M != q.D && q.D <= 12 && !q.Est {
 		sw := *q
 		sw.M, sw.D = q.D, q.M
+		sex := "u"
+		if q.Sex != 0 {
+			sex = string(q.Sex)
+		}
 		out = append(out, Lookup{K: "d:" + birthValue(&sw) + "|" + sex, Near: q.Y, Cap: passOf("d:").Cap})
 	}
 	// Sex is part of every key but the phone's: a query of unknown sex
