@@ -779,3 +779,18 @@ func TestQueryLookups_FurtherNameWord(t *testing.T) {
 		t.Errorf("no shared word: %q", got)
 	}
 }
+
+// A record whose further name pair is its first one ("Grace Grace") joins
+// that block once: the scan never pairs a record with itself.
+func TestBlockKeys_OnePairTwice(t *testing.T) {
+	r := prep(match.Person{Given: "Grace Grace", Family: "Njeri", Sex: idcards.SexFemale, BirthDate: "1990-01-01"})
+	ks := match.BlockKeys(&r)
+	if !slices.IsSorted(ks) || len(slices.Compact(slices.Clone(ks))) != len(ks) {
+		t.Errorf("block keys %q: repeated", ks)
+	}
+	for _, b := range match.Blocks([]match.Record{r, prep(match.Person{Given: "Grace", Family: "Njeri", Sex: idcards.SexFemale})}) {
+		if len(b) != len(slices.Compact(slices.Sorted(slices.Values(b)))) {
+			t.Errorf("block %v holds a record twice", b)
+		}
+	}
+}
