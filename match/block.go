@@ -222,20 +222,13 @@ const (
 )
 
 // villageLookups are the extra lookups of a query without a birth year
-// (see villageScan) for its base lookups.
-func villageLookups(q *Record, primary string, base []Lookup) []Lookup {
-	if q.Y != 0 || q.Village == "" {
+// (see villageScan): its n: key (primary) within its village.
+func villageLookups(q *Record, primary string) []Lookup {
+	if q.Y != 0 || q.Village == "" || primary == "" {
 		return nil
 	}
-	var out []Lookup
-	for _, l := range base {
-		n := len(l.K)
-		if l.K != primary || n < 2 || l.K[n-2] != '|' {
-			continue
-		}
-		out = append(out, Lookup{K: l.K, Cap: villageCap, Also: "v:" + q.Village + "|" + l.K[n-1:], Scan: villageScan})
-	}
-	return out
+	sex := primary[len(primary)-1:]
+	return []Lookup{{K: primary, Cap: villageCap, Also: "v:" + q.Village + "|" + sex, Scan: villageScan}}
 }
 
 // QueryLookups are the lookups for a query record. year is the current
@@ -285,7 +278,7 @@ func QueryLookups(q *Record, year int) []Lookup {
 		}
 		out = append(out, l)
 	}
-	out = append(out, villageLookups(q, primary, out)...)
+	out = append(out, villageLookups(q, primary)...)
 	// The swapped birth date, and the same date under an unknown sex for
 	// sexed keys is not needed: sex is part of t:, i:, v: only.
 	if q.Y != 0 && q.M != 0 && q.D != 0 && q.M != q.D && q.D <= 12 && !q.Est {
