@@ -587,7 +587,7 @@ func (s *Store) CandidatesCompared(ctx context.Context, np NewPatient, limit int
 	}
 	ids := make([]int64, len(qs.scored))
 	for i, o := range qs.scored {
-		ids[i] = o.p.ID
+		ids[i] = o.rec.ID
 	}
 	cands, err := s.candidatesOf(ctx, qs, limit)
 	return cands, ids, err
@@ -618,10 +618,16 @@ func (s *Store) candidatesOf(ctx context.Context, qs queryScores, limit int) ([]
 	}
 	cands := make([]idcards.Candidate, 0, len(out))
 	for _, o := range out {
+		// Scoring read the matched fields only; a listed record is read
+		// whole for the desk.
+		p, err := s.Patient(ctx, o.rec.ID)
+		if err != nil {
+			return nil, err
+		}
 		ev := qs.sc.Explain(&qs.q, &o.rec, o.r)
-		c := idcards.Candidate{Patient: o.p, Score: roundProb(o.r.Probability), Level: o.r.Level, Reasons: match.Reasons(ev),
+		c := idcards.Candidate{Patient: p, Score: roundProb(o.r.Probability), Level: o.r.Level, Reasons: match.Reasons(ev),
 			Weight: math.Round(o.r.Weight*10) / 10, Evidence: ev}
-		ids, err := s.PatientIdentifiers(ctx, o.p.ID)
+		ids, err := s.PatientIdentifiers(ctx, p.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -638,8 +644,9 @@ func (s *Store) candidatesOf(ctx context.Context, qs queryScores, limit int) ([]
 	return cands, nil
 }
 
+// scoredPatient is one blocked record (rec.ID is the patient's id) and its
+// result.
 type scoredPatient struct {
-	p   idcards.Patient
 	rec match.Record
 	r   match.Result
 }
@@ -681,10 +688,10 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	for _, p := range extra {
 		dup := false
 		for _, b := range pats {
-			dup = dup || b.ID == p.ID
+			dup = dup || b.id == p.ID
 		}
 		if !dup {
-			pats = append(pats, p)
+			pats = append(pats, matchRow{p.ID, toPerson(p)})
 		}
 	}
 	excluded := map[int64]bool{}
@@ -703,11 +710,12 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	}
 	out := make([]scoredPatient, 0, len(pats))
 	for _, p := range pats {
-		if excluded[p.ID] {
+		if excluded[p.id] {
 			continue
 		}
-		rec := match.Prepare(toPerson(p), match.PrepareOptions{Variants: cfg.variants})
-		out = append(out, scoredPatient{p, rec, qs.sc.Score(&qs.q, &rec)})
+		rec := match.Prepare(p.person, match.PrepareOptions{Variants: cfg.variants})
+		rec.ID = p.id
+		out = append(out, scoredPatient{rec, qs.sc.Score(&qs.q, &rec)})
 	}
 	if err := s.rescoreSlips(ctx, qs.sc, tf, &qs.q, out); err != nil {
 		return qs, fmt.Errorf("registry: candidates: %w", err)
@@ -735,8 +743,25 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	for i := range out {
 		out[i].r = rs[i]
 	}
-	sort.SliceStable(out, func(i, j int) bool { return candidateLess(&out[i], &out[j]) })
-	qs.scored = out
+	// Sorted through an index: a scoredPatient is large, and moving
+	// hundreds of them was a twentieth of a query's time.
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		switch {
+		case candidateLess(&out[i], &out[j]):
+			return -1
+		case candidateLess(&out[j], &out[i]):
+			return 1
+		}
+		return 0
+	})
+	qs.scored = make([]scoredPatient, len(out))
+	for k, i := range order {
+		qs.scored[k] = out[i]
+	}
 	return qs, nil
 }
 
@@ -766,7 +791,7 @@ func candidateLess(a, b *scoredPatient) bool {
 	if ai != aj {
 		return ai > aj
 	}
-	return a.p.ID < b.p.ID
+	return a.rec.ID < b.rec.ID
 }
 
 // roundProb keeps three decimals but never rounds a probability below 1 up
@@ -809,20 +834,40 @@ func (s *Store) Blocked(ctx context.Context, np NewPatient) ([]int64, error) {
 	}
 	ids := make([]int64, len(ps))
 	for i, p := range ps {
-		ids[i] = p.ID
+		ids[i] = p.id
 	}
 	return ids, nil
 }
 
+// matchRow is a blocked patient's id and the fields matching compares.
+type matchRow struct {
+	id     int64
+	person match.Person
+}
+
+// matchCols are the columns of patients that matching compares (scanned
+// by scanMatchRow): a query scores hundreds of records at a million
+// patients and shows five, so it reads the rest of a record (uuid,
+// created_at and _by) for those five only.
+const matchCols = `id, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,'')`
+
+func scanMatchRow(r scanner) (matchRow, error) {
+	var m matchRow
+	var sex string
+	err := r.Scan(&m.id, &m.person.Given, &m.person.Family, &sex, &m.person.BirthDate, &m.person.BirthDateEstimated, &m.person.Phone, &m.person.Village)
+	m.person.Sex = idcards.Sex(sex)
+	return m, err
+}
+
 // blocked reads the active patients sharing a blocking key with q: one
 // statement, a capped index-only subquery per lookup and year direction.
-func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcards.Patient, error) {
+func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]matchRow, error) {
 	lookups := match.QueryLookups(q, year)
 	if len(lookups) == 0 {
 		return nil, nil
 	}
 	sub, args := blockedSQL(lookups)
-	st, err := s.prepared(ctx, `SELECT `+patientCols+` FROM patients WHERE id IN (`+sub+`) AND merged_into IS NULL`)
+	st, err := s.prepared(ctx, `SELECT `+matchCols+` FROM patients WHERE id IN (`+sub+`) AND merged_into IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
@@ -831,13 +876,13 @@ func (s *Store) blocked(ctx context.Context, q *match.Record, year int) ([]idcar
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
 	defer rows.Close()
-	var out []idcards.Patient
+	var out []matchRow
 	for rows.Next() {
-		p, err := scanPatient(rows)
+		m, err := scanMatchRow(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		out = append(out, m)
 	}
 	return out, rows.Err()
 }

@@ -59,24 +59,10 @@ func (s *Store) ScoreForTest(ctx context.Context, np NewPatient, id int64) (matc
 		return match.Result{}, err
 	}
 	for _, o := range qs.scored {
-		if o.p.ID == id {
+		if o.rec.ID == id {
 			return o.r, nil
 		}
 	}
 	return match.Result{}, nil
 }
 
-// ScoredForTest returns every record blocking offers for np with its
-// result after the posterior, best first (diagnosis).
-func (s *Store) ScoredForTest(ctx context.Context, np NewPatient) ([]idcards.Patient, []match.Result, error) {
-	qs, err := s.scoreQuery(ctx, np, 0, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	ps := make([]idcards.Patient, len(qs.scored))
-	rs := make([]match.Result, len(qs.scored))
-	for i, o := range qs.scored {
-		ps[i], rs[i] = o.p, o.r
-	}
-	return ps, rs, nil
-}

@@ -29,7 +29,7 @@ func TestPlausibleEM(t *testing.T) {
 // among the rest by probability, then weight, then the older record.
 func TestCandidateLess(t *testing.T) {
 	mk := func(id int64, level idcards.MatchLevel, p, w float64) scoredPatient {
-		return scoredPatient{p: idcards.Patient{ID: id}, r: match.Result{Level: level, Probability: p, Weight: w}}
+		return scoredPatient{rec: match.Record{ID: id}, r: match.Result{Level: level, Probability: p, Weight: w}}
 	}
 	for _, tc := range []struct {
 		name string
