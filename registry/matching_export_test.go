@@ -65,4 +65,3 @@ func (s *Store) ScoreForTest(ctx context.Context, np NewPatient, id int64) (matc
 	}
 	return match.Result{}, nil
 }
-
