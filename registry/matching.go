@@ -709,11 +709,14 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 		rows.Close()
 	}
 	out := make([]scoredPatient, 0, len(pats))
+	// Blocking offers the same names many times over (a name's block):
+	// each distinct name is folded and keyed once per query.
+	prep := match.NewPreparer(match.PrepareOptions{Variants: cfg.variants})
 	for _, p := range pats {
 		if excluded[p.id] {
 			continue
 		}
-		rec := match.Prepare(p.person, match.PrepareOptions{Variants: cfg.variants})
+		rec := prep.Prepare(p.person)
 		rec.ID = p.id
 		out = append(out, scoredPatient{rec, qs.sc.Score(&qs.q, &rec)})
 	}
