@@ -27,7 +27,7 @@ import (
 // loadRecords reads every active patient as a prepared match.Record
 // (ID set), in id order.
 func (s *Store) loadRecords(ctx context.Context, v *match.Variants) ([]match.Record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, given_name, family_name, sex, coalesce(birth_date,''), birth_date_estimated, coalesce(phone,''), coalesce(village,'') FROM patients WHERE merged_into IS NULL ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+matchCols+` FROM patients WHERE merged_into IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -35,15 +35,12 @@ func (s *Store) loadRecords(ctx context.Context, v *match.Variants) ([]match.Rec
 	var out []match.Record
 	prep := match.NewPreparer(match.PrepareOptions{Variants: v})
 	for rows.Next() {
-		var id int64
-		var p match.Person
-		var sex string
-		if err := rows.Scan(&id, &p.Given, &p.Family, &sex, &p.BirthDate, &p.BirthDateEstimated, &p.Phone, &p.Village); err != nil {
+		m, err := scanMatchRow(rows)
+		if err != nil {
 			return nil, err
 		}
-		p.Sex = idcards.Sex(sex)
-		r := prep.Prepare(p)
-		r.ID = id
+		r := prep.Prepare(m.person)
+		r.ID = m.id
 		out = append(out, r)
 	}
 	return out, rows.Err()
