@@ -752,15 +752,7 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(i, j int) int {
-		switch {
-		case candidateLess(&out[i], &out[j]):
-			return -1
-		case candidateLess(&out[j], &out[i]):
-			return 1
-		}
-		return 0
-	})
+	sort.SliceStable(order, func(a, b int) bool { return candidateLess(&out[order[a]], &out[order[b]]) })
 	qs.scored = make([]scoredPatient, len(out))
 	for k, i := range order {
 		qs.scored[k] = out[i]
