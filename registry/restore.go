@@ -69,8 +69,10 @@ type RestoreOptions struct {
 	// OtherRegistry accepts a backup of a different registry than the one
 	// being replaced (or than the key's).
 	OtherRegistry bool
+	// foreign: the registry replaced is another registry (set by Restore).
+	foreign bool
 	// SkipAhead is how far every series jumps when the registry being
-	// replaced is missing or unreadable; 0 means DefaultSkipAhead, a
+	// replaced is missing, unreadable or another registry's; 0 means DefaultSkipAhead, a
 	// negative value means none (a scratch restore to look at a backup).
 	SkipAhead int64
 	// DB opens a PostgreSQL target (To is a postgres:// URL): its password
@@ -123,6 +125,10 @@ type RestoreReport struct {
 	PoolWithdrawn int64 `json:"pool_withdrawn,omitempty"`
 	PullRequired  bool  `json:"sync_pull_required,omitempty"`
 	NewKey        bool  `json:"new_key,omitempty"`
+	// OtherRegistry: the registry replaced was another registry than the
+	// backup's, so its marks said nothing of the backup's: SkipAhead
+	// applied as for a lost disk.
+	OtherRegistry bool `json:"other_registry,omitempty"`
 }
 
 // Restore checks a backup file and installs it as a registry, never moving
@@ -215,6 +221,12 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 			return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: %s is a backup of registry %s, but the chain key at %s is of registry %s: pass --other-registry (with that registry's key, or --new-key) if that is what you mean", backup, bid, keyPath, key.Registry)
 		}
 	}
+	// A registry being replaced that is another registry than the
+	// backup's (--other-registry: often one just created on the machine
+	// that replaces a lost disk) says nothing of what the backup's
+	// registry issued after the backup: its marks are kept, and every
+	// series also jumps ahead as for a lost disk.
+	foreign := old != nil && ((old.id != "" && bid != "" && old.id != bid) || (old.firstHash != "" && bfirst != "" && old.firstHash != bfirst))
 	if key != nil && bid != "" && key.Registry != bid {
 		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: the chain key at %s is of registry %s, not of the backup's (%s): name that registry's key with --audit-key, or pass --new-key", keyPath, key.Registry, bid)
 	}
@@ -240,6 +252,7 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	if unexplained > 0 {
 		detail += fmt.Sprintf(" unexplained_rows=%d", unexplained)
 	}
+	opt.foreign = foreign
 	if old != nil && old.schemaMatches(ctx, ts) {
 		ts.Close()
 		if err := restoreLive(ctx, tmp, key, opt, rep, detail); err != nil {
@@ -252,7 +265,11 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 			var err error
 			if old != nil {
 				err = applyMarksTx(ctx, tx, old.marks, rep, "")
-			} else {
+			}
+			if err == nil && (old == nil || foreign) {
+				if foreign {
+					rep.OtherRegistry, rep.Marks = true, nil // skipAheadTx reports every series from its mark now
+				}
 				err = skipAheadTx(ctx, tx, opt.SkipAhead, rep, opt.Now().UTC().Format(TimeFormat))
 			}
 			if err != nil {
@@ -665,6 +682,9 @@ func (rep *RestoreReport) detail() string {
 	fmt.Fprintf(&b, "live=%t lost_ids=%d", rep.Live, rep.LostIDs)
 	if rep.SkipAhead > 0 {
 		fmt.Fprintf(&b, " skip_ahead=%d", rep.SkipAhead)
+	}
+	if rep.OtherRegistry {
+		b.WriteString(" other_registry=true")
 	}
 	for _, m := range rep.Marks {
 		fmt.Fprintf(&b, " series:%s=%d->%d", m.Prefix, m.From, m.To)

@@ -179,9 +179,16 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_pending`); err != nil {
 		return err
 	}
-	// Never backwards: the marks of the replaced registry.
+	// Never backwards: the marks of the replaced registry; when that was
+	// another registry, a jump as for a lost disk as well (restore.go).
 	if err := applyMarksTx(ctx, tx, marks, rep, ""); err != nil {
 		return err
+	}
+	if opt.foreign {
+		rep.OtherRegistry, rep.Marks = true, nil
+		if err := skipAheadTx(ctx, tx, opt.SkipAhead, rep, opt.Now().UTC().Format(TimeFormat)); err != nil {
+			return err
+		}
 	}
 	for _, d := range defs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO series(prefix, width, scheme, next_seq, is_current, created_at) VALUES (?,?,?,?,0,?)`, d.prefix, d.width, d.scheme, marks[d.prefix], d.created); err != nil {

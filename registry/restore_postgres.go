@@ -385,6 +385,14 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	if err := applyMarksTx(ctx, tx, marks, rep, ""); err != nil {
 		return fail(err)
 	}
+	if liveID != "" && backupID != "" && liveID != backupID {
+		// --other-registry: the replaced registry's marks say nothing of
+		// what the backup's issued after the backup (restore.go).
+		rep.OtherRegistry, rep.Marks = true, nil
+		if err := skipAheadTx(ctx, tx, opt.SkipAhead, rep, opt.Now().UTC().Format(TimeFormat)); err != nil {
+			return fail(err)
+		}
+	}
 	restored := map[string]bool{}
 	if rows, err = tx.QueryContext(ctx, `SELECT prefix FROM series`); err != nil {
 		return fail(err)

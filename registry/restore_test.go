@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -181,6 +182,44 @@ func TestRestore_Identity(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestRestore_OverAnotherRegistrySkipsAhead: a lost disk, and a new
+// registry created on the replacement machine before the backup was
+// restored over it (--other-registry): the new registry's marks say nothing
+// of what the lost one issued after the backup, so every series jumps ahead.
+func TestRestore_OverAnotherRegistrySkipsAhead(t *testing.T) {
+	lost, lctx := newStore(t)
+	if _, err := lost.Reserve(lctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	b := backupTo(t, lctx, lost, "lost.db")
+	after, err := lost.Reserve(lctx, 5) // on cards, then the disk was lost
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ctx := newStore(t)
+	r, err := registry.Restore(context.Background(), b, registry.RestoreOptions{To: s.Path(), Force: true, OtherRegistry: true, KeyPath: lost.KeyPath(), InstallKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp := r.Restore; !rp.OtherRegistry || rp.SkipAhead != registry.DefaultSkipAhead {
+		t.Fatalf("restore report: %+v", rp)
+	}
+	s2, err := registry.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	next, err := s2.Reserve(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range next {
+		if slices.Contains(after, id) || seqOf(t, id) < 4+registry.DefaultSkipAhead {
+			t.Fatalf("%s: a number the lost registry may have issued (it issued %v after the backup)", id, after)
+		}
+	}
 }
 
 // TestRestore_ChecksEveryRowState: an unencrypted backup whose patient

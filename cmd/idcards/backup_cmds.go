@@ -263,7 +263,10 @@ The chain key of a PostgreSQL registry is in the user's config directory
 						a.printf("  series %s  next number %d\n", m.Prefix, m.To)
 					}
 				}
-				if rp.SkipAhead > 0 {
+				switch {
+				case rp.SkipAhead > 0 && rp.OtherRegistry:
+					a.printf("  skip-ahead %d (the registry replaced was another registry: its marks say nothing of what the backup's registry issued after the backup)\n", rp.SkipAhead)
+				case rp.SkipAhead > 0:
 					a.printf("  skip-ahead %d (no readable registry to take the high-water marks from)\n", rp.SkipAhead)
 				}
 				if rp.PoolKept > 0 {
@@ -290,7 +293,7 @@ The chain key of a PostgreSQL registry is in the user's config directory
 	cmd.Flags().StringVar(&opt.Keep, "keep", "", "PostgreSQL: the file to export the replaced registry to (default in ~/.local/share/idcards)")
 	cmd.Flags().StringVar(&identityFile, "identity-file", "", "age identity (private key) file for an encrypted backup")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "passphrase for an encrypted backup, first line of this file")
-	cmd.Flags().Int64Var(&opt.SkipAhead, "skip-ahead", 0, "when the registry being replaced is missing or unreadable, move every series on by N (0 = the default 10000; -1 = none, scratch copies only)")
+	cmd.Flags().Int64Var(&opt.SkipAhead, "skip-ahead", 0, "when the registry being replaced is missing, unreadable or another registry (--other-registry), move every series on by N (0 = the default 10000; -1 = none, scratch copies only)")
 	cmd.Flags().StringVar(&opt.KeyPath, "audit-key", "", "the registry's audit chain key file (default PATH.auditkey or $IDCARDS_AUDIT_KEY)")
 	cmd.Flags().BoolVar(&opt.NewKey, "new-key", false, "the chain key is lost for good: start a new one")
 	cmd.Flags().BoolVar(&opt.OtherRegistry, "other-registry", false, "accept a backup of a different registry than the one at PATH")
