@@ -125,6 +125,73 @@ func TestVerifyAudit_DirectEdits(t *testing.T) {
 	}
 }
 
+// TestVerifyAudit_EditThenProgramWrite: an edit behind the program's back
+// stays named after the program next changes the same row (a clerk
+// promoted, then signing in; a patient renamed, then a phone edited; a
+// series rewound, then IDs issued): the program's audit row records the
+// state it found, which is not the state the chain last recorded.
+func TestVerifyAudit_EditThenProgramWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name, sql  string
+		table, key string
+		write      func(*registry.Store, context.Context) error
+	}{
+		{"ClerkPromotedThenSignsIn", `UPDATE users SET role = 'admin' WHERE username = 'clerk1'`, "users", "2", func(s *registry.Store, ctx context.Context) error {
+			_, err := s.Authenticate(ctx, "clerk1", "wrong password!")
+			if err == nil {
+				return errors.New("wrong password accepted")
+			}
+			_, err = s.Authenticate(ctx, "clerk1", goodPW)
+			return err
+		}},
+		{"PatientRenamedThenPhoneEdited", `UPDATE patients SET given_name = 'Mallory' WHERE id = 1`, "patients", "1", func(s *registry.Store, ctx context.Context) error {
+			phone := "0772123456"
+			_, _, err := s.EditPatient(ctx, registry.PatientEdit{ID: 1, Phone: &phone})
+			return err
+		}},
+		{"SeriesRewoundThenIssued", `UPDATE series SET next_seq = 1`, "series", "1", func(s *registry.Store, ctx context.Context) error {
+			_, err := s.Reserve(ctx, 2)
+			return err
+		}},
+		{"TriggersDroppedThenReopened", dropTriggerSQL("audit_state_users_upd", "users") + `; UPDATE users SET role = 'admin' WHERE username = 'clerk1'`, "users", "2", func(s *registry.Store, ctx context.Context) error {
+			s2, err := registry.Open(ctx, s.Path())
+			if err != nil {
+				return err
+			}
+			defer s2.Close()
+			_, err = s2.Authenticate(ctx, "clerk1", goodPW)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ctx, _ := stateFixture(t)
+			if _, err := s.DB().Exec(tc.sql); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.write(s, ctx); err != nil {
+				t.Logf("program write: %v", err) // refused or not, the edit must stay named
+			}
+			for range 2 { // and again after another audited write elsewhere
+				_, err := s.VerifyAudit(ctx)
+				var se *registry.StateError
+				if !errors.As(err, &se) {
+					t.Fatalf("the program's write explained the edit away: %v", err)
+				}
+				found := false
+				for _, f := range se.Findings {
+					found = found || (f.Table == tc.table && f.Key == tc.key)
+				}
+				if !found {
+					t.Fatalf("want %s %s named, got %v", tc.table, tc.key, se)
+				}
+				if err := s.SetKnownSetting(ctx, "idle_lock_minutes", "9"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // TestVerifyAudit_ReopenRestoresTriggers: a dropped trigger comes back at
 // the next open.
 func TestVerifyAudit_ReopenRestoresTriggers(t *testing.T) {
@@ -140,6 +207,11 @@ func TestVerifyAudit_ReopenRestoresTriggers(t *testing.T) {
 	defer s2.Close()
 	if _, err := s2.VerifyAudit(ctx); err != nil {
 		t.Fatalf("after reopening: %v", err)
+	}
+	// ... and the trail keeps on record that it was missing.
+	var detail string
+	if err := s2.DB().QueryRow(`SELECT detail FROM audit WHERE action = 'audit.triggers' ORDER BY seq DESC LIMIT 1`).Scan(&detail); err != nil || detail != "recreated=audit_state_patients_upd reason=missing-or-altered" {
+		t.Fatalf("no audit row names the recreated trigger: %q %v", detail, err)
 	}
 }
 

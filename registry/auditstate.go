@@ -97,7 +97,12 @@ func tableColumns(ctx context.Context, q queryer, table string) ([]string, error
 }
 
 // stateTriggers returns the trigger name → SQL of one table.
+// The update and delete triggers note, with the key, the row's canonical
+// text before the change (the first note of a transaction is kept: the
+// state before the transaction), so the audit writer can record the state
+// the program found (migration 0018).
 func stateTriggers(t protectedTable, cols []string) [][2]string {
+	before := canonExprOf(t, cols, "old.")
 	ins := fmt.Sprintf(`CREATE TRIGGER audit_state_%[1]s_ins AFTER INSERT ON %[1]s BEGIN INSERT OR IGNORE INTO audit_pending(tbl, key) VALUES ('%[1]s', new.%[2]s); END`, t.name, t.key)
 	of := ""
 	if len(t.skip) > 0 {
@@ -109,8 +114,8 @@ func stateTriggers(t protectedTable, cols []string) [][2]string {
 		}
 		of = " OF " + strings.Join(watched, ", ")
 	}
-	upd := fmt.Sprintf(`CREATE TRIGGER audit_state_%[1]s_upd AFTER UPDATE%[3]s ON %[1]s BEGIN INSERT OR IGNORE INTO audit_pending(tbl, key) VALUES ('%[1]s', old.%[2]s); INSERT OR IGNORE INTO audit_pending(tbl, key) SELECT '%[1]s', new.%[2]s WHERE new.%[2]s IS NOT old.%[2]s; END`, t.name, t.key, of)
-	del := fmt.Sprintf(`CREATE TRIGGER audit_state_%[1]s_del AFTER DELETE ON %[1]s BEGIN INSERT OR IGNORE INTO audit_pending(tbl, key) VALUES ('%[1]s', old.%[2]s); END`, t.name, t.key)
+	upd := fmt.Sprintf(`CREATE TRIGGER audit_state_%[1]s_upd AFTER UPDATE%[3]s ON %[1]s BEGIN INSERT OR IGNORE INTO audit_pending(tbl, key, old) VALUES ('%[1]s', old.%[2]s, %[4]s); INSERT OR IGNORE INTO audit_pending(tbl, key) SELECT '%[1]s', new.%[2]s WHERE new.%[2]s IS NOT old.%[2]s; END`, t.name, t.key, of, before)
+	del := fmt.Sprintf(`CREATE TRIGGER audit_state_%[1]s_del AFTER DELETE ON %[1]s BEGIN INSERT OR IGNORE INTO audit_pending(tbl, key, old) VALUES ('%[1]s', old.%[2]s, %[3]s); END`, t.name, t.key, before)
 	return [][2]string{
 		{"audit_state_" + t.name + "_ins", ins},
 		{"audit_state_" + t.name + "_upd", upd},
@@ -209,11 +214,11 @@ func (sc stateSchema) missingTriggers(ctx context.Context, q queryer) ([]string,
 }
 
 // ensureStateTriggers (re)creates every protected table's triggers that are
-// missing or differ, inside tx. It reports whether it changed any.
-func ensureStateTriggers(ctx context.Context, tx *sql.Tx, sc stateSchema) (bool, error) {
+// missing or differ, inside tx. It returns those it made.
+func ensureStateTriggers(ctx context.Context, tx *sql.Tx, sc stateSchema) ([]string, error) {
 	bad, err := sc.missingTriggers(ctx, tx)
 	if err != nil || len(bad) == 0 {
-		return false, err
+		return nil, err
 	}
 	for _, tr := range sc.triggers {
 		if !slices.Contains(bad, tr[0]) {
@@ -224,13 +229,13 @@ func ensureStateTriggers(ctx context.Context, tx *sql.Tx, sc stateSchema) (bool,
 			drop += ` ON ` + pgTriggerTable(tr[0])
 		}
 		if _, err := tx.ExecContext(ctx, drop); err != nil {
-			return false, err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, tr[1]); err != nil {
-			return false, fmt.Errorf("create trigger %s: %w", tr[0], err)
+			return nil, fmt.Errorf("create trigger %s: %w", tr[0], err)
 		}
 	}
-	return true, nil
+	return bad, nil
 }
 
 // digestLen is the digest's length: 128 bits of SHA-256, enough that no
@@ -246,13 +251,16 @@ const digestLen = 16
 // row rather than every column through the driver (a million patients).
 
 // canonExpr is the SQL expression of a row's canonical text.
-func canonExpr(t protectedTable, cols []string) string {
+func canonExpr(t protectedTable, cols []string) string { return canonExprOf(t, cols, "") }
+
+// canonExprOf is canonExpr over the columns of row (a trigger's "old.").
+func canonExprOf(t protectedTable, cols []string, row string) string {
 	var parts []string
 	for _, c := range cols {
 		if slices.Contains(t.skip, c) {
 			continue
 		}
-		q := quoteIdent(c)
+		q := row + quoteIdent(c)
 		parts = append(parts, fmt.Sprintf(`CASE WHEN %s IS NULL THEN '' ELSE '%s=' || quote(%s) || ';' END`, q, strings.ReplaceAll(c, "'", "''"), q))
 	}
 	if len(parts) == 0 {
@@ -315,6 +323,9 @@ func (s *Store) canonQueries(ctx context.Context, q queryer) (map[string]string,
 	for _, t := range protectedTables {
 		if cols := sc.cols[t.name]; cols != nil {
 			one[t.name] = canonOne(t, cols)
+			if sc.pg {
+				one[oldCanonKey+t.name] = pgCanonOfOld(t, cols) // auditstate_postgres.go
+			}
 		}
 	}
 	s.canon.version, s.canon.one = v, one
@@ -327,6 +338,11 @@ const deletedDigest = "-"
 // unexplainedMark starts a digest recorded by a baseline for a row whose
 // state no earlier audit row explained: verify keeps reporting it.
 const unexplainedMark = "!"
+
+// overwrittenMark starts a digest the recorder derives (never stored) for a
+// row the program changed from a state no audit row recorded: someone
+// edited it behind the program's back before. verify keeps reporting it.
+const overwrittenMark = "?"
 
 // stateEntry formats one "table/key=digest" entry.
 func stateEntry(b []byte, table, key, digest string) []byte {
@@ -362,10 +378,22 @@ func parseState(state string, fn func(table, key, digest string)) error {
 	return nil
 }
 
+// beforeSep separates, in a state entry's digest, the state the row was
+// left in from the state the program found it in
+// ("patients/12=<after><<before>", migration 0018): verify names a row
+// whose state before a program change is not the one last recorded.
+const beforeSep = '<'
+
+// oldCanonKey prefixes, in canonQueries' map, a table's query that turns a
+// trigger's note of the old row into its canonical text (PostgreSQL only;
+// SQLite's triggers note the canonical text itself).
+const oldCanonKey = "old:"
+
 const (
-	qPendingList  = `SELECT tbl, key FROM audit_pending ORDER BY tbl, key`
-	qPendingClear = `DELETE FROM audit_pending`
-	qPendingAny   = `SELECT EXISTS (SELECT 1 FROM audit_pending)`
+	qPendingBefore = `SELECT tbl, key, old FROM audit_pending ORDER BY tbl, key`
+	qPendingList   = `SELECT tbl, key FROM audit_pending ORDER BY tbl, key`
+	qPendingClear  = `DELETE FROM audit_pending`
+	qPendingAny    = `SELECT EXISTS (SELECT 1 FROM audit_pending)`
 )
 
 // foldState digests every row the transaction changed so far and clears
@@ -374,7 +402,10 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 	if !s.hasPending {
 		return "", nil
 	}
-	type pk struct{ tbl, key string }
+	type pk struct {
+		tbl, key string
+		old      sql.NullString
+	}
 	var pending []pk
 	// After open, through statements prepared once (an import folds a
 	// million times); inside the migration transaction, directly.
@@ -388,13 +419,24 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 		}
 		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	rows, err := query(qPendingList)
+	// Inside the migration transaction audit_pending may not have its old
+	// column yet, and the migrations' own changes are explained by the
+	// registry.migrate row: no state before is recorded.
+	list := qPendingList
+	if s.stateReady {
+		list = qPendingBefore
+	}
+	rows, err := query(list)
 	if err != nil {
 		return "", err
 	}
 	for rows.Next() {
 		var p pk
-		if err := rows.Scan(&p.tbl, &p.key); err != nil {
+		dst := []any{&p.tbl, &p.key}
+		if s.stateReady {
+			dst = append(dst, &p.old)
+		}
+		if err := rows.Scan(dst...); err != nil {
 			rows.Close()
 			return "", err
 		}
@@ -431,6 +473,19 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 		rr.Close()
 		if err := rr.Err(); err != nil {
 			return "", err
+		}
+		if s.stateReady {
+			before := deletedDigest // inserted: there was no row
+			if p.old.Valid {
+				canon := p.old.String
+				if oq, ok := one[oldCanonKey+p.tbl]; ok {
+					if err := tx.QueryRowContext(ctx, oq, canon).Scan(&canon); err != nil {
+						return "", err
+					}
+				}
+				before = digestOf(&h, p.tbl, canon)
+			}
+			d += string(beforeSep) + before
 		}
 		b = stateEntry(b, p.tbl, p.key, d)
 	}
@@ -551,7 +606,7 @@ func (s *Store) baseline(ctx context.Context, tx *sql.Tx, sc stateSchema, reason
 			d := digestOf(&h, t.name, canon)
 			if prior != nil && !prior.changed[t.name][key] {
 				old := digestOf(&h, t.name, oldCanon)
-				if r, ok := prior.rec.get(t.name, key); !ok || (r.digest != old && r.digest != d) || strings.HasPrefix(r.digest, unexplainedMark) {
+				if r, ok := prior.rec.get(t.name, key); !ok || (r.digest != old && r.digest != d) || unexplained(r.digest) {
 					d = unexplainedMark + d
 				}
 			}
@@ -682,8 +737,28 @@ func (r *stateRecorder) add(seq int64, state string) error {
 		if m == nil || table != last {
 			m, last = r.table(table), table
 		}
+		if i := strings.IndexByte(digest, beforeSep); i >= 0 {
+			// The program changed the row: from the state last recorded?
+			after, before := digest[:i], digest[i+1:]
+			prev, ok := m[key]
+			switch {
+			case ok && unexplained(prev.digest):
+				after = prev.digest[:1] + after // still unexplained
+			case before == deletedDigest && (!ok || prev.digest == deletedDigest):
+			case ok && prev.digest == before:
+			default:
+				after = overwrittenMark + after
+			}
+			digest = after
+		}
 		m[key] = recorded{digest: digest, seq: seq}
 	})
+}
+
+// unexplained reports whether a recorded digest carries a mark that keeps
+// verify naming the row.
+func unexplained(d string) bool {
+	return strings.HasPrefix(d, unexplainedMark) || strings.HasPrefix(d, overwrittenMark)
 }
 
 func (r *stateRecorder) get(table, key string) (recorded, bool) {
@@ -733,6 +808,9 @@ func checkState(ctx context.Context, q queryer, rec *stateRecorder) (*StateError
 			case strings.HasPrefix(r.digest, unexplainedMark):
 				se.Findings = append(se.Findings, StateFinding{Table: t.name, Key: key, Seq: r.seq,
 					Reason: fmt.Sprintf("its state was already unexplained when audit row %d re-baselined the table", r.seq)})
+			case strings.HasPrefix(r.digest, overwrittenMark):
+				se.Findings = append(se.Findings, StateFinding{Table: t.name, Key: key, Seq: r.seq,
+					Reason: fmt.Sprintf("changed behind the program's back before the program changed it again (by audit row %d, at the latest)", r.seq)})
 			case r.digest == deletedDigest:
 				se.Findings = append(se.Findings, StateFinding{Table: t.name, Key: key, Seq: r.seq,
 					Reason: fmt.Sprintf("audit row %d recorded it as deleted: re-inserted behind the program's back", r.seq)})
@@ -753,11 +831,14 @@ func checkState(ctx context.Context, q queryer, rec *stateRecorder) (*StateError
 			continue
 		}
 		for key, r := range m {
-			if r.digest == deletedDigest {
+			reason := fmt.Sprintf("deleted behind the program's back (audit row %d recorded it)", r.seq)
+			switch {
+			case r.digest == deletedDigest:
 				continue
+			case unexplained(r.digest) && r.digest[1:] == deletedDigest:
+				reason = fmt.Sprintf("its state was unexplained (changed behind the program's back) when the program deleted it (audit row %d)", r.seq)
 			}
-			gone = append(gone, StateFinding{Table: table, Key: key, Seq: r.seq,
-				Reason: fmt.Sprintf("deleted behind the program's back (audit row %d recorded it)", r.seq)})
+			gone = append(gone, StateFinding{Table: table, Key: key, Seq: r.seq, Reason: reason})
 		}
 	}
 	sort.Slice(gone, func(i, j int) bool {

@@ -54,3 +54,10 @@ func pgTriggerTable(name string) string {
 	}
 	return t
 }
+
+// pgCanonOfOld is the query that turns a trigger's note of an old row
+// (to_jsonb(OLD)::text, migration 0018) into the row's canonical text, the
+// same text canonOne builds from the table.
+func pgCanonOfOld(t protectedTable, cols []string) string {
+	return `SELECT ` + canonExpr(t, cols) + ` FROM jsonb_populate_record(NULL::` + quoteIdent(t.name) + `, CAST(? AS jsonb))`
+}

@@ -42,7 +42,8 @@ func (s *Store) upgradeAudit(ctx context.Context, tx *sql.Tx, applied []string) 
 	if err != nil {
 		return err
 	}
-	if _, err := ensureStateTriggers(ctx, tx, sc); err != nil {
+	remade, err := ensureStateTriggers(ctx, tx, sc)
+	if err != nil {
 		return err
 	}
 	s.hasPending = true
@@ -68,6 +69,18 @@ func (s *Store) upgradeAudit(ctx context.Context, tx *sql.Tx, applied []string) 
 	}
 	if regID != "" && s.key.Registry != regID {
 		return idcards.Errorf(idcards.Conflict, "the audit chain key at %s belongs to registry %s, not to this one (%s): point IDCARDS_AUDIT_KEY at this registry's key", s.key.Path, s.key.Registry, regID)
+	}
+	if len(remade) > 0 {
+		// A trigger missing or altered when the registry was opened: the
+		// program's own upgrade (a migration applied now), or someone's
+		// doing, which this row keeps on record after the trigger is back.
+		reason := "missing-or-altered"
+		if len(applied) > 0 {
+			reason = "upgrade"
+		}
+		if err := s.insertAudit(ctx, tx, "system:idcards", "audit.triggers", "", "recreated="+strings.Join(remade, ",")+" reason="+reason); err != nil {
+			return err
+		}
 	}
 	fp := sc.fingerprint()
 	if last, colspec, err := lastFingerprint(ctx, tx); err != nil {
