@@ -117,10 +117,20 @@ func (a *app) printReport(what string, r registry.BackupReport) {
 	if r.SHA256 != "" {
 		a.printf("  sha256     %s (%d bytes, encrypted: %t)\n", r.SHA256, r.Bytes, r.Encrypted)
 	}
-	a.printf("  integrity  %s\n  audit      %d rows, chain verified, head %s\n", r.Integrity, r.AuditRows, r.AuditHead)
-	if r.Unexplained > 0 {
+	linksOnly := r.Restore != nil && r.Restore.NewKey
+	if linksOnly {
+		// The old key is lost: a forger could have recomputed every
+		// unkeyed hash and digest, so nothing here proves the rows unedited.
+		a.printf("  integrity  %s\n  audit      %d rows, links checked only (no key to verify them with: --new-key), head %s\n", r.Integrity, r.AuditRows, r.AuditHead)
+	} else {
+		a.printf("  integrity  %s\n  audit      %d rows, chain verified, head %s\n", r.Integrity, r.AuditRows, r.AuditHead)
+	}
+	switch {
+	case r.Unexplained > 0:
 		a.printf("  WARNING    %d rows were changed behind the program's back (see `idcards audit verify`); kept as they are\n", r.Unexplained)
-	} else if r.StateRows > 0 {
+	case r.StateRows > 0 && linksOnly:
+		a.printf("  state      %d protected rows match the digests their audit rows hold (not proof without the old key)\n", r.StateRows)
+	case r.StateRows > 0:
 		a.printf("  state      %d protected rows match their audit rows\n", r.StateRows)
 	}
 	keys := make([]string, 0, len(r.Counts))
