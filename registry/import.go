@@ -386,6 +386,15 @@ func (im *importer) resolveMRN(ctx context.Context, line int, col, raw string) (
 			r.mrn, r.seriesID, r.seq, matched = mrn, c.id, seq, true
 			break
 		}
+		// An ID of this series' shape whose check character is wrong is
+		// one of our own numbers mistyped, whatever the legacy flags say:
+		// kept, it would file a patient under a typo of another's card
+		// (and the series would later issue the right number to someone
+		// else).
+		var pe *barcode.ParseError
+		if errors.As(err, &pe) && pe.Status == idcards.StatusInvalidCheck {
+			return r, bad("%s has this registry's prefix %s but a wrong check character (probably a typo): check the number on the card (the legacy flags do not apply to this registry's own IDs)", raw, c.codec.Prefix)
+		}
 		if !im.opts.LegacyUnchecked && im.legacy == nil {
 			return r, bad("%s has this registry's prefix %s but %v", raw, c.codec.Prefix, err)
 		}

@@ -205,6 +205,9 @@ func TestPatients_ImportRefusals(t *testing.T) {
 		{"duplicate in file", "mrn,given_name\nOLD1,A\nOLD1,B\n", "row 3, column mrn: OLD1 is also on row 2", []string{"--legacy-unchecked"}},
 		{"taken in registry", "mrn,given_name\n" + mrn1 + ",Someone Else\n", "already belongs to another patient", nil},
 		{"bad check", "mrn,given_name\n" + mrn1[:len(mrn1)-1] + "0,X\n", "has this registry's prefix", nil},
+		// A typo of one of our own cards is not a legacy ID, whatever the flags.
+		{"bad check, legacy unchecked", "mrn,given_name\n" + mrn1[:len(mrn1)-1] + "0,X\n", "wrong check character", []string{"--legacy-unchecked"}},
+		{"bad check, legacy scheme", "mrn,given_name\n" + mrn1[:len(mrn1)-1] + "0,X\n", "wrong check character", []string{"--legacy-scheme", "luhn"}},
 		{"ten MB line", "given_name\n" + strings.Repeat("a", 10<<20) + "\n", "line 2 is longer than 256 KiB", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
