@@ -110,6 +110,37 @@ func (s *Store) searchWords(ctx context.Context, text string, limit int) ([]idca
 		conds = append(conds, `(name_norm LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\' OR given_key = ? OR family_key = ?)`)
 		args = append(args, "%"+esc+"%", "%"+esc+"%", nonEmpty(gk), nonEmpty(fk))
 	}
+	return s.patientsWhere(ctx, conds, args, limit)
+}
+
+// SearchNames finds patients for a FHIR name search (PDQm ITI-78 family,
+// given): every word of given and family must be part of the patient's
+// folded names or sound like one of them (the phonetic keys), newest
+// first, at most limit. The duplicate check cannot answer a search: it
+// lists only the records likely to be the person, and a common name
+// spreads that likelihood over all its namesakes, so a client would hear
+// "nobody" for a registered patient.
+func (s *Store) SearchNames(ctx context.Context, given, family string, limit int) ([]idcards.Patient, error) {
+	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
+		return nil, err
+	}
+	var conds []string
+	var args []any
+	for _, raw := range strings.Fields(given + " " + family) {
+		w := match.Fold(raw)
+		if w == "" {
+			continue
+		}
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)
+		gk, fk := s.keys(w, w)
+		conds = append(conds, `(name_norm LIKE ? ESCAPE '\' OR given_key = ? OR family_key = ?)`)
+		args = append(args, "%"+esc+"%", nonEmpty(gk), nonEmpty(fk))
+	}
+	return s.patientsWhere(ctx, conds, args, limit)
+}
+
+// patientsWhere reads the patients meeting every condition, newest first.
+func (s *Store) patientsWhere(ctx context.Context, conds []string, args []any, limit int) ([]idcards.Patient, error) {
 	if len(conds) == 0 {
 		return nil, nil
 	}

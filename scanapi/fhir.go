@@ -40,6 +40,10 @@ import (
 type FHIRRegistry interface {
 	// Candidates is the desk's duplicate-aware patient search.
 	Candidates(ctx context.Context, np registry.NewPatient, limit int) ([]idcards.Candidate, error)
+	// SearchNames lists every patient the name words fit (part of a name
+	// or sounding alike), newest first: the namesakes Candidates leaves
+	// out because none of them alone is likely to be the person.
+	SearchNames(ctx context.Context, given, family string, limit int) ([]idcards.Patient, error)
 	// PatientRecord and PatientRecordByUUID read a patient's record;
 	// details (names, sex, birth date, phone) only when asked for.
 	PatientRecord(ctx context.Context, patientID int64, details bool) (registry.PatientRecord, error)
@@ -289,6 +293,9 @@ type fhirHit struct {
 	rec   *registry.PatientRecord // loaded for the page (or earlier)
 	score float64
 	grade string // match-grade: certain, probable, possible
+	// named: found by the name search alone, not scored by the matcher
+	// (no search.score; birthdate and gender filter it exactly).
+	named bool
 }
 
 // fhirSearch is PDQm ITI-78: GET /fhir/Patient and POST /fhir/Patient/_search.
@@ -360,10 +367,14 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request) {
 			h.rec = &rec
 		}
 		score := h.score
+		search := &EntrySearch{Mode: "match", Score: &score, Extension: []Extension{{URL: "http://hl7.org/fhir/StructureDefinition/match-grade", ValueCode: h.grade}}}
+		if h.named {
+			search = &EntrySearch{Mode: "match"} // the names fit; not weighed as one person
+		}
 		b.Entry = append(b.Entry, BundleEntry{
 			FullURL:  base + "/Patient/" + h.rec.Patient.UUID,
 			Resource: fhirPatient(ctx, *h.rec, sys, q.Domains),
-			Search:   &EntrySearch{Mode: "match", Score: &score, Extension: []Extension{{URL: "http://hl7.org/fhir/StructureDefinition/match-grade", ValueCode: h.grade}}},
+			Search:   search,
 		})
 		if q.Demographic() || len(q.Identifiers) == 0 {
 			// Who was shown to whom: the record's MRN (no patient data).
@@ -478,11 +489,45 @@ func (s *Server) fhirFind(r *http.Request, q *searchQuery, sys string, warnings 
 		// the desk shows the best-fitting of several probable records of
 		// one person first, which may hold the lower score.
 		sort.SliceStable(found, func(i, j int) bool { return found[i].score > found[j].score })
+		// Then every other patient the names fit: a search must list a
+		// common name's namesakes, each too unlikely alone for the
+		// duplicate check to show. Merged records only when asked for
+		// (active=false), as the duplicate check never lists them.
+		if len(found) < maxMatches {
+			var given, family string
+			if q.Given != nil {
+				given = q.Given.Value
+			}
+			if q.Family != nil {
+				family = q.Family.Value
+			}
+			named, err := s.fhir.reg.SearchNames(ctx, given, family, maxMatches)
+			if err != nil {
+				return nil, 0, "", err
+			}
+			seen := make(map[int64]bool, len(found))
+			for _, h := range found {
+				seen[h.id] = true
+			}
+			for _, p := range named {
+				if seen[p.ID] || (p.MergedInto != 0 && q.Active == nil) || !keep(p, q, true) {
+					continue
+				}
+				h := &fhirHit{id: p.ID, p: p, named: true}
+				if prev := byID[p.ID]; prev != nil {
+					h.rec = prev.rec
+				}
+				found = append(found, h)
+				if len(found) == maxMatches {
+					break
+				}
+			}
+		}
 		intersect(found)
 	}
 	for _, id := range order {
 		h := byID[id]
-		if keep(h.p, q, filterEq) {
+		if keep(h.p, q, filterEq || h.named) {
 			hits = append(hits, h)
 		}
 	}

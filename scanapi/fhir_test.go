@@ -2,6 +2,7 @@ package scanapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -438,6 +439,47 @@ func TestFHIR_Paging(t *testing.T) {
 	zero := decode(t, fhirDo(h, "GET", "/fhir/Patient?family=Achieng&given=Grace&_count=0", f.patientTok, nil, "").body)
 	if zero["total"] != float64(len(want)) || len(zero.patients()) != 0 {
 		t.Errorf("_count=0: want the total only: %s", mustJSON(zero))
+	}
+}
+
+// TestFHIR_NameSearchListsNamesakes: a search by name lists every patient
+// the names fit, not only those the duplicate check finds likely to be the
+// person: nine John Okellos spread that likelihood so thin that none was
+// listed, and a client heard "nobody" for registered patients. One name
+// alone finds too; merged records only with active=false.
+func TestFHIR_NameSearchListsNamesakes(t *testing.T) {
+	f := newFHIRFixture(t)
+	for i := range 9 {
+		np := registry.NewPatient{GivenName: "John", FamilyName: "Okello", Sex: "M", BirthDate: fmt.Sprintf("%d-03-0%d", 1950+7*i, 1+i%9)}
+		if _, _, err := f.store.Register(f.ctx, registry.Registration{Patient: np, Decision: "test: namesakes"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newServer(t, f.fixture, scanapi.Config{}).Handler()
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"family=Okello&given=John", 9},
+		{"family=okello", 10}, // and the fixture's "Okello Peter": names are often written swapped
+		{"given=John", 9},
+		{"family=Okello&given=John&birthdate=ge1990", 3}, // 1992, 1999, 2006
+		{"family=Okello&birthdate=1957", 1},
+		{"family=Okello&gender=female", 0},
+		{"family:exact=Okello", 9},
+		{"family:exact=okello", 0},
+		{"family=Achieng", 3},              // with Acheng (sounds alike); the merged record is left out ...
+		{"family=Achieng&active=false", 1}, // ... unless asked for
+		{"family=Achieng&given=Grace&active=true", 3},
+	} {
+		r := fhirDo(h, "GET", "/fhir/Patient?"+tc.query, f.patientTok, nil, "")
+		if r.code != 200 {
+			t.Fatalf("%s: %d %s", tc.query, r.code, r.body)
+		}
+		validFHIR(t, r.body)
+		if got := len(decode(t, r.body).patients()); got != tc.want {
+			t.Errorf("%s: %d patients, want %d\n%s", tc.query, got, tc.want, r.body)
+		}
 	}
 }
 
