@@ -230,6 +230,11 @@ type mirrored struct {
 	m *registry.Mirror
 }
 
+// /fhir/ is served only when the registry given to scanapi is a
+// FHIRRegistry: a method missing here would silently turn it off.
+var _ scanapi.FHIRRegistry = mirrored{}
+var _ scanapi.FHIRRegistry = (*registry.Store)(nil)
+
 func (r mirrored) VerifyScan(ctx context.Context, raw string, withPatient bool) (idcards.Verification, error) {
 	return r.m.VerifyScan(ctx, raw, withPatient)
 }
