@@ -284,7 +284,9 @@ const (
 	qFindMRN     = `SELECT state, coalesce(patient_id,0) FROM identifiers WHERE mrn = ?`
 	qExternal    = `SELECT count(*) FROM external_identifiers WHERE identifier = ?`
 	qByUUID      = `SELECT ` + patientCols + ` FROM patients WHERE uuid = ?`
-	qIdentical   = `SELECT id FROM patients WHERE name_norm = ? AND coalesce(birth_date,'') = ? AND sex = ? AND coalesce(phone,'') = ? AND coalesce(village,'') = ? AND given_name = ? AND family_name = ? LIMIT 1`
+	qSameAs      = `SELECT id FROM patients WHERE name_norm = ? AND coalesce(birth_date,'') = ? AND sex = ? AND coalesce(phone,'') = ? AND coalesce(village,'') = ? AND given_name = ? AND family_name = ?`
+	qIdentical   = qSameAs + ` LIMIT 1`
+	qIdenticalID = qSameAs + ` AND id = ?`
 	qInsPatient  = `INSERT INTO patients(uuid, given_name, family_name, sex, birth_date, birth_date_estimated, birth_year, phone, phone_suffix, village, given_key, family_key, name_norm, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
 	qInsID       = `INSERT INTO identifiers(mrn, series_id, seq, state, patient_id, legacy, issued_at, issued_by, assigned_at) VALUES (?,?,?,'active',?,1,?,?,?)`
 	qEnqueue     = `INSERT INTO outbox(kind, patient_id, mrn, created_at) VALUES (?,?,?,?)`
@@ -317,7 +319,7 @@ func (s *Store) newImporter(ctx context.Context, tx *sql.Tx, actor string, opts 
 		im.codecs = append(im.codecs, r)
 	}
 	rows.Close()
-	for _, q := range []string{qFindMRN, qExternal, qByUUID, qIdentical, qInsPatient, qInsID, qEnqueue, qPatientMRNs} {
+	for _, q := range []string{qFindMRN, qExternal, qByUUID, qIdentical, qIdenticalID, qInsPatient, qInsID, qEnqueue, qPatientMRNs} {
 		st, err := tx.PrepareContext(ctx, q)
 		if err != nil {
 			im.close()
@@ -461,10 +463,38 @@ func (im *importer) row(ctx context.Context, row ImportRow) (RowOutcome, error) 
 		}
 		ids = append(ids, r)
 	}
-	// Is this patient already here (a re-run)?
-	existing, err := im.findSame(ctx, row, np)
+	// Is this patient already here (a re-run)? The record holding one of
+	// the row's IDs first: identical records may be several people.
+	var owner int64
+	for _, r := range ids {
+		if r.existing != 0 {
+			owner = r.existing
+			break
+		}
+	}
+	existing, err := im.findSame(ctx, row, np, owner)
 	if err != nil {
 		return out, err
+	}
+	if existing != 0 && len(ids) > 0 {
+		// Identical details but none of the row's IDs, while the record
+		// holds IDs of its own: two register entries, each with its own
+		// card (two John Okellos born in 1990), not a re-run. Imported as
+		// a patient of its own; the duplicate check puts the pair on the
+		// review list, where a supervisor merges them if they are one.
+		shared := false
+		for _, r := range ids {
+			shared = shared || r.existing == existing
+		}
+		if !shared {
+			var held int
+			if err := im.tx.QueryRowContext(ctx, `SELECT count(*) FROM identifiers WHERE patient_id = ? AND state = 'active'`, existing).Scan(&held); err != nil {
+				return out, err
+			}
+			if held > 0 {
+				existing = 0
+			}
+		}
 	}
 	for _, r := range ids {
 		if r.existing != 0 && r.existing != existing {
@@ -520,8 +550,9 @@ func (im *importer) row(ctx context.Context, row ImportRow) (RowOutcome, error) 
 }
 
 // findSame returns the id of a patient identical to the row (by UUID when
-// the row has one, else by every demographic field), or 0.
-func (im *importer) findSame(ctx context.Context, row ImportRow, np NewPatient) (int64, error) {
+// the row has one, else by every demographic field), or 0; owner, when not
+// 0, is the record holding one of the row's IDs, preferred when identical.
+func (im *importer) findSame(ctx context.Context, row ImportRow, np NewPatient, owner int64) (int64, error) {
 	if row.UUID != "" {
 		p, err := scanPatient(im.stmts[qByUUID].QueryRowContext(ctx, row.UUID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -540,7 +571,14 @@ func (im *importer) findSame(ctx context.Context, row ImportRow, np NewPatient) 
 		sex = idcards.SexUnknown
 	}
 	var id int64
-	err := im.stmts[qIdentical].QueryRowContext(ctx, FoldName(np.GivenName+" "+np.FamilyName), np.BirthDate, string(sex), np.Phone, np.Village, np.GivenName, np.FamilyName).Scan(&id)
+	args := []any{FoldName(np.GivenName + " " + np.FamilyName), np.BirthDate, string(sex), np.Phone, np.Village, np.GivenName, np.FamilyName}
+	if owner != 0 {
+		err := im.stmts[qIdenticalID].QueryRowContext(ctx, append(args, owner)...).Scan(&id)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return id, err
+		}
+	}
+	err := im.stmts[qIdentical].QueryRowContext(ctx, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

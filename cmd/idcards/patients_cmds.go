@@ -398,7 +398,10 @@ and names the row (the spreadsheet row: header = 1), the column and the
 problem. With --skip-bad --rejects FILE the good rows are imported and every
 refused row is written to FILE with its reason; fix that file and import it.
 Re-running an import is safe: a row identical to a patient already present
-(same uuid, or same names, sex, birth date, phone and village) is skipped.
+(same uuid, or same names, sex, birth date, phone and village) is skipped —
+unless its IDs are all new and the record holds IDs of its own: that is
+another register entry, imported as a patient of its own, the pair going to
+the review list (idcards patients review).
 --dry-run checks everything and prints what each row would do, writing
 nothing. Rows without an ID are registered without one unless --issue-missing.
 

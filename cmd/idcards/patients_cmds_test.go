@@ -229,6 +229,37 @@ func mustMRN(t *testing.T, db string) string {
 	return strings.TrimSpace(out)
 }
 
+// TestPatients_ImportTwoEntriesTwoPatients: two register entries with the
+// same details and each its own ID are two patients (two John Okellos born
+// in 1990), not one record with two IDs: the pair goes to the review list.
+// Re-running the file finds both present; an ID added to a row of a record
+// that holds it already is added to that record (a fixed file).
+func TestPatients_ImportTwoEntriesTwoPatients(t *testing.T) {
+	db := newRegistry(t)
+	c, _ := barcode.NewCodec(idcards.Format{Prefix: "12", Width: 7, Scheme: "luhn"})
+	a, _ := c.Make(11)
+	b, _ := c.Make(12)
+	extra, _ := c.Make(13)
+	body := "mrn,given_name,family_name,sex,birth_date\n" + a + ",John,Okello,M,1990\n" + b + ",John,Okello,M,1990\n"
+	file := writeFile(t, "f.csv", body)
+	out, _, err := patientsCLI(t, db, "", "patients", "import", file)
+	if err != nil || !strings.Contains(out, "2 rows: 2 imported, 0 already present") || !strings.Contains(out, "1 probable") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, _, err = patientsCLI(t, db, "", "patients", "import", file)
+	if err != nil || !strings.Contains(out, "2 rows: 0 imported, 2 already present") {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+	fixed := writeFile(t, "g.csv", "mrn,other_mrns,given_name,family_name,sex,birth_date\n"+b+","+extra+",John,Okello,M,1990\n")
+	if out, _, err = patientsCLI(t, db, "", "patients", "import", fixed); err != nil || !strings.Contains(out, "1 rows: 0 imported, 1 already present") {
+		t.Fatalf("fixed file: %v\n%s", err, out)
+	}
+	out, _, err = patientsCLI(t, db, "", "patients", "show", extra)
+	if err != nil || !strings.Contains(out, b) || strings.Contains(out, a) {
+		t.Fatalf("the added ID is not on the record holding %s:\n%s %v", b, out, err)
+	}
+}
+
 func TestPatients_ImportSkipsFutureSequence(t *testing.T) {
 	db := newRegistry(t)
 	// Legacy IDs of this registry's own series, ahead of the sequence.
