@@ -46,12 +46,13 @@ const (
 	PermSync        Permission = "sync"
 	PermOverride    Permission = "override_flood_cap"
 	PermBackup      Permission = "backup"
+	PermExport      Permission = "export_patients" // every patient's details at once (audited)
 )
 
 var rolePerms = map[Role][]Permission{
 	RoleClerk:      {PermVerify, PermReadPatient, PermRegister, PermIssue, PermPrintCard, PermReplace},
 	RolePrinter:    {PermVerify, PermReadPatient, PermReserve, PermPrintCard, PermPrintBatch},
-	RoleSupervisor: {PermVerify, PermReadPatient, PermRegister, PermIssue, PermPrintCard, PermReplace, PermVoid, PermMerge, PermResolve, PermReadAudit, PermOverride, PermSync},
+	RoleSupervisor: {PermVerify, PermReadPatient, PermRegister, PermIssue, PermPrintCard, PermReplace, PermVoid, PermMerge, PermResolve, PermReadAudit, PermOverride, PermSync, PermExport},
 	RoleAdmin:      {PermVerify, PermUsers, PermTokens, PermSettings, PermReadAudit, PermBackup, PermImport, PermSync, PermReserve},
 	RoleSystem:     {PermVerify, PermReadPatient, PermSync},
 }

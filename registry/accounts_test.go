@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -341,6 +342,18 @@ func TestPermissions(t *testing.T) {
 		}},
 		"Approvals": {idcards.PermOverride, func(ctx context.Context, s *registry.Store) error { _, err := s.Approvals(ctx, true); return err }},
 		"Reserve":   {idcards.PermReserve, func(ctx context.Context, s *registry.Store) error { _, err := s.Reserve(ctx, 1); return err }},
+		"Export": {idcards.PermExport, func(ctx context.Context, s *registry.Store) error {
+			n, err := s.Export(ctx, func(idcards.Patient, []string) error { return nil })
+			if err == nil {
+				// Every export is on record, with what it wrote.
+				var detail string
+				s.DB().QueryRow(`SELECT detail FROM audit WHERE action = 'patients.export' ORDER BY seq DESC LIMIT 1`).Scan(&detail)
+				if n != 1 || detail != "rows=1" {
+					return fmt.Errorf("export of %d rows audited as %q", n, detail)
+				}
+			}
+			return err
+		}},
 	}
 	for _, role := range idcards.Roles {
 		for name, act := range actions {

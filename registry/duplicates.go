@@ -114,8 +114,9 @@ type ScanSummary struct {
 // each pair at or above opts.Min in the review list (match_pairs). Pairs a
 // supervisor already judged "not the same person" stay judged: they are
 // never raised again. Near-linear: the work is records × keys × Window.
+// It is a supervisor's work (merge): it fills the review list.
 func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSummary, error) {
-	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
+	if _, err := idcards.Require(ctx, idcards.PermMerge); err != nil {
 		return ScanSummary{}, err
 	}
 	return s.scanDuplicates(ctx, opts)

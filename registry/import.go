@@ -668,10 +668,23 @@ func (w *auditWriter) close() { w.ins.Close() }
 // Export calls fn for every patient, in registration order, with their
 // active (not voided) MRNs sorted. It streams: memory does not grow with
 // the registry.
-func (s *Store) Export(ctx context.Context, fn func(p idcards.Patient, mrns []string) error) (int, error) {
-	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
+//
+// Only a supervisor (export_patients) exports: every patient's details at
+// once is not a desk task. Each export is audited (patients.export, with
+// the rows written), also one that stopped half-way.
+func (s *Store) Export(ctx context.Context, fn func(p idcards.Patient, mrns []string) error) (n int, err error) {
+	if _, err := idcards.Require(ctx, idcards.PermExport); err != nil {
 		return 0, err
 	}
+	defer func() {
+		detail := fmt.Sprintf("rows=%d", n)
+		if err != nil {
+			detail += " incomplete=true"
+		}
+		if aerr := s.Audit(context.WithoutCancel(ctx), "patients.export", "", detail); aerr != nil && err == nil {
+			err = aerr
+		}
+	}()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+patientCols+`,
 		coalesce((SELECT group_concat(mrn, ' ' ORDER BY mrn) FROM identifiers i WHERE i.patient_id = patients.id AND i.state = 'active'), '')
 		FROM patients ORDER BY id`)
@@ -679,7 +692,7 @@ func (s *Store) Export(ctx context.Context, fn func(p idcards.Patient, mrns []st
 		return 0, fmt.Errorf("registry: export: %w", err)
 	}
 	defer rows.Close()
-	n := 0
+	n = 0
 	for rows.Next() {
 		var p idcards.Patient
 		var sex, created, mrns string

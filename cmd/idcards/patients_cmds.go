@@ -24,7 +24,7 @@ func (a *app) patientsCmd() *cobra.Command {
 		Short: "Add, import, show, search and export patient records",
 		Long: `Patient records from the command line: register one patient (add), bring in a
 legacy register (import), look patients up (show, search) and get every record
-out again (export, which imports back unchanged).`,
+out again (export: every patient and their active IDs).`,
 	}
 	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsMatchEvalCmd(), a.patientsMatchTrainCmd(), a.patientsReviewCmd(), a.patientsIssueCmd(), a.patientsEditCmd())
 	return cmd
@@ -417,8 +417,7 @@ run checks each row against the registry as it is (not against the file's
 other rows) and lists the rows that look like registered patients.`,
 		Example: `  idcards patients import register.csv --dry-run
   idcards patients import register.csv --map "Nom=family_name" --map "Prénom=given_name" --date-format DD/MM/YYYY --legacy-unchecked
-  idcards patients import register.csv --skip-bad --rejects rejected.csv
-  idcards patients export --out all.csv && idcards --db new.db patients import all.csv`,
+  idcards patients import register.csv --skip-bad --rejects rejected.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.SkipBad != (rejects != "") {
@@ -538,13 +537,22 @@ other rows) and lists the rows that look like registered patients.`,
 			}
 			a.printf("%s%d rows: %d imported, %d already present, %d rejected; %d IDs recorded, %d issued\n", prefix, sum.Rows, sum.Imported, sum.Existing, sum.Rejected, sum.LegacyIDs, sum.Issued)
 			if ch := sum.Check; ch != nil && ch.DryRun {
+				// Which registered patient a row looks like is patient data:
+				// an admin (import, but not read_patient) learns only that
+				// the row looks like someone registered.
+				_, readErr := idcards.Require(ctx, idcards.PermReadPatient)
 				for _, l := range ch.LookAlikes {
 					c := l.Candidates[0]
+					row := printable(strings.TrimSpace(l.Patient.GivenName + " " + l.Patient.FamilyName))
+					if readErr != nil {
+						a.printf("row %s: %s looks like a registered patient (%s %.2f; who is for a supervisor to see)\n", registry.Thousands(l.Line), row, c.Level, c.Score)
+						continue
+					}
 					mrn := strings.Join(c.MRNs, "/")
 					if mrn == "" {
 						mrn = "(no ID)"
 					}
-					a.printf("row %s: %s looks like %s %s (%s %.2f)\n", registry.Thousands(l.Line), printable(strings.TrimSpace(l.Patient.GivenName+" "+l.Patient.FamilyName)),
+					a.printf("row %s: %s looks like %s %s (%s %.2f)\n", registry.Thousands(l.Line), row,
 						mrn, printable(c.Patient.DisplayName()), c.Level, c.Score)
 				}
 				a.printf("duplicate check (dry run: each row against the registry as it is, not against the file's other rows): %d of %d rows look like registered patients (%d probable)", ch.Pairs, ch.Checked, ch.Probable)
@@ -656,11 +664,16 @@ func (a *app) patientsExportCmd() *cobra.Command {
 	var format, out string
 	cmd := &cobra.Command{
 		Use:   "export [--format csv|jsonl] [--out FILE]",
-		Short: "Write every patient with their MRNs (imports back unchanged)",
+		Short: "Write every patient with their active MRNs (supervisor; audited)",
 		Long: `Write every patient, in registration order, one per row: mrn (the first of
 their active IDs), other_mrns (the rest, ";"-separated), names, sex, birth date,
 estimated flag, phone, village and uuid. Voided IDs are left out. The output
-imports back unchanged with ` + "`idcards patients import`" + `. With --out the file
+imports back with ` + "`idcards patients import`" + ` (the same patients and IDs). It is
+not a copy of the registry: reserved IDs not yet given to a patient, voided
+IDs, cards and merges are not in it, so a registry made from it could issue a
+pre-printed card's number again; to move a whole registry use idcards backup
+and restore, or idcards migrate. A supervisor's work (every patient's details
+at once); each export is audited with the rows written. With --out the file
 is written beside the target and renamed into place only when complete.`,
 		Example: `  idcards patients export --out patients.csv
   idcards patients export --format jsonl | gzip > patients.jsonl.gz`,
