@@ -119,7 +119,12 @@ func (s *Store) ScanDuplicates(ctx context.Context, opts ScanOptions) (ScanSumma
 	if _, err := idcards.Require(ctx, idcards.PermMerge); err != nil {
 		return ScanSummary{}, err
 	}
-	return s.scanDuplicates(ctx, opts)
+	sum, err := s.scanDuplicates(ctx, opts)
+	if err == nil && len(opts.Involving) == 0 {
+		// Every patient was checked: an interrupted import's check too.
+		err = s.tx(ctx, func(tx *sql.Tx) error { return setPendingCheck(ctx, tx, nil) })
+	}
+	return sum, err
 }
 
 func (s *Store) scanDuplicates(ctx context.Context, opts ScanOptions) (ScanSummary, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -152,6 +153,7 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 	}
 	sum := ImportSummary{DryRun: opts.DryRun}
 	var imported []int64
+	var resumed []int64     // imported by an earlier import whose check did not finish
 	var dryRows []LookAlike // a dry run's rows to check after the roll-back
 	dryUnchecked := 0
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -222,6 +224,19 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 		if opts.DryRun {
 			return errDryRun
 		}
+		if !opts.NoDuplicateCheck && len(imported) > 0 {
+			// Committed with the patients: the check still owed them, so
+			// a process killed between the commit and the check's end
+			// leaves it on record, and the next import runs it.
+			owed, err := pendingCheck(ctx, tx)
+			if err != nil {
+				return err
+			}
+			resumed = owed
+			if err := setPendingCheck(ctx, tx, append(slices.Clone(owed), imported...)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
@@ -248,11 +263,15 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 			return sum, fmt.Errorf("registry: import: imported, but the matching index failed: %w", err)
 		}
 		if !opts.NoDuplicateCheck {
-			ch, err := s.checkImported(ctx, imported, opts.CheckProgress)
+			ch, err := s.checkImported(ctx, append(resumed, imported...), opts.CheckProgress)
 			if err != nil {
 				return sum, fmt.Errorf("registry: import: imported, but the duplicate check failed (run idcards patients duplicates): %w", err)
 			}
+			ch.Resumed = len(resumed)
 			sum.Check = &ch
+			if err := s.tx(ctx, func(tx *sql.Tx) error { return setPendingCheck(ctx, tx, nil) }); err != nil {
+				return sum, fmt.Errorf("registry: import: checked, but: %w", err)
+			}
 		}
 	}
 	return sum, nil
@@ -709,4 +728,72 @@ func (s *Store) Export(ctx context.Context, fn func(p idcards.Patient, mrns []st
 		return n, fmt.Errorf("registry: export: %w", err)
 	}
 	return n, nil
+}
+
+// pendingCheckKey is the setting that holds the ids of imported patients
+// whose duplicate check has not finished ("12-340,352"): written with the
+// import's commit, cleared when its check (or a whole-registry scan) ends.
+const pendingCheckKey = "import_check_pending"
+
+func pendingCheck(ctx context.Context, q queryer) ([]int64, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, pendingCheckKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for part := range strings.SplitSeq(v, ",") {
+		lo, hi, ranged := strings.Cut(part, "-")
+		a, err1 := strconv.ParseInt(lo, 10, 64)
+		b := a
+		var err2 error
+		if ranged {
+			b, err2 = strconv.ParseInt(hi, 10, 64)
+		}
+		if err1 != nil || err2 != nil || b < a || b-a > 100_000_000 {
+			continue // not ours: a check of the whole registry covers it (patients duplicates)
+		}
+		for id := a; id <= b; id++ {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// setPendingCheck records ids (as ranges), or clears the setting.
+func setPendingCheck(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		_, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, pendingCheckKey)
+		return err
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var b strings.Builder
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(ids[i], 10))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.FormatInt(ids[j], 10))
+		}
+		i = j + 1
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, pendingCheckKey, b.String())
+	return err
+}
+
+// PendingImportCheck is how many imported patients still wait for the
+// duplicate check of their import (killed before it finished): the next
+// import, or idcards patients duplicates, checks them.
+func (s *Store) PendingImportCheck(ctx context.Context) (int, error) {
+	ids, err := pendingCheck(ctx, s.db)
+	return len(ids), err
 }

@@ -27,6 +27,9 @@ type ImportCheck struct {
 	LookAlikes []LookAlike
 	// Unchecked rows: a dry run checks at most dryCheckMax rows.
 	Unchecked int
+	// Resumed: of Checked, the patients of an earlier import whose check
+	// did not finish (the process was stopped after its commit).
+	Resumed int
 }
 
 // LookAlike is a dry run's row that looks like registered patients.

@@ -175,3 +175,35 @@ func TestMatching_UpgradesStoredModel(t *testing.T) {
 		}
 	}
 }
+
+// TestImport_InterruptedCheckResumes: an import stopped after its commit,
+// before its duplicate check ended (a killed process), leaves the check on
+// record: the next import checks those patients too, and says so.
+func TestImport_InterruptedCheckResumes(t *testing.T) {
+	s, ctx := newStore(t)
+	crowd(t, s, ctx, 200)
+	register(t, s, ctx, registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "0772123456", Village: "Mukono"})
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err := s.Import(cctx, rows(registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "+256772123456", Village: "Mukono town"}),
+		registry.ImportOptions{CheckProgress: func(done, total int) { cancel() }}, nil)
+	if err == nil {
+		t.Fatal("the check was not interrupted")
+	}
+	if n, err := s.PendingImportCheck(ctx); err != nil || n != 1 {
+		t.Fatalf("pending check: %d %v", n, err)
+	}
+	sum, err := s.Import(ctx, rows(registry.NewPatient{GivenName: "Okello", FamilyName: "Wanyama", Sex: "M", BirthDate: "1961-11-02", Village: "Gulu"}), registry.ImportOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := sum.Check; ch == nil || ch.Resumed != 1 || ch.Checked != 2 || ch.Probable != 1 {
+		t.Fatalf("check after the interrupted one: %+v", sum.Check)
+	}
+	if n, _ := s.PendingImportCheck(ctx); n != 0 {
+		t.Fatalf("still pending: %d", n)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

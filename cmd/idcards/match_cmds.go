@@ -283,6 +283,9 @@ Judgments are audited.`,
 			if err != nil {
 				return err
 			}
+			if n, err := s.PendingImportCheck(ctx); err == nil && n > 0 {
+				fmt.Fprintf(a.stderr, "note: the duplicate check of %s imported earlier did not finish (the import was stopped): run idcards patients duplicates, or the next import checks them\n", plural(n, "patient"))
+			}
 			if len(list) == 0 && !asJSON {
 				a.printf("review list is empty (run idcards patients duplicates)\n")
 				return nil

@@ -565,6 +565,9 @@ other rows) and lists the rows that look like registered patients.`,
 				if ch.Scanned {
 					how = "with the whole-registry scan: a large import"
 				}
+				if ch.Resumed > 0 {
+					how += fmt.Sprintf("; %d of them from an earlier import whose check was interrupted", ch.Resumed)
+				}
 				a.printf("duplicate check of the %s (%s): ", plural(ch.Checked, "imported patient"), how)
 				switch {
 				case ch.Pairs == 0:
