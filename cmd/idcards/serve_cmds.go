@@ -107,6 +107,16 @@ registry at a time; others wait their turn.`,
 			if !useTLS && !insecure && !isLoopback(addr) {
 				return idcards.Errorf(idcards.Invalid, "refusing plain HTTP on %s: scanner tokens would cross the network in clear. Give --tls-cert/--tls-key, or --insecure-listen if a TLS proxy sits in front", addr)
 			}
+			// A limit of 0 or less would mean "the default" (0) or let a
+			// burst through and then nothing ever again (negative).
+			for _, l := range []struct {
+				name string
+				v    float64
+			}{{"--rate-token", perToken}, {"--rate-addr", perAddr}, {"--burst-token", float64(cfg.TokenBurst)}, {"--burst-addr", float64(cfg.AddrBurst)}} {
+				if !(l.v > 0) {
+					return idcards.Errorf(idcards.Invalid, "%s must be more than 0 (it is %v)", l.name, l.v)
+				}
+			}
 			cfg.PerToken, cfg.PerAddr = rate.Limit(perToken), rate.Limit(perAddr)
 			cfg.HSTS = useTLS
 			var err error

@@ -41,6 +41,10 @@ func TestCLI_ServeRefusesPlainHTTPOffLoopback(t *testing.T) {
 		{"serve", "--addr", "0.0.0.0:0"},
 		{"serve", "--tls-cert", "x.pem"},
 		{"serve", "--self-signed", "--tls-cert", "x", "--tls-key", "y"},
+		// A limit of 0 meant the default, a negative one a dead server.
+		{"serve", "--rate-token", "0"},
+		{"serve", "--rate-addr", "-5"},
+		{"serve", "--burst-token", "0"},
 	} {
 		if r := e.run("", args...); r.code != 2 {
 			t.Errorf("%v: exit %d %q, want 2", args, r.code, r.stderr)

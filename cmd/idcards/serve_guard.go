@@ -47,8 +47,8 @@ func (a *app) metricsToken(addr, file string, open bool) (string, error) {
 	a.warnKeyFile(file)
 	line, _, _ := strings.Cut(string(b), "\n")
 	tok := strings.TrimSpace(line)
-	if len(tok) < 16 {
-		return "", idcards.Errorf(idcards.Invalid, "--metrics-token-file %s: the token must be at least 16 characters", file)
+	if len(tok) < 16 || len(tok) > 128 {
+		return "", idcards.Errorf(idcards.Invalid, "--metrics-token-file %s: the token must be 16 to 128 characters (it is %d)", file, len(tok))
 	}
 	fmt.Fprintf(a.stderr, "/metrics needs the bearer token in %s\n", file)
 	return tok, nil
