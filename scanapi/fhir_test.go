@@ -683,3 +683,32 @@ func TestFHIR_OpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestScan_CardSerialOnlyFromThe2DCode: the answer names a card serial only
+// when the scanned code carried one, and a replaced card's answer does not
+// name its successor: with them, whoever holds a replaced card and any
+// scanner token could make the current card's 2D content.
+func TestScan_CardSerialOnlyFromThe2DCode(t *testing.T) {
+	f := newFixture(t)
+	first, err := f.store.RecordCards(f.ctx, []string{f.active}, "cr80", "", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.store.RecordCards(f.ctx, []string{f.active}, "cr80", "", "lost card")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newServer(t, f, scanapi.Config{}).Handler()
+	bare := fhirDo(h, "GET", "/v1/ids/"+f.active, f.verifyTok, nil, "")
+	if bare.code != 200 || strings.Contains(bare.body, "card_serial") || strings.Contains(bare.body, second[0].Serial) {
+		t.Fatalf("a bare MRN's answer names a card: %d %s", bare.code, bare.body)
+	}
+	old := fhirDo(h, "POST", "/v1/scans", f.verifyTok, map[string]string{"Content-Type": "application/json"}, `{"code":"`+f.active+` `+first[0].Serial+`"}`)
+	if old.code != 200 || !strings.Contains(old.body, `"replaced"`) || strings.Contains(old.body, second[0].Serial) {
+		t.Fatalf("the replaced card's answer: %d %s", old.code, old.body)
+	}
+	cur := fhirDo(h, "POST", "/v1/scans", f.verifyTok, map[string]string{"Content-Type": "application/json"}, `{"code":"`+f.active+` `+second[0].Serial+`"}`)
+	if cur.code != 200 || !strings.Contains(cur.body, `"card_serial":"`+second[0].Serial+`"`) {
+		t.Fatalf("the current card's 2D code: %d %s", cur.code, cur.body)
+	}
+}

@@ -324,7 +324,18 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
 		return
 	}
-	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CardSerial: v.CardSerial, CheckedAt: v.CheckedAt.UTC()}
+	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC()}
+	// The card serial only when the code carried one (a card's 2D
+	// symbol): the current card's serial, sent for a bare MRN, would let
+	// whoever holds a replaced card and any scanner token make the new
+	// card's 2D content. Likewise the successor of a replaced card stays
+	// unnamed.
+	if _, serial := barcode.SplitScan(code); serial != "" {
+		a.CardSerial = v.CardSerial
+	}
+	if v.Status == idcards.StatusReplaced {
+		a.Detail = "this card was replaced: ask for the patient's current card"
+	}
 	if v.Patient != nil && v.Status == idcards.StatusActive {
 		if p, full := disclose(r.Context(), *v.Patient); full {
 			a.Patient = &PatientSummary{DisplayName: p.DisplayName(), Sex: p.Sex, BirthYear: birthYear(p.BirthDate)}
