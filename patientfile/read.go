@@ -195,11 +195,27 @@ func NewReader(r io.Reader, cfg Config) (*Reader, error) {
 		} else if f == "" {
 			unknown = append(unknown, clip(h))
 		} else if prev, dup := seen[f]; dup {
+			if normaliseHeader(prev) == n {
+				// --map names a column by its header: it cannot tell two
+				// columns of one name apart (it would drop both).
+				return nil, idcards.Errorf(idcards.Invalid, "header row: two columns are named %q: rename or delete one of them in the file (--map cannot tell them apart)", h)
+			}
 			return nil, idcards.Errorf(idcards.Invalid, "header row: columns %q and %q both mean %s; map one of them with --map %q=-", prev, h, f, h)
 		} else {
 			seen[f] = h
 		}
 		rd.cols = append(rd.cols, f)
+	}
+	if len(unknown) > 0 && len(header) == 1 {
+		for _, sep := range []string{";", "\t", "|"} {
+			if strings.Count(header[0], sep) >= 2 {
+				flag := `"` + sep + `"`
+				if sep == "\t" {
+					flag = "tab"
+				}
+				return nil, idcards.Errorf(idcards.Invalid, "header row: one column %q: the cells seem separated by %s, not commas: import with --separator %s", clip(header[0]), flag, flag)
+			}
+		}
 	}
 	if len(unknown) > 0 {
 		return nil, idcards.Errorf(idcards.Invalid, "header row: unknown column(s) %s; map each with --map \"COLUMN=FIELD\" (fields: %s) or ignore it with --map \"COLUMN=-\"",

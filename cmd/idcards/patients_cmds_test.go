@@ -202,6 +202,8 @@ func TestPatients_ImportRefusals(t *testing.T) {
 		{"empty", "", "the file is empty", nil},
 		{"unknown column", "given_name,shoe size\nA,42\n", `unknown column(s) "shoe size"`, nil},
 		{"no name column", "sex\nF\n", "no name column", nil},
+		{"semicolons", "given_name;family_name;sex\nAmina;Nakato;F\n", `--separator ";"`, nil},
+		{"one column twice", "given_name,family_name,given_name\nAmina,Nakato,Amina\n", "two columns are named", nil},
 		{"duplicate in file", "mrn,given_name\nOLD1,A\nOLD1,B\n", "row 3, column mrn: OLD1 is also on row 2", []string{"--legacy-unchecked"}},
 		{"taken in registry", "mrn,given_name\n" + mrn1 + ",Someone Else\n", "already belongs to another patient", nil},
 		{"bad check", "mrn,given_name\n" + mrn1[:len(mrn1)-1] + "0,X\n", "has this registry's prefix", nil},
