@@ -350,6 +350,10 @@ func ParseRow(cols, rec []string, line int, layout string, now time.Time) (regis
 		}
 		if row.Patient.BirthDate == "" {
 			row.Patient.BirthDate, row.Patient.BirthDateEstimated = d, true
+		} else if y, err := strconv.Atoi(row.Patient.BirthDate[:min(4, len(row.Patient.BirthDate))]); err == nil && (now.Year()-y-n > 1 || n-(now.Year()-y) > 1) {
+			// Both given and years apart: one of them is wrong, and which
+			// is for the clerk who reads the register to say.
+			return row, bad(FieldAge, "age %d and birth date %s (age about %d) disagree: keep the right one, or leave one empty", n, row.Patient.BirthDate, now.Year()-y)
 		}
 	}
 	if row.Patient.GivenName == "" && row.Patient.FamilyName == "" {

@@ -202,6 +202,7 @@ func TestPatients_ImportRefusals(t *testing.T) {
 		{"empty", "", "the file is empty", nil},
 		{"unknown column", "given_name,shoe size\nA,42\n", `unknown column(s) "shoe size"`, nil},
 		{"no name column", "sex\nF\n", "no name column", nil},
+		{"age and birth date disagree", "given_name,birth_date,age\nAmina,1990-01-01,50\n", "disagree", nil},
 		{"semicolons", "given_name;family_name;sex\nAmina;Nakato;F\n", `--separator ";"`, nil},
 		{"one column twice", "given_name,family_name,given_name\nAmina,Nakato,Amina\n", "two columns are named", nil},
 		{"duplicate in file", "mrn,given_name\nOLD1,A\nOLD1,B\n", "row 3, column mrn: OLD1 is also on row 2", []string{"--legacy-unchecked"}},
