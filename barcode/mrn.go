@@ -142,6 +142,14 @@ func (c Codec) Parse(n string) (mrn string, seq int64, err error) {
 	}
 	sep, cl := c.Scheme.Separator(), c.Scheme.CheckLen()
 	want := len(c.Prefix) + c.Width + cl
+	// A character no card prints (a dash a word processor made long, a
+	// no-break or zero-width space) is the problem, not the length its
+	// bytes give.
+	for i, r := range []rune(n) {
+		if r > '~' || r < ' ' {
+			return malformed("bad character %U at position %d: not one an ID card prints (a long dash or an invisible space pasted in?); type the code again", r, i+1)
+		}
+	}
 	if len(n) != want {
 		return malformed("wrong length: %d characters, an MRN of series %s has %d (%s)", len([]rune(n)), c.Prefix, c.Len(), c.example())
 	}

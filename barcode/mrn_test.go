@@ -126,3 +126,19 @@ func FuzzCodecParse(f *testing.F) {
 		}
 	})
 }
+
+// A pasted long dash or invisible space is named as the bad character it
+// is, not as a wrong length.
+func TestCodec_ParseNamesCharactersNoCardPrints(t *testing.T) {
+	c, err := NewCodec(idcards.Format{Prefix: "KLA", Width: 6, Scheme: "luhn-mod-30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := c.Make(1)
+	for _, bad := range []string{"KLA\u2013" + good[3:], good[:5] + "\u00a0" + good[5:], good[:5] + "\u200b" + good[5:]} {
+		_, _, err := c.Parse(bad)
+		if err == nil || !strings.Contains(err.Error(), "not one an ID card prints") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
