@@ -2,10 +2,12 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/idcards/idcards"
@@ -392,5 +394,60 @@ func TestScanDuplicates_RescoresUnreachedPairs(t *testing.T) {
 	list, err := s.ReviewList(ctx, false, 10)
 	if err != nil || len(list) != 1 || list[0].A.ID != a.ID || list[0].B.ID != e.ID || list[0].Level != string(idcards.MatchPossible) || list[0].Probability >= 0.99 || len(list[0].Reasons) == 0 {
 		t.Fatalf("rescored pair: %+v %v", list, err)
+	}
+}
+
+// TestRegister_TwoDesksAtOnce: desks registering one person at the same
+// moment each ran their check before the other's record existed. Register
+// checks the records registered since, under the write lock: one desk
+// registers, every other is refused with the record just made.
+func TestRegister_TwoDesksAtOnce(t *testing.T) {
+	s, ctx := newStore(t)
+	np := registry.NewPatient{GivenName: "Bebotine", FamilyName: "Racerton", Sex: "F", BirthDate: "1977-07-07"}
+
+	// Desk A checks; desk B registers; desk A saves its "no candidates".
+	seen, err := s.CheckMark(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Candidates(ctx, np, 5); err != nil || len(c) != 0 {
+		t.Fatalf("candidates before: %v %v", c, err)
+	}
+	b := register(t, s, ctx, np)
+	_, _, err = s.Register(ctx, registry.Registration{Patient: np, Decision: "no duplicate candidates", CheckMark: seen})
+	var dup *registry.DuplicateError
+	if !errors.As(err, &dup) || !dup.Meanwhile || len(dup.Candidates) != 1 || dup.Candidates[0].Patient.ID != b.ID {
+		t.Fatalf("desk A's save: %v", err)
+	}
+	// Having seen it, desk A may still register a different person.
+	if _, _, err := s.Register(ctx, registry.Registration{Patient: np, Decision: "override: twin; reason: test", CheckMark: b.ID + 1}); err != nil {
+		t.Fatalf("override after seeing the record: %v", err)
+	}
+
+	// Eight desks at once, each with its own check (Decision empty).
+	other := registry.NewPatient{GivenName: "Ozymandias", FamilyName: "Quillfeather", Sex: "M", BirthDate: "1960-02-29"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Register(ctx, registry.Registration{Patient: other})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &dup):
+				refused++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || refused != 7 {
+		t.Fatalf("8 desks at once: %d registered, %d refused; want 1 and 7", ok, refused)
 	}
 }

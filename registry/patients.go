@@ -182,6 +182,22 @@ type Registration struct {
 	// Decision records what the clerk decided about likely duplicates, e.g.
 	// "no candidates" or "override: 2 probable matches; reason: ...".
 	Decision string
+	// CheckMark is Store.CheckMark as it was just before the duplicate
+	// check the Decision answers: the patients registered from then on
+	// (by another desk, in the seconds the clerk looked) are checked again
+	// under the write lock, and a probable one refuses the registration.
+	// 0: not known (then only Register's own check, made when Decision is
+	// empty, is checked again).
+	CheckMark int64
+}
+
+// CheckMark is the id the next patient will have at the earliest (the
+// highest id plus one): taken before a duplicate check, it tells Register
+// which patients the check could not have seen (Registration.CheckMark).
+func (s *Store) CheckMark(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, `SELECT coalesce(max(id), 0) + 1 FROM patients`).Scan(&id)
+	return id, err
 }
 
 // Register creates a patient and gives them an MRN, in one transaction:
@@ -202,7 +218,11 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 	}
 	// The desk's duplicate check: a probable match must have been shown
 	// and decided on (Decision, audited) before a second ID exists.
+	seen := r.CheckMark
 	if strings.TrimSpace(r.Decision) == "" {
+		if seen, err = s.CheckMark(ctx); err != nil {
+			return idcards.Patient{}, "", err
+		}
 		cands, err := s.Candidates(ctx, r.Patient, 5)
 		if err != nil {
 			return idcards.Patient{}, "", err
@@ -211,9 +231,25 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 			return idcards.Patient{}, "", &DuplicateError{Candidates: cands, Probable: n}
 		}
 	}
+	// Two desks registering one person at once: each check ran before the
+	// other's record existed. The records registered since are scored again
+	// inside the write transaction, where no other desk can add one.
+	var rc *raceCheck
+	if seen > 0 {
+		if rc, err = s.newRaceCheck(ctx, r.Patient, seen); err != nil {
+			return idcards.Patient{}, "", err
+		}
+	}
 	var p idcards.Patient
 	var mrn string
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if rc != nil {
+			if cands, err := rc.probable(ctx, tx); err != nil {
+				return err
+			} else if len(cands) > 0 {
+				return &DuplicateError{Candidates: cands, Probable: len(cands), Meanwhile: true}
+			}
+		}
 		if err := s.checkFlood(ctx, tx, a, 1); err != nil {
 			return err
 		}
@@ -249,9 +285,14 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 type DuplicateError struct {
 	Candidates []idcards.Candidate
 	Probable   int
+	// Meanwhile: registered by another desk after this desk's check.
+	Meanwhile bool
 }
 
 func (e *DuplicateError) Error() string {
+	if e.Meanwhile {
+		return fmt.Sprintf("%d probable duplicate(s) of this patient registered at another desk a moment ago (%s): use that MRN, or check again and record why this is a different person", e.Probable, candMRNs(e.Candidates))
+	}
 	return fmt.Sprintf("%d probable duplicate(s) of this patient already registered: use the existing MRN, or record why this is a different person", e.Probable)
 }
 
@@ -468,4 +509,97 @@ func (s *Store) Counts(ctx context.Context) (Counts, error) {
 		(SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL),
 		(SELECT count(*) FROM audit)`).Scan(&c.Patients, &c.Identifiers, &c.Unassigned, &c.Active, &c.Voided, &c.Cards, &c.PendingOutbox, &c.OpenConflicts, &c.AuditRows)
 	return c, err
+}
+
+func candMRNs(cs []idcards.Candidate) string {
+	var m []string
+	for _, c := range cs {
+		m = append(m, c.MRNs...)
+	}
+	if len(m) == 0 {
+		return "no MRN yet"
+	}
+	return strings.Join(m, ", ")
+}
+
+// raceCheck scores the patients registered after a duplicate check (ids
+// from its check mark on) against the patient being registered, inside the write
+// transaction. Everything that reads or writes outside it (the model,
+// term frequencies, the match index) is prepared before the transaction.
+type raceCheck struct {
+	sc   *match.Scorer
+	q    match.Record
+	prep *match.Preparer
+	seen int64
+}
+
+// raceWindow bounds how many records registered meanwhile are scored (the
+// newest): seconds of other desks' work, or an import running alongside.
+const raceWindow = 5000
+
+func (s *Store) newRaceCheck(ctx context.Context, np NewPatient, seen int64) (*raceCheck, error) {
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc := &raceCheck{q: match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants}), seen: seen,
+		prep: match.NewPreparer(match.PrepareOptions{Variants: cfg.variants})}
+	tf, n, err := s.loadTF(ctx, &rc.q)
+	if err != nil {
+		return nil, fmt.Errorf("registry: register: %w", err)
+	}
+	rc.sc = match.NewScorer(cfg.model, tf, n, s.Now().Year(), cfg.th)
+	rc.sc.Variants = cfg.variants
+	return rc, nil
+}
+
+// probable returns the records registered after the check that are
+// probably this patient, read through tx.
+func (rc *raceCheck) probable(ctx context.Context, tx *sql.Tx) ([]idcards.Candidate, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+matchCols+` FROM patients WHERE id >= ? AND merged_into IS NULL ORDER BY id DESC LIMIT ?`, rc.seen, raceWindow)
+	if err != nil {
+		return nil, fmt.Errorf("registry: register: %w", err)
+	}
+	type hit struct {
+		id int64
+		r  match.Result
+		ev []idcards.Evidence
+	}
+	var hits []hit
+	for rows.Next() {
+		m, err := scanMatchRow(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		rec := rc.prep.Prepare(m.person)
+		rec.ID = m.id
+		if r := rc.sc.Score(&rc.q, &rec); r.Level == idcards.MatchProbable {
+			hits = append(hits, hit{m.id, r, rc.sc.Explain(&rc.q, &rec, r)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []idcards.Candidate
+	for _, h := range hits {
+		p, err := scanPatient(tx.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, h.id))
+		if err != nil {
+			return nil, err
+		}
+		c := idcards.Candidate{Patient: p, Score: roundProb(h.r.Probability), Level: h.r.Level, Reasons: match.Reasons(h.ev), Evidence: h.ev}
+		mr, err := tx.QueryContext(ctx, `SELECT mrn FROM identifiers WHERE patient_id = ? AND state <> 'voided' ORDER BY mrn`, h.id)
+		if err != nil {
+			return nil, err
+		}
+		for mr.Next() {
+			var m string
+			mr.Scan(&m)
+			c.MRNs = append(c.MRNs, m)
+		}
+		mr.Close()
+		out = append(out, c)
+	}
+	return out, nil
 }

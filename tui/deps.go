@@ -13,6 +13,7 @@ type Registry interface {
 	Verify(ctx context.Context, raw string) (idcards.Verification, error)
 	SearchPatients(ctx context.Context, text string, limit int) ([]idcards.Patient, error)
 	Candidates(ctx context.Context, np registry.NewPatient, limit int) ([]idcards.Candidate, error)
+	CheckMark(ctx context.Context) (int64, error)
 	Register(ctx context.Context, r registry.Registration) (idcards.Patient, string, error)
 	Patient(ctx context.Context, id int64) (idcards.Patient, error)
 	PatientIdentifiers(ctx context.Context, patientID int64) ([]idcards.Identifier, error)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,6 +40,10 @@ type registerScreen struct {
 	refused *registry.Registration
 	appr    *approval
 	pending int
+	// seen: the last patient id before the duplicate check shown
+	// (Registration.CheckMark): records registered after it at another
+	// desk are checked again when the patient is registered.
+	seen int64
 }
 
 const (
@@ -55,6 +60,7 @@ type (
 		req   int
 		np    registry.NewPatient
 		cands []idcards.Candidate
+		seen  int64 // the last patient id before the check (Registration.CheckMark)
 		err   error
 	}
 	registeredMsg struct {
@@ -288,8 +294,9 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			s.err = friendly(e, "duplicate check", msg.err)
 			return nil
 		}
+		s.seen = msg.seen
 		if len(msg.cands) == 0 {
-			return s.register(e, e.ctx, registry.Registration{Patient: msg.np, BindMRN: s.bind, Decision: "no duplicate candidates"})
+			return s.register(e, e.ctx, registry.Registration{Patient: msg.np, BindMRN: s.bind, Decision: "no duplicate candidates", CheckMark: s.seen})
 		}
 		s.np, s.cands, s.cursor, s.warning = msg.np, msg.cands, 0, true
 		return nil
@@ -298,6 +305,17 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.pending = 0
+		var dup *registry.DuplicateError
+		if errors.As(msg.err, &dup) && len(dup.Candidates) > 0 {
+			// Registered at another desk meanwhile: show that record as the
+			// check's warning, to decide on it as on any other.
+			s.np, s.cands, s.cursor, s.warning, s.overriding = msg.r.Patient, dup.Candidates, 0, true, false
+			for _, c := range dup.Candidates {
+				s.seen = max(s.seen, c.Patient.ID+1) // now seen: newer ones are checked again
+			}
+			s.err = "Just registered at another desk — is this the same person?"
+			return nil
+		}
 		if msg.err != nil {
 			s.err = friendly(e, "register", msg.err)
 			s.warning, s.overriding = false, false
@@ -397,8 +415,12 @@ func (s *registerScreen) check(e *env) tea.Cmd {
 	s.pending = e.req()
 	ctx, reg, req := e.ctx, e.reg, s.pending
 	return func() tea.Msg {
+		seen, err := reg.CheckMark(ctx)
+		if err != nil {
+			return candidatesMsg{req: req, np: np, err: err}
+		}
 		c, err := reg.Candidates(ctx, np, 5)
-		return candidatesMsg{req: req, np: np, cands: c, err: err}
+		return candidatesMsg{req: req, np: np, cands: c, seen: seen, err: err}
 	}
 }
 
@@ -462,7 +484,7 @@ func (s *registerScreen) decide(e *env, k tea.KeyPressMsg) tea.Cmd {
 			s.reason.set("")
 			return nil
 		}
-		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind,
+		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind, CheckMark: s.seen,
 			Decision: fmt.Sprintf("%d candidates (0 probable) shown", len(s.cands))})
 	}
 	return nil
@@ -480,7 +502,7 @@ func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		s.err = ""
-		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind,
+		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind, CheckMark: s.seen,
 			Decision: fmt.Sprintf("override: %d probable duplicate(s) (%s); reason: %s", s.probable(), s.probableMRNs(), reason)})
 	}
 	if s.reason.handle(k) {

@@ -89,6 +89,10 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 			if err := np.Validate(s.Now()); err != nil {
 				return err
 			}
+			seen, err := s.CheckMark(ctx) // what the check sees: Register checks any later one again
+			if err != nil {
+				return err
+			}
 			cands, err := s.Candidates(ctx, np, 5)
 			if err != nil {
 				return err
@@ -111,7 +115,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 				}
 				decision = fmt.Sprintf("override: %d probable duplicate(s) (%s); reason: %s", probable, candidateMRNs(cands), reason)
 			}
-			reg := registry.Registration{Patient: np, Decision: decision, NoID: !issue && mrn == ""}
+			reg := registry.Registration{Patient: np, Decision: decision, NoID: !issue && mrn == "", CheckMark: seen}
 			if mrn != "" {
 				code := mrn
 				if v, err := s.Verify(ctx, mrn); err == nil && v.Status == idcards.StatusUnassigned {
