@@ -730,3 +730,25 @@ func TestEscOnAHalfFilledFormAsks(t *testing.T) {
 	wantScreen(t, m, "Find or register")
 	noScreen(t, m, "lose what was typed")
 }
+
+// A print still running when a scan panel opens over the patient's screen:
+// its answer reaches the patient's screen once the panel closes, which
+// otherwise waited for it for good ("Printing card…", every key ignored).
+func TestReplyUnderAScanPanel(t *testing.T) {
+	s := newStore(t)
+	p, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	pr := &fakePrinter{s: s}
+	m := start80(t, testConfig(s, pr, &clock{t: testNow, step: slow}), pushMsg{newDetail(nil, p.ID)})
+	m, printing := m.Update(keyText('p')) // the print starts; its answer comes later
+	m = drive(t, m, pushMsg{newScan()})   // a scan panel opens meanwhile
+	m = drive(t, m, runCmd(printing)...)  // the print's answer arrives under the panel
+	m = drive(t, m, popMsg{})             // the clerk closes the panel
+	if len(pr.calls) != 1 || pr.calls[0] != mrn {
+		t.Fatalf("printed %v", pr.calls)
+	}
+	noScreen(t, m, "Printing card")
+	m = drive(t, m, keyText('p')) // the screen answers keys again: a second print is refused
+	if len(pr.calls) != 1 {
+		t.Fatalf("printed again: %v", pr.calls)
+	}
+}

@@ -236,7 +236,16 @@ type Model struct {
 	outbox  *int64          // pending outbox rows, nil until known
 	sync    *idcards.SyncStatus
 	idleSet bool // IdleLock came from the registry's setting
+	// replies are the answers of work a screen started (a print, a
+	// registration, a check) that arrived while another screen lay over
+	// it (a scan panel, F2): each screen takes only its own request's
+	// answer, so they are given again to the screen a pop uncovers —
+	// otherwise the screen below would wait for them for good.
+	replies []tea.Msg
 }
+
+// maxReplies bounds the answers kept for the screens below the top.
+const maxReplies = 16
 
 type statusTickMsg struct{}
 
@@ -396,9 +405,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.fullHelp = false
 		if len(m.stack) > 1 {
 			m.stack = m.stack[:len(m.stack)-1]
+			var cmds []tea.Cmd
 			if r, ok := m.top().(resumer); ok {
-				return m, r.resume(m.e)
+				cmds = append(cmds, r.resume(m.e))
 			}
+			for _, r := range m.replies {
+				cmds = append(cmds, func() tea.Msg { return r })
+			}
+			m.replies = nil
+			return m, tea.Batch(cmds...)
 		}
 		return m, nil
 	case statusMsg:
@@ -421,7 +436,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.statusTick()
 		}
 		return m, tea.Batch(m.refreshCounts(), m.statusTick())
+	case candidatesMsg, sameMsg, approvedMsg, detailMsg, searchedMsg, reviewLoadedMsg, reviewJudgedMsg:
+		m.keepReply(msg)
+		return m, m.top().update(m.e, msg)
 	case registeredMsg, actionMsg, editedMsg:
+		m.keepReply(msg)
 		cmd := m.top().update(m.e, msg)
 		if m.cfg.SyncKick != nil {
 			m.cfg.SyncKick()
@@ -955,4 +974,16 @@ func age(birth string, now time.Time) string {
 		y--
 	}
 	return fmt.Sprintf("%d y", y)
+}
+
+// keepReply keeps an answer for the screens below the top (see replies)
+// while a scan panel, which starts none of these, lies over them.
+func (m *Model) keepReply(msg tea.Msg) {
+	if _, panel := m.top().(*scanScreen); !panel || len(m.stack) < 2 {
+		return
+	}
+	if len(m.replies) == maxReplies {
+		m.replies = m.replies[1:]
+	}
+	m.replies = append(m.replies, msg)
 }
