@@ -739,10 +739,11 @@ func TestReplyUnderAScanPanel(t *testing.T) {
 	p, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
 	pr := &fakePrinter{s: s}
 	m := start80(t, testConfig(s, pr, &clock{t: testNow, step: slow}), pushMsg{newDetail(nil, p.ID)})
-	m, printing := m.Update(keyText('p')) // the print starts; its answer comes later
-	m = drive(t, m, pushMsg{newScan()})   // a scan panel opens meanwhile
-	m = drive(t, m, runCmd(printing)...)  // the print's answer arrives under the panel
-	m = drive(t, m, popMsg{})             // the clerk closes the panel
+	m, wait := m.Update(keyText('p'))        // held back a moment: no scanner burst follows
+	m, printing := m.Update(runCmd(wait)[0]) // the print starts; its answer comes later
+	m = drive(t, m, pushMsg{newScan()})      // a scan panel opens meanwhile
+	m = drive(t, m, runCmd(printing)...)     // the print's answer arrives under the panel
+	m = drive(t, m, popMsg{})                // the clerk closes the panel
 	if len(pr.calls) != 1 || pr.calls[0] != mrn {
 		t.Fatalf("printed %v", pr.calls)
 	}
@@ -750,5 +751,48 @@ func TestReplyUnderAScanPanel(t *testing.T) {
 	m = drive(t, m, keyText('p')) // the screen answers keys again: a second print is refused
 	if len(pr.calls) != 1 {
 		t.Fatalf("printed again: %v", pr.calls)
+	}
+}
+
+// A Caps-Locked scanner on the patient screen sends "kla000049p": its
+// letters are keys there (p prints, e edits). No key of a burst may act:
+// the scan panel opens and nothing is printed. A p pressed alone prints.
+func TestLowerCaseScanOnThePatientScreen(t *testing.T) {
+	s := newStore(t)
+	p, _ := register(t, s, "Amina", "Okello", "1990-03-04")
+	_, other := register(t, s, "Grace", "Apio", "1985-01-02")
+	pr := &fakePrinter{s: s}
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, pr, c), pushMsg{newDetail(nil, p.ID)})
+	for _, code := range []string{strings.ToLower(other), "kla000049p", "xyzep"} {
+		// The keys as a scanner sends them: each within BurstGap, the
+		// timers of held keys firing only after the burst (as they do).
+		c.t, c.step = c.t.Add(time.Second), fast
+		var late []tea.Msg
+		for _, k := range append(typed(code), enter) {
+			var cmd tea.Cmd
+			m, cmd = m.Update(k)
+			for _, msg := range runCmd(cmd) {
+				if _, ok := msg.(waitedKeyMsg); ok {
+					late = append(late, msg)
+					continue
+				}
+				m = drive(t, m, msg)
+			}
+		}
+		m = drive(t, m, late...)
+		c.step = slow
+		if len(pr.calls) != 0 {
+			t.Fatalf("%s: a scan printed a card: %v", code, pr.calls)
+		}
+		noScreen(t, m, "· Edit ·")
+		if strings.Contains(screenText(m), "idcards · Scan") {
+			m = drive(t, m, keyCode(tea.KeyEscape))
+		}
+	}
+	wantScreen(t, m, "Amina Okello")
+	m = drive(t, m, keyText('p'))
+	if len(pr.calls) != 1 {
+		t.Fatalf("p alone: printed %v", pr.calls)
 	}
 }

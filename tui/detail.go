@@ -632,3 +632,7 @@ func (s *detailScreen) mayScan(code string) bool {
 	}
 	return true
 }
+
+// actsOnLetters: p, r, i, v, e … are actions here, never text, except in
+// the prompt for a reason or a number.
+func (s *detailScreen) actsOnLetters() bool { return !s.typing() }

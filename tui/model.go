@@ -242,6 +242,11 @@ type Model struct {
 	// answer, so they are given again to the screen a pop uncovers —
 	// otherwise the screen below would wait for them for good.
 	replies []tea.Msg
+	// waiting is a key held back from a letterActor screen until it is
+	// clear no scanner burst follows (waitN numbers them).
+	waiting *tea.KeyPressMsg
+	waitFor screen
+	waitN   int
 }
 
 // maxReplies bounds the answers kept for the screens below the top.
@@ -509,6 +514,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // nobody signed in: a scan does not unlock anything
 		}
 		return m.startScan(msg.raw)
+	case waitedKeyMsg:
+		if m.waiting == nil || msg.n != m.waitN || m.waitFor != m.top() {
+			return m, nil // part of a scan after all, or for a screen gone
+		}
+		k := *m.waiting
+		m.waiting = nil
+		m.status = ""
+		return m, m.top().update(m.e, k)
 	case idleTickMsg:
 		if m.signedIn() && m.cfg.Auth != nil && !m.idleAt.IsZero() && m.cfg.Now().Sub(m.idleAt) >= m.cfg.IdleLock {
 			m.lock()
@@ -550,6 +563,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.fullHelp = false
 		return m, nil
 	}
+	fast := !m.lastAt.IsZero() && m.cfg.Now().Sub(m.lastAt) <= m.cfg.BurstGap
 	code, newline, isScan := m.detectBurst(msg)
 	m.idleAt = m.lastAt
 	if g, ok := m.top().(scanGate); ok && isScan && !g.mayScan(code) {
@@ -634,8 +648,34 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.fullHelp = !m.fullHelp
 		return m, nil
 	}
+	if la, ok := m.top().(letterActor); ok && la.actsOnLetters() && actionChar(msg) {
+		// A screen whose letters are actions (p prints): a scanner's
+		// burst must never reach it as keys — a Caps-Locked scanner
+		// sends "kla000049p". The first key waits 2×BurstGap; a key
+		// that follows faster is a burst, and no key of it is an action.
+		if fast {
+			m.waiting = nil
+			return m, nil
+		}
+		m.waitN++
+		k, n := msg, m.waitN
+		m.waiting, m.waitFor = &k, m.top()
+		return m, tea.Tick(2*m.cfg.BurstGap, func(time.Time) tea.Msg { return waitedKeyMsg{n} })
+	}
 	m.status = ""
 	return m, m.top().update(m.e, msg)
+}
+
+// letterActor is a screen whose plain letters are actions, not text.
+type letterActor interface{ actsOnLetters() bool }
+
+// waitedKeyMsg: the key held back (Model.waiting) was no scanner's.
+type waitedKeyMsg struct{ n int }
+
+// actionChar reports whether k is a plain character a scanner could send.
+func actionChar(k tea.KeyPressMsg) bool {
+	r := []rune(k.Text)
+	return len(r) == 1 && r[0] > ' ' && r[0] != '?' && (k.Mod == 0 || k.Mod == tea.ModShift)
 }
 
 // dirty reports whether any screen (including those behind a lock) holds

@@ -685,3 +685,7 @@ func (s *registerScreen) mayScan(code string) bool {
 	}
 	return true
 }
+
+// actsOnLetters: while the duplicate warning is up, s and n decide (n may
+// register): a scanner's burst must not reach them as keys.
+func (s *registerScreen) actsOnLetters() bool { return s.warning && !s.overriding }
