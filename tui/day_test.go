@@ -796,3 +796,35 @@ func TestLowerCaseScanOnThePatientScreen(t *testing.T) {
 		t.Fatalf("p alone: printed %v", pr.calls)
 	}
 }
+
+// A card scanned while "Quit and lose it? y/n" is up: its first character
+// answered "stay" and the rest was typed into the form. Now the question
+// is answered "stay" and the scan is taken whole.
+func TestScanAtAQuestion(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), ctrl('n'))
+	m = drive(t, m, typed("Grace")...)
+	m = drive(t, m, ctrl('c'))
+	wantScreen(t, m, "y/n")
+	c.t, c.step = c.t.Add(time.Second), fast
+	var late []tea.Msg
+	for _, k := range append(typed(mrn), enter) {
+		var cmd tea.Cmd
+		m, cmd = m.Update(k)
+		for _, msg := range runCmd(cmd) {
+			if _, ok := msg.(askWaitedMsg); ok {
+				late = append(late, msg)
+				continue
+			}
+			m = drive(t, m, msg)
+		}
+	}
+	m = drive(t, m, late...)
+	c.step = slow
+	wantScreen(t, m, "✔ ACTIVE")
+	m = drive(t, m, keyCode(tea.KeyEscape))
+	wantScreen(t, m, "Grace")
+	noScreen(t, m, mrn[1:])
+}

@@ -247,7 +247,15 @@ type Model struct {
 	waiting *tea.KeyPressMsg
 	waitFor screen
 	waitN   int
+	// askHeld is the key that answered a y/n question with "stay", held
+	// 2×BurstGap in case a scanner's burst follows (askAt, askN).
+	askHeld *tea.KeyPressMsg
+	askAt   time.Time
+	askN    int
 }
+
+// askWaitedMsg: the key held after a question (Model.askHeld) began no scan.
+type askWaitedMsg struct{ n int }
 
 // maxReplies bounds the answers kept for the screens below the top.
 const maxReplies = 16
@@ -514,6 +522,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // nobody signed in: a scan does not unlock anything
 		}
 		return m.startScan(msg.raw)
+	case askWaitedMsg:
+		if m.askHeld != nil && msg.n == m.askN {
+			m.askHeld = nil
+			return m, status("Nothing lost: carry on.", false)
+		}
+		return m, nil
 	case waitedKeyMsg:
 		if m.waiting == nil || msg.n != m.waitN || m.waitFor != m.top() {
 			return m, nil // part of a scan after all, or for a screen gone
@@ -536,9 +550,29 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.askHeld != nil {
+		// The key that answered "stay" was followed this fast: it began
+		// a scan. Both go the normal way, so the scan is taken whole.
+		held, at := *m.askHeld, m.askAt
+		m.askHeld = nil
+		if m.cfg.Now().Sub(at) <= m.cfg.BurstGap {
+			mm, c1 := m.key(held)
+			mm, c2 := mm.(Model).key(msg)
+			return mm, tea.Batch(c1, c2)
+		}
+	}
 	if m.ask != askNone {
 		a := m.ask
 		m.ask = askNone
+		if actionChar(msg) && msg.String() != "y" {
+			// Any other key keeps the form — unless it is a scanner's
+			// first character (a card scanned at the question): held
+			// until it is clear no burst follows.
+			m.askN++
+			k, n := msg, m.askN
+			m.askHeld, m.askAt = &k, m.cfg.Now()
+			return m, tea.Tick(2*m.cfg.BurstGap, func(time.Time) tea.Msg { return askWaitedMsg{n} })
+		}
 		switch {
 		case msg.String() == "y" || (a == askQuit && key.Matches(msg, globalKeys.quit)):
 			if a == askQuit {
