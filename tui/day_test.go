@@ -654,6 +654,7 @@ func TestItem23_StatusLineWords(t *testing.T) {
 		{"printed on cards", "Card for X printed on cards."},
 		{"/data/cards/C123.pdf", "Card for X saved as /data/cards/C123.pdf."},
 		{"printer cards", "Card for X sent to printer cards."},
+		{"saved as /data/b.pdf\nWarning: X (王芳): 王芳 not in the card fonts, printed as �", "Card for X saved as /data/b.pdf. Warning: X (王芳): 王芳 not in the card fonts, printed as �"},
 		{"saved as /home/clerk/.local/share/idcards/cards/2026/11/23/a-very-long-directory-name/C7Q2M9XKA.pdf", "Card for X saved as /home/clerk/.local…ery-long-directory-name/C7Q2M9XKA.pdf."},
 	} {
 		if got := printedWords("X", tc.where); got != tc.want {

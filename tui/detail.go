@@ -247,6 +247,12 @@ func (s *detailScreen) action(e *env, busy string, fn func() (string, error)) te
 // clerk-facing phrase ("saved as /path/x.pdf", "printed on cards"); a bare
 // path or "printer NAME" from an older printer is worded here.
 func printedWords(mrn, where string) string {
+	// After a line break: what printed differently from the record (a
+	// letter no card font has, a name shortened), for the clerk to see.
+	where, warning, _ := strings.Cut(where, "\n")
+	if warning != "" {
+		warning = " " + warning
+	}
 	switch {
 	case where == "":
 		return "Card for " + mrn + " printed."
@@ -258,7 +264,7 @@ func printedWords(mrn, where string) string {
 	if i := strings.LastIndex(where, " "); i >= 0 && strings.ContainsRune(where[i+1:], '/') {
 		where = where[:i+1] + shortMiddle(where[i+1:], 56)
 	}
-	return "Card for " + mrn + " " + where + "."
+	return "Card for " + mrn + " " + where + "." + warning
 }
 
 func (s *detailScreen) print(e *env, mrn string, reprint bool, reason string) tea.Cmd {

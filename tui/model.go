@@ -244,7 +244,7 @@ type Model struct {
 	replies []tea.Msg
 	// waiting is a key held back from a letterActor screen until it is
 	// clear no scanner burst follows (waitN numbers them).
-	waiting *tea.KeyPressMsg
+	waiting []tea.KeyPressMsg
 	waitFor screen
 	waitN   int
 	// askHeld is the key that answered a y/n question with "stay", held
@@ -529,13 +529,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case waitedKeyMsg:
-		if m.waiting == nil || msg.n != m.waitN || m.waitFor != m.top() {
-			return m, nil // part of a scan after all, or for a screen gone
+		if len(m.waiting) == 0 || msg.n != m.waitN {
+			return m, nil // part of a scan after all, or a later key's timer runs
 		}
-		k := *m.waiting
-		m.waiting = nil
-		m.status = ""
-		return m, m.top().update(m.e, k)
+		return m, m.flushWaiting()
 	case idleTickMsg:
 		if m.signedIn() && m.cfg.Auth != nil && !m.idleAt.IsZero() && m.cfg.Now().Sub(m.idleAt) >= m.cfg.IdleLock {
 			m.lock()
@@ -597,9 +594,47 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.fullHelp = false
 		return m, nil
 	}
-	fast := !m.lastAt.IsZero() && m.cfg.Now().Sub(m.lastAt) <= m.cfg.BurstGap
+	wasAt := m.lastAt
 	code, newline, isScan := m.detectBurst(msg)
+	fast := !wasAt.IsZero() && m.lastAt.Sub(wasAt) <= m.cfg.BurstGap
 	m.idleAt = m.lastAt
+	switch {
+	case len(m.waiting) > 0 && isScan:
+		m.waiting = nil // the scan's own keys: none of them acts
+	case len(m.waiting) > 0 && fast && !actionChar(msg):
+		// A burst ended (by Enter) but was no code: a garbled scan, whose
+		// letters must not act either.
+		m.waiting = nil
+		if msg.Code == tea.KeyEnter || msg.Code == tea.KeyKpEnter {
+			return m, status("That fast run of keys was no card: nothing was done.", false)
+		}
+	case len(m.waiting) > 0 && !fast:
+		// The held keys were followed slowly: they were the clerk's, and
+		// act first, in order (one may open a prompt this key types into).
+		c1 := m.flushWaiting()
+		mm, c2 := m.keyAfterBurst(msg, code, newline, isScan, fast)
+		return mm, tea.Batch(c1, c2)
+	}
+	return m.keyAfterBurst(msg, code, newline, isScan, fast)
+}
+
+// flushWaiting gives the held keys to the screen they were typed on.
+func (m *Model) flushWaiting() tea.Cmd {
+	keys := m.waiting
+	m.waiting = nil
+	if m.waitFor != m.top() {
+		return nil
+	}
+	m.status = ""
+	var cmds []tea.Cmd
+	for _, k := range keys {
+		cmds = append(cmds, m.top().update(m.e, k))
+	}
+	return tea.Batch(cmds...)
+}
+
+// keyAfterBurst is key's work once the scanner detector has seen msg.
+func (m Model) keyAfterBurst(msg tea.KeyPressMsg, code string, newline, isScan, fast bool) (tea.Model, tea.Cmd) {
 	if g, ok := m.top().(scanGate); ok && isScan && !g.mayScan(code) {
 		// A password field: a password manager types fast too, and its
 		// Enter is Enter.
@@ -685,15 +720,16 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if la, ok := m.top().(letterActor); ok && la.actsOnLetters() && actionChar(msg) {
 		// A screen whose letters are actions (p prints): a scanner's
 		// burst must never reach it as keys — a Caps-Locked scanner
-		// sends "kla000049p". The first key waits 2×BurstGap; a key
-		// that follows faster is a burst, and no key of it is an action.
-		if fast {
-			m.waiting = nil
-			return m, nil
+		// sends "kla000049p". Such keys wait until 2×BurstGap passes
+		// with no other key, or a slow key or one no code holds comes:
+		// then they act, in order; an Enter that makes them a scan
+		// drops them (the scan is shown instead).
+		if len(m.waiting) == 0 {
+			m.waitFor = m.top()
 		}
+		m.waiting = append(m.waiting, msg)
 		m.waitN++
-		k, n := msg, m.waitN
-		m.waiting, m.waitFor = &k, m.top()
+		n := m.waitN
 		return m, tea.Tick(2*m.cfg.BurstGap, func(time.Time) tea.Msg { return waitedKeyMsg{n} })
 	}
 	m.status = ""

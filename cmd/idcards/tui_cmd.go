@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -210,12 +211,24 @@ func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool
 		},
 		look: look.cardSettings, out: filepath.Join(p.dir, batch+".pdf"), printer: printer, lp: lp, lpstat: lpstat,
 	}
+	var warned strings.Builder // what the CLI prints to stderr: the desk shows it (tui.printedWords)
+	j.warn = &warned
 	res, err := j.run(ctx, good)
 	if err != nil {
 		return "", err
 	}
-	if printer != "" {
-		return "printed on " + printer, nil
+	var notes []string
+	for _, l := range strings.Split(strings.TrimSpace(warned.String()), "\n") {
+		if l = strings.TrimSpace(strings.TrimPrefix(l, "warning: ")); l != "" {
+			notes = append(notes, l)
+		}
 	}
-	return "saved as " + res.Files[0], nil
+	where := "printed on " + printer
+	if printer == "" {
+		where = "saved as " + res.Files[0]
+	}
+	if len(notes) > 0 {
+		where += "\nWarning: " + strings.Join(notes, "; ")
+	}
+	return where, nil
 }
