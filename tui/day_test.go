@@ -766,23 +766,7 @@ func TestLowerCaseScanOnThePatientScreen(t *testing.T) {
 	c := &clock{t: testNow, step: slow}
 	m := start80(t, testConfig(s, pr, c), pushMsg{newDetail(nil, p.ID)})
 	for _, code := range []string{strings.ToLower(other), "kla000049p", "xyzep"} {
-		// The keys as a scanner sends them: each within BurstGap, the
-		// timers of held keys firing only after the burst (as they do).
-		c.t, c.step = c.t.Add(time.Second), fast
-		var late []tea.Msg
-		for _, k := range append(typed(code), enter) {
-			var cmd tea.Cmd
-			m, cmd = m.Update(k)
-			for _, msg := range runCmd(cmd) {
-				if _, ok := msg.(waitedKeyMsg); ok {
-					late = append(late, msg)
-					continue
-				}
-				m = drive(t, m, msg)
-			}
-		}
-		m = drive(t, m, late...)
-		c.step = slow
+		m = scanTimersLate(t, m, c, code)
 		if len(pr.calls) != 0 {
 			t.Fatalf("%s: a scan printed a card: %v", code, pr.calls)
 		}
@@ -809,13 +793,27 @@ func TestScanAtAQuestion(t *testing.T) {
 	m = drive(t, m, typed("Grace")...)
 	m = drive(t, m, ctrl('c'))
 	wantScreen(t, m, "y/n")
+	m = scanTimersLate(t, m, c, mrn)
+	wantScreen(t, m, "✔ ACTIVE")
+	m = drive(t, m, keyCode(tea.KeyEscape))
+	wantScreen(t, m, "Grace")
+	noScreen(t, m, mrn[1:])
+}
+
+// scanTimersLate sends code and Enter as a scanner does, each key within
+// BurstGap, with the timers of keys held back (waitedKeyMsg, askWaitedMsg)
+// firing only after the burst, as they do in a real terminal (drive would
+// run each timer at once).
+func scanTimersLate(t *testing.T, m tea.Model, c *clock, code string) tea.Model {
+	t.Helper()
 	c.t, c.step = c.t.Add(time.Second), fast
 	var late []tea.Msg
-	for _, k := range append(typed(mrn), enter) {
+	for _, k := range append(typed(code), enter) {
 		var cmd tea.Cmd
 		m, cmd = m.Update(k)
 		for _, msg := range runCmd(cmd) {
-			if _, ok := msg.(askWaitedMsg); ok {
+			switch msg.(type) {
+			case waitedKeyMsg, askWaitedMsg:
 				late = append(late, msg)
 				continue
 			}
@@ -824,8 +822,5 @@ func TestScanAtAQuestion(t *testing.T) {
 	}
 	m = drive(t, m, late...)
 	c.step = slow
-	wantScreen(t, m, "✔ ACTIVE")
-	m = drive(t, m, keyCode(tea.KeyEscape))
-	wantScreen(t, m, "Grace")
-	noScreen(t, m, mrn[1:])
+	return m
 }
