@@ -196,8 +196,14 @@ type Registration struct {
 // which patients the check could not have seen (Registration.CheckMark).
 func (s *Store) CheckMark(ctx context.Context) (int64, error) {
 	var id int64
-	err := s.queryRow(ctx, `SELECT coalesce(max(id), 0) + 1 FROM patients`).Scan(&id)
-	return id, err
+	// Not a statement prepared once: the first query after a database
+	// server came back must get database/sql's retry on a fresh
+	// connection, as the check that follows does.
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM patients`).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("registry: check mark: %w", Unreachable(err))
+	}
+	return id, nil
 }
 
 // Register creates a patient and gives them an MRN, in one transaction:
