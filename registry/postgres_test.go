@@ -193,35 +193,85 @@ func TestPostgres_BackupRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-// TestPostgres_RuntimeRole: desks run as the role of
-// docs/postgres-runtime-role.sql; everything they do works, and the audit
-// trail cannot be rewritten nor the schema changed through it.
+// TestPostgres_RuntimeRole follows docs/deploy.md's roles step by step: the
+// superuser makes an owner role (no superuser, no CREATEROLE) owning the
+// database and the desks' role; init runs as the owner; the owner runs
+// docs/postgres-runtime-role.sql. Everything desks do works as that role, the
+// audit trail cannot be rewritten nor the schema changed through it, and a
+// table a later upgrade adds (made by the owner) is open to desks too,
+// whether the file was run by the owner or by the superuser.
 func TestPostgres_RuntimeRole(t *testing.T) {
 	pgtest.Require(t)
 	ctx := operator(context.Background())
-	loc := pgtest.NewDatabase(t)
-	owner, err := registry.Create(ctx, loc, testFormat)
+	n := time.Now().UnixNano() % 1_000_000_000
+	ownerRole, role, dbName := fmt.Sprintf("idcards_owner_%d", n), fmt.Sprintf("idcards_desk_%d", n), fmt.Sprintf("idcards_roles_%d", n)
+	t.Cleanup(func() {
+		pgtest.Exec(t, "postgres", `DROP DATABASE IF EXISTS `+dbName+` WITH (FORCE)`)
+		pgtest.Exec(t, "postgres", `DROP ROLE IF EXISTS `+role)
+		pgtest.Exec(t, "postgres", `DROP ROLE IF EXISTS `+ownerRole)
+	})
+	// Step 1, as the superuser.
+	pgtest.Exec(t, "postgres", `CREATE ROLE `+ownerRole+` LOGIN`)
+	pgtest.Exec(t, "postgres", `CREATE DATABASE `+dbName+` OWNER `+ownerRole+` TEMPLATE template0 ENCODING 'UTF8'`)
+	u, err := url.Parse(pgtest.AdminURL(t, dbName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner.Close()
+	as := func(name string) string {
+		c := *u
+		c.User = url.User(name)
+		return c.String()
+	}
 	sqlText, err := os.ReadFile("../docs/postgres-runtime-role.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := fmt.Sprintf("idcards_desk_%d", time.Now().UnixNano()%1_000_000_000)
-	u, err := url.Parse(loc)
+	// psql's meta-commands (\set ON_ERROR_STOP) are psql's, not SQL.
+	var body []string
+	for _, line := range strings.Split(strings.ReplaceAll(string(sqlText), "idcards_desk", role), "\n") {
+		if !strings.HasPrefix(line, `\`) {
+			body = append(body, line)
+		}
+	}
+	runFile := func(loc string) error {
+		db := pgtest.OpenDB(t, loc)
+		defer db.Close()
+		_, err := db.Exec(strings.Join(body, "\n"))
+		return err
+	}
+	// The file says plainly what is missing when run too early.
+	if err := runFile(as(ownerRole)); err == nil || !strings.Contains(err.Error(), "does not exist yet") {
+		t.Fatalf("the role file before the desks' role exists: %v", err)
+	}
+	pgtest.Exec(t, "postgres", `CREATE ROLE `+role+` LOGIN`)
+	if err := runFile(as(ownerRole)); err == nil || !strings.Contains(err.Error(), "holds no registry") {
+		t.Fatalf("the role file before init: %v", err)
+	}
+	// Step 1 of the registry: init as the owner.
+	owner, err := registry.Create(ctx, as(ownerRole), testFormat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbName := strings.TrimPrefix(u.Path, "/")
-	pgtest.Exec(t, dbName, strings.ReplaceAll(string(sqlText), "idcards_desk", role))
-	t.Cleanup(func() {
-		pgtest.Exec(t, "postgres", `DROP DATABASE IF EXISTS `+dbName+` WITH (FORCE)`)
-		pgtest.Exec(t, "postgres", `DROP ROLE IF EXISTS `+role)
-	})
-	u.User = url.User(role)
-	deskURL := u.String()
+	owner.Close()
+	// The owner runs the file (twice: harmless), then the superuser does.
+	for _, loc := range []string{as(ownerRole), as(ownerRole), u.String()} {
+		if err := runFile(loc); err != nil {
+			t.Fatalf("the role file as %s: %v", loc, err)
+		}
+	}
+	// A later upgrade's table, made by the owner, is open to desks.
+	odb := pgtest.OpenDB(t, as(ownerRole))
+	if _, err := odb.Exec(`CREATE TABLE later_upgrade (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	odb.Close()
+	ddb := pgtest.OpenDB(t, as(role))
+	if _, err := ddb.Exec(`INSERT INTO later_upgrade VALUES (1)`); err != nil {
+		t.Errorf("a table a later upgrade adds, as the runtime role: %v", err)
+	}
+	ddb.Close()
+	pgtest.Exec(t, dbName, `DROP TABLE later_upgrade`) // backups copy the registry's own tables only
+	deskURL := as(role)
 	s, err := registry.Open(ctx, deskURL)
 	if err != nil {
 		t.Fatal(err)
