@@ -1,9 +1,12 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -79,5 +82,37 @@ func TestPostgresFeedTakesTheWriterLock(t *testing.T) {
 	}
 	if want := fmt.Sprintf("pg_advisory_xact_lock(%d)", int64(pgWriteLockKey)); !strings.Contains(string(b), want) {
 		t.Fatalf("0010_verify_changes.sql does not take %s", want)
+	}
+}
+
+// TestCommitFailed: a connection lost at COMMIT leaves the outcome unknown
+// and says so (not "nothing was saved"); it is still the database being
+// unreachable, for the desks' reconnecting. Other commit errors are as
+// they were.
+func TestCommitFailed(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		err               error
+		unknown, unreachd bool
+	}{
+		{"connection lost", fmt.Errorf("conn: %w", io.ErrUnexpectedEOF), true, true},
+		{"connection reset", syscall.ECONNRESET, true, true},
+		{"other", errors.New("deferred constraint"), false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := commitFailed(tc.err)
+			if CommitOutcomeUnknown(err) != tc.unknown || DatabaseUnreachable(err) != tc.unreachd {
+				t.Fatalf("%v: unknown %v unreachable %v", err, CommitOutcomeUnknown(err), DatabaseUnreachable(err))
+			}
+			if tc.unknown && (strings.Contains(err.Error(), "nothing was saved") || !strings.Contains(err.Error(), "may have been saved")) {
+				t.Errorf("message: %v", err)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Errorf("the cause is lost: %v", err)
+			}
+		})
+	}
+	if CommitOutcomeUnknown(Unreachable(io.EOF)) {
+		t.Error("a connection lost before COMMIT is known not to have saved anything")
 	}
 }

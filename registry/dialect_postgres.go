@@ -395,10 +395,33 @@ func Unreachable(err error) error {
 
 const unreachableMsg = "the registry database cannot be reached (nothing was saved; it reconnects by itself)"
 
+// ErrMaybeSaved: the connection to the registry's database was lost at
+// COMMIT, so the server may have committed or not, and only it knows.
+// "Nothing was saved" would be a guess that, believed, makes a clerk
+// register the patient again. It is also DatabaseUnreachable.
+var ErrMaybeSaved = &idcards.Error{Kind: idcards.Unavailable, Msg: "the registry database went away while this was being saved: it may have been saved or not (it reconnects by itself; look before doing it again)"}
+
+// commitFailed classifies an error from COMMIT: a connection lost there
+// is ErrMaybeSaved (with its cause), anything else is as Unreachable says.
+func commitFailed(err error) error {
+	u := Unreachable(err)
+	if DatabaseUnreachable(u) {
+		return fmt.Errorf("%w: %w", ErrMaybeSaved, err)
+	}
+	return u
+}
+
+// CommitOutcomeUnknown reports whether err says the connection to the
+// registry's database was lost at COMMIT: the change may have been saved.
+func CommitOutcomeUnknown(err error) bool { return errors.Is(err, ErrMaybeSaved) }
+
 // DatabaseUnreachable reports whether err says the registry's database
 // server could not be reached (an Unreachable error), as opposed to another
 // service being unavailable (OpenMRS, the audit chain key).
 func DatabaseUnreachable(err error) bool {
+	if errors.Is(err, ErrMaybeSaved) {
+		return true
+	}
 	for ; err != nil; err = errors.Unwrap(err) {
 		if e, ok := err.(*idcards.Error); ok && e.Kind == idcards.Unavailable && e.Msg == unreachableMsg {
 			return true

@@ -102,6 +102,11 @@ type RowOutcome struct {
 type ImportSummary struct {
 	Rows, Imported, Existing, Rejected, LegacyIDs, Issued int
 	DryRun                                                bool
+	// Committed: the rows are saved. An error returned with Committed set
+	// came after the commit (indexing or the duplicate check, which the
+	// next import or patients duplicates resumes): the import itself
+	// stands and must not be reported as lost.
+	Committed bool
 	// Check is what the duplicate check of the imported patients put in
 	// the review list, or for a dry run what it found (nil with
 	// NoDuplicateCheck).
@@ -254,6 +259,7 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 	if err != nil {
 		return sum, fmt.Errorf("registry: import: %w", err)
 	}
+	sum.Committed = !opts.DryRun
 	// The duplicate check must see the new patients: index them now, not
 	// at the first desk query. (A model is not estimated here: EM on the
 	// seeded generator lost half the probable recall against the defaults;

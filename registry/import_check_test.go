@@ -185,10 +185,14 @@ func TestImport_InterruptedCheckResumes(t *testing.T) {
 	register(t, s, ctx, registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "0772123456", Village: "Mukono"})
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, err := s.Import(cctx, rows(registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "+256772123456", Village: "Mukono town"}),
+	cut, err := s.Import(cctx, rows(registry.NewPatient{GivenName: "Anjali", FamilyName: "Nair", Sex: "F", BirthDate: "1990-03-14", Phone: "+256772123456", Village: "Mukono town"}),
 		registry.ImportOptions{CheckProgress: func(done, total int) { cancel() }}, nil)
 	if err == nil {
 		t.Fatal("the check was not interrupted")
+	}
+	// The rows are saved: the caller must not say nothing was imported.
+	if !cut.Committed || cut.Imported != 1 {
+		t.Fatalf("an import interrupted after its commit: %+v", cut)
 	}
 	if n, err := s.PendingImportCheck(ctx); err != nil || n != 1 {
 		t.Fatalf("pending check: %d %v", n, err)

@@ -361,7 +361,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return s.afterRollback(ctx, Unreachable(err)) // approvals.go: a refused clerk's request must outlive the rollback
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("registry: commit: %w", Unreachable(err))
+		return fmt.Errorf("registry: commit: %w", commitFailed(err))
 	}
 	return nil
 }

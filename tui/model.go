@@ -161,6 +161,10 @@ func friendly(e *env, op string, err error) string {
 	e.log.Error(op, "err", err)
 	switch idcards.ErrorKind(err) {
 	case idcards.Invalid, idcards.NotFound, idcards.Conflict, idcards.Forbidden, idcards.Unavailable:
+		if registry.CommitOutcomeUnknown(err) {
+			// The connection went at the commit: it may be saved.
+			return op + ": the registry database went away while this was being saved, so it may have been saved or not. Your entries are kept. When it is back, look before saving again: a patient saved twice is caught by the duplicate warning, which shows the first record."
+		}
 		if registry.DatabaseUnreachable(err) {
 			// The registry database (PostgreSQL on another machine) is
 			// down or out of reach: nothing was saved, the form is kept,

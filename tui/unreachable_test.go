@@ -2,6 +2,9 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -47,5 +50,19 @@ func TestRegisterWhileDatabaseUnreachable(t *testing.T) {
 	var n int
 	if err := s.DB().QueryRow(`SELECT count(*) FROM identifiers`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d identifiers (%v), want 1", n, err)
+	}
+}
+
+// TestFriendly_MaybeSaved: a connection lost at the commit is not "nothing
+// was saved": the clerk is told it may be, and how to look.
+func TestFriendly_MaybeSaved(t *testing.T) {
+	e := &env{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	got := friendly(e, "Register", fmt.Errorf("registry: commit: %w: unexpected EOF", registry.ErrMaybeSaved))
+	if strings.Contains(got, "Nothing was saved") || !strings.Contains(got, "may have been saved") || !strings.Contains(got, "duplicate warning") {
+		t.Errorf("%s", got)
+	}
+	got = friendly(e, "Register", registry.Unreachable(io.EOF))
+	if !strings.Contains(got, "Nothing was saved") {
+		t.Errorf("down before the commit: %s", got)
 	}
 }

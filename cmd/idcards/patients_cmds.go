@@ -529,17 +529,20 @@ other rows) and lists the rows that look like registered patients.`,
 					err = ferr
 				}
 			}
-			if err != nil {
-				if opts.SkipBad {
-					return err
-				}
-				return fmt.Errorf("%s: nothing was imported: %w", name, err)
+			if err != nil && !sum.Committed {
+				return importFailed(name, opts.SkipBad, err)
 			}
 			prefix := ""
 			if sum.DryRun {
 				prefix = "dry run, nothing written: "
 			}
 			a.printf("%s%d rows: %d imported, %d already present, %d rejected; %d IDs recorded, %d issued\n", prefix, sum.Rows, sum.Imported, sum.Existing, sum.Rejected, sum.LegacyIDs, sum.Issued)
+			if err != nil {
+				// Saved, then the index or the check failed (a server gone
+				// away, say): the rows stand; the check is owed and runs
+				// at the next import or patients duplicates.
+				return fmt.Errorf("%s: the import is saved (%s imported), but what follows it failed; the duplicate check of these patients is kept owed and runs at the next import or idcards patients duplicates: %w", name, plural(sum.Imported, "patient"), err)
+			}
 			if ch := sum.Check; ch != nil && ch.DryRun {
 				// Which registered patient a row looks like is patient data:
 				// an admin (import, but not read_patient) learns only that
@@ -602,6 +605,20 @@ other rows) and lists the rows that look like registered patients.`,
 	f.BoolVar(&opts.IssueMissing, "issue-missing", false, "issue a new MRN to rows without an ID")
 	f.BoolVar(&opts.NoDuplicateCheck, "no-duplicate-check", false, "skip the duplicate check of the imported patients (run patients duplicates later)")
 	return cmd
+}
+
+// importFailed says what an import that did not commit left behind. A
+// connection lost at the commit may have saved it or not: the database
+// alone knows, and re-running the same file is safe either way (rows
+// already present are recognised, not imported twice).
+func importFailed(name string, skipBad bool, err error) error {
+	if registry.CommitOutcomeUnknown(err) {
+		return fmt.Errorf("%s: the registry database went away while the import was being saved: it may have been saved or not. When it is back, run the same command again: rows already present are recognised and not imported twice: %w", name, err)
+	}
+	if skipBad {
+		return err
+	}
+	return fmt.Errorf("%s: nothing was imported: %w", name, err)
 }
 
 func errText(err error) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -416,5 +417,31 @@ func TestPatients_ImportTruncatedThenResumed(t *testing.T) {
 	out, _, err = patientsCLI(t, db, "", "patients", "import", writeFile(t, "full.csv", full))
 	if err != nil || !strings.Contains(out, "3 rows: 1 imported, 2 already present") {
 		t.Fatalf("resume: %v\n%s", err, out)
+	}
+}
+
+// TestImportFailed: what an import that did not commit tells the user. A
+// connection lost at the commit may have saved it: never "nothing was
+// imported" then, and re-running is the way on.
+func TestImportFailed(t *testing.T) {
+	lostAtCommit := fmt.Errorf("registry: commit: %w: unexpected EOF", registry.ErrMaybeSaved)
+	for _, tc := range []struct {
+		name    string
+		skipBad bool
+		err     error
+		want    string
+		notWant string
+	}{
+		{"a bad row", false, idcards.Errorf(idcards.Invalid, "line 3: birth_date"), "nothing was imported", ""},
+		{"lost at commit", false, lostAtCommit, "may have been saved or not", "nothing was imported"},
+		{"lost at commit, skip-bad", true, lostAtCommit, "run the same command again", "nothing was imported"},
+		{"down before commit", false, registry.Unreachable(os.ErrDeadlineExceeded), "nothing was imported", "may have been"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := importFailed("f.csv", tc.skipBad, tc.err).Error()
+			if !strings.Contains(msg, tc.want) || (tc.notWant != "" && strings.Contains(msg, tc.notWant)) {
+				t.Errorf("%s", msg)
+			}
+		})
 	}
 }
