@@ -201,6 +201,9 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 		v.Status, v.Detail = idcards.StatusUnassigned, "pre-printed card not yet given to a patient"
 	case idcards.IDVoided:
 		v.Status, v.Detail = idcards.StatusVoided, "voided: "+id.VoidReason
+		if id.VoidReason == "" {
+			v.Detail = "voided (no reason recorded)"
+		}
 	default:
 		v.Status = idcards.StatusActive
 		if !f.hasPatient {

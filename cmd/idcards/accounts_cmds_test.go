@@ -134,7 +134,8 @@ func TestCLI_BadInput(t *testing.T) {
 		args  []string
 	}{
 		{"UnknownRole", idcards.Invalid, "role", "a long password 1\n", []string{"users", "add", "x1", "--role", "root"}},
-		{"NoPassword", idcards.Invalid, "no password given", "", []string{"users", "add", "x1", "--role", "clerk"}},
+		{"NoPassword", idcards.Invalid, "password-file flag", "", []string{"users", "add", "x1", "--role", "clerk"}},
+		{"NoSignInPassword", idcards.Invalid, "set $IDCARDS_PASSWORD_FILE", "", []string{"--user", "amina", "users", "list"}},
 		{"CommonPassword", idcards.Invalid, "commonly used", "1234567890\n", []string{"users", "add", "x1", "--role", "clerk"}},
 		{"BadSince", idcards.Invalid, "--since", "", []string{"audit", "list", "--since", "yesterday"}},
 		{"BadFormat", idcards.Invalid, "--format", "", []string{"audit", "export", "--format", "xml"}},
@@ -302,4 +303,27 @@ func FuzzReadLine(f *testing.F) {
 			t.Fatalf("readLine(%q) consumed past the newline", in)
 		}
 	})
+}
+
+// TestCLI_VerifyVoided: a voided ID's line names the status once, then the
+// reason (it said "voided: voided: …").
+func TestCLI_VerifyVoided(t *testing.T) {
+	c := newCLI(t)
+	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
+	s, err := registry.Open(ctx, c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.Reserve(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Void(ctx, ids[0], "card lost in the printer"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	out, _, _ := c.run("", "verify", ids[0], ids[1]) // exit status 1: one input is not usable
+	if want := ids[0] + "\tvoided: card lost in the printer\n"; !strings.HasPrefix(out, want) {
+		t.Errorf("verify:\n%s\nwant first line %q", out, want)
+	}
 }

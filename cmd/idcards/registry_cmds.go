@@ -177,8 +177,10 @@ or unassigned, 1 otherwise.`,
 					bad = true
 				}
 				line := printable(in) + "\t" + string(v.Status)
-				if v.Detail != "" {
-					line += ": " + v.Detail
+				// A detail that starts with the status ("voided: REASON")
+				// is not said twice.
+				if d := strings.TrimPrefix(v.Detail, string(v.Status)+": "); d != "" {
+					line += ": " + d
 				}
 				_, err = fmt.Fprintln(w, line)
 				return err

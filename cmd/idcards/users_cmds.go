@@ -41,6 +41,9 @@ func (a *app) signIn(ctx context.Context, s *registry.Store) (context.Context, e
 		return idcards.WithActor(ctx, osa), nil
 	}
 	pw, err := a.secret("password for "+a.signInUser+": ", a.getenv("IDCARDS_PASSWORD_FILE"))
+	if errors.Is(err, errNoSecret) {
+		return ctx, idcards.Errorf(idcards.Invalid, "no password given for --user %s: type it on a terminal, set $IDCARDS_PASSWORD_FILE to a file holding it, or give it as one line on standard input", a.signInUser)
+	}
 	if err != nil {
 		return ctx, err
 	}
@@ -103,6 +106,11 @@ func (a *app) newSecret(prompt, file string) (string, error) {
 	return pw, nil
 }
 
+// errNoSecret: standard input ended before a password. Each command says
+// where else its password can come from (its own flag, or for --user
+// $IDCARDS_PASSWORD_FILE).
+var errNoSecret = idcards.Errorf(idcards.Invalid, "no password given: type it on a terminal, name a file holding it with the command's password-file flag (see its --help), or give it as one line on standard input")
+
 // readLine reads one line from stdin a byte at a time, so that several
 // secrets can be read in turn without a buffer swallowing the next one.
 func (a *app) readLine() (string, error) {
@@ -119,7 +127,7 @@ func (a *app) readLine() (string, error) {
 		}
 		if err == io.EOF {
 			if len(b) == 0 {
-				return "", idcards.Errorf(idcards.Invalid, "no password given: use a terminal, $IDCARDS_PASSWORD_FILE, a password file flag or standard input")
+				return "", errNoSecret
 			}
 			break
 		}
