@@ -213,3 +213,33 @@ func TestVisualOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFitText_ShortenedOnlyWithEllipsis: "shortened" is reported exactly
+// when an ellipsis went in. A name that prints whole at the smallest size
+// (one word broken across two lines, or a facility line at its minimum)
+// was reported shortened, and the desk warned about a card that was fine.
+func TestFitText_ShortenedOnlyWithEllipsis(t *testing.T) {
+	long := "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwaren"
+	for _, tc := range []struct {
+		name, text                  string
+		w, max, oneMin, twoMax, min float64
+		lines                       int
+		shortened                   bool
+	}{
+		{"one long word on two lines", long, 77.6, NameMax, NameOneLineMin, NameTwoLineMax, NameMin, 2, false},
+		{"one line at the minimum", "Kisugu Health Centre III Mukono", 40, 9, 8, 0, 6, 1, false},
+		{"too long for one line", strings.Repeat("Kisugu ", 12), 40, 9, 6, 0, 6, 1, true},
+		{"too long for two lines", strings.Repeat(long, 3), 77.6, NameMax, NameOneLineMin, NameTwoLineMax, NameMin, 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := FitText(tc.text, true, tc.w, tc.max, tc.oneMin, tc.twoMax, tc.min, tc.lines)
+			joined := strings.Join(f.Lines, "")
+			if f.Shortened != tc.shortened || f.Shortened != strings.HasSuffix(joined, "…") {
+				t.Fatalf("%q: shortened %v, lines %q", tc.text, f.Shortened, f.Lines)
+			}
+			if !f.Shortened && strings.ReplaceAll(joined, " ", "") != strings.ReplaceAll(tc.text, " ", "") {
+				t.Errorf("not shortened but not whole: %q", f.Lines)
+			}
+		})
+	}
+}

@@ -319,7 +319,10 @@ func FitText(text string, bold bool, width, max, oneLineMin, twoLineMax, min flo
 		}
 	}
 	if maxLines < 2 {
-		return Fit{Lines: []string{ellipsize(text, bold, width, min, cut)}, Size: min, Shortened: true}
+		// It may fit whole at min, below the one-line sizes: shortened
+		// only if the ellipsis went in.
+		line := ellipsize(text, bold, width, min, cut)
+		return Fit{Lines: []string{line}, Size: min, Shortened: line != text}
 	}
 	words := strings.Split(text, " ")
 	// Line widths from word widths: a break at a space never changes how
@@ -336,8 +339,11 @@ func FitText(text string, bold bool, width, max, oneLineMin, twoLineMax, min flo
 	}
 	// At the minimum size: as much as fits on line 1 (whole words when
 	// possible), the rest shortened on line 2.
+	// One word too long for a line is broken inside it, which may hold it
+	// whole: shortened only if the ellipsis went in.
 	first, rest := fillLine(text, bold, width, min)
-	return Fit{Lines: []string{first, ellipsize(rest, bold, width, min, cut)}, Size: min, Shortened: true}
+	second := ellipsize(rest, bold, width, min, cut)
+	return Fit{Lines: []string{first, second}, Size: min, Shortened: second != rest}
 }
 
 // split2 finds the break between words that balances the two lines and
