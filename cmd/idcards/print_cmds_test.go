@@ -156,6 +156,16 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	if b, _ := os.ReadFile(log); !strings.HasPrefix(string(b), "-d Zebra") {
 		t.Fatalf("lp called with %q", b)
 	}
+	// --split: each part is its own job with its own title.
+	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" >> "+log+"\n"), 0o755)
+	os.Remove(log)
+	three := c.issue("3")
+	c.ok(strings.Join(three, "\n")+"\n", "print", "--ids", "-", "--split", "2", "--to-printer", "Zebra")
+	b, _ := os.ReadFile(log)
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 || !strings.Contains(lines[0], " part 1 of 2 ") || !strings.Contains(lines[1], " part 2 of 2 ") {
+		t.Fatalf("--split to a printer: lp called with\n%s", b)
+	}
+	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" > "+log+"\n"), 0o755)
 	os.WriteFile(lp, []byte("#!/bin/sh\necho 'lp: The printer or class does not exist.' >&2\nexit 1\n"), 0o755)
 	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "test", "--to-printer", "Nope"); err == nil || !strings.Contains(err.Error(), "does not exist") ||
 		!strings.Contains(err.Error(), "1 of 1 cards NOT printed") || !strings.Contains(err.Error(), ids[0]) {

@@ -140,7 +140,13 @@ func (j *printJob) run(ctx context.Context, mrns []string) (printResult, error) 
 		if j.split > 0 && j.out != "" {
 			name = splitName(j.out, part+1, parts)
 		}
-		pages, job, err := j.renderPart(ctx, name, mrns[from:to], &done)
+		// Each part its own job title: a queue that names its output by
+		// title (cups-pdf's Label 0) wrote every part over the one before.
+		title := "idcards " + j.batch
+		if parts > 1 {
+			title += fmt.Sprintf(" part %d of %d", part+1, parts)
+		}
+		pages, job, err := j.renderPart(ctx, name, title, mrns[from:to], &done)
 		if job != "" {
 			res.Jobs = append(res.Jobs, job)
 		}
@@ -196,7 +202,7 @@ func splitName(out string, i, n int) string {
 // renderPart writes one PDF: into a temporary file next to the target
 // (synced, then renamed, so a PDF under the real name is always complete),
 // or into a temporary file that lp then sends (returning lp's request id).
-func (j *printJob) renderPart(ctx context.Context, name string, mrns []string, done *int) (int, string, error) {
+func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []string, done *int) (int, string, error) {
 	dir := os.TempDir()
 	if j.printer == "" {
 		dir = filepath.Dir(name)
@@ -253,7 +259,7 @@ func (j *printJob) renderPart(ctx context.Context, name string, mrns []string, d
 		return 0, "", fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if j.printer != "" {
-		job, err := j.sendToPrinter(ctx, tmp.Name())
+		job, err := j.sendToPrinter(ctx, tmp.Name(), title)
 		return r.Pages(), job, err
 	}
 	if err := os.Rename(tmp.Name(), name); err != nil {
@@ -314,10 +320,10 @@ func firstLine(s string) string {
 //
 // Once started, lp is not interrupted by Ctrl-C: killed half way it may
 // or may not have queued the job, and the cards' state would be a guess.
-func (j *printJob) sendToPrinter(ctx context.Context, path string) (string, error) {
+func (j *printJob) sendToPrinter(ctx context.Context, path, title string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, j.lp, "-d", j.printer, "-t", "idcards "+j.batch, path).CombinedOutput()
+	out, err := exec.CommandContext(ctx, j.lp, "-d", j.printer, "-t", title, path).CombinedOutput()
 	if err != nil {
 		return "", idcards.Errorf(idcards.Unavailable, "%s -d %s refused the job: %v: %s", j.lp, j.printer, err, strings.TrimSpace(string(out)))
 	}
