@@ -317,6 +317,20 @@ func TestItem07_2DScanOnEveryScreen(t *testing.T) {
 		m = drive(t, m, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
 		wantScreen(t, m, "idcards · Scan", "Ready for a scan")
 	})
+	// A Code 128 card (a plain MRN, no AIM prefix) scanned at sign-in was
+	// typed into User. One of this registry's IDs with a right check
+	// character is a card; a user name typed as fast is still a name.
+	t.Run("sign-in: a Code 128 card is held, a fast user name is typed", func(t *testing.T) {
+		c := &clock{t: testNow, step: slow}
+		cfg := testConfig(s, nil, c)
+		cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+		m := start80(t, cfg)
+		m = scanWith(t, m, c, strings.ToLower(mrn)) // Caps Lock on
+		wantScreen(t, m, "Card scanned: it is shown once you sign in", "> User            █")
+		m = scanWith(t, m, c, "okot123")
+		wantScreen(t, m, "User            okot123")
+		noScreen(t, m, "Card scanned")
+	})
 }
 
 // 8. A scan never changes the form's contents, short fields included.

@@ -113,6 +113,36 @@ type env struct {
 	now      func() time.Time
 	createFn func(ctx context.Context, f idcards.Format) (Registry, error)
 	nextReq  int
+	codec    *barcode.Codec // the registry's current series, once read (ownID)
+}
+
+// formatter is a registry that tells its current series' format
+// (*registry.Store): the desk recognises its own IDs before anyone signs in.
+type formatter interface {
+	Format(ctx context.Context) (idcards.Format, error)
+}
+
+// ownID reports whether code is an ID of this registry's current series
+// with a right check character: what a Code 128 card scans as. The format
+// is read once; a registry that cannot tell it says no.
+func (e *env) ownID(code string) bool {
+	if e.codec == nil {
+		f, ok := e.reg.(formatter)
+		if !ok {
+			return false
+		}
+		format, err := f.Format(e.ctx)
+		if err != nil {
+			return false
+		}
+		c, err := barcode.NewCodec(format)
+		if err != nil {
+			return false
+		}
+		e.codec = &c
+	}
+	_, _, err := e.codec.Parse(barcode.Normalize(code))
+	return err == nil
 }
 
 func (e *env) req() int { e.nextReq++; return e.nextReq }
@@ -641,8 +671,12 @@ func (m *Model) flushWaiting() tea.Cmd {
 func (m Model) keyAfterBurst(msg tea.KeyPressMsg, code string, newline, isScan, fast bool) (tea.Model, tea.Cmd) {
 	if g, ok := m.top().(scanGate); ok && isScan && !g.mayScan(code) {
 		// A password field: a password manager types fast too, and its
-		// Enter is Enter.
-		isScan = false
+		// Enter is Enter. On the sign-in screen's user field, a run that
+		// is one of this registry's IDs with a right check character is a
+		// card all the same (no user name is one): it was typed into User.
+		if si, ok := m.top().(*signInScreen); !ok || si.focused() != &si.user || m.e.reg == nil || !m.e.ownID(code) {
+			isScan = false
+		}
 	}
 	if _, ok := m.top().(*signInScreen); ok {
 		newline = false // a password manager's Enter signs in
