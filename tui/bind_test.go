@@ -38,7 +38,7 @@ func TestScanBindsPreprintedCard(t *testing.T) {
 			t.Fatalf("card not taken:\n%s", out)
 		}
 		m = drive(t, m, ctrl('s'))
-		if out := screenText(m); !strings.Contains(out, "with MRN "+ids[0]) {
+		if out := screenText(m); !strings.Contains(out, "on the pre-printed card "+ids[0]) {
 			t.Fatalf("not bound:\n%s", out)
 		}
 	})

@@ -377,7 +377,9 @@ func TestItem10_PanelRefreshedAfterRegisteringOntoCard(t *testing.T) {
 	m = drive(t, m, ctrl('r'))
 	m = drive(t, m, regForm("Joy", "Akello", "F", "20")[1:]...)
 	m = drive(t, m, ctrl('s'))
-	wantScreen(t, m, "Registered Joy Akello with MRN "+ids[0])
+	// The card is in the clerk's hand: nothing to print.
+	wantScreen(t, m, "Registered Joy Akello on the pre-printed card "+ids[0], "nothing to print")
+	noScreen(t, m, "Press p")
 	m = drive(t, m, esc)
 	wantScreen(t, m, "✔ ACTIVE", "Joy Akello")
 	noScreen(t, m, "UNASSIGNED", "register onto this card")

@@ -274,7 +274,7 @@ func TestUnassignedCardRegistersOntoIt(t *testing.T) {
 		msgs = append(msgs, typed(v)...)
 	}
 	m = drive(t, m, append(msgs, ctrl('s'))...)
-	if out := screenText(m); !strings.Contains(out, "Registered Joy Akello with MRN "+ids[0]) {
+	if out := screenText(m); !strings.Contains(out, "Registered Joy Akello on the pre-printed card "+ids[0]) {
 		t.Fatalf("not bound to the card:\n%s", out)
 	}
 }

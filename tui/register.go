@@ -327,6 +327,10 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		d := newDetail(e, msg.p.ID)
+		if msg.r.BindMRN != "" {
+			// The card is already printed and in the clerk's hand.
+			return tea.Batch(replace(d), status(fmt.Sprintf("Registered %s on the pre-printed card %s: hand them that card (nothing to print).", msg.p.DisplayName(), msg.mrn), false))
+		}
 		return tea.Batch(replace(d), status(fmt.Sprintf("Registered %s with MRN %s. Press p to print the card.", msg.p.DisplayName(), msg.mrn), false))
 	case approvedMsg:
 		if s.appr == nil {

@@ -100,3 +100,17 @@ func TestFirstAdminThenLockKeepsScreens(t *testing.T) {
 		t.Fatalf("same user unlocking should find the screen as left:\n%s", out)
 	}
 }
+
+// TestSignIn_StatusNamesNobody: before sign-in the status line said
+// "signed in: os:NAME" (the OS account the desk runs under).
+func TestSignIn_StatusNamesNobody(t *testing.T) {
+	s := newStore(t)
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{Name: "os:clerkpc"}, fakeAuth{}, -1
+	m := start80(t, cfg)
+	wantScreen(t, m, "Sign in", "nobody signed in")
+	noScreen(t, m, "os:clerkpc")
+	m = drive(t, m, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+	wantScreen(t, m, "Signed in as ann (clerk)")
+}

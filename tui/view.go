@@ -124,7 +124,9 @@ func (m Model) statusLines() []string {
 		return wrapLines(st.ok, m.status, m.w)
 	}
 	var parts []string
-	if n := who(m.e.actor); n != "" && m.e.reg != nil {
+	// Before sign-in the actor is the OS account the desk runs under: not
+	// someone signed in.
+	if n := who(m.e.actor); n != "" && m.signedIn() {
 		parts = append(parts, "signed in: "+n)
 	} else if m.cfg.Auth != nil {
 		parts = append(parts, "nobody signed in")
