@@ -481,3 +481,20 @@ func TestPasteIntoField(t *testing.T) {
 		t.Fatalf("search after paste:\n%s", out)
 	}
 }
+
+// TestDuplicateWarning_SmallTerminal: at 40×10 the warning showed the
+// record's name cut after it ("Amina Okello …"): no birth date, no reasons,
+// no new record to compare. Now the selected record is wrapped with what
+// tells two people apart, and asking why keeps its field on the screen.
+func TestDuplicateWarning_SmallTerminal(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Amina", "Okello", "1990-05-05")
+	cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+	m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: 40, Height: 10})
+	m = drive(t, m, append(regForm("Amina", "Okello", "F", "1990-05-05"), ctrl('s'))...)
+	out := wantScreen(t, m, "PROBABLE", "1990-05-05", "why: same name", "NEW Amina Okello", "s same person")
+	checkLayout(t, out, 40, 10)
+	m = drive(t, m, keyText('n'))
+	out = wantScreen(t, m, "Why is this a different person", "> Reason", "PROBABLE")
+	checkLayout(t, out, 40, 10)
+}

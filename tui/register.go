@@ -519,7 +519,7 @@ func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 // lines: each candidate's reasons while they fit, else the selected
 // candidate's only (↑/↓ shows another's), so the keys to decide stay on
 // the screen with five candidates on an 80×24 terminal.
-func (s *registerScreen) warningView(e *env, w, h int) string {
+func (s *registerScreen) warningView(e *env, w, h int) (view string, tight bool) {
 	st := e.st
 	np := s.np.Patient()
 	line := rowLayout(e, w, np, s.cands)
@@ -541,7 +541,52 @@ func (s *registerScreen) warningView(e *env, w, h int) string {
 	head := st.err.Render(fmt.Sprintf("  %d existing record(s) may be this person:", len(s.cands))) + "\n"
 	// The view's first line, head and the blank line below it.
 	budget := h - 3 - strings.Count(tail.String(), "\n")
-	return strings.TrimPrefix("\n"+head+"\n"+candidateRows(e, s.cands, s.cursor, w, budget, line)+tail.String(), "\n")
+	full := "\n" + head + "\n" + candidateRows(e, s.cands, s.cursor, w, budget, line) + tail.String()
+	if strings.Count(strings.TrimRight(full, "\n"), "\n")+1 > h || ansi.StringWidth(line("NEW", "(new ID)", np)) >= w && w < 60 {
+		return s.tightWarning(e, w), true
+	}
+	return full, false
+}
+
+// tightWarning is the duplicate warning on a terminal too small for the
+// table (40×10, say): the selected record alone, wrapped rather than cut,
+// what tells the two apart first (birth date, phone, village), then why,
+// then the new record; no blank lines. s / n / ↑↓ are in the key bar.
+// While a reason is asked for, the question and its field come first.
+func (s *registerScreen) tightWarning(e *env, w int) string {
+	st := e.st
+	np := s.np.Patient()
+	c := s.cands[s.cursor]
+	var lines []string
+	add := func(style interface{ Render(...string) string }, text string) {
+		lines = append(lines, wrapLines(style, text, w-1)...)
+	}
+	if s.err != "" {
+		add(st.err, s.err) // "just registered at another desk": first
+	}
+	if s.overriding {
+		add(st.err, fmt.Sprintf("Why is this a different person from %s? (recorded; esc goes back)", candidateMRNs(c)))
+		lines = append(lines, strings.Split(strings.TrimRight(s.reason.view(st, true, w), "\n"), "\n")...)
+	}
+	add(st.err, fmt.Sprintf("May be this person (%d of %d):", s.cursor+1, len(s.cands)))
+	add(st.selected, strings.ToUpper(string(c.Level))+" "+candidateMRNs(c)+" "+c.Patient.DisplayName())
+	add(st.ok, tightDetails(c.Patient))
+	if len(c.Reasons) > 0 {
+		add(st.faint, "why: "+strings.Join(c.Reasons, "; "))
+	}
+	add(st.ok, "NEW "+np.DisplayName()+" · "+tightDetails(np))
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// tightDetails: sex, birth date, phone, village, as far as known.
+func tightDetails(p idcards.Patient) string {
+	parts := []string{string(p.Sex), shownBirth(p)}
+	for _, x := range []string{p.Phone, p.Village} {
+		if x != "" {
+			parts = append(parts, x)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // rowLayout is the one layout of a candidate list's rows (and of the new
@@ -623,10 +668,16 @@ func hanging(lead, text string, w int) []string {
 func (s *registerScreen) view(e *env, w, h int) string {
 	st := e.st
 	var b strings.Builder
-	b.WriteString("\n")
+	tight := false
+	if s.warning {
+		var v string
+		v, tight = s.warningView(e, w, h) // its own first blank line, if it has room
+		b.WriteString(v)
+	} else {
+		b.WriteString("\n")
+	}
 	switch {
 	case s.warning:
-		b.WriteString(s.warningView(e, w, h))
 	case s.appr != nil:
 		b.WriteString(s.appr.view(st, w))
 	default:
@@ -641,7 +692,7 @@ func (s *registerScreen) view(e *env, w, h int) string {
 		b.WriteString("\n  Working…\n")
 	}
 	switch {
-	case s.err != "":
+	case s.err != "" && !tight:
 		b.WriteString("\n" + errBlock(st, s.err, w))
 	case !s.warning && s.appr == nil && s.fields[s.focus].over:
 		b.WriteString("\n" + errBlock(st, overMsg(&s.fields[s.focus], s.focus <= fFamily), w))

@@ -59,7 +59,11 @@ func (m Model) bindings() []key.Binding {
 func (m Model) render() string {
 	st := m.e.st
 	s := m.top()
-	title := st.bar.Width(m.w).Render(truncate(" idcards · "+s.title(), m.w))
+	t := " idcards · " + s.title()
+	if head, _, ok := strings.Cut(t, " — "); ok && ansi.StringWidth(t) > m.w {
+		t = head // a narrow terminal: the title without its explanation
+	}
+	title := st.bar.Width(m.w).Render(truncate(t, m.w))
 	bindings := m.bindings()
 	var bottom []string
 	if m.ask != askNone {
@@ -72,7 +76,11 @@ func (m Model) render() string {
 		}
 		bottom = append(bottom, wrapLines(st.err, q+" y/n", m.w)...)
 	}
-	bottom = append(bottom, m.statusLines()...)
+	// On a very small terminal the idle status (who, site, sync) gives
+	// its lines to the screen; an action's result is always shown.
+	if m.status != "" || m.h >= smallTerminal {
+		bottom = append(bottom, m.statusLines()...)
+	}
 	bottom = append(bottom, keyBar(st, bindings, m.w)...)
 	bodyH := m.h - 1 - len(bottom)
 	if bodyH < 1 {
@@ -100,6 +108,9 @@ func (m Model) render() string {
 	}
 	return strings.Join(all, "\n")
 }
+
+// smallTerminal is the height below which the idle status line is left out.
+const smallTerminal = 14
 
 // who names an actor with their role, as the status line says it.
 func who(a idcards.Actor) string {
