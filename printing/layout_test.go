@@ -243,3 +243,42 @@ func TestFitText_ShortenedOnlyWithEllipsis(t *testing.T) {
 		})
 	}
 }
+
+// TestInkInsideTextBox: a tall letter's ink (the tilde of Ñ) reached above
+// its text box — for the facility line, 0.7 pt past the card's safe area —
+// and a combining mark on a capital NFC cannot compose (Ọ̀) was drawn inside
+// the letter. The baseline now moves down for a tall line and such a mark
+// is raised above the letter.
+func TestInkInsideTextBox(t *testing.T) {
+	for _, text := range []string{"ÑANDÚ HEALTH CENTRE", "Ọ̀LÁ Ọ̀GÚNDÉLÉ", "Ǹ̄NÁ", "Amina Okello", "Łukasz Ødegaard", "Nguyễn Thị Ánh"} {
+		for _, bold := range []bool{false, true} {
+			sh := shape(text, bold)
+			top, bottom := sh.ink()
+			if b := sh.baseline(); b < top-1e-9 || b-bottom > lineBox+1e-9 {
+				t.Errorf("%q: ink %.3f..%.3f em around a baseline %.3f em into a %.2f em box", text, top, bottom, b, lineBox)
+			}
+		}
+	}
+	// The grave over Ọ stands above the letter; over x it is where the font
+	// put it (no lift), over l (an ascender) above the ascender.
+	for _, tc := range []struct {
+		text string
+		lift bool
+	}{{"Ọ̀", true}, {"x\u0300", false}, {"l\u0300", true}, {"Ọ̀\u0301", true}} {
+		sh := shape(tc.text, true)
+		base := sh.glyphs[0]
+		_, baseTop := base.face.ttf.yBounds(base.gid)
+		prevTop := float64(baseTop) / float64(base.face.ttf.unitsPerEm)
+		for _, m := range sh.glyphs[1:] {
+			lo, hi := m.face.ttf.yBounds(m.gid)
+			upm := float64(m.face.ttf.unitsPerEm)
+			if (m.rise > 0) != tc.lift {
+				t.Errorf("%q: mark %U rise %.3f em, want lifted %v", tc.text, m.r, m.rise, tc.lift)
+			}
+			if tc.lift && float64(lo)/upm+m.rise < prevTop-0.01 {
+				t.Errorf("%q: mark %U from %.3f em, inside what is under it (top %.3f em)", tc.text, m.r, float64(lo)/upm+m.rise, prevTop)
+			}
+			prevTop = float64(hi)/upm + m.rise
+		}
+	}
+}

@@ -186,12 +186,14 @@ func (r *Renderer) drawCard(at Rect, l CardLayout) {
 		if t.Align == "R" {
 			x += t.W - sh.Width(t.Size)
 		}
-		// Baseline at about 85 % of the em from the top of the box.
+		// Baseline at about 85 % of the em from the top of the box, lower
+		// for a line whose ink reaches higher (shaped.baseline).
 		r.op("BT")
 		r.pt(x)
-		r.py(at.Y + t.Y + t.Size*mmPerPt*0.85)
+		r.py(at.Y + t.Y + t.Size*mmPerPt*sh.baseline())
 		r.op("Td")
 		var cur *fontUse
+		rise := 0.0
 		for i := 0; i < len(sh.glyphs); {
 			g := sh.glyphs[i]
 			u := r.pdf.font(g.face)
@@ -203,8 +205,13 @@ func (r *Renderer) drawCard(at Rect, l CardLayout) {
 				r.content = appendNum(r.content, t.Size)
 				r.op(" Tf")
 			}
+			if g.rise != rise {
+				rise = g.rise
+				r.content = appendNum(r.content, rise*t.Size)
+				r.op(" Ts")
+			}
 			r.content = append(r.content, '<')
-			for ; i < len(sh.glyphs) && sh.glyphs[i].face == g.face; i++ {
+			for ; i < len(sh.glyphs) && sh.glyphs[i].face == g.face && sh.glyphs[i].rise == g.rise; i++ {
 				gg := sh.glyphs[i]
 				if _, ok := u.used[gg.gid]; !ok {
 					u.used[gg.gid] = gg.r

@@ -3,6 +3,7 @@ package printing
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -110,6 +111,7 @@ type glyphRef struct {
 	gid  uint16
 	r    rune
 	adv  float64
+	rise float64 // em: a combining mark lifted over a tall letter (raiseMarks)
 }
 
 // shaped is a line of text turned into glyphs in visual order.
@@ -165,7 +167,74 @@ func shape(text string, bold bool) shaped {
 		out.glyphs = append(out.glyphs, g)
 		out.width += g.adv
 	}
+	raiseMarks(out.glyphs)
 	return out
+}
+
+// raiseMarks lifts combining marks above a letter taller than a lowercase
+// one. A font's above marks are drawn to sit over x-height letters; with no
+// mark positioning (OpenType GPOS) the grave of Ọ̀, a capital with a mark
+// NFC cannot compose, was drawn inside the O. A mark is raised by how much
+// the letter (or the mark before it, for stacked marks) stands above the
+// x-height. Only the combining diacritical blocks: other scripts' marks
+// (Adlam, Ethiopic) are designed for their own letters.
+func raiseMarks(gs []glyphRef) {
+	if !slices.ContainsFunc(gs, func(g glyphRef) bool { return isDiacriticMark(g.r) }) {
+		return // most names: nothing to look up
+	}
+	top := 0.0 // the top of the letter and the marks on it so far, em
+	for i := range gs {
+		g := &gs[i]
+		t := g.face.ttf
+		lo, hi := t.yBounds(g.gid)
+		upm := float64(t.unitsPerEm)
+		if !isDiacriticMark(g.r) || i == 0 {
+			top = float64(hi) / upm
+			continue
+		}
+		if lo <= 0 {
+			continue // a mark below (cedilla, dot below) or an empty one
+		}
+		if r := top - float64(t.xHeight)/upm; r > 0.02 {
+			g.rise = r
+		}
+		top = float64(hi)/upm + g.rise
+	}
+}
+
+// isDiacriticMark: a combining mark of the Latin, Greek and Cyrillic
+// diacritical blocks.
+func isDiacriticMark(r rune) bool {
+	return r >= 0x0300 && r <= 0x036F || r >= 0x1AB0 && r <= 0x1AFF || r >= 0x1DC0 && r <= 0x1DFF ||
+		r >= 0x20D0 && r <= 0x20FF || r >= 0xFE20 && r <= 0xFE2F
+}
+
+// ink is the line's vertical extent in em from the baseline: top (above,
+// positive) and bottom (below, negative), marks' rise included.
+func (s shaped) ink() (top, bottom float64) {
+	for _, g := range s.glyphs {
+		lo, hi := g.face.ttf.yBounds(g.gid)
+		upm := float64(g.face.ttf.unitsPerEm)
+		top = max(top, float64(hi)/upm+g.rise)
+		bottom = min(bottom, float64(lo)/upm+g.rise)
+	}
+	return top, bottom
+}
+
+// lineBox is the height of a text's box in em (layout's lineH).
+const lineBox = 1.25
+
+// baseline is where the renderer puts the baseline, in em below the top of
+// the text's box: 85 % of the em, lower when a glyph reaches higher (Ñ, a
+// raised mark), so the ink stays inside the box — and so inside the card's
+// safe area — as far as the box's depth allows.
+func (s shaped) baseline() float64 {
+	top, bottom := s.ink()
+	b := 0.85
+	if top > b {
+		b = min(top, lineBox+bottom)
+	}
+	return max(b, 0.85)
 }
 
 func lookup(chain []*face, r rune) (glyphRef, bool) {

@@ -21,6 +21,7 @@ type ttf struct {
 	ascent     int
 	descent    int
 	capHeight  int
+	xHeight    int // the height of lowercase letters: where above marks are designed to sit
 	numGlyphs  int
 	numHMetric int
 	longLoca   bool
@@ -74,7 +75,23 @@ func parseTTF(name string, data []byte) (*ttf, error) {
 	if err := f.pickCmap(); err != nil {
 		return nil, bad(err.Error())
 	}
+	if os2 := f.tables["OS/2"]; len(os2) >= 88 && binary.BigEndian.Uint16(os2) >= 2 {
+		f.xHeight = int(int16(binary.BigEndian.Uint16(os2[86:])))
+	}
+	if f.xHeight <= 0 {
+		_, f.xHeight = f.yBounds(f.glyph('x'))
+	}
 	return f, nil
+}
+
+// yBounds is glyph g's vertical extent in font units (yMin, yMax of its
+// glyf header); 0, 0 for an empty glyph.
+func (f *ttf) yBounds(g uint16) (int, int) {
+	d := f.glyphData(g)
+	if len(d) < 10 {
+		return 0, 0
+	}
+	return int(int16(binary.BigEndian.Uint16(d[4:]))), int(int16(binary.BigEndian.Uint16(d[8:])))
 }
 
 // pickCmap chooses the Unicode cmap subtable: format 12 (all planes) when
