@@ -66,11 +66,14 @@ func (s *Store) MigrateTo(ctx context.Context, to string, opt Options) (CopyRepo
 		return CopyReport{}, err
 	}
 	defer dst.Close()
+	// The key first: a machine without a config directory yet, or a key
+	// file in the way, fails here with the target still empty (a re-run
+	// finds the same key in place and goes on).
+	if err := installKey(s.key, opt.keyPath(to), false, s.Now()); err != nil {
+		return CopyReport{}, err
+	}
 	r, err := copyRegistry(ctx, s, dst, true)
 	if err != nil {
-		return r, err
-	}
-	if err := installKey(s.key, opt.keyPath(to), false, s.Now()); err != nil {
 		return r, err
 	}
 	a, _ := idcards.ActorFrom(ctx)
@@ -78,7 +81,19 @@ func (s *Store) MigrateTo(ctx context.Context, to string, opt Options) (CopyRepo
 	err = dst.tx(ctx, func(tx *sql.Tx) error {
 		return dst.insertAudit(ctx, tx, actorName(a), "registry.migrate", dst.Path(), detail)
 	})
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	// The source is retired: a desk left running on it would issue the
+	// numbers the new registry issues next.
+	to = dst.Path()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		return s.setSetting(ctx, tx, actorName(a), MovedToSetting, to)
+	})
+	if err != nil {
+		return r, fmt.Errorf("registry: migrate: the copy is complete, but this registry could not be marked as moved (stop every desk on it): %w", err)
+	}
+	return r, nil
 }
 
 // createEmptySQLite makes a new SQLite file with the schema and no rows,

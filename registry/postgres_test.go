@@ -456,3 +456,52 @@ func dropTriggerSQL(name, table string) string {
 	}
 	return "DROP TRIGGER " + name
 }
+
+// TestMigrate_RetiresTheSource: after migrate the registry it copied takes
+// no more changes — a desk left running on it (its own open handle) issued
+// the numbers the new registry issued next. An admin can reopen it (a move
+// undone). The key goes in first, into a config directory that does not
+// exist yet (a new machine): migrate failed there after copying every row.
+func TestMigrate_RetiresTheSource(t *testing.T) {
+	src, ctx := newStore(t)
+	running, err := registry.Open(ctx, src.Path()) // a desk not stopped
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	if _, err := src.Reserve(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	to := filepath.Join(dir, "moved.db")
+	opt := registry.Options{KeyPath: filepath.Join(dir, "new-machine", "config", "idcards", "moved.auditkey")}
+	if _, err := src.MigrateTo(ctx, to, opt); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*registry.Store{src, running} {
+		_, err := s.Reserve(ctx, 1)
+		wantKind(t, err, idcards.Conflict, "was moved to "+to)
+	}
+	dst, err := registry.OpenWith(ctx, to, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	got, err := dst.Reserve(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reading still works; the admin's reopening is the one change taken.
+	if v, err := running.Verify(ctx, got[0]); err != nil || v.Status != idcards.StatusUnknown {
+		t.Fatalf("verify on the retired registry: %+v %v", v, err)
+	}
+	if err := src.SetKnownSetting(ctx, registry.MovedToSetting, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := running.Reserve(ctx, 1); err != nil {
+		t.Fatalf("reopened: %v", err)
+	}
+	if _, err := src.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

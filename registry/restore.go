@@ -735,6 +735,10 @@ func writeKeyFile(path string, key *ChainKey) (*ChainKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: chain key: %w", err)
 	}
+	// A new machine may not have the config directory yet.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("registry: chain key: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("registry: chain key: %w", err)

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -45,6 +47,12 @@ func KnownSettings() []KnownSetting {
 		{"match_variants", "", "extra name spellings matched as one, e.g. Nakato=Nakatto; Wasswa=Waswa (groups by ;, names by =)", func(v string) error {
 			_, err := match.ParseVariants(v)
 			return err
+		}},
+		{MovedToSetting, "", "set by idcards migrate on the registry it copied: where the registry now is; while set, this one takes no changes (no number can be issued in both). Empty reopens it, for a move that was undone", func(v string) error {
+			if len(v) > 1000 || strings.ContainsAny(v, "\r\n\t") {
+				return idcards.Errorf(idcards.Invalid, "moved_to: one line, the registry's new location")
+			}
+			return nil
 		}},
 		{"phone_country", "", "ISO country code for phones written without +CC, e.g. UG (E.164 normalisation)", func(v string) error {
 			if v != "" && !match.ValidRegion(v) {
@@ -107,6 +115,9 @@ func (s *Store) SetKnownSetting(ctx context.Context, key, value string) error {
 	if err := ks.check(value); err != nil {
 		return err
 	}
+	if key == MovedToSetting {
+		ctx = context.WithValue(ctx, movedOK{}, true) // the one change a moved registry takes
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if key == "cli_sign_in" && value == "on" {
 			var n int
@@ -119,4 +130,34 @@ func (s *Store) SetKnownSetting(ctx context.Context, key, value string) error {
 		}
 		return s.setSetting(ctx, tx, a.Name, key, value)
 	})
+}
+
+// MovedToSetting is where a registry copied by migrate now is. While it is
+// set the copy's source refuses every change (Store.tx): a desk that was not
+// stopped would otherwise go on issuing numbers that the new registry issues
+// too.
+const MovedToSetting = "moved_to"
+
+// movedOK marks the transaction that sets moved_to itself.
+type movedOK struct{}
+
+const qMovedTo = `SELECT value FROM settings WHERE key = 'moved_to'`
+
+// checkMoved refuses a change to a registry that migrate copied elsewhere.
+func (s *Store) checkMoved(ctx context.Context, tx *sql.Tx) error {
+	if ok, _ := ctx.Value(movedOK{}).(bool); ok || !s.opened {
+		return nil // the change that reopens it; or the migrations of open
+	}
+	st, err := s.prepared(ctx, qMovedTo)
+	if err != nil {
+		return err
+	}
+	var to string
+	if err := tx.StmtContext(ctx, st).QueryRowContext(ctx).Scan(&to); err != nil || to == "" {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return err
+	}
+	return &idcards.Error{Kind: idcards.Conflict, Msg: fmt.Sprintf("this registry was moved to %s by idcards migrate, and takes no more changes (so no number is issued both here and there): use --db %s or set IDCARDS_DB to it; nothing was saved. If the move was undone, an admin reopens this one with: idcards --db %s settings set moved_to \"\"", to, to, s.Path())}
 }

@@ -68,6 +68,7 @@ type Store struct {
 	keyPath    string    // where it is (or would be) kept
 	hasPending bool      // auditstate.go: audit_pending exists (set by the migration step)
 	stateReady bool      // … and every transaction maintains it (set after the migrations committed)
+	opened     bool      // the migrations committed: a transaction checks moved_to (checkMoved)
 	canon      canonCache
 	parsed     atomic.Pointer[parsedMatch] // matching.go: the last model and variants parsed, by their stored text
 }
@@ -213,11 +214,12 @@ func (s *Store) ready(ctx context.Context) error {
 	s.stateReady = s.hasPending
 	// Prepare the audit statements now: appendAudit runs inside write
 	// transactions, which must not wait for a pool connection to prepare.
-	for _, q := range []string{qAuditHead, qAuditInsert, qPendingClear, qPendingAny, qIssueInsert, qIssueExternal} {
+	for _, q := range []string{qAuditHead, qAuditInsert, qPendingClear, qPendingAny, qIssueInsert, qIssueExternal, qMovedTo} {
 		if _, err := s.prepared(ctx, q); err != nil {
 			return fmt.Errorf("registry: open: %w", err)
 		}
 	}
+	s.opened = true
 	// After the audit is ready: refolding writes patients and a setting,
 	// so it is audited like every other change.
 	if err := s.refoldNames(ctx); err != nil { // search.go
@@ -351,6 +353,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := s.txBegin(ctx, tx); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("registry: begin: %w", err)
+	}
+	if err := s.checkMoved(ctx, tx); err != nil { // settings_known.go: a registry migrate copied elsewhere
+		tx.Rollback()
+		return err
 	}
 	err = fn(tx)
 	if err == nil {

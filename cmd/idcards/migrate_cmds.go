@@ -37,8 +37,12 @@ copy leaves the target without rows (just the schema), so it can be re-run.
 
 Stop every desk first (what they write after the snapshot is not copied), then
 point each desk at the new database (--db URL or IDCARDS_DB) and keep the old
-file as a backup. The target is created with the schema, so run migrate as the
-database owner; desks then run as a runtime role (docs/deploy.md).
+file as a backup. Once the copy is complete the file is retired (setting
+moved_to): it takes no more changes, so a desk left running on it is refused
+instead of issuing numbers the new database issues too; an admin reopens it with
+settings set moved_to "" if the move is undone. The target is created with the
+schema, so run migrate as the database owner; desks then run as a runtime role
+(docs/deploy.md).
 
 The password comes from PGPASSFILE (~/.pgpass) or --to-password-file, never
 from the URL. Needs the admin role (or the OS user without cli_sign_in).`,
