@@ -64,11 +64,12 @@ type Store struct {
 	tokens tokenCache                  // tokens.go: LookupToken's cache
 	rates  atomic.Pointer[rateCache]   // forecast.go: recent issue rates, recomputed every few minutes
 
-	key        *ChainKey // auditkey.go: the audit chain key; nil when not available
-	keyPath    string    // where it is (or would be) kept
-	hasPending bool      // auditstate.go: audit_pending exists (set by the migration step)
-	stateReady bool      // … and every transaction maintains it (set after the migrations committed)
-	opened     bool      // the migrations committed: a transaction checks moved_to (checkMoved)
+	key        *ChainKey   // auditkey.go: the audit chain key; nil when not available
+	keyPath    string      // where it is (or would be) kept
+	hasPending bool        // auditstate.go: audit_pending exists (set by the migration step)
+	stateReady bool        // … and every transaction maintains it (set after the migrations committed)
+	opened     bool        // the migrations committed: a transaction checks moved_to (checkMoved)
+	file       os.FileInfo // the SQLite file as opened (CheckFile); nil on PostgreSQL
 	canon      canonCache
 	parsed     atomic.Pointer[parsedMatch] // matching.go: the last model and variants parsed, by their stored text
 }
@@ -199,6 +200,10 @@ func open(ctx context.Context, path string, opt Options, key *ChainKey) (*Store,
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.file, err = os.Stat(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("registry: open: %w", err)
 	}
 	if err := s.ready(ctx); err != nil {
 		s.Close()
@@ -346,6 +351,9 @@ func (s *Store) migrate(ctx context.Context) error {
 // tx runs fn in one BEGIN IMMEDIATE transaction and commits; fn's error
 // rolls back.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.CheckFile(); err != nil {
+		return err
+	}
 	tx, err := s.beginWriteTx(ctx) // dialect.go: BEGIN IMMEDIATE, or PostgreSQL's writer lock
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", Unreachable(err))
@@ -370,6 +378,26 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("registry: commit: %w", commitFailed(err))
 	}
 	return nil
+}
+
+// CheckFile refuses a change when the SQLite file this store opened is no
+// longer at its path (moved, deleted, or replaced by another file): the
+// open connections would go on writing into a file nobody will open again,
+// and a desk that carried on registering lost the day's patients and would
+// issue their numbers again.
+func (s *Store) CheckFile() error {
+	if s.file == nil {
+		return nil // PostgreSQL
+	}
+	now, err := os.Stat(s.path)
+	if err == nil && os.SameFile(now, s.file) {
+		return nil
+	}
+	what := "was moved or deleted"
+	if err == nil {
+		what = "was replaced by another file"
+	}
+	return &idcards.Error{Kind: idcards.Unavailable, Msg: fmt.Sprintf("the registry file %s %s while this program had it open: nothing was saved. Do not register anyone here: close this program, put the file back (or restore it: idcards restore), then start again", s.path, what)}
 }
 
 // isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation,

@@ -458,3 +458,38 @@ func TestStore_CrashSafety(t *testing.T) {
 	}
 	t.Logf("%d rounds, %d IDs printed before kills", rounds, len(printed))
 }
+
+// TestCheckFile_RegistryFileMoved: the registry file moved away (or deleted,
+// or replaced) under an open desk. The desk went on registering into the
+// file nobody would open again, and the day's patients were lost. Every
+// change is now refused with words that say what happened; put back, the
+// desk goes on.
+func TestCheckFile_RegistryFileMoved(t *testing.T) {
+	pgtest.SQLiteOnlyBecause(t, "a PostgreSQL registry has no file")
+	s, ctx := newStore(t)
+	if _, err := s.Reserve(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	moved := s.Path() + ".moved"
+	if err := os.Rename(s.Path(), moved); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Reserve(ctx, 1)
+	wantKind(t, err, idcards.Unavailable, "was moved or deleted while this program had it open: nothing was saved")
+	// Another file in its place (a restore, a copy) is not this one either.
+	if err := os.WriteFile(s.Path(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Reserve(ctx, 1)
+	wantKind(t, err, idcards.Unavailable, "was replaced by another file")
+	os.Remove(s.Path())
+	if err := os.Rename(moved, s.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckFile(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reserve(ctx, 1); err != nil {
+		t.Fatalf("put back: %v", err)
+	}
+}

@@ -310,11 +310,17 @@ type counter interface {
 	Counts(ctx context.Context) (registry.Counts, error)
 }
 
+// fileChecker is a registry that can tell its file is no longer where it
+// was opened (*registry.Store on SQLite): the desk says so at once, not at
+// the next save.
+type fileChecker interface{ CheckFile() error }
+
 type countsMsg struct {
-	outbox int64
-	ok     bool
-	sync   *idcards.SyncStatus
-	idle   time.Duration // idle_lock_minutes as set now; 0: not set
+	fileErr error
+	outbox  int64
+	ok      bool
+	sync    *idcards.SyncStatus
+	idle    time.Duration // idle_lock_minutes as set now; 0: not set
 }
 
 func (m Model) refreshCounts() tea.Cmd {
@@ -324,12 +330,16 @@ func (m Model) refreshCounts() tea.Cmd {
 	c, _ := m.e.reg.(counter)
 	ss, _ := m.e.reg.(syncStatuser)
 	set, _ := m.e.reg.(settinger)
-	if c == nil && set == nil {
+	fc, _ := m.e.reg.(fileChecker)
+	if c == nil && set == nil && fc == nil {
 		return nil
 	}
 	ctx := m.e.ctx
 	return func() tea.Msg {
 		var msg countsMsg
+		if fc != nil {
+			msg.fileErr = fc.CheckFile()
+		}
 		if c != nil {
 			if n, err := c.Counts(ctx); err == nil {
 				msg.outbox, msg.ok = n.PendingOutbox, true
@@ -467,6 +477,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status, m.statusE = msg.text, msg.err
 		return m, nil
 	case countsMsg:
+		if msg.fileErr != nil {
+			if text := msg.fileErr.Error(); m.status != text {
+				m.e.log.Error("registry file", "err", msg.fileErr)
+				m.status, m.statusE = text, true
+			}
+		}
 		if msg.ok {
 			n := msg.outbox
 			m.outbox = &n

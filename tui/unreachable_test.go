@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,4 +66,17 @@ func TestFriendly_MaybeSaved(t *testing.T) {
 	if !strings.Contains(got, "Nothing was saved") {
 		t.Errorf("down before the commit: %s", got)
 	}
+}
+
+// TestRegistryFileMoved: the desk's status line says at once that its
+// registry file went away, not only at the next save.
+func TestRegistryFileMoved(t *testing.T) {
+	s := newStore(t)
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}))
+	if err := os.Rename(s.Path(), s.Path()+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	msg := m.(Model).refreshCounts()()
+	m = drive(t, m, msg)
+	wantScreen(t, m, "moved or deleted while this program had it open", "Do not")
 }
