@@ -575,6 +575,21 @@ func pgKeyPath(loc string) string {
 	return filepath.Join(dir, "idcards", pgLocalName(loc)+".auditkey")
 }
 
+// LocalFile is where a file that belongs with the registry at loc and
+// this machine goes (the scanner endpoint's metrics token, say): next to a
+// SQLite file, as loc+suffix; for a PostgreSQL URL, in the user's config
+// directory, named after the URL's host, port and database.
+func LocalFile(loc, suffix string) string {
+	if !IsPostgresURL(loc) {
+		return loc + suffix
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = "."
+	}
+	return filepath.Join(dir, "idcards", pgLocalName(loc)+suffix)
+}
+
 // pgLocalName names a PostgreSQL registry in local file names
 // (HOST_PORT_DB, safe characters only).
 func pgLocalName(loc string) string {

@@ -67,8 +67,9 @@ readable by other users (chmod 600 it).
 
 /metrics holds no patient data but is still reconnaissance: beyond loopback
 it needs a bearer token by default, read from --metrics-token-file (default
-REGISTRY.metrics-token, created with a random token, mode 0600, when
-missing); give that file to Prometheus (bearer_token_file).
+REGISTRY.metrics-token, or for a PostgreSQL registry
+~/.config/idcards/HOST_PORT_DB.metrics-token, created with a random token,
+mode 0600, when missing); give that file to Prometheus (bearer_token_file).
 --metrics-open serves it without a token. Scrapes are rate-limited per
 client address (1/s, bursts of 10).
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/idcards/idcards"
@@ -28,7 +29,12 @@ func (a *app) metricsToken(addr, file string, open bool) (string, error) {
 		if isLoopback(addr) {
 			return "", nil
 		}
-		file = a.registryPath() + ".metrics-token"
+		// Next to a registry file; for a PostgreSQL registry in the config
+		// directory (its URL is no directory to write in).
+		file = registry.LocalFile(a.registryPath(), ".metrics-token")
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return "", idcards.Errorf(idcards.Invalid, "--metrics-token-file: %v", err)
+		}
 	}
 	b, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -123,3 +123,21 @@ func TestMetricsToken_Defaults(t *testing.T) {
 		t.Fatal("--metrics-open still needs a token")
 	}
 }
+
+// TestMetricsToken_PostgresRegistry: on a PostgreSQL registry the default
+// token file was the URL with ".metrics-token" appended, so serve beyond
+// loopback (docs/deploy.md step 4) did not start. It goes in the config
+// directory.
+func TestMetricsToken_PostgresRegistry(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	url := "postgres://idcards_desk@db.clinic.lan:5432/idcards?sslmode=verify-full"
+	a := &app{stderr: io.Discard, getenv: func(k string) string { return map[string]string{"IDCARDS_DB": url}[k] }}
+	tok, err := a.metricsToken("0.0.0.0:8443", "", false)
+	if err != nil || len(tok) < 32 {
+		t.Fatalf("%q %v", tok, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "idcards", "db.clinic.lan_5432_idcards.metrics-token")); err != nil {
+		t.Fatal(err)
+	}
+}
