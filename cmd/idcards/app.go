@@ -20,6 +20,7 @@ type app struct {
 	getenv         func(string) string
 	dbPath         string
 	dbPasswordFile string // --db-password-file: PostgreSQL password (migrate_cmds.go)
+	secretsWarned  bool   // warnSecrets ran
 	signInUser     string // --user: sign in as this account (users_cmds.go)
 }
 

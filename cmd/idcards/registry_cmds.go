@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/idcards/idcards"
@@ -282,7 +283,34 @@ func unsafeFormat(r rune) bool {
 // storeOptions are how every command opens the registry: the audit chain
 // key is at $IDCARDS_AUDIT_KEY, or next to the registry.
 func (a *app) storeOptions() registry.Options {
-	return registry.Options{KeyPath: a.getenv("IDCARDS_AUDIT_KEY"), PasswordFile: a.dbPasswordFileName()} // migrate_cmds.go
+	o := registry.Options{KeyPath: a.getenv("IDCARDS_AUDIT_KEY"), PasswordFile: a.dbPasswordFileName()} // migrate_cmds.go
+	a.warnSecrets(o)
+	return o
+}
+
+// warnSecrets warns, once per process, about the secret files this run
+// reads that other users can read too: the database password file, the
+// libpq password file (libpq itself ignores a group-readable ~/.pgpass; the
+// driver idcards uses does not), an audit chain key named by
+// $IDCARDS_AUDIT_KEY.
+func (a *app) warnSecrets(o registry.Options) {
+	if a.secretsWarned {
+		return
+	}
+	a.secretsWarned = true
+	files := []string{o.PasswordFile, o.KeyPath}
+	if registry.IsPostgresURL(a.registryPath()) {
+		pgpass := a.getenv("PGPASSFILE")
+		if h := a.getenv("HOME"); pgpass == "" && h != "" {
+			pgpass = filepath.Join(h, ".pgpass")
+		}
+		files = append(files, pgpass)
+	}
+	for _, f := range files {
+		if f != "" {
+			a.warnKeyFile(f)
+		}
+	}
 }
 
 func (a *app) seriesCmd() *cobra.Command {

@@ -141,3 +141,18 @@ func TestMetricsToken_PostgresRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWarnSecrets: a database password file or an audit key that other
+// users can read was used without a word.
+func TestWarnSecrets(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "db.pw")
+	os.WriteFile(pw, []byte("secret\n"), 0o644)
+	var errb strings.Builder
+	a := &app{stderr: &errb, getenv: func(string) string { return "" }, dbPasswordFile: pw}
+	a.storeOptions()
+	a.storeOptions()
+	if got := strings.Count(errb.String(), "readable by other users"); got != 1 {
+		t.Fatalf("warnings: %q", errb.String())
+	}
+}

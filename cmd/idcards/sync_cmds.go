@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,11 +100,35 @@ logs.`,
 
 // openmrsClient builds a client from saved settings.
 func (a *app) openmrsClient(cfg registry.SyncConfig, logf func(string, ...any)) (*openmrs.Client, error) {
+	if _, err := checkOpenMRSURL(cfg.URL); err != nil {
+		return nil, err
+	}
 	pw, err := a.openmrsPassword(cfg.PasswordFile)
 	if err != nil {
 		return nil, err
 	}
 	return openmrs.New(openmrs.Config{BaseURL: cfg.URL, Username: cfg.Username, Password: pw, Logf: logf, UserAgent: "idcards-sync"})
+}
+
+// checkOpenMRSURL refuses an OpenMRS URL that carries a user name or
+// password (a URL is printed, logged and saved in the registry's settings,
+// so its password would be too), and warns about plain http to another
+// machine: the password and patients' details would cross the network in
+// clear.
+func checkOpenMRSURL(raw string) (warning string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", idcards.Errorf(idcards.Invalid, "OpenMRS URL: %v", err)
+	}
+	if u.User != nil {
+		u.User = nil
+		return "", idcards.Errorf(idcards.Invalid, "the OpenMRS URL carries a user name or password: give %s with --user and the password in --password-file (a URL is printed, logged and saved, and its password with it)", u.Redacted())
+	}
+	host := u.Hostname()
+	if u.Scheme == "http" && host != "localhost" && !(net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()) {
+		return fmt.Sprintf("%s is plain http to another machine: the OpenMRS password and patients' names and birth dates would cross the network unencrypted; use https (OpenMRS behind a TLS proxy)", raw), nil
+	}
+	return "", nil
 }
 
 func (a *app) openmrsPassword(file string) (string, error) {
@@ -112,6 +138,7 @@ func (a *app) openmrsPassword(file string) (string, error) {
 	if file == "" {
 		return "", idcards.Errorf(idcards.Invalid, "no OpenMRS password: set $%s or give configure --password-file", envOpenMRSPassword)
 	}
+	a.warnKeyFile(file)
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return "", idcards.Errorf(idcards.Invalid, "OpenMRS password file: %v", err)
@@ -394,6 +421,9 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 			rep, err := openmrs.CheckSetup(ctx, c, setup)
 			if err != nil {
 				return syncError(err, cfg)
+			}
+			if w, _ := checkOpenMRSURL(cfg.URL); w != "" {
+				rep.Warnings = append(rep.Warnings, w)
 			}
 			for _, w := range rep.Warnings {
 				fmt.Fprintln(a.stderr, "warning: "+w)

@@ -293,3 +293,30 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestCheckOpenMRSURL: a URL with credentials is refused (it was saved in
+// the settings, printed by sync status and written to the audit trail);
+// plain http to another machine is a warning configure stops on.
+func TestCheckOpenMRSURL(t *testing.T) {
+	for _, tc := range []struct {
+		url      string
+		err, warn bool
+	}{
+		{"https://emr.example.org/openmrs", false, false},
+		{"http://127.0.0.1:8080/openmrs", false, false},
+		{"http://localhost/openmrs", false, false},
+		{"http://[::1]:8080/openmrs", false, false},
+		{"http://192.0.2.2:8087/openmrs", false, true},
+		{"http://emr.clinic.lan/openmrs", false, true},
+		{"http://desk:S3cret@127.0.0.1:8082/openmrs", true, false},
+		{"https://desk@emr.example.org/openmrs", true, false},
+	} {
+		w, err := checkOpenMRSURL(tc.url)
+		if (err != nil) != tc.err || (w != "") != tc.warn {
+			t.Errorf("%s: warning %q, error %v", tc.url, w, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "S3cret") {
+			t.Errorf("the refusal shows the password: %v", err)
+		}
+	}
+}
