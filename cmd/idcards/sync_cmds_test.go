@@ -299,7 +299,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // plain http to another machine is a warning configure stops on.
 func TestCheckOpenMRSURL(t *testing.T) {
 	for _, tc := range []struct {
-		url      string
+		url       string
 		err, warn bool
 	}{
 		{"https://emr.example.org/openmrs", false, false},
