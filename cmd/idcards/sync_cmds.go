@@ -463,6 +463,26 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 			} else {
 				a.printf("new MRNs come from this registry's own series\n")
 			}
+			// The first full pull now, before a desk issues anything: a
+			// number of our prefixes OpenMRS already holds (another entry
+			// point using the same prefix) is then skipped, not issued.
+			sctx := idcards.WithActor(ctx, idcards.Actor{Name: "system:sync", Role: idcards.RoleSystem})
+			sy, _, err := newSyncerFor(sctx, s, c, cfg, a.syncOwner("configure"), nil)
+			if err != nil {
+				return err
+			}
+			pr, err := sy.Pull(sctx, true, nil)
+			if err != nil {
+				fmt.Fprintf(a.stderr, "warning: settings saved, but the first pull of OpenMRS's identifiers failed (%v): run idcards sync --once before the desks issue numbers\n", err)
+				return exitError{5}
+			}
+			a.printf("first pull: %d identifier(s) of this registry's prefixes read from OpenMRS, %d new to this registry\n", pr.Identifiers, pr.Added)
+			if pr.Added > 0 {
+				fmt.Fprintf(a.stderr, "warning: OpenMRS already holds %d number(s) of this registry's prefixes that it did not issue: another system issues numbers of the same prefix. They are skipped from now on, but the two will keep colliding: give this registry a prefix of its own (idcards series add)\n", pr.Added)
+			}
+			if pr.Conflicts > 0 {
+				fmt.Fprintf(a.stderr, "warning: %d number(s) this registry issued are held in OpenMRS by another patient: see idcards sync conflicts\n", pr.Conflicts)
+			}
 			a.printf("next: idcards sync --once   (or leave the desk screen open: it syncs in the background)\n")
 			return nil
 		},

@@ -40,16 +40,19 @@ func TestSyncCLI_PasswordFileStoredAbsolute(t *testing.T) {
 // syncer exits 3; wrong credentials exit 4; a server down exits 5.
 func TestSyncCLI_PullOnlyAndExitCodes(t *testing.T) {
 	e := newSyncEnv(t, openmrstest.Options{})
-	if r := e.configure(); r.code != 0 {
+	r := e.configure()
+	if r.code != 0 {
 		t.Fatalf("configure: %s", r.stderr)
 	}
+	// configure makes the first, full, pull itself: before a desk issues.
+	wantIn(t, "configure", r.stdout, "first pull: 0 identifier(s)")
 	out := e.must("sync", "--once", "--pull-only")
-	wantIn(t, "pull-only", out, "full pull")
+	wantIn(t, "pull-only", out, "pulled 0 identifiers")
 	if strings.Contains(out, "pushed") {
 		t.Errorf("pull-only pushed:\n%s", out)
 	}
 	st := e.must("sync", "status")
-	if strings.Contains(st, "last pull:        never") || !strings.Contains(st, "(full)") {
+	if strings.Contains(st, "last pull:        never") || strings.Contains(st, "last full pull:               never") {
 		t.Errorf("status after --pull-only:\n%s", st)
 	}
 	// Another process holds the lease.
@@ -215,5 +218,31 @@ func TestSyncCLI_SeriesSchemeLearnedForOldConfig(t *testing.T) {
 	s.Close()
 	if r := e.run("", "series", "add", "--site", "77", "--scheme", "luhn"); r.code != 2 || !strings.Contains(r.stderr, "luhn-mod-30") {
 		t.Fatalf("series add --scheme luhn: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestSyncCLI_ConfigurePullsFirst: OpenMRS already holds this registry's
+// first numbers (another entry point uses the same prefix). configure said
+// nothing and the desk issued KLA000001D, which another patient holds in
+// OpenMRS. configure now makes the first full pull, warns, and the series
+// skips the numbers held.
+func TestSyncCLI_ConfigurePullsFirst(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	held := strings.Fields(e.must("mrn", "compute", "--scheme", "luhn-mod-30", "KLA000001", "KLA000002"))
+	for _, id := range held {
+		e.fake.AddPatient(openmrstest.Patient{GivenName: "Other", FamilyName: "Person", Gender: "M", Birthdate: "1970-01-01",
+			Identifiers: []openmrstest.Identifier{{Identifier: id, TypeUUID: openmrstest.StockIdentifierTypeUUID, LocationUUID: openmrstest.StockLocationUUID}}})
+	}
+	r := e.configure()
+	if r.code != 0 {
+		t.Fatalf("configure: %d %s", r.code, r.stderr)
+	}
+	wantIn(t, "configure", r.stdout, "first pull: 2 identifier(s)")
+	wantIn(t, "configure", r.stderr, "already holds 2 number(s)", "a prefix of its own")
+	got := e.register("Amina")
+	for _, id := range held {
+		if got == id {
+			t.Fatalf("issued %s, which OpenMRS holds", got)
+		}
 	}
 }
