@@ -51,8 +51,9 @@ also refills the pool when it is below its low-water mark.
 
 With --once it does one round and exits with:
   0  everything due was pushed (and pulled)
-  1  another error (the message says what; a pull that failed while the push
-     went through also exits 1)
+  1  not everything: changes that failed one by one and stay queued, open
+     conflicts waiting for a supervisor, or another error (the message says what; a
+     pull that failed while the push went through also exits 1)
   2  invalid flags or settings (e.g. sync is not configured)
   3  another idcards process holds the sync lease: it is syncing already
   4  OpenMRS refused the credentials or a privilege
@@ -202,7 +203,9 @@ func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error
 	if once {
 		rep, err := sy.Run(ctx, round, progress)
 		a.printSyncReport(rep, round)
+		var open int64
 		if st, serr := s.SyncStatus(ctx); serr == nil && st.Conflicts > 0 {
+			open = st.Conflicts
 			a.printf("%d open conflict(s) wait for a supervisor: see idcards sync conflicts\n", st.Conflicts)
 		}
 		if err != nil {
@@ -213,6 +216,14 @@ func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error
 				return exitError{code: 3}
 			}
 			return syncError(err, cfg)
+		}
+		// Not everything due went: a cron job or monitor must see it.
+		if n := rep.Push.Deferred; n > 0 {
+			fmt.Fprintf(a.stderr, "idcards: %d change(s) failed and stay queued for the next round: idcards sync outbox shows why\n", n)
+			return exitError{1}
+		}
+		if open > 0 {
+			return exitError{1} // the registry and OpenMRS disagree until a supervisor resolves them
 		}
 		return nil
 	}

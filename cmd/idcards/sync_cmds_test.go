@@ -97,7 +97,11 @@ func TestSyncCLI_EndToEnd(t *testing.T) {
 	const wrongID = "1d0c5a1e-0000-4000-8000-00000000f00d"
 	other := e.fake.AddPatient(openmrstest.Patient{GivenName: "Other", FamilyName: "Person", Gender: "M", Birthdate: "1970-01-01",
 		Identifiers: []openmrstest.Identifier{{UUID: wrongID, Identifier: taken, TypeUUID: openmrstest.StockIdentifierTypeUUID, LocationUUID: openmrstest.StockLocationUUID, Preferred: true}}})
-	out = e.must("sync", "--once")
+	r = e.run("", "sync", "--once")
+	if r.code != 1 { // an open conflict: OpenMRS and the registry disagree
+		t.Errorf("sync --once with a conflict: exit %d", r.code)
+	}
+	out = r.stdout
 	wantIn(t, "push of a taken number", out, "conflicts 1", "1 open conflict(s)")
 	if h := e.fake.PatientsWithIdentifier(taken); len(h) != 1 || h[0].GivenName != "Other" {
 		t.Errorf("OpenMRS's own patient was touched: %+v", h)

@@ -88,7 +88,9 @@ func TestSyncCLI_HeldCardRefused(t *testing.T) {
 	card := strings.Fields(e.must("issue", "--count", "1"))[0]
 	e.fake.AddPatient(openmrstest.Patient{GivenName: "Other", FamilyName: "Person", Gender: "M",
 		Identifiers: []openmrstest.Identifier{{Identifier: card, TypeUUID: openmrstest.StockIdentifierTypeUUID, LocationUUID: openmrstest.StockLocationUUID}}})
-	e.must("sync", "--once")
+	if r := e.run("", "sync", "--once"); r.code != 1 {
+		t.Errorf("sync --once with a conflict: exit %d", r.code)
+	}
 	wantIn(t, "conflicts", e.must("sync", "conflicts"), card, "do not hand out this card")
 	r := e.run("", "patients", "add", "--given", "Amina", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--mrn", card, "--force", "--reason", "test")
 	if r.code == 0 || !strings.Contains(r.stderr, "held in OpenMRS") {
@@ -244,5 +246,34 @@ func TestSyncCLI_ConfigurePullsFirst(t *testing.T) {
 		if got == id {
 			t.Fatalf("issued %s, which OpenMRS holds", got)
 		}
+	}
+}
+
+// TestSyncCLI_FailedChangesAreNotSuccess: OpenMRS answered every new
+// patient with a 500. sync --once said "to retry later 1" and exited 0,
+// sync status showed the failed round as the last push and no error, and
+// the desk said "last ok just now": a stalled sync was invisible.
+func TestSyncCLI_FailedChangesAreNotSuccess(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %s", r.stderr)
+	}
+	e.register("Amina")
+	e.fake.SetFaults(openmrstest.Faults{FailRate: 1, Only: func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/ws/rest/v1/patient")
+	}})
+	r := e.run("", "sync", "--once", "--no-pull")
+	if r.code != 1 || !strings.Contains(r.stderr, "stay queued") {
+		t.Fatalf("sync --once with a failing change: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var st struct {
+		LastPushAt string `json:"last_push_at"`
+		LastError  string `json:"last_error"`
+	}
+	if err := json.Unmarshal([]byte(e.must("sync", "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.LastPushAt != "" || !strings.Contains(st.LastError, "retried later") {
+		t.Errorf("status after a failed push: %+v", st)
 	}
 }
