@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -189,6 +190,26 @@ type Registration struct {
 	// 0: not known (then only Register's own check, made when Decision is
 	// empty, is checked again).
 	CheckMark int64
+	// Overrides are the probable duplicates the clerk decided were another
+	// person: each pair goes to the supervisor's review list at once (a
+	// clerk's word alone kept a probable duplicate out of sight until
+	// someone ran patients duplicates).
+	Overrides []idcards.Candidate
+}
+
+// CheckOverrideReason refuses a reason for registering past a probable
+// duplicate that says nothing ("x"): it is what a supervisor reads.
+func CheckOverrideReason(reason string) error {
+	letters := 0
+	for _, r := range reason {
+		if unicode.IsLetter(r) {
+			letters++
+		}
+	}
+	if letters < 4 {
+		return idcards.Errorf(idcards.Invalid, "the reason %q says too little: write what tells them apart (e.g. \"different mother, born in Gulu\"); a supervisor reviews it", strings.TrimSpace(reason))
+	}
+	return nil
 }
 
 // CheckMark is the id the next patient will have at the earliest (the
@@ -265,6 +286,16 @@ func (s *Store) Register(ctx context.Context, r Registration) (idcards.Patient, 
 		}
 		if err := s.insertAudit(ctx, tx, a.Name, "patient.register", p.UUID, r.Decision); err != nil {
 			return err
+		}
+		if len(r.Overrides) > 0 {
+			var pairs []foundPair
+			for _, c := range r.Overrides {
+				pairs = append(pairs, foundPair{a: min(p.ID, c.Patient.ID), b: max(p.ID, c.Patient.ID), prob: c.Score, level: c.Level,
+					reasons: append(slices.Clone(c.Reasons), "registered as another person by "+a.Name)})
+			}
+			if _, _, err := upsertPairs(ctx, tx, slices.Values(pairs), s.now()); err != nil {
+				return err
+			}
 		}
 		if err := enqueue(ctx, tx, "register_patient", p.ID, "", s.now()); err != nil {
 			return err

@@ -505,8 +505,18 @@ func (s *registerScreen) overrideKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 			s.err = "a reason is required: it is recorded in the audit trail"
 			return nil
 		}
+		if err := registry.CheckOverrideReason(reason); err != nil {
+			s.err = strings.TrimPrefix(err.Error(), "registry: ")
+			return nil
+		}
 		s.err = ""
-		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind, CheckMark: s.seen,
+		var over []idcards.Candidate
+		for _, c := range s.cands {
+			if c.Level == idcards.MatchProbable {
+				over = append(over, c)
+			}
+		}
+		return s.register(e, e.ctx, registry.Registration{Patient: s.np, BindMRN: s.bind, CheckMark: s.seen, Overrides: over,
 			Decision: fmt.Sprintf("override: %d probable duplicate(s) (%s); reason: %s", s.probable(), s.probableMRNs(), reason)})
 	}
 	if s.reason.handle(k) {

@@ -113,9 +113,17 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 				if !force {
 					return idcards.Errorf(idcards.Conflict, "%d probable duplicate(s): use the existing MRN, or repeat with --force --reason \"...\" if this is a different person", probable)
 				}
+				if err := registry.CheckOverrideReason(reason); err != nil {
+					return err
+				}
 				decision = fmt.Sprintf("override: %d probable duplicate(s) (%s); reason: %s", probable, candidateMRNs(cands), reason)
 			}
 			reg := registry.Registration{Patient: np, Decision: decision, NoID: !issue && mrn == "", CheckMark: seen}
+			for _, c := range cands {
+				if c.Level == idcards.MatchProbable && force {
+					reg.Overrides = append(reg.Overrides, c) // on the review list at once
+				}
+			}
 			if mrn != "" {
 				code := mrn
 				if v, err := s.Verify(ctx, mrn); err == nil && v.Status == idcards.StatusUnassigned {

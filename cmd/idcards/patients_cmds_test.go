@@ -445,3 +445,32 @@ func TestImportFailed(t *testing.T) {
 		})
 	}
 }
+
+// TestPatients_OverrideGoesToReview: a clerk registered past a probable
+// duplicate with the reason "x", and no supervisor heard of it until
+// someone ran patients duplicates. A reason must say something, and the
+// pair is on the review list at once.
+func TestPatients_OverrideGoesToReview(t *testing.T) {
+	db := newRegistry(t)
+	add := func(reason string) error {
+		args := []string{"patients", "add", "--given", "Anjali", "--family", "Nair", "--sex", "F", "--dob", "1990-03-14", "--phone", "0772123456", "--issue"}
+		if reason != "" {
+			args = append(args, "--force", "--reason", reason)
+		}
+		_, _, err := patientsCLI(t, db, "", args...)
+		return err
+	}
+	if err := add(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := add("x"); err == nil || !strings.Contains(err.Error(), "says too little") {
+		t.Fatalf("a one-letter reason: %v", err)
+	}
+	if err := add("twin sister, other mother's name"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := patientsCLI(t, db, "", "patients", "review")
+	if err != nil || strings.Count(out, "Anjali Nair") < 2 {
+		t.Fatalf("review after an override: %v\n%s", err, out)
+	}
+}
