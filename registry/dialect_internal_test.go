@@ -8,6 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/idcards/idcards"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestRebind(t *testing.T) {
@@ -114,5 +117,17 @@ func TestCommitFailed(t *testing.T) {
 	}
 	if CommitOutcomeUnknown(Unreachable(io.EOF)) {
 		t.Error("a connection lost before COMMIT is known not to have saved anything")
+	}
+}
+
+// TestDiskFull: a full disk is said in words (the desk said "internal
+// error"); other errors pass through.
+func TestDiskFull(t *testing.T) {
+	full := diskFull(fmt.Errorf("insert: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"}))
+	if idcards.ErrorKind(full) != idcards.Unavailable || !strings.Contains(full.Error(), "disk holding the registry is full") {
+		t.Errorf("53100: %v", full)
+	}
+	if other := errors.New("something else"); diskFull(other) != other {
+		t.Error("another error was changed")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"io/fs"
 	"net/url"
 	"os"
@@ -356,7 +357,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	tx, err := s.beginWriteTx(ctx) // dialect.go: BEGIN IMMEDIATE, or PostgreSQL's writer lock
 	if err != nil {
-		return fmt.Errorf("registry: begin: %w", Unreachable(err))
+		return fmt.Errorf("registry: begin: %w", diskFull(Unreachable(err)))
 	}
 	if err := s.txBegin(ctx, tx); err != nil {
 		tx.Rollback()
@@ -372,10 +373,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err != nil {
 		tx.Rollback()
-		return s.afterRollback(ctx, Unreachable(err)) // approvals.go: a refused clerk's request must outlive the rollback
+		return s.afterRollback(ctx, diskFull(Unreachable(err))) // approvals.go: a refused clerk's request must outlive the rollback
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("registry: commit: %w", commitFailed(err))
+		return fmt.Errorf("registry: commit: %w", diskFull(commitFailed(err)))
 	}
 	return nil
 }
@@ -398,6 +399,23 @@ func (s *Store) CheckFile() error {
 		what = "was replaced by another file"
 	}
 	return &idcards.Error{Kind: idcards.Unavailable, Msg: fmt.Sprintf("the registry file %s %s while this program had it open: nothing was saved. Do not register anyone here: close this program, put the file back (or restore it: idcards restore), then start again", s.path, what)}
+}
+
+// diskFull says in words that the disk holding the registry is full
+// (SQLite's SQLITE_FULL, PostgreSQL's 53100): the desk showed "internal
+// error". The change was rolled back.
+func diskFull(err error) error {
+	if err == nil || idcards.ErrorKind(err) != idcards.Other {
+		return err
+	}
+	var se *sqlite.Error
+	full := errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+	var pe *pgconn.PgError
+	full = full || errors.As(err, &pe) && pe.Code == "53100"
+	if !full {
+		return err
+	}
+	return &idcards.Error{Kind: idcards.Unavailable, Msg: "the disk holding the registry is full (or the database server is out of space): nothing was saved; free some space, then try again", Err: err}
 }
 
 // isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation,
