@@ -496,7 +496,7 @@ func openPG(ctx context.Context, loc string, create bool, oc Options, key *Chain
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		if pgCode(err) == "42501" { // insufficient_privilege
-			return nil, idcards.Errorf(idcards.Invalid, "registry %s needs a schema upgrade, which this role may not make: run `idcards init --db URL` (or any command) once as the database owner: %v", s.path, err)
+			return nil, idcards.Errorf(idcards.Invalid, "registry %s needs a schema upgrade (a newer idcards), which this role may not make: run any command that opens it once as the database owner, e.g. `idcards --db 'postgres://OWNER@HOST/DB' audit verify` (the desks' role tried it and was refused, so nothing changed): %v", s.path, err)
 		}
 		return nil, err
 	}
