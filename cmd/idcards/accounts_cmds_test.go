@@ -98,6 +98,9 @@ func TestCLI_UsersAndSignIn(t *testing.T) {
 	// A clerk may not reserve batches or manage users: a clear refusal.
 	c.fails(idcards.Forbidden, "john (role clerk) may not reserve", "", "--user", "john", "issue", "--count", "1")
 	c.fails(idcards.Forbidden, "may not manage_users", "", "--user", "john", "users", "disable", "amina")
+	// Refused before a new user's password is asked for (it said "no
+	// password given" to the clerk).
+	c.fails(idcards.Forbidden, "may not manage_users", "", "--user", "john", "users", "add", "mallory", "--role", "admin")
 	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
 	c.fails(idcards.Conflict, "last enabled admin", "", "--user", "amina", "users", "disable", "amina")
 	c.ok("", "--user", "amina", "users", "disable", "john")

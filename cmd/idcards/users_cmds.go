@@ -197,6 +197,10 @@ types their own password (the first admin, for example).`,
 			}
 			defer s.Close()
 			u.Username, u.Role = args[0], idcards.Role(role)
+			// Refused before anyone types a password for nothing.
+			if _, err := idcards.Require(ctx, idcards.PermUsers); err != nil {
+				return err
+			}
 			if u.Password, err = a.newSecret("initial password for "+args[0]+": ", pwFile); err != nil {
 				return err
 			}
