@@ -330,3 +330,20 @@ func TestCLI_VerifyVoided(t *testing.T) {
 		t.Errorf("verify:\n%s\nwant first line %q", out, want)
 	}
 }
+
+// TestCLI_AuditListHidesPatientsFromAdmins: an admin (no patient's
+// details) read a patient edit's old and new name and phone in audit list.
+func TestCLI_AuditListHidesPatientsFromAdmins(t *testing.T) {
+	c := newCLI(t)
+	c.ok(adminPW+"\n", "users", "add", "amina", "--role", "admin", "--must-change=false")
+	mrn := strings.TrimSpace(c.ok("", "patients", "add", "--given", "Grace", "--family", "Nakato", "--sex", "F", "--age", "30", "--issue"))
+	c.ok("", "patients", "edit", mrn, "--family", "Nakatto", "--phone", "0772999888", "--reason", "typing mistake at registration")
+	if out := c.ok("", "audit", "list", "--action", "patient."); !strings.Contains(out, "Nakatto") {
+		t.Fatalf("the operator's list: %s", out)
+	}
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	out := c.ok("", "--user", "amina", "audit", "list", "--action", "patient.")
+	if strings.Contains(out, "Nakat") || strings.Contains(out, "0772999888") || !strings.Contains(out, "for a supervisor") {
+		t.Fatalf("an admin's list:\n%s", out)
+	}
+}
