@@ -142,7 +142,10 @@ func (s *reviewScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		return tea.Batch(s.load(e), status(msg.text, false))
 	case tea.KeyPressMsg:
 		if s.asking != 0 {
-			return s.reasonKey(e, msg)
+			return s.reasonKey(e, msg) // esc there closes the prompt first
+		}
+		if msg.String() == "esc" {
+			return pop // the key bar says "esc back", also with nothing to review
 		}
 		if len(s.pairs) == 0 {
 			return nil

@@ -131,3 +131,43 @@ func TestGoldenReview(t *testing.T) {
 		}
 	}
 }
+
+// reviewStore is a registry with two open pairs on the review list
+// (Amina Nakato/Nakatto, Grace Achieng twice).
+func reviewStore(t *testing.T) *registry.Store {
+	t.Helper()
+	s := newStore(t)
+	for _, p := range [][3]string{{"Amina", "Nakato", "0772123456"}, {"Amina", "Nakatto", "0772123456"}, {"Grace", "Achieng", ""}, {"Grace", "Achieng", "0701555123"}} {
+		np := registry.NewPatient{GivenName: p[0], FamilyName: p[1], Sex: idcards.SexFemale, BirthDate: "1990-04-12", Phone: p[2]}
+		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ScanDuplicates(opCtx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Esc left neither the list nor the empty list ("esc back" in the key
+// bar): now it closes a reason prompt first, then goes back to Find.
+func TestReview_EscGoesBack(t *testing.T) {
+	s := reviewStore(t)
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), ctrl('d'))
+	wantScreen(t, m, "Duplicates to review", "esc back")
+	m = drive(t, m, keyText('d'))
+	m = drive(t, m, typed("twins")...)
+	wantScreen(t, m, "Duplicates to review — why?", "twins")
+	m = drive(t, m, esc)
+	wantScreen(t, m, "Duplicates to review", "2 pair(s)")
+	noScreen(t, m, "why?")
+	m = drive(t, m, esc)
+	wantScreen(t, m, "Find or register")
+
+	t.Run("nothing to review", func(t *testing.T) {
+		m := start80(t, testConfig(newStore(t), nil, &clock{t: testNow, step: slow}), ctrl('d'))
+		wantScreen(t, m, "Nothing to review")
+		m = drive(t, m, esc)
+		wantScreen(t, m, "Find or register")
+	})
+}
