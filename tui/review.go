@@ -293,3 +293,8 @@ func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) s
 	}
 	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + why.String()
 }
+
+// actsOnLetters: d, 1 and 2 judge a pair here (and a scanner sends
+// digits and letters), so while no reason is asked for the root holds
+// plain keys until a burst is ruled out (see Model.waiting).
+func (s *reviewScreen) actsOnLetters() bool { return s.asking == 0 }

@@ -3,7 +3,9 @@ package tui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/exp/golden"
 
@@ -170,4 +172,69 @@ func TestReview_EscGoesBack(t *testing.T) {
 		m = drive(t, m, esc)
 		wantScreen(t, m, "Find or register")
 	})
+}
+
+// keysTimersLate sends keys each within BurstGap of the previous one,
+// the timers of keys held back firing only after the last (as in a real
+// terminal; drive would run each timer at once).
+func keysTimersLate(t *testing.T, m tea.Model, c *clock, keys ...tea.Msg) tea.Model {
+	t.Helper()
+	c.t, c.step = c.t.Add(time.Second), fast
+	var late []tea.Msg
+	for _, k := range keys {
+		var cmd tea.Cmd
+		m, cmd = m.Update(k)
+		for _, msg := range runCmd(cmd) {
+			if _, ok := msg.(waitedKeyMsg); ok {
+				late = append(late, msg)
+				continue
+			}
+			m = drive(t, m, msg)
+		}
+	}
+	c.step = slow
+	return drive(t, m, late...)
+}
+
+// On the review list 1, 2 and d are actions: a scanned card's keys acted
+// as them ("KLA0000129": 1 opened the merge prompt, "29" went into the
+// reason; a Caps-Locked "kla000001d" left "Reason d"). Now the list holds
+// its plain keys until a burst is ruled out: a scan opens the panel and
+// leaves the list as it was, and keys typed by hand still act, in order.
+func TestReview_ScanDoesNotAct(t *testing.T) {
+	s := reviewStore(t)
+	open, err := s.ReviewList(opCtx, false, 10)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("review list %d, %v", len(open), err)
+	}
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), ctrl('d'), keyCode(tea.KeyDown))
+	before := wantScreen(t, m, "2 pair(s)")
+	body := func(out string) string { return strings.Join(strings.Split(out, "\n")[:12], "\n") }
+	for _, code := range []string{open[1].BMRNs[0], open[0].AMRNs[0], "0420000129", "kla000001d", "x12d3"} {
+		m = scanTimersLate(t, m, c, code)
+		noScreen(t, m, "why?", "Reason")
+		if strings.Contains(screenText(m), "idcards · Scan") {
+			m = drive(t, m, esc)
+		}
+		if got := screenText(m); body(got) != body(before) {
+			t.Fatalf("%s: the list changed:\n%s\nwas:\n%s", code, got, before)
+		}
+	}
+	if now, _ := s.ReviewList(opCtx, false, 10); len(now) != 2 {
+		t.Fatalf("a scan judged a pair: %d left", len(now))
+	}
+	// A card's panel opens (the screens are shared pointers: one flow).
+	m = scanTimersLate(t, m, c, open[0].AMRNs[0])
+	wantScreen(t, m, "✔ ACTIVE")
+	m = drive(t, m, esc)
+	// Keys typed by hand act.
+	m = drive(t, m, keyText('1'))
+	wantScreen(t, m, "merged into the first")
+	m = drive(t, m, esc, keyText('2'))
+	wantScreen(t, m, "merged into the second")
+	m = drive(t, m, esc)
+	// Two keys typed close together act in order.
+	m = keysTimersLate(t, m, c, keyText('d'), keyText('x'))
+	wantScreen(t, m, "will not be raised again", "Reason          x")
 }
