@@ -98,6 +98,23 @@ func (s *reviewScreen) focused() *field {
 	return nil
 }
 
+// snapshot: a scan's keys reach the reason field before its Enter shows
+// they were a scan; the root puts back what they typed (the reason and the
+// message under it). The list, the prompt and any answer that came
+// meanwhile are kept.
+func (s *reviewScreen) snapshot() func() {
+	saved := *s
+	return func() {
+		if s.asking != saved.asking {
+			return // a judgment landed or a held key opened the prompt
+		}
+		s.reason = saved.reason
+		if s.pending == saved.pending {
+			s.err = saved.err
+		}
+	}
+}
+
 func (s *reviewScreen) dirty() bool {
 	return s.asking != 0 && strings.TrimSpace(s.reason.String()) != ""
 }

@@ -238,3 +238,25 @@ func TestReview_ScanDoesNotAct(t *testing.T) {
 	m = keysTimersLate(t, m, c, keyText('d'), keyText('x'))
 	wantScreen(t, m, "will not be raised again", "Reason          x")
 }
+
+// A scan while the reason is asked for was typed into it ("different
+// moKLA000001D"): the review screen now has a snapshot, so the reason
+// (and a message under it) stays exactly as it was.
+func TestReview_ScanKeepsTheReason(t *testing.T) {
+	s := reviewStore(t)
+	open, _ := s.ReviewList(opCtx, false, 10)
+	mrn := open[0].AMRNs[0]
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), ctrl('d'), keyText('d'), enter)
+	wantScreen(t, m, "a reason is required")
+	m = scanTimersLate(t, m, c, mrn)
+	wantScreen(t, m, "✔ ACTIVE")
+	m = drive(t, m, esc)
+	wantScreen(t, m, "why?", "a reason is required")
+	noScreen(t, m, "Reason          0")
+	m = drive(t, m, typed("different mo")...)
+	m = scanTimersLate(t, m, c, mrn)
+	wantScreen(t, m, "✔ ACTIVE")
+	m = drive(t, m, esc)
+	wantScreen(t, m, "why?", "Reason          different mo█")
+}
