@@ -121,7 +121,17 @@ func (s *reviewScreen) dirty() bool {
 
 // resume reloads the list (a patient opened from it may have been merged
 // or edited).
-func (s *reviewScreen) resume(e *env) tea.Cmd { return s.load(e) }
+func (s *reviewScreen) resume(e *env) tea.Cmd { return s.refresh(e) }
+
+// refresh reads the list again (pairs the CLI's scan added meanwhile),
+// except while a reason is typed: the pair being judged must not change
+// under the prompt. A reload in flight is not started again.
+func (s *reviewScreen) refresh(e *env) tea.Cmd {
+	if s.asking != 0 || s.pending != 0 {
+		return nil
+	}
+	return s.load(e)
+}
 
 func (s *reviewScreen) keys(e *env) []key.Binding {
 	if s.asking != 0 {
@@ -143,8 +153,17 @@ func (s *reviewScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return status(friendly(e, "review list", msg.err), true)
 		}
-		s.pairs = msg.pairs
-		s.cursor = min(s.cursor, max(0, len(s.pairs)-1))
+		// The chosen pair stays chosen when pairs come or go above it,
+		// so a key judges the pair that was on the screen.
+		cursor := min(s.cursor, max(0, len(msg.pairs)-1))
+		if s.cursor < len(s.pairs) {
+			for i, p := range msg.pairs {
+				if p.ID == s.pairs[s.cursor].ID {
+					cursor = i
+				}
+			}
+		}
+		s.pairs, s.cursor = msg.pairs, cursor
 		return nil
 	case reviewJudgedMsg:
 		if msg.req != s.pending {

@@ -260,3 +260,31 @@ func TestReview_ScanKeepsTheReason(t *testing.T) {
 	m = drive(t, m, esc)
 	wantScreen(t, m, "why?", "Reason          different mo█")
 }
+
+// Pairs the CLI's scan added while the list was open were not shown until
+// the screen was opened again. The list is now read again with the status
+// line (every 5 s) while it is on top and no reason is being typed; the
+// selected pair stays selected, so a key judges the pair that was chosen.
+func TestReview_ListRefreshed(t *testing.T) {
+	s := reviewStore(t)
+	open, _ := s.ReviewList(opCtx, false, 10)
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.StatusEvery = -1
+	m := start80(t, cfg, ctrl('d'), keyCode(tea.KeyDown))
+	wantScreen(t, m, "2 pair(s)")
+	// Meanwhile, at the CLI: two more records of one person, and a scan.
+	for _, phone := range []string{"0788000111", "0788000111"} {
+		np := registry.NewPatient{GivenName: "Okot", FamilyName: "Peter", Sex: idcards.SexMale, BirthDate: "1970-01-01", Phone: phone}
+		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ScanDuplicates(opCtx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m = drive(t, m, statusTickMsg{})
+	wantScreen(t, m, "3 pair(s)", "Okot Peter")
+	m = drive(t, m, keyText('1'))
+	wantScreen(t, m, "merged into the first ("+strings.Join(open[1].AMRNs, ",")+")")
+}
