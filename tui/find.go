@@ -124,8 +124,16 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, findKeys.register):
 			return push(newRegister(e, s.q.String(), ""))
-		case key.Matches(msg, findKeys.review) && mayReview(e):
-			return push(newReview())
+		case key.Matches(msg, findKeys.review):
+			if mayReview(e) {
+				return push(newReview())
+			}
+			if _, ok := e.reg.(reviewer); ok {
+				// The key is not offered to a clerk, but pressing it
+				// should not look like a dead keyboard.
+				return status("Reviewing duplicates is a supervisor's job: ask a supervisor to sign in and press ctrl+d.", false)
+			}
+			return nil
 		case key.Matches(msg, findKeys.up):
 			if s.cursor > 0 {
 				s.cursor--

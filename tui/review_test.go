@@ -86,6 +86,8 @@ func TestReviewDuplicatesAtTheDesk(t *testing.T) {
 	noScreen(t, m, "ctrl+d")
 	m = drive(t, m, ctrl('d'))
 	noScreen(t, m, "Duplicates to review")
+	// ctrl+d pressed anyway says whose job it is instead of nothing.
+	wantScreen(t, m, "Reviewing duplicates is a supervisor's job")
 }
 
 // reviewPath is fixedPath with the review list (deskReg's *registry.Store).
