@@ -265,9 +265,10 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "  %d pair(s) that may be one person, most likely first\n\n", len(s.pairs))
+	nameW := s.nameWidth(e, w)
 	if s.asking != 0 {
 		p := s.pairs[s.cursor]
-		b.WriteString(pairLines(st, p, e, w, true))
+		b.WriteString(pairLines(st, p, e, w, nameW, true))
 		switch s.asking {
 		case 'd':
 			b.WriteString("\n  Not the same person: this pair will not be raised again.\n")
@@ -285,7 +286,7 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 	// As many pairs as fit, the chosen one always among them.
 	shown := make([]string, len(s.pairs))
 	for i, p := range s.pairs {
-		shown[i] = pairLines(st, p, e, w, i == s.cursor) + "\n"
+		shown[i] = pairLines(st, p, e, w, nameW, i == s.cursor) + "\n"
 	}
 	height := func(i int) int { return strings.Count(shown[i], "\n") }
 	room := max(1, h-3)
@@ -309,16 +310,29 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 	return b.String()
 }
 
-// pairLines shows one pair: its probability, both records and why.
-func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) string {
-	mrn := func(m []string) string {
-		if len(m) == 0 {
-			return "(no ID)"
-		}
-		return strings.Join(m, ",")
+// nameWidth is the name column shared by every pair's rows, so they line
+// up: nameCol, wider on a wide terminal when names are longer.
+func (s *reviewScreen) nameWidth(e *env, w int) int {
+	var ps []idcards.Patient
+	mrnW := 12
+	for _, p := range s.pairs {
+		ps = append(ps, p.A, p.B)
+		mrnW = max(mrnW, ansi.StringWidth(pairMRNs(p.AMRNs)), ansi.StringWidth(pairMRNs(p.BMRNs)))
 	}
-	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, mrn(p.AMRNs), patientLine(p.A, e))
-	second := fmt.Sprintf("        2 %-12s %s", mrn(p.BMRNs), patientLine(p.B, e))
+	return nameWidth(e, w, 11+mrnW, ps...)
+}
+
+func pairMRNs(m []string) string {
+	if len(m) == 0 {
+		return "(no ID)"
+	}
+	return strings.Join(m, ",")
+}
+
+// pairLines shows one pair: its probability, both records and why.
+func pairLines(st styles, p registry.ReviewPair, e *env, w, nameW int, selected bool) string {
+	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, pairMRNs(p.AMRNs), patientLineW(p.A, e, nameW))
+	second := fmt.Sprintf("        2 %-12s %s", pairMRNs(p.BMRNs), patientLineW(p.B, e, nameW))
 	if selected {
 		first = st.selected.Render(truncate(first, w))
 	}
