@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/barcode"
@@ -124,8 +125,16 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, findKeys.register):
 			return push(newRegister(e, s.q.String(), ""))
-		case key.Matches(msg, findKeys.review) && mayReview(e):
-			return push(newReview())
+		case key.Matches(msg, findKeys.review):
+			if mayReview(e) {
+				return push(newReview())
+			}
+			if _, ok := e.reg.(reviewer); ok {
+				// The key is not offered to a clerk, but pressing it
+				// should not look like a dead keyboard.
+				return status("Reviewing duplicates is a supervisor's job: ask a supervisor to sign in and press ctrl+d.", false)
+			}
+			return nil
 		case key.Matches(msg, findKeys.up):
 			if s.cursor > 0 {
 				s.cursor--
@@ -198,8 +207,38 @@ func (s *findScreen) view(e *env, w, h int) string {
 	return b.String()
 }
 
-func patientLine(p idcards.Patient, e *env) string {
-	return strings.TrimRight(fmt.Sprintf("%-22s %s %-10s %-6s %-13s %s", truncate(p.DisplayName(), 22), p.Sex, shownBirth(p), age(p.BirthDate, e.now()), p.Phone, p.Village), " ")
+// nameCol is the lists' name column: what fits an 80-column terminal.
+const nameCol = 22
+
+func patientLine(p idcards.Patient, e *env) string { return patientLineW(p, e, nameCol) }
+
+// patientLineW is patientLine with a name column nameW wide (see
+// nameWidth): the name cut to it, or padded to it so the columns after
+// it line up.
+func patientLineW(p idcards.Patient, e *env, nameW int) string {
+	name := truncate(p.DisplayName(), nameW)
+	pad := strings.Repeat(" ", max(0, nameW-ansi.StringWidth(name)))
+	return strings.TrimRight(name+pad+" "+patientRest(p, e), " ")
+}
+
+// patientRest is a list row after the name: sex, birth date, age, phone,
+// village.
+func patientRest(p idcards.Patient, e *env) string {
+	return fmt.Sprintf("%s %-10s %-6s %-13s %s", p.Sex, shownBirth(p), age(p.BirthDate, e.now()), p.Phone, p.Village)
+}
+
+// nameWidth is the name column's width for rows of ps on a terminal w
+// wide, with lead columns before the name: nameCol, or wider when a name
+// is longer and the terminal has room — the name whole if every row then
+// still fits w, else as much of it as fits. Two records that differ only
+// at the end of a long name ("… Bergh", "… Berghe") are then told apart.
+func nameWidth(e *env, w, lead int, ps ...idcards.Patient) int {
+	longest, rest := 0, 0
+	for _, p := range ps {
+		longest = max(longest, ansi.StringWidth(p.DisplayName()))
+		rest = max(rest, ansi.StringWidth(strings.TrimRight(patientRest(p, e), " ")))
+	}
+	return max(nameCol, min(longest, w-lead-1-rest))
 }
 
 // shownBirth is the birth date as lists show it: "~1990" for an

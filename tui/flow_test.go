@@ -498,3 +498,48 @@ func TestDuplicateWarning_SmallTerminal(t *testing.T) {
 	out = wantScreen(t, m, "Why is this a different person", "> Reason", "PROBABLE")
 	checkLayout(t, out, 40, 10)
 }
+
+// TestLongNamesOnAWideTerminal: the duplicate warning and the review list
+// cut names at 22 characters even at 200 columns ("Mariaconceptiona
+// Espe…"), so two records differing in the family name looked the same.
+// On a wide terminal the name column now takes the room there is: names
+// whole, the columns after them still lined up.
+func TestLongNamesOnAWideTerminal(t *testing.T) {
+	const given = "Mariaconceptiona Esperanza"
+	s := newStore(t)
+	register(t, s, given, "Bergh", "1990-05-05")
+	aligned := func(t *testing.T, out string, names ...string) {
+		t.Helper()
+		col := -1
+		for _, n := range names {
+			i := strings.Index(out, n+" ")
+			if i < 0 {
+				t.Fatalf("no whole %q:\n%s", n, out)
+			}
+			line := out[strings.LastIndex(out[:i], "\n")+1:]
+			line = line[:strings.Index(line, "\n")]
+			c := strings.Index(line, "1990-05-05")
+			if c < 0 || col >= 0 && c != col {
+				t.Fatalf("birth date column of %q at %d, want %d:\n%s", n, c, col, out)
+			}
+			col = c
+		}
+	}
+	cfg := testConfig(s, nil, &clock{t: testNow, step: slow})
+	cfg.StatusEvery = -1
+	m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: 200, Height: 40})
+	m = drive(t, m, append(regForm(given, "Berghe", "F", "1990-05-05"), ctrl('s'))...)
+	out := wantScreen(t, m, "may be this person")
+	checkLayout(t, out, 200, 40)
+	aligned(t, out, given+" Bergh", given+" Berghe")
+
+	m = drive(t, m, keyText('n'))
+	m = drive(t, m, append(typed("sisters, different mothers"), enter)...)
+	if _, err := s.ScanDuplicates(opCtx, registry.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m = drive(t, m, esc, esc, ctrl('d'))
+	out = wantScreen(t, m, "1 pair(s)")
+	checkLayout(t, out, 200, 40)
+	aligned(t, out, given+" Bergh", given+" Berghe")
+}

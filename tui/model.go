@@ -101,6 +101,10 @@ type oneField interface{ oneField() }
 // screen above it was closed: a registration, an edit, a bind).
 type resumer interface{ resume(e *env) tea.Cmd }
 
+// refresher is a screen showing a list that others change (the CLI's
+// duplicate scan): it is read again with the status line while on top.
+type refresher interface{ refresh(e *env) tea.Cmd }
+
 // env is what screens share. Commands never capture it: they copy the
 // values they need (ctx, registry, arguments) first.
 type env struct {
@@ -498,7 +502,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.e.reg == nil {
 			return m, m.statusTick()
 		}
-		return m, tea.Batch(m.refreshCounts(), m.statusTick())
+		cmds := []tea.Cmd{m.refreshCounts(), m.statusTick()}
+		if r, ok := m.top().(refresher); ok && m.signedIn() {
+			cmds = append(cmds, r.refresh(m.e))
+		}
+		return m, tea.Batch(cmds...)
 	case candidatesMsg, sameMsg, approvedMsg, detailMsg, searchedMsg, reviewLoadedMsg, reviewJudgedMsg:
 		m.keepReply(msg)
 		return m, m.top().update(m.e, msg)

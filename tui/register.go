@@ -604,13 +604,22 @@ func tightDetails(p idcards.Patient) string {
 // patientLine's when every row fits w, else a narrower one without the age
 // (the birth date is there; the phone and village, last, tell namesakes
 // apart).
+//
+// On a wide terminal the name column takes the room there is (nameWidth),
+// so long names are shown whole rather than cut at 22 characters.
 func rowLayout(e *env, w int, np idcards.Patient, cands []idcards.Candidate) func(level, mrn string, p idcards.Patient) string {
-	compact := ansi.StringWidth(patientLine(np, e)) > w-25
+	ps, mrnW := []idcards.Patient{np}, 12
 	for _, c := range cands {
-		compact = compact || ansi.StringWidth(patientLine(c.Patient, e)) > w-25
+		ps = append(ps, c.Patient)
+		mrnW = max(mrnW, ansi.StringWidth(candidateMRNs(c)))
+	}
+	nameW := nameWidth(e, w, 2+9+1+mrnW+1, ps...)
+	compact := false
+	for _, p := range ps {
+		compact = compact || ansi.StringWidth(patientLineW(p, e, nameW)) > w-25
 	}
 	return func(level, mrn string, p idcards.Patient) string {
-		row := patientLine(p, e)
+		row := patientLineW(p, e, nameW)
 		if compact {
 			row = compactPatientLine(p)
 		}

@@ -98,13 +98,40 @@ func (s *reviewScreen) focused() *field {
 	return nil
 }
 
+// snapshot: a scan's keys reach the reason field before its Enter shows
+// they were a scan; the root puts back what they typed (the reason and the
+// message under it). The list, the prompt and any answer that came
+// meanwhile are kept.
+func (s *reviewScreen) snapshot() func() {
+	saved := *s
+	return func() {
+		if s.asking != saved.asking {
+			return // a judgment landed or a held key opened the prompt
+		}
+		s.reason = saved.reason
+		if s.pending == saved.pending {
+			s.err = saved.err
+		}
+	}
+}
+
 func (s *reviewScreen) dirty() bool {
 	return s.asking != 0 && strings.TrimSpace(s.reason.String()) != ""
 }
 
 // resume reloads the list (a patient opened from it may have been merged
 // or edited).
-func (s *reviewScreen) resume(e *env) tea.Cmd { return s.load(e) }
+func (s *reviewScreen) resume(e *env) tea.Cmd { return s.refresh(e) }
+
+// refresh reads the list again (pairs the CLI's scan added meanwhile),
+// except while a reason is typed: the pair being judged must not change
+// under the prompt. A reload in flight is not started again.
+func (s *reviewScreen) refresh(e *env) tea.Cmd {
+	if s.asking != 0 || s.pending != 0 {
+		return nil
+	}
+	return s.load(e)
+}
 
 func (s *reviewScreen) keys(e *env) []key.Binding {
 	if s.asking != 0 {
@@ -126,8 +153,17 @@ func (s *reviewScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return status(friendly(e, "review list", msg.err), true)
 		}
-		s.pairs = msg.pairs
-		s.cursor = min(s.cursor, max(0, len(s.pairs)-1))
+		// The chosen pair stays chosen when pairs come or go above it,
+		// so a key judges the pair that was on the screen.
+		cursor := min(s.cursor, max(0, len(msg.pairs)-1))
+		if s.cursor < len(s.pairs) {
+			for i, p := range msg.pairs {
+				if p.ID == s.pairs[s.cursor].ID {
+					cursor = i
+				}
+			}
+		}
+		s.pairs, s.cursor = msg.pairs, cursor
 		return nil
 	case reviewJudgedMsg:
 		if msg.req != s.pending {
@@ -142,7 +178,10 @@ func (s *reviewScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		return tea.Batch(s.load(e), status(msg.text, false))
 	case tea.KeyPressMsg:
 		if s.asking != 0 {
-			return s.reasonKey(e, msg)
+			return s.reasonKey(e, msg) // esc there closes the prompt first
+		}
+		if msg.String() == "esc" {
+			return pop // the key bar says "esc back", also with nothing to review
 		}
 		if len(s.pairs) == 0 {
 			return nil
@@ -226,9 +265,10 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "  %d pair(s) that may be one person, most likely first\n\n", len(s.pairs))
+	nameW := s.nameWidth(e, w)
 	if s.asking != 0 {
 		p := s.pairs[s.cursor]
-		b.WriteString(pairLines(st, p, e, w, true))
+		b.WriteString(pairLines(st, p, e, w, nameW, true))
 		switch s.asking {
 		case 'd':
 			b.WriteString("\n  Not the same person: this pair will not be raised again.\n")
@@ -246,7 +286,7 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 	// As many pairs as fit, the chosen one always among them.
 	shown := make([]string, len(s.pairs))
 	for i, p := range s.pairs {
-		shown[i] = pairLines(st, p, e, w, i == s.cursor) + "\n"
+		shown[i] = pairLines(st, p, e, w, nameW, i == s.cursor) + "\n"
 	}
 	height := func(i int) int { return strings.Count(shown[i], "\n") }
 	room := max(1, h-3)
@@ -270,16 +310,29 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 	return b.String()
 }
 
-// pairLines shows one pair: its probability, both records and why.
-func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) string {
-	mrn := func(m []string) string {
-		if len(m) == 0 {
-			return "(no ID)"
-		}
-		return strings.Join(m, ",")
+// nameWidth is the name column shared by every pair's rows, so they line
+// up: nameCol, wider on a wide terminal when names are longer.
+func (s *reviewScreen) nameWidth(e *env, w int) int {
+	var ps []idcards.Patient
+	mrnW := 12
+	for _, p := range s.pairs {
+		ps = append(ps, p.A, p.B)
+		mrnW = max(mrnW, ansi.StringWidth(pairMRNs(p.AMRNs)), ansi.StringWidth(pairMRNs(p.BMRNs)))
 	}
-	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, mrn(p.AMRNs), patientLine(p.A, e))
-	second := fmt.Sprintf("        2 %-12s %s", mrn(p.BMRNs), patientLine(p.B, e))
+	return nameWidth(e, w, 11+mrnW, ps...)
+}
+
+func pairMRNs(m []string) string {
+	if len(m) == 0 {
+		return "(no ID)"
+	}
+	return strings.Join(m, ",")
+}
+
+// pairLines shows one pair: its probability, both records and why.
+func pairLines(st styles, p registry.ReviewPair, e *env, w, nameW int, selected bool) string {
+	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, pairMRNs(p.AMRNs), patientLineW(p.A, e, nameW))
+	second := fmt.Sprintf("        2 %-12s %s", pairMRNs(p.BMRNs), patientLineW(p.B, e, nameW))
 	if selected {
 		first = st.selected.Render(truncate(first, w))
 	}
@@ -290,3 +343,8 @@ func pairLines(st styles, p registry.ReviewPair, e *env, w int, selected bool) s
 	}
 	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + why.String()
 }
+
+// actsOnLetters: d, 1 and 2 judge a pair here (and a scanner sends
+// digits and letters), so while no reason is asked for the root holds
+// plain keys until a burst is ruled out (see Model.waiting).
+func (s *reviewScreen) actsOnLetters() bool { return s.asking == 0 }
