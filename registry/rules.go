@@ -151,6 +151,10 @@ func ParseAge(s string, now time.Time) (birthDate string, estimated bool, err er
 		return bad()
 	}
 	if y > 130 || m > 130*12 || w > 130*53 || d > 130*366 {
+		if m == 0 && w == 0 && d == 0 && y >= 1850 && y <= now.Year() {
+			// "1975": a year of birth typed where an age or a date goes.
+			return "", false, idcards.Errorf(idcards.Invalid, "%s looks like a year of birth: type the age (%d), or the birth date as YYYY-MM-DD", in, max(0, now.Year()-y))
+		}
 		return "", false, idcards.Errorf(idcards.Invalid, "age %s: must be 0 to 130 years", in)
 	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)

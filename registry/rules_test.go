@@ -103,6 +103,7 @@ func TestParseAge(t *testing.T) {
 		{"0", "2026-05-31", ""}, // 1 July would be after today
 		{"130", "1896-07-01", ""},
 		{"131", "", "must be 0 to 130"},
+		{"1975", "", "looks like a year of birth: type the age"},
 		{"1y6m", "2024-11-30", ""},
 		{"1 year 6 months", "2024-11-30", ""},
 		{"2m 1w", "2026-03-24", ""},
