@@ -10,6 +10,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -540,7 +542,7 @@ func (s *Store) AcquireSyncLease(ctx context.Context, owner string, ttl time.Dur
 		}
 		if cur != "" {
 			until, holder, _ := strings.Cut(cur, " ")
-			if holder != owner && parseTime(until).After(now) {
+			if holder != owner && parseTime(until).After(now) && !holderGone(holder) {
 				return nil
 			}
 		}
@@ -550,6 +552,26 @@ func (s *Store) AcquireSyncLease(ctx context.Context, owner string, ttl time.Dur
 		return err
 	})
 	return got, err
+}
+
+// holderGone reports whether a lease's holder ("WHAT PID@HOST", as idcards
+// names its syncing processes) was a process on this machine that no
+// longer runs: a sync killed with SIGKILL left its lease, and every sync
+// for two minutes was told "another idcards process is syncing".
+func holderGone(holder string) bool {
+	f := strings.Fields(holder)
+	if len(f) == 0 {
+		return false
+	}
+	pidText, host, ok := strings.Cut(f[len(f)-1], "@")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || err != nil || pid <= 0 {
+		return false
+	}
+	if here, err := os.Hostname(); err != nil || here != host {
+		return false
+	}
+	return processGone(pid)
 }
 
 // ReleaseSyncLease gives the lease up if owner holds it.

@@ -2,6 +2,9 @@ package registry_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +273,42 @@ func TestSync_Config(t *testing.T) {
 	}
 	if _, ok, _ := s.SyncConfig(ctx); ok {
 		t.Error("still configured after ClearSyncConfig")
+	}
+}
+
+// TestSync_LeaseOfAKilledProcess: a sync killed with SIGKILL on this
+// machine left its lease, and for two minutes every sync was told another
+// process was syncing. A holder on this machine that no longer runs frees
+// it at once; a running one, or one on another machine, keeps it.
+func TestSync_LeaseOfAKilledProcess(t *testing.T) {
+	s, ctx := newStore(t)
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip(err)
+	}
+	gone := fmt.Sprintf("sync %d@%s", dead.Process.Pid, host)
+	for _, tc := range []struct {
+		holder string
+		free   bool
+	}{
+		{gone, true},
+		{fmt.Sprintf("sync %d@%s", os.Getpid(), host), false},        // running
+		{fmt.Sprintf("sync %d@other-desk", dead.Process.Pid), false}, // cannot tell
+	} {
+		if err := s.ReleaseSyncLease(ctx, "sync me@"+host); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSyncLease(ctx, tc.holder, time.Minute); err != nil || !got {
+			t.Fatalf("%s: %v %v", tc.holder, got, err)
+		}
+		got, err := s.AcquireSyncLease(ctx, "sync me@"+host, time.Minute)
+		if err != nil || got != tc.free {
+			t.Errorf("lease held by %s: taken %v (%v), want %v", tc.holder, got, err, tc.free)
+		}
+		s.ReleaseSyncLease(ctx, tc.holder)
 	}
 }
