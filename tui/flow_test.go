@@ -543,3 +543,16 @@ func TestLongNamesOnAWideTerminal(t *testing.T) {
 	checkLayout(t, out, 200, 40)
 	aligned(t, out, given+" Bergh", given+" Berghe")
 }
+
+// TestScan_CardOfAnotherID: a 2D code whose MRN is fine but whose serial
+// is another ID's card showed "NOT AN ID … not an ID of this clinic" with
+// the MRN's patient named under it.
+func TestScan_CardOfAnotherID(t *testing.T) {
+	s := newStore(t)
+	_, a := register(t, s, "Peter", "Ouma", "1970-10-10")
+	_, b := register(t, s, "Grace", "Atim", "1985-01-02")
+	other := strings.Fields(cardFor(t, s, b, ""))[1]
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), scanMsg{raw: barcode.Format2D(a, other)})
+	wantScreen(t, m, "CARD DOES NOT MATCH", "find the patient by name", "belongs to a different MRN")
+	noScreen(t, m, "NOT AN ID", "Peter Ouma", "Grace Atim")
+}

@@ -77,12 +77,23 @@ func checkCode(ctx context.Context, reg Registry, raw string) (scanResult, error
 	}
 	_, serial := barcode.SplitScan(raw)
 	r := scanResult{v: v, twoD: serial != "", patient: v.Patient}
+	if cardMismatch(v) {
+		// A card made for another ID: whose MRN it carries is not shown.
+		r.patient = nil
+		return r, nil
+	}
 	if r.patient == nil && v.Identifier != nil && v.Identifier.PatientID != 0 {
 		if p, err := reg.Patient(ctx, v.Identifier.PatientID); err == nil {
 			r.patient = &p
 		}
 	}
 	return r, nil
+}
+
+// cardMismatch: a 2D code whose MRN is fine but whose card serial is
+// another ID's card (registry.Verify answers it malformed, with both).
+func cardMismatch(v idcards.Verification) bool {
+	return v.Status == idcards.StatusMalformed && v.Code != "" && v.CardSerial != ""
 }
 
 // verify starts a lookup; only the newest reply is shown.
@@ -169,6 +180,12 @@ func (s *scanScreen) view(e *env, w, h int) string {
 func panel(e *env, r scanResult, w int) string {
 	v := r.v
 	head, advice, style := statusLook(v.Status)
+	mismatch := cardMismatch(v)
+	if mismatch {
+		// A 2D code whose MRN is fine but whose card serial is another
+		// ID's card: no "not an ID of this clinic", and nobody's name.
+		head, advice = "✖ CARD DOES NOT MATCH", "This card's 2D code names a card printed for another ID: a forged or misprinted card. Keep it, and find the patient by name."
+	}
 	inner := w - 10
 	if inner > 76 {
 		inner = 76
@@ -191,7 +208,7 @@ func panel(e *env, r scanResult, w int) string {
 		// this is cannot be told.
 		lines = append(lines, "Card    not identified by this barcode")
 	}
-	if p := r.patient; p != nil && e.allowed(idcards.PermReadPatient) {
+	if p := r.patient; p != nil && !mismatch && e.allowed(idcards.PermReadPatient) {
 		lines = append(lines, "Name    "+p.DisplayName(), fmt.Sprintf("Sex     %s    Age %s", p.Sex, age(p.BirthDate, e.now())))
 	}
 	lines = append(lines, "")
