@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"strconv"
 	"strings"
 
@@ -155,6 +156,9 @@ func (s *Store) appendAuditState(ctx context.Context, tx *sql.Tx, events []idcar
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
+	if err := checkHeadSeq(seq, len(events)); err != nil {
+		return err
+	}
 	at := s.now()
 	for i, ev := range events {
 		seq++
@@ -164,6 +168,17 @@ func (s *Store) appendAuditState(ctx context.Context, tx *sql.Tx, events []idcar
 			return fmt.Errorf("registry: audit: %w", err)
 		}
 		prev = e.Hash
+	}
+	return nil
+}
+
+// checkHeadSeq refuses to number audit rows past the largest int64: a row
+// forged with seq 9223372036854775807 made the next row's number wrap to
+// the most negative one. Nothing is recorded (so nothing changes) until
+// the forged row is removed; audit verify names it.
+func checkHeadSeq(seq int64, n int) error {
+	if seq > math.MaxInt64-int64(n) || seq < 0 {
+		return &idcards.Error{Kind: idcards.Conflict, Msg: fmt.Sprintf("the audit trail's last row number (%d) cannot be followed: that row was not written by idcards. Nothing was saved; the database owner must remove it (idcards audit verify names it)", seq)}
 	}
 	return nil
 }
@@ -183,6 +198,9 @@ func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, actor, action, subject,
 	prev := genesisHash
 	if err := tx.QueryRowContext(ctx, qAuditHead).Scan(&seq, &prev); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("registry: audit: %w", err)
+	}
+	if err := checkHeadSeq(seq, 1); err != nil {
+		return err
 	}
 	at := s.now()
 	e := idcards.AuditEvent{Seq: seq + 1, Actor: actor, Action: action, Subject: subject, Detail: detail, PrevHash: prev}

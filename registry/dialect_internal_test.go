@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,5 +130,19 @@ func TestDiskFull(t *testing.T) {
 	}
 	if other := errors.New("something else"); diskFull(other) != other {
 		t.Error("another error was changed")
+	}
+}
+
+// TestCheckHeadSeq: a forged head row numbered at the top of int64 is not
+// followed by a wrapped, negative row number.
+func TestCheckHeadSeq(t *testing.T) {
+	for _, tc := range []struct {
+		seq int64
+		n   int
+		ok  bool
+	}{{0, 1, true}, {41, 3, true}, {math.MaxInt64 - 1, 1, true}, {math.MaxInt64, 1, false}, {math.MaxInt64 - 1, 2, false}, {-5, 1, false}} {
+		if err := checkHeadSeq(tc.seq, tc.n); (err == nil) != tc.ok {
+			t.Errorf("seq %d + %d rows: %v", tc.seq, tc.n, err)
+		}
 	}
 }
