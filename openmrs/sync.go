@@ -31,6 +31,23 @@ type Store interface {
 	ReleaseSyncLease(ctx context.Context, owner string) error
 }
 
+// mergeLooker is a Store that can tell a patient UUID of its own was
+// merged into another record (*registry.Store).
+type mergeLooker interface {
+	MergedInto(ctx context.Context, uuid string) (int64, bool, error)
+}
+
+// mergedInto reports whether uuid is a record of this registry merged into
+// patient id.
+func (s *Syncer) mergedInto(ctx context.Context, uuid string, id int64) bool {
+	ml, ok := s.st.(mergeLooker)
+	if !ok {
+		return false
+	}
+	kept, ok, err := ml.MergedInto(ctx, uuid)
+	return err == nil && ok && kept == id
+}
+
 // SyncerConfig configures a Syncer.
 type SyncerConfig struct {
 	IdentifierType string // uuid of the OpenMRS identifier type our MRNs are filed under
@@ -367,6 +384,12 @@ func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p
 	}
 	for _, h := range holders {
 		if h.UUID != p.UUID {
+			if s.mergedInto(ctx, h.UUID, p.ID) {
+				// Our own record, merged into p here after both reached
+				// OpenMRS: OpenMRS still holds the two people apart.
+				return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("%s is held in OpenMRS by %s (patient %s): that is the record merged into %s (patient %d) here, and OpenMRS still keeps the two apart. Merge them in OpenMRS too (Registration app or the legacy UI: Find Patients → Merge Patient Records, keeping %s), then idcards sync resolve ID --note \"merged in OpenMRS\" --retry",
+					it.MRN, h.Display, h.UUID, p.DisplayName(), p.ID, p.UUID))
+			}
 			return s.conflict(ctx, it, p, h.UUID, fmt.Sprintf("%s is already held in OpenMRS by %s (patient %s); not adding it to %s (patient %d)",
 				it.MRN, h.Display, h.UUID, p.DisplayName(), p.ID))
 		}

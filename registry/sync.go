@@ -347,6 +347,31 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, resolution string
 
 // SyncPatient returns what the syncer pushes for a patient: the record and
 // its MRNs.
+// MergedInto tells whether the patient with uuid was merged into another
+// record, and which (its final record, after merges of merges).
+func (s *Store) MergedInto(ctx context.Context, uuid string) (int64, bool, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return 0, false, err
+	}
+	var into sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT merged_into FROM patients WHERE uuid = ?`, uuid).Scan(&into)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !into.Valid {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	id := into.Int64
+	for range 32 { // a chain of merges; bounded against a cycle
+		var next sql.NullInt64
+		if err := s.db.QueryRowContext(ctx, `SELECT merged_into FROM patients WHERE id = ?`, id).Scan(&next); err != nil || !next.Valid {
+			break
+		}
+		id = next.Int64
+	}
+	return id, true, nil
+}
+
 func (s *Store) SyncPatient(ctx context.Context, id int64) (idcards.Patient, []idcards.Identifier, error) {
 	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
 		return idcards.Patient{}, nil, err
@@ -398,6 +423,11 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			return err
 		}
 		defer local.Close()
+		mergedFrom, err := tx.PrepareContext(ctx, `SELECT coalesce(merged_into, 0) FROM patients WHERE uuid = ?`)
+		if err != nil {
+			return err
+		}
+		defer mergedFrom.Close()
 		for _, e := range ids {
 			var existed int
 			if err := has.QueryRowContext(ctx, e.Identifier).Scan(&existed); err != nil {
@@ -436,6 +466,12 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 				continue // voided here; OpenMRS holding it harms no one new
 			default:
 				detail = fmt.Sprintf("OpenMRS patient %s holds %s, which this registry issued to patient %d (%s): one of them has the wrong number", e.PatientUUID, e.Identifier, pid, puuid)
+				var into int64
+				if e.PatientUUID != "" && mergedFrom.QueryRowContext(ctx, e.PatientUUID).Scan(&into) == nil && into == pid && pid != 0 {
+					// Our own record, merged into pid here after both
+					// reached OpenMRS: OpenMRS still keeps them apart.
+					detail = fmt.Sprintf("OpenMRS patient %s holds %s: that is this registry's record merged into patient %d (%s), and OpenMRS still keeps the two apart. Merge them in OpenMRS too (Find Patients → Merge Patient Records, keeping %s), then idcards sync resolve ID --note \"merged in OpenMRS\" --retry", e.PatientUUID, e.Identifier, pid, puuid, puuid)
+				}
 			}
 			added, err := s.insertConflict(ctx, tx, a.Name, idcards.SyncConflict{Identifier: e.Identifier, LocalPatientID: pid, RemotePatientUUID: e.PatientUUID, Detail: detail})
 			if err != nil {

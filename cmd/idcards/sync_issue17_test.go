@@ -277,3 +277,20 @@ func TestSyncCLI_FailedChangesAreNotSuccess(t *testing.T) {
 		t.Errorf("status after a failed push: %+v", st)
 	}
 }
+
+// TestSyncCLI_MergeAfterSync: two records of one person both reached
+// OpenMRS, then a supervisor merged them here. The moved MRN's conflict
+// blamed "someone else" — our own merged-away record — and said nothing of
+// merging in OpenMRS too.
+func TestSyncCLI_MergeAfterSync(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %s", r.stderr)
+	}
+	keep := e.register("Amina")
+	dup := strings.TrimSpace(e.must("patients", "add", "--given", "Aminah", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test twice"))
+	e.must("sync", "--once")
+	e.must("patients", "merge", dup, keep, "--reason", "same person, confirmed")
+	e.run("", "sync", "--once") // exit 1: the conflict is open
+	wantIn(t, "conflicts", e.must("sync", "conflicts"), dup, "record merged into", "Merge them in OpenMRS too")
+}
