@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -305,6 +306,13 @@ func syncError(err error, cfg registry.SyncConfig) error {
 		return idcards.Errorf(idcards.Invalid, "%s does not look like OpenMRS's REST API (it answered with a web page, not JSON): give the OpenMRS web app root, e.g. https://emr.example.org/openmrs: %v", cfg.URL, err)
 	case errors.Is(err, openmrs.ErrNoPrefixSearch):
 		return idcards.Errorf(idcards.Invalid, "OpenMRS at %s cannot be pulled from: %v", cfg.URL, err)
+	}
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ce x509.CertificateInvalidError
+	if errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ce) {
+		// Not a server that is down: waiting will not help.
+		return idcards.Errorf(idcards.Unavailable, "OpenMRS at %s answered, but its TLS certificate could not be verified (a self-signed or private CA, a name not on the certificate, or an expired one). Trust the site's CA with SSL_CERT_FILE=/path/ca.pem (or the system's CA store) rather than turning checks off; every change stays queued: %v", cfg.URL, err)
 	}
 	switch openmrs.Classify(err) {
 	case openmrs.ReasonUnauthorized:

@@ -294,3 +294,16 @@ func TestSyncCLI_MergeAfterSync(t *testing.T) {
 	e.run("", "sync", "--once") // exit 1: the conflict is open
 	wantIn(t, "conflicts", e.must("sync", "conflicts"), dup, "record merged into", "Merge them in OpenMRS too")
 }
+
+// TestSyncCLI_UntrustedCertificate: a self-signed OpenMRS was reported as
+// "cannot be reached", and a site IT person debugged the network.
+func TestSyncCLI_UntrustedCertificate(t *testing.T) {
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ts.Close()
+	e := newSyncEnv(t, openmrstest.Options{})
+	r := e.run("", "sync", "configure", "--url", ts.URL+"/openmrs", "--user", "admin", "--password-file", e.pwFile,
+		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID)
+	if r.code == 0 || !strings.Contains(r.stderr, "TLS certificate could not be verified") || !strings.Contains(r.stderr, "SSL_CERT_FILE") {
+		t.Fatalf("configure against a self-signed server: exit %d\n%s", r.code, r.stderr)
+	}
+}
