@@ -50,7 +50,7 @@ func statusLook(s idcards.Status) (headline, advice string, c lipgloss.Style) {
 	case idcards.StatusReplaced:
 		return "✖ REPLACED CARD", "A newer card was printed for this ID: take this old card back.", base.BorderForeground(red).Foreground(red)
 	case idcards.StatusUnknown:
-		return "? UNKNOWN", "Check digit is fine but this ID is not in this registry.", base.BorderForeground(yellow).Foreground(yellow)
+		return "? UNKNOWN", "Not a card of this registry: ask the patient for another card or look them up by name.", base.BorderForeground(yellow).Foreground(yellow)
 	case idcards.StatusInvalidCheck:
 		return "✖ WRONG CHECK DIGIT", "Wrong check character — probably mistyped or misread. Scan again or retype it carefully.", base.BorderForeground(yellow).Foreground(yellow)
 	default:
