@@ -196,7 +196,7 @@ func TestScanStatuses(t *testing.T) {
 		want       []string
 	}{
 		{"active", active, []string{"✔ ACTIVE", "Amina Okello", "Age 36 y", "Sex     F"}},
-		{"unknown", unknown, []string{"? UNKNOWN", "not in this registry"}},
+		{"unknown", unknown, []string{"? UNKNOWN", "never issued this ID", "Not a card of this registry"}},
 		{"voided", voided, []string{"✖ VOIDED", "do not use", "Ben Okot", "Voided because: duplicate", "ctrl+o to open Ben Okot's record"}},
 		{"invalid check", wrong, []string{"WRONG CHECK DIGIT", "probably mistyped"}},
 		{"malformed", "HELLO-WORLD-123", []string{"NOT AN ID"}},

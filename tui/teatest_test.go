@@ -98,7 +98,7 @@ func TestE2EScanUnknownAndInvalidCheck(t *testing.T) {
 
 	tm.Type(unknown)
 	tm.Send(enter)
-	waitScreen(t, tm, "UNKNOWN", "not in this registry")
+	waitScreen(t, tm, "UNKNOWN", "never issued this ID")
 
 	tm.Type(wrong)
 	tm.Send(enter)
