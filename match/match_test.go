@@ -816,6 +816,7 @@ func TestScore_MisspeltFamilyIsNotAHousehold(t *testing.T) {
 	}{
 		// The evaluator's examples: one person.
 		{"misspelt family name", est("Betty", "Akeng", F, "1979-07-01", "0707626771", "Kireka"), est("Betty", "Achieng", F, "1979-07-01", "0707626771", "Kireka"), false, true},
+		{"given name in another language", est("Yohana", "Kamau", M, "1985-07-01", "+254706365971", "Masaka"), est("John", "Kamau", M, "1985-07-01", "+254706365971", "Masaka"), false, true},
 		{"family name spelt another way, no phone", est("Mary", "Khamis", F, "2000-07-01", "", "Kireka"), est("Mary", "Hamisi", F, "2000-07-01", "", "Kireka"), false, true},
 		{"married name, variant given name", est("Maria", "Okello", F, "1988-03-14", "0772555111", "Ntinda"), est("Mary", "Achieng", F, "1988-03-14", "0772555111", "Ntinda"), false, true},
 		// Relatives: never probable, the shared details no evidence.
