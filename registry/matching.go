@@ -747,28 +747,37 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	for i := range out {
 		rs[i] = out[i].r
 	}
-	// Whether two candidates are one person is judged by the same model
-	// and the frequencies loaded for the query: where the two records
-	// agree on the query's own values (a patient registered twice, both
-	// records fitting the query) those are the values' real counts; a
-	// value the query did not load weighs as the model's u (pairTF).
-	// Without them a rare exact birth date weighed only the model's
-	// average (a registry's 1 July estimates make that weak), so two
-	// identical records of John Ocen, born 2008-08-20, were judged 93 %
-	// one person and each stayed the other's rival, both at possible.
-	pair := match.NewScorer(cfg.model, pairTF{tf, cfg.model}, n, year, cfg.th)
-	pair.Variants = cfg.variants
+	// Whether two candidates are one person is judged by the same model.
+	// Two records born the same day are scored with the frequencies
+	// loaded for the query: where they agree on the query's own values (a
+	// patient registered twice, both records fitting the query) those are
+	// the values' real counts; a value the query did not load weighs as
+	// the model's u (pairTF). Without them a rare exact birth date weighed
+	// only the model's average (a registry's 1 July estimates make that
+	// weak), so two identical records of John Ocen, born 2008-08-20, were
+	// judged 93 % one person and each stayed the other's rival, both at
+	// possible. Two records whose dates differ are judged without the
+	// counts, as before: a name, a phone and a village shared that way are
+	// also what two relatives of one name in a household show (on the
+	// independent check's registries counting them made such relatives
+	// each other's "same person", the second one probable too).
+	pairTFs := match.NewScorer(cfg.model, pairTF{tf, cfg.model}, n, year, cfg.th)
+	pairTFs.Variants = cfg.variants
+	pair := match.NewScorer(cfg.model, nil, n, year, cfg.th)
 	memo := map[[2]int]float64{}
 	qs.sc.Posterior(rs, func(i, j int) float64 {
 		k := [2]int{min(i, j), max(i, j)}
 		v, ok := memo[k]
 		if !ok {
 			r := pair.Score(&out[i].rec, &out[j].rec)
-			switch {
-			case r.Guard != "": // a twin or parent of the same name is someone else
-			case r.Level == idcards.MatchProbable:
-				v = 1 // almost surely one person: not a rival at all
-			default:
+			if r.L[match.FBirth] == match.BirthExact {
+				r = pairTFs.Score(&out[i].rec, &out[j].rec)
+			}
+			// Not rounded up to 1 when probable: a rival's remaining
+			// share still counts. The top record often fits the query
+			// far better (2^20 against 2^5), and 3 % of it is what keeps
+			// a same-named relative of the household from probable too.
+			if r.Guard == "" { // a twin or parent of the same name is someone else
 				v = r.Probability
 			}
 			memo[k] = v
