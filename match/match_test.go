@@ -794,3 +794,59 @@ func TestBlockKeys_OnePairTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestScore_MisspeltFamilyIsNotAHousehold: the household correction
+// (a shared phone and village, and a twin's shared birth date, are no
+// evidence) is for two members of one household, who differ in the given
+// name or a generation in age. With the given name agreeing (exactly or
+// as a variant) and only the family name entirely different, the pair is
+// far more often one person with a misspelt or married family name: the
+// shared phone, village and date count, and the pair is listed (held at
+// possible by the family-name guard). The relatives stay refused.
+func TestScore_MisspeltFamilyIsNotAHousehold(t *testing.T) {
+	est := func(g, f string, sex idcards.Sex, dob, phone, village string) match.Person {
+		return match.Person{Given: g, Family: f, Sex: sex, BirthDate: dob, BirthDateEstimated: strings.HasSuffix(dob, "-07-01"), Phone: phone, Village: village}
+	}
+	F, M := idcards.SexFemale, idcards.SexMale
+	for _, tc := range []struct {
+		name      string
+		q, c      match.Person
+		household bool // phone / village (or the birth date) discounted
+		listed    bool // at least possible
+	}{
+		// The evaluator's examples: one person.
+		{"misspelt family name", est("Betty", "Akeng", F, "1979-07-01", "0707626771", "Kireka"), est("Betty", "Achieng", F, "1979-07-01", "0707626771", "Kireka"), false, true},
+		{"given name in another language", est("Yohana", "Kamau", M, "1985-07-01", "+254706365971", "Masaka"), est("John", "Kamau", M, "1985-07-01", "+254706365971", "Masaka"), false, true},
+		{"family name spelt another way, no phone", est("Mary", "Khamis", F, "2000-07-01", "", "Kireka"), est("Mary", "Hamisi", F, "2000-07-01", "", "Kireka"), false, true},
+		{"married name, variant given name", est("Maria", "Okello", F, "1988-03-14", "0772555111", "Ntinda"), est("Mary", "Achieng", F, "1988-03-14", "0772555111", "Ntinda"), false, true},
+		// Relatives: never probable, the shared details no evidence.
+		{"siblings", est("Sarah", "Nakato", F, "1994-02-20", "0772123456", "Kireka"), est("Amina", "Nakato", F, "1990-04-12", "0772123456", "Kireka"), true, false},
+		{"twins", est("Babirye", "Nakato", F, "1990-04-12", "0772123456", "Kireka"), est("Nakato", "Nakato", F, "1990-04-12", "0772123456", "Kireka"), true, false},
+		{"parent and child of one name", est("John", "Okello", M, "1990-04-12", "0772123456", "Kireka"), est("John", "Okello", M, "1962-03-03", "0772123456", "Kireka"), true, false},
+		{"a sibling written swapped", est("Okello", "Peter", M, "1990-04-12", "0772123456", "Kireka"), est("James", "Okello", M, "1992-05-01", "0772123456", "Kireka"), true, false},
+		{"no given name to agree", est("", "Achieng", F, "1979-07-01", "0707626771", "Kireka"), est("Betty", "Okello", F, "1979-07-01", "0707626771", "Kireka"), true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := prep(tc.q), prep(tc.c)
+			for _, s := range []*match.Scorer{scorer(100_000), match.NewScorer(match.DefaultModel(), rareTF{}, 1_000_000, 2026, match.DefaultThresholds)} {
+				r := s.Score(&a, &b)
+				ev := strings.Join(match.Reasons(s.Explain(&a, &b, r)), "; ")
+				if r.Household != tc.household {
+					t.Errorf("household %v, want %v: %v", r.Household, tc.household, ev)
+				}
+				if !tc.household && (r.W[match.FVillage] <= 0 || r.W[match.FBirth] <= 0 || (tc.q.Phone != "" && r.W[match.FPhone] <= 0)) {
+					t.Errorf("shared details not counted (phone %.1f, village %.1f, birth %.1f): %v", r.W[match.FPhone], r.W[match.FVillage], r.W[match.FBirth], ev)
+				}
+				if tc.listed && r.Level == "" {
+					t.Errorf("not listed (p=%.3f w=%.1f): %v", r.Probability, r.Weight, ev)
+				}
+				if !tc.listed && r.Level == idcards.MatchProbable {
+					t.Errorf("a relative probable (p=%.3f): %v", r.Probability, ev)
+				}
+				if r.L[match.FFamily] == match.NameOther && r.Level == idcards.MatchProbable {
+					t.Errorf("family names differ, yet probable: %v", ev)
+				}
+			}
+		})
+	}
+}

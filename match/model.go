@@ -398,12 +398,13 @@ func (s *Scorer) Score(q, c *Record) Result {
 	// dates are a generation apart (a parent or child of the same name),
 	// agreeing on them is what a relative would show too, so it is no
 	// evidence of identity. (Either name field: after a swap the family
-	// slot may hold the given names.) Dates closer than a generation that
+	// slot may hold the given names; see familyApart for a family name
+	// that differs while the given name agrees.) Dates closer than a generation that
 	// disagree weigh against identity on their own, but the phone and
 	// village still count: that is most often one person whose age was
 	// estimated afresh, ten years off (generationGap; grade keeps such a
 	// pair from probable).
-	if r.givenApart() || r.L[FFamily] == NameOther || r.generationApart() {
+	if r.givenApart() || r.familyApart() || r.generationApart() {
 		for _, f := range []Field{FPhone, FVillage} {
 			if r.W[f] > 0 {
 				r.W[f] = 0
@@ -467,6 +468,23 @@ func relativeShare(r *Result) float64 {
 // "Nakato"), and stays apart.
 func (r *Result) givenApart() bool {
 	return r.L[FGiven] == NameOther && !(r.Sim[0] >= twinNameSim && r.L[FBirth] == BirthExact)
+}
+
+// familyApart: the family names differ entirely in a way that marks a
+// relative (the household correction applies). Two members of one
+// household differ in the given name, not the family name; with the
+// given name agreeing (exactly or as a variant: "Betty Akeng" / "Betty
+// Achieng", "Mary Khamis" / "Mary Hamisi") an entirely different family
+// name is far more often one misspelt, or a married name, and the shared
+// phone and village count (the "family names differ" guard still holds
+// the pair at possible). Read swapped, the family slot compares a given
+// name with a given name, so it is a relative's mark again; and with no
+// given name to agree there is nothing to tell the two apart.
+func (r *Result) familyApart() bool {
+	if r.L[FFamily] != NameOther {
+		return false
+	}
+	return r.Swapped || (r.L[FGiven] != NameExact && r.L[FGiven] != NameVariant)
 }
 
 // twinNameSim is the Jaro–Winkler similarity at or above which two given

@@ -12,7 +12,10 @@ import (
 // by its group's first member, so "Muhammad Ali" and "Mohammed Ali" agree
 // at the "variant" level and share blocking keys; a few are the nicknames
 // desks write for the full name ("Betty" for Elizabeth, "Prossy" for
-// Proscovia). Kept small on purpose:
+// Proscovia), and a few are one name's forms in the region's languages,
+// which a patient gives at one desk or the other (Yohana for John, Yusuf
+// or Yosefu for Joseph, Musa for Moses, Yakobo for James, Petero for
+// Peter, Daudi for David). Kept small on purpose:
 // a variant pair that is in fact two names makes different people look
 // alike. Sites add their own with the setting match_variants.
 var BuiltinVariants = [][]string{
@@ -23,7 +26,6 @@ var BuiltinVariants = [][]string{
 	{"abdul", "abdoul", "abdu"},
 	{"abdullah", "abdallah", "abdulla", "abdalla"},
 	{"ibrahim", "ibrahima", "ebrahim", "ibrahimu"},
-	{"yusuf", "yusuph", "yousef", "yousuf", "yusufu"},
 	{"hussein", "husein", "hussain", "husain"},
 	{"hassan", "hasan", "hassani"},
 	{"mariam", "maryam", "mariamu", "miriam"},
@@ -31,13 +33,14 @@ var BuiltinVariants = [][]string{
 	{"zainab", "zaynab", "zainabu"},
 	{"amina", "aminah", "aminata"},
 	{"halima", "halimah", "halimatou"},
-	{"musa", "moussa", "mussa"},
+	{"moses", "musa", "moussa", "mussa"},
 	{"issa", "isa", "issah"},
 	{"omar", "umar", "omari"},
 	{"ali", "aly"},
 	{"mary", "maria", "marie", "mariya"},
-	{"joseph", "josef", "yosef"},
-	{"john", "jon", "johnny"},
+	{"joseph", "josef", "yosef", "yosefu", "yusuf", "yusuph", "yousef", "yousuf", "yusufu"},
+	{"john", "jon", "johnny", "yohana", "yohane", "yohanna"},
+	{"james", "yakobo"},
 	{"peter", "petero", "petro"},
 	{"paul", "paulo"},
 	{"david", "daudi", "dawud"},

@@ -408,6 +408,26 @@ func (t *queryTF) Freq(f match.Field, v string) float64 {
 	return t.vals[f][v] / t.n
 }
 
+// pairTF gives the frequencies for scoring two candidates against each
+// other: the query's loaded counts where it holds the value, and for a
+// record field's value it did not load, the share that makes its weight
+// the model's own (tfU = u), as a scorer without frequencies would weigh
+// it — never the "0: unknown to the registry" that would make a value
+// both records hold look rare. Name words and full names it did not load
+// stay 0, which their weights already read as "no count" (the level's
+// weight).
+type pairTF struct {
+	t *queryTF
+	m *match.Model
+}
+
+func (p pairTF) Freq(f match.Field, v string) float64 {
+	if x := p.t.Freq(f, v); x > 0 || f >= match.NumFields || p.t.n <= 0 {
+		return x
+	}
+	return p.m.Fields[f].U[0] + 1/p.t.n
+}
+
 // loadTF reads the frequencies of the query's values (and of its given and
 // family names and their words in each other's field, for swapped names).
 func (s *Store) loadTF(ctx context.Context, q *match.Record) (*queryTF, int, error) {
@@ -727,8 +747,22 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 	for i := range out {
 		rs[i] = out[i].r
 	}
-	// Whether two candidates are one person is judged without the query's
-	// term frequencies (those are loaded for the query's values only).
+	// Whether two candidates are one person is judged by the same model.
+	// Two records born the same day are scored with the frequencies
+	// loaded for the query: where they agree on the query's own values (a
+	// patient registered twice, both records fitting the query) those are
+	// the values' real counts; a value the query did not load weighs as
+	// the model's u (pairTF). Without them a rare exact birth date weighed
+	// only the model's average (a registry's 1 July estimates make that
+	// weak), so two identical records of John Ocen, born 2008-08-20, were
+	// judged 93 % one person and each stayed the other's rival, both at
+	// possible. Two records whose dates differ are judged without the
+	// counts, as before: a name, a phone and a village shared that way are
+	// also what two relatives of one name in a household show (on the
+	// independent check's registries counting them made such relatives
+	// each other's "same person", the second one probable too).
+	pairTFs := match.NewScorer(cfg.model, pairTF{tf, cfg.model}, n, year, cfg.th)
+	pairTFs.Variants = cfg.variants
 	pair := match.NewScorer(cfg.model, nil, n, year, cfg.th)
 	memo := map[[2]int]float64{}
 	qs.sc.Posterior(rs, func(i, j int) float64 {
@@ -736,6 +770,13 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 		v, ok := memo[k]
 		if !ok {
 			r := pair.Score(&out[i].rec, &out[j].rec)
+			if r.L[match.FBirth] == match.BirthExact {
+				r = pairTFs.Score(&out[i].rec, &out[j].rec)
+			}
+			// Not rounded up to 1 when probable: a rival's remaining
+			// share still counts. The top record often fits the query
+			// far better (2^20 against 2^5), and 3 % of it is what keeps
+			// a same-named relative of the household from probable too.
 			if r.Guard == "" { // a twin or parent of the same name is someone else
 				v = r.Probability
 			}

@@ -451,3 +451,43 @@ func TestRegister_TwoDesksAtOnce(t *testing.T) {
 		t.Fatalf("8 desks at once: %d registered, %d refused; want 1 and 7", ok, refused)
 	}
 }
+
+// TestMatching_RegisteredTwiceIsNotItsOwnRival: a patient registered
+// twice (two identical records) is found probable on both records, not
+// held at possible by "another record fits nearly as well". Whether the
+// two records are one person is scored with the query's frequencies: in
+// a registry whose birth dates are mostly a few estimates (u of an exact
+// date high) and whose names are few, the model's averages alone judged
+// two records of a rare date and family name only about 90 % one person,
+// and each stayed the other's rival.
+func TestMatching_RegisteredTwiceIsNotItsOwnRival(t *testing.T) {
+	s, ctx := newStore(t)
+	john := registry.NewPatient{GivenName: "John", FamilyName: "Ocen", Sex: "M", BirthDate: "2008-08-20", Village: "Kawempe"}
+	givens := []string{"John", "Peter", "Moses", "Paul", "James", "Brian", "Ivan", "Denis", "Allan", "Isaac"}
+	villages := []string{"Kawempe", "Kireka", "Ntinda", "Nansana", "Mukono"}
+	importN(t, s, ctx, 1200, func(i int) registry.NewPatient {
+		if i == 400 {
+			return john
+		}
+		return registry.NewPatient{GivenName: givens[i%10], FamilyName: famName(i % 20), Sex: "M",
+			BirthDate: fmt.Sprintf("%d-07-01", 1960+i%20), BirthDateEstimated: true, Village: villages[i%5], Phone: fmt.Sprintf("07720%05d", i)}
+	})
+	twice := register(t, s, ctx, john) // an import would take the identical row for the same record
+	cs, err := s.Candidates(ctx, john, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) < 2 {
+		t.Fatalf("%d candidates, want both records: %+v", len(cs), cs)
+	}
+	for _, c := range cs[:2] {
+		if c.Patient.ID != twice.ID && c.Patient.ID != cs[0].Patient.ID+cs[1].Patient.ID-twice.ID || c.Level != idcards.MatchProbable {
+			t.Errorf("record %d %s %.3f %v, want both records of John Ocen probable", c.Patient.ID, c.Level, c.Score, c.Reasons)
+		}
+		for _, r := range c.Reasons {
+			if strings.Contains(r, "fits nearly as well") {
+				t.Errorf("record %d: its own second record counted as a rival: %v", c.Patient.ID, c.Reasons)
+			}
+		}
+	}
+}
