@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/idcards/idcards/printing"
 	"io/fs"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -78,6 +79,12 @@ func (a *app) runTUI(ctx context.Context) error {
 	}
 	defer lf.Close()
 	log := slog.New(slog.NewTextHandler(lf, nil))
+	// Libraries that log through the standard logger (net/http's
+	// "Unsolicited response received on idle HTTP channel", say) wrote
+	// straight onto the desk screen: their lines go to the log file too.
+	prevOut, prevFlags := stdlog.Writer(), stdlog.Flags()
+	stdlog.SetOutput(lf)
+	defer func() { stdlog.SetOutput(prevOut); stdlog.SetFlags(prevFlags) }()
 	actor := a.osActor()
 	actx := idcards.WithActor(ctx, actor)
 
