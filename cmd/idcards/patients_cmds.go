@@ -181,6 +181,10 @@ func (a *app) addLegacy(cmd *cobra.Command, s *registry.Store, np registry.NewPa
 	}
 	if len(got) > 0 {
 		a.printf("%s\n", got[0])
+		if cfg, ok, err := s.SyncConfig(ctx); err == nil && ok && cfg.URL != "" {
+			// OpenMRS takes identifiers of its configured type only.
+			fmt.Fprintf(a.stderr, "note: %s is a legacy ID, which is not sent to OpenMRS: this patient reaches OpenMRS once they have an MRN of this registry (idcards patients issue %s --reason \"...\")\n", got[0], got[0])
+		}
 	}
 	return nil
 }
