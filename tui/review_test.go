@@ -105,16 +105,7 @@ func (r reviewPath) JudgeSame(ctx context.Context, id, keep int64, note string) 
 
 // TestGoldenReview: the review list and its reason prompt, at both sizes.
 func TestGoldenReview(t *testing.T) {
-	s := newStore(t)
-	for _, p := range [][3]string{{"Amina", "Nakato", "0772123456"}, {"Amina", "Nakatto", "0772123456"}, {"Grace", "Achieng", ""}, {"Grace", "Achieng", "0701555123"}} {
-		np := registry.NewPatient{GivenName: p[0], FamilyName: p[1], Sex: idcards.SexFemale, BirthDate: "1990-04-12", Phone: p[2]}
-		if _, _, err := s.Register(opCtx, registry.Registration{Patient: np, Decision: "test"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.ScanDuplicates(opCtx, registry.ScanOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s := reviewStore(t)
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		for _, v := range []struct {
 			name string
