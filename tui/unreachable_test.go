@@ -71,6 +71,7 @@ func TestFriendly_MaybeSaved(t *testing.T) {
 // TestRegistryFileMoved: the desk's status line says at once that its
 // registry file went away, not only at the next save.
 func TestRegistryFileMoved(t *testing.T) {
+	pgtest.SQLiteOnlyBecause(t, "a PostgreSQL registry has no file")
 	s := newStore(t)
 	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}))
 	if err := os.Rename(s.Path(), s.Path()+".moved"); err != nil {
