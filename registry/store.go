@@ -225,12 +225,14 @@ func (s *Store) ready(ctx context.Context) error {
 			return fmt.Errorf("registry: open: %w", err)
 		}
 	}
-	s.opened = true
 	// After the audit is ready: refolding writes patients and a setting,
-	// so it is audited like every other change.
+	// so it is audited like every other change. Before moved_to is
+	// checked: an upgrade's refold is part of opening, which a retired
+	// registry must still allow (to be read and backed up).
 	if err := s.refoldNames(ctx); err != nil { // search.go
 		return fmt.Errorf("registry: open: %w", err)
 	}
+	s.opened = true
 	return nil
 }
 
