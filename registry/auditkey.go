@@ -49,13 +49,8 @@ func (k *ChainKey) ID() string {
 // unless told otherwise: path + ".auditkey".
 // A PostgreSQL registry has no directory of its own: its key is kept in the
 // user's config directory, named after the server and database
-// (pgKeyPath, dialect_postgres.go).
-func DefaultKeyPath(path string) string {
-	if IsPostgresURL(path) {
-		return pgKeyPath(path)
-	}
-	return path + ".auditkey"
-}
+// (LocalFile, dialect_postgres.go).
+func DefaultKeyPath(path string) string { return LocalFile(path, ".auditkey") }
 
 const keyFileHeader = "# idcards audit chain key. Keep it secret (mode 0600) and back it up APART\n# from the registry: without it the audit trail cannot be verified or continued.\n"
 

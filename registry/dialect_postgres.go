@@ -564,21 +564,12 @@ func (s *Store) pgIntegrityCheck(ctx context.Context) (string, error) {
 	return "ok", nil
 }
 
-// pgKeyPath is DefaultKeyPath for a postgres:// URL:
-// $XDG_CONFIG_HOME/idcards/HOST_PORT_DB.auditkey (os.UserConfigDir), the
-// user name left out (the owner and the runtime role share one key).
-func pgKeyPath(loc string) string {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		dir = "."
-	}
-	return filepath.Join(dir, "idcards", pgLocalName(loc)+".auditkey")
-}
-
 // LocalFile is where a file that belongs with the registry at loc and
 // this machine goes (the scanner endpoint's metrics token, say): next to a
 // SQLite file, as loc+suffix; for a PostgreSQL URL, in the user's config
-// directory, named after the URL's host, port and database.
+// directory, named after the URL's host, port and database
+// ($XDG_CONFIG_HOME/idcards/HOST_PORT_DB+suffix, os.UserConfigDir; the user
+// name left out: the owner and the runtime role share one chain key).
 func LocalFile(loc, suffix string) string {
 	if !IsPostgresURL(loc) {
 		return loc + suffix
