@@ -151,6 +151,19 @@ type Verification struct {
 	Patient    *Patient    `json:"-"` // filled for active codes; callers decide what to disclose
 	CheckedAt  time.Time   `json:"checked_at"`
 	Identifier *Identifier `json:"-"`
+	// RestoredAt is set for an unknown ID of this registry's own series
+	// that a restore passed over (StatusUnknown): the registry was
+	// restored from a backup taken before the ID was issued, so a patient
+	// may hold a genuine card with it whose record the restore lost. It
+	// is never issued again; the desk can register the patient onto it.
+	RestoredAt string `json:"restored_at,omitempty"`
+}
+
+// Rebindable reports whether the code can be given to a patient: a
+// pre-printed card not yet assigned, or an ID whose record a restore lost
+// (RestoredAt).
+func (v Verification) Rebindable() bool {
+	return v.Status == StatusUnassigned || (v.Status == StatusUnknown && v.RestoredAt != "")
 }
 
 // AuditEvent is one row of the tamper-evident audit trail.

@@ -400,7 +400,7 @@ func (s *Store) bindTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patie
 	var state string
 	err := tx.QueryRowContext(ctx, `SELECT state FROM identifiers WHERE mrn = ?`, mrn).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return idcards.Errorf(idcards.NotFound, "%s was never issued by this registry: only reserved (pre-printed) IDs can be bound", mrn)
+		return s.bindLostTx(ctx, tx, actor, mrn, patientID)
 	}
 	if err != nil {
 		return err
@@ -419,6 +419,47 @@ func (s *Store) bindTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patie
 		return err
 	}
 	return s.insertAudit(ctx, tx, actor, "id.bind", mrn, fmt.Sprintf("patient=%d", patientID))
+}
+
+// bindLostTx gives back an ID that a restore passed over (id_gaps) to the
+// patient whose card carries it: the restore lost the record, the card is
+// genuine, and the series never issues the number again. Any other
+// unrecorded number is refused.
+func (s *Store) bindLostTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patientID int64) error {
+	notIssued := idcards.Errorf(idcards.NotFound, "%s was never issued by this registry: only reserved (pre-printed) IDs, or IDs a restore lost, can be given to a patient", mrn)
+	sc, err := s.seriesCodecs(ctx)
+	if err != nil {
+		return err
+	}
+	prefix, seq, ok := seqOf(sc, mrn)
+	if !ok {
+		return notIssued
+	}
+	var seriesID int64
+	var kind, at string
+	err = tx.QueryRowContext(ctx, `SELECT s.id, g.kind, g.restored_at FROM id_gaps g JOIN series s ON s.prefix = g.prefix
+		WHERE g.prefix = ? AND g.from_seq <= ? AND g.to_seq > ? ORDER BY g.restored_at DESC LIMIT 1`, prefix, seq, seq).Scan(&seriesID, &kind, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notIssued
+	}
+	if err != nil {
+		return err
+	}
+	if err := refuseHeldElsewhere(ctx, tx, mrn); err != nil { // sync.go
+		return err
+	}
+	now := s.now()
+	res, err := tx.ExecContext(ctx, qIssueInsert, mrn, seriesID, seq, string(idcards.IDActive), patientID, now, actor, now)
+	if err != nil {
+		return err
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		return idcards.Errorf(idcards.Conflict, "%s was just given to another patient", mrn)
+	}
+	if err := enqueue(ctx, tx, "add_identifier", patientID, mrn, now); err != nil {
+		return err
+	}
+	return s.insertAudit(ctx, tx, actor, "id.rebind", mrn, fmt.Sprintf("patient=%d restored_at=%s gap=%s", patientID, at, kind))
 }
 
 func patientExists(ctx context.Context, tx *sql.Tx, id int64) error {

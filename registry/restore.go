@@ -264,7 +264,11 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 		err = ts.tx(ctx, func(tx *sql.Tx) error {
 			var err error
 			if old != nil {
-				err = applyMarksTx(ctx, tx, old.marks, rep, "")
+				lostAt := opt.Now().UTC().Format(TimeFormat)
+				if foreign {
+					lostAt = "" // another registry's numbers
+				}
+				err = applyMarksTx(ctx, tx, old.marks, rep, lostAt)
 			}
 			if err == nil && (old == nil || foreign) {
 				if foreign {
@@ -529,8 +533,11 @@ func (s *Store) replaceKeyAnchor(ctx context.Context, a idcards.Actor, oldKeyID 
 }
 
 // applyMarks moves every series of s up to the marks (never down), adding
-// series the marks know and s does not, inside tx.
-func applyMarksTx(ctx context.Context, tx *sql.Tx, marks map[string]int64, rep *RestoreReport, now string) error {
+// series the marks know and s does not, inside tx. With lostAt (the
+// restore's time) the numbers passed over are recorded as lost (id_gaps):
+// the replaced registry issued them after the backup. Empty when the
+// replaced registry was another one, whose numbers are not this one's.
+func applyMarksTx(ctx context.Context, tx *sql.Tx, marks map[string]int64, rep *RestoreReport, lostAt string) error {
 	have, err := seriesMarks(ctx, tx)
 	if err != nil {
 		return err
@@ -563,9 +570,25 @@ func applyMarksTx(ctx context.Context, tx *sql.Tx, marks map[string]int64, rep *
 		if _, err := tx.ExecContext(ctx, `UPDATE series SET next_seq = ? WHERE prefix = ?`, to, p); err != nil {
 			return err
 		}
+		if lostAt != "" {
+			if err := recordGap(ctx, tx, p, from, to, "lost", lostAt); err != nil {
+				return err
+			}
+		}
 	}
-	_ = now
 	return nil
+}
+
+// recordGap notes numbers [from, to) of the series with prefix p as
+// passed over by a restore (id_gaps), so verify can say what a card with
+// one of them is, and Bind can give it back to its patient.
+func recordGap(ctx context.Context, tx *sql.Tx, p string, from, to int64, kind, at string) error {
+	if to <= from {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO id_gaps(prefix, from_seq, to_seq, kind, restored_at) VALUES (?,?,?,?,?)
+		ON CONFLICT(prefix, from_seq) DO UPDATE SET to_seq = excluded.to_seq, kind = excluded.kind, restored_at = excluded.restored_at`, p, from, to, kind, at)
+	return err
 }
 
 // skipAheadTx moves every series n numbers on (the disk was lost: how many
@@ -594,6 +617,9 @@ func skipAheadTx(ctx context.Context, tx *sql.Tx, n int64, rep *RestoreReport, n
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE series SET next_seq = ? WHERE prefix = ?`, have[p]+n, p); err != nil {
+			return err
+		}
+		if err := recordGap(ctx, tx, p, have[p], have[p]+n, "skipped", now); err != nil {
 			return err
 		}
 	}

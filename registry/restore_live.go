@@ -181,7 +181,11 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 	}
 	// Never backwards: the marks of the replaced registry; when that was
 	// another registry, a jump as for a lost disk as well (restore.go).
-	if err := applyMarksTx(ctx, tx, marks, rep, ""); err != nil {
+	lostAt := opt.Now().UTC().Format(TimeFormat)
+	if opt.foreign {
+		lostAt = "" // another registry's numbers
+	}
+	if err := applyMarksTx(ctx, tx, marks, rep, lostAt); err != nil {
 		return err
 	}
 	if opt.foreign {

@@ -382,7 +382,11 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	}
 	// Never backwards: the replaced registry's marks, its series the
 	// backup lacks, its pool.
-	if err := applyMarksTx(ctx, tx, marks, rep, ""); err != nil {
+	lostAt := opt.Now().UTC().Format(TimeFormat)
+	if liveID != "" && backupID != "" && liveID != backupID {
+		lostAt = "" // another registry's numbers
+	}
+	if err := applyMarksTx(ctx, tx, marks, rep, lostAt); err != nil {
 		return fail(err)
 	}
 	if liveID != "" && backupID != "" && liveID != backupID {

@@ -165,7 +165,55 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 		return s.reloadSeries(ctx)
 	}
 	f.id.IssuedAt = parseTime(issued)
-	return nil, decide(v, &f, serial)
+	if err := decide(v, &f, serial); err != nil {
+		return nil, err
+	}
+	if !f.found && !f.external {
+		return nil, s.restoreGap(ctx, sc, v)
+	}
+	return nil, nil
+}
+
+// restoreGap explains an unknown ID of the registry's own series that a
+// restore passed over (id_gaps): a card with it may be genuine.
+func (s *Store) restoreGap(ctx context.Context, sc *seriesCache, v *idcards.Verification) error {
+	prefix, seq, ok := seqOf(sc, v.Code)
+	if !ok {
+		return nil
+	}
+	var kind, at string
+	err := s.queryRow(ctx, `SELECT kind, restored_at FROM id_gaps WHERE prefix = ? AND from_seq <= ? AND to_seq > ? ORDER BY restored_at DESC LIMIT 1`, prefix, seq, seq).Scan(&kind, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("registry: verify: %w", err)
+	}
+	v.RestoredAt = at
+	day := at
+	if t := parseTime(at); !t.IsZero() {
+		day = t.Local().Format("2006-01-02 15:04")
+	}
+	if kind == "lost" {
+		v.Detail = "check character is right; this ID was issued after the backup the registry was restored from (restore of " + day + "), and its record was lost with the restore: register the patient again onto this card"
+	} else {
+		v.Detail = "check character is right; the registry was restored from a backup (" + day + ") and this ID may have been issued after that backup: if a patient holds this card, register them again onto it"
+	}
+	return nil
+}
+
+// seqOf is the series prefix and sequence number of the MRN code, when it
+// is one of sc's series.
+func seqOf(sc *seriesCache, code string) (string, int64, bool) {
+	for _, c := range sc.codecs {
+		if !c.HasPrefix(code) {
+			continue
+		}
+		if _, seq, err := c.Parse(code); err == nil {
+			return c.Prefix, seq, true
+		}
+	}
+	return "", 0, false
 }
 
 // facts is what the registry holds about one code, as Verify reads it in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -839,4 +840,30 @@ func scanTimersLate(t *testing.T, m tea.Model, c *clock, code string) tea.Model 
 	m = drive(t, m, late...)
 	c.step = slow
 	return m
+}
+
+// A patient registered after the backup comes back with their card once
+// the registry was restored: the panel says the record was lost (not "not
+// a card of this registry") and ctrl+r registers them again onto it.
+func TestScan_CardLostInRestore(t *testing.T) {
+	s := newStore(t)
+	register(t, s, "Early", "Okello", "1990-03-04")
+	b := filepath.Join(t.TempDir(), "b.db")
+	if _, err := s.Backup(opCtx, registry.BackupOptions{Out: b}); err != nil {
+		t.Fatal(err)
+	}
+	_, lost := register(t, s, "Joy", "Akello", "1990-03-04")
+	if _, err := registry.Restore(context.Background(), b, registry.RestoreOptions{To: s.Path(), Force: true, Actor: idcards.Actor{Name: "os:test"}}); err != nil {
+		t.Fatal(err)
+	}
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), scanMsg{raw: lost})
+	wantScreen(t, m, "RECORD LOST IN A RESTORE", "lost with the restore", "The card keeps its number")
+	noScreen(t, m, "Not a card of this registry", "never issued")
+	m = drive(t, m, ctrl('r'))
+	wantScreen(t, m, "Register again onto card "+lost)
+	m = drive(t, m, regForm("Joy", "Akello", "F", "36")[1:]...)
+	m = drive(t, m, ctrl('s'))
+	wantScreen(t, m, "Registered Joy Akello again onto card "+lost)
+	m = drive(t, m, esc)
+	wantScreen(t, m, "✔ ACTIVE", "Joy Akello")
 }

@@ -611,7 +611,7 @@ func (s *detailScreen) bindCard(e *env, code string) (tea.Cmd, bool) {
 		if err != nil {
 			return "", err
 		}
-		if v.Status != idcards.StatusUnassigned {
+		if !v.Rebindable() {
 			return "", idcards.Errorf(idcards.Conflict, "card %s is %s, not a blank pre-printed card: it cannot be given to this patient", printable(code), statusName(v.Status))
 		}
 		return "Card " + v.Code + " now belongs to this patient.", reg.Bind(ctx, v.Code, pid)

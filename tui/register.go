@@ -26,6 +26,7 @@ type registerScreen struct {
 	opened  []string // the fields as the form opened (edited)
 	focus   int
 	bind    string // pre-printed MRN to bind instead of issuing
+	lost    bool   // bind is a card whose record a restore lost, not a pre-printed one
 	err     string
 	np      registry.NewPatient
 	cands   []idcards.Candidate
@@ -117,6 +118,8 @@ func (s *registerScreen) title() string {
 	switch {
 	case s.warning:
 		return "Possible duplicate — decide before a new ID is issued"
+	case s.bind != "" && s.lost:
+		return "Register again onto card " + s.bind
 	case s.bind != "":
 		return "Register onto pre-printed card " + s.bind
 	}
@@ -327,6 +330,9 @@ func (s *registerScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		d := newDetail(e, msg.p.ID)
+		if msg.r.BindMRN != "" && s.lost {
+			return tea.Batch(replace(d), status(fmt.Sprintf("Registered %s again onto card %s: the card keeps working (nothing to print).", msg.p.DisplayName(), msg.mrn), false))
+		}
 		if msg.r.BindMRN != "" {
 			// The card is already printed and in the clerk's hand.
 			return tea.Batch(replace(d), status(fmt.Sprintf("Registered %s on the pre-printed card %s: hand them that card (nothing to print).", msg.p.DisplayName(), msg.mrn), false))
@@ -703,7 +709,9 @@ func (s *registerScreen) view(e *env, w, h int) string {
 		for i := range s.fields {
 			b.WriteString(s.fields[i].view(st, i == s.focus, w) + "\n")
 		}
-		if s.bind != "" {
+		if s.bind != "" && s.lost {
+			b.WriteString("\n  The patient gets back card " + s.bind + ", whose record a restore lost (no new number).\n")
+		} else if s.bind != "" {
 			b.WriteString("\n  The patient gets the pre-printed card " + s.bind + " (no new number).\n")
 		}
 	}
@@ -733,10 +741,13 @@ func overMsg(f *field, name bool) string {
 // pre-printed card if it is unassigned; any other card shows its panel
 // over the form. Either way the form keeps what the clerk typed.
 func (s *registerScreen) takeScan(e *env, raw string, r scanResult) (tea.Cmd, bool) {
-	if s.warning || s.pending != 0 || s.appr != nil || r.v.Status != idcards.StatusUnassigned {
+	if s.warning || s.pending != 0 || s.appr != nil || !r.v.Rebindable() {
 		return nil, false
 	}
-	s.bind, s.err = r.v.Code, ""
+	s.bind, s.lost, s.err = r.v.Code, r.v.Status == idcards.StatusUnknown, ""
+	if s.lost {
+		return status("The patient gets back card "+r.v.Code+", whose record a restore lost; the form is as you left it.", false), true
+	}
 	return status("The patient gets the pre-printed card "+r.v.Code+"; the form is as you left it.", false), true
 }
 

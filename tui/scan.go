@@ -62,7 +62,7 @@ func (s *scanScreen) keys(e *env) []key.Binding {
 	if s.res != nil && s.res.patient != nil && e.allowed(idcards.PermReadPatient) {
 		b = append(b, scanKeys.open)
 	}
-	if s.res != nil && s.res.v.Status == idcards.StatusUnassigned && e.allowed(idcards.PermRegister) {
+	if s.res != nil && s.res.v.Rebindable() && e.allowed(idcards.PermRegister) {
 		b = append(b, scanKeys.register)
 	}
 	return b
@@ -149,8 +149,10 @@ func (s *scanScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		case key.Matches(msg, scanKeys.register):
-			if s.res != nil && s.res.v.Status == idcards.StatusUnassigned {
-				return push(newRegister(e, "", s.res.v.Code))
+			if s.res != nil && s.res.v.Rebindable() {
+				r := newRegister(e, "", s.res.v.Code)
+				r.lost = s.res.v.Status == idcards.StatusUnknown
+				return push(r)
 			}
 			return nil
 		}
@@ -185,6 +187,9 @@ func panel(e *env, r scanResult, w int) string {
 		// A 2D code whose MRN is fine but whose card serial is another
 		// ID's card: no "not an ID of this clinic", and nobody's name.
 		head, advice = "✖ CARD DOES NOT MATCH", "This card's 2D code names a card printed for another ID: a forged or misprinted card. Keep it, and find the patient by name."
+	}
+	if v.Rebindable() && v.Status == idcards.StatusUnknown {
+		head, advice = "? RECORD LOST IN A RESTORE", "Look the patient up by name first; if they are not there, press ctrl+r. The card keeps its number."
 	}
 	inner := w - 10
 	if inner > 76 {

@@ -126,7 +126,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 			}
 			if mrn != "" {
 				code := mrn
-				if v, err := s.Verify(ctx, mrn); err == nil && v.Status == idcards.StatusUnassigned {
+				if v, err := s.Verify(ctx, mrn); err == nil && v.Rebindable() { // pre-printed, or lost in a restore
 					reg.BindMRN = v.Code
 				} else if err == nil && v.Status.OK() {
 					return idcards.Errorf(idcards.Conflict, "%s already belongs to a patient: `idcards patients show %s`", v.Code, v.Code)
@@ -156,7 +156,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 	f.StringVar(&np.Phone, "phone", "", "phone number")
 	f.StringVar(&np.Village, "village", "", "village or address")
 	f.BoolVar(&issue, "issue", false, "issue a new MRN")
-	f.StringVar(&mrn, "mrn", "", "bind this existing ID (pre-printed or legacy)")
+	f.StringVar(&mrn, "mrn", "", "bind this existing ID: a pre-printed card, a card whose record a restore lost, or a legacy ID")
 	f.StringVar(&legacyScheme, "legacy-scheme", "", "check a legacy --mrn with this scheme")
 	f.BoolVar(&legacyUnchecked, "legacy-unchecked", false, "accept a legacy --mrn without a check")
 	f.BoolVar(&force, "force", false, "register despite probable duplicates (needs --reason)")

@@ -474,3 +474,39 @@ func TestPatients_OverrideGoesToReview(t *testing.T) {
 		t.Fatalf("review after an override: %v\n%s", err, out)
 	}
 }
+
+// TestPatients_AddOntoCardLostInRestore: a patient registered after the
+// backup comes back with their card after a restore; `patients add --mrn`
+// registers them again onto it.
+func TestPatients_AddOntoCardLostInRestore(t *testing.T) {
+	db := newRegistry(t)
+	add := func(given string, extra ...string) (string, error) {
+		out, _, err := patientsCLI(t, db, "", append([]string{"patients", "add", "--given", given, "--family", "Ssali", "--sex", "M", "--dob", "2001-02-03"}, extra...)...)
+		return strings.TrimSpace(out), err
+	}
+	if _, err := add("Kato", "--issue"); err != nil {
+		t.Fatal(err)
+	}
+	b := filepath.Join(t.TempDir(), "b.db")
+	if _, _, err := patientsCLI(t, db, "", "backup", "--out", b); err != nil {
+		t.Fatal(err)
+	}
+	out, err := add("Mukasa", "--issue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := out[strings.LastIndex(out, " ")+1:]
+	if _, _, err := patientsCLI(t, db, "", "restore", b, "--to", db, "--force"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = patientsCLI(t, db, "", "verify", lost)
+	if err == nil || !strings.Contains(out, "lost with the restore") {
+		t.Fatalf("verify %s after the restore: %v\n%s", lost, err, out)
+	}
+	if out, err = add("Mukasa", "--mrn", lost); err != nil || !strings.Contains(out, lost) {
+		t.Fatalf("add --mrn %s: %v %q", lost, err, out)
+	}
+	if out, _, err = patientsCLI(t, db, "", "verify", lost); err != nil || !strings.Contains(out, "active") {
+		t.Fatalf("verify after: %v\n%s", err, out)
+	}
+}
