@@ -157,6 +157,10 @@ type Verification struct {
 	// may hold a genuine card with it whose record the restore lost. It
 	// is never issued again; the desk can register the patient onto it.
 	RestoredAt string `json:"restored_at,omitempty"`
+	// Disputed: the ID is active here, but sync with OpenMRS has an open
+	// conflict over it (OpenMRS holds it for another patient, say); Detail
+	// says what. The card is this registry's; check the patient.
+	Disputed bool `json:"disputed,omitempty"`
 }
 
 // Rebindable reports whether the code can be given to a patient: a

@@ -47,6 +47,8 @@ type Mirror struct {
 	names     []string          // issued_by values, by index
 	nameIdx   map[string]uint16 // and their indexes
 	seq       int64             // last verify_changes row applied
+	disputes  map[mrnKey]string // open sync conflicts over an ID: the first one's detail
+	disputeAt string            // what disputes was read at (refreshDisputes)
 
 	refreshing sync.Mutex // one Refresh at a time: an older read must not overwrite a newer one
 	polls      atomic.Int64
@@ -128,6 +130,9 @@ const mirrorKeep = 100_000
 func NewMirror(ctx context.Context, s *Store, logf func(format string, args ...any)) (*Mirror, error) {
 	m := &Mirror{s: s, lag: MirrorLag, logf: logf, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := m.rebuild(ctx); err != nil {
+		return nil, err
+	}
+	if err := m.refreshDisputes(ctx); err != nil {
 		return nil, err
 	}
 	go m.follow()
@@ -337,6 +342,9 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 	if err := m.checkSeries(ctx); err != nil {
 		return err
 	}
+	if err := m.refreshDisputes(ctx); err != nil {
+		return err
+	}
 	m.mu.RLock()
 	after := m.seq
 	m.mu.RUnlock()
@@ -401,6 +409,45 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 		}
 		after = last
 	}
+	return nil
+}
+
+// refreshDisputes re-reads the open sync conflicts when they changed (a
+// conflict added or resolved changes the count of open ones or the
+// largest id): they are few, and not fed through verify_changes.
+func (m *Mirror) refreshDisputes(ctx context.Context) error {
+	var open, last int64
+	if err := m.s.queryRow(ctx, `SELECT (SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL), coalesce((SELECT max(id) FROM sync_conflicts), 0)`).Scan(&open, &last); err != nil {
+		return fmt.Errorf("registry: mirror: %w", err)
+	}
+	at := fmt.Sprint(open, "/", last)
+	m.mu.RLock()
+	same := at == m.disputeAt
+	m.mu.RUnlock()
+	if same {
+		return nil
+	}
+	rows, err := m.s.db.QueryContext(ctx, `SELECT identifier, detail FROM sync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC`)
+	if err != nil {
+		return fmt.Errorf("registry: mirror: %w", err)
+	}
+	defer rows.Close()
+	d := map[mrnKey]string{}
+	for rows.Next() {
+		var mrn, detail string
+		if err := rows.Scan(&mrn, &detail); err != nil {
+			return fmt.Errorf("registry: mirror: %w", err)
+		}
+		if k, ok := keyOf(mrn); ok {
+			d[k] = detail // newest first: the oldest, as Verify's, wins
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("registry: mirror: %w", err)
+	}
+	m.mu.Lock()
+	m.disputes, m.disputeAt = d, at
+	m.mu.Unlock()
 	return nil
 }
 
@@ -539,6 +586,7 @@ func (m *Mirror) verify(ctx context.Context, raw string, withPatient bool, rec *
 		}
 	}
 	recorded := ok && held && rec != nil && m.recordLocked(k, e, rec)
+	dispute, disputed := m.disputes[k]
 	m.mu.RUnlock()
 	switch {
 	case !ok && legacy:
@@ -553,6 +601,7 @@ func (m *Mirror) verify(ctx context.Context, raw string, withPatient bool, rec *
 	}
 	f := facts{found: true, state: stateNames[e.state], current: sql.NullString{String: e.cardSerial(), Valid: e.card[0] != 0}}
 	f.id = idcards.Identifier{PatientID: e.patientID, Legacy: e.legacy, IssuedAt: time.UnixMicro(e.issued).UTC(), IssuedBy: issuedBy, VoidReason: voidReason}
+	f.dispute = sql.NullString{String: dispute, Valid: disputed}
 	if e.state == stActive {
 		if withPatient {
 			if err := s.patientFacts(ctx, &f); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/idcards/idcards"
@@ -128,6 +129,27 @@ func TestMirror_AnswersAsVerify(t *testing.T) {
 	f.same("card reprinted elsewhere")
 	p4, _ := f.register(f.cli, "Babirye")
 	f.same("registered elsewhere after the mirror was built")
+	// A sync conflict over an active ID, recorded and resolved elsewhere:
+	// the ID is disputed (active, with a warning) in between.
+	syncCtx := idcards.WithActor(ctx, idcards.Actor{Name: "os:sync", Role: idcards.RoleSupervisor})
+	if _, err := f.cli.RecordConflict(syncCtx, idcards.SyncConflict{Identifier: m1, LocalPatientID: p1.ID, RemotePatientUUID: "remote-1", Detail: "OpenMRS holds " + m1 + " for another patient"}); err != nil {
+		t.Fatal(err)
+	}
+	f.same("conflict recorded elsewhere")
+	if v, _ := f.m.VerifyScan(ctx, m1, false); v.Status != idcards.StatusActive || !v.Disputed || !strings.Contains(v.Detail, "OpenMRS holds") {
+		t.Fatalf("disputed ID: %+v", v)
+	}
+	open, err := f.cli.SyncConflicts(syncCtx, false)
+	if err != nil || len(open) != 1 {
+		t.Fatal(open, err)
+	}
+	if err := f.cli.ResolveConflict(syncCtx, open[0].ID, "OpenMRS record was a test patient; voided there", false); err != nil {
+		t.Fatal(err)
+	}
+	f.same("conflict resolved elsewhere")
+	if v, _ := f.m.VerifyScan(ctx, m1, false); v.Disputed {
+		t.Fatalf("resolved, still disputed: %+v", v)
+	}
 	if err := f.cli.Bind(ctx, reserved[0], p4.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -157,7 +157,7 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 		&f.found, &f.state, &f.id.PatientID, &f.id.Legacy, &issued, &f.id.IssuedBy, &f.id.VoidReason, &f.current, &f.external,
 		&f.hasPatient, &f.p.ID, &f.p.UUID, &f.p.GivenName, &f.p.FamilyName, &f.sex, &f.p.BirthDate, &f.p.BirthDateEstimated,
 		&f.p.Phone, &f.p.Village, &f.p.MergedInto, &f.created, &f.p.CreatedBy,
-		&f.hasCard, &f.cardMRN, &f.cardState, &f.replacedBy)
+		&f.hasCard, &f.cardMRN, &f.cardState, &f.replacedBy, &f.dispute)
 	if err != nil {
 		return nil, fmt.Errorf("registry: verify: %w", err)
 	}
@@ -227,6 +227,7 @@ type facts struct {
 	sex, created                         string
 	cardMRN, cardState                   string
 	replacedBy                           sql.NullString
+	dispute                              sql.NullString // an open sync conflict over the ID: its detail
 }
 
 // decide turns the facts about v.Code (and the scanned card serial, if
@@ -262,6 +263,17 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 		v.Patient = &p
 		if p.MergedInto != 0 {
 			v.Detail = fmt.Sprintf("same person as patient %d (records merged)", p.MergedInto)
+		}
+		if f.dispute.Valid {
+			// Valid here, but OpenMRS disagrees (another patient holds the
+			// number there, say): data filed under it may reach the wrong
+			// chart until IT resolves it. The desk must know.
+			v.Disputed = true
+			d := "disputed in OpenMRS (open sync conflict: " + truncateText(f.dispute.String, 160) + "): tell IT (idcards sync conflicts)"
+			if v.Detail != "" {
+				d = v.Detail + "; " + d
+			}
+			v.Detail = d
 		}
 	}
 	// Report the current card so the caller can show it.
@@ -314,7 +326,8 @@ const qVerify = `SELECT ` + qSeriesSig + `,
 	p.id IS NOT NULL, coalesce(p.id, 0), coalesce(p.uuid, ''), coalesce(p.given_name, ''), coalesce(p.family_name, ''),
 	coalesce(p.sex, ''), coalesce(p.birth_date, ''), coalesce(p.birth_date_estimated, 0), coalesce(p.phone, ''),
 	coalesce(p.village, ''), coalesce(p.merged_into, 0), coalesce(p.created_at, ''), coalesce(p.created_by, ''),
-	c.serial IS NOT NULL, coalesce(c.mrn, ''), coalesce(c.state, ''), c.replaced_by
+	c.serial IS NOT NULL, coalesce(c.mrn, ''), coalesce(c.state, ''), c.replaced_by,
+	(SELECT detail FROM sync_conflicts WHERE identifier = q.mrn AND resolved_at IS NULL ORDER BY id LIMIT 1)
 FROM (SELECT ?1 AS mrn, ?2 AS serial) q
 LEFT JOIN identifiers i ON i.mrn = q.mrn
 LEFT JOIN patients p ON i.state = 'active' AND p.id = i.patient_id

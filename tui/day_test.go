@@ -867,3 +867,16 @@ func TestScan_CardLostInRestore(t *testing.T) {
 	m = drive(t, m, esc)
 	wantScreen(t, m, "✔ ACTIVE", "Joy Akello")
 }
+
+// An active ID that OpenMRS disputes (an open sync conflict) is not shown
+// as the green all-clear: the panel says so and what to do.
+func TestScan_DisputedID(t *testing.T) {
+	s := newStore(t)
+	p, mrn := register(t, s, "Joy", "Akello", "1990-03-04")
+	syncCtx := idcards.WithActor(context.Background(), idcards.Actor{Name: "os:sync", Role: idcards.RoleSupervisor})
+	if _, err := s.RecordConflict(syncCtx, idcards.SyncConflict{Identifier: mrn, LocalPatientID: p.ID, RemotePatientUUID: "r-1", Detail: "OpenMRS holds " + mrn + " for another patient"}); err != nil {
+		t.Fatal(err)
+	}
+	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), scanMsg{raw: mrn})
+	wantScreen(t, m, "DISPUTED IN OPENMRS", "Joy Akello", "open sync conflict", "tell IT")
+}

@@ -188,6 +188,12 @@ func panel(e *env, r scanResult, w int) string {
 		// ID's card: no "not an ID of this clinic", and nobody's name.
 		head, advice = "✖ CARD DOES NOT MATCH", "This card's 2D code names a card printed for another ID: a forged or misprinted card. Keep it, and find the patient by name."
 	}
+	if v.Disputed && v.Status == idcards.StatusActive {
+		// This registry's card, but OpenMRS holds the number for someone
+		// else (or otherwise disagrees): not the green all-clear.
+		head, advice = "✔ ACTIVE · DISPUTED IN OPENMRS", "Check the name and age with the patient before using this ID, and tell IT: visits filed under it in OpenMRS may reach another chart."
+		style = style.BorderForeground(yellow).Foreground(yellow)
+	}
 	if v.Rebindable() && v.Status == idcards.StatusUnknown {
 		head, advice = "? RECORD LOST IN A RESTORE", "Look the patient up by name first; if they are not there, press ctrl+r. The card keeps its number."
 	}
