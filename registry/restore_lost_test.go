@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/idcards/idcards"
-	"github.com/idcards/idcards/barcode"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -42,7 +41,7 @@ func TestRestore_LostIDGoesBackToItsPatient(t *testing.T) {
 		t.Fatalf("lost ID after the restore: %+v", v)
 	}
 	// A number the registry never reached is still "never issued".
-	never, err := s.Verify(ctx, mrnAt(t, ctx, s, 5000))
+	never, err := s.Verify(ctx, mustMake(t, 5000))
 	if err != nil || never.RestoredAt != "" || !strings.Contains(never.Detail, "never issued") {
 		t.Fatalf("unreached number: %+v %v", never, err)
 	}
@@ -91,7 +90,7 @@ func TestRestore_SkippedIDsCanGoBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	code := mrnAt(t, ctx, s2, 7)
+	code := mustMake(t, 7)
 	v, err := s2.Verify(ctx, code)
 	if err != nil || !v.Rebindable() || !strings.Contains(v.Detail, "may have been issued after that backup") {
 		t.Fatalf("skipped number: %+v %v", v, err)
@@ -99,25 +98,7 @@ func TestRestore_SkippedIDsCanGoBack(t *testing.T) {
 	if _, mrn, err := s2.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Opio", FamilyName: "Okot", Sex: idcards.SexMale, BirthDate: "1985-01-02"}, Decision: "test", BindMRN: code}); err != nil || mrn != code {
 		t.Fatalf("giving back a skipped number: %q %v", mrn, err)
 	}
-	if past, _ := s2.Verify(ctx, mrnAt(t, ctx, s2, 103)); past.RestoredAt != "" {
+	if past, _ := s2.Verify(ctx, mustMake(t, 103)); past.RestoredAt != "" {
 		t.Fatalf("a number past the jump: %+v", past)
 	}
-}
-
-// mrnAt is the current series' MRN with sequence number seq.
-func mrnAt(t *testing.T, ctx context.Context, s *registry.Store, seq int64) string {
-	t.Helper()
-	f, err := s.Format(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := barcode.NewCodec(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := c.Make(seq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
