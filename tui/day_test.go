@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -879,4 +880,37 @@ func TestScan_DisputedID(t *testing.T) {
 	}
 	m := start80(t, testConfig(s, nil, &clock{t: testNow, step: slow}), scanMsg{raw: mrn})
 	wantScreen(t, m, "DISPUTED IN OPENMRS", "Joy Akello", "open sync conflict", "tell IT")
+}
+
+// Two cards scanned before anyone signed in: the last is shown after sign
+// in, and the status line names the other so it is not lost unseen.
+func TestSignIn_TwoHeldScans(t *testing.T) {
+	s := newStore(t)
+	_, m1 := register(t, s, "Amina", "Okello", "1990-03-04")
+	_, m2 := register(t, s, "Ben", "Okot", "1970-01-01")
+	c := &clock{t: testNow, step: slow}
+	cfg := testConfig(s, nil, c)
+	cfg.Actor, cfg.Auth, cfg.IdleCheck = idcards.Actor{}, fakeAuth{}, -1
+	m := start80(t, cfg)
+	m = scanWith(t, m, c, m1)
+	m = scanWith(t, m, c, m2)
+	wantScreen(t, m, "2 cards scanned: they are shown once you sign in", "> User            █")
+	m = drive(t, m, append(append(typed("ann"), enter), append(typed("s3cret"), enter)...)...)
+	wantScreen(t, m, "✔ ACTIVE", "Ben Okot", "2 cards were scanned before sign-in", m1)
+}
+
+func TestHoldScan(t *testing.T) {
+	var h []string
+	for _, c := range []string{"A", "B", "A"} {
+		h = holdScan(h, c)
+	}
+	if strings.Join(h, ",") != "B,A" {
+		t.Fatalf("held %v", h)
+	}
+	for i := range 15 {
+		h = holdScan(h, fmt.Sprint(i))
+	}
+	if len(h) != maxHeld || h[maxHeld-1] != "14" {
+		t.Fatalf("held %v", h)
+	}
 }

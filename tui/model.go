@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,6 +181,37 @@ func status(text string, isErr bool) tea.Cmd {
 }
 func scan(raw string) tea.Cmd { return func() tea.Msg { return scanMsg{raw} } }
 
+// maxHeld is how many scans made before sign-in are kept.
+const maxHeld = 10
+
+// holdScan adds a scan made before sign-in to held: a card scanned again
+// moves to the end, and only the last maxHeld are kept.
+func holdScan(held []string, code string) []string {
+	held = slices.DeleteFunc(held, func(h string) bool { return h == code })
+	held = append(held, code)
+	if len(held) > maxHeld {
+		held = held[len(held)-maxHeld:]
+	}
+	return held
+}
+
+// heldNote names, after sign-in, the cards scanned before it other than
+// the one shown (the last): scan them again to see them.
+func heldNote(held []string) string {
+	if len(held) < 2 {
+		return ""
+	}
+	others := make([]string, 0, len(held)-1)
+	for _, h := range held[:len(held)-1] {
+		code, _ := barcode.SplitScan(h)
+		if n := barcode.Normalize(code); n != "" {
+			code = n
+		}
+		others = append(others, printable(code))
+	}
+	return fmt.Sprintf(" %d cards were scanned before sign-in; shown: the last. Scan again to see: %s.", len(held), strings.Join(others, ", "))
+}
+
 // starter is a screen that loads something when it is shown.
 type starter interface{ start(e *env) tea.Cmd }
 
@@ -265,9 +297,10 @@ type Model struct {
 	// look like a plain code, longest first: the registry decides which
 	// one was the card (see scanFrom).
 	longer []scanAlt
-	// held is a scan (or F2) made before anyone signed in: it is shown
-	// once someone does, never before.
-	held    string
+	// held are the scans (or F2) made before anyone signed in, oldest
+	// first: the last is shown once someone does, never before, and the
+	// status line names the others so none goes unseen.
+	held    []string
 	heldF2  bool
 	scanReq int             // the scan the root waits for (scanFrom)
 	base    context.Context // without an actor: what a lock returns to
@@ -555,13 +588,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.stack = m.locked
 			}
 			m.locked, m.lockedBy = nil, ""
-			cmds := []tea.Cmd{status("Signed in as "+who(msg.actor)+".", false)}
-			if m.held != "" {
-				cmds = append(cmds, scan(m.held))
+			cmds := []tea.Cmd{status("Signed in as "+who(msg.actor)+"."+heldNote(m.held), false)}
+			if n := len(m.held); n > 0 {
+				cmds = append(cmds, scan(m.held[n-1]))
 			} else if m.heldF2 {
 				m.stack = append(m.stack, newScan())
 			}
-			m.held, m.heldF2 = "", false
+			m.held, m.heldF2 = nil, false
 			return m, tea.Batch(cmds...)
 		}
 	case tea.PasteMsg:
@@ -731,7 +764,10 @@ func (m Model) keyAfterBurst(msg tea.KeyPressMsg, code string, newline, isScan, 
 			return m, status("A card was scanned: create the registry first.", false)
 		}
 		if !m.signedIn() {
-			m.held = code
+			m.held = holdScan(m.held, code)
+			if len(m.held) > 1 {
+				return m, status(fmt.Sprintf("%d cards scanned: they are shown once you sign in.", len(m.held)), false)
+			}
 			return m, status("Card scanned: it is shown once you sign in.", false)
 		}
 		m.status = ""
