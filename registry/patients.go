@@ -437,12 +437,14 @@ func (s *Store) bindLostTx(ctx context.Context, tx *sql.Tx, actor, mrn string, p
 	}
 	var seriesID int64
 	var kind, at string
-	err = tx.QueryRowContext(ctx, `SELECT s.id, g.kind, g.restored_at FROM id_gaps g JOIN series s ON s.prefix = g.prefix
-		WHERE g.prefix = ? AND g.from_seq <= ? AND g.to_seq > ? ORDER BY g.restored_at DESC LIMIT 1`, prefix, seq, seq).Scan(&seriesID, &kind, &at)
+	err = tx.QueryRowContext(ctx, qRestoreGap, prefix, seq, seq).Scan(&kind, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notIssued
 	}
 	if err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM series WHERE prefix = ?`, prefix).Scan(&seriesID); err != nil {
 		return err
 	}
 	if err := refuseHeldElsewhere(ctx, tx, mrn); err != nil { // sync.go

@@ -182,7 +182,7 @@ func (s *Store) restoreGap(ctx context.Context, sc *seriesCache, v *idcards.Veri
 		return nil
 	}
 	var kind, at string
-	err := s.queryRow(ctx, `SELECT kind, restored_at FROM id_gaps WHERE prefix = ? AND from_seq <= ? AND to_seq > ? ORDER BY restored_at DESC LIMIT 1`, prefix, seq, seq).Scan(&kind, &at)
+	err := s.queryRow(ctx, qRestoreGap, prefix, seq, seq).Scan(&kind, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -201,6 +201,10 @@ func (s *Store) restoreGap(ctx context.Context, sc *seriesCache, v *idcards.Veri
 	}
 	return nil
 }
+
+// qRestoreGap finds the latest restore gap (id_gaps) holding a series
+// number: prefix, seq, seq.
+const qRestoreGap = `SELECT kind, restored_at FROM id_gaps WHERE prefix = ? AND from_seq <= ? AND to_seq > ? ORDER BY restored_at DESC LIMIT 1`
 
 // seqOf is the series prefix and sequence number of the MRN code, when it
 // is one of sc's series.
