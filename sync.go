@@ -32,17 +32,31 @@ type OutboxItem struct {
 // person must resolve: typically an MRN that OpenMRS holds for a
 // different patient. Sync never settles one silently.
 type SyncConflict struct {
-	ID                int64     `json:"id"`
-	Identifier        string    `json:"identifier"`
-	LocalPatientID    int64     `json:"local_patient_id,omitempty"`
-	RemotePatientUUID string    `json:"remote_patient_uuid,omitempty"`
-	OutboxID          int64     `json:"outbox_id,omitempty"`
-	Detail            string    `json:"detail"`
-	DetectedAt        time.Time `json:"detected_at"`
-	ResolvedAt        time.Time `json:"resolved_at,omitzero"`
-	ResolvedBy        string    `json:"resolved_by,omitempty"`
-	Resolution        string    `json:"resolution,omitempty"`
+	ID                int64  `json:"id"`
+	Identifier        string `json:"identifier"`
+	LocalPatientID    int64  `json:"local_patient_id,omitempty"`
+	RemotePatientUUID string `json:"remote_patient_uuid,omitempty"`
+	OutboxID          int64  `json:"outbox_id,omitempty"`
+	// Kind is ConflictIdentifier (a number held by someone else) or
+	// ConflictLookalike (OpenMRS may hold the person under another record).
+	Kind       string    `json:"kind,omitempty"`
+	Detail     string    `json:"detail"`
+	DetectedAt time.Time `json:"detected_at"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	ResolvedBy string    `json:"resolved_by,omitempty"`
+	Resolution string    `json:"resolution,omitempty"`
 }
+
+// Kinds of sync conflict.
+const (
+	// ConflictIdentifier: OpenMRS and the registry disagree about who holds
+	// a number, or OpenMRS refused a change.
+	ConflictIdentifier = "identifier"
+	// ConflictLookalike: before creating a patient in OpenMRS, sync found
+	// a patient there who may be the same person; a supervisor links the
+	// two (same person) or lets the patient be created (someone else).
+	ConflictLookalike = "lookalike"
+)
 
 // ExternalIdentifier is an identifier OpenMRS holds; the registry never
 // issues one of these.

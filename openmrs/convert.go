@@ -57,6 +57,9 @@ func patientFromDTO(d patientDTO) Patient {
 		p.Gender = d.Person.Gender
 		p.Birthdate = birthdateDay(d.Person.Birthdate)
 		p.BirthdateEstimated = d.Person.BirthdateEstimated
+		if a := d.Person.PreferredAddress; a != nil {
+			p.Village = a.CityVillage
+		}
 		if n := d.Person.PreferredName; n != nil {
 			p.GivenName, p.MiddleName, p.FamilyName = n.GivenName, n.MiddleName, n.FamilyName
 			if p.GivenName == "" && p.FamilyName == "" {

@@ -85,7 +85,10 @@ type personDTO struct {
 	BirthdateEstimated bool     `json:"birthdateEstimated"`
 	Dead               bool     `json:"dead"`
 	PreferredName      *nameDTO `json:"preferredName"`
-	Voided             bool     `json:"voided"`
+	PreferredAddress   *struct {
+		CityVillage string `json:"cityVillage"`
+	} `json:"preferredAddress"`
+	Voided bool `json:"voided"`
 }
 
 type nameDTO struct {

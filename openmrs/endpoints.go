@@ -19,6 +19,10 @@ const (
 	patientRep = "custom:(uuid,display,voided," +
 		"identifiers:(uuid,identifier,identifierType:(uuid,display),location:(uuid,display),preferred,voided)," +
 		"person:(uuid,display,gender,birthdate,birthdateEstimated,preferredName:(givenName,middleName,familyName)))"
+	// searchRep is patientRep with the village, for the look-alike search.
+	searchRep = "custom:(uuid,display,voided," +
+		"identifiers:(uuid,identifier,identifierType:(uuid,display),location:(uuid,display),preferred,voided)," +
+		"person:(uuid,display,gender,birthdate,birthdateEstimated,preferredName:(givenName,middleName,familyName),preferredAddress:(cityVillage)))"
 	patientIdentifiersRep = "custom:(uuid,identifiers:(identifier,identifierType:(uuid),voided))"
 	identifierRep         = "custom:(uuid,identifier,identifierType:(uuid,display),location:(uuid,display),preferred,voided)"
 	// PageSize is the page size of every list this client reads: OpenMRS's
@@ -58,6 +62,29 @@ func (c *Client) FindPatientsByIdentifier(ctx context.Context, id string) ([]Pat
 		return nil
 	})
 	return out, err
+}
+
+// SearchPatients is OpenMRS's patient search GET /patient?q= (names or an
+// identifier: every word of q must begin one of a patient's names, in
+// the default patientSearch.matchMode START; fewer than
+// minSearchCharacters, default 2, finds nothing), first page only: at
+// most PageSize patients, and more reports that OpenMRS has others (the
+// query is too common to read them all). Voided patients are left out.
+func (c *Client) SearchPatients(ctx context.Context, q string) (ps []Patient, more bool, err error) {
+	v := url.Values{"q": {q}, "v": {searchRep}, "limit": {strconv.Itoa(PageSize)}}
+	var page pageDTO[patientDTO]
+	if err := c.do(ctx, request{method: http.MethodGet, path: restPrefix + "/patient", query: v}, &page); err != nil {
+		return nil, false, err
+	}
+	for _, d := range page.Results {
+		if !d.Voided {
+			ps = append(ps, patientFromDTO(d))
+		}
+	}
+	for _, l := range page.Links {
+		more = more || l.Rel == "next"
+	}
+	return ps, more, nil
 }
 
 // GetPatient fetches one patient by uuid; found is false on 404.

@@ -57,6 +57,10 @@ type SyncerConfig struct {
 	// search per character of Alphabet.
 	Prefixes []string
 	Alphabet string
+	// Lookalikes says which OpenMRS patients found by name hold back a
+	// registration before it is created there (lookalike.go): "possible"
+	// (the default, ""), "probable", or "off".
+	Lookalikes string
 	// Owner names this syncer in the registry's lease ("tui 1234@desk").
 	Owner string
 	// FullPullInterval is how often a pull reads every identifier of our
@@ -335,6 +339,9 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 		} else if found {
 			return s.conflictOn(ctx, it, p, mrns[0], r.UUID, fmt.Sprintf("OpenMRS has patient %s (%s) but without %s", r.UUID, r.Display, strings.Join(mrns, ", ")))
 		}
+	}
+	if out, held, err := s.checkLookalikes(ctx, it, p, mrns); held || err != nil {
+		return out, err
 	}
 	pc := NewPatientCreate(p, mrns[0], s.cfg.IdentifierType, s.cfg.Location)
 	for _, m := range mrns[1:] {

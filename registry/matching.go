@@ -676,6 +676,9 @@ type queryScores struct {
 	sc     *match.Scorer
 	q      match.Record
 	scored []scoredPatient // best first
+	cfg    matchSetup
+	tf     *queryTF
+	n      int
 }
 
 // scoreQuery scores np against every active record sharing a blocking key
@@ -685,23 +688,11 @@ type queryScores struct {
 // themselves probably one person do not count as each other's rivals).
 // self and the records judged "different" from it are left out.
 func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra []idcards.Patient) (queryScores, error) {
-	var qs queryScores
-	cfg, err := s.matchConfig(ctx)
+	qs, err := s.prepareQuery(ctx, np)
 	if err != nil {
 		return qs, err
 	}
-	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
-		return qs, err
-	}
-	qs.q = match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
-	year := s.Now().Year()
-	tf, n, err := s.loadTF(ctx, &qs.q)
-	if err != nil {
-		return qs, fmt.Errorf("registry: candidates: %w", err)
-	}
-	qs.sc = match.NewScorer(cfg.model, tf, n, year, cfg.th)
-	qs.sc.Variants = cfg.variants
-	pats, err := s.blocked(ctx, &qs.q, year)
+	pats, err := s.blocked(ctx, &qs.q, qs.sc.Year)
 	if err != nil {
 		return qs, err
 	}
@@ -728,6 +719,36 @@ func (s *Store) scoreQuery(ctx context.Context, np NewPatient, self int64, extra
 		}
 		rows.Close()
 	}
+	return s.scoreRows(ctx, qs, pats, excluded)
+}
+
+// prepareQuery is the scorer of one query: the registry's model, settings
+// and the query's term frequencies.
+func (s *Store) prepareQuery(ctx context.Context, np NewPatient) (queryScores, error) {
+	var qs queryScores
+	cfg, err := s.matchConfig(ctx)
+	if err != nil {
+		return qs, err
+	}
+	if _, err := s.syncMatchIndex(ctx, cfg.variants, nil); err != nil {
+		return qs, err
+	}
+	qs.cfg = cfg
+	qs.q = match.Prepare(npPerson(np), match.PrepareOptions{Region: cfg.region, Variants: cfg.variants})
+	tf, n, err := s.loadTF(ctx, &qs.q)
+	if err != nil {
+		return qs, fmt.Errorf("registry: candidates: %w", err)
+	}
+	qs.tf, qs.n = tf, n
+	qs.sc = match.NewScorer(cfg.model, tf, n, s.Now().Year(), cfg.th)
+	qs.sc.Variants = cfg.variants
+	return qs, nil
+}
+
+// scoreRows scores the query against pats (those in excluded left out)
+// and turns the scores into each record's probability of being the person.
+func (s *Store) scoreRows(ctx context.Context, qs queryScores, pats []matchRow, excluded map[int64]bool) (queryScores, error) {
+	cfg, tf, n, year := qs.cfg, qs.tf, qs.n, qs.sc.Year
 	out := make([]scoredPatient, 0, len(pats))
 	// Blocking offers the same names many times over (a name's block):
 	// each distinct name is folded and keyed once per query.

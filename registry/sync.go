@@ -39,7 +39,19 @@ type SyncConfig struct {
 	// validator ("*" when it has none), recorded so that a new series with
 	// another scheme is refused (series add).
 	TypeScheme string `json:"identifier_scheme,omitempty"`
+	// Lookalikes is the look-alike check before a patient is created in
+	// OpenMRS: LookalikesPossible (default), LookalikesProbable or
+	// LookalikesOff (see openmrs.SyncerConfig.Lookalikes).
+	Lookalikes string `json:"lookalikes"`
 }
+
+// Settings of SyncConfig.Lookalikes: which OpenMRS patients found by name
+// hold a registration back for a supervisor.
+const (
+	LookalikesPossible = "possible"
+	LookalikesProbable = "probable"
+	LookalikesOff      = "off"
+)
 
 // Defaults for SyncConfig's intervals.
 const (
@@ -50,11 +62,11 @@ const (
 )
 
 var syncConfigKeys = []string{"openmrs_url", "openmrs_username", "openmrs_password_file", "openmrs_identifier_type",
-	"openmrs_location", "openmrs_idgen_source", "openmrs_sync_interval", "openmrs_pull_interval", "openmrs_full_pull_interval", SettingTypeScheme}
+	"openmrs_location", "openmrs_idgen_source", "openmrs_sync_interval", "openmrs_pull_interval", "openmrs_full_pull_interval", SettingTypeScheme, "openmrs_lookalikes"}
 
 func (c SyncConfig) values() []string {
 	return []string{c.URL, c.Username, c.PasswordFile, c.IdentifierType, c.Location, c.IdgenSource,
-		c.Interval.String(), c.PullInterval.String(), c.FullPullInterval.String(), c.TypeScheme}
+		c.Interval.String(), c.PullInterval.String(), c.FullPullInterval.String(), c.TypeScheme, c.Lookalikes}
 }
 
 // SyncConfig returns the saved sync settings; ok is false when sync has
@@ -75,6 +87,10 @@ func (s *Store) SyncConfig(ctx context.Context) (c SyncConfig, ok bool, err erro
 	}
 	if d, err := time.ParseDuration(m["openmrs_full_pull_interval"]); err == nil && d > 0 {
 		c.FullPullInterval = d
+	}
+	c.Lookalikes = LookalikesPossible
+	if v := m["openmrs_lookalikes"]; v == LookalikesProbable || v == LookalikesOff {
+		c.Lookalikes = v
 	}
 	return c, c.URL != "", nil
 }
@@ -97,6 +113,13 @@ func (s *Store) SaveSyncConfig(ctx context.Context, c SyncConfig) error {
 	}
 	if c.FullPullInterval <= 0 {
 		c.FullPullInterval = DefaultFullPullInterval
+	}
+	switch c.Lookalikes {
+	case "":
+		c.Lookalikes = LookalikesPossible
+	case LookalikesPossible, LookalikesProbable, LookalikesOff:
+	default:
+		return idcards.Errorf(idcards.Invalid, "--lookalikes %q: use possible (hold a registration when OpenMRS has a patient who may be the same person), probable (only when almost surely the same) or off", c.Lookalikes)
 	}
 	vals := c.values()
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -272,8 +295,11 @@ func (s *Store) insertConflict(ctx context.Context, tx *sql.Tx, actor string, c 
 	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_conflicts(identifier, local_patient_id, remote_patient_uuid, outbox_id, detail, detected_at)
-		VALUES (?,?,?,?,?,?)`, c.Identifier, nullID(c.LocalPatientID), nullStr(c.RemotePatientUUID), nullID(c.OutboxID), truncateText(c.Detail, 1000), s.now()); err != nil {
+	if c.Kind == "" {
+		c.Kind = idcards.ConflictIdentifier
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_conflicts(identifier, local_patient_id, remote_patient_uuid, outbox_id, detail, detected_at, kind)
+		VALUES (?,?,?,?,?,?,?)`, c.Identifier, nullID(c.LocalPatientID), nullStr(c.RemotePatientUUID), nullID(c.OutboxID), truncateText(c.Detail, 1000), s.now(), c.Kind); err != nil {
 		return false, err
 	}
 	return true, s.insertAudit(ctx, tx, actor, "sync.conflict", c.Identifier, truncateText(c.Detail, 500))
@@ -287,7 +313,7 @@ func (s *Store) SyncConflicts(ctx context.Context, all bool) ([]idcards.SyncConf
 		}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, identifier, coalesce(local_patient_id,0), coalesce(remote_patient_uuid,''), coalesce(outbox_id,0),
-		detail, detected_at, coalesce(resolved_at,''), coalesce(resolved_by,''), coalesce(resolution,'')
+		detail, detected_at, coalesce(resolved_at,''), coalesce(resolved_by,''), coalesce(resolution,''), kind
 		FROM sync_conflicts WHERE ? OR resolved_at IS NULL ORDER BY id`, all)
 	if err != nil {
 		return nil, err
@@ -297,7 +323,7 @@ func (s *Store) SyncConflicts(ctx context.Context, all bool) ([]idcards.SyncConf
 	for rows.Next() {
 		var c idcards.SyncConflict
 		var det, res string
-		if err := rows.Scan(&c.ID, &c.Identifier, &c.LocalPatientID, &c.RemotePatientUUID, &c.OutboxID, &c.Detail, &det, &res, &c.ResolvedBy, &c.Resolution); err != nil {
+		if err := rows.Scan(&c.ID, &c.Identifier, &c.LocalPatientID, &c.RemotePatientUUID, &c.OutboxID, &c.Detail, &det, &res, &c.ResolvedBy, &c.Resolution, &c.Kind); err != nil {
 			return nil, err
 		}
 		c.DetectedAt = parseTime(det)
@@ -323,14 +349,18 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, resolution string
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var outbox int64
-		var ident string
+		var ident, kind string
 		err := tx.QueryRowContext(ctx, `UPDATE sync_conflicts SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL
-			RETURNING coalesce(outbox_id,0), identifier`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident)
+			RETURNING coalesce(outbox_id,0), identifier, kind`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident, &kind)
 		if errors.Is(err, sql.ErrNoRows) {
 			return idcards.Errorf(idcards.NotFound, "no open conflict %d (see idcards sync conflicts)", id)
 		}
 		if err != nil {
 			return err
+		}
+		if retry && kind == idcards.ConflictLookalike {
+			// The same search would find the same person again.
+			return idcards.Errorf(idcards.Invalid, "conflict %d is a possible second record of one person: resolve it with --same (one person) or --different (two people), not --retry", id)
 		}
 		if retry && outbox != 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {

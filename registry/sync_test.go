@@ -259,6 +259,7 @@ func TestSync_Config(t *testing.T) {
 	got, ok, err := s.SyncConfig(ctx)
 	cfg.PullInterval = registry.DefaultPullInterval
 	cfg.FullPullInterval = registry.DefaultFullPullInterval
+	cfg.Lookalikes = registry.LookalikesPossible // the default
 	if err != nil || !ok || got != cfg {
 		t.Fatalf("SyncConfig = %+v %v %v, want %+v", got, ok, err, cfg)
 	}

@@ -173,7 +173,8 @@ func newSyncerFor(ctx context.Context, s *registry.Store, c *openmrs.Client, cfg
 	if err != nil {
 		return nil, cfg, err
 	}
-	sc := openmrs.SyncerConfig{IdentifierType: cfg.IdentifierType, Location: cfg.Location, Owner: owner, Logf: logf, FullPullInterval: cfg.FullPullInterval}
+	sc := openmrs.SyncerConfig{IdentifierType: cfg.IdentifierType, Location: cfg.Location, Owner: owner, Logf: logf, FullPullInterval: cfg.FullPullInterval,
+		Lookalikes: cfg.Lookalikes}
 	for _, se := range series {
 		sc.Prefixes = append(sc.Prefixes, se.Format.Prefix)
 		if sch, err := barcode.Lookup(se.Format.Scheme); err == nil {
@@ -513,6 +514,7 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 	cmd.Flags().DurationVar(&cfg.Interval, "interval", registry.DefaultSyncInterval, "how often pending changes are pushed")
 	cmd.Flags().DurationVar(&cfg.PullInterval, "pull-interval", registry.DefaultPullInterval, "how often OpenMRS's identifiers are read (only what changed, where OpenMRS has FHIR2)")
 	cmd.Flags().DurationVar(&cfg.FullPullInterval, "full-pull-interval", registry.DefaultFullPullInterval, "how often a pull reads every identifier of our prefixes (the safety net of incremental pulls)")
+	cmd.Flags().StringVar(&cfg.Lookalikes, "lookalikes", registry.LookalikesPossible, "before creating a patient in OpenMRS, search it by name and hold the registration for a supervisor when someone there may be the same person: possible, probable (only when almost surely the same) or off")
 	cmd.Flags().StringVar(&idSource, "id-source", "", "where new MRNs come from: series (this registry's own) or idgen:UUID (a pool of numbers from an OpenMRS idgen source); default: keep the current one (series on a new registry)")
 	cmd.Flags().IntVar(&poolSize, "pool", registry.DefaultPoolSize, "with --id-source idgen:UUID: numbers the pool holds after a refill")
 	cmd.Flags().IntVar(&lowWater, "low-water", registry.DefaultPoolLowWater, "with --id-source idgen:UUID: refill when fewer numbers than this are left")
@@ -708,9 +710,11 @@ func (a *app) syncConflictsCmd() *cobra.Command {
 		Use:   "conflicts [--all] [--json]",
 		Short: "List disagreements with OpenMRS that a supervisor must resolve",
 		Long: `A conflict is recorded when OpenMRS holds one of our MRNs for a different patient,
-when OpenMRS refuses a registration for a reason only a person can fix, or
-when a number on an unassigned (pre-printed) card turns up in OpenMRS. The
-change stays held until a supervisor resolves it with ` + "`idcards sync resolve`" + `.`,
+when OpenMRS refuses a registration for a reason only a person can fix, when
+a number on an unassigned (pre-printed) card turns up in OpenMRS, or (kind
+"lookalike") when OpenMRS already has a patient who may be the person being
+registered, under another record. The change stays held until a supervisor
+resolves it with ` + "`idcards sync resolve`" + ` (see its --help).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -748,12 +752,29 @@ change stays held until a supervisor resolves it with ` + "`idcards sync resolve
 
 func (a *app) syncResolveCmd() *cobra.Command {
 	var note string
-	var retry bool
+	var retry, same, different bool
 	cmd := &cobra.Command{
-		Use:   "resolve ID --note TEXT [--retry]",
+		Use:   "resolve ID --note TEXT [--retry | --same | --different]",
 		Short: "Close a conflict with a note of what was done (supervisor)",
+		Long: `Closes a conflict listed by idcards sync conflicts, with a note kept in the audit trail.
+
+A number in dispute (kind "identifier"): fix it first, in OpenMRS or here, then
+resolve with --retry to queue the held change again, or without it to leave
+the change held (say why in the note).
+
+A possible second record (kind "lookalike": before creating a patient in
+OpenMRS, sync found a patient there who may be the same person): compare the
+two (the detail lists OpenMRS's record; ask the patient), then
+  --same       they are one person: the registry patient becomes that OpenMRS
+               patient (takes its uuid), no second record is created, and the
+               patient's MRNs are added to the OpenMRS record, which keeps its
+               own details;
+  --different  they are two people: the patient is created in OpenMRS, and
+               that OpenMRS patient is never raised for it again.`,
 		Example: `  idcards sync resolve 3 --note "OpenMRS patient was a duplicate; merged there" --retry
-  idcards sync resolve 4 --note "our record voided; patient kept the OpenMRS number"`,
+  idcards sync resolve 4 --note "our record voided; patient kept the OpenMRS number"
+  idcards sync resolve 5 --same --note "same mother and village; patient confirmed the 2019 visit"
+  idcards sync resolve 6 --different --note "namesake: different father, born in Gulu"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -765,6 +786,18 @@ func (a *app) syncResolveCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			switch {
+			case same || different:
+				if err := s.JudgeLookalike(ctx, id, same, note); err != nil {
+					return err
+				}
+				if same {
+					a.printf("conflict %d resolved: one person; the patient's MRNs go onto the OpenMRS record at the next sync\n", id)
+				} else {
+					a.printf("conflict %d resolved: two people; the patient is created in OpenMRS at the next sync\n", id)
+				}
+				return nil
+			}
 			if err := s.ResolveConflict(ctx, id, note, retry); err != nil {
 				return err
 			}
@@ -774,6 +807,9 @@ func (a *app) syncResolveCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&note, "note", "", "what was done (required; kept in the audit trail)")
 	cmd.Flags().BoolVar(&retry, "retry", false, "queue the held change again")
+	cmd.Flags().BoolVar(&same, "same", false, "a possible second record: the two are one person (link them)")
+	cmd.Flags().BoolVar(&different, "different", false, "a possible second record: the two are different people (create the patient)")
+	cmd.MarkFlagsMutuallyExclusive("retry", "same", "different")
 	return cmd
 }
 

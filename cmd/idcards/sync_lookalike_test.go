@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/openmrs/openmrstest"
+)
+
+// openmrsNamed counts OpenMRS's non-voided patients with this name.
+func openmrsNamed(f *openmrstest.Server, given, family string) []openmrstest.Patient {
+	var out []openmrstest.Patient
+	for _, p := range f.Patients() {
+		if !p.Voided && p.GivenName == given && p.FamilyName == family {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func openConflicts(t *testing.T, e *syncEnv) []idcards.SyncConflict {
+	t.Helper()
+	var cs []idcards.SyncConflict
+	if err := json.Unmarshal([]byte(e.must("sync", "conflicts", "--json")), &cs); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// TestSyncCLI_PatientAlreadyInOpenMRS: a clinic's OpenMRS holds patients
+// from before idcards. A person registered at the desk whom OpenMRS
+// already has must not become a second OpenMRS record: the push searches
+// OpenMRS by name, holds the registration as a look-alike conflict, and
+// the supervisor links the two (our MRN goes onto OpenMRS's record) or
+// says they are two people (the patient is created, and that OpenMRS
+// patient is not raised again). A namesake of another age and a
+// same-born sister are not held.
+func TestSyncCLI_PatientAlreadyInOpenMRS(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %d\n%s", r.code, r.stderr)
+	}
+	oid := func(v string) []openmrstest.Identifier {
+		return []openmrstest.Identifier{{Identifier: v, TypeUUID: openmrstest.StockIdentifierTypeUUID, LocationUUID: openmrstest.StockLocationUUID, Preferred: true}}
+	}
+	grace := e.fake.AddPatient(openmrstest.Patient{GivenName: "Grace", FamilyName: "Nakato", Gender: "F", Birthdate: "1990-04-12", Identifiers: oid("1003EY")})
+	e.fake.AddPatient(openmrstest.Patient{GivenName: "Grace", FamilyName: "Nakato", Gender: "F", Birthdate: "1951-02-02", Identifiers: oid("1004CW")})
+	e.fake.AddPatient(openmrstest.Patient{GivenName: "Sarah", FamilyName: "Nakato", Gender: "F", Birthdate: "1990-04-12", Identifiers: oid("1005AU")})
+	joseph := e.fake.AddPatient(openmrstest.Patient{GivenName: "Joseph", MiddleName: "Kato", FamilyName: "Okello", Gender: "M", Birthdate: "1985-06-01", Identifiers: oid("1006YR")})
+
+	add := func(args ...string) string {
+		return strings.TrimSpace(e.must(append([]string{"patients", "add", "--issue", "--force", "--reason", "test"}, args...)...))
+	}
+	// The clerk's spelling differs a little from OpenMRS's.
+	graceMRN := add("--given", "Grace", "--family", "Nakatto", "--sex", "F", "--dob", "1990-04-12")
+	josephMRN := add("--given", "Joseph Kato", "--family", "Okello", "--sex", "M", "--dob", "1985-06-01")
+	aminaMRN := add("--given", "Amina", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12")
+
+	r := e.run("", "sync", "--once")
+	if r.code != 1 {
+		t.Errorf("sync --once with held registrations: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	wantIn(t, "push", r.stdout, "pushed 1,", "conflicts 2")
+	if h := e.fake.PatientsWithIdentifier(aminaMRN); len(h) != 1 {
+		t.Errorf("Amina (no look-alike in OpenMRS) held by %d OpenMRS patients, want 1", len(h))
+	}
+	for _, m := range []string{graceMRN, josephMRN} {
+		if h := e.fake.PatientsWithIdentifier(m); len(h) != 0 {
+			t.Errorf("%s reached OpenMRS while OpenMRS may hold its patient already: %+v", m, h)
+		}
+	}
+	if n := len(openmrsNamed(e.fake, "Grace", "Nakato")); n != 2 {
+		t.Errorf("OpenMRS holds %d Grace Nakatos, want the 2 it had", n)
+	}
+	byMRN := map[string]idcards.SyncConflict{}
+	for _, c := range openConflicts(t, e) {
+		if c.Kind != idcards.ConflictLookalike {
+			t.Errorf("conflict %d kind %q, want lookalike", c.ID, c.Kind)
+		}
+		byMRN[c.Identifier] = c
+	}
+	gc, jc := byMRN[graceMRN], byMRN[josephMRN]
+	if gc.RemotePatientUUID != grace || jc.RemotePatientUUID != joseph {
+		t.Fatalf("look-alikes: Grace %+v, Joseph %+v; want OpenMRS patients %s and %s", gc, jc, grace, joseph)
+	}
+	wantIn(t, "conflict detail", gc.Detail, "OpenMRS may already hold", "Grace Nakato, F, born 1990-04-12", "1003EY", "--same", "--different")
+	wantIn(t, "conflicts table", e.must("sync", "conflicts"), graceMRN, grace)
+	// The desk is told, when the card is scanned, that OpenMRS is not in
+	// agreement yet.
+	wantIn(t, "verify", e.must("verify", graceMRN), "OpenMRS may already hold")
+
+	gid, jid := strconv.FormatInt(gc.ID, 10), strconv.FormatInt(jc.ID, 10)
+	r = e.run("", "sync", "resolve", gid, "--retry", "--note", "try again")
+	if r.code == 0 || !strings.Contains(r.stderr, "--same") {
+		t.Errorf("resolve --retry of a look-alike: exit %d %s", r.code, r.stderr)
+	}
+	r = e.run("", "sync", "resolve", gid, "--same")
+	if r.code == 0 || !strings.Contains(r.stderr, "note") {
+		t.Errorf("resolve --same without a note: exit %d %s", r.code, r.stderr)
+	}
+
+	// Grace is OpenMRS's Grace: our record becomes hers there.
+	wantIn(t, "resolve --same", e.must("sync", "resolve", gid, "--same", "--note", "same mother; patient confirmed the 2019 visit"), "one person")
+	// Joseph is a namesake born the same day.
+	wantIn(t, "resolve --different", e.must("sync", "resolve", jid, "--different", "--note", "different father, born in Gulu"), "two people")
+
+	r = e.run("", "sync", "--once")
+	if r.code != 0 {
+		t.Fatalf("sync --once after the judgements: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if h := e.fake.PatientsWithIdentifier(graceMRN); len(h) != 1 || h[0].UUID != grace {
+		t.Errorf("%s after --same: held by %+v, want OpenMRS's own Grace %s", graceMRN, h, grace)
+	}
+	if n := len(openmrsNamed(e.fake, "Grace", "Nakato")); n != 2 {
+		t.Errorf("after --same OpenMRS holds %d Grace Nakatos, want still 2", n)
+	}
+	if h := e.fake.PatientsWithIdentifier(josephMRN); len(h) != 1 || h[0].UUID == joseph {
+		t.Errorf("%s after --different: held by %+v, want a new OpenMRS patient", josephMRN, h)
+	}
+	var shown struct {
+		Patient idcards.Patient `json:"patient"`
+	}
+	if err := json.Unmarshal([]byte(e.must("patients", "show", graceMRN, "--json")), &shown); err != nil || shown.Patient.UUID != grace {
+		t.Errorf("registry patient after --same: %v %+v, want uuid %s", err, shown.Patient, grace)
+	}
+	wantIn(t, "conflicts", e.must("sync", "conflicts"), "no open conflicts")
+	wantIn(t, "audit", e.must("audit", "list"), "sync.link", "sync.resolve")
+	// Nothing is raised again.
+	if r := e.run("", "sync", "--once"); r.code != 0 || len(openConflicts(t, e)) != 0 {
+		t.Errorf("a second sync: exit %d, conflicts %+v", r.code, openConflicts(t, e))
+	}
+	wantIn(t, "audit verify", e.must("audit", "verify"), "")
+}
+
+// TestSyncCLI_LookalikesOff: a site that checked OpenMRS another way turns
+// the search off, and registrations go straight through.
+func TestSyncCLI_LookalikesOff(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure("--lookalikes", "sometimes"); r.code == 0 || !strings.Contains(r.stderr, "possible") {
+		t.Errorf("configure --lookalikes sometimes: exit %d %s", r.code, r.stderr)
+	}
+	if r := e.configure("--lookalikes", "off"); r.code != 0 {
+		t.Fatalf("configure: %d\n%s", r.code, r.stderr)
+	}
+	e.fake.AddPatient(openmrstest.Patient{GivenName: "Grace", FamilyName: "Nakato", Gender: "F", Birthdate: "1990-04-12"})
+	m := e.register("Grace")
+	wantIn(t, "push", e.must("sync", "--once"), "pushed 1,")
+	if h := e.fake.PatientsWithIdentifier(m); len(h) != 1 {
+		t.Errorf("%s held by %d OpenMRS patients, want 1", m, len(h))
+	}
+}

@@ -1,0 +1,188 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/match"
+)
+
+// OpenMRSLookalikes scores people, the OpenMRS patients a name search
+// found before sync creates registry patient patientID there, the way the
+// desk's duplicate check scores the registry's own records (this
+// registry's model, thresholds and name frequencies; the people found
+// are each other's rivals). It returns those at possible or above, best
+// first. Left out are OpenMRS patients that are records of this registry
+// (their uuid is one of ours: the desk's check and the review list cover
+// those) and people a supervisor judged someone else for this patient
+// (JudgeLookalike).
+func (s *Store) OpenMRSLookalikes(ctx context.Context, patientID int64, people []idcards.Patient) ([]idcards.Candidate, error) {
+	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
+		return nil, err
+	}
+	if len(people) == 0 {
+		return nil, nil
+	}
+	p, err := scanPatient(s.db.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, patientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, idcards.Errorf(idcards.NotFound, "no patient with id %d", patientID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: look-alikes: %w", err)
+	}
+	skip := map[string]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT remote_uuid FROM openmrs_judgements WHERE patient_id = ? AND status = 'different'`, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("registry: look-alikes: %w", err)
+	}
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		skip[u] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Records of this registry, in one query (a common name's search
+	// finds a page of them).
+	args := make([]any, len(people))
+	for i, x := range people {
+		args[i] = x.UUID
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT uuid FROM patients WHERE uuid IN (?`+strings.Repeat(",?", len(people)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("registry: look-alikes: %w", err)
+	}
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		skip[u] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	byID := map[int64]idcards.Patient{}
+	var pats []matchRow
+	for i, x := range people {
+		if x.UUID == p.UUID || skip[x.UUID] {
+			continue
+		}
+		id := -int64(i + 1) // not a registry id
+		byID[id] = x
+		pats = append(pats, matchRow{id, toPerson(x)})
+	}
+	if len(pats) == 0 {
+		return nil, nil
+	}
+	qs, err := s.prepareQuery(ctx, newPatientOf(p))
+	if err != nil {
+		return nil, err
+	}
+	if qs, err = s.scoreRows(ctx, qs, pats, nil); err != nil {
+		return nil, err
+	}
+	var out []idcards.Candidate
+	for _, o := range qs.scored {
+		if o.r.Level == "" {
+			continue
+		}
+		ev := qs.sc.Explain(&qs.q, &o.rec, o.r)
+		out = append(out, idcards.Candidate{Patient: byID[o.rec.ID], Score: roundProb(o.r.Probability), Level: o.r.Level,
+			Reasons: match.Reasons(ev), Weight: math.Round(o.r.Weight*10) / 10, Evidence: ev})
+	}
+	return out, nil
+}
+
+// JudgeLookalike resolves a look-alike conflict (idcards.ConflictLookalike)
+// with a supervisor's judgement and note.
+//
+// same: the registry patient is the OpenMRS patient. It takes that
+// patient's uuid, the held registration is closed as done (OpenMRS holds
+// the person already) and the patient's MRNs queued with it go onto the
+// OpenMRS record; OpenMRS keeps its own details. Refused when the OpenMRS
+// patient is already another record of this registry (merge the two here
+// instead).
+//
+// Otherwise the two are different people: the judgement is kept, so that
+// OpenMRS patient is not raised again for this patient, and the
+// registration is queued again (another look-alike found then is a new
+// conflict).
+func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note string) error {
+	a, err := idcards.Require(ctx, idcards.PermResolve)
+	if err != nil {
+		return err
+	}
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return idcards.Errorf(idcards.Invalid, "resolving conflict %d needs a note saying how you decided (e.g. \"same mother's name and village, asked the patient\")", id)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var kind, ident, remote string
+		var pid, outbox int64
+		err := tx.QueryRowContext(ctx, `SELECT kind, identifier, coalesce(local_patient_id,0), coalesce(remote_patient_uuid,''), coalesce(outbox_id,0)
+			FROM sync_conflicts WHERE id = ? AND resolved_at IS NULL`, id).Scan(&kind, &ident, &pid, &remote, &outbox)
+		if errors.Is(err, sql.ErrNoRows) {
+			return idcards.Errorf(idcards.NotFound, "no open conflict %d (see idcards sync conflicts)", id)
+		}
+		if err != nil {
+			return err
+		}
+		if kind != idcards.ConflictLookalike || pid == 0 || remote == "" {
+			return idcards.Errorf(idcards.Invalid, "conflict %d is not a possible second record of one person: resolve it with --note [--retry]", id)
+		}
+		var puuid string
+		if err := tx.QueryRowContext(ctx, `SELECT uuid FROM patients WHERE id = ?`, pid).Scan(&puuid); err != nil {
+			return err
+		}
+		now := s.now()
+		action, detail := "sync.resolve", fmt.Sprintf("patient %d is not OpenMRS patient %s (queued again): %s", pid, remote, note)
+		if same {
+			var other int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM patients WHERE uuid = ?`, remote).Scan(&other)
+			if err == nil {
+				return idcards.Errorf(idcards.Conflict, "OpenMRS patient %s is already patient %d of this registry: if the two are one person, merge them here (idcards patients merge %d %d), then resolve this conflict with --note", remote, other, pid, other)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE patients SET uuid = ?, updated_at = ? WHERE id = ?`, remote, now, pid); err != nil {
+				return err
+			}
+			if outbox != 0 {
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'done', done_at = ?, remote_uuid = ?, last_error = NULL, next_attempt_at = NULL
+					WHERE id = ? AND state = 'conflict'`, now, remote, outbox); err != nil {
+					return err
+				}
+			}
+			action, detail = "sync.link", fmt.Sprintf("patient %d (uuid was %s) is OpenMRS patient %s: its MRNs go onto that record: %s", pid, puuid, remote, note)
+		} else if outbox != 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {
+				return err
+			}
+		}
+		status := map[bool]string{true: "same", false: "different"}[same]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO openmrs_judgements(patient_id, remote_uuid, status, judged_by, judged_at) VALUES (?,?,?,?,?)
+			ON CONFLICT(patient_id, remote_uuid) DO UPDATE SET status = excluded.status, judged_by = excluded.judged_by, judged_at = excluded.judged_at`,
+			pid, remote, status, a.Name, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_conflicts SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ?`,
+			now, a.Name, status+" person: "+note, id); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, a.Name, action, ident, detail)
+	})
+}
