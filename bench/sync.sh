@@ -6,7 +6,8 @@
 #     patients over HTTP (openmrstest BenchmarkPull100k: no registry, no
 #     decoding into our types), so the ratio is our cost over the wire's.
 #   - SyncerPush: registrations/s, each the real sequence (look up the MRN,
-#     create the patient, look again).
+#     search OpenMRS by name for a look-alike, create the patient, look
+#     again).
 #   - SyncerRound100kTenChanges (issue 17): HTTP requests and time of one
 #     round at 100,000 identifiers held with ten patients changed since the
 #     last round, with FHIR2 (incremental pull) and without (full pull).

@@ -98,8 +98,10 @@ func BenchmarkSyncerPull100k(b *testing.B) {
 }
 
 // BenchmarkSyncerPush: registrations pushed to the fake OpenMRS over
-// loopback, each one the real sequence (look up the MRN, create the
-// patient with its identifier, look again), 200 per op.
+// loopback, each one the real sequence (look up the MRN, search OpenMRS
+// by name for someone who may be the same person, create the patient with
+// its identifier, look again), 200 per op. All share one family name, so
+// each name search returns a full page of the patients pushed before.
 func BenchmarkSyncerPush(b *testing.B) {
 	const n = 200
 	var elapsed time.Duration

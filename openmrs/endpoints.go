@@ -18,10 +18,6 @@ import (
 const (
 	patientRep = "custom:(uuid,display,voided," +
 		"identifiers:(uuid,identifier,identifierType:(uuid,display),location:(uuid,display),preferred,voided)," +
-		"person:(uuid,display,gender,birthdate,birthdateEstimated,preferredName:(givenName,middleName,familyName)))"
-	// searchRep is patientRep with the village, for the look-alike search.
-	searchRep = "custom:(uuid,display,voided," +
-		"identifiers:(uuid,identifier,identifierType:(uuid,display),location:(uuid,display),preferred,voided)," +
 		"person:(uuid,display,gender,birthdate,birthdateEstimated,preferredName:(givenName,middleName,familyName),preferredAddress:(cityVillage)))"
 	patientIdentifiersRep = "custom:(uuid,identifiers:(identifier,identifierType:(uuid),voided))"
 	identifierRep         = "custom:(uuid,identifier,identifierType:(uuid,display),location:(uuid,display),preferred,voided)"
@@ -71,7 +67,7 @@ func (c *Client) FindPatientsByIdentifier(ctx context.Context, id string) ([]Pat
 // most PageSize patients, and more reports that OpenMRS has others (the
 // query is too common to read them all). Voided patients are left out.
 func (c *Client) SearchPatients(ctx context.Context, q string) (ps []Patient, more bool, err error) {
-	v := url.Values{"q": {q}, "v": {searchRep}, "limit": {strconv.Itoa(PageSize)}}
+	v := url.Values{"q": {q}, "v": {patientRep}, "limit": {strconv.Itoa(PageSize)}}
 	var page pageDTO[patientDTO]
 	if err := c.do(ctx, request{method: http.MethodGet, path: restPrefix + "/patient", query: v}, &page); err != nil {
 		return nil, false, err

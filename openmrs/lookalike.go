@@ -52,13 +52,13 @@ func (s *Syncer) checkLookalikes(ctx context.Context, it idcards.OutboxItem, p i
 				continue
 			}
 			found[r.UUID] = r
-			people = append(people, asPatient(r))
+			people = append(people, AsPatient(r))
 		}
 		if len(people) == n {
 			continue
 		}
 		if cands, err = ls.OpenMRSLookalikes(ctx, p.ID, people); err != nil {
-			return 0, true, err
+			return deferred, true, err
 		}
 		if len(cands) > 0 && cands[0].Level == idcards.MatchProbable {
 			break // found: the other searches would only add rivals
@@ -137,9 +137,9 @@ func holdsAny(r Patient, typeUUID string, mrns []string) bool {
 	return false
 }
 
-// asPatient is an OpenMRS patient as the matcher reads a registry
-// patient: a middle name is part of the given name, as the desk writes it.
-func asPatient(r Patient) idcards.Patient {
+// AsPatient is an OpenMRS patient as the registry holds a patient: a
+// middle name is part of the given name, as the desk writes it.
+func AsPatient(r Patient) idcards.Patient {
 	sex, err := idcards.ParseSex(r.Gender)
 	if err != nil {
 		sex = idcards.SexUnknown

@@ -33,14 +33,14 @@ func TestLookalikeQueries(t *testing.T) {
 func TestAsPatientAndDescribe(t *testing.T) {
 	r := Patient{UUID: "u", GivenName: "Joseph", MiddleName: "Kato", FamilyName: "Okello", Gender: "M", Birthdate: "1985-01-01", BirthdateEstimated: true,
 		Village: "Kireka", Identifiers: []PatientIdentifier{{Identifier: "1006YR", TypeName: "OpenMRS ID"}, {Identifier: "OLD-1", Voided: true}}}
-	p := asPatient(r)
+	p := AsPatient(r)
 	if p.GivenName != "Joseph Kato" || p.FamilyName != "Okello" || p.Sex != idcards.SexMale || !p.BirthDateEstimated || p.Village != "Kireka" {
 		t.Errorf("asPatient = %+v", p)
 	}
 	if got, want := describeRemote(r), "Joseph Kato Okello, M, born about 1985-01-01, Kireka, OpenMRS ID 1006YR"; got != want {
 		t.Errorf("describeRemote = %q, want %q", got, want)
 	}
-	if p := asPatient(Patient{Gender: "?"}); p.Sex != idcards.SexUnknown {
+	if p := AsPatient(Patient{Gender: "?"}); p.Sex != idcards.SexUnknown {
 		t.Errorf("unknown gender: %+v", p)
 	}
 }

@@ -35,7 +35,7 @@ type Patient struct {
 	Gender             string // M, F, O, U
 	Birthdate          string // YYYY-MM-DD, "" when unknown
 	BirthdateEstimated bool
-	Village            string // the preferred address's cityVillage (SearchPatients only)
+	Village            string // the preferred address's cityVillage
 	Voided             bool
 }
 

@@ -71,9 +71,10 @@ type personUpdateDTO struct {
 // nameUpdateDTO is POST /person/{uuid}/name[/{uuid}]. Both names are sent
 // (an empty one as ""), so clearing one clears it there too.
 type nameUpdateDTO struct {
-	GivenName  string `json:"givenName"`
-	FamilyName string `json:"familyName"`
-	Preferred  *bool  `json:"preferred,omitempty"`
+	GivenName  string  `json:"givenName"`
+	MiddleName *string `json:"middleName,omitempty"`
+	FamilyName string  `json:"familyName"`
+	Preferred  *bool   `json:"preferred,omitempty"`
 }
 
 type addressUpdateDTO struct {
@@ -117,13 +118,18 @@ func (c *Client) UpdatePerson(ctx context.Context, uuid, gender, birthdate strin
 }
 
 // SetPersonName sets the given and family name of a person's name
-// nameUUID, or adds a preferred name when nameUUID is "".
-func (c *Client) SetPersonName(ctx context.Context, personUUID, nameUUID, given, family string) error {
+// nameUUID, or adds a preferred name when nameUUID is "". clearMiddle
+// also empties the middle name (the given name sent includes it).
+func (c *Client) SetPersonName(ctx context.Context, personUUID, nameUUID, given, family string, clearMiddle bool) error {
 	if err := checkUUID(personUUID); err != nil {
 		return err
 	}
 	path := restPrefix + "/person/" + personUUID + "/name"
 	body := nameUpdateDTO{GivenName: given, FamilyName: family}
+	if clearMiddle {
+		empty := ""
+		body.MiddleName = &empty
+	}
 	if nameUUID != "" {
 		if err := checkUUID(nameUUID); err != nil {
 			return err
@@ -213,8 +219,12 @@ func (s *Syncer) pushUpdate(ctx context.Context, it idcards.OutboxItem, p idcard
 		return s.conflict(ctx, it, p, person.UUID, fmt.Sprintf("OpenMRS has voided patient %s (%s); the correction of patient %d was not sent", person.UUID, p.DisplayName(), p.ID))
 	}
 	sent := 0
-	if !sameText(person.GivenName, p.GivenName) || !sameText(person.FamilyName, p.FamilyName) {
-		if err := s.c.SetPersonName(ctx, person.UUID, person.NameUUID, p.GivenName, p.FamilyName); err != nil {
+	// The registry writes a middle name as part of the given name (a
+	// patient linked to an OpenMRS record that has one, AsPatient):
+	// compared that way, and cleared there when the given name is sent.
+	given := strings.Join(strings.Fields(person.GivenName+" "+person.MiddleName), " ")
+	if !sameText(given, p.GivenName) || !sameText(person.FamilyName, p.FamilyName) {
+		if err := s.c.SetPersonName(ctx, person.UUID, person.NameUUID, p.GivenName, p.FamilyName, person.MiddleName != ""); err != nil {
 			return s.refused(ctx, it, p, nil, err)
 		}
 		sent++

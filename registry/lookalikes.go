@@ -109,18 +109,23 @@ func (s *Store) OpenMRSLookalikes(ctx context.Context, patientID int64, people [
 // JudgeLookalike resolves a look-alike conflict (idcards.ConflictLookalike)
 // with a supervisor's judgement and note.
 //
-// same: the registry patient is the OpenMRS patient. It takes that
-// patient's uuid, the held registration is closed as done (OpenMRS holds
-// the person already) and the patient's MRNs queued with it go onto the
-// OpenMRS record; OpenMRS keeps its own details. Refused when the OpenMRS
-// patient is already another record of this registry (merge the two here
-// instead).
+// same: the registry patient is the OpenMRS patient, whose details the
+// caller read from OpenMRS just now (remote: names, sex, birth date,
+// village; it must be the conflict's OpenMRS patient). The registry
+// patient takes that patient's uuid and its details (OpenMRS is the
+// clinic's record; a field OpenMRS leaves empty keeps the desk's value,
+// and the phone stays), the held registration is closed as done (OpenMRS
+// holds the person already) and the patient's MRNs queued with it go onto
+// the OpenMRS record. Refused when the OpenMRS patient is already another
+// record of this registry (merge the two here instead), or when the
+// registry patient was merged into another since (that record carries the
+// MRNs now).
 //
 // Otherwise the two are different people: the judgement is kept, so that
 // OpenMRS patient is not raised again for this patient, and the
 // registration is queued again (another look-alike found then is a new
 // conflict).
-func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note string) error {
+func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note string, rp *idcards.Patient) error {
 	a, err := idcards.Require(ctx, idcards.PermResolve)
 	if err != nil {
 		return err
@@ -143,23 +148,57 @@ func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note st
 		if kind != idcards.ConflictLookalike || pid == 0 || remote == "" {
 			return idcards.Errorf(idcards.Invalid, "conflict %d is not a possible second record of one person: resolve it with --note [--retry]", id)
 		}
-		var puuid string
-		if err := tx.QueryRowContext(ctx, `SELECT uuid FROM patients WHERE id = ?`, pid).Scan(&puuid); err != nil {
+		p, err := scanPatient(tx.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, pid))
+		if err != nil {
 			return err
 		}
+		puuid := p.UUID
 		now := s.now()
 		action, detail := "sync.resolve", fmt.Sprintf("patient %d is not OpenMRS patient %s (queued again): %s", pid, remote, note)
 		if same {
+			if p.MergedInto != 0 {
+				return idcards.Errorf(idcards.Conflict, "patient %d was merged into patient %d since: that record carries the MRNs now. Close this conflict with --note \"merged\" --retry (the held registration is then settled), and check that record against OpenMRS patient %s", pid, p.MergedInto, remote)
+			}
+			if rp == nil || rp.UUID != remote {
+				return idcards.Errorf(idcards.Invalid, "linking conflict %d needs OpenMRS patient %s as OpenMRS has it now", id, remote)
+			}
 			var other int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM patients WHERE uuid = ?`, remote).Scan(&other)
 			if err == nil {
-				return idcards.Errorf(idcards.Conflict, "OpenMRS patient %s is already patient %d of this registry: if the two are one person, merge them here (idcards patients merge %d %d), then resolve this conflict with --note", remote, other, pid, other)
+				return idcards.Errorf(idcards.Conflict, "OpenMRS patient %s is already patient %d of this registry: if the two are one person, merge them here (idcards patients merge %s %s: the first is merged into the second), then resolve this conflict with --note",
+					remote, other, s.firstMRN(ctx, tx, pid), s.firstMRN(ctx, tx, other))
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE patients SET uuid = ?, updated_at = ? WHERE id = ?`, remote, now, pid); err != nil {
 				return err
+			}
+			// OpenMRS's details become the registry's, so that the desk,
+			// the card and the chart agree, and a later correction at the
+			// desk sends only what was corrected.
+			q := p
+			q.UUID = remote
+			if g, f := strings.TrimSpace(rp.GivenName), strings.TrimSpace(rp.FamilyName); g != "" && f != "" {
+				q.GivenName, q.FamilyName = g, f
+			}
+			if rp.Sex == idcards.SexMale || rp.Sex == idcards.SexFemale || rp.Sex == idcards.SexOther {
+				q.Sex = rp.Sex
+			}
+			if rp.BirthDate != "" {
+				q.BirthDate, q.BirthDateEstimated = rp.BirthDate, rp.BirthDateEstimated
+			}
+			if v := strings.TrimSpace(rp.Village); v != "" {
+				q.Village = v
+			}
+			var took []string
+			for _, c := range PatientChanges(p, q) {
+				took = append(took, fmt.Sprintf("%s %q -> %q", c.Field, c.Old, c.New))
+			}
+			if len(took) > 0 {
+				if err := s.updatePatient(ctx, tx, q); err != nil {
+					return err
+				}
 			}
 			if outbox != 0 {
 				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'done', done_at = ?, remote_uuid = ?, last_error = NULL, next_attempt_at = NULL
@@ -168,6 +207,9 @@ func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note st
 				}
 			}
 			action, detail = "sync.link", fmt.Sprintf("patient %d (uuid was %s) is OpenMRS patient %s: its MRNs go onto that record: %s", pid, puuid, remote, note)
+			if len(took) > 0 {
+				detail += "; details from OpenMRS: " + strings.Join(took, "; ")
+			}
 		} else if outbox != 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {
 				return err
@@ -185,4 +227,13 @@ func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note st
 		}
 		return s.insertAudit(ctx, tx, a.Name, action, ident, detail)
 	})
+}
+
+// firstMRN is a patient's first active MRN, or "patient N" without one.
+func (s *Store) firstMRN(ctx context.Context, tx *sql.Tx, id int64) string {
+	var m string
+	if err := tx.QueryRowContext(ctx, `SELECT mrn FROM identifiers WHERE patient_id = ? AND state = 'active' ORDER BY mrn LIMIT 1`, id).Scan(&m); err != nil {
+		return fmt.Sprintf("patient-%d", id)
+	}
+	return m
 }

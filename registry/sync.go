@@ -350,17 +350,20 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, resolution string
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var outbox int64
 		var ident, kind string
+		var merged bool
 		err := tx.QueryRowContext(ctx, `UPDATE sync_conflicts SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL
-			RETURNING coalesce(outbox_id,0), identifier, kind`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident, &kind)
+			RETURNING coalesce(outbox_id,0), identifier, kind,
+			coalesce((SELECT merged_into IS NOT NULL FROM patients WHERE id = local_patient_id), false)`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident, &kind, &merged)
 		if errors.Is(err, sql.ErrNoRows) {
 			return idcards.Errorf(idcards.NotFound, "no open conflict %d (see idcards sync conflicts)", id)
 		}
 		if err != nil {
 			return err
 		}
-		if retry && kind == idcards.ConflictLookalike {
-			// The same search would find the same person again.
-			return idcards.Errorf(idcards.Invalid, "conflict %d is a possible second record of one person: resolve it with --same (one person) or --different (two people), not --retry", id)
+		if kind == idcards.ConflictLookalike && !merged {
+			// --retry: the same search would find the same person again;
+			// a note alone would leave the registration held for good.
+			return idcards.Errorf(idcards.Invalid, "conflict %d is a possible second record of one person: resolve it with --same (one person) or --different (two people)", id)
 		}
 		if retry && outbox != 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {

@@ -766,11 +766,14 @@ A possible second record (kind "lookalike": before creating a patient in
 OpenMRS, sync found a patient there who may be the same person): compare the
 two (the detail lists OpenMRS's record; ask the patient), then
   --same       they are one person: the registry patient becomes that OpenMRS
-               patient (takes its uuid), no second record is created, and the
-               patient's MRNs are added to the OpenMRS record, which keeps its
-               own details;
-  --different  they are two people: the patient is created in OpenMRS, and
-               that OpenMRS patient is never raised for it again.`,
+               patient (takes its uuid and OpenMRS's details: names, sex,
+               birth date, village), no second record is created, and the
+               patient's MRNs are added to the OpenMRS record; OpenMRS must
+               be reachable, to read that record as it is now;
+  --different  they are two people: the registration is queued again and
+               that OpenMRS patient is never raised for it again; the
+               patient is created unless another possible match is found
+               (raised as a new conflict).`,
 		Example: `  idcards sync resolve 3 --note "OpenMRS patient was a duplicate; merged there" --retry
   idcards sync resolve 4 --note "our record voided; patient kept the OpenMRS number"
   idcards sync resolve 5 --same --note "same mother and village; patient confirmed the 2019 visit"
@@ -788,13 +791,19 @@ two (the detail lists OpenMRS's record; ask the patient), then
 			defer s.Close()
 			switch {
 			case same || different:
-				if err := s.JudgeLookalike(ctx, id, same, note); err != nil {
+				var remote *idcards.Patient
+				if same {
+					if remote, err = a.lookalikeNow(ctx, s, id); err != nil {
+						return err
+					}
+				}
+				if err := s.JudgeLookalike(ctx, id, same, note, remote); err != nil {
 					return err
 				}
 				if same {
 					a.printf("conflict %d resolved: one person; the patient's MRNs go onto the OpenMRS record at the next sync\n", id)
 				} else {
-					a.printf("conflict %d resolved: two people; the patient is created in OpenMRS at the next sync\n", id)
+					a.printf("conflict %d resolved: two people; the registration is queued again (created at the next sync unless OpenMRS has another possible match)\n", id)
 				}
 				return nil
 			}
@@ -811,6 +820,48 @@ two (the detail lists OpenMRS's record; ask the patient), then
 	cmd.Flags().BoolVar(&different, "different", false, "a possible second record: the two are different people (create the patient)")
 	cmd.MarkFlagsMutuallyExclusive("retry", "same", "different")
 	return cmd
+}
+
+// lookalikeNow reads a look-alike conflict's OpenMRS patient as OpenMRS
+// has it now, for linking: it must still be there (not merged away or
+// voided since), and its details become the registry's.
+func (a *app) lookalikeNow(ctx context.Context, s *registry.Store, id int64) (*idcards.Patient, error) {
+	cs, err := s.SyncConflicts(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var c *idcards.SyncConflict
+	for i := range cs {
+		if cs[i].ID == id {
+			c = &cs[i]
+		}
+	}
+	if c == nil {
+		return nil, idcards.Errorf(idcards.NotFound, "no open conflict %d (see idcards sync conflicts)", id)
+	}
+	if c.Kind != idcards.ConflictLookalike || c.RemotePatientUUID == "" {
+		return nil, idcards.Errorf(idcards.Invalid, "conflict %d is not a possible second record of one person: resolve it with --note [--retry]", id)
+	}
+	cfg, ok, err := s.SyncConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, idcards.Errorf(idcards.Invalid, "OpenMRS sync is not configured: run `idcards sync configure`")
+	}
+	cl, err := a.openmrsClient(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	r, found, err := cl.GetPatient(ctx, c.RemotePatientUUID)
+	if err != nil {
+		return nil, fmt.Errorf("linking needs OpenMRS's record of patient %s as it is now: %w", c.RemotePatientUUID, err)
+	}
+	if !found || r.Voided {
+		return nil, idcards.Errorf(idcards.Conflict, "OpenMRS no longer has patient %s (merged into another or deleted there since): find the record OpenMRS kept, or resolve with --different to create the patient", c.RemotePatientUUID)
+	}
+	p := openmrs.AsPatient(r)
+	return &p, nil
 }
 
 func (a *app) syncOutboxCmd() *cobra.Command {

@@ -123,11 +123,13 @@ func TestSyncCLI_PatientAlreadyInOpenMRS(t *testing.T) {
 	var shown struct {
 		Patient idcards.Patient `json:"patient"`
 	}
-	if err := json.Unmarshal([]byte(e.must("patients", "show", graceMRN, "--json")), &shown); err != nil || shown.Patient.UUID != grace {
-		t.Errorf("registry patient after --same: %v %+v, want uuid %s", err, shown.Patient, grace)
+	// The registry record is OpenMRS's now: its uuid and its spelling.
+	if err := json.Unmarshal([]byte(e.must("patients", "show", graceMRN, "--json")), &shown); err != nil || shown.Patient.UUID != grace || shown.Patient.FamilyName != "Nakato" {
+		t.Errorf("registry patient after --same: %v %+v, want uuid %s, family name Nakato", err, shown.Patient, grace)
 	}
 	wantIn(t, "conflicts", e.must("sync", "conflicts"), "no open conflicts")
 	wantIn(t, "audit", e.must("audit", "list"), "sync.link", "sync.resolve")
+	wantIn(t, "audit --json", e.must("audit", "list", "--json"), `details from OpenMRS: family_name \"Nakatto\"`)
 	// Nothing is raised again.
 	if r := e.run("", "sync", "--once"); r.code != 0 || len(openConflicts(t, e)) != 0 {
 		t.Errorf("a second sync: exit %d, conflicts %+v", r.code, openConflicts(t, e))
@@ -150,5 +152,50 @@ func TestSyncCLI_LookalikesOff(t *testing.T) {
 	wantIn(t, "push", e.must("sync", "--once"), "pushed 1,")
 	if h := e.fake.PatientsWithIdentifier(m); len(h) != 1 {
 		t.Errorf("%s held by %d OpenMRS patients, want 1", m, len(h))
+	}
+}
+
+// TestSyncCLI_LinkedPatientKeepsOpenMRSName: OpenMRS's record has a middle
+// name, which the registry writes as part of the given name. After the
+// link, a correction of the village at the desk sends the village only,
+// and OpenMRS's name is left as it was (not "Peter Paul Paul").
+func TestSyncCLI_LinkedPatientKeepsOpenMRSName(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %d\n%s", r.code, r.stderr)
+	}
+	peter := e.fake.AddPatient(openmrstest.Patient{GivenName: "Peter", MiddleName: "Paul", FamilyName: "Ocen", Gender: "M", Birthdate: "1979-07-01", BirthdateEstimated: true})
+	m := strings.TrimSpace(e.must("patients", "add", "--issue", "--force", "--reason", "test", "--given", "Peter Paul", "--family", "Ocen", "--sex", "M", "--dob", "1979-07-01"))
+	if r := e.run("", "sync", "--once"); r.code != 1 {
+		t.Fatalf("sync --once: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cs := openConflicts(t, e)
+	if len(cs) != 1 || cs[0].RemotePatientUUID != peter {
+		t.Fatalf("conflicts %+v, want one for %s", cs, peter)
+	}
+	// A supervisor cannot close it with a note alone: the patient would
+	// never reach OpenMRS.
+	if r := e.run("", "sync", "resolve", strconv.FormatInt(cs[0].ID, 10), "--note", "looked"); r.code == 0 || !strings.Contains(r.stderr, "--same") {
+		t.Errorf("resolve --note of a look-alike: exit %d %s", r.code, r.stderr)
+	}
+	e.must("sync", "resolve", strconv.FormatInt(cs[0].ID, 10), "--same", "--note", "same person")
+	e.must("patients", "edit", m, "--village", "Kireka")
+	e.must("sync", "--once")
+	for _, p := range e.fake.Patients() {
+		if p.UUID != peter {
+			continue
+		}
+		if p.GivenName != "Peter" || p.MiddleName != "Paul" || p.FamilyName != "Ocen" || !p.BirthdateEstimated {
+			t.Errorf("OpenMRS's record after the link and a village correction: %+v", p)
+		}
+	}
+	if v := e.fake.Address(peter); v["cityVillage"] != "Kireka" {
+		t.Errorf("village in OpenMRS: %+v, want Kireka", v)
+	}
+	if h := e.fake.PatientsWithIdentifier(m); len(h) != 1 || h[0].UUID != peter {
+		t.Errorf("%s held by %+v, want OpenMRS's Peter", m, h)
+	}
+	if n := len(e.fake.Patients()); n != 1 {
+		t.Errorf("OpenMRS holds %d patients, want 1", n)
 	}
 }
