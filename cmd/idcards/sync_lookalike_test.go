@@ -199,3 +199,62 @@ func TestSyncCLI_LinkedPatientKeepsOpenMRSName(t *testing.T) {
 		t.Errorf("OpenMRS holds %d patients, want 1", n)
 	}
 }
+
+// TestSyncCLI_LookalikeEdges: linking needs OpenMRS's record as it is now,
+// so with OpenMRS down --same is refused and the conflict stays open; a
+// patient merged into another record here since cannot be linked, and
+// its conflict is closed with --note --retry, which settles the held
+// registration (the kept record carries the MRNs).
+func TestSyncCLI_LookalikeEdges(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %d\n%s", r.code, r.stderr)
+	}
+	e.fake.AddPatient(openmrstest.Patient{GivenName: "Rose", FamilyName: "Achieng", Gender: "F", Birthdate: "1988-03-03"})
+	add := func(given string) string {
+		return strings.TrimSpace(e.must("patients", "add", "--issue", "--force", "--reason", "test", "--given", given, "--family", "Achieng", "--sex", "F", "--dob", "1988-03-03"))
+	}
+	dup := add("Rose")
+	keep := add("Rosa")
+	e.run("", "sync", "--once")
+	var c idcards.SyncConflict
+	for _, x := range openConflicts(t, e) {
+		if x.Identifier == dup {
+			c = x
+		}
+	}
+	if c.ID == 0 {
+		t.Fatalf("no look-alike conflict for %s: %+v", dup, openConflicts(t, e))
+	}
+	id := strconv.FormatInt(c.ID, 10)
+
+	e.fake.SetFaults(openmrstest.Faults{Down: true})
+	if r := e.run("", "sync", "resolve", id, "--same", "--note", "same"); r.code == 0 || !strings.Contains(r.stderr, "as it is now") {
+		t.Errorf("resolve --same with OpenMRS down: exit %d %s", r.code, r.stderr)
+	}
+	e.fake.SetFaults(openmrstest.Faults{})
+	if len(openConflicts(t, e)) == 0 {
+		t.Fatal("a refused link closed the conflict")
+	}
+
+	e.must("patients", "merge", dup, keep, "--reason", "registered twice at the desk")
+	if r := e.run("", "sync", "resolve", id, "--same", "--note", "same"); r.code == 0 || !strings.Contains(r.stderr, "merged into") {
+		t.Errorf("resolve --same of a merged patient: exit %d %s", r.code, r.stderr)
+	}
+	e.must("sync", "resolve", id, "--note", "merged here", "--retry")
+	e.run("", "sync", "--once")
+	for _, x := range openConflicts(t, e) {
+		if x.Identifier == dup {
+			t.Errorf("conflict for the merged record still open: %+v", x)
+		}
+	}
+	var rows []idcards.OutboxItem
+	if err := json.Unmarshal([]byte(e.must("sync", "outbox", "--state", "conflict", "--json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.MRN == dup || r.Kind == idcards.OutboxRegister && r.PatientID == c.LocalPatientID {
+			t.Errorf("held row of the merged record left: %+v", r)
+		}
+	}
+}
