@@ -594,6 +594,11 @@ func (m *Mirror) verify(ctx context.Context, raw string, withPatient bool, rec *
 		return v, false, err
 	case !ok:
 		parseFailure(sc, &v, n, perr)
+		if poolShaped(sc, &v, perr) {
+			// Perhaps a pool number a restore lost: the file knows.
+			v, err := s.VerifyScan(ctx, raw, withPatient)
+			return v, false, err
+		}
 		return v, false, nil
 	case !held:
 		v, err := m.miss(ctx, raw, withPatient)

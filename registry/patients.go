@@ -433,7 +433,7 @@ func (s *Store) bindLostTx(ctx context.Context, tx *sql.Tx, actor, mrn string, p
 	}
 	prefix, seq, ok := seqOf(sc, mrn)
 	if !ok {
-		return notIssued
+		return s.bindLostPoolTx(ctx, tx, actor, mrn, patientID, notIssued)
 	}
 	var seriesID int64
 	var kind, at string
@@ -462,6 +462,44 @@ func (s *Store) bindLostTx(ctx context.Context, tx *sql.Tx, actor, mrn string, p
 		return err
 	}
 	return s.insertAudit(ctx, tx, actor, "id.rebind", mrn, fmt.Sprintf("patient=%d restored_at=%s gap=%s", patientID, at, kind))
+}
+
+// bindLostPoolTx is bindLostTx for a number of the idgen pool that a
+// restore lost (poolLost): recorded as the pool issues it (no series),
+// and marked issued in the pool.
+func (s *Store) bindLostPoolTx(ctx context.Context, tx *sql.Tx, actor, mrn string, patientID int64, notIssued error) error {
+	n := strings.ReplaceAll(strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(mrn)), " ", ""), "-", "")
+	ident, kind, at, err := poolLost(ctx, tx, n)
+	if err != nil {
+		return err
+	}
+	if kind == "" {
+		ident, kind, at, err = poolLost(ctx, tx, strings.TrimSpace(mrn))
+		if err != nil {
+			return err
+		}
+	}
+	if kind == "" {
+		return notIssued
+	}
+	if err := refuseHeldElsewhere(ctx, tx, ident); err != nil { // sync.go
+		return err
+	}
+	now := s.now()
+	res, err := tx.ExecContext(ctx, qIssueInsert, ident, nil, nil, string(idcards.IDActive), patientID, now, actor, now)
+	if err != nil {
+		return err
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		return idcards.Errorf(idcards.Conflict, "%s was just given to another patient", ident)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE id_pool SET state = 'issued', changed_at = ? WHERE identifier = ?`, now, ident); err != nil {
+		return err
+	}
+	if err := enqueue(ctx, tx, "add_identifier", patientID, ident, now); err != nil {
+		return err
+	}
+	return s.insertAudit(ctx, tx, actor, "id.rebind", ident, fmt.Sprintf("patient=%d restored_at=%s gap=%s source=idgen-pool", patientID, at, kind))
 }
 
 func patientExists(ctx context.Context, tx *sql.Tx, id int64) error {

@@ -687,6 +687,10 @@ func carryPool(ctx context.Context, tx *sql.Tx, live []poolRow) (int64, error) {
 	return n, nil
 }
 
+// poolRestoreNote begins the note of a pool number a restore withdrew
+// (verify's poolLost reads it).
+const poolRestoreNote = "restore:"
+
 // withdrawFreePool withdraws every free pool number inside tx: the
 // registry that may have issued them after the backup cannot be read.
 // idgen numbers are cheap; the next refill fetches fresh ones.
@@ -696,7 +700,7 @@ func withdrawFreePool(ctx context.Context, tx *sql.Tx, now string) (int64, error
 		return 0, err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE id_pool SET state = 'withdrawn', changed_at = ?, note = ? WHERE state = 'free'`,
-		now, "restore: the replaced registry could not be read; this number may have been issued after the backup")
+		now, poolRestoreNote+" the replaced registry could not be read; this number may have been issued after the backup")
 	if err != nil {
 		return 0, err
 	}

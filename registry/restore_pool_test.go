@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/idcards/idcards"
@@ -58,6 +59,84 @@ func TestRestore_KeepsThePoolNeverTwice(t *testing.T) {
 			}
 		}
 		printed = append(printed, m)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRestore_LostPoolIDGoesBackToItsPatient: with MRNs from an idgen
+// pool, a number issued after the backup is kept issued by the restore
+// (never handed out twice) but its record is lost: verify says so instead
+// of "never issued", and the patient is registered again onto the same
+// number. On a lost disk the free numbers withdrawn by the restore may
+// have been issued too, and can be given back the same way; a number no
+// restore touched stays "never issued".
+func TestRestore_LostPoolIDGoesBackToItsPatient(t *testing.T) {
+	s, ctx := poolStore(t, "10000X", "10001V", "10002T", "10003R")
+	registerDecided(t, s, ctx, "Amina")
+	b := backupTo(t, ctx, s, "b.db")
+	lost := registerDecided(t, s, ctx, "Beatrice")
+
+	t.Run("LostDisk", func(t *testing.T) {
+		to := filepath.Join(t.TempDir(), "new-disk.db")
+		if _, err := registry.Restore(context.Background(), b, registry.RestoreOptions{To: to, KeyPath: s.KeyPath(), InstallKey: true, Actor: idcards.Actor{Name: "os:test"}}); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := registry.Open(ctx, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		v, err := s2.Verify(ctx, lost)
+		if err != nil || v.RestoredAt == "" || !v.Rebindable() || !strings.Contains(v.Detail, "may have been issued after that backup") {
+			t.Fatalf("withdrawn pool number after a lost-disk restore: %+v %v", v, err)
+		}
+		p, _, err := s2.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Beatrice", FamilyName: "Nakato", Sex: idcards.SexFemale, BirthDate: "1990-04-12"},
+			Decision: "test", BindMRN: lost})
+		if err != nil || p.ID == 0 {
+			t.Fatalf("registering onto the withdrawn number: %v", err)
+		}
+		if v, _ := s2.Verify(ctx, lost); v.Status != idcards.StatusActive {
+			t.Fatalf("after registering again: %+v", v)
+		}
+	})
+
+	if _, err := registry.Restore(context.Background(), b, registry.RestoreOptions{To: s.Path(), Force: true, Actor: idcards.Actor{Name: "os:test"}}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Verify(ctx, lost)
+	if err != nil || v.Status != idcards.StatusUnknown || !v.Rebindable() || !strings.Contains(v.Detail, "lost with the restore") {
+		t.Fatalf("lost pool number after the restore: %+v %v", v, err)
+	}
+	never, err := s.Verify(ctx, "10003R")
+	if err != nil || never.RestoredAt != "" || never.Rebindable() {
+		t.Fatalf("a free pool number: %+v %v", never, err)
+	}
+	reg := func(given, bind string) (string, error) {
+		_, m, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: given, FamilyName: "Nakato", Sex: idcards.SexFemale, BirthDate: "1990-04-12"},
+			Decision: "test", BindMRN: bind})
+		return m, err
+	}
+	if _, err := reg("Other", "10003R"); err == nil {
+		t.Fatal("a free pool number was given out as a lost one")
+	}
+	got, err := reg("Beatrice", lost)
+	if err != nil || got != lost {
+		t.Fatalf("registering onto the lost pool number: %q %v", got, err)
+	}
+	if _, err := reg("Someone", lost); err == nil {
+		t.Fatal("the lost number was given to a second patient")
+	}
+	for range 2 {
+		if m := registerDecided(t, s, ctx, "Dorcas"); m == lost {
+			t.Fatalf("%s issued again", m)
+		}
+	}
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'id.rebind' AND subject = ?`, lost).Scan(&n)
+	if n != 1 {
+		t.Fatalf("giving back %s audited %d times", lost, n)
 	}
 	if _, err := s.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)

@@ -147,6 +147,9 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 		}
 		if !legacy.Valid {
 			parseFailure(sc, v, n, perr)
+			if poolShaped(sc, v, perr) {
+				return nil, s.poolRestoreGap(ctx, v, n)
+			}
 			return nil, nil
 		}
 		v.Code = legacy.String
@@ -189,6 +192,60 @@ func (s *Store) restoreGap(ctx context.Context, sc *seriesCache, v *idcards.Veri
 	if err != nil {
 		return fmt.Errorf("registry: verify: %w", err)
 	}
+	restoreDetail(v, kind, at)
+	return nil
+}
+
+// poolShaped reports whether a code no series accepts may be a number of
+// the registry's idgen pool: one of the pool's shape with a right check
+// character, or (the pool's scheme not known) any code that parsed.
+func poolShaped(sc *seriesCache, v *idcards.Verification, perr error) bool {
+	return v.Status == idcards.StatusUnknown || sc.pool == nil && perr == nil && sc.poolLen[1] > 0
+}
+
+// poolRestoreGap explains an unknown number of the idgen pool's shape
+// that the pool says a restore lost: issued (on the replaced registry,
+// after the backup) with no record here, or withdrawn because the
+// replaced registry could not be read. A card with it may be genuine.
+func (s *Store) poolRestoreGap(ctx context.Context, v *idcards.Verification, n string) error {
+	ident, kind, at, err := poolLost(ctx, s.db, n)
+	if err != nil || kind == "" {
+		return err
+	}
+	v.Code, v.Status = ident, idcards.StatusUnknown
+	restoreDetail(v, kind, at)
+	return nil
+}
+
+// poolLost is how a restore lost pool number n (normalised; ident is
+// the number as the pool holds it): "lost"
+// (issued after the backup, record lost), "skipped" (withdrawn because
+// the replaced registry could not be read), or "" for neither; at is the
+// latest restore's time. A pool number is marked issued in the
+// transaction that records its identifier, so an issued number without
+// one can only come from a restore carrying the replaced pool.
+func poolLost(ctx context.Context, q queryer, n string) (ident, kind, at string, err error) {
+	var state, note string
+	err = q.QueryRowContext(ctx, `SELECT p.identifier, p.state, coalesce(p.note, ''), coalesce((SELECT max(at) FROM audit WHERE action = 'backup.restore'), '')
+		FROM id_pool p WHERE (p.identifier = ? OR replace(p.identifier, '-', '') = ?)
+		AND NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.mrn = p.identifier) LIMIT 1`, n, n).Scan(&ident, &state, &note, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", "", nil
+	}
+	if err != nil || at == "" {
+		return "", "", "", err
+	}
+	switch {
+	case state == "issued":
+		return ident, "lost", at, nil
+	case state == "withdrawn" && strings.HasPrefix(note, poolRestoreNote):
+		return ident, "skipped", at, nil
+	}
+	return "", "", "", nil
+}
+
+// restoreDetail is the answer for an ID a restore passed over.
+func restoreDetail(v *idcards.Verification, kind, at string) {
 	v.RestoredAt = at
 	day := at
 	if t := parseTime(at); !t.IsZero() {
@@ -199,7 +256,6 @@ func (s *Store) restoreGap(ctx context.Context, sc *seriesCache, v *idcards.Veri
 	} else {
 		v.Detail = "check character is right; the registry was restored from a backup (" + day + ") and this ID may have been issued after that backup: if a patient holds this card, register them again onto it"
 	}
-	return nil
 }
 
 // qRestoreGap finds the latest restore gap (id_gaps) holding a series
