@@ -36,21 +36,8 @@ func (s *Store) OpenMRSLookalikes(ctx context.Context, patientID int64, people [
 		return nil, fmt.Errorf("registry: look-alikes: %w", err)
 	}
 	skip := map[string]bool{}
-	rows, err := s.db.QueryContext(ctx, `SELECT remote_uuid FROM openmrs_judgements WHERE patient_id = ? AND status = 'different'`, patientID)
-	if err != nil {
+	if err := addStrings(ctx, s.db, skip, `SELECT remote_uuid FROM openmrs_judgements WHERE patient_id = ? AND status = 'different'`, patientID); err != nil {
 		return nil, fmt.Errorf("registry: look-alikes: %w", err)
-	}
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		skip[u] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	// Records of this registry, in one query (a common name's search
 	// finds a page of them).
@@ -58,21 +45,8 @@ func (s *Store) OpenMRSLookalikes(ctx context.Context, patientID int64, people [
 	for i, x := range people {
 		args[i] = x.UUID
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT uuid FROM patients WHERE uuid IN (?`+strings.Repeat(",?", len(people)-1)+`)`, args...)
-	if err != nil {
+	if err := addStrings(ctx, s.db, skip, `SELECT uuid FROM patients WHERE uuid IN (?`+strings.Repeat(",?", len(people)-1)+`)`, args...); err != nil {
 		return nil, fmt.Errorf("registry: look-alikes: %w", err)
-	}
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		skip[u] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	byID := map[int64]idcards.Patient{}
 	var pats []matchRow
@@ -236,4 +210,21 @@ func (s *Store) firstMRN(ctx context.Context, tx *sql.Tx, id int64) string {
 		return fmt.Sprintf("patient-%d", id)
 	}
 	return m
+}
+
+// addStrings adds the one-column result of query to set.
+func addStrings(ctx context.Context, q queryer, set map[string]bool, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		set[v] = true
+	}
+	return rows.Err()
 }

@@ -447,6 +447,14 @@ func (s *Store) bindLostTx(ctx context.Context, tx *sql.Tx, actor, mrn string, p
 	if err := tx.QueryRowContext(ctx, `SELECT id FROM series WHERE prefix = ?`, prefix).Scan(&seriesID); err != nil {
 		return err
 	}
+	return s.rebindTx(ctx, tx, actor, mrn, seriesID, seq, patientID, fmt.Sprintf("patient=%d restored_at=%s gap=%s", patientID, at, kind))
+}
+
+// rebindTx records mrn (of series seriesID at seq, or nil, nil for a pool
+// number) as patientID's active ID, queued for OpenMRS and audited
+// id.rebind, unless OpenMRS holds it for someone else or another patient
+// has just taken it.
+func (s *Store) rebindTx(ctx context.Context, tx *sql.Tx, actor, mrn string, seriesID, seq any, patientID int64, detail string) error {
 	if err := refuseHeldElsewhere(ctx, tx, mrn); err != nil { // sync.go
 		return err
 	}
@@ -461,7 +469,7 @@ func (s *Store) bindLostTx(ctx context.Context, tx *sql.Tx, actor, mrn string, p
 	if err := enqueue(ctx, tx, "add_identifier", patientID, mrn, now); err != nil {
 		return err
 	}
-	return s.insertAudit(ctx, tx, actor, "id.rebind", mrn, fmt.Sprintf("patient=%d restored_at=%s gap=%s", patientID, at, kind))
+	return s.insertAudit(ctx, tx, actor, "id.rebind", mrn, detail)
 }
 
 // bindLostPoolTx is bindLostTx for a number of the idgen pool that a
@@ -482,24 +490,10 @@ func (s *Store) bindLostPoolTx(ctx context.Context, tx *sql.Tx, actor, mrn strin
 	if kind == "" {
 		return notIssued
 	}
-	if err := refuseHeldElsewhere(ctx, tx, ident); err != nil { // sync.go
+	if _, err := tx.ExecContext(ctx, `UPDATE id_pool SET state = 'issued', changed_at = ? WHERE identifier = ?`, s.now(), ident); err != nil {
 		return err
 	}
-	now := s.now()
-	res, err := tx.ExecContext(ctx, qIssueInsert, ident, nil, nil, string(idcards.IDActive), patientID, now, actor, now)
-	if err != nil {
-		return err
-	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		return idcards.Errorf(idcards.Conflict, "%s was just given to another patient", ident)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE id_pool SET state = 'issued', changed_at = ? WHERE identifier = ?`, now, ident); err != nil {
-		return err
-	}
-	if err := enqueue(ctx, tx, "add_identifier", patientID, ident, now); err != nil {
-		return err
-	}
-	return s.insertAudit(ctx, tx, actor, "id.rebind", ident, fmt.Sprintf("patient=%d restored_at=%s gap=%s source=idgen-pool", patientID, at, kind))
+	return s.rebindTx(ctx, tx, actor, ident, nil, nil, patientID, fmt.Sprintf("patient=%d restored_at=%s gap=%s source=idgen-pool", patientID, at, kind))
 }
 
 func patientExists(ctx context.Context, tx *sql.Tx, id int64) error {

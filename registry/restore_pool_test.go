@@ -133,12 +133,5 @@ func TestRestore_LostPoolIDGoesBackToItsPatient(t *testing.T) {
 			t.Fatalf("%s issued again", m)
 		}
 	}
-	var n int
-	s.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'id.rebind' AND subject = ?`, lost).Scan(&n)
-	if n != 1 {
-		t.Fatalf("giving back %s audited %d times", lost, n)
-	}
-	if _, err := s.VerifyAudit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	wantReboundOnce(t, s, ctx, lost)
 }
