@@ -482,12 +482,6 @@ func (s *Store) bindLostPoolTx(ctx context.Context, tx *sql.Tx, actor, mrn strin
 		return err
 	}
 	if kind == "" {
-		ident, kind, at, err = poolLost(ctx, tx, strings.TrimSpace(mrn))
-		if err != nil {
-			return err
-		}
-	}
-	if kind == "" {
 		return notIssued
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE id_pool SET state = 'issued', changed_at = ? WHERE identifier = ?`, s.now(), ident); err != nil {
