@@ -15,7 +15,8 @@ import (
 // Proscovia), and a few are one name's forms in the region's languages,
 // which a patient gives at one desk or the other (Yohana for John, Yusuf
 // or Yosefu for Joseph, Musa for Moses, Yakobo for James, Petero for
-// Peter, Daudi for David). Kept small on purpose:
+// Peter, Daudi for David), and Swahili's forms of Arabic names (Hamisi
+// for Khamis). Kept small on purpose:
 // a variant pair that is in fact two names makes different people look
 // alike. Sites add their own with the setting match_variants.
 var BuiltinVariants = [][]string{
@@ -36,6 +37,13 @@ var BuiltinVariants = [][]string{
 	{"moses", "musa", "moussa", "mussa"},
 	{"issa", "isa", "issah"},
 	{"omar", "umar", "omari"},
+	// Swahili writes these Arabic names with a final vowel (Hamisi for
+	// Khamis, Rashidi, Saidi, Salimu, Athumani for Othman).
+	{"khamis", "hamisi", "khamisi", "hamis"},
+	{"rashid", "rashidi", "rasheed"},
+	{"said", "saidi", "saeed", "sayid"},
+	{"salim", "salimu", "saleem"},
+	{"othman", "osman", "uthman", "usman", "athumani", "athuman"},
 	{"ali", "aly"},
 	{"mary", "maria", "marie", "mariya"},
 	{"joseph", "josef", "yosef", "yosefu", "yusuf", "yusuph", "yousef", "yousuf", "yusufu"},
@@ -182,18 +190,59 @@ func (v *Variants) Fingerprint() string {
 	return v.fingerprint()
 }
 
-func (v *Variants) fingerprint() string {
+func (v *Variants) fingerprint() string { return TableFingerprint(v.canon) }
+
+// Table returns a copy of every spelling the table knows mapped to its
+// group's canonical spelling, so a registry can store the table its keys
+// were made with and later tell which names another table changes
+// (Changed).
+func (v *Variants) Table() map[string]string {
+	out := map[string]string{}
+	if v != nil {
+		for k, c := range v.canon {
+			out[k] = c
+		}
+	}
+	return out
+}
+
+// TableFingerprint is Fingerprint of a table read back from storage
+// (spelling -> canonical spelling); it embeds IndexVersion, so a table
+// stored by a version whose keys were made another way never matches.
+func TableFingerprint(canon map[string]string) string {
 	var h uint64 = 14695981039346656037
-	keys := make([]string, 0, len(v.canon))
-	for k := range v.canon {
+	keys := make([]string, 0, len(canon))
+	for k := range canon {
 		keys = append(keys, k)
 	}
 	sortStrings(keys)
 	for _, k := range keys {
-		for _, b := range []byte(k + "=" + v.canon[k] + ";") {
+		for _, b := range []byte(k + "=" + canon[k] + ";") {
 			h ^= uint64(b)
 			h *= 1099511628211
 		}
 	}
 	return fmt.Sprintf("k%d-%016x", IndexVersion, h)
+}
+
+// Changed returns the spellings whose canonical form differs between two
+// tables (a name added to, removed from or moved between groups): a
+// record's blocking keys and term frequencies change with another table
+// only if one of its name words is among them.
+func Changed(old, new map[string]string) map[string]bool {
+	canon := func(t map[string]string, w string) string {
+		if c, ok := t[w]; ok {
+			return c
+		}
+		return w
+	}
+	out := map[string]bool{}
+	for _, t := range []map[string]string{old, new} {
+		for w := range t {
+			if canon(old, w) != canon(new, w) {
+				out[w] = true
+			}
+		}
+	}
+	return out
 }

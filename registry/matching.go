@@ -193,6 +193,7 @@ func tfEach(vals []string, fn func(f match.Field, v string)) {
 const (
 	tfCountField       = -1 // match_tf row holding the number of indexed patients
 	tfFingerprintField = -2 // the variants table the keys were made with
+	tfVariantsField    = -3 // that table itself: one row "spelling=canonical" per spelling
 )
 
 // SyncMatchIndex (re)computes blocking keys and term frequencies of every
@@ -221,18 +222,39 @@ func (s *Store) syncMatchIndex(ctx context.Context, v *match.Variants, progress 
 		return 0, fmt.Errorf("registry: match index: %w", err)
 	}
 	if stored != fp {
+		// Only the patients with a name word whose canonical spelling the
+		// new table changes get other keys; when the table the keys were
+		// made with is stored (and the key version is the same), only they
+		// are queued, so adding Khamis=Hamisi re-indexes the Khamises, not a
+		// million patients on the desk's first duplicate check.
+		all := stored != ""
+		var ids []int64
+		if all {
+			if old, ok, err := s.storedVariants(ctx, stored); err != nil {
+				return 0, fmt.Errorf("registry: match index: %w", err)
+			} else if ok {
+				if ids, err = s.patientsWithWords(ctx, match.Changed(old, v.Table())); err != nil {
+					return 0, fmt.Errorf("registry: match index: %w", err)
+				}
+				all = false
+			}
+		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if stored != "" {
+			if all {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO match_pending(patient_id) SELECT id FROM patients WHERE true ON CONFLICT DO NOTHING`); err != nil {
 					return err
 				}
+			} else if err := queuePatients(ctx, tx, ids); err != nil {
+				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO match_tf(field, value, n) VALUES (?, ?, 0) ON CONFLICT(field, value) DO NOTHING`, tfFingerprintField, fp)
 			if err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `DELETE FROM match_tf WHERE field = ? AND value <> ?`, tfFingerprintField, fp)
-			return err
+			if _, err = tx.ExecContext(ctx, `DELETE FROM match_tf WHERE field = ? AND value <> ?`, tfFingerprintField, fp); err != nil {
+				return err
+			}
+			return storeVariants(ctx, tx, v.Table())
 		})
 		if err != nil {
 			return 0, fmt.Errorf("registry: match index: %w", err)
@@ -263,6 +285,93 @@ func (s *Store) syncMatchIndex(ctx context.Context, v *match.Variants, progress 
 			return done, nil
 		}
 	}
+}
+
+// storedVariants reads the variants table the blocking keys were made
+// with (rows "spelling=canonical" under tfVariantsField); ok is false when
+// none is stored or it is not the table of fingerprint fp (written by a
+// version before tables were stored, or with other keys).
+func (s *Store) storedVariants(ctx context.Context, fp string) (map[string]string, bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT value FROM match_tf WHERE field = ?`, tfVariantsField)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	t := map[string]string{}
+	for rows.Next() {
+		var row string
+		if err := rows.Scan(&row); err != nil {
+			return nil, false, err
+		}
+		if w, c, ok := strings.Cut(row, "="); ok {
+			t[w] = c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return t, len(t) > 0 && match.TableFingerprint(t) == fp, nil
+}
+
+// storeVariants replaces the stored variants table with t.
+func storeVariants(ctx context.Context, tx *sql.Tx, t map[string]string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM match_tf WHERE field = ?`, tfVariantsField); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO match_tf(field, value, n) VALUES (?, ?, 0)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for w, c := range t {
+		if _, err := st.ExecContext(ctx, tfVariantsField, w+"="+c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patientsWithWords lists the active patients whose given or family name
+// holds one of words (folded, as match.Prepare splits them).
+func (s *Store) patientsWithWords(ctx context.Context, words map[string]bool) ([]int64, error) {
+	if len(words) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, coalesce(given_name,''), coalesce(family_name,'') FROM patients WHERE merged_into IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var g, f string
+		if err := rows.Scan(&id, &g, &f); err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(strings.Fields(match.Fold(g+" "+f)), func(w string) bool { return words[w] }) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
+}
+
+// queuePatients puts ids in match_pending.
+func queuePatients(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO match_pending(patient_id) VALUES (?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, id := range ids {
+		if _, err := st.ExecContext(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // syncMatchBatch indexes up to limit pending patients in one transaction.

@@ -186,6 +186,63 @@ func TestMatching_Settings(t *testing.T) {
 	}
 }
 
+// TestMatching_NewVariantsReindexTheirNamesOnly: a change to the variants
+// table queues only the patients holding a name whose canonical spelling
+// (the spelling their keys are made with) it changes (adding a group, removing it), not the whole registry; a
+// registry whose stored table does not match its keys (made before tables
+// were stored) is re-indexed in full.
+func TestMatching_NewVariantsReindexTheirNamesOnly(t *testing.T) {
+	s, ctx := newStore(t)
+	importN(t, s, ctx, 300, func(i int) registry.NewPatient {
+		return registry.NewPatient{GivenName: []string{"Grace", "Peter", "Sarah"}[i%3], FamilyName: famName(i), Sex: "F", BirthDate: fmt.Sprintf("19%02d-03-04", 40+i%60)}
+	})
+	register(t, s, ctx, registry.NewPatient{GivenName: "Mary", FamilyName: "Waswa", Sex: "F", BirthDate: "2000-07-01", BirthDateEstimated: true, Village: "Kireka"})
+	register(t, s, ctx, registry.NewPatient{GivenName: "Wasswa", FamilyName: "Ali", Sex: "M", BirthDate: "1970-05-06"})
+	register(t, s, ctx, registry.NewPatient{GivenName: "Rose", FamilyName: "Wasswa Okello", Sex: "F", BirthDate: "1981-02-03"})
+	if _, err := s.SyncMatchIndex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	reindexed := func(variants string) int {
+		t.Helper()
+		if err := s.SetKnownSetting(ctx, "match_variants", variants); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.SyncMatchIndex(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Waswa's keys are now made with Wasswa (the group's first name);
+	// the Wasswaes' keys stay as they were.
+	if n := reindexed("Wasswa=Waswa"); n != 1 {
+		t.Errorf("adding Wasswa=Waswa re-indexed %d patients, want the 1 Waswa", n)
+	}
+	cs, err := s.Candidates(ctx, registry.NewPatient{GivenName: "Mary", FamilyName: "Wasswa", Sex: "F", BirthDate: "2000-07-01", BirthDateEstimated: true, Village: "Kireka"}, 5)
+	if err != nil || len(cs) == 0 || cs[0].Patient.FamilyName != "Waswa" || cs[0].Evidence[1].Level != "variant" {
+		t.Fatalf("Mary Waswa not found as a variant of Mary Wasswa: %+v %v", cs, err)
+	}
+	if n := reindexed("Wasswa=Waswa; Neema=Grace"); n != 100 {
+		t.Errorf("adding Grace=Neema re-indexed %d patients, want the 100 Graces", n)
+	}
+	if n := reindexed(""); n != 101 {
+		t.Errorf("removing both groups re-indexed %d patients, want 101", n)
+	}
+	if n := reindexed(""); n != 0 {
+		t.Errorf("the same table again re-indexed %d patients", n)
+	}
+	// Keys made before the table was stored: everyone again.
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM match_tf WHERE field = -3`); err != nil {
+		t.Fatal(err)
+	}
+	if n := reindexed("Wasswa=Waswa"); n != 303 {
+		t.Errorf("with no stored table %d patients were re-indexed, want all 303", n)
+	}
+	if n := reindexed(""); n != 1 {
+		t.Errorf("the table is stored again after a full re-index: %d re-indexed, want 1", n)
+	}
+}
+
 // TestMatching_SlipOfACommonName: at the desk, a slip of the registry's
 // commonest given name weighs no more than that name spelt right (the
 // candidate's own name count is read for it), while a slip of a rare name
