@@ -235,6 +235,13 @@ type Answer struct {
 	CardSerial string          `json:"card_serial,omitempty"`
 	CheckedAt  time.Time       `json:"checked_at"`
 	Patient    *PatientSummary `json:"patient,omitempty"`
+	// RestoredAt (only with status unknown): the ID is of this registry's
+	// own series and a restore passed over it, so a card carrying it may
+	// be genuine and its record lost with the restore.
+	RestoredAt string `json:"restored_at,omitempty"`
+	// Disputed (only with status active): OpenMRS has an open conflict
+	// over the ID; Detail says what.
+	Disputed bool `json:"disputed,omitempty"`
 }
 
 // PatientSummary is the minimum a read:patient token sees: enough for a
@@ -324,7 +331,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
 		return
 	}
-	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC()}
+	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC(), RestoredAt: v.RestoredAt, Disputed: v.Disputed}
 	// The card serial only when the code carried one (a card's 2D
 	// symbol): the current card's serial, sent for a bare MRN, would let
 	// whoever holds a replaced card and any scanner token make the new

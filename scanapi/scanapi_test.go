@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,53 @@ func TestServer_Statuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServer_RestoredAndDisputed: the answer carries restored_at for an
+// ID whose record a restore lost (its card may be genuine) and disputed
+// for an active ID OpenMRS has a conflict over, as openapi.json promises;
+// the desk's Verify says the same.
+func TestServer_RestoredAndDisputed(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	disputed, err := f.store.Verify(ctx, f.active)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.RecordConflict(ctx, idcards.SyncConflict{Identifier: f.active, LocalPatientID: disputed.Patient.ID,
+		RemotePatientUUID: "b52ec6f9-0e26-424c-a4a1-c64f9d571eb3", Detail: "OpenMRS holds it for another patient"}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if _, err := f.store.Backup(ctx, registry.BackupOptions{Out: backup}); err != nil {
+		t.Fatal(err)
+	}
+	_, lost, err := f.store.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Akello", FamilyName: "Okot", Sex: "F", BirthDate: "1990-03-04"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Restore(context.Background(), backup, registry.RestoreOptions{To: f.store.Path(), Force: true, Actor: idcards.Actor{Name: "os:test"}}); err != nil {
+		t.Fatal(err)
+	}
+	h := newServer(t, f, scanapi.Config{}).Handler()
+	for _, tc := range []struct {
+		code   string
+		status idcards.Status
+		check  func(a scanapi.Answer) bool
+	}{
+		{lost, idcards.StatusUnknown, func(a scanapi.Answer) bool { return a.RestoredAt != "" && !a.Disputed }},
+		{f.active, idcards.StatusActive, func(a scanapi.Answer) bool { return a.Disputed && a.RestoredAt == "" }},
+		{f.unknown, idcards.StatusUnknown, func(a scanapi.Answer) bool { return a.RestoredAt == "" && !a.Disputed }},
+	} {
+		r := do(h, "GET", "/v1/ids/"+tc.code, f.verifyTok, "", "")
+		var a scanapi.Answer
+		if err := json.Unmarshal([]byte(r.body), &a); err != nil || r.code != 200 {
+			t.Fatalf("%s: HTTP %d %s %v", tc.code, r.code, r.body, err)
+		}
+		if a.Status != tc.status || !tc.check(a) {
+			t.Errorf("%s: %s", tc.code, r.body)
+		}
 	}
 }
 
