@@ -307,7 +307,7 @@ func (s *Store) IssueID(ctx context.Context, patientID int64, reason string) (id
 	reason = strings.TrimSpace(reason)
 	var id idcards.Identifier
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := patientExists(ctx, tx, patientID); err != nil {
+		if err := s.patientOpen(ctx, tx, patientID); err != nil {
 			return err
 		}
 		active, err := activeMRNs(ctx, tx, patientID)

@@ -389,7 +389,7 @@ func (s *Store) Bind(ctx context.Context, mrn string, patientID int64) error {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := patientExists(ctx, tx, patientID); err != nil {
+		if err := s.patientOpen(ctx, tx, patientID); err != nil {
 			return err
 		}
 		return s.bindTx(ctx, tx, a.Name, mrn, patientID)
@@ -490,13 +490,23 @@ func (s *Store) bindLostPoolTx(ctx context.Context, tx *sql.Tx, actor, mrn strin
 	return s.rebindTx(ctx, tx, actor, ident, nil, nil, patientID, fmt.Sprintf("patient=%d restored_at=%s gap=%s source=idgen-pool", patientID, at, kind))
 }
 
-func patientExists(ctx context.Context, tx *sql.Tx, id int64) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM patients WHERE id = ?`, id).Scan(&n); err != nil {
+// patientOpen refuses an ID for a patient that does not exist, or whose
+// record was merged into another since the desk opened it: a new ID on
+// the merged-away record would make the person two active records again,
+// and one the duplicate check no longer offers.
+func (s *Store) patientOpen(ctx context.Context, tx *sql.Tx, id int64) error {
+	var given, family string
+	var into int64
+	err := tx.QueryRowContext(ctx, `SELECT given_name, family_name, coalesce(merged_into, 0) FROM patients WHERE id = ?`, id).Scan(&given, &family, &into)
+	if errors.Is(err, sql.ErrNoRows) {
+		return idcards.Errorf(idcards.NotFound, "no patient with id %d", id)
+	}
+	if err != nil {
 		return err
 	}
-	if n == 0 {
-		return idcards.Errorf(idcards.NotFound, "no patient with id %d", id)
+	if into != 0 {
+		return idcards.Errorf(idcards.Conflict, "%s's record was merged into the record of %s (the same person): open that record; it holds this record's IDs and cards",
+			idcards.Patient{GivenName: given, FamilyName: family}.DisplayName(), s.firstMRN(ctx, tx, into))
 	}
 	return nil
 }
