@@ -221,10 +221,16 @@ func (s *Syncer) pushUpdate(ctx context.Context, it idcards.OutboxItem, p idcard
 	sent := 0
 	// The registry writes a middle name as part of the given name (a
 	// patient linked to an OpenMRS record that has one, AsPatient):
-	// compared that way, and cleared there when the given name is sent.
+	// compared that way. A changed given name is sent whole, the middle
+	// name cleared there; a change of the family name alone leaves
+	// OpenMRS's given and middle name as they are.
 	given := strings.Join(strings.Fields(person.GivenName+" "+person.MiddleName), " ")
 	if !sameText(given, p.GivenName) || !sameText(person.FamilyName, p.FamilyName) {
-		if err := s.c.SetPersonName(ctx, person.UUID, person.NameUUID, p.GivenName, p.FamilyName, person.MiddleName != ""); err != nil {
+		sendGiven, clearMiddle := p.GivenName, person.MiddleName != ""
+		if sameText(given, p.GivenName) {
+			sendGiven, clearMiddle = person.GivenName, false
+		}
+		if err := s.c.SetPersonName(ctx, person.UUID, person.NameUUID, sendGiven, p.FamilyName, clearMiddle); err != nil {
 			return s.refused(ctx, it, p, nil, err)
 		}
 		sent++

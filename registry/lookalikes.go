@@ -189,6 +189,12 @@ func (s *Store) JudgeLookalike(ctx context.Context, id int64, same bool, note st
 				return err
 			}
 		}
+		// The patient's other queued changes (its MRNs, waiting for the
+		// patient to reach OpenMRS) are due at the next sync, not after
+		// their back-off.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = NULL WHERE patient_id = ? AND state = 'pending'`, pid); err != nil {
+			return err
+		}
 		status := map[bool]string{true: "same", false: "different"}[same]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO openmrs_judgements(patient_id, remote_uuid, status, judged_by, judged_at) VALUES (?,?,?,?,?)
 			ON CONFLICT(patient_id, remote_uuid) DO UPDATE SET status = excluded.status, judged_by = excluded.judged_by, judged_at = excluded.judged_at`,

@@ -855,6 +855,10 @@ func (a *app) lookalikeNow(ctx context.Context, s *registry.Store, id int64) (*i
 	}
 	r, found, err := cl.GetPatient(ctx, c.RemotePatientUUID)
 	if err != nil {
+		if r := openmrs.Classify(err); r == openmrs.ReasonUnavailable || r == openmrs.ReasonTimeout {
+			// Exit 5, as for every command that cannot reach OpenMRS.
+			return nil, idcards.Errorf(idcards.Unavailable, "linking needs OpenMRS's record of patient %s as it is now, and OpenMRS at %s cannot be reached; the conflict stays open: try again when it is back (%v)", c.RemotePatientUUID, cfg.URL, err)
+		}
 		return nil, fmt.Errorf("linking needs OpenMRS's record of patient %s as it is now: %w", c.RemotePatientUUID, err)
 	}
 	if !found || r.Voided {

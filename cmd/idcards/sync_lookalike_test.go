@@ -178,7 +178,14 @@ func TestSyncCLI_LinkedPatientKeepsOpenMRSName(t *testing.T) {
 	if r := e.run("", "sync", "resolve", strconv.FormatInt(cs[0].ID, 10), "--note", "looked"); r.code == 0 || !strings.Contains(r.stderr, "--same") {
 		t.Errorf("resolve --note of a look-alike: exit %d %s", r.code, r.stderr)
 	}
+	e.run("", "sync", "--once") // the MRN's row waits for the held registration
 	e.must("sync", "resolve", strconv.FormatInt(cs[0].ID, 10), "--same", "--note", "same person")
+	// The MRN goes onto OpenMRS's record at the very next sync, not
+	// after the back-off of its wait for the patient.
+	e.must("sync", "--once")
+	if h := e.fake.PatientsWithIdentifier(m); len(h) != 1 || h[0].UUID != peter {
+		t.Errorf("after the link and one sync %s is held by %+v, want OpenMRS's Peter", m, h)
+	}
 	e.must("patients", "edit", m, "--village", "Kireka")
 	e.must("sync", "--once")
 	for _, p := range e.fake.Patients() {
@@ -191,6 +198,19 @@ func TestSyncCLI_LinkedPatientKeepsOpenMRSName(t *testing.T) {
 	}
 	if v := e.fake.Address(peter); v["cityVillage"] != "Kireka" {
 		t.Errorf("village in OpenMRS: %+v, want Kireka", v)
+	}
+	// A correction of the family name alone keeps OpenMRS's given and
+	// middle name; a corrected given name is sent whole, the middle name
+	// then cleared (the registry writes it inside the given name).
+	e.must("patients", "edit", m, "--family", "Ocenn", "--reason", "spelling per ID card")
+	e.must("sync", "--once")
+	if p := remotePatient(e, peter); p.GivenName != "Peter" || p.MiddleName != "Paul" || p.FamilyName != "Ocenn" {
+		t.Errorf("OpenMRS's name after a family-name correction: %q %q %q, want Peter Paul Ocenn", p.GivenName, p.MiddleName, p.FamilyName)
+	}
+	e.must("patients", "edit", m, "--given", "Peter", "--reason", "no middle name on the ID card")
+	e.must("sync", "--once")
+	if p := remotePatient(e, peter); p.GivenName != "Peter" || p.MiddleName != "" || p.FamilyName != "Ocenn" {
+		t.Errorf("OpenMRS's name after a given-name correction: %q %q %q, want Peter Ocenn", p.GivenName, p.MiddleName, p.FamilyName)
 	}
 	if h := e.fake.PatientsWithIdentifier(m); len(h) != 1 || h[0].UUID != peter {
 		t.Errorf("%s held by %+v, want OpenMRS's Peter", m, h)
@@ -229,7 +249,7 @@ func TestSyncCLI_LookalikeEdges(t *testing.T) {
 	id := strconv.FormatInt(c.ID, 10)
 
 	e.fake.SetFaults(openmrstest.Faults{Down: true})
-	if r := e.run("", "sync", "resolve", id, "--same", "--note", "same"); r.code == 0 || !strings.Contains(r.stderr, "as it is now") {
+	if r := e.run("", "sync", "resolve", id, "--same", "--note", "same"); r.code != 5 || !strings.Contains(r.stderr, "as it is now") {
 		t.Errorf("resolve --same with OpenMRS down: exit %d %s", r.code, r.stderr)
 	}
 	e.fake.SetFaults(openmrstest.Faults{})
@@ -257,4 +277,14 @@ func TestSyncCLI_LookalikeEdges(t *testing.T) {
 			t.Errorf("held row of the merged record left: %+v", r)
 		}
 	}
+}
+
+// remotePatient is the stand-in's patient uuid.
+func remotePatient(e *syncEnv, uuid string) openmrstest.Patient {
+	for _, p := range e.fake.Patients() {
+		if p.UUID == uuid {
+			return p
+		}
+	}
+	return openmrstest.Patient{}
 }
