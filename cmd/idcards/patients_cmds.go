@@ -130,6 +130,12 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 					reg.BindMRN = v.Code
 				} else if err == nil && v.Status.OK() {
 					return idcards.Errorf(idcards.Conflict, "%s already belongs to a patient: `idcards patients show %s`", v.Code, v.Code)
+				} else if err == nil && v.Status == idcards.StatusUnknown {
+					// Of this registry's series, the check character right,
+					// but never issued: most often a card misread into another
+					// valid number. Kept, it would bind the patient to a number
+					// the series never gave anyone.
+					return idcards.Errorf(idcards.NotFound, "%s: %s. Check the number on the card and scan it again; only a pre-printed ID of this registry, or an ID a restore lost, can be given to a patient this way (to bring in another registry's records, use idcards patients import)", v.Code, v.Detail)
 				} else {
 					// A legacy ID: recorded through the import path, which checks it.
 					return a.addLegacy(cmd, s, np, code, legacyScheme, legacyUnchecked)

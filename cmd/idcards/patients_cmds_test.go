@@ -510,3 +510,33 @@ func TestPatients_AddOntoCardLostInRestore(t *testing.T) {
 		t.Fatalf("verify after: %v\n%s", err, out)
 	}
 }
+
+// TestPatients_AddRefusesANeverIssuedNumber: `patients add --mrn` with a
+// number of this registry's series that it never issued (a card misread
+// into another valid number, say) is refused, not kept as a "legacy" ID;
+// the series does not skip it. An old system's number is still recorded
+// as legacy with --legacy-unchecked.
+func TestPatients_AddRefusesANeverIssuedNumber(t *testing.T) {
+	db := newRegistry(t)
+	add := func(given, mrn string, extra ...string) (string, error) {
+		out, _, err := patientsCLI(t, db, "", append([]string{"patients", "add", "--given", given, "--family", "Namuli", "--sex", "F", "--age", "60", "--mrn", mrn}, extra...)...)
+		return out, err
+	}
+	out, _, err := patientsCLI(t, db, "", "mrn", "compute", "--scheme", "luhn", "120000050")
+	if err != nil {
+		t.Fatal(err)
+	}
+	never := strings.TrimSpace(out)
+	if out, err := add("Ruth", never); err == nil || !strings.Contains(err.Error(), "never issued") || !strings.Contains(err.Error(), "scan it again") {
+		t.Fatalf("add --mrn %s (never issued): %v %q", never, err, out)
+	}
+	if out, _, _ := patientsCLI(t, db, "", "patients", "search", "Namuli"); strings.Contains(out, "Ruth") {
+		t.Errorf("a patient was registered with a never-issued number:\n%s", out)
+	}
+	if out, _, err := patientsCLI(t, db, "", "verify", never); err == nil || !strings.Contains(out, "never issued") {
+		t.Errorf("verify %s after the refusal: %v %s", never, err, out)
+	}
+	if out, err := add("Ruth", "OLD-4711", "--legacy-unchecked"); err != nil || !strings.Contains(out, "OLD4711") {
+		t.Errorf("a legacy number: %v %q", err, out)
+	}
+}
