@@ -365,6 +365,29 @@ func TestItem09_TypedWrongCheckOnFind(t *testing.T) {
 	noScreen(t, m, "No patient matches", "ctrl+n to register")
 }
 
+// 9b. A misread card on Find (a letter O for a zero, a character
+// dropped), typed or scanned, is not a name that nobody has: the desk says
+// it is no ID of this registry and to scan again, and does not offer to
+// register a new patient.
+func TestItem09b_MisreadCardOnFind(t *testing.T) {
+	s := newStore(t)
+	_, mrn := register(t, s, "Amina", "Okello", "1990-03-04")
+	i := strings.LastIndexAny(mrn[:len(mrn)-1], "0")
+	if i < 0 {
+		t.Fatalf("no zero in %s", mrn)
+	}
+	for _, code := range []string{mrn[:i] + "O" + mrn[i+1:], mrn[:len(mrn)-2] + mrn[len(mrn)-1:]} {
+		c := &clock{t: testNow, step: slow}
+		m := start80(t, testConfig(s, nil, c), append(typed(code), enter)...)
+		wantScreen(t, m, "is not an ID of this registry", "Scan the card")
+		noScreen(t, m, "ctrl+n to register")
+		c = &clock{t: testNow, step: slow}
+		m = start80(t, testConfig(s, nil, c))
+		m = scanWith(t, m, c, code)
+		noScreen(t, m, "ctrl+n to register")
+	}
+}
+
 // 10. After registering onto a pre-printed card the panel is fresh and
 // names the key as ctrl+r.
 func TestItem10_PanelRefreshedAfterRegisteringOntoCard(t *testing.T) {

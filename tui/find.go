@@ -32,7 +32,12 @@ type searchedMsg struct {
 	// badCheck: the text has an MRN's shape but a wrong check character
 	// (the same answer a scan gives).
 	badCheck bool
-	err      error
+	// notID: the text has an ID's shape (letters and three or more
+	// digits) but is no ID of this registry (a misread card: O for 0, a
+	// character dropped) or one it never issued; the verification's
+	// detail says which.
+	notID string
+	err   error
 }
 
 var findKeys = struct{ search, open, register, review, up, down key.Binding }{
@@ -79,8 +84,13 @@ func search(ctx context.Context, reg Registry, req int, q string) tea.Cmd {
 		if mrnShaped(q) {
 			// The same verification path as a scan: a typed ID with a
 			// wrong check character is a typo, not an unknown patient.
-			if v, verr := reg.Verify(ctx, q); verr == nil && v.Status == idcards.StatusInvalidCheck {
-				m.badCheck = true
+			if v, verr := reg.Verify(ctx, q); verr == nil {
+				switch v.Status {
+				case idcards.StatusInvalidCheck:
+					m.badCheck = true
+				case idcards.StatusMalformed, idcards.StatusUnknown:
+					m.notID = v.Detail
+				}
 			}
 		}
 		for _, p := range r {
@@ -117,6 +127,10 @@ func (s *findScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return status(fmt.Sprintf("%s: wrong check character — probably mistyped. Check the card and type it again, or scan it.", msg.q), true)
 		case msg.badCheck:
 			return status(fmt.Sprintf("As an ID, %s has a wrong check character — probably mistyped; the matches below are by phone or name.", msg.q), false)
+		case msg.notID != "" && len(msg.results) == 0:
+			// Not "register a new patient": a misread card is how a
+			// second record gets made.
+			return status(fmt.Sprintf("%s is not an ID of this registry (%s). Scan the card again or type it carefully, or search by name or phone.", msg.q, msg.notID), true)
 		case len(msg.results) == 0:
 			return status(fmt.Sprintf("No patient matches %q. Press ctrl+n to register a new patient.", msg.q), false)
 		}
