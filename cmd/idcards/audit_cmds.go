@@ -236,9 +236,13 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 
 Exit 0 prints how many rows verified and the short head (as ` + "`idcards audit head`" + `).
 Exit 1 names the first broken row of the chain, or every row whose state no
-audit row explains. Rows deleted at the very end of the trail are detected by
-the rows they recorded; write the head down anyway (or send it elsewhere):
---head checks that the row you kept is still in the trail, unchanged.
+audit row explains. Rows deleted at the very end of the trail are detected
+only through the state they recorded (a patient registered or edited, an ID
+issued): rows that recorded no state kept in the file (an export, a backup, a
+restore, a sign-in) can be cut from the end of the trail without a trace here.
+Only a head kept outside the registry shows that: write it down (or send it
+elsewhere, daily), and --head checks that the row you kept is still in the
+trail, unchanged.
 
 Registries from before chain keys were keyed at their first open by this
 version: an audit.key_created row anchors the earlier, plain SHA-256 rows.`,
