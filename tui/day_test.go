@@ -218,6 +218,35 @@ func TestItem04_ProbableOverrideNeedsReason(t *testing.T) {
 	}
 }
 
+// 5b. A record another desk merged while this desk shows it: issuing it
+// an ID is refused (the person would be two active records again), and
+// the screen, reloaded, says it was merged and which record holds its IDs.
+func TestItem05b_StaleMergedRecordGetsNoID(t *testing.T) {
+	s := newStore(t)
+	_, keptMRN := register(t, s, "Soren", "Odegaard", "1981-04-02")
+	p, _, err := s.Register(opCtx, registry.Registration{Patient: registry.NewPatient{GivenName: "Søren", FamilyName: "Ødegaard", Sex: idcards.SexFemale, BirthDate: "1981-04-02"}, Decision: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: testNow, step: slow}
+	m := start80(t, testConfig(s, nil, c), pushMsg{newDetail(nil, p.ID)})
+	wantScreen(t, m, "Søren Ødegaard", "ACTIVE")
+	kept, err := s.Verify(opCtx, keptMRN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Merge(opCtx, p.ID, kept.Patient.ID, "one person"); err != nil {
+		t.Fatal(err)
+	}
+	m = drive(t, m, keyText('i'))
+	m = drive(t, m, append(typed("card lost"), enter)...)
+	wantScreen(t, m, "MERGED", keptMRN, "moved to the record it was merged into")
+	noScreen(t, m, "press i to issue one")
+	if ids, _ := s.PatientIdentifiers(opCtx, p.ID); len(ids) != 0 {
+		t.Fatalf("the merged-away record holds %+v", ids)
+	}
+}
+
 // 5. "Issue another ID" needs a reason and says what happens to the old card.
 func TestItem05_IssueAnotherIDNeedsReason(t *testing.T) {
 	s := newStore(t)

@@ -527,8 +527,16 @@ func (s *detailScreen) view(e *env, w, h int) string {
 	if p.Village != "" {
 		row("Village", p.Village)
 	}
+	if p.MergedInto != 0 {
+		// Another desk merged it since: its IDs and cards are on the
+		// kept record now, and it takes no new ones (the registry refuses).
+		b.WriteString("\n" + errBlock(st, "MERGED: a supervisor marked this record the same person as another; that record holds its IDs and cards. Press esc and search for the patient.", w) + "\n")
+	}
 	b.WriteString("\n  " + st.title.Render("IDs") + "\n")
-	if len(s.ids) == 0 {
+	switch {
+	case len(s.ids) == 0 && p.MergedInto != 0:
+		b.WriteString("  (moved to the record it was merged into)\n")
+	case len(s.ids) == 0:
 		b.WriteString("  (none — press i to issue one)\n")
 	}
 	for i, id := range s.ids {
