@@ -70,6 +70,18 @@ func Allowed(r Role, p Permission) bool {
 	return false
 }
 
+// Within reports whether every permission of r is one o has too: r is
+// o's role or a lowered one (a restore keeps a role lowered after its
+// backup, registry/restore_accounts.go).
+func (r Role) Within(o Role) bool {
+	for _, p := range rolePerms[r] {
+		if !Allowed(o, p) {
+			return false
+		}
+	}
+	return rolePerms[r] != nil || r == o
+}
+
 // Actor is who is acting: a signed-in user ("alice"), an operating-system
 // user ("os:alice"), a scanner token ("token:ward3") or "system:sync".
 type Actor struct {

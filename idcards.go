@@ -156,7 +156,14 @@ type Verification struct {
 	// restored from a backup taken before the ID was issued, so a patient
 	// may hold a genuine card with it whose record the restore lost. It
 	// is never issued again; the desk can register the patient onto it.
+	// It is also set, with CardRecordLost, for a card serial the
+	// registry has no record of, scanned with one of its own MRNs after a
+	// restore: the card may have been printed after the backup, its print
+	// record lost with the restore (the MRN is not given out again: it is
+	// the patient's; check them and reprint).
 	RestoredAt string `json:"restored_at,omitempty"`
+	// CardRecordLost: see RestoredAt.
+	CardRecordLost bool `json:"card_record_lost,omitempty"`
 	// Disputed: the ID is active here, but sync with OpenMRS has an open
 	// conflict over it (OpenMRS holds it for another patient, say); Detail
 	// says what. The card is this registry's; check the patient.
@@ -167,7 +174,7 @@ type Verification struct {
 // pre-printed card not yet assigned, or an ID whose record a restore lost
 // (RestoredAt).
 func (v Verification) Rebindable() bool {
-	return v.Status == StatusUnassigned || (v.Status == StatusUnknown && v.RestoredAt != "")
+	return v.Status == StatusUnassigned || (v.Status == StatusUnknown && v.RestoredAt != "" && !v.CardRecordLost)
 }
 
 // AuditEvent is one row of the tamper-evident audit trail.

@@ -246,6 +246,23 @@ func TestMirror_AnswersAsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.same("hole in the unread feed")
+
+	// Restored from a backup taken before a card was printed: its 2D
+	// symbol is one the registry has no record of (restore_lost_test.go).
+	_, kept := f.register(f.cli, "Kept")
+	bk := backupTo(t, ctx, f.cli, "mirror-b.db")
+	printed, err := f.cli.RecordCards(ctx, []string{kept}, "card", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Restore(context.Background(), bk, registry.RestoreOptions{To: s.Path(), Force: true, Actor: idcards.Actor{Name: "os:test"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.codes = append(f.codes, barcode.Format2D(printed[0].MRN, printed[0].Serial))
+	f.same("restored from a backup older than a card")
+	if v, _ := f.m.VerifyScan(ctx, f.codes[len(f.codes)-1], false); !v.CardRecordLost {
+		t.Fatalf("card printed after the backup, mirror: %+v", v)
+	}
 }
 
 // FuzzMirrorVerify: whatever a scanner sends, the mirror answers exactly

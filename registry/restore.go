@@ -116,6 +116,14 @@ type RestoreReport struct {
 	// taken: they are not in the restored one, and their numbers are not
 	// issued again.
 	LostIDs int64 `json:"lost_ids"`
+	// OtherRegistryIDs (--other-registry, instead of LostIDs): the IDs
+	// the replaced registry held that the restored one does not. They are
+	// that other registry's, not issued after this one's backup: verify
+	// answers "never issued by this registry" for them (no id_gaps row),
+	// their patients are in the kept copy (to register again here, with
+	// new IDs), and their numbers are not issued here (every series moved
+	// past the replaced registry's marks, then skipped ahead).
+	OtherRegistryIDs int64 `json:"other_registry_ids,omitempty"`
 	// PoolKept: idgen pool numbers (pool.go) issued or withdrawn in the
 	// replaced registry, or fetched after the backup, carried into the
 	// restored pool so none is handed out again. PoolWithdrawn: free pool
@@ -129,6 +137,19 @@ type RestoreReport struct {
 	// backup's, so its marks said nothing of the backup's: SkipAhead
 	// applied as for a lost disk.
 	OtherRegistry bool `json:"other_registry,omitempty"`
+	// Carried: security state the replaced registry changed after the
+	// backup, carried into the restored one (restore_accounts.go), each
+	// audited (restore.carry): tokens revoked, accounts disabled, newer
+	// passwords, lowered roles, lock-outs.
+	Carried []string `json:"carried,omitempty"`
+	// NotRestored: what the replaced registry had that the restored one
+	// does not (accounts and tokens created after the backup, an account
+	// enabled or a role raised since): for IT to redo if still wanted.
+	NotRestored []string `json:"not_restored,omitempty"`
+	// AccountsAsOfBackup: the replaced registry could not be read (or was
+	// another registry): accounts, passwords and tokens are as of the
+	// backup. Revoke, disable or change again what changed since.
+	AccountsAsOfBackup bool `json:"accounts_as_of_backup,omitempty"`
 }
 
 // Restore checks a backup file and installs it as a registry, never moving
@@ -270,6 +291,10 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 				}
 				err = applyMarksTx(ctx, tx, old.marks, rep, lostAt)
 			}
+			// Nothing carried over: the accounts are the backup's (a
+			// scratch restore for a live PostgreSQL registry carries
+			// them there, restore_postgres.go).
+			rep.AccountsAsOfBackup = opt.liveID == "" && opt.liveTo == ""
 			if err == nil && (old == nil || foreign) {
 				if foreign {
 					rep.OtherRegistry, rep.Marks = true, nil // skipAheadTx reports every series from its mark now
@@ -716,6 +741,9 @@ func (rep *RestoreReport) detail() string {
 	if rep.OtherRegistry {
 		b.WriteString(" other_registry=true")
 	}
+	if rep.OtherRegistryIDs > 0 {
+		fmt.Fprintf(&b, " other_registry_ids=%d", rep.OtherRegistryIDs)
+	}
 	for _, m := range rep.Marks {
 		fmt.Fprintf(&b, " series:%s=%d->%d", m.Prefix, m.From, m.To)
 	}
@@ -727,6 +755,15 @@ func (rep *RestoreReport) detail() string {
 	}
 	if rep.PullRequired {
 		b.WriteString(" sync_pull_required=true")
+	}
+	if len(rep.Carried) > 0 {
+		fmt.Fprintf(&b, " carried=%d", len(rep.Carried))
+	}
+	if len(rep.NotRestored) > 0 {
+		fmt.Fprintf(&b, " not_restored=%d", len(rep.NotRestored))
+	}
+	if rep.AccountsAsOfBackup {
+		b.WriteString(" accounts_as_of_backup=true")
 	}
 	if rep.Kept != "" {
 		fmt.Fprintf(&b, " kept=%s", filepath.Base(rep.Kept))

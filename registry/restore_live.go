@@ -99,9 +99,22 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM main.identifiers WHERE mrn NOT IN (SELECT mrn FROM r.identifiers)`).Scan(&rep.LostIDs); err != nil {
 		return err
 	}
+	if opt.foreign {
+		// Another registry's IDs: not lost from this one (restore.go).
+		rep.OtherRegistryIDs, rep.LostIDs = rep.LostIDs, 0
+	}
 	pool, err := livePool(ctx, tx, "main.id_pool")
 	if err != nil {
 		return err
+	}
+	// Accounts and tokens as the replaced registry has them: what changed
+	// there after the backup is carried over (restore_accounts.go); not
+	// from another registry, whose accounts are not this one's.
+	var live *securityState
+	if !opt.foreign {
+		if live, err = readSecurity(ctx, tx, "main."); err != nil {
+			return err
+		}
 	}
 	var feed int64
 	tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT seq FROM main.sqlite_sequence WHERE name = 'verify_changes'), 0), coalesce((SELECT seq FROM r.sqlite_sequence WHERE name = 'verify_changes'), 0))`).Scan(&feed)
@@ -203,7 +216,18 @@ func copyInto(ctx context.Context, tx *sql.Tx, key *ChainKey, opt RestoreOptions
 		return err
 	}
 	s := &Store{Now: opt.Now, key: key, hasPending: true}
-	return s.auditTx(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail+" "+rep.detail())
+	var plan []carryChange
+	if live != nil {
+		if plan, err = planCarry(ctx, tx, live, rep, s.now()); err != nil {
+			return err
+		}
+	} else {
+		rep.AccountsAsOfBackup = true
+	}
+	if err := s.auditTx(ctx, tx, actorName(opt.Actor), "backup.restore", opt.To, detail+" "+rep.detail()); err != nil {
+		return err
+	}
+	return applyCarry(ctx, tx, s, actorName(opt.Actor), plan)
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -3,10 +3,12 @@ package registry_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/idcards/idcards"
+	"github.com/idcards/idcards/barcode"
 	"github.com/idcards/idcards/registry"
 )
 
@@ -107,5 +109,54 @@ func wantReboundOnce(t *testing.T, s *registry.Store, ctx context.Context, mrn s
 	}
 	if _, err := s.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRestore_CardPrintedAfterBackup: a card printed after the backup
+// (for a patient the backup has) is genuine, but its print record is lost
+// with the restore. Its 2D symbol must not scan as "never printed" (which
+// reads as forged): verify says it may have been printed after the backup,
+// machine-readably, and the MRN is not offered to be given out again.
+func TestRestore_CardPrintedAfterBackup(t *testing.T) {
+	s, ctx := newStore(t)
+	_, mrn, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "Akello", FamilyName: "Okot", Sex: idcards.SexFemale, BirthDate: "1990-03-04"}, Decision: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before any restore, an unknown serial is "never printed".
+	if v, err := s.Verify(ctx, barcode.Format2D(mrn, "CZZZZZZZ9")); err != nil || v.RestoredAt != "" || v.CardRecordLost || !strings.Contains(v.Detail, "never printed") {
+		t.Fatalf("unknown serial, no restore: %+v %v", v, err)
+	}
+	b := backupTo(t, ctx, s, "b.db")
+	cards, err := s.RecordCards(ctx, []string{mrn}, "card", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Restore(context.Background(), b, registry.RestoreOptions{To: s.Path(), Force: true, Actor: idcards.Actor{Name: "os:test"}}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Verify(ctx, barcode.Format2D(mrn, cards[0].Serial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != idcards.StatusUnknown || v.RestoredAt == "" || !v.CardRecordLost || v.Rebindable() || v.CardSerial != cards[0].Serial ||
+		strings.Contains(v.Detail, "never printed") || !strings.Contains(v.Detail, "printed after that backup") || !strings.Contains(v.Detail, "reprint") {
+		t.Fatalf("card printed after the backup: %+v", v)
+	}
+	// The MRN alone still answers as the patient's.
+	if v, err := s.Verify(ctx, mrn); err != nil || v.Status != idcards.StatusActive || v.RestoredAt != "" {
+		t.Fatalf("the MRN after the restore: %+v %v", v, err)
+	}
+	// The scanner endpoint's mirror answers the same (mirror_test.go
+	// compares every code).
+	m, err := registry.NewMirror(ctx, s, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, err := m.VerifyScan(ctx, barcode.Format2D(mrn, cards[0].Serial), true)
+	got.CheckedAt = v.CheckedAt
+	if err != nil || !reflect.DeepEqual(got, v) {
+		t.Fatalf("mirror: %+v %v\nverify: %+v", got, err, v)
 	}
 }

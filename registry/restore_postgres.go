@@ -308,6 +308,13 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	if err != nil {
 		return err
 	}
+	foreign := liveID != "" && backupID != "" && liveID != backupID
+	var sec *securityState // carried over unless another registry's (restore_accounts.go)
+	if !foreign {
+		if sec, err = readSecurity(ctx, tx, ""); err != nil {
+			return err
+		}
+	}
 	inBackup := map[string]bool{}
 	var rows *sql.Rows
 	if rows, err = conn.QueryContext(ctx, `SELECT mrn FROM identifiers`); err != nil {
@@ -332,6 +339,10 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if foreign {
+		// Another registry's IDs: not lost from this one (restore.go).
+		rep.OtherRegistryIDs, rep.LostIDs = rep.LostIDs, 0
 	}
 	// The copy of the registry as replaced, every desk's last write
 	// included: exported through this transaction.
@@ -422,7 +433,18 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 	// another connection would wait on the TRUNCATE's locks.
 	// The restored chain is the backup's, continued under its key.
 	bare := &Store{Now: opt.Now, key: key, hasPending: true, dialect: dst.dialect}
+	var plan []carryChange
+	if sec != nil {
+		if plan, err = planCarry(ctx, tx, sec, rep, bare.now()); err != nil {
+			return fail(err)
+		}
+	} else {
+		rep.AccountsAsOfBackup = true
+	}
 	if err := bare.auditTx(ctx, tx, actorName(opt.Actor), "backup.restore", dst.Path(), detail+" "+rep.detail()); err != nil {
+		return fail(err)
+	}
+	if err := applyCarry(ctx, tx, bare, actorName(opt.Actor), plan); err != nil {
 		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {

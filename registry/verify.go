@@ -174,7 +174,41 @@ func (s *Store) verifyWith(ctx context.Context, sc *seriesCache, v *idcards.Veri
 	if !f.found && !f.external {
 		return nil, s.restoreGap(ctx, sc, v)
 	}
+	if serial != "" && f.found && !f.hasCard {
+		return nil, s.restoredCard(ctx, v, serial)
+	}
 	return nil, nil
+}
+
+// qLastRestore is the time of the registry's latest restore ("" for none).
+const qLastRestore = `SELECT coalesce((SELECT max(at) FROM audit WHERE action = 'backup.restore'), '')`
+
+// restoredCard explains a card serial this registry has no record of,
+// scanned with one of its own MRNs, once the registry has been restored
+// from a backup: the card may have been printed after that backup, its
+// print record lost with the restore. It is a genuine card as likely as a
+// forged one; the desk checks the patient and reprints. RestoredAt and
+// CardRecordLost say so to machines (the status stays unknown: the card
+// itself is not trusted).
+func (s *Store) restoredCard(ctx context.Context, v *idcards.Verification, serial string) error {
+	var at string
+	if err := s.queryRow(ctx, qLastRestore).Scan(&at); err != nil {
+		return fmt.Errorf("registry: verify: %w", err)
+	}
+	if at == "" {
+		return nil
+	}
+	v.RestoredAt, v.CardRecordLost = at, true
+	v.Detail = fmt.Sprintf("card serial %s is not in this registry, which was restored from a backup (restore of %s): the card may have been printed after that backup and its print record lost with the restore; check the patient's identity, then reprint the card", serial, localDay(at))
+	return nil
+}
+
+// localDay is a recorded time as the desk reads it.
+func localDay(at string) string {
+	if t := parseTime(at); !t.IsZero() {
+		return t.Local().Format("2006-01-02 15:04")
+	}
+	return at
 }
 
 // restoreGap explains an unknown ID of the registry's own series that a
@@ -247,10 +281,7 @@ func poolLost(ctx context.Context, q queryer, n string) (ident, kind, at string,
 // restoreDetail is the answer for an ID a restore passed over.
 func restoreDetail(v *idcards.Verification, kind, at string) {
 	v.RestoredAt = at
-	day := at
-	if t := parseTime(at); !t.IsZero() {
-		day = t.Local().Format("2006-01-02 15:04")
-	}
+	day := localDay(at)
 	if kind == "lost" {
 		v.Detail = "check character is right; this ID was issued after the backup the registry was restored from (restore of " + day + "), and its record was lost with the restore: register the patient again onto this card"
 	} else {

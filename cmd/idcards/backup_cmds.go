@@ -175,6 +175,19 @@ issued since (maybe printed on cards) are not in it.
     copy you look at and throw away.
 What was done is printed and recorded in the restored registry's audit trail.
 
+Accounts and scanner tokens: a backup is older than the registry it
+replaces. When that registry is readable, what an admin took away since the
+backup stays taken away: tokens revoked there stay revoked, accounts
+disabled there stay disabled, a password changed there is the one kept, a
+lowered role stays lowered, a running lock-out stays (each printed as
+"carried" and audited restore.carry). What was granted since is not
+restored but listed ("NOT RESTORED": accounts and tokens created after the
+backup, an account enabled or a role raised since) for IT to redo; only when
+the restored registry would have no enabled admin are the admins created
+since carried over. When it is not readable (or another registry's), the
+accounts, passwords and tokens are the backup's: a WARNING says so, and
+whatever was revoked, disabled or changed since must be done again.
+
 The audit chain key (PATH.auditkey or $IDCARDS_AUDIT_KEY) is needed to check
 and continue the trail: after a lost disk, put it back from where it was
 backed up (apart from the registry) or name it with --audit-key; it is
@@ -287,6 +300,18 @@ The chain key of a PostgreSQL registry is in the user's config directory
 				}
 				if rp.LostIDs > 0 {
 					a.printf("  lost       %d IDs issued after the backup are not in it; their numbers will not be issued again\n", rp.LostIDs)
+				}
+				if rp.OtherRegistryIDs > 0 {
+					a.printf("  other      %d IDs of the replaced registry (another registry than the backup's) are not in the restored one: they were that registry's, so a card with one scans here as never issued by this registry; their patients are in the kept copy (%s): register them again here. Their numbers are never issued here\n", rp.OtherRegistryIDs, rp.Kept)
+				}
+				for _, c := range rp.Carried {
+					a.printf("  carried    %s\n", c)
+				}
+				for _, n := range rp.NotRestored {
+					a.printf("  NOT RESTORED %s\n", n)
+				}
+				if rp.AccountsAsOfBackup {
+					a.printf("  WARNING    accounts, passwords and scanner tokens are as they were in the backup: the registry replaced could not be read to carry over what changed since. Revoke again every token revoked since the backup (idcards tokens revoke), disable again every account disabled since (idcards users disable), reset every password changed since (idcards users passwd), lower again every role lowered since\n")
 				}
 				if rp.PullRequired {
 					a.printf("  NOTE       OpenMRS sync is configured: no ID is issued until 'idcards sync --once' has pulled OpenMRS's identifiers\n")
