@@ -239,6 +239,10 @@ type Answer struct {
 	// own series and a restore passed over it, so a card carrying it may
 	// be genuine and its record lost with the restore.
 	RestoredAt string `json:"restored_at,omitempty"`
+	// CardRecordLost (with RestoredAt): the card serial is unknown, but the
+	// registry was restored from a backup since it may have been printed:
+	// its print record was lost with the restore.
+	CardRecordLost bool `json:"card_record_lost,omitempty"`
 	// Disputed (only with status active): OpenMRS has an open conflict
 	// over the ID; Detail says what.
 	Disputed bool `json:"disputed,omitempty"`
@@ -331,7 +335,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
 		return
 	}
-	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC(), RestoredAt: v.RestoredAt, Disputed: v.Disputed}
+	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC(), RestoredAt: v.RestoredAt, CardRecordLost: v.CardRecordLost, Disputed: v.Disputed}
 	// The card serial only when the code carried one (a card's 2D
 	// symbol): the current card's serial, sent for a bare MRN, would let
 	// whoever holds a replaced card and any scanner token make the new
