@@ -234,12 +234,12 @@ func (s *reviewScreen) reasonKey(e *env, k tea.KeyPressMsg) tea.Cmd {
 				err = r.JudgeDifferent(ctx, p.ID, note)
 				text = fmt.Sprintf("Recorded: %s and %s are different people; this pair is not raised again.", p.A.DisplayName(), p.B.DisplayName())
 			default:
-				keep, from, fromMRNs := p.A, p.B, p.BMRNs
+				keep, from, fromMRNs, keepMRNs := p.A, p.B, p.BMRNs, p.AMRNs
 				if what == '2' {
-					keep, from, fromMRNs = p.B, p.A, p.AMRNs
+					keep, from, fromMRNs, keepMRNs = p.B, p.A, p.AMRNs, p.BMRNs
 				}
 				err = r.JudgeSame(ctx, p.ID, keep.ID, note)
-				text = fmt.Sprintf("Merged: %s (%s) is now kept as %s; its cards still scan.", from.DisplayName(), strings.Join(fromMRNs, ","), keep.DisplayName())
+				text = fmt.Sprintf("Merged: %s (%s) is now the record of %s (%s), with that record's name and details; its cards still scan.", from.DisplayName(), strings.Join(fromMRNs, ","), keep.DisplayName(), strings.Join(keepMRNs, ","))
 			}
 			return reviewJudgedMsg{req: req, text: text, err: err}
 		}

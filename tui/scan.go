@@ -223,7 +223,7 @@ func panel(e *env, r scanResult, w int) string {
 		lines = append(lines, "Name    "+p.DisplayName(), fmt.Sprintf("Sex     %s    Age %s", p.Sex, age(p.BirthDate, e.now())))
 	}
 	lines = append(lines, "")
-	if v.Detail != "" && v.Status != idcards.StatusActive && v.Status != idcards.StatusUnassigned {
+	if v.Detail != "" && v.Status != idcards.StatusActive && v.Status != idcards.StatusUnassigned && v.Status != idcards.StatusInvalidCheck { // the advice says what a wrong check character means
 		lines = append(lines, detailWords(v))
 	} else if v.Detail != "" && v.Status == idcards.StatusActive {
 		lines = append(lines, v.Detail)
