@@ -187,6 +187,45 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	}
 }
 
+// The tester's report: a reprint voided as spoiled leaves its patient with
+// no card; --unprinted offers them again, and the card the spoiled reprint
+// replaced does not name it as the valid card.
+func TestPrint_VoidedReprintOfferedAsUnprinted(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("2")
+	pdf := filepath.Join(c.dir, "re1.pdf")
+	c.ok(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "-o", pdf)
+	activeSerial := func(mrn string) string {
+		t.Helper()
+		list := c.ok("", "cards", "list", "--mrn", mrn, "--state", "active", "--json")
+		i := strings.Index(list, `"serial": "`)
+		if i < 0 {
+			t.Fatalf("no active card: %s", list)
+		}
+		return list[i+11 : i+20]
+	}
+	first := activeSerial(ids[0])
+	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "--symbology", "code128+qr", "-o", pdf)
+	c.ok("", "cards", "void", activeSerial(ids[0]), "--reason", "ribbon jam")
+	res, _, err := c.run("", "verify", content2D(ids[0], first))
+	if err == nil || !strings.Contains(res, registry.DetailReplacementVoided) {
+		t.Errorf("verify of the card the spoiled reprint replaced: err=%v out=%q", err, res)
+	}
+	out := c.ok("", "print", "--unprinted", "-o", filepath.Join(c.dir, "unp.pdf"))
+	if !strings.Contains(out, "printed 1 card ") {
+		t.Fatalf("--unprinted after the reprint was voided: %q", out)
+	}
+	// The first card, reported lost, stays invalid and names the card
+	// valid now: the one --unprinted just printed.
+	res, _, err = c.run("", "verify", content2D(ids[0], first))
+	if now := activeSerial(ids[0]); err == nil || !strings.Contains(res, "replaced by card "+now) {
+		t.Errorf("verify of the lost card: err=%v out=%q, want it replaced by %s", err, res, now)
+	}
+	if out := c.ok("", "print", "--unprinted", "-o", filepath.Join(c.dir, "none.pdf")); !strings.Contains(out, "nothing to print") {
+		t.Fatalf("second --unprinted: %q", out)
+	}
+}
+
 func TestPrint_EndToEndScan(t *testing.T) {
 	for _, tool := range []string{"pdftoppm", "zbarimg"} {
 		if _, err := exec.LookPath(tool); err != nil {
