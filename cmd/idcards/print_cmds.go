@@ -557,7 +557,9 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 them (--facility and --logo on idcards print override the first two):
 
   --facility NAME     setting facility_name: the band at the top of each card
-                      (unset: the band is empty and print warns)
+                      (unset: the band is empty and print warns; a name too
+                      long for the band is stored, with a warning: it prints
+                      shortened with …)
   --logo FILE.png     setting card_logo: a PNG printed top-left ("" removes it)
   --birth MODE        setting card_birth: year (default, for privacy), date
                       (the full date of birth; an estimated date still prints
@@ -643,6 +645,9 @@ Without flags, shows the values.`,
 				return err
 			}
 			a.printf("facility: %s\nlogo: %s\nbirth: %s\nidentifiers: %s\ndesk printer: %s\n", orNone(fv), orNone(lv), bv, iv, orNone(pv))
+			// Stored all the same (a shorter name is the site's choice),
+			// but said now rather than found on the first printed card.
+			facilityWarnings(a.stderr, fv, lv != "")
 			return nil
 		},
 	}

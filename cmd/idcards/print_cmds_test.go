@@ -226,6 +226,48 @@ func TestPrint_VoidedReprintOfferedAsUnprinted(t *testing.T) {
 	}
 }
 
+// A warning about the whole run (the facility band) is printed once per
+// run, not once per card; a patient's own stays per card. cards setup
+// warns when the facility name it stores does not fit.
+func TestPrint_FacilityWarnedOncePerRun(t *testing.T) {
+	c := newPrintCLI(t)
+	long := "Kisugu Health Centre III Outpatients, Maternity and Child Health Department of Makindye Division"
+	_, errs, err := c.run("", "cards", "setup", "--facility", long)
+	if err != nil || !strings.Contains(errs, "warning: facility name") || !strings.Contains(errs, "too long for the card") {
+		t.Fatalf("cards setup of a long facility: err=%v stderr=%q", err, errs)
+	}
+	if out := c.ok("", "cards", "setup"); !strings.Contains(out, "facility: "+long) {
+		t.Fatalf("the long name was not stored: %q", out)
+	}
+	if _, errs, _ := c.run("", "cards", "setup", "--facility", "Kisugu HC III"); strings.Contains(errs, "warning") {
+		t.Fatalf("a short facility name warns: %q", errs)
+	}
+	c.ok("", "cards", "setup", "--facility", long)
+	ids := c.issue("12")
+	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
+	s, err := registry.Open(ctx, c.env["IDCARDS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mrn, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "秀英", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-02-03"}})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, mrn)
+	pdf := filepath.Join(c.dir, "card200.pdf")
+	_, errs, err = c.run(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "--split", "5", "-o", pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(errs, "facility"); n != 1 || strings.Contains(errs, ids[0]) {
+		t.Errorf("facility warned %d times (want once per run), stderr:\n%s", n, errs)
+	}
+	if n := strings.Count(errs, "not in the card fonts"); n != 1 || !strings.Contains(errs, mrn+" (秀英 Nakato): 秀 (U+79C0), 英 (U+82F1) not in the card fonts") {
+		t.Errorf("the patient's own warning: stderr:\n%s", errs)
+	}
+}
+
 func TestPrint_EndToEndScan(t *testing.T) {
 	for _, tool := range []string{"pdftoppm", "zbarimg"} {
 		if _, err := exec.LookPath(tool); err != nil {
