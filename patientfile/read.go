@@ -182,6 +182,12 @@ func NewReader(r io.Reader, cfg Config) (*Reader, error) {
 	seen := map[string]string{}
 	var unknown []string
 	for _, h := range header {
+		if strings.HasSuffix(h, "\r") {
+			// A line ending in \r\r\n (a Windows line end converted
+			// twice, by a text-mode copy or an editor): CSV keeps the
+			// stray carriage return in the last cell of every row.
+			return nil, idcards.Errorf(idcards.Invalid, "header row: stray carriage return at the end of the line (broken line ends: \\r\\r\\n instead of \\r\\n); save the spreadsheet again as \"CSV UTF-8\", or repair the line ends (e.g. sed -i 's/\\r\\r$/\\r/' FILE)")
+		}
 		if !utf8.ValidString(h) || strings.ContainsFunc(h, func(r rune) bool { return r < ' ' && r != '\t' }) {
 			return nil, idcards.Errorf(idcards.Invalid, "header row: not a CSV text file (binary data or not UTF-8); save the spreadsheet as \"CSV UTF-8\"")
 		}

@@ -60,6 +60,29 @@ func TestParseMap(t *testing.T) {
 	}
 }
 
+// A file the reader refuses at its header says what is wrong with it.
+func TestNewReader_HeaderErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, wantErr string
+	}{
+		{"empty", "", "the file is empty"},
+		{"binary", "given_name,fam\x00ily\n", "not a CSV text file (binary data or not UTF-8)"},
+		{"not utf8", "given_name,f\xffamily\n", "not a CSV text file (binary data or not UTF-8)"},
+		{"cr cr lf line ends", "given_name,family_name,sex\r\r\nA,B,F\r\r\n", "stray carriage return at the end of the line (broken line ends"},
+		{"unknown column", "given_name,shoe_size\n", "shoe_size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := patientfile.NewReader(strings.NewReader(tc.body), patientfile.Config{Now: today})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if strings.Contains(tc.name, "cr cr") && strings.Contains(err.Error(), "not UTF-8") {
+				t.Fatalf("err = %v: blames the encoding", err)
+			}
+		})
+	}
+}
+
 // FuzzReader feeds arbitrary files to the reader: it must never panic,
 // every row error must be a *RowError with a line, and every accepted row
 // must pass the registry's validation or fail it with an error.
@@ -67,6 +90,7 @@ func FuzzReader(f *testing.F) {
 	f.Add("given_name,family_name,sex,dob\nA,B,F,1990-01-01\n")
 	f.Add("\uFEFFid,first name,surname,gender,dob,age\r\nX1,\"a, b\",c,m,1/2/1990,\r\n")
 	f.Add("given_name\n\"unterminated\n")
+	f.Add("given_name,family_name\r\r\nA,B\r\r\n")
 	f.Add("mrn,given_name,other_mrns,uuid,birth_date_estimated\n1,a,2;3,00000000-0000-0000-0000-000000000000,yes\n")
 	f.Fuzz(func(t *testing.T, body string) {
 		r, err := patientfile.NewReader(strings.NewReader(body), patientfile.Config{DateFormat: "DD/MM/YYYY", Now: today})

@@ -104,9 +104,56 @@ type CardLayout struct {
 	Logo    *Rect    `json:"logo,omitempty"`
 
 	// What it took to fit: texts shortened with "…" ("name", "facility",
-	// "details") and characters no card font has (printed as U+FFFD).
+	// "details") and characters no card font has (printed as U+FFFD) in
+	// the card's own texts. The facility band's missing characters are
+	// the same on every card of a run: FacilityNotes tells them once.
 	Shortened []string `json:"shortened,omitempty"`
 	Missing   []rune   `json:"-"`
+}
+
+// facilityBox is where LayoutCard sets the facility band: one bold line
+// from the left margin (or right of the logo) to the right margin.
+func facilityBox(hasLogo bool) (x, w float64) {
+	x = Margin
+	if hasLogo {
+		x = Margin + 10.5
+	}
+	return x, CardW - Margin - x
+}
+
+// Facility band type sizes: 9 pt down to 6 pt, then shortened.
+const (
+	facilityMax = 9.0
+	facilityMin = 6.0
+)
+
+// FacilityNotes is what the facility band needs to fit a card (with the
+// logo box or without): shortened with "…" (Shortened is ["facility"]) and
+// the characters no card font has. The band is the same on every card, so
+// a print run warns about it once, and cards setup when it is stored;
+// Renderer.Add leaves it out of each card's Notes.
+func FacilityNotes(facility string, hasLogo bool) Notes {
+	var n Notes
+	if facility == "" {
+		return n
+	}
+	_, w := facilityBox(hasLogo)
+	f := FitText(facility, true, w, facilityMax, facilityMin, 0, facilityMin, 1)
+	if f.Shortened {
+		n.Shortened = []string{"facility"}
+	}
+	for i, ln := range f.Lines {
+		sh := shape(ln, true)
+		if i < len(f.shaped) {
+			sh = f.shaped[i]
+		}
+		for _, r := range sh.missing {
+			if !containsRune(n.Missing, r) {
+				n.Missing = append(n.Missing, r)
+			}
+		}
+	}
+	return n
 }
 
 // Default2D is the content of the 2D symbol when Options.Content2D is nil:
@@ -174,10 +221,10 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 	}
 	var l CardLayout
 	inner := CardW - 2*Margin
-	x0, y := Margin, Margin
+	x0, facilityW := facilityBox(o.HasLogo)
+	y := Margin
 	if o.HasLogo {
 		l.Logo = &Rect{X: Margin, Y: Margin, W: 9, H: 9}
-		x0 = Margin + 10.5
 	}
 	var lin, twoD *barcode.Symbol
 	for _, s := range o.Symbols {
@@ -224,7 +271,7 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 				sh = shape(ln, bold)
 			}
 			for _, r := range sh.missing {
-				if !containsRune(l.Missing, r) {
+				if what != "facility" && !containsRune(l.Missing, r) {
 					l.Missing = append(l.Missing, r)
 				}
 			}
@@ -234,7 +281,7 @@ func LayoutCard(c Card, o Options) (CardLayout, error) {
 		return y
 	}
 	if o.Facility != "" {
-		text("facility", o.Facility, x0, y, CardW-Margin-x0, 9, 6, 0, 6, 1, true)
+		text("facility", o.Facility, x0, y, facilityW, facilityMax, facilityMin, 0, facilityMin, 1, true)
 	}
 	y += 5.5
 	if o.HasLogo && y < Margin+10 {

@@ -37,6 +37,8 @@ type Renderer struct {
 
 // Notes is what Add had to do to make a card printable: characters no
 // card font has (printed as U+FFFD) and texts shortened with an ellipsis.
+// Add's Notes are the card's own (its name and details): the facility band
+// is the same on every card, and FacilityNotes reports it once per run.
 type Notes struct {
 	Missing   []rune
 	Shortened []string // "name", "facility"
@@ -93,7 +95,13 @@ func (r *Renderer) Add(c Card) (Notes, error) {
 	if r.pdf.err != nil {
 		return Notes{}, fmt.Errorf("printing: card %s: write pdf: %w", c.MRN, r.pdf.err)
 	}
-	return Notes{Missing: l.Missing, Shortened: l.Shortened}, nil
+	n := Notes{Missing: l.Missing}
+	for _, what := range l.Shortened {
+		if what != "facility" {
+			n.Shortened = append(n.Shortened, what)
+		}
+	}
+	return n, nil
 }
 
 // Cards is how many cards were added; Pages how many pages they fill.

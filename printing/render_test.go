@@ -283,3 +283,55 @@ func TestRender_DataMatrixScansBack(t *testing.T) {
 		}
 	}
 }
+
+// The facility band is the same on every card: FacilityNotes reports what
+// it needs as LayoutCard fits it (with the logo box or without), and a
+// card's Notes are its own (name and details) only.
+func TestFacilityNotes_AsLayoutAndNotPerCard(t *testing.T) {
+	long := "Kisugu Health Centre III Outpatients, Maternity and Child Health Department"
+	for _, tc := range []struct {
+		name, facility string
+		hasLogo        bool
+		shortened      bool
+		missing        string
+	}{
+		{"fits", "Kisugu HC III", false, false, ""},
+		{"too long", long, false, true, ""},
+		{"fits without the logo", "Kisugu Health Centre III, Makindye Division Outpatients and", false, false, ""},
+		{"not with it", "Kisugu Health Centre III, Makindye Division Outpatients and", true, true, ""},
+		{"missing glyph", "医院 Kisugu", false, false, "医院"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := FacilityNotes(tc.facility, tc.hasLogo)
+			if (len(n.Shortened) > 0) != tc.shortened || string(n.Missing) != tc.missing {
+				t.Fatalf("FacilityNotes = %+v, want shortened %v, missing %q", n, tc.shortened, tc.missing)
+			}
+			o := Options{Facility: tc.facility, HasLogo: tc.hasLogo}
+			l, err := LayoutCard(Card{MRN: "KLA0001234", Name: "Amina 王", Sex: "F"}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(l.Shortened, "facility") != tc.shortened {
+				t.Fatalf("layout shortened %v, FacilityNotes %v", l.Shortened, n.Shortened)
+			}
+			if string(l.Missing) != "王" {
+				t.Fatalf("card's own missing characters = %q, want the name's only", string(l.Missing))
+			}
+			var logo []byte
+			if tc.hasLogo {
+				var b bytes.Buffer
+				png.Encode(&b, image.NewGray(image.Rect(0, 0, 4, 4)))
+				logo = b.Bytes()
+			}
+			sheet, _ := LayoutSheet("card")
+			r, err := NewRenderer(io.Discard, sheet, RenderOptions{Options: Options{Facility: tc.facility}, Logo: logo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cn, err := r.Add(Card{MRN: "KLA0001234", Name: "Amina", Sex: "F"})
+			if err != nil || len(cn.Shortened) > 0 || len(cn.Missing) > 0 {
+				t.Fatalf("card notes = %+v, %v: the facility band is reported per run, not per card", cn, err)
+			}
+		})
+	}
+}

@@ -322,8 +322,8 @@ func (s *Store) ConfirmCards(ctx context.Context, cards []idcards.Card) error {
 // FailCards is phase two of a failed print run: the pending cards with
 // these serials become failed (they were never printed: no complete PDF
 // held them and no printer accepted them), with why as the reason. Their
-// MRNs keep whatever active card they had, and --unprinted offers them
-// again. Cards no longer pending are left as they are.
+// MRNs keep whatever active card they had, and --unprinted offers those
+// left with no valid card. Cards no longer pending are left as they are.
 func (s *Store) FailCards(ctx context.Context, cards []idcards.Card, why string) error {
 	if len(cards) == 0 {
 		return nil
@@ -405,15 +405,18 @@ func notPending(ctx context.Context, tx *sql.Tx, chunk []idcards.Card) error {
 	return idcards.Errorf(idcards.Conflict, "some cards were confirmed twice")
 }
 
-// UnprintedIDs lists issued, non-voided IDs that have no card yet, oldest
-// first. A failed card does not count (it was never printed); a pending
-// one does (it may have printed: resolve it with ConfirmCards or FailCards).
+// UnprintedIDs lists issued, non-voided IDs that have no valid card,
+// oldest first. A valid card is an active one, or a pending one (it may
+// have printed: resolve it with ConfirmCards or FailCards). A failed card
+// was never printed, a voided one was spoiled and never handed out, and a
+// replaced one was superseded (lost, damaged): none of them counts, so an
+// ID whose only cards are such is offered again.
 func (s *Store) UnprintedIDs(ctx context.Context, limit int) ([]string, error) {
 	if limit <= 0 {
 		limit = 1_000_000
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT i.mrn FROM identifiers i WHERE i.state <> 'voided'
-		AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.mrn = i.mrn AND c.state <> 'failed') ORDER BY i.issued_at, i.mrn LIMIT ?`, limit)
+		AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.mrn = i.mrn AND c.state IN ('active', 'pending')) ORDER BY i.issued_at, i.mrn LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -477,7 +480,10 @@ func (s *Store) ListCards(ctx context.Context, f CardFilter) ([]idcards.Card, er
 }
 
 // VoidCard voids one active or pending card (e.g. spoiled in the printer)
-// without touching its MRN.
+// without touching its MRN. A voided card was never handed out: an MRN
+// left with no active or pending card is offered by UnprintedIDs again, and
+// a card it had replaced stays replaced (it was reported lost or damaged)
+// but no longer names it as the valid card (see decide).
 func (s *Store) VoidCard(ctx context.Context, serial, reason string) error {
 	a, err := idcards.Require(ctx, idcards.PermVoid)
 	if err != nil {

@@ -115,6 +115,53 @@ func TestStore_CardsTwoPhase(t *testing.T) {
 		}
 	})
 
+	// A reprint voided as spoiled (never handed out) leaves the MRN with
+	// no valid card: --unprinted offers it again, and the card it
+	// replaced stays invalid without naming the spoiled one as valid.
+	t.Run("VoidedReprintLeavesNoValidCard", func(t *testing.T) {
+		old, _ := s.ListCards(ctx, registry.CardFilter{MRN: ids[1], State: idcards.CardActive})
+		re, err := s.RecordCards(ctx, ids[1:2], "card", "b-spoil", "lost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.VoidCard(ctx, re[0].Serial, "ribbon jam"); err != nil {
+			t.Fatal(err)
+		}
+		if un, _ := s.UnprintedIDs(ctx, 0); !containsStr(un, ids[1]) {
+			t.Fatalf("unprinted = %v: the MRN whose only cards are replaced and voided is not offered", un)
+		}
+		v, err := s.Verify(ctx, barcode.Format2D(ids[1], old[0].Serial))
+		if err != nil || v.Status != idcards.StatusReplaced || v.Detail != registry.DetailReplacementVoided {
+			t.Fatalf("scan of the card the spoiled reprint replaced: %s %q, %v", v.Status, v.Detail, err)
+		}
+		// A voided pending card of a batch does the same.
+		pend, err := s.BeginCards(ctx, ids[1:2], "card", "b-spoil2", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if un, _ := s.UnprintedIDs(ctx, 0); containsStr(un, ids[1]) {
+			t.Fatal("an MRN with a pending card is offered as unprinted")
+		}
+		if err := s.VoidCard(ctx, pend[0].Serial, "ribbon jam"); err != nil {
+			t.Fatal(err)
+		}
+		if un, _ := s.UnprintedIDs(ctx, 0); !containsStr(un, ids[1]) {
+			t.Fatal("the MRN of a voided pending card is not offered")
+		}
+		// Printed again: the old card names the card that is valid now.
+		now, err := s.RecordCards(ctx, ids[1:2], "card", "b-again", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ = s.Verify(ctx, barcode.Format2D(ids[1], old[0].Serial))
+		if v.Status != idcards.StatusReplaced || v.Detail != "this card was replaced by card "+now[0].Serial {
+			t.Fatalf("scan of the old card after a new print: %s %q", v.Status, v.Detail)
+		}
+		if un, _ := s.UnprintedIDs(ctx, 0); containsStr(un, ids[1]) {
+			t.Fatal("an MRN with an active card is offered as unprinted")
+		}
+	})
+
 	t.Run("ConfirmCardsRefusesNonPending", func(t *testing.T) {
 		cs, _ := s.ListCards(ctx, registry.CardFilter{MRN: ids[1], State: idcards.CardActive})
 		if err := s.ConfirmCards(ctx, cs); idcards.ErrorKind(err) != idcards.Conflict {

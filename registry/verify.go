@@ -383,9 +383,16 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 	case f.cardMRN != v.Code:
 		v.Status, v.Detail = idcards.StatusMalformed, fmt.Sprintf("card serial %s belongs to a different MRN", serial)
 	case f.cardState == string(idcards.CardReplaced):
+		// The old card stays invalid (it was reported lost or damaged),
+		// but the answer names the card that is valid now: the MRN's
+		// current card, which is the replacement unless that was
+		// replaced in turn or voided (spoiled, never handed out).
 		v.Status, v.Detail = idcards.StatusReplaced, "this card was replaced"
-		if f.replacedBy.Valid {
-			v.Detail += " by card " + f.replacedBy.String
+		switch {
+		case f.current.Valid:
+			v.Detail += " by card " + f.current.String
+		case f.replacedBy.Valid:
+			v.Detail = DetailReplacementVoided
 		}
 	case f.cardState == string(idcards.CardVoided) && v.Status.OK():
 		v.Status, v.Detail = idcards.StatusVoided, "this card was voided"
@@ -397,6 +404,12 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 	}
 	return nil
 }
+
+// DetailReplacementVoided is the answer for a replaced card whose MRN has
+// no active card: its replacement was voided (spoiled in the printer,
+// never handed out). The old card stays invalid; the patient needs a new
+// one.
+const DetailReplacementVoided = "this card was replaced, but its replacement was voided (spoiled, never handed out): this ID has no valid card; print a new one"
 
 // qSeriesSig is the series table in one string: what the codecs are built
 // from, plus the ids, so an added, changed or removed series changes it.

@@ -711,4 +711,14 @@ func TestScan_CardSerialOnlyFromThe2DCode(t *testing.T) {
 	if cur.code != 200 || !strings.Contains(cur.body, `"card_serial":"`+second[0].Serial+`"`) {
 		t.Fatalf("the current card's 2D code: %d %s", cur.code, cur.body)
 	}
+	// The replacement spoiled and voided: the old card is still replaced,
+	// and the answer says there is no valid card rather than sending the
+	// desk to ask for one the patient never had.
+	if err := f.store.VoidCard(f.ctx, second[0].Serial, "ribbon jam"); err != nil {
+		t.Fatal(err)
+	}
+	old = fhirDo(h, "POST", "/v1/scans", f.verifyTok, map[string]string{"Content-Type": "application/json"}, `{"code":"`+f.active+` `+first[0].Serial+`"}`)
+	if old.code != 200 || !strings.Contains(old.body, `"replaced"`) || !strings.Contains(old.body, registry.DetailReplacementVoided) || strings.Contains(old.body, second[0].Serial) {
+		t.Fatalf("the replaced card's answer once its replacement was voided: %d %s", old.code, old.body)
+	}
 }

@@ -344,7 +344,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 	if _, serial := barcode.SplitScan(code); serial != "" {
 		a.CardSerial = v.CardSerial
 	}
-	if v.Status == idcards.StatusReplaced {
+	if v.Status == idcards.StatusReplaced && v.Detail != registry.DetailReplacementVoided {
+		// (A replacement that was voided names no card: the answer
+		// stands as it is, so the desk prints a new card instead of
+		// asking for one the patient never had.)
 		a.Detail = "this card was replaced: ask for the patient's current card"
 	}
 	if v.Patient != nil && v.Status == idcards.StatusActive {

@@ -55,7 +55,8 @@ with cut marks for laser printers.
 
 Choose one source:
   --ids FILE     one MRN per line ("-" reads stdin); blank lines and #comments skipped
-  --unprinted    every issued, non-voided ID that has no card yet
+  --unprinted    every issued, non-voided ID with no active or pending card
+                 (a failed, voided or replaced card does not count)
   --patient MRN  one patient's card (with --reprint --reason when they already have one)
 
 Every ID is verified first. Unknown, malformed or voided IDs, IDs that
@@ -100,7 +101,7 @@ card_logo (a PNG path), or --facility and --logo; what else the card shows
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.ids, "ids", "", `file of MRNs, one per line ("-" for stdin)`)
-	fl.BoolVar(&f.unprinted, "unprinted", false, "print every issued ID that has no card yet")
+	fl.BoolVar(&f.unprinted, "unprinted", false, "print every issued, non-voided ID with no active or pending card")
 	fl.StringVar(&f.patient, "patient", "", "print one patient's card by MRN")
 	fl.StringVar(&f.layout, "layout", "card", "page layout: "+strings.Join(printing.Layouts(), ", "))
 	fl.StringVar(&f.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
@@ -216,7 +217,7 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			return err
 		}
 		if len(codes) == 0 {
-			a.printf("every issued ID already has a card: nothing to print\n")
+			a.printf("every issued ID already has an active or pending card: nothing to print\n")
 			return nil
 		}
 	}
@@ -499,8 +500,11 @@ Resolve pending cards with "cards confirm --batch ID" (they printed) or
 	void := &cobra.Command{
 		Use:   "void SERIAL --reason TEXT",
 		Short: "Void a card (spoiled in the printer, never handed out) without touching its MRN",
-		Long: `Void one printed card by serial. The MRN stays valid; print a new card with
-idcards print --patient MRN --reprint --reason ... if the patient needs one.`,
+		Long: `Void one printed card by serial. The MRN stays valid. A voided card was never
+handed out: an MRN left with no active or pending card is offered by
+idcards print --unprinted again (or print it with idcards print --patient MRN),
+and a card the voided one had replaced stays replaced, but a scan of it now
+says the replacement was voided and a new card is needed.`,
 		Example: `  idcards cards void C7K2M9XQ0 --reason "ribbon jam"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -553,7 +557,9 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 them (--facility and --logo on idcards print override the first two):
 
   --facility NAME     setting facility_name: the band at the top of each card
-                      (unset: the band is empty and print warns)
+                      (unset: the band is empty and print warns; a name too
+                      long for the band is stored, with a warning: it prints
+                      shortened with …)
   --logo FILE.png     setting card_logo: a PNG printed top-left ("" removes it)
   --birth MODE        setting card_birth: year (default, for privacy), date
                       (the full date of birth; an estimated date still prints
@@ -639,6 +645,9 @@ Without flags, shows the values.`,
 				return err
 			}
 			a.printf("facility: %s\nlogo: %s\nbirth: %s\nidentifiers: %s\ndesk printer: %s\n", orNone(fv), orNone(lv), bv, iv, orNone(pv))
+			// Stored all the same (a shorter name is the site's choice),
+			// but said now rather than found on the first printed card.
+			facilityWarnings(a.stderr, fv, lv != "")
 			return nil
 		},
 	}

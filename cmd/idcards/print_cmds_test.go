@@ -187,6 +187,87 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	}
 }
 
+// The tester's report: a reprint voided as spoiled leaves its patient with
+// no card; --unprinted offers them again, and the card the spoiled reprint
+// replaced does not name it as the valid card.
+func TestPrint_VoidedReprintOfferedAsUnprinted(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("2")
+	pdf := filepath.Join(c.dir, "re1.pdf")
+	c.ok(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "-o", pdf)
+	activeSerial := func(mrn string) string {
+		t.Helper()
+		list := c.ok("", "cards", "list", "--mrn", mrn, "--state", "active", "--json")
+		i := strings.Index(list, `"serial": "`)
+		if i < 0 {
+			t.Fatalf("no active card: %s", list)
+		}
+		return list[i+11 : i+20]
+	}
+	first := activeSerial(ids[0])
+	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "--symbology", "code128+qr", "-o", pdf)
+	c.ok("", "cards", "void", activeSerial(ids[0]), "--reason", "ribbon jam")
+	res, _, err := c.run("", "verify", content2D(ids[0], first))
+	if err == nil || !strings.Contains(res, registry.DetailReplacementVoided) {
+		t.Errorf("verify of the card the spoiled reprint replaced: err=%v out=%q", err, res)
+	}
+	out := c.ok("", "print", "--unprinted", "-o", filepath.Join(c.dir, "unp.pdf"))
+	if !strings.Contains(out, "printed 1 card ") {
+		t.Fatalf("--unprinted after the reprint was voided: %q", out)
+	}
+	// The first card, reported lost, stays invalid and names the card
+	// valid now: the one --unprinted just printed.
+	res, _, err = c.run("", "verify", content2D(ids[0], first))
+	if now := activeSerial(ids[0]); err == nil || !strings.Contains(res, "replaced by card "+now) {
+		t.Errorf("verify of the lost card: err=%v out=%q, want it replaced by %s", err, res, now)
+	}
+	if out := c.ok("", "print", "--unprinted", "-o", filepath.Join(c.dir, "none.pdf")); !strings.Contains(out, "nothing to print") {
+		t.Fatalf("second --unprinted: %q", out)
+	}
+}
+
+// A warning about the whole run (the facility band) is printed once per
+// run, not once per card; a patient's own stays per card. cards setup
+// warns when the facility name it stores does not fit.
+func TestPrint_FacilityWarnedOncePerRun(t *testing.T) {
+	c := newPrintCLI(t)
+	long := "Kisugu Health Centre III Outpatients, Maternity and Child Health Department of Makindye Division"
+	_, errs, err := c.run("", "cards", "setup", "--facility", long)
+	if err != nil || !strings.Contains(errs, "warning: facility name") || !strings.Contains(errs, "too long for the card") {
+		t.Fatalf("cards setup of a long facility: err=%v stderr=%q", err, errs)
+	}
+	if out := c.ok("", "cards", "setup"); !strings.Contains(out, "facility: "+long) {
+		t.Fatalf("the long name was not stored: %q", out)
+	}
+	if _, errs, _ := c.run("", "cards", "setup", "--facility", "Kisugu HC III"); strings.Contains(errs, "warning") {
+		t.Fatalf("a short facility name warns: %q", errs)
+	}
+	c.ok("", "cards", "setup", "--facility", long)
+	ids := c.issue("12")
+	ctx := idcards.WithActor(context.Background(), idcards.Actor{Name: "test", Role: idcards.RoleOperator})
+	s, err := registry.Open(ctx, c.env["IDCARDS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mrn, err := s.Register(ctx, registry.Registration{Patient: registry.NewPatient{GivenName: "秀英", FamilyName: "Nakato", Sex: "F", BirthDate: "1990-02-03"}})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, mrn)
+	pdf := filepath.Join(c.dir, "card200.pdf")
+	_, errs, err = c.run(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "--split", "5", "-o", pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(errs, "facility"); n != 1 || strings.Contains(errs, ids[0]) {
+		t.Errorf("facility warned %d times (want once per run), stderr:\n%s", n, errs)
+	}
+	if n := strings.Count(errs, "not in the card fonts"); n != 1 || !strings.Contains(errs, mrn+" (秀英 Nakato): 秀 (U+79C0), 英 (U+82F1) not in the card fonts") {
+		t.Errorf("the patient's own warning: stderr:\n%s", errs)
+	}
+}
+
 func TestPrint_EndToEndScan(t *testing.T) {
 	for _, tool := range []string{"pdftoppm", "zbarimg"} {
 		if _, err := exec.LookPath(tool); err != nil {

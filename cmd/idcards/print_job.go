@@ -112,6 +112,11 @@ func (j *printJob) run(ctx context.Context, mrns []string) (printResult, error) 
 			return res, err // nothing recorded yet
 		}
 	}
+	// The facility band is the same on every card: warned about once per
+	// run (each card's note is about its patient only).
+	if j.warn != nil {
+		facilityWarnings(j.warn, j.opts.Facility, len(j.opts.Logo) > 0)
+	}
 	// The registry work after a failure must happen even when ctx was
 	// cancelled (Ctrl-C): that is when it matters most.
 	bg := context.WithoutCancel(ctx)
@@ -272,7 +277,21 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 	return r.Pages(), "", nil
 }
 
-// note warns about a card that printed differently from the record.
+// facilityWarnings warns when the facility name does not fit the band it
+// prints in on every card (with the logo box or without): shortened with
+// …, or characters no card font has. Once per run, and from cards setup.
+func facilityWarnings(w io.Writer, facility string, hasLogo bool) {
+	n := printing.FacilityNotes(facility, hasLogo)
+	if len(n.Shortened) > 0 {
+		fmt.Fprintf(w, "warning: facility name %q too long for the card, shortened with … on every card (at most one line of 6 pt)\n", facility)
+	}
+	if len(n.Missing) > 0 {
+		fmt.Fprintf(w, "warning: facility name: %s not in the card fonts, printed as %c on every card\n", printing.DescribeRunes(n.Missing), printing.Replacement)
+	}
+}
+
+// note warns about a card that printed differently from the record: its
+// patient's name or details (the facility band is facilityWarnings').
 func (j *printJob) note(c printing.Card, n printing.Notes) {
 	if j.warn == nil || len(n.Missing) == 0 && len(n.Shortened) == 0 {
 		return
