@@ -9,7 +9,7 @@ const (
 	RoleClerk      Role = "clerk"      // register, issue, print single cards, scan
 	RolePrinter    Role = "printer"    // batch printing
 	RoleSupervisor Role = "supervisor" // clerk's rights plus void, replace, resolve sync conflicts, read audit, merge
-	RoleAdmin      Role = "admin"      // users, tokens, settings
+	RoleAdmin      Role = "admin"      // users, tokens, settings, backups and restores
 	// RoleOperator is the operating-system user who can open the registry
 	// file directly (CLI without cli_sign_in, recorded as "os:NAME"). Anyone
 	// who can read the file can do anything to it, so pretending otherwise
@@ -46,6 +46,7 @@ const (
 	PermSync        Permission = "sync"
 	PermOverride    Permission = "override_flood_cap"
 	PermBackup      Permission = "backup"
+	PermRestore     Permission = "restore"         // replace the registry from a backup, put its audit chain key back
 	PermExport      Permission = "export_patients" // every patient's details at once (audited)
 )
 
@@ -53,7 +54,7 @@ var rolePerms = map[Role][]Permission{
 	RoleClerk:      {PermVerify, PermReadPatient, PermRegister, PermIssue, PermPrintCard, PermReplace},
 	RolePrinter:    {PermVerify, PermReadPatient, PermReserve, PermPrintCard, PermPrintBatch},
 	RoleSupervisor: {PermVerify, PermReadPatient, PermRegister, PermIssue, PermPrintCard, PermReplace, PermVoid, PermMerge, PermResolve, PermReadAudit, PermOverride, PermSync, PermExport},
-	RoleAdmin:      {PermVerify, PermUsers, PermTokens, PermSettings, PermReadAudit, PermBackup, PermImport, PermSync, PermReserve},
+	RoleAdmin:      {PermVerify, PermUsers, PermTokens, PermSettings, PermReadAudit, PermBackup, PermRestore, PermImport, PermSync, PermReserve},
 	RoleSystem:     {PermVerify, PermReadPatient, PermSync},
 }
 

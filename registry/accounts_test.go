@@ -342,6 +342,24 @@ func TestPermissions(t *testing.T) {
 		}},
 		"Approvals": {idcards.PermOverride, func(ctx context.Context, s *registry.Store) error { _, err := s.Approvals(ctx, true); return err }},
 		"Reserve":   {idcards.PermReserve, func(ctx context.Context, s *registry.Store) error { _, err := s.Reserve(ctx, 1); return err }},
+		// The review list shows possible duplicates' names and birth
+		// dates: the supervisor's, as judging it is (a clerk could read it).
+		"ReviewList": {idcards.PermMerge, func(ctx context.Context, s *registry.Store) error { _, err := s.ReviewList(ctx, false, 10); return err }},
+		"ExportAudit": {idcards.PermReadAudit, func(ctx context.Context, s *registry.Store) error {
+			n, err := s.ExportAudit(ctx, registry.AuditFilter{Action: "user."}, func(idcards.AuditEvent) error { return nil })
+			if err == nil {
+				// Every export of the trail is on record, like patients export.
+				var actor, detail string
+				s.DB().QueryRow(`SELECT actor, detail FROM audit WHERE action = 'audit.export' ORDER BY seq DESC LIMIT 1`).Scan(&actor, &detail)
+				if want := fmt.Sprintf("rows=%d action=\"user.\"", n); n != 2 || actor != "tester" || detail != want {
+					return fmt.Errorf("export of %d rows audited as %s %q", n, actor, detail)
+				}
+				if _, err := s.VerifyAudit(ctx); err != nil {
+					return err
+				}
+			}
+			return err
+		}},
 		"Export": {idcards.PermExport, func(ctx context.Context, s *registry.Store) error {
 			n, err := s.Export(ctx, func(idcards.Patient, []string) error { return nil })
 			if err == nil {

@@ -42,7 +42,13 @@ func ChainKeyStatus(loc string, opt Options) (KeyStatus, error) {
 // key is checked first: it must be of that registry, and the whole trail
 // must verify under it. A different key already there is refused; the same
 // one is left as it is.
-func InstallChainKey(ctx context.Context, loc, from string, opt Options) (KeyStatus, int64, error) {
+//
+// Installing needs PermRestore (an admin, or the OS user): the key is what
+// lets the trail be continued. signIn, when not nil, decides who acts: it
+// is called with the registry opened under the checked key (a sign-in
+// writes keyed audit rows, so never under a key not yet checked) and
+// returns the context carrying the actor; nil keeps ctx's actor.
+func InstallChainKey(ctx context.Context, loc, from string, opt Options, signIn func(context.Context, *Store) (context.Context, error)) (KeyStatus, int64, error) {
 	key, err := ReadChainKey(from)
 	if err != nil {
 		return KeyStatus{}, 0, err
@@ -60,6 +66,14 @@ func InstallChainKey(ctx context.Context, loc, from string, opt Options) (KeySta
 	n, err := s.VerifyAudit(ctx)
 	if err != nil {
 		return KeyStatus{}, 0, fmt.Errorf("registry: the audit trail does not verify under the key %s, so it was not installed: %w", from, err)
+	}
+	if signIn != nil {
+		if ctx, err = signIn(ctx, s); err != nil {
+			return KeyStatus{}, n, err
+		}
+	}
+	if _, err := idcards.Require(ctx, idcards.PermRestore); err != nil {
+		return KeyStatus{}, n, err
 	}
 	dest := opt.keyPath(loc)
 	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {

@@ -333,9 +333,10 @@ type ReviewPair struct {
 
 // ReviewList returns review-list pairs, likeliest first: open ones only
 // unless all. Open pairs where either record was merged meanwhile are left
-// out.
+// out. It is the supervisor's list (names and birth dates of possible
+// duplicates, to be judged or merged): it needs PermMerge, as judging does.
 func (s *Store) ReviewList(ctx context.Context, all bool, limit int) ([]ReviewPair, error) {
-	if _, err := idcards.Require(ctx, idcards.PermReadPatient); err != nil {
+	if _, err := idcards.Require(ctx, idcards.PermMerge); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {

@@ -75,3 +75,41 @@ func TestFloodCap(t *testing.T) {
 		t.Fatalf("approvals not audited: %d rows", n)
 	}
 }
+
+// TestFloodCap_Reserve: reserved IDs (a printer's or an admin's issue
+// --count N) are capped like a clerk's: `--user pete issue --count 5000`
+// went through with a cap of 3. A supervisor's approval of at least the
+// batch lets it through; supervisors are not capped.
+func TestFloodCap_Reserve(t *testing.T) {
+	s, op, _ := accountsStore(t)
+	if err := s.SetKnownSetting(op, "flood_cap_per_hour", "3"); err != nil {
+		t.Fatal(err)
+	}
+	printer := idcards.WithActor(context.Background(), idcards.Actor{Name: "pete", Role: idcards.RolePrinter})
+	admin := idcards.WithActor(context.Background(), idcards.Actor{Name: "amina", Role: idcards.RoleAdmin})
+	sup := idcards.WithActor(context.Background(), idcards.Actor{Name: "sara", Role: idcards.RoleSupervisor})
+	if _, err := s.Reserve(printer, 3); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Reserve(printer, 5000)
+	wantKind(t, err, idcards.Forbidden, "cap is 3 per hour")
+	if !strings.Contains(err.Error(), "approval request 1") {
+		t.Fatalf("no request id in %v", err)
+	}
+	_, err = s.Reserve(admin, 4)
+	wantKind(t, err, idcards.Forbidden, "amina has made 0 registrations/IDs")
+	if err := s.Approve(sup, 1, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.Reserve(printer, 5000); err != nil || len(ids) != 5000 {
+		t.Fatalf("approved batch: %d IDs, %v", len(ids), err)
+	}
+	if _, err := s.Reserve(printer, 1); idcards.ErrorKind(err) != idcards.Forbidden {
+		t.Fatalf("grant used up, want refusal: %v", err)
+	}
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM identifiers WHERE issued_by = 'pete'`).Scan(&n)
+	if n != 5003 {
+		t.Fatalf("pete issued %d IDs, want 5003", n)
+	}
+}

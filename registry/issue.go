@@ -398,6 +398,11 @@ func (s *Store) Reserve(ctx context.Context, n int) ([]string, error) {
 	}
 	var out []string
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// The flood cap holds for every account that issues, reserved
+		// batches too (a printer's or admin's issue --count 5000).
+		if err := s.checkFlood(ctx, tx, a, n); err != nil {
+			return err
+		}
 		is, err := s.newIssuer(ctx, tx, a.Name)
 		if err != nil {
 			return err
@@ -428,7 +433,8 @@ func (s *Store) Reserve(ctx context.Context, n int) ([]string, error) {
 }
 
 // checkFlood enforces the per-user hourly cap on issued IDs (setting
-// flood_cap_per_hour, 0 = off). Beyond it only a role that may override
+// flood_cap_per_hour, 0 = off): registrations, IDs issued to patients and
+// reserved IDs, by any role. Beyond it only a role that may override
 // (supervisor) proceeds; others are refused with a clear message.
 func (s *Store) checkFlood(ctx context.Context, tx *sql.Tx, a idcards.Actor, n int) error {
 	var capStr string

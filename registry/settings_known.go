@@ -40,7 +40,7 @@ func KnownSettings() []KnownSetting {
 			return nil
 		}},
 		{FHIRSystemSetting, "", "URI of this registry's MRNs in FHIR (serve /fhir/; empty: urn:idcards:PREFIX of the first series); FHIR clients search by it, so change it only with them", CheckFHIRSystem},
-		{"flood_cap_per_hour", "0", "registrations/IDs one clerk may make per hour before a supervisor must approve more (0 = off)", intRange(0, 100_000)},
+		{"flood_cap_per_hour", "0", "registrations/IDs (reserved ones too) one account may make per hour before a supervisor must approve more (0 = off)", intRange(0, 100_000)},
 		{"idle_lock_minutes", "5", "the TUI locks after this many idle minutes", intRange(1, 240)},
 		{"match_probable", "0.95", "duplicate check: match probability at which a candidate is probable (registration refused without a reason); see docs/matching.md", probability},
 		{"match_possible", "0.25", "duplicate check: match probability at which a candidate is shown as possible", probability},

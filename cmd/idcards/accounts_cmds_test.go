@@ -184,15 +184,6 @@ func TestCLI_AuditVerifyAndExport(t *testing.T) {
 	if out := c.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: 3 audit rows verified (3 keyed") || !strings.Contains(out, "protected rows match") {
 		t.Fatalf("verify: %q", out)
 	}
-	csvOut := c.ok("", "audit", "export", "--format", "csv")
-	if lines := strings.Split(strings.TrimSpace(csvOut), "\n"); len(lines) != 4 || lines[0] != "seq,at,actor,action,subject,detail,prev_hash,hash" {
-		t.Fatalf("csv: %q", csvOut)
-	}
-	jl := c.ok("", "audit", "export", "--format", "jsonl", "--action", "setting.set")
-	var e idcards.AuditEvent
-	if err := json.Unmarshal([]byte(jl), &e); err != nil || e.Subject != "idle_lock_minutes" {
-		t.Fatalf("jsonl: %q %v", jl, err)
-	}
 	if out := c.ok("", "audit", "list", "--since", "1h", "--subject", "idle_lock_minutes"); !strings.Contains(out, "setting.set") {
 		t.Fatalf("list: %q", out)
 	}
@@ -220,6 +211,58 @@ func TestCLI_AuditVerifyAndExport(t *testing.T) {
 	out, _, err = c.run("", "audit", "verify")
 	if code := exitCode(err, &bytes.Buffer{}); code != 1 || !strings.Contains(out, "BROKEN at row 2") {
 		t.Fatalf("verify after tampering: exit %d, %q", code, out)
+	}
+}
+
+// TestCLI_AuditExportIsAudited: audit export takes away the whole trail
+// (patient.edit rows hold names and phones), so each export is recorded
+// like patients export — who, the filters, the rows — and the trail still
+// verifies after it.
+func TestCLI_AuditExportIsAudited(t *testing.T) {
+	c := newCLI(t)
+	c.ok("", "issue", "--count", "3")
+	c.ok("", "settings", "set", "idle_lock_minutes", "10")
+	csvOut := c.ok("", "audit", "export", "--format", "csv")
+	if lines := strings.Split(strings.TrimSpace(csvOut), "\n"); len(lines) != 4 || lines[0] != "seq,at,actor,action,subject,detail,prev_hash,hash" {
+		t.Fatalf("csv: %q", csvOut)
+	}
+	jl := c.ok("", "audit", "export", "--format", "jsonl", "--action", "setting.set", "--out", filepath.Join(t.TempDir(), "a.jsonl"))
+	if jl != "" {
+		t.Fatalf("--out printed %q", jl)
+	}
+	jl = c.ok("", "audit", "export", "--format", "jsonl", "--action", "setting.set")
+	var e idcards.AuditEvent
+	if err := json.Unmarshal([]byte(jl), &e); err != nil || e.Subject != "idle_lock_minutes" {
+		t.Fatalf("jsonl: %q %v", jl, err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(c.ok("", "audit", "list", "--action", "audit.export")), "\n") {
+		f := strings.Split(line, "\t")
+		got = append(got, strings.SplitN(f[2], ":", 2)[0]+" "+f[len(f)-1])
+	}
+	want := []string{"os rows=3", `os rows=1 action="setting.set"`, `os rows=1 action="setting.set"`}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("audit.export rows: %q, want %q", got, want)
+	}
+	if out := c.ok("", "audit", "verify"); !strings.HasPrefix(out, "ok: 6 audit rows verified") {
+		t.Fatalf("verify after exports: %q", out)
+	}
+}
+
+// TestCLI_UsersPasswdNewPasswordFile: docs/security.md names
+// --new-password-file for new passwords; users passwd refused it as an
+// unknown flag (only change-password had it). --password-file still works.
+func TestCLI_UsersPasswdNewPasswordFile(t *testing.T) {
+	c := newCLI(t)
+	c.ok("a long enough password\n", "users", "add", "john", "--role", "clerk")
+	for _, flag := range []string{"--new-password-file", "--password-file"} {
+		pw := "river chalk window " + flag
+		c.ok("", "users", "passwd", "john", flag, c.passwordFile(pw), "--must-change=false")
+		c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(pw)
+		// Signed in with the new password: refused for the clerk's role,
+		// not for a wrong password.
+		c.fails(idcards.Forbidden, "john (role clerk) may not reserve", "", "--user", "john", "issue", "--count", "1")
+		delete(c.env, "IDCARDS_PASSWORD_FILE")
 	}
 }
 

@@ -154,7 +154,10 @@ elsewhere.
 
 The scan log (scanner requests) is not part of this export: its batches
 appear as scan.batch rows; export the rows themselves with
-` + "`idcards audit scans --limit 0 --json`" + `.`,
+` + "`idcards audit scans --limit 0 --json`" + `.
+
+Each export is recorded in the trail (audit.export: who, the filters, the
+rows written), like patients export: the rows hold patient details.`,
 		Example: `  idcards audit export --format csv --out audit-2026.csv --since 2026-01-01
   idcards audit export --format jsonl | gzip > audit.jsonl.gz`,
 		Args: cobra.NoArgs,
@@ -196,7 +199,18 @@ appear as scan.batch rows; export the rows themselves with
 				enc := json.NewEncoder(w)
 				each = func(e idcards.AuditEvent) error { return enc.Encode(e) }
 			}
-			if err := s.EachAudit(ctx, flt, each); err != nil {
+			// The export is audited (audit.export, rows written) once the
+			// rows are out, whether the writes below succeed or not.
+			_, err = s.ExportAudit(ctx, flt, func(e idcards.AuditEvent) error {
+				if err := each(e); err != nil {
+					return err
+				}
+				if cw != nil {
+					return cw.Error()
+				}
+				return nil
+			})
+			if err != nil {
 				return err
 			}
 			if cw != nil {
@@ -365,7 +379,9 @@ says "the audit chain key is not available" and changes nothing.
                                key is there (its public id, never the secret)
   idcards audit key install F  check the key file F against the registry (its
                                identity, and the whole trail must verify under
-                               it), then copy it to that place, mode 0600
+                               it), then copy it to that place, mode 0600;
+                               an admin's task (--user ADMIN, or the OS user
+                               while cli_sign_in is off)
 
 For a PostgreSQL registry the place is ~/.config/idcards/HOST_PORT_DB.auditkey
 on each desk: copy the key from the desk that ran init (a USB stick, scp), run
@@ -395,8 +411,10 @@ install once on each desk, then delete the stray copy (docs/deploy.md).`,
 		Short: "Check a copy of the chain key against the registry and put it where this desk looks for it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := idcards.WithActor(cmd.Context(), a.osActor())
-			st, rows, err := registry.InstallChainKey(ctx, a.registryPath(), args[0], a.storeOptions())
+			// Who installs is decided as for any command (--user, cli_sign_in),
+			// once the key is known to be the registry's: signing in writes
+			// keyed audit rows.
+			st, rows, err := registry.InstallChainKey(cmd.Context(), a.registryPath(), args[0], a.storeOptions(), a.signIn)
 			if err != nil {
 				return err
 			}

@@ -194,8 +194,11 @@ backed up (apart from the registry) or name it with --audit-key; it is
 copied next to PATH. If it is lost for good, --new-key starts a new one (the
 backup's older rows can then be checked for their links only).
 
-When sign-in is on (cli_sign_in) for the registry being replaced, restoring
-needs an admin: --user ADMIN.
+Replacing a registry that opens needs an admin: with --user the account must
+be an admin whatever cli_sign_in says, and when sign-in is on (cli_sign_in)
+for the registry being replaced, --user ADMIN is needed. The OS user without
+--user may restore while sign-in is off (whoever can write the file can
+replace it anyway).
 
 On PostgreSQL (--to postgres://... or --db) the backup gets the same checks
 in a private scratch file first, then:
@@ -257,6 +260,13 @@ The chain key of a PostgreSQL registry is in the user's config directory
 			act, err := a.restoreActor(cmd.Context(), opt.To, opt.KeyPath)
 			if err != nil {
 				return err
+			}
+			// The account's role applies whatever cli_sign_in says: a clerk
+			// signed in with --user may not replace the registry because
+			// sign-in is off (registry.Restore itself checks only the
+			// cli_sign_in case, for the OS user).
+			if !idcards.Allowed(act.Role, idcards.PermRestore) {
+				return idcards.Errorf(idcards.Forbidden, "%s (role %s) may not restore: replacing the registry needs an admin (--user ADMIN)", act.Name, act.Role)
 			}
 			opt.Actor, opt.DB = act, a.storeOptions() // DB: a PostgreSQL target's password file
 			r, err := registry.Restore(cmd.Context(), args[0], opt)
@@ -337,10 +347,11 @@ The chain key of a PostgreSQL registry is in the user's config directory
 	return cmd
 }
 
-// restoreActor is who restores: when the registry being replaced opens,
-// the user signed in to it (--user, under its cli_sign_in rule); when it
-// does not (missing, unreadable, its key lost), the OS user, whom the file
-// permissions already let replace it.
+// restoreActor is who restores (or installs the chain key, keyPath being the
+// key to install): when the registry at path opens, the user signed in to
+// it (--user, under its cli_sign_in rule); when it does not (missing,
+// unreadable, its key lost), the OS user, whom the file permissions already
+// let replace it. The caller checks the actor's permission.
 func (a *app) restoreActor(ctx context.Context, path, keyPath string) (idcards.Actor, error) {
 	if registry.IsPostgresURL(path) {
 		if keyPath == "" {

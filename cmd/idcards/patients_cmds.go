@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -138,7 +139,7 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 					return idcards.Errorf(idcards.NotFound, "%s: %s. Check the number on the card and scan it again; only a pre-printed ID of this registry, or an ID a restore lost, can be given to a patient this way (to bring in another registry's records, use idcards patients import)", v.Code, v.Detail)
 				} else {
 					// A legacy ID: recorded through the import path, which checks it.
-					return a.addLegacy(cmd, s, np, code, legacyScheme, legacyUnchecked)
+					return a.addLegacy(ctx, s, np, code, legacyScheme, legacyUnchecked)
 				}
 			}
 			p, got, err := s.Register(ctx, reg)
@@ -170,8 +171,14 @@ lists the candidates: use their existing MRN, or repeat with --force and a
 	return cmd
 }
 
-func (a *app) addLegacy(cmd *cobra.Command, s *registry.Store, np registry.NewPatient, mrn, scheme string, unchecked bool) error {
-	ctx := idcards.WithActor(cmd.Context(), a.osActor())
+// addLegacy records a patient with a legacy ID through the import path, as
+// the signed-in actor: it needs the import permission (an admin, or the OS
+// user), like patients import. It used to run as the OS user whatever
+// --user said, so a clerk could import.
+func (a *app) addLegacy(ctx context.Context, s *registry.Store, np registry.NewPatient, mrn, scheme string, unchecked bool) error {
+	if act, err := idcards.Require(ctx, idcards.PermImport); err != nil {
+		return idcards.Errorf(idcards.Forbidden, "%s is a legacy ID, recorded through the import path: %s (role %s) may not import; an admin records legacy IDs (patients import, or patients add --mrn)", mrn, act.Name, act.Role)
+	}
 	done := false
 	next := func() (registry.ImportRow, error) {
 		if done {

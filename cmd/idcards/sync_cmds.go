@@ -77,7 +77,7 @@ identifiers, and idgen never looks at existing patients):
 The OpenMRS password is read from $` + envOpenMRSPassword + ` or from the
 password file given to configure; it never appears on the command line or in
 logs.`,
-		Example: `  idcards sync configure --url https://emr.example.org/openmrs --user idcards-desk \
+		Example: `  idcards sync configure --url https://emr.example.org/openmrs --openmrs-user idcards-desk \
       --password-file /etc/idcards/openmrs.pw \
       --identifier-type 05a29f94-c0ed-11e2-94be-8c13b969e334 --location 8d6c993e-c2cc-11de-8d13-0010c6dffd0f
   idcards sync --once
@@ -124,7 +124,7 @@ func checkOpenMRSURL(raw string) (warning string, err error) {
 	}
 	if u.User != nil {
 		u.User = nil
-		return "", idcards.Errorf(idcards.Invalid, "the OpenMRS URL carries a user name or password: give %s with --user and the password in --password-file (a URL is printed, logged and saved, and its password with it)", u.Redacted())
+		return "", idcards.Errorf(idcards.Invalid, "the OpenMRS URL carries a user name or password: give %s with --openmrs-user and the password in --password-file (a URL is printed, logged and saved, and its password with it)", u.Redacted())
 	}
 	host := u.Hostname()
 	if u.Scheme == "http" && host != "localhost" && !(net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()) {
@@ -335,7 +335,7 @@ func (a *app) syncConfigureCmd() *cobra.Command {
 	var idSource string
 	var poolSize, lowWater int
 	cmd := &cobra.Command{
-		Use:   "configure --url URL --user NAME --identifier-type UUID [--location UUID] [--password-file F]",
+		Use:   "configure --url URL --openmrs-user NAME --identifier-type UUID [--location UUID] [--password-file F]",
 		Short: "Connect the registry to OpenMRS, after checking the server accepts our MRNs (admin)",
 		Long: `configure logs in to OpenMRS and checks, before saving anything, that:
   - the credentials work (OpenMRS answers wrong ones with "not authenticated",
@@ -367,8 +367,8 @@ choose which):
 The check scheme of the identifier type is recorded: ` + "`idcards series add`" + ` then
 refuses a series OpenMRS would reject.
 Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locations`" + ` (they take the same
---url/--user/--password-file flags).`,
-		Example: `  idcards sync configure --url https://emr.example.org/openmrs --user idcards-desk \
+--url/--openmrs-user/--password-file flags).`,
+		Example: `  idcards sync configure --url https://emr.example.org/openmrs --openmrs-user idcards-desk \
       --password-file /etc/idcards/openmrs.pw \
       --identifier-type 05a29f94-c0ed-11e2-94be-8c13b969e334 \
       --location 8d6c993e-c2cc-11de-8d13-0010c6dffd0f --interval 1m`,
@@ -525,17 +525,20 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 
 func (a *app) openmrsFlags(cmd *cobra.Command, cfg *registry.SyncConfig) {
 	cmd.Flags().StringVar(&cfg.URL, "url", "", "OpenMRS base URL, e.g. https://emr.example.org/openmrs")
-	cmd.Flags().StringVar(&cfg.Username, "user", "", "OpenMRS username for idcards (a personal service account)")
+	// Not --user: that is idcards' own sign-in (a global flag), which a
+	// local --user hid, so a clerk's --user NAME ran configure as the OS
+	// user, who may do anything.
+	cmd.Flags().StringVar(&cfg.Username, "openmrs-user", "", "OpenMRS username for idcards (a personal service account)")
 	cmd.Flags().StringVar(&cfg.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
 	_ = cmd.MarkFlagRequired("url")
-	_ = cmd.MarkFlagRequired("user")
+	_ = cmd.MarkFlagRequired("openmrs-user")
 }
 
 // lookupFlags are the connection flags of types and locations; without
 // them the saved settings are used.
 func lookupFlags(cmd *cobra.Command, flags *registry.SyncConfig) {
 	cmd.Flags().StringVar(&flags.URL, "url", "", "OpenMRS base URL (default: the configured one)")
-	cmd.Flags().StringVar(&flags.Username, "user", "", "OpenMRS username")
+	cmd.Flags().StringVar(&flags.Username, "openmrs-user", "", "OpenMRS username (--user is idcards' own sign-in)")
 	cmd.Flags().StringVar(&flags.PasswordFile, "password-file", "", "file holding the OpenMRS password (else $"+envOpenMRSPassword+")")
 }
 
@@ -553,7 +556,7 @@ func (a *app) lookupClient(ctx context.Context, flags registry.SyncConfig) (*ope
 			return nil, cfg, err
 		}
 		if !ok {
-			return nil, cfg, idcards.Errorf(idcards.Invalid, "give --url and --user (sync is not configured yet)")
+			return nil, cfg, idcards.Errorf(idcards.Invalid, "give --url and --openmrs-user (sync is not configured yet)")
 		}
 		cfg = saved
 	}
@@ -564,7 +567,7 @@ func (a *app) lookupClient(ctx context.Context, flags registry.SyncConfig) (*ope
 func (a *app) syncTypesCmd() *cobra.Command {
 	var flags registry.SyncConfig
 	cmd := &cobra.Command{
-		Use:   "types [--url URL --user NAME]",
+		Use:   "types [--url URL --openmrs-user NAME]",
 		Short: "List OpenMRS's patient identifier types and the idcards scheme matching each validator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -606,7 +609,7 @@ func (a *app) syncLocationsCmd() *cobra.Command {
 	var flags registry.SyncConfig
 	var q string
 	cmd := &cobra.Command{
-		Use:   "locations [--q NAME] [--url URL --user NAME]",
+		Use:   "locations [--q NAME] [--url URL --openmrs-user NAME]",
 		Short: "List OpenMRS locations (for configure --location)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -1000,7 +1003,7 @@ func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what s
 func (a *app) syncSourcesCmd() *cobra.Command {
 	var flags registry.SyncConfig
 	cmd := &cobra.Command{
-		Use:   "sources [--url URL --user NAME]",
+		Use:   "sources [--url URL --openmrs-user NAME]",
 		Short: "List OpenMRS's idgen identifier sources (for configure --id-source idgen:UUID)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -39,7 +39,7 @@ func newSyncEnv(t *testing.T, opts openmrstest.Options) *syncEnv {
 
 func (e *syncEnv) configure(extra ...string) cliResult {
 	e.t.Helper()
-	args := append([]string{"sync", "configure", "--url", e.fake.URL(), "--user", "admin", "--password-file", e.pwFile,
+	args := append([]string{"sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID}, extra...)
 	return e.run("", args...)
 }
@@ -169,27 +169,27 @@ func TestSyncCLI_ConfigureRefuses(t *testing.T) {
 	}
 	os.WriteFile(e.pwFile, []byte("Admin123\n"), 0o600)
 
-	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--user", "admin", "--password-file", e.pwFile,
+	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", coreLuhn.UUID, "--location", openmrstest.StockLocationUUID)
 	if r.code == 0 {
 		t.Fatal("configure with a mismatched validator succeeded")
 	}
 	wantIn(t, "validator mismatch", r.stderr, "luhn-mod-30", "LuhnIdentifierValidator")
 
-	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--user", "admin", "--password-file", e.pwFile,
+	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", "00000000-0000-0000-0000-000000000000", "--location", openmrstest.StockLocationUUID)
 	if r.code == 0 {
 		t.Fatal("configure with an unknown type succeeded")
 	}
 
-	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--user", "admin",
+	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin",
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID)
 	if r.code == 0 {
 		t.Fatal("configure without a password succeeded")
 	}
 	wantIn(t, "no password", r.stderr, envOpenMRSPassword)
 
-	r = e.run("", "sync", "configure", "--url", e.fake.URL()+"/nowhere", "--user", "admin", "--password-file", e.pwFile,
+	r = e.run("", "sync", "configure", "--url", e.fake.URL()+"/nowhere", "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID)
 	if r.code == 0 {
 		t.Fatal("configure with a wrong base URL succeeded")
@@ -200,7 +200,7 @@ func TestSyncCLI_ConfigureRefuses(t *testing.T) {
 
 	// The environment variable works instead of the file.
 	e.env[envOpenMRSPassword] = "Admin123"
-	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--user", "admin",
+	r = e.run("", "sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin",
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID)
 	if r.code != 0 {
 		t.Fatalf("configure with $%s: %s", envOpenMRSPassword, r.stderr)

@@ -20,7 +20,7 @@ func TestSyncCLI_PasswordFileStoredAbsolute(t *testing.T) {
 	e := newSyncEnv(t, openmrstest.Options{})
 	dir := filepath.Dir(e.pwFile)
 	t.Chdir(dir)
-	r := e.run("", "sync", "configure", "--url", e.fake.URL(), "--user", "admin", "--password-file", filepath.Base(e.pwFile),
+	r := e.run("", "sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin", "--password-file", filepath.Base(e.pwFile),
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID)
 	if r.code != 0 {
 		t.Fatalf("configure: %d %s", r.code, r.stderr)
@@ -119,7 +119,7 @@ func TestSyncCLI_SeriesSchemeCheckedAgainstType(t *testing.T) {
 // the failure it is; a web page is "not OpenMRS's REST API".
 func TestSyncCLI_ConfigureNotFoundVersusFailure(t *testing.T) {
 	e := newSyncEnv(t, openmrstest.Options{})
-	r := e.run("", "sync", "configure", "--url", e.fake.URL(), "--user", "admin", "--password-file", e.pwFile,
+	r := e.run("", "sync", "configure", "--url", e.fake.URL(), "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", "0b7f4c6e-1111-4c5b-9d6a-1a2b3c4d5e6f", "--location", openmrstest.StockLocationUUID)
 	if r.code == 0 || !strings.Contains(r.stderr, "has no patient identifier type") {
 		t.Errorf("unknown type: exit %d %s", r.code, r.stderr)
@@ -139,7 +139,7 @@ func TestSyncCLI_ConfigureNotFoundVersusFailure(t *testing.T) {
 	}
 	e.fake.SetFaults(openmrstest.Faults{})
 	html := httpHTML(t)
-	r = e.run("", "sync", "configure", "--url", html, "--user", "admin", "--password-file", e.pwFile,
+	r = e.run("", "sync", "configure", "--url", html, "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID)
 	if r.code == 0 || !strings.Contains(r.stderr, "does not look like OpenMRS's REST API") {
 		t.Errorf("HTML server: exit %d %s", r.code, r.stderr)
@@ -301,7 +301,7 @@ func TestSyncCLI_UntrustedCertificate(t *testing.T) {
 	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer ts.Close()
 	e := newSyncEnv(t, openmrstest.Options{})
-	r := e.run("", "sync", "configure", "--url", ts.URL+"/openmrs", "--user", "admin", "--password-file", e.pwFile,
+	r := e.run("", "sync", "configure", "--url", ts.URL+"/openmrs", "--openmrs-user", "admin", "--password-file", e.pwFile,
 		"--identifier-type", openmrstest.StockIdentifierTypeUUID, "--location", openmrstest.StockLocationUUID)
 	if r.code == 0 || !strings.Contains(r.stderr, "TLS certificate could not be verified") || !strings.Contains(r.stderr, "SSL_CERT_FILE") {
 		t.Fatalf("configure against a self-signed server: exit %d\n%s", r.code, r.stderr)

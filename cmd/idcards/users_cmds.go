@@ -311,7 +311,7 @@ func (a *app) usersPasswdCmd() *cobra.Command {
 must choose their own at the next sign-in unless --must-change=false. To
 change your own password, use ` + "`idcards users change-password`" + `.`,
 		Example: `  idcards users passwd john            # prompts twice
-  idcards users passwd john --password-file tmp.txt`,
+  idcards users passwd john --new-password-file tmp.txt`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, ctx, err := a.open(cmd.Context())
@@ -330,7 +330,10 @@ change your own password, use ` + "`idcards users change-password`" + `.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&pwFile, "password-file", "", "read the new password from the first line of this file")
+	// --new-password-file as in change-password (and docs/security.md);
+	// --password-file, the older name, still works.
+	cmd.Flags().StringVar(&pwFile, "new-password-file", "", "read the new password from the first line of this file")
+	cmd.Flags().StringVar(&pwFile, "password-file", "", "the same as --new-password-file")
 	cmd.Flags().BoolVar(&mustChange, "must-change", true, "require a new password at the next sign-in")
 	return cmd
 }
