@@ -59,12 +59,12 @@ func (m Model) bindings() []key.Binding {
 func (m Model) render() string {
 	st := m.e.st
 	s := m.top()
-	t := " idcards · " + s.title()
-	if head, _, ok := strings.Cut(t, " — "); ok && ansi.StringWidth(t) > m.w {
-		t = head // a narrow terminal: the title without its explanation
-	}
-	title := st.bar.Width(m.w).Render(truncate(t, m.w))
+	title := st.bar.Width(m.w).Render(fitTitle(" idcards · "+s.title(), m.w))
 	bindings := m.bindings()
+	shown := bindings
+	if m.h < smallTerminal && m.ask == askNone {
+		shown = screenKeys(bindings)
+	}
 	var bottom []string
 	if m.ask != askNone {
 		q := "A form is half filled in. Quit and lose it?"
@@ -81,7 +81,7 @@ func (m Model) render() string {
 	if m.status != "" || m.h >= smallTerminal {
 		bottom = append(bottom, m.statusLines()...)
 	}
-	bottom = append(bottom, keyBar(st, bindings, m.w)...)
+	bottom = append(bottom, keyBar(st, shown, m.w)...)
 	bodyH := m.h - 1 - len(bottom)
 	if bodyH < 1 {
 		bodyH = 1
@@ -92,10 +92,7 @@ func (m Model) render() string {
 	} else {
 		body = s.view(m.e, m.w, bodyH)
 	}
-	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
-	if len(lines) > bodyH {
-		lines = lines[:bodyH]
-	}
+	lines := fitBody(st, strings.Split(strings.TrimRight(body, "\n"), "\n"), bodyH)
 	for len(lines) < bodyH {
 		lines = append(lines, "")
 	}
@@ -109,8 +106,155 @@ func (m Model) render() string {
 	return strings.Join(all, "\n")
 }
 
-// smallTerminal is the height below which the idle status line is left out.
+// smallTerminal is the height below which the idle status line is left
+// out and the key bar shows the screen's own keys and f1 only (f1 lists
+// the global ones: f2, ctrl+l, ctrl+q, ctrl+c).
 const smallTerminal = 14
+
+// screenKeys is the key bar of a small terminal: b without the keys that
+// are the same on every screen, except f1, which lists them all.
+func screenKeys(b []key.Binding) []key.Binding {
+	global := map[string]bool{}
+	for _, k := range []key.Binding{globalKeys.scan, globalKeys.lock, globalKeys.signOut, globalKeys.quit} {
+		global[k.Help().Key] = true
+	}
+	var out []key.Binding
+	for _, k := range b {
+		if !global[k.Help().Key] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// fitTitle shortens a title that does not fit w: first it drops its
+// explanation (after " — " or ": "), then the detail after " · " (a
+// patient's name, shown in the body anyway); only then is it cut.
+func fitTitle(t string, w int) string {
+	for _, sep := range []string{" — ", ": ", " · "} {
+		if ansi.StringWidth(t) <= w {
+			break
+		}
+		// The first " · " follows "idcards": cut after the screen's name.
+		from := 0
+		if sep == " · " {
+			from = len(" idcards · ")
+		}
+		if i := strings.LastIndex(t[from:], sep); i >= 0 {
+			t = t[:from+i]
+		}
+	}
+	return truncate(t, w)
+}
+
+// fitBody makes a screen's body lines fit h lines. When they do not, the
+// blank lines go first; then the lines the clerk must see are kept — the
+// field being typed ("> … █") and an error or warning ("✖", "⚠") with its
+// wrapped lines — with as many of the lines nearest them as fit, and each
+// run of lines left out is one line saying so ("▲ N more above", "⋮ N
+// more", "▼ N more below"): nothing goes missing unsaid.
+func fitBody(st styles, lines []string, h int) []string {
+	if len(lines) <= h {
+		return lines
+	}
+	var kept []string
+	for _, l := range lines {
+		if strings.TrimSpace(ansi.Strip(l)) != "" {
+			kept = append(kept, l)
+		}
+	}
+	lines = kept
+	if len(lines) <= h {
+		return lines
+	}
+	if h < 3 {
+		return lines[:h]
+	}
+	show := make([]bool, len(lines))
+	// rendered is how many lines show takes: its lines and one per gap.
+	rendered := func() int {
+		n := 0
+		for i, s := range show {
+			if s || i == 0 || show[i-1] {
+				n++
+			}
+		}
+		return n
+	}
+	var must []int
+	for i := range lines {
+		if mustSee(lines, i) {
+			must = append(must, i)
+		}
+	}
+	if len(must) == 0 {
+		must = []int{0} // nothing marked: the top
+	}
+	for _, i := range must {
+		show[i] = true
+		if rendered() > h {
+			show[i] = false // more than fits: the first ones, said to go on
+			break
+		}
+	}
+	// Then the lines nearest them, the nearest first (earlier on a tie).
+	for d := 1; d < len(lines); d++ {
+		for _, i := range must {
+			for _, j := range []int{i - d, i + d} {
+				if j < 0 || j >= len(lines) || show[j] {
+					continue
+				}
+				show[j] = true
+				if rendered() > h {
+					show[j] = false
+				}
+			}
+		}
+	}
+	out := make([]string, 0, h)
+	for i := 0; i < len(lines); {
+		if show[i] {
+			out = append(out, lines[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(lines) && !show[j] {
+			j++
+		}
+		switch {
+		case i == 0:
+			out = append(out, st.faint.Render(fmt.Sprintf("  ▲ %d more above", j-i)))
+		case j == len(lines):
+			out = append(out, st.faint.Render(fmt.Sprintf("  ▼ %d more below", j-i)))
+		default:
+			out = append(out, st.faint.Render(fmt.Sprintf("  ⋮ %d more", j-i)))
+		}
+		i = j
+	}
+	return out
+}
+
+// mustSee reports whether lines[i] is one fitBody keeps in view: the
+// focused field, or an error or warning block (its first line marked ✖ or
+// ⚠, its wrapped lines indented under it).
+func mustSee(lines []string, i int) bool {
+	l := ansi.Strip(lines[i])
+	if strings.HasPrefix(l, "> ") && strings.Contains(l, "█") {
+		return true
+	}
+	for ; i >= 0; i-- {
+		l := ansi.Strip(lines[i])
+		t := strings.TrimLeft(l, " ")
+		if strings.HasPrefix(t, "✖") || strings.HasPrefix(t, "⚠") {
+			return true
+		}
+		if !strings.HasPrefix(l, "    ") {
+			return false
+		}
+	}
+	return false
+}
 
 // who names an actor with their role, as the status line says it.
 func who(a idcards.Actor) string {
