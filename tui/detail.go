@@ -261,9 +261,8 @@ func printedWords(mrn, where string) string {
 	case strings.HasPrefix(where, "printer "):
 		where = "sent to " + where
 	}
-	if i := strings.LastIndex(where, " "); i >= 0 && strings.ContainsRune(where[i+1:], '/') {
-		where = where[:i+1] + shortMiddle(where[i+1:], 56)
-	}
+	// The path is given whole: the status line shortens it in the middle
+	// only when it is wider than the terminal (fitPaths).
 	return "Card for " + mrn + " " + where + "." + warning
 }
 
@@ -511,7 +510,7 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		return "\n  Loading…"
 	}
 	p := s.p
-	row := func(k, v string) { b.WriteString(truncate("  "+st.label.Render(k)+v, w) + "\n") }
+	row := func(k, v string) { b.WriteString(wrapRow("  "+st.label.Render(k)+v, 18, w) + "\n") }
 	row("Name", st.title.Render(p.DisplayName()))
 	dob := p.BirthDate
 	if p.BirthDateEstimated && len(dob) >= 4 {
@@ -550,22 +549,29 @@ func (s *detailScreen) view(e *env, w, h int) string {
 				}
 			}
 		}
-		line := fmt.Sprintf("  %-16s %-10s %s, %d card(s) ever", id.MRN, strings.ToUpper(string(id.State)), state, cards)
+		line := wrapRow(fmt.Sprintf("  %-16s %-10s %s, %d card(s) ever", id.MRN, strings.ToUpper(string(id.State)), state, cards), 4, w)
 		if i == s.cursor && len(s.ids) > 1 {
-			line = st.selected.Render(truncate(line, w))
+			line = styledLines(st.selected, line)
 		}
-		b.WriteString(truncate(line, w) + "\n")
+		b.WriteString(line + "\n")
 	}
 	room := h - strings.Count(b.String(), "\n") - 6
 	if len(s.cards) > 0 && s.mode == modeNormal && room >= 2 {
 		b.WriteString("\n  " + st.title.Render("Cards") + "\n")
-		show := min(len(s.cards), 5, room-1)
-		for i, c := range s.cards {
-			if i == show {
-				fmt.Fprintf(&b, "  … %d more\n", len(s.cards)-show)
+		var rows []string
+		for _, c := range s.cards {
+			rows = append(rows, wrapRow(fmt.Sprintf("  %-12s %-10s %-9s printed %s by %s", c.MRN, c.Serial, strings.ToUpper(string(c.State)), c.PrintedAt.UTC().Format("2006-01-02 15:04"), c.PrintedBy), 4, w))
+		}
+		// As many cards as fit (the one in use first), then how many more.
+		used := 0
+		for i, r := range rows {
+			n := strings.Count(r, "\n") + 1
+			if i == 5 || used+n > room-1 && i > 0 {
+				fmt.Fprintf(&b, "  ▼ %d more card(s)\n", len(rows)-i)
 				break
 			}
-			b.WriteString(truncate(fmt.Sprintf("  %-12s %-10s %-9s printed %s by %s", c.MRN, c.Serial, strings.ToUpper(string(c.State)), c.PrintedAt.UTC().Format("2006-01-02 15:04"), c.PrintedBy), w) + "\n")
+			b.WriteString(r + "\n")
+			used += n
 		}
 	}
 	mrn := ""

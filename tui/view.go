@@ -274,9 +274,9 @@ func (m Model) statusLines() []string {
 	st := m.e.st
 	if m.status != "" {
 		if m.statusE {
-			return wrapLines(st.err, "! "+m.status, m.w)
+			return styleLines(st.err, wrapWords(fitPaths("! "+m.status, m.w), m.w))
 		}
-		return wrapLines(st.ok, m.status, m.w)
+		return styleLines(st.ok, wrapWords(fitPaths(m.status, m.w), m.w))
 	}
 	var parts []string
 	// Before sign-in the actor is the OS account the desk runs under: not
@@ -425,6 +425,80 @@ func textBlock(text string, w int) string {
 		lines[i] = "  " + l
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// wrapWords wraps plain text to width w at spaces only — a path's "-"
+// is no place to break it — hard-breaking only a word wider than w.
+func wrapWords(text string, w int) []string {
+	w = max(w, 10) // as wrapLines
+	var out []string
+	cur := ""
+	for _, word := range strings.Split(text, " ") {
+		switch {
+		case cur == "":
+			cur = word
+		case ansi.StringWidth(cur)+1+ansi.StringWidth(word) <= w:
+			cur += " " + word
+		default:
+			out = append(out, cur)
+			cur = word
+		}
+		for ansi.StringWidth(cur) > w {
+			out = append(out, ansi.Truncate(cur, w, ""))
+			cur = ansi.TruncateLeft(cur, w, "")
+		}
+	}
+	return append(out, cur)
+}
+
+// wrapRow is a table row that fits w: whole when it does, else wrapped
+// at spaces with its further lines indented by ind (nothing cut).
+func wrapRow(row string, ind, w int) string {
+	if ansi.StringWidth(row) <= w {
+		return row
+	}
+	lead := len(row) - len(strings.TrimLeft(row, " "))
+	lines := wrapWords(strings.Join(strings.Fields(row), " "), max(w-ind, 10))
+	for i := range lines {
+		if i == 0 {
+			lines[i] = strings.Repeat(" ", lead) + lines[i]
+			if ansi.StringWidth(lines[i]) > w {
+				// The first line again, without the lead it had no room for.
+				lines[i] = strings.TrimLeft(lines[i], " ")
+			}
+		} else {
+			lines[i] = strings.Repeat(" ", ind) + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// styledLines renders each line of a multi-line string with style (a
+// style rendered over several lines would pad them to one width).
+func styledLines(style interface{ Render(...string) string }, s string) string {
+	return strings.Join(styleLines(style, strings.Split(s, "\n")), "\n")
+}
+
+// styleLines renders each line with style.
+func styleLines(style interface{ Render(...string) string }, lines []string) []string {
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+// fitPaths shortens in the middle each path in text (a word with a "/")
+// that is wider than a line of w, so that wrapping never splits it; a path
+// that fits is left whole, however long.
+func fitPaths(text string, w int) string {
+	w = max(w, 10) // as wrapLines
+	words := strings.Split(text, " ")
+	for i, word := range words {
+		if strings.ContainsRune(word, '/') && ansi.StringWidth(word) > w {
+			words[i] = shortMiddle(word, w)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // shortMiddle shortens s to at most n characters by cutting its middle,
