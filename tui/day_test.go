@@ -238,8 +238,12 @@ func TestItem05b_StaleMergedRecordGetsNoID(t *testing.T) {
 	if err := s.Merge(opCtx, p.ID, kept.Patient.ID, "one person"); err != nil {
 		t.Fatal(err)
 	}
+	// i reads the record again first: the merge is said, no question asked.
 	m = drive(t, m, keyText('i'))
-	m = drive(t, m, append(typed("card lost"), enter)...)
+	wantScreen(t, m, "MERGED", "merged into another", "moved to the record it was merged into")
+	noScreen(t, m, "Why a second ID")
+	// Asked again, the registry refuses and names the record to open.
+	m = drive(t, m, keyText('i'), keyText('y'))
 	wantScreen(t, m, "MERGED", keptMRN, "moved to the record it was merged into")
 	noScreen(t, m, "press i to issue one")
 	if ids, _ := s.PatientIdentifiers(opCtx, p.ID); len(ids) != 0 {
