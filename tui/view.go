@@ -349,15 +349,23 @@ func keyBar(st styles, b []key.Binding, w int) []string {
 // closes it).
 func fullHelp(st styles, b []key.Binding, w int) string {
 	var out strings.Builder
-	out.WriteString("\n  " + st.title.Render("All keys on this screen") + st.faint.Render("  (esc or f1 closes this)") + "\n\n")
+	if w >= 52 {
+		out.WriteString("\n  " + st.title.Render("All keys on this screen") + st.faint.Render("  (esc or f1 closes this)") + "\n\n")
+	} else {
+		out.WriteString("\n  " + st.title.Render("All keys on this screen") + "\n" + st.faint.Render("  (esc or f1 closes this)") + "\n\n")
+	}
 	for _, k := range b {
 		h := k.Help()
 		if h.Key == "" {
 			continue
 		}
-		out.WriteString(truncate(fmt.Sprintf("  %-22s %s", h.Key, h.Desc), w) + "\n")
+		col := 22
+		if w < 60 {
+			col = 12 // a narrow terminal: a narrower key column
+		}
+		out.WriteString(strings.Join(hanging(fmt.Sprintf("  %-*s ", col, h.Key), h.Desc, w), "\n") + "\n")
 	}
-	out.WriteString("\n" + st.faint.Render(truncate("  A scanner works on every screen; f2 opens scan mode to type a code.", w)) + "\n")
+	out.WriteString("\n" + styledBlock(st.faint, "A scanner works on every screen; f2 opens scan mode to type a code.", w))
 	return out.String()
 }
 
