@@ -238,8 +238,12 @@ func TestItem05b_StaleMergedRecordGetsNoID(t *testing.T) {
 	if err := s.Merge(opCtx, p.ID, kept.Patient.ID, "one person"); err != nil {
 		t.Fatal(err)
 	}
+	// i reads the record again first: the merge is said, no question asked.
 	m = drive(t, m, keyText('i'))
-	m = drive(t, m, append(typed("card lost"), enter)...)
+	wantScreen(t, m, "MERGED", "merged into another", "moved to the record it was merged into")
+	noScreen(t, m, "Why a second ID")
+	// Asked again, the registry refuses and names the record to open.
+	m = drive(t, m, keyText('i'), keyText('y'))
 	wantScreen(t, m, "MERGED", keptMRN, "moved to the record it was merged into")
 	noScreen(t, m, "press i to issue one")
 	if ids, _ := s.PatientIdentifiers(opCtx, p.ID); len(ids) != 0 {
@@ -725,7 +729,7 @@ func TestItem23_StatusLineWords(t *testing.T) {
 		{"/data/cards/C123.pdf", "Card for X saved as /data/cards/C123.pdf."},
 		{"printer cards", "Card for X sent to printer cards."},
 		{"saved as /data/b.pdf\nWarning: X (王芳): 王芳 not in the card fonts, printed as �", "Card for X saved as /data/b.pdf. Warning: X (王芳): 王芳 not in the card fonts, printed as �"},
-		{"saved as /home/clerk/.local/share/idcards/cards/2026/11/23/a-very-long-directory-name/C7Q2M9XKA.pdf", "Card for X saved as /home/clerk/.local…ery-long-directory-name/C7Q2M9XKA.pdf."},
+		{"saved as /home/clerk/.local/share/idcards/cards/2026/11/23/a-very-long-directory-name/C7Q2M9XKA.pdf", "Card for X saved as /home/clerk/.local/share/idcards/cards/2026/11/23/a-very-long-directory-name/C7Q2M9XKA.pdf."},
 	} {
 		if got := printedWords("X", tc.where); got != tc.want {
 			t.Errorf("printedWords(%q) = %q, want %q", tc.where, got, tc.want)
@@ -964,5 +968,48 @@ func TestHoldScan(t *testing.T) {
 	}
 	if len(h) != maxHeld || h[maxHeld-1] != "14" {
 		t.Fatalf("held %v", h)
+	}
+}
+
+// pathPrinter records the card and answers with a long path, as the PDF
+// printer does for a registry deep in a home directory.
+type pathPrinter struct {
+	fakePrinter
+	where string
+}
+
+func (p *pathPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (string, error) {
+	if _, err := p.fakePrinter.PrintCards(ctx, mrns, reprint, reason); err != nil {
+		return "", err
+	}
+	return p.where, nil
+}
+
+// TestPrintResult_PathWholeWhenItFits: the printer's path was shortened
+// to 56 characters even at 120 columns ("/home/clerk/.local…"). Now the
+// status line shows it whole when it fits the width, and shortens in the
+// middle only a path wider than the terminal, keeping its file name.
+func TestPrintResult_PathWholeWhenItFits(t *testing.T) {
+	const path = "/home/clerk/.local/share/idcards/cards/2026/11/23/a-very-long-directory-name/C7Q2M9XKA.pdf"
+	for _, tc := range []struct {
+		w, h  int
+		whole bool
+	}{{120, 40, true}, {80, 24, false}, {60, 20, false}} {
+		t.Run(fmt.Sprintf("%dx%d", tc.w, tc.h), func(t *testing.T) {
+			s := newStore(t)
+			p, _ := register(t, s, "Grace", "Atim", "1985-01-02")
+			pr := &pathPrinter{fakePrinter: fakePrinter{s: s}, where: "saved as " + path}
+			m, _ := newModel(t, s, pr, slow, tc.w, tc.h)
+			m = drive(t, m, pushMsg{newDetail(nil, p.ID)}, keyText('p'))
+			out := screenText(m)
+			checkFit(t, out, tc.w, tc.h)
+			flat := strings.Join(strings.Fields(out), " ")
+			if got := strings.Contains(flat, path+"."); got != tc.whole {
+				t.Errorf("path whole = %v, want %v:\n%s", got, tc.whole, out)
+			}
+			if !tc.whole && !strings.Contains(flat, "/home/clerk/") || !strings.Contains(flat, "C7Q2M9XKA.pdf.") {
+				t.Errorf("the path's start or file name is missing:\n%s", out)
+			}
+		})
 	}
 }

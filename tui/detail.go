@@ -29,6 +29,15 @@ type detailScreen struct {
 	pending int
 	busy    string
 	err     string
+	// checking: the pending read is a check for changes made at another
+	// desk (a refresh, or the read before an action); after is the key
+	// that waits for it and acts only if nothing changed; fresh says the
+	// data was read for the key now acting.
+	checking bool
+	after    *tea.KeyPressMsg
+	fresh    bool
+	notice   string // what another desk changed, until the next key
+	edited   bool   // the edit screen was opened over this one
 }
 
 const (
@@ -102,9 +111,9 @@ func (s *detailScreen) snapshot() func() {
 	}
 	return func() {
 		// A scan changes nothing here but the answer it brings.
-		pending, busy, p, ids, cards := s.pending, s.busy, s.p, s.ids, s.cards
+		pending, busy, p, ids, cards, checking, notice := s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice
 		*s = saved
-		s.pending, s.busy, s.p, s.ids, s.cards = pending, busy, p, ids, cards
+		s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice = pending, busy, p, ids, cards, checking, notice
 		if s.appr != nil {
 			*s.appr = appr
 		}
@@ -153,12 +162,102 @@ func (s *detailScreen) keys(e *env) []key.Binding {
 
 func (s *detailScreen) start(e *env) tea.Cmd { return s.load(e) }
 
-// resume reloads the patient after an edit or anything else done above.
+// resume reloads the patient after an edit or anything else done above;
+// unless it was this desk's own edit, what changed meanwhile is said.
 func (s *detailScreen) resume(e *env) tea.Cmd {
 	if s.pending != 0 {
 		return nil
 	}
+	s.checking = !s.edited
+	s.edited = false
 	return s.load(e)
+}
+
+// refresh re-reads the patient while the screen is on top and idle (with
+// the status line, every 5 s): another desk may have voided an ID, edited
+// the record or printed a card. Not while a prompt or an action is open.
+func (s *detailScreen) refresh(e *env) tea.Cmd {
+	if s.pending != 0 || s.mode != modeNormal || s.p == nil {
+		return nil
+	}
+	s.checking = true
+	return s.load(e)
+}
+
+// actsOnStatus: the keys whose action depends on the record as it is now
+// (its IDs' states, its details): the record is read again before they act.
+func actsOnStatus(k tea.KeyPressMsg) bool {
+	for _, b := range []key.Binding{detailKeys.print, detailKeys.reprint, detailKeys.edit, detailKeys.issue, detailKeys.bind, detailKeys.void} {
+		if key.Matches(k, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// otherDeskChanges says what differs between the record as shown (old)
+// and as read now, in a clerk's words: "0420000028 voided (registered
+// twice)", "family name Atim → Atimo", "new card C… for 0420000028".
+func otherDeskChanges(old *idcards.Patient, oldIDs []idcards.Identifier, oldCards []idcards.Card, m detailMsg) []string {
+	if old == nil {
+		return nil
+	}
+	var out []string
+	if old.MergedInto == 0 && m.p.MergedInto != 0 {
+		out = append(out, "the record was merged into another (the same person)")
+	}
+	for _, c := range registry.PatientChanges(*old, m.p) {
+		f := strings.ReplaceAll(c.Field, "_", " ")
+		if c.Field == "birth_date_estimated" {
+			out = append(out, "birth date estimated: "+c.Old+" → "+c.New)
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s → %s", f, orNone(c.Old), orNone(c.New)))
+	}
+	was := map[string]idcards.Identifier{}
+	for _, id := range oldIDs {
+		was[id.MRN] = id
+	}
+	for _, id := range m.ids {
+		o, ok := was[id.MRN]
+		switch {
+		case !ok:
+			out = append(out, id.MRN+" issued to this patient")
+		case o.State != id.State && id.State == idcards.IDVoided:
+			v := id.MRN + " voided"
+			if id.VoidReason != "" {
+				v += " (" + id.VoidReason + ")"
+			}
+			out = append(out, v)
+		case o.State != id.State:
+			out = append(out, fmt.Sprintf("%s now %s", id.MRN, strings.ToUpper(string(id.State))))
+		}
+		delete(was, id.MRN)
+	}
+	for mrn := range was {
+		out = append(out, mrn+" no longer on this record")
+	}
+	had := map[string]idcards.CardState{}
+	for _, c := range oldCards {
+		had[c.Serial] = c.State
+	}
+	for _, c := range m.cards {
+		st, ok := had[c.Serial]
+		switch {
+		case !ok:
+			out = append(out, "new card "+c.Serial+" for "+c.MRN)
+		case st != c.State:
+			out = append(out, fmt.Sprintf("card %s now %s", c.Serial, strings.ToUpper(string(c.State))))
+		}
+	}
+	return out
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return v
 }
 
 // load fetches the patient, IDs and cards; the reply is tagged.
@@ -261,9 +360,8 @@ func printedWords(mrn, where string) string {
 	case strings.HasPrefix(where, "printer "):
 		where = "sent to " + where
 	}
-	if i := strings.LastIndex(where, " "); i >= 0 && strings.ContainsRune(where[i+1:], '/') {
-		where = where[:i+1] + shortMiddle(where[i+1:], 56)
-	}
+	// The path is given whole: the status line shortens it in the middle
+	// only when it is wider than the terminal (fitPaths).
 	return "Card for " + mrn + " " + where + "." + warning
 }
 
@@ -295,14 +393,33 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.pending = 0
+		checking, after := s.checking, s.after
+		s.checking, s.after = false, nil
 		if msg.err != nil {
 			s.err = friendly(e, "load patient", msg.err)
 			return nil
+		}
+		var changed []string
+		if checking {
+			changed = otherDeskChanges(s.p, s.ids, s.cards, msg)
 		}
 		p := msg.p
 		s.p, s.ids, s.cards = &p, msg.ids, msg.cards
 		if s.cursor >= len(s.ids) {
 			s.cursor = 0
+		}
+		if len(changed) > 0 {
+			e.log.Info("patient changed at another desk", "patient", s.id, "changes", len(changed))
+			s.err = "" // an answer about the record as it was
+			s.notice = "Changed at another desk: " + strings.Join(changed, "; ") + "."
+			if after != nil {
+				s.notice += " Nothing was done: check the record, then press " + after.String() + " again."
+			}
+			return nil
+		}
+		if after != nil {
+			s.fresh = true
+			return s.key(e, *after)
 		}
 		return nil
 	case actionMsg:
@@ -328,6 +445,10 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		return s.void(e, ctx, id.MRN, strings.TrimSpace(s.reason.String()))
 	case tea.KeyPressMsg:
 		if s.pending != 0 {
+			if s.checking && s.after == nil && s.mode == modeNormal && actsOnStatus(msg) {
+				// A refresh is on its way: it is the read this key waits for.
+				s.after = &msg
+			}
 			return nil
 		}
 		return s.key(e, msg)
@@ -336,6 +457,15 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 }
 
 func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
+	if s.mode == modeNormal && s.p != nil && actsOnStatus(k) && !s.fresh {
+		// Another desk may have changed the record since it was read:
+		// read it again, and act only if nothing changed.
+		s.after, s.checking = &k, true
+		return s.load(e)
+	}
+	if s.mode == modeNormal {
+		s.fresh, s.notice = false, ""
+	}
 	id, haveID := s.selected()
 	switch s.mode {
 	case modeReprintReason, modeVoidReason, modeIssueReason:
@@ -440,6 +570,7 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 		if s.p == nil {
 			return nil
 		}
+		s.edited = true
 		return push(newEdit(e, *s.p))
 	case key.Matches(k, detailKeys.issue):
 		if !e.allowed(idcards.PermIssue) {
@@ -511,7 +642,7 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		return "\n  Loading…"
 	}
 	p := s.p
-	row := func(k, v string) { b.WriteString(truncate("  "+st.label.Render(k)+v, w) + "\n") }
+	row := func(k, v string) { b.WriteString(wrapRow("  "+st.label.Render(k)+v, 18, w) + "\n") }
 	row("Name", st.title.Render(p.DisplayName()))
 	dob := p.BirthDate
 	if p.BirthDateEstimated && len(dob) >= 4 {
@@ -550,22 +681,29 @@ func (s *detailScreen) view(e *env, w, h int) string {
 				}
 			}
 		}
-		line := fmt.Sprintf("  %-16s %-10s %s, %d card(s) ever", id.MRN, strings.ToUpper(string(id.State)), state, cards)
+		line := wrapRow(fmt.Sprintf("  %-16s %-10s %s, %d card(s) ever", id.MRN, strings.ToUpper(string(id.State)), state, cards), 4, w)
 		if i == s.cursor && len(s.ids) > 1 {
-			line = st.selected.Render(truncate(line, w))
+			line = styledLines(st.selected, line)
 		}
-		b.WriteString(truncate(line, w) + "\n")
+		b.WriteString(line + "\n")
 	}
 	room := h - strings.Count(b.String(), "\n") - 6
 	if len(s.cards) > 0 && s.mode == modeNormal && room >= 2 {
 		b.WriteString("\n  " + st.title.Render("Cards") + "\n")
-		show := min(len(s.cards), 5, room-1)
-		for i, c := range s.cards {
-			if i == show {
-				fmt.Fprintf(&b, "  … %d more\n", len(s.cards)-show)
+		var rows []string
+		for _, c := range s.cards {
+			rows = append(rows, wrapRow(fmt.Sprintf("  %-12s %-10s %-9s printed %s by %s", c.MRN, c.Serial, strings.ToUpper(string(c.State)), c.PrintedAt.UTC().Format("2006-01-02 15:04"), c.PrintedBy), 4, w))
+		}
+		// As many cards as fit (the one in use first), then how many more.
+		used := 0
+		for i, r := range rows {
+			n := strings.Count(r, "\n") + 1
+			if i == 5 || used+n > room-1 && i > 0 {
+				fmt.Fprintf(&b, "  ▼ %d more card(s)\n", len(rows)-i)
 				break
 			}
-			b.WriteString(truncate(fmt.Sprintf("  %-12s %-10s %-9s printed %s by %s", c.MRN, c.Serial, strings.ToUpper(string(c.State)), c.PrintedAt.UTC().Format("2006-01-02 15:04"), c.PrintedBy), w) + "\n")
+			b.WriteString(r + "\n")
+			used += n
 		}
 	}
 	mrn := ""
@@ -592,6 +730,9 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		b.WriteString(s.reason.view(st, true, w) + "\n")
 	case modeIssueConfirm:
 		b.WriteString("\n  Issue an ID to " + p.DisplayName() + "? y/n\n")
+	}
+	if s.notice != "" {
+		b.WriteString("\n" + warnBlock(st, s.notice, w))
 	}
 	if s.busy != "" {
 		b.WriteString("\n  ◐ " + s.busy + "\n")

@@ -77,7 +77,15 @@ func (f *field) handle(k tea.KeyPressMsg) bool {
 func (f *field) view(st styles, focused bool, width int) string {
 	v := string(f.value)
 	if v == "" && !focused && f.hint != "" {
-		v = st.faint.Render(f.hint)
+		// A hint too long for the line wraps under the value column.
+		lines := hanging("", f.hint, max(width-2-16, 10))
+		for i := range lines {
+			if i > 0 {
+				lines[i] = strings.Repeat(" ", 18) + lines[i]
+			}
+			lines[i] = st.faint.Render(lines[i])
+		}
+		v = strings.Join(lines, "\n")
 	} else if room := width - 2 - 16 - 1; room > 4 && ansi.StringWidth(v) > room {
 		// Long text scrolls: the end, where the clerk types, stays visible.
 		r := []rune(v)

@@ -196,26 +196,40 @@ func (s *findScreen) view(e *env, w, h int) string {
 	case s.pending != 0:
 		b.WriteString("  Searching…\n")
 	case s.searched == "":
-		b.WriteString(st.faint.Render("  Type and press enter to search: a name (accents and case do not") + "\n")
-		b.WriteString(st.faint.Render("  matter), a phone in any form, a birth year (1990) or date, or an ID.") + "\n")
-		b.WriteString(st.faint.Render("  Scan a card at any time. Not found? ctrl+n registers a new patient.") + "\n")
+		if w >= 72 {
+			b.WriteString(st.faint.Render("  Type and press enter to search: a name (accents and case do not") + "\n")
+			b.WriteString(st.faint.Render("  matter), a phone in any form, a birth year (1990) or date, or an ID.") + "\n")
+			b.WriteString(st.faint.Render("  Scan a card at any time. Not found? ctrl+n registers a new patient.") + "\n")
+		} else { // a narrow terminal: the same words wrapped
+			b.WriteString(styledBlock(st.faint, "Type and press enter to search: a name (accents and case do not matter), a phone in any form, a birth year (1990) or date, or an ID. Scan a card at any time. Not found? ctrl+n registers a new patient.", w))
+		}
 	default:
 		fmt.Fprintf(&b, "  %d match(es) for %q\n", len(s.results), s.searched)
-		max := h - 6
-		start := 0
-		if s.cursor >= max && max > 0 {
-			start = s.cursor - max + 1
+		// The rows that fit under the field and the count (4 lines), the
+		// chosen one among them; a line says how many more there are.
+		rows := h - 4
+		if len(s.results) > rows {
+			rows--
 		}
-		for i := start; i < len(s.results) && i-start < max; i++ {
+		rows = max(rows, 1)
+		start := 0
+		if s.cursor >= rows {
+			start = s.cursor - rows + 1
+		}
+		for i := start; i < len(s.results) && i-start < rows; i++ {
 			mrn := s.mrns[s.results[i].ID]
 			if mrn == "" {
 				mrn = "(no ID)"
 			}
-			line := fmt.Sprintf("  %-12s %s", mrn, patientLine(s.results[i], e))
+			// On a narrow terminal a row wraps under itself, never cut.
+			line := wrapRow(fmt.Sprintf("  %-12s %s", mrn, patientLine(s.results[i], e)), 15, w)
 			if i == s.cursor {
-				line = st.selected.Render(truncate(line, w))
+				line = styledLines(st.selected, line)
 			}
-			b.WriteString(truncate(line, w) + "\n")
+			b.WriteString(line + "\n")
+		}
+		if more := len(s.results) - rows; more > 0 {
+			b.WriteString(st.faint.Render(fmt.Sprintf("  ▼ %d more (↑/↓ scrolls)", more)) + "\n")
 		}
 	}
 	return b.String()

@@ -629,7 +629,9 @@ func rowLayout(e *env, w int, np idcards.Patient, cands []idcards.Candidate) fun
 		if compact {
 			row = compactPatientLine(p)
 		}
-		return truncate(fmt.Sprintf("  %-9s %-12s %s", level, mrn, row), w)
+		// Still too wide: the row wraps under its name, never cut (the
+		// phone and village, last, tell namesakes apart).
+		return wrapRow(fmt.Sprintf("  %-9s %-12s %s", level, mrn, row), 12, w)
 	}
 }
 

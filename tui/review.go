@@ -264,7 +264,7 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 		b.WriteString(st.faint.Render("  that may be one person here.") + "\n")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "  %d pair(s) that may be one person, most likely first\n\n", len(s.pairs))
+	b.WriteString(textBlock(fmt.Sprintf("%d pair(s) that may be one person, most likely first", len(s.pairs)), w) + "\n")
 	nameW := s.nameWidth(e, w)
 	if s.asking != 0 {
 		p := s.pairs[s.cursor]
@@ -273,9 +273,9 @@ func (s *reviewScreen) view(e *env, w, h int) string {
 		case 'd':
 			b.WriteString("\n  Not the same person: this pair will not be raised again.\n")
 		case '1':
-			fmt.Fprintf(&b, "\n  The same person: the second record is merged into the first (%s).\n", strings.Join(p.AMRNs, ","))
+			b.WriteString("\n" + textBlock(fmt.Sprintf("The same person: the second record is merged into the first (%s).", strings.Join(p.AMRNs, ",")), w))
 		case '2':
-			fmt.Fprintf(&b, "\n  The same person: the first record is merged into the second (%s).\n", strings.Join(p.BMRNs, ","))
+			b.WriteString("\n" + textBlock(fmt.Sprintf("The same person: the first record is merged into the second (%s).", strings.Join(p.BMRNs, ",")), w))
 		}
 		b.WriteString("\n" + s.reason.view(st, true, w) + "\n")
 		if s.err != "" {
@@ -333,15 +333,17 @@ func pairMRNs(m []string) string {
 func pairLines(st styles, p registry.ReviewPair, e *env, w, nameW int, selected bool) string {
 	first := fmt.Sprintf("  %3.0f%%  1 %-12s %s", 100*p.Probability, pairMRNs(p.AMRNs), patientLineW(p.A, e, nameW))
 	second := fmt.Sprintf("        2 %-12s %s", pairMRNs(p.BMRNs), patientLineW(p.B, e, nameW))
+	// On a narrow terminal a row wraps under itself rather than being cut.
+	first, second = wrapRow(first, 10, w), wrapRow(second, 10, w)
 	if selected {
-		first = st.selected.Render(truncate(first, w))
+		first = styledLines(st.selected, first)
 	}
 	// The reasons are wrapped, never cut: they are what the judgment rests on.
 	var why strings.Builder
 	for _, l := range strings.Split(ansi.Wrap(strings.Join(p.Reasons, " · "), max(w-8, 10), ""), "\n") {
 		why.WriteString(st.faint.Render("        "+l) + "\n")
 	}
-	return truncate(first, w) + "\n" + truncate(second, w) + "\n" + why.String()
+	return first + "\n" + second + "\n" + why.String()
 }
 
 // actsOnLetters: d, 1 and 2 judge a pair here (and a scanner sends

@@ -171,15 +171,20 @@ func (s *scanScreen) view(e *env, w, h int) string {
 	case s.err != "":
 		b.WriteString(errBlock(st, s.err, w))
 	case s.res != nil:
-		b.WriteString(panel(e, *s.res, w))
+		p := panel(e, *s.res, w, false)
+		if strings.Count(p, "\n") > h-3 {
+			p = panel(e, *s.res, w, true) // a low terminal: the words, no box
+		}
+		b.WriteString(p)
 	default:
 		b.WriteString(st.faint.Render("  Ready for a scan.") + "\n")
 	}
 	return b.String()
 }
 
-// panel is the large result box.
-func panel(e *env, r scanResult, w int) string {
+// panel is the large result box; compact, for a terminal too low for
+// it, is its words in its colour without the box and blank lines.
+func panel(e *env, r scanResult, w int, compact bool) string {
 	v := r.v
 	head, advice, style := statusLook(v.Status)
 	mismatch := cardMismatch(v)
@@ -231,6 +236,16 @@ func panel(e *env, r scanResult, w int) string {
 	lines = append(lines, advice)
 	if r.patient != nil && v.Status != idcards.StatusActive && e.allowed(idcards.PermReadPatient) {
 		lines = append(lines, "Press ctrl+o to open "+r.patient.DisplayName()+"'s record.")
+	}
+	if compact {
+		var out []string
+		colour := lipgloss.NewStyle().Foreground(style.GetForeground())
+		for _, l := range lines {
+			if l != "" {
+				out = append(out, styleLines(colour, hanging("  ", l, w))...)
+			}
+		}
+		return strings.Join(out, "\n") + "\n"
 	}
 	body := lipgloss.NewStyle().Width(inner).Render(strings.Join(lines, "\n"))
 	return lipgloss.NewStyle().MarginLeft(2).Render(style.Render(body)) + "\n"

@@ -160,7 +160,7 @@ func (s *setupScreen) failed(err string) { s.busy, s.err = false, err }
 func (s *setupScreen) view(e *env, w, h int) string {
 	st := e.st
 	var b strings.Builder
-	b.WriteString("\n  No registry was found on this machine. Create one now:\n\n")
+	b.WriteString("\n" + textBlock("No registry was found on this machine. Create one now:", w) + "\n")
 	b.WriteString(s.prefix.view(st, s.focus == 0, w) + "\n")
 	b.WriteString(s.width.view(st, s.focus == 1, w) + "\n")
 	marker := "  "

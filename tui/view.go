@@ -59,12 +59,12 @@ func (m Model) bindings() []key.Binding {
 func (m Model) render() string {
 	st := m.e.st
 	s := m.top()
-	t := " idcards · " + s.title()
-	if head, _, ok := strings.Cut(t, " — "); ok && ansi.StringWidth(t) > m.w {
-		t = head // a narrow terminal: the title without its explanation
-	}
-	title := st.bar.Width(m.w).Render(truncate(t, m.w))
+	title := st.bar.Width(m.w).Render(fitTitle(" idcards · "+s.title(), m.w))
 	bindings := m.bindings()
+	shown := bindings
+	if m.h < smallTerminal && m.ask == askNone {
+		shown = screenKeys(bindings)
+	}
 	var bottom []string
 	if m.ask != askNone {
 		q := "A form is half filled in. Quit and lose it?"
@@ -81,7 +81,7 @@ func (m Model) render() string {
 	if m.status != "" || m.h >= smallTerminal {
 		bottom = append(bottom, m.statusLines()...)
 	}
-	bottom = append(bottom, keyBar(st, bindings, m.w)...)
+	bottom = append(bottom, keyBar(st, shown, m.w)...)
 	bodyH := m.h - 1 - len(bottom)
 	if bodyH < 1 {
 		bodyH = 1
@@ -92,10 +92,7 @@ func (m Model) render() string {
 	} else {
 		body = s.view(m.e, m.w, bodyH)
 	}
-	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
-	if len(lines) > bodyH {
-		lines = lines[:bodyH]
-	}
+	lines := fitBody(st, strings.Split(strings.TrimRight(body, "\n"), "\n"), bodyH)
 	for len(lines) < bodyH {
 		lines = append(lines, "")
 	}
@@ -109,8 +106,155 @@ func (m Model) render() string {
 	return strings.Join(all, "\n")
 }
 
-// smallTerminal is the height below which the idle status line is left out.
+// smallTerminal is the height below which the idle status line is left
+// out and the key bar shows the screen's own keys and f1 only (f1 lists
+// the global ones: f2, ctrl+l, ctrl+q, ctrl+c).
 const smallTerminal = 14
+
+// screenKeys is the key bar of a small terminal: b without the keys that
+// are the same on every screen, except f1, which lists them all.
+func screenKeys(b []key.Binding) []key.Binding {
+	global := map[string]bool{}
+	for _, k := range []key.Binding{globalKeys.scan, globalKeys.lock, globalKeys.signOut, globalKeys.quit} {
+		global[k.Help().Key] = true
+	}
+	var out []key.Binding
+	for _, k := range b {
+		if !global[k.Help().Key] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// fitTitle shortens a title that does not fit w: first it drops its
+// explanation (after " — " or ": "), then the detail after " · " (a
+// patient's name, shown in the body anyway); only then is it cut.
+func fitTitle(t string, w int) string {
+	for _, sep := range []string{" — ", ": ", " · "} {
+		if ansi.StringWidth(t) <= w {
+			break
+		}
+		// The first " · " follows "idcards": cut after the screen's name.
+		from := 0
+		if sep == " · " {
+			from = len(" idcards · ")
+		}
+		if i := strings.LastIndex(t[from:], sep); i >= 0 {
+			t = t[:from+i]
+		}
+	}
+	return truncate(t, w)
+}
+
+// fitBody makes a screen's body lines fit h lines. When they do not, the
+// blank lines go first; then the lines the clerk must see are kept — the
+// field being typed ("> … █") and an error or warning ("✖", "⚠") with its
+// wrapped lines — with as many of the lines nearest them as fit, and each
+// run of lines left out is one line saying so ("▲ N more above", "⋮ N
+// more", "▼ N more below"): nothing goes missing unsaid.
+func fitBody(st styles, lines []string, h int) []string {
+	if len(lines) <= h {
+		return lines
+	}
+	var kept []string
+	for _, l := range lines {
+		if strings.TrimSpace(ansi.Strip(l)) != "" {
+			kept = append(kept, l)
+		}
+	}
+	lines = kept
+	if len(lines) <= h {
+		return lines
+	}
+	if h < 3 {
+		return lines[:h]
+	}
+	show := make([]bool, len(lines))
+	// rendered is how many lines show takes: its lines and one per gap.
+	rendered := func() int {
+		n := 0
+		for i, s := range show {
+			if s || i == 0 || show[i-1] {
+				n++
+			}
+		}
+		return n
+	}
+	var must []int
+	for i := range lines {
+		if mustSee(lines, i) {
+			must = append(must, i)
+		}
+	}
+	if len(must) == 0 {
+		must = []int{0} // nothing marked: the top
+	}
+	for _, i := range must {
+		show[i] = true
+		if rendered() > h {
+			show[i] = false // more than fits: the first ones, said to go on
+			break
+		}
+	}
+	// Then the lines nearest them, the nearest first (earlier on a tie).
+	for d := 1; d < len(lines); d++ {
+		for _, i := range must {
+			for _, j := range []int{i - d, i + d} {
+				if j < 0 || j >= len(lines) || show[j] {
+					continue
+				}
+				show[j] = true
+				if rendered() > h {
+					show[j] = false
+				}
+			}
+		}
+	}
+	out := make([]string, 0, h)
+	for i := 0; i < len(lines); {
+		if show[i] {
+			out = append(out, lines[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(lines) && !show[j] {
+			j++
+		}
+		switch {
+		case i == 0:
+			out = append(out, st.faint.Render(fmt.Sprintf("  ▲ %d more above", j-i)))
+		case j == len(lines):
+			out = append(out, st.faint.Render(fmt.Sprintf("  ▼ %d more below", j-i)))
+		default:
+			out = append(out, st.faint.Render(fmt.Sprintf("  ⋮ %d more", j-i)))
+		}
+		i = j
+	}
+	return out
+}
+
+// mustSee reports whether lines[i] is one fitBody keeps in view: the
+// focused field, or an error or warning block (its first line marked ✖ or
+// ⚠, its wrapped lines indented under it).
+func mustSee(lines []string, i int) bool {
+	l := ansi.Strip(lines[i])
+	if strings.HasPrefix(l, "> ") && strings.Contains(l, "█") {
+		return true
+	}
+	for ; i >= 0; i-- {
+		l := ansi.Strip(lines[i])
+		t := strings.TrimLeft(l, " ")
+		if strings.HasPrefix(t, "✖") || strings.HasPrefix(t, "⚠") {
+			return true
+		}
+		if !strings.HasPrefix(l, "    ") {
+			return false
+		}
+	}
+	return false
+}
 
 // who names an actor with their role, as the status line says it.
 func who(a idcards.Actor) string {
@@ -130,9 +274,9 @@ func (m Model) statusLines() []string {
 	st := m.e.st
 	if m.status != "" {
 		if m.statusE {
-			return wrapLines(st.err, "! "+m.status, m.w)
+			return styleLines(st.err, wrapWords(fitPaths("! "+m.status, m.w), m.w))
 		}
-		return wrapLines(st.ok, m.status, m.w)
+		return styleLines(st.ok, wrapWords(fitPaths(m.status, m.w), m.w))
 	}
 	var parts []string
 	// Before sign-in the actor is the OS account the desk runs under: not
@@ -205,15 +349,23 @@ func keyBar(st styles, b []key.Binding, w int) []string {
 // closes it).
 func fullHelp(st styles, b []key.Binding, w int) string {
 	var out strings.Builder
-	out.WriteString("\n  " + st.title.Render("All keys on this screen") + st.faint.Render("  (esc or f1 closes this)") + "\n\n")
+	if w >= 52 {
+		out.WriteString("\n  " + st.title.Render("All keys on this screen") + st.faint.Render("  (esc or f1 closes this)") + "\n\n")
+	} else {
+		out.WriteString("\n  " + st.title.Render("All keys on this screen") + "\n" + st.faint.Render("  (esc or f1 closes this)") + "\n\n")
+	}
 	for _, k := range b {
 		h := k.Help()
 		if h.Key == "" {
 			continue
 		}
-		out.WriteString(truncate(fmt.Sprintf("  %-22s %s", h.Key, h.Desc), w) + "\n")
+		col := 22
+		if w < 60 {
+			col = 12 // a narrow terminal: a narrower key column
+		}
+		out.WriteString(strings.Join(hanging(fmt.Sprintf("  %-*s ", col, h.Key), h.Desc, w), "\n") + "\n")
 	}
-	out.WriteString("\n" + st.faint.Render(truncate("  A scanner works on every screen; f2 opens scan mode to type a code.", w)) + "\n")
+	out.WriteString("\n" + styledBlock(st.faint, "A scanner works on every screen; f2 opens scan mode to type a code.", w))
 	return out.String()
 }
 
@@ -281,6 +433,80 @@ func textBlock(text string, w int) string {
 		lines[i] = "  " + l
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// wrapWords wraps plain text to width w at spaces only — a path's "-"
+// is no place to break it — hard-breaking only a word wider than w.
+func wrapWords(text string, w int) []string {
+	w = max(w, 10) // as wrapLines
+	var out []string
+	cur := ""
+	for _, word := range strings.Split(text, " ") {
+		switch {
+		case cur == "":
+			cur = word
+		case ansi.StringWidth(cur)+1+ansi.StringWidth(word) <= w:
+			cur += " " + word
+		default:
+			out = append(out, cur)
+			cur = word
+		}
+		for ansi.StringWidth(cur) > w {
+			out = append(out, ansi.Truncate(cur, w, ""))
+			cur = ansi.TruncateLeft(cur, w, "")
+		}
+	}
+	return append(out, cur)
+}
+
+// wrapRow is a table row that fits w: whole when it does, else wrapped
+// at spaces with its further lines indented by ind (nothing cut).
+func wrapRow(row string, ind, w int) string {
+	if ansi.StringWidth(row) <= w {
+		return row
+	}
+	lead := len(row) - len(strings.TrimLeft(row, " "))
+	lines := wrapWords(strings.Join(strings.Fields(row), " "), max(w-ind, 10))
+	for i := range lines {
+		if i == 0 {
+			lines[i] = strings.Repeat(" ", lead) + lines[i]
+			if ansi.StringWidth(lines[i]) > w {
+				// The first line again, without the lead it had no room for.
+				lines[i] = strings.TrimLeft(lines[i], " ")
+			}
+		} else {
+			lines[i] = strings.Repeat(" ", ind) + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// styledLines renders each line of a multi-line string with style (a
+// style rendered over several lines would pad them to one width).
+func styledLines(style interface{ Render(...string) string }, s string) string {
+	return strings.Join(styleLines(style, strings.Split(s, "\n")), "\n")
+}
+
+// styleLines renders each line with style.
+func styleLines(style interface{ Render(...string) string }, lines []string) []string {
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+// fitPaths shortens in the middle each path in text (a word with a "/")
+// that is wider than a line of w, so that wrapping never splits it; a path
+// that fits is left whole, however long.
+func fitPaths(text string, w int) string {
+	w = max(w, 10) // as wrapLines
+	words := strings.Split(text, " ")
+	for i, word := range words {
+		if strings.ContainsRune(word, '/') && ansi.StringWidth(word) > w {
+			words[i] = shortMiddle(word, w)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // shortMiddle shortens s to at most n characters by cutting its middle,
