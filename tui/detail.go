@@ -688,6 +688,10 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		b.WriteString(line + "\n")
 	}
 	room := h - strings.Count(b.String(), "\n") - 6
+	if len(s.cards) > 0 && s.mode == modeNormal && room < 2 {
+		// No room for the list: say it is there rather than drop it unsaid.
+		fmt.Fprintf(&b, "  ▼ %d card(s): a taller window lists them\n", len(s.cards))
+	}
 	if len(s.cards) > 0 && s.mode == modeNormal && room >= 2 {
 		b.WriteString("\n  " + st.title.Render("Cards") + "\n")
 		var rows []string
