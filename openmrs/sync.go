@@ -432,13 +432,20 @@ func (s *Syncer) pushVoid(ctx context.Context, it idcards.OutboxItem, p idcards.
 // holders returns the OpenMRS patients other than voided ones that hold
 // mrn as an identifier of our type.
 func (s *Syncer) holders(ctx context.Context, mrn string) ([]Patient, error) {
-	ps, err := s.c.FindPatientsByIdentifier(ctx, mrn)
+	return s.c.Holders(ctx, s.cfg.IdentifierType, mrn)
+}
+
+// Holders returns the OpenMRS patients other than voided ones that hold
+// mrn as a non-voided identifier of type typeUUID: who OpenMRS says has
+// the number now (the push's check, and `sync resolve --retry`'s).
+func (c *Client) Holders(ctx context.Context, typeUUID, mrn string) ([]Patient, error) {
+	ps, err := c.FindPatientsByIdentifier(ctx, mrn)
 	if err != nil {
 		return nil, err
 	}
 	var out []Patient
 	for _, p := range ps {
-		if !p.Voided && has(p, s.cfg.IdentifierType, mrn) {
+		if !p.Voided && has(p, typeUUID, mrn) {
 			out = append(out, p)
 		}
 	}

@@ -761,9 +761,19 @@ func (a *app) syncResolveCmd() *cobra.Command {
 		Short: "Close a conflict with a note of what was done (supervisor)",
 		Long: `Closes a conflict listed by idcards sync conflicts, with a note kept in the audit trail.
 
-A number in dispute (kind "identifier"): fix it first, in OpenMRS or here, then
-resolve with --retry to queue the held change again, or without it to leave
-the change held (say why in the note).
+A number in dispute (kind "identifier": OpenMRS holds our MRN for another
+patient): fix it first, then resolve with --retry to queue the held change
+again, or without it to leave the change held (say why in the note). Either
+  - give our patient a new number: idcards patients void MRN --reason ...,
+    idcards patients issue MRN, then resolve --retry: the registration goes
+    with the new number, never the voided one (a held change that would add
+    the voided MRN is closed, --retry or not); or
+  - correct OpenMRS (void or change the other patient's identifier there, or
+    merge the two records there when they are one person), then --retry.
+--retry asks OpenMRS first and is refused while it still holds the number
+for someone else and the MRN is still our patient's: the same conflict
+would come straight back (OpenMRS unreachable: exit 5, the conflict stays
+open).
 
 A possible second record (kind "lookalike": before creating a patient in
 OpenMRS, sync found a patient there who may be the same person): compare the
@@ -778,6 +788,8 @@ two (the detail lists OpenMRS's record; ask the patient), then
                patient is created unless another possible match is found
                (raised as a new conflict).`,
 		Example: `  idcards sync resolve 3 --note "OpenMRS patient was a duplicate; merged there" --retry
+  idcards patients void KLA000123Y --reason "held in OpenMRS by another patient" && idcards patients issue KLA000123Y &&
+    idcards sync resolve 7 --note "voided here, new MRN issued" --retry
   idcards sync resolve 4 --note "our record voided; patient kept the OpenMRS number"
   idcards sync resolve 5 --same --note "same mother and village; patient confirmed the 2019 visit"
   idcards sync resolve 6 --different --note "namesake: different father, born in Gulu"`,
@@ -810,10 +822,28 @@ two (the detail lists OpenMRS's record; ask the patient), then
 				}
 				return nil
 			}
-			if err := s.ResolveConflict(ctx, id, note, retry); err != nil {
+			if retry {
+				// A number OpenMRS still holds for someone else comes
+				// straight back as the same conflict: refuse, with the ways
+				// out, while the cause stands.
+				if err := a.identifierConflictStands(ctx, s, id); err != nil {
+					return err
+				}
+			}
+			held, err := s.ResolveConflictHeld(ctx, id, note, retry)
+			if err != nil {
 				return err
 			}
-			a.printf("conflict %d resolved\n", id)
+			switch held {
+			case registry.HeldQueued:
+				a.printf("conflict %d resolved; the held change is queued again and goes at the next sync\n", id)
+			case registry.HeldSettled:
+				a.printf("conflict %d resolved; the held change was closed: its MRN was voided here, so it is never sent\n", id)
+			case registry.HeldKept:
+				a.printf("conflict %d resolved; the held change stays held, as your note says (--retry would have queued it again)\n", id)
+			default:
+				a.printf("conflict %d resolved\n", id)
+			}
 			return nil
 		},
 	}
@@ -823,6 +853,68 @@ two (the detail lists OpenMRS's record; ask the patient), then
 	cmd.Flags().BoolVar(&different, "different", false, "a possible second record: the two are different people (create the patient)")
 	cmd.MarkFlagsMutuallyExclusive("retry", "same", "different")
 	return cmd
+}
+
+// identifierConflictStands refuses `sync resolve ID --retry` for a number
+// in dispute (kind identifier: OpenMRS holds our MRN for another patient)
+// while OpenMRS still holds it for someone else and the MRN is still our
+// patient's: re-queued, the held change would meet the same holder and
+// raise the same conflict. It asks OpenMRS, because the way out may have
+// been taken there (the identifier voided or corrected, or the two records
+// merged); an MRN voided here since needs no asking (the registration goes
+// with the patient's active MRNs only, and a row adding the voided one is
+// settled). Other conflicts pass.
+func (a *app) identifierConflictStands(ctx context.Context, s *registry.Store, id int64) error {
+	cs, err := s.SyncConflicts(ctx, false)
+	if err != nil {
+		return err
+	}
+	var c *idcards.SyncConflict
+	for i := range cs {
+		if cs[i].ID == id {
+			c = &cs[i]
+		}
+	}
+	if c == nil || c.Kind == idcards.ConflictLookalike || c.RemotePatientUUID == "" || c.LocalPatientID == 0 || c.OutboxID == 0 {
+		return nil // ResolveConflict answers these
+	}
+	mine, err := s.Identifier(ctx, c.Identifier)
+	if err != nil || mine.State != idcards.IDActive || mine.PatientID != c.LocalPatientID {
+		return nil // voided (or moved) here since: the cause is gone
+	}
+	p, err := s.Patient(ctx, c.LocalPatientID)
+	if err != nil || p.UUID == c.RemotePatientUUID {
+		return nil // OpenMRS has our own patient without the MRN: another matter
+	}
+	cfg, ok, err := s.SyncConfig(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	cl, err := a.openmrsClient(cfg, nil)
+	if err != nil {
+		return err
+	}
+	holders, err := cl.Holders(ctx, cfg.IdentifierType, c.Identifier)
+	if err != nil {
+		if r := openmrs.Classify(err); r == openmrs.ReasonUnavailable || r == openmrs.ReasonTimeout {
+			return idcards.Errorf(idcards.Unavailable, "--retry needs to ask OpenMRS who holds %s now, and OpenMRS at %s cannot be reached; the conflict stays open: try again when it is back (%v)", c.Identifier, cfg.URL, err)
+		}
+		return fmt.Errorf("--retry needs to ask OpenMRS who holds %s now: %w", c.Identifier, syncError(err, cfg))
+	}
+	for _, h := range holders {
+		if h.UUID == p.UUID {
+			continue
+		}
+		if kept, merged, err := s.MergedInto(ctx, h.UUID); err == nil && merged && kept == p.ID {
+			return idcards.Errorf(idcards.Conflict, "conflict %d stays open: OpenMRS still keeps %s on patient %s, this registry's record merged into patient %d (%s) here, so --retry would raise the same conflict. Merge the two in OpenMRS too (Find Patients → Merge Patient Records, keeping %s), then run this again",
+				id, c.Identifier, h.UUID, p.ID, p.UUID, p.UUID)
+		}
+		return idcards.Errorf(idcards.Conflict, `conflict %d stays open: OpenMRS still holds %s for %s (patient %s), so --retry would raise the same conflict. Either
+  - our patient keeps a new number: idcards patients void %s --reason "held in OpenMRS by another patient", then idcards patients issue %s, then idcards sync resolve %d --note "voided here, new MRN issued" --retry (the registration goes with the new number, never %s); or
+  - OpenMRS is wrong: correct it there (void or change that patient's identifier; if the two are one person, merge them there), then run this again`,
+			id, c.Identifier, printable(h.Display), h.UUID, c.Identifier, c.Identifier, id, c.Identifier)
+	}
+	return nil
 }
 
 // lookalikeNow reads a look-alike conflict's OpenMRS patient as OpenMRS
