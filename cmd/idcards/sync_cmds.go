@@ -52,8 +52,10 @@ also refills the pool when it is below its low-water mark.
 
 With --once it does one round and exits with:
   0  everything due was pushed (and pulled)
-  1  not everything: changes that failed one by one and stay queued, open
-     conflicts waiting for a supervisor, or another error (the message says what; a
+  1  not everything: changes that failed one by one and stay queued — in this
+     round, or in an earlier one and still waiting out their back-off (the
+     message says how many and when the next attempt is) — open conflicts
+     waiting for a supervisor, or another error (the message says what; a
      pull that failed while the push went through also exits 1)
   2  invalid flags or settings (e.g. sync is not configured)
   3  another idcards process holds the sync lease: it is syncing already
@@ -219,9 +221,12 @@ func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error
 			}
 			return syncError(err, cfg)
 		}
-		// Not everything due went: a cron job or monitor must see it.
-		if n := rep.Push.Deferred; n > 0 {
-			fmt.Fprintf(a.stderr, "idcards: %d change(s) failed and stay queued for the next round: idcards sync outbox shows why\n", n)
+		// Not everything went: a cron job or monitor must see it, also
+		// when the changes failed in an earlier round and only wait out
+		// their back-off now (nothing of theirs got through).
+		if n := rep.Push.Retrying(); n > 0 {
+			fmt.Fprintf(a.stderr, "idcards: %d change(s) failed and stay queued (%d in this round, %d waiting out the back-off of an earlier failure)%s: idcards sync outbox shows why\n",
+				n, rep.Push.Deferred, rep.Push.Backoff, nextAttempt(rep.Push.NextRetry))
 			return exitError{1}
 		}
 		if open > 0 {
@@ -243,10 +248,22 @@ func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error
 	return nil
 }
 
+// nextAttempt says when the first of the failed changes is tried again.
+func nextAttempt(at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	in := time.Until(at).Round(time.Second)
+	if in <= 0 {
+		return "; the next attempt is due now (run idcards sync --once again)"
+	}
+	return fmt.Sprintf("; the next attempt is at %s (in %s)", stamp(at), in)
+}
+
 // roundSummary is one log line about a round.
 func roundSummary(rep openmrs.Report) string {
 	out := fmt.Sprintf("pulled %d identifiers (%s, %d new, %d requests), pushed %d, already there %d, retry later %d, waiting %d, conflicts %d",
-		rep.Pull.Identifiers, orDash(rep.Pull.Mode), rep.Pull.Added, rep.Pull.Requests, rep.Push.Pushed, rep.Push.Already, rep.Push.Deferred, rep.Push.Waiting,
+		rep.Pull.Identifiers, orDash(rep.Pull.Mode), rep.Pull.Added, rep.Pull.Requests, rep.Push.Pushed, rep.Push.Already, rep.Push.Retrying(), rep.Push.Waiting,
 		rep.Push.Conflicts+rep.Pull.Conflicts)
 	if rep.Refill.Asked > 0 {
 		out += fmt.Sprintf(", pool refilled with %d", rep.Refill.Added)
@@ -294,7 +311,7 @@ func (a *app) printSyncReport(r openmrs.Report, round openmrs.Round) {
 	}
 	if round.Push {
 		a.printf("pushed %d, already in OpenMRS %d, to retry later %d, waiting %d, conflicts %d\n",
-			r.Push.Pushed, r.Push.Already, r.Push.Deferred, r.Push.Waiting, r.Push.Conflicts)
+			r.Push.Pushed, r.Push.Already, r.Push.Retrying(), r.Push.Waiting, r.Push.Conflicts)
 	}
 }
 
@@ -1076,7 +1093,7 @@ func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what s
 				}
 			}
 			log.Info("sync", "pulled", rep.Pull.Identifiers, "mode", rep.Pull.Mode, "requests", rep.Pull.Requests, "new", rep.Pull.Added,
-				"pushed", rep.Push.Pushed, "already", rep.Push.Already, "retry", rep.Push.Deferred, "waiting", rep.Push.Waiting,
+				"pushed", rep.Push.Pushed, "already", rep.Push.Already, "retry", rep.Push.Retrying(), "waiting", rep.Push.Waiting,
 				"conflicts", rep.Push.Conflicts+rep.Pull.Conflicts, "pool_added", rep.Refill.Added, "pool_withdrawn", rep.Pull.Withdrawn+rep.Refill.Withdrawn)
 		})
 	}()
