@@ -38,7 +38,7 @@ var ErrNoPrefixSearch = errors.New("openmrs: this OpenMRS ignores searchType=sta
 type PullReport struct {
 	Mode        string // PullIncremental, PullFull or PullFullNoFHIR
 	Identifiers int    // identifiers of our type read from OpenMRS
-	Added       int    // new to the registry
+	Added       int    // new to the registry: numbers it never issued, not seen before (our own pushed MRNs are not)
 	Conflicts   int    // new conflicts
 	Withdrawn   int    // idgen pool numbers withdrawn because OpenMRS holds them
 	Requests    int    // HTTP pages read

@@ -517,9 +517,6 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			if _, err := up.ExecContext(ctx, e.Identifier, source, nullStr(e.PatientUUID), now); err != nil {
 				return fmt.Errorf("registry: external identifier %s: %w", e.Identifier, err)
 			}
-			if existed == 0 {
-				m.Added++
-			}
 			if free[e.Identifier] {
 				if err := s.withdrawHeld(ctx, tx, a.Name, e.Identifier, e.PatientUUID, now); err != nil {
 					return err
@@ -531,6 +528,12 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			var pid int64
 			err := local.QueryRowContext(ctx, e.Identifier).Scan(&state, &pid, &puuid, &survivor)
 			if errors.Is(err, sql.ErrNoRows) {
+				// New to the registry: a number it never issued (our own
+				// MRNs, pushed earlier and read back, are not news, nor
+				// another's copy of one of them: that is a conflict).
+				if existed == 0 {
+					m.Added++
+				}
 				continue
 			}
 			if err != nil {
