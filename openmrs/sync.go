@@ -397,14 +397,29 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 }
 
 func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, ids []idcards.Identifier) (outcome, error) {
-	active := false
+	// Why a row has nothing to add, said as it is: voided, moved by a
+	// merge (the merge queued it for the kept record), or a legacy ID.
+	why := ""
+	if p.MergedInto != 0 {
+		why = fmt.Sprintf("%s moved to patient %d by a merge (queued for that record); nothing to add to this one", it.MRN, p.MergedInto)
+	} else {
+		why = it.MRN + " is not this patient's any more (moved by a merge); nothing to add"
+	}
 	for _, id := range ids {
-		if id.MRN == it.MRN && id.State == idcards.IDActive {
-			active = !id.Legacy
+		if id.MRN != it.MRN {
+			continue
+		}
+		switch {
+		case id.State == idcards.IDVoided:
+			why = it.MRN + " was voided here before it reached OpenMRS; not sent"
+		case id.Legacy:
+			why = it.MRN + " is a legacy ID (not of the OpenMRS identifier type); not sent"
+		case id.State == idcards.IDActive:
+			why = ""
 		}
 	}
-	if !active {
-		return s.settle(ctx, it, "", it.MRN+" is no longer an active MRN of this patient; nothing to add")
+	if why != "" {
+		return s.settle(ctx, it, "", why)
 	}
 	if remote, ok := s.sent[p.ID][it.MRN]; ok {
 		return s.settle(ctx, it, remote, "sent with the registration")
@@ -460,7 +475,9 @@ func (s *Syncer) pushVoid(ctx context.Context, it idcards.OutboxItem, p idcards.
 		}
 		return s.done(ctx, it, remote.UUID, "")
 	}
-	return s.doneAlready(ctx, it, remote.UUID)
+	// Not there to void: it never reached OpenMRS (voided before it was
+	// sent), or was voided there already. Not "already in OpenMRS".
+	return already, s.st.OutboxDone(ctx, it.ID, remote.UUID, it.MRN+" is not on the patient in OpenMRS (never sent, or voided there already); nothing to void")
 }
 
 // holders returns the OpenMRS patients other than voided ones that hold
