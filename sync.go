@@ -67,7 +67,7 @@ type ExternalIdentifier struct {
 
 // MergeResult counts what recording a batch of OpenMRS's identifiers did.
 type MergeResult struct {
-	Added     int `json:"added"`     // identifiers new to the registry
+	Added     int `json:"added"`     // identifiers new to the registry: never issued here, and not seen in OpenMRS before
 	Conflicts int `json:"conflicts"` // new conflicts
 	Withdrawn int `json:"withdrawn"` // idgen pool numbers withdrawn because OpenMRS holds them
 }

@@ -38,7 +38,7 @@ var ErrNoPrefixSearch = errors.New("openmrs: this OpenMRS ignores searchType=sta
 type PullReport struct {
 	Mode        string // PullIncremental, PullFull or PullFullNoFHIR
 	Identifiers int    // identifiers of our type read from OpenMRS
-	Added       int    // new to the registry
+	Added       int    // new to the registry: numbers it never issued, not seen before (our own pushed MRNs are not)
 	Conflicts   int    // new conflicts
 	Withdrawn   int    // idgen pool numbers withdrawn because OpenMRS holds them
 	Requests    int    // HTTP pages read
@@ -405,12 +405,13 @@ func (s *Syncer) Run(ctx context.Context, r Round, progress func(Report)) (Repor
 		_ = s.st.SetSyncState(context.WithoutCancel(ctx), kv)
 		return rep, err
 	}
-	if r.Push && rep.Push.Deferred > 0 {
+	if r.Push && rep.Push.Retrying() > 0 {
 		// Changes that failed one by one (a 500, a timeout) stay queued
-		// for a retry: the round went on, but it was no successful push,
-		// and the status line and sync status must say so.
+		// for a retry, whether they failed in this round or wait out the
+		// back-off of an earlier one: the round went on, but it was no
+		// successful push, and the status line and sync status must say so.
 		return rep, s.st.SetSyncState(ctx, map[string]string{
-			stateLastError:   fmt.Sprintf("%d change(s) failed and are retried later (idcards sync outbox shows why)", rep.Push.Deferred),
+			stateLastError:   fmt.Sprintf("%d change(s) failed and are retried later (idcards sync outbox shows why)", rep.Push.Retrying()),
 			stateLastErrorAt: stamp(s.cfg.Now()),
 		})
 	}

@@ -98,6 +98,9 @@ type Syncer struct {
 	// with, so that the add_identifier rows queued with the registration
 	// are settled without asking OpenMRS again.
 	sent map[int64]map[string]string
+	// nextRetry is, during one Push, the earliest retry time given to a
+	// row that failed.
+	nextRetry time.Time
 }
 
 // NewSyncer returns a Syncer.
@@ -141,12 +144,23 @@ type PushReport struct {
 	Waiting   int // rows not due yet or waiting for an earlier change
 	Conflicts int // rows held for a person to resolve
 	Settled   int // rows closed without a request of their own (e.g. an MRN sent with its registration)
+	// Backoff counts rows not tried because they failed in an earlier
+	// round and their retry time has not come (a row that only waits for
+	// something else, a first MRN or an earlier change, is Waiting).
+	Backoff int
+	// NextRetry is the earliest retry of a row that failed, in this round
+	// (Deferred) or before (Backoff); zero when there is none.
+	NextRetry time.Time
 }
 
 // Total is the number of rows Push looked at.
 func (r PushReport) Total() int {
-	return r.Pushed + r.Already + r.Deferred + r.Waiting + r.Conflicts + r.Settled
+	return r.Pushed + r.Already + r.Deferred + r.Waiting + r.Conflicts + r.Settled + r.Backoff
 }
+
+// Retrying is how many rows stay queued because they failed, now or in
+// an earlier round: nothing of theirs reached OpenMRS.
+func (r PushReport) Retrying() int { return r.Deferred + r.Backoff }
 
 // ErrBusy means another process holds the registry's sync lease.
 var ErrBusy = errors.New("openmrs: another idcards process is syncing this registry")
@@ -163,6 +177,7 @@ const (
 	waiting
 	conflicted
 	settled
+	backoff // failed before; its retry time has not come
 )
 
 // Push drains the outbox once: every due row is pushed, deferred or held
@@ -214,6 +229,17 @@ func (s *Syncer) renew(ctx context.Context) error {
 
 // push is Push under a lease already held.
 func (s *Syncer) push(ctx context.Context, progress func(PushReport)) (PushReport, error) {
+	s.mu.Lock()
+	s.nextRetry = time.Time{}
+	s.mu.Unlock()
+	rep, err := s.pushPass(ctx, progress)
+	s.mu.Lock()
+	rep.NextRetry = earliest(rep.NextRetry, s.nextRetry)
+	s.mu.Unlock()
+	return rep, err
+}
+
+func (s *Syncer) pushPass(ctx context.Context, progress func(PushReport)) (PushReport, error) {
 	var rep PushReport
 	held := map[int64]bool{} // patients with a row held back in this pass
 	s.sent = map[int64]map[string]string{}
@@ -241,6 +267,12 @@ func (s *Syncer) push(ctx context.Context, progress func(PushReport)) (PushRepor
 				out = waiting
 			case !it.NextAttemptAt.IsZero() && it.NextAttemptAt.After(s.cfg.Now()):
 				out = waiting
+				if it.Attempts > 0 {
+					// It failed before: still queued because of errors,
+					// which a cron job's exit status must show.
+					out = backoff
+					rep.NextRetry = earliest(rep.NextRetry, it.NextAttemptAt)
+				}
 			default:
 				out, err = s.pushOne(ctx, it)
 			}
@@ -257,6 +289,8 @@ func (s *Syncer) push(ctx context.Context, progress func(PushReport)) (PushRepor
 				rep.Conflicts++
 			case settled:
 				rep.Settled++
+			case backoff:
+				rep.Backoff++
 			}
 			if out != pushed && out != already && out != settled && it.PatientID != 0 {
 				held[it.PatientID] = true
@@ -363,14 +397,29 @@ func (s *Syncer) pushRegister(ctx context.Context, it idcards.OutboxItem, p idca
 }
 
 func (s *Syncer) pushAddIdentifier(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, ids []idcards.Identifier) (outcome, error) {
-	active := false
+	// Why a row has nothing to add, said as it is: voided, moved by a
+	// merge (the merge queued it for the kept record), or a legacy ID.
+	why := ""
+	if p.MergedInto != 0 {
+		why = fmt.Sprintf("%s moved to patient %d by a merge (queued for that record); nothing to add to this one", it.MRN, p.MergedInto)
+	} else {
+		why = it.MRN + " is not this patient's any more (moved by a merge); nothing to add"
+	}
 	for _, id := range ids {
-		if id.MRN == it.MRN && id.State == idcards.IDActive {
-			active = !id.Legacy
+		if id.MRN != it.MRN {
+			continue
+		}
+		switch {
+		case id.State == idcards.IDVoided:
+			why = it.MRN + " was voided here before it reached OpenMRS; not sent"
+		case id.Legacy:
+			why = it.MRN + " is a legacy ID (not of the OpenMRS identifier type); not sent"
+		case id.State == idcards.IDActive:
+			why = ""
 		}
 	}
-	if !active {
-		return s.settle(ctx, it, "", it.MRN+" is no longer an active MRN of this patient; nothing to add")
+	if why != "" {
+		return s.settle(ctx, it, "", why)
 	}
 	if remote, ok := s.sent[p.ID][it.MRN]; ok {
 		return s.settle(ctx, it, remote, "sent with the registration")
@@ -426,19 +475,28 @@ func (s *Syncer) pushVoid(ctx context.Context, it idcards.OutboxItem, p idcards.
 		}
 		return s.done(ctx, it, remote.UUID, "")
 	}
-	return s.doneAlready(ctx, it, remote.UUID)
+	// Not there to void: it never reached OpenMRS (voided before it was
+	// sent), or was voided there already. Not "already in OpenMRS".
+	return already, s.st.OutboxDone(ctx, it.ID, remote.UUID, it.MRN+" is not on the patient in OpenMRS (never sent, or voided there already); nothing to void")
 }
 
 // holders returns the OpenMRS patients other than voided ones that hold
 // mrn as an identifier of our type.
 func (s *Syncer) holders(ctx context.Context, mrn string) ([]Patient, error) {
-	ps, err := s.c.FindPatientsByIdentifier(ctx, mrn)
+	return s.c.Holders(ctx, s.cfg.IdentifierType, mrn)
+}
+
+// Holders returns the OpenMRS patients other than voided ones that hold
+// mrn as a non-voided identifier of type typeUUID: who OpenMRS says has
+// the number now (the push's check, and `sync resolve --retry`'s).
+func (c *Client) Holders(ctx context.Context, typeUUID, mrn string) ([]Patient, error) {
+	ps, err := c.FindPatientsByIdentifier(ctx, mrn)
 	if err != nil {
 		return nil, err
 	}
 	var out []Patient
 	for _, p := range ps {
-		if !p.Voided && has(p, s.cfg.IdentifierType, mrn) {
+		if !p.Voided && has(p, typeUUID, mrn) {
 			out = append(out, p)
 		}
 	}
@@ -577,9 +635,19 @@ func (s *Syncer) retryAt(n int) time.Time {
 	}
 	d = min(d, s.cfg.RetryMax)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	j := time.Duration(s.rng.Int64N(int64(d)/2 + 1))
-	s.mu.Unlock()
-	return s.cfg.Now().Add(d/2 + j)
+	at := s.cfg.Now().Add(d/2 + j)
+	s.nextRetry = earliest(s.nextRetry, at)
+	return at
+}
+
+// earliest is the earlier of two times, a zero one not counting.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // describe gives OpenMRS's own words for an error where it has some.

@@ -569,7 +569,10 @@ func (s *Store) PatientIdentifiers(ctx context.Context, patientID int64) ([]idca
 	return out, rows.Err()
 }
 
-// Void marks an identifier voided (supervisor). Its cards stop verifying.
+// Void marks an identifier voided (supervisor). Its cards stop verifying,
+// and a void_identifier row takes it off the patient in OpenMRS. Refused
+// for an MRN already voided, and for one still bound to a record merged
+// into another (the kept record holds the person's IDs: void it there).
 func (s *Store) Void(ctx context.Context, mrn, reason string) error {
 	a, err := idcards.Require(ctx, idcards.PermVoid)
 	if err != nil {
@@ -590,6 +593,15 @@ func (s *Store) Void(ctx context.Context, mrn, reason string) error {
 		}
 		if state == string(idcards.IDVoided) {
 			return idcards.Errorf(idcards.Conflict, "%s is already voided", mrn)
+		}
+		if pid.Valid {
+			var into int64
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(merged_into, 0) FROM patients WHERE id = ?`, pid.Int64).Scan(&into); err != nil {
+				return err
+			}
+			if into != 0 {
+				return idcards.Errorf(idcards.Conflict, "%s belongs to a record merged into patient %d (%s), which holds the person's IDs: void it there", mrn, into, s.firstMRN(ctx, tx, into))
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE identifiers SET state = 'voided', void_reason = ? WHERE mrn = ?`, reason, mrn); err != nil {
 			return err

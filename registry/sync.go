@@ -335,25 +335,47 @@ func (s *Store) SyncConflicts(ctx context.Context, all bool) ([]idcards.SyncConf
 	return out, rows.Err()
 }
 
-// ResolveConflict closes a conflict with a person's note (supervisor).
-// With retry the outbox row it held back is queued again (after, say, the
-// duplicate was merged in OpenMRS); without, the row stays held and the
-// note says why.
+// ResolveConflict closes a conflict with a person's note (supervisor); see
+// ResolveConflictHeld.
 func (s *Store) ResolveConflict(ctx context.Context, id int64, resolution string, retry bool) error {
+	_, err := s.ResolveConflictHeld(ctx, id, resolution, retry)
+	return err
+}
+
+// What resolving a conflict did with the outbox row it held back.
+const (
+	HeldNone    = ""        // the conflict held no row (a pull saw it, or a pre-printed card)
+	HeldQueued  = "queued"  // queued again (--retry)
+	HeldSettled = "settled" // closed without a request: its MRN was voided here since
+	HeldKept    = "held"    // left held, as the note says
+)
+
+// ResolveConflictHeld closes a conflict with a person's note (supervisor)
+// and says what became of the outbox row it held back. With retry that row
+// is queued again (after, say, the duplicate was merged in OpenMRS, or the
+// number in dispute was voided here and the patient given a new one: a
+// registration sends only the patient's active MRNs), and the patient's
+// other waiting changes are due at the next sync; without, the row stays
+// held and the note says why. A row that would add the disputed MRN to
+// OpenMRS is settled, retry or not, once that MRN was voided here: it must
+// never be sent. Whether OpenMRS still holds the number is the caller's
+// to ask (idcards sync resolve --retry does): the registry cannot see it.
+func (s *Store) ResolveConflictHeld(ctx context.Context, id int64, resolution string, retry bool) (string, error) {
 	a, err := idcards.Require(ctx, idcards.PermResolve)
 	if err != nil {
-		return err
+		return HeldNone, err
 	}
 	if strings.TrimSpace(resolution) == "" {
-		return idcards.Errorf(idcards.Invalid, "resolving conflict %d needs a note saying what was done", id)
+		return HeldNone, idcards.Errorf(idcards.Invalid, "resolving conflict %d needs a note saying what was done", id)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var outbox int64
+	held := HeldNone
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var outbox, pid int64
 		var ident, kind string
 		var merged bool
 		err := tx.QueryRowContext(ctx, `UPDATE sync_conflicts SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL
-			RETURNING coalesce(outbox_id,0), identifier, kind,
-			coalesce((SELECT merged_into IS NOT NULL FROM patients WHERE id = local_patient_id), false)`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident, &kind, &merged)
+			RETURNING coalesce(outbox_id,0), identifier, kind, coalesce(local_patient_id,0),
+			coalesce((SELECT merged_into IS NOT NULL FROM patients WHERE id = local_patient_id), false)`, s.now(), a.Name, resolution, id).Scan(&outbox, &ident, &kind, &pid, &merged)
 		if errors.Is(err, sql.ErrNoRows) {
 			return idcards.Errorf(idcards.NotFound, "no open conflict %d (see idcards sync conflicts)", id)
 		}
@@ -365,17 +387,43 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, resolution string
 			// a note alone would leave the registration held for good.
 			return idcards.Errorf(idcards.Invalid, "conflict %d is a possible second record of one person: resolve it with --same (one person) or --different (two people)", id)
 		}
-		if retry && outbox != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {
+		detail := resolution
+		if outbox != 0 {
+			var rowKind, rowMRN, state string
+			err := tx.QueryRowContext(ctx, `SELECT o.kind, coalesce(o.mrn,''), coalesce(i.state,'')
+				FROM outbox o LEFT JOIN identifiers i ON i.mrn = o.mrn WHERE o.id = ? AND o.state = 'conflict'`, outbox).Scan(&rowKind, &rowMRN, &state)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				// Not held any more (settled or queued another way).
+			case err != nil:
 				return err
+			case rowKind == string(idcards.OutboxAddIdentifier) && rowMRN == ident && state == string(idcards.IDVoided):
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'done', done_at = ?, last_error = NULL, next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`,
+					s.now(), outbox); err != nil {
+					return err
+				}
+				held, detail = HeldSettled, detail+" (held "+rowKind+" settled: "+ident+" was voided here, so it is not sent)"
+			case retry:
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = NULL WHERE id = ? AND state = 'conflict'`, outbox); err != nil {
+					return err
+				}
+				held, detail = HeldQueued, detail+" (queued again)"
+			default:
+				held = HeldKept
 			}
 		}
-		detail := resolution
-		if retry {
+		if held == HeldQueued && pid != 0 {
+			// The patient's other changes, waiting for the patient to
+			// reach OpenMRS, are due at the next sync with it.
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = NULL WHERE patient_id = ? AND state = 'pending' AND attempts = 0`, pid); err != nil {
+				return err
+			}
+		} else if retry && held == HeldNone {
 			detail += " (queued again)"
 		}
 		return s.insertAudit(ctx, tx, a.Name, "sync.resolve", ident, detail)
 	})
+	return held, err
 }
 
 // SyncPatient returns what the syncer pushes for a patient: the record and
@@ -469,9 +517,6 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			if _, err := up.ExecContext(ctx, e.Identifier, source, nullStr(e.PatientUUID), now); err != nil {
 				return fmt.Errorf("registry: external identifier %s: %w", e.Identifier, err)
 			}
-			if existed == 0 {
-				m.Added++
-			}
 			if free[e.Identifier] {
 				if err := s.withdrawHeld(ctx, tx, a.Name, e.Identifier, e.PatientUUID, now); err != nil {
 					return err
@@ -483,6 +528,12 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			var pid int64
 			err := local.QueryRowContext(ctx, e.Identifier).Scan(&state, &pid, &puuid, &survivor)
 			if errors.Is(err, sql.ErrNoRows) {
+				// New to the registry: a number it never issued (our own
+				// MRNs, pushed earlier and read back, are not news, nor
+				// another's copy of one of them: that is a conflict).
+				if existed == 0 {
+					m.Added++
+				}
 				continue
 			}
 			if err != nil {

@@ -22,12 +22,13 @@ import (
 func (a *app) patientsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "patients",
-		Short: "Add, import, show, search and export patient records",
+		Short: "Add, import, show, search and export patient records; issue and void their MRNs",
 		Long: `Patient records from the command line: register one patient (add), bring in a
 legacy register (import), look patients up (show, search) and get every record
-out again (export: every patient and their active IDs).`,
+out again (export: every patient and their active IDs); give a patient another
+MRN (issue) or void one for good (void, a supervisor's).`,
 	}
-	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsMatchEvalCmd(), a.patientsMatchTrainCmd(), a.patientsReviewCmd(), a.patientsIssueCmd(), a.patientsEditCmd())
+	cmd.AddCommand(a.patientsAddCmd(), a.patientsShowCmd(), a.patientsSearchCmd(), a.patientsImportCmd(), a.patientsExportCmd(), a.patientsMatchCmd(), a.patientsMergeCmd(), a.patientsDuplicatesCmd(), a.patientsMatchEvalCmd(), a.patientsMatchTrainCmd(), a.patientsReviewCmd(), a.patientsIssueCmd(), a.patientsEditCmd(), a.patientsVoidCmd())
 	return cmd
 }
 

@@ -52,6 +52,9 @@ func TestCLI_RolesEveryCommand(t *testing.T) {
 		{"PatientsExport", []string{"patients", "export"}, []idcards.Role{sup}},
 		{"PatientsDuplicates", []string{"patients", "duplicates"}, []idcards.Role{sup}},
 		{"PatientsSearch", []string{"patients", "search", "Nakato"}, []idcards.Role{clerk, printer, sup}},
+		// The desk's void is a supervisor's (PermVoid); an unknown MRN gets
+		// an allowed role past the check.
+		{"PatientsVoid", []string{"patients", "void", "120000017", "--reason", "test"}, []idcards.Role{sup}},
 		// A legacy ID goes through the import path: an admin's (it ran as
 		// the OS user whatever --user said).
 		{"PatientsAddLegacy", []string{"patients", "add", "--given", "Amina", "--family", "Nakato", "--sex", "F", "--age", "30", "--mrn", "OLD-17", "--legacy-unchecked"}, []idcards.Role{admin}},
@@ -69,7 +72,7 @@ func TestCLI_RolesEveryCommand(t *testing.T) {
 	}
 	delete(c.env, "IDCARDS_PASSWORD_FILE")
 	// Nothing a refused role tried is on record as done.
-	for _, action := range []string{"backup.restore", "sync.configure"} {
+	for _, action := range []string{"backup.restore", "sync.configure", "id.void"} {
 		if out := c.ok("", "audit", "list", "--action", action); strings.TrimSpace(out) != "" {
 			t.Errorf("audit has %s:\n%s", action, out)
 		}

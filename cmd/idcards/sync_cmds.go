@@ -52,8 +52,10 @@ also refills the pool when it is below its low-water mark.
 
 With --once it does one round and exits with:
   0  everything due was pushed (and pulled)
-  1  not everything: changes that failed one by one and stay queued, open
-     conflicts waiting for a supervisor, or another error (the message says what; a
+  1  not everything: changes that failed one by one and stay queued — in this
+     round, or in an earlier one and still waiting out their back-off (the
+     message says how many and when the next attempt is) — open conflicts
+     waiting for a supervisor, or another error (the message says what; a
      pull that failed while the push went through also exits 1)
   2  invalid flags or settings (e.g. sync is not configured)
   3  another idcards process holds the sync lease: it is syncing already
@@ -219,9 +221,12 @@ func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error
 			}
 			return syncError(err, cfg)
 		}
-		// Not everything due went: a cron job or monitor must see it.
-		if n := rep.Push.Deferred; n > 0 {
-			fmt.Fprintf(a.stderr, "idcards: %d change(s) failed and stay queued for the next round: idcards sync outbox shows why\n", n)
+		// Not everything went: a cron job or monitor must see it, also
+		// when the changes failed in an earlier round and only wait out
+		// their back-off now (nothing of theirs got through).
+		if n := rep.Push.Retrying(); n > 0 {
+			fmt.Fprintf(a.stderr, "idcards: %d change(s) failed and stay queued (%d in this round, %d waiting out the back-off of an earlier failure)%s: idcards sync outbox shows why\n",
+				n, rep.Push.Deferred, rep.Push.Backoff, nextAttempt(rep.Push.NextRetry))
 			return exitError{1}
 		}
 		if open > 0 {
@@ -243,10 +248,22 @@ func (a *app) runSync(ctx context.Context, once bool, round openmrs.Round) error
 	return nil
 }
 
+// nextAttempt says when the first of the failed changes is tried again.
+func nextAttempt(at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	in := time.Until(at).Round(time.Second)
+	if in <= 0 {
+		return "; the next attempt is due now (run idcards sync --once again)"
+	}
+	return fmt.Sprintf("; the next attempt is at %s (in %s)", stamp(at), in)
+}
+
 // roundSummary is one log line about a round.
 func roundSummary(rep openmrs.Report) string {
 	out := fmt.Sprintf("pulled %d identifiers (%s, %d new, %d requests), pushed %d, already there %d, retry later %d, waiting %d, conflicts %d",
-		rep.Pull.Identifiers, orDash(rep.Pull.Mode), rep.Pull.Added, rep.Pull.Requests, rep.Push.Pushed, rep.Push.Already, rep.Push.Deferred, rep.Push.Waiting,
+		rep.Pull.Identifiers, orDash(rep.Pull.Mode), rep.Pull.Added, rep.Pull.Requests, rep.Push.Pushed, rep.Push.Already, rep.Push.Retrying(), rep.Push.Waiting,
 		rep.Push.Conflicts+rep.Pull.Conflicts)
 	if rep.Refill.Asked > 0 {
 		out += fmt.Sprintf(", pool refilled with %d", rep.Refill.Added)
@@ -294,7 +311,7 @@ func (a *app) printSyncReport(r openmrs.Report, round openmrs.Round) {
 	}
 	if round.Push {
 		a.printf("pushed %d, already in OpenMRS %d, to retry later %d, waiting %d, conflicts %d\n",
-			r.Push.Pushed, r.Push.Already, r.Push.Deferred, r.Push.Waiting, r.Push.Conflicts)
+			r.Push.Pushed, r.Push.Already, r.Push.Retrying(), r.Push.Waiting, r.Push.Conflicts)
 	}
 }
 
@@ -761,9 +778,19 @@ func (a *app) syncResolveCmd() *cobra.Command {
 		Short: "Close a conflict with a note of what was done (supervisor)",
 		Long: `Closes a conflict listed by idcards sync conflicts, with a note kept in the audit trail.
 
-A number in dispute (kind "identifier"): fix it first, in OpenMRS or here, then
-resolve with --retry to queue the held change again, or without it to leave
-the change held (say why in the note).
+A number in dispute (kind "identifier": OpenMRS holds our MRN for another
+patient): fix it first, then resolve with --retry to queue the held change
+again, or without it to leave the change held (say why in the note). Either
+  - give our patient a new number: idcards patients void MRN --reason ...,
+    idcards patients issue MRN, then resolve --retry: the registration goes
+    with the new number, never the voided one (a held change that would add
+    the voided MRN is closed, --retry or not); or
+  - correct OpenMRS (void or change the other patient's identifier there, or
+    merge the two records there when they are one person), then --retry.
+--retry asks OpenMRS first and is refused while it still holds the number
+for someone else and the MRN is still our patient's: the same conflict
+would come straight back (OpenMRS unreachable: exit 5, the conflict stays
+open).
 
 A possible second record (kind "lookalike": before creating a patient in
 OpenMRS, sync found a patient there who may be the same person): compare the
@@ -778,6 +805,8 @@ two (the detail lists OpenMRS's record; ask the patient), then
                patient is created unless another possible match is found
                (raised as a new conflict).`,
 		Example: `  idcards sync resolve 3 --note "OpenMRS patient was a duplicate; merged there" --retry
+  idcards patients void KLA000123Y --reason "held in OpenMRS by another patient" && idcards patients issue KLA000123Y &&
+    idcards sync resolve 7 --note "voided here, new MRN issued" --retry
   idcards sync resolve 4 --note "our record voided; patient kept the OpenMRS number"
   idcards sync resolve 5 --same --note "same mother and village; patient confirmed the 2019 visit"
   idcards sync resolve 6 --different --note "namesake: different father, born in Gulu"`,
@@ -810,10 +839,28 @@ two (the detail lists OpenMRS's record; ask the patient), then
 				}
 				return nil
 			}
-			if err := s.ResolveConflict(ctx, id, note, retry); err != nil {
+			if retry {
+				// A number OpenMRS still holds for someone else comes
+				// straight back as the same conflict: refuse, with the ways
+				// out, while the cause stands.
+				if err := a.identifierConflictStands(ctx, s, id); err != nil {
+					return err
+				}
+			}
+			held, err := s.ResolveConflictHeld(ctx, id, note, retry)
+			if err != nil {
 				return err
 			}
-			a.printf("conflict %d resolved\n", id)
+			switch held {
+			case registry.HeldQueued:
+				a.printf("conflict %d resolved; the held change is queued again and goes at the next sync\n", id)
+			case registry.HeldSettled:
+				a.printf("conflict %d resolved; the held change was closed: its MRN was voided here, so it is never sent\n", id)
+			case registry.HeldKept:
+				a.printf("conflict %d resolved; the held change stays held, as your note says (--retry would have queued it again)\n", id)
+			default:
+				a.printf("conflict %d resolved\n", id)
+			}
 			return nil
 		},
 	}
@@ -823,6 +870,68 @@ two (the detail lists OpenMRS's record; ask the patient), then
 	cmd.Flags().BoolVar(&different, "different", false, "a possible second record: the two are different people (create the patient)")
 	cmd.MarkFlagsMutuallyExclusive("retry", "same", "different")
 	return cmd
+}
+
+// identifierConflictStands refuses `sync resolve ID --retry` for a number
+// in dispute (kind identifier: OpenMRS holds our MRN for another patient)
+// while OpenMRS still holds it for someone else and the MRN is still our
+// patient's: re-queued, the held change would meet the same holder and
+// raise the same conflict. It asks OpenMRS, because the way out may have
+// been taken there (the identifier voided or corrected, or the two records
+// merged); an MRN voided here since needs no asking (the registration goes
+// with the patient's active MRNs only, and a row adding the voided one is
+// settled). Other conflicts pass.
+func (a *app) identifierConflictStands(ctx context.Context, s *registry.Store, id int64) error {
+	cs, err := s.SyncConflicts(ctx, false)
+	if err != nil {
+		return err
+	}
+	var c *idcards.SyncConflict
+	for i := range cs {
+		if cs[i].ID == id {
+			c = &cs[i]
+		}
+	}
+	if c == nil || c.Kind == idcards.ConflictLookalike || c.RemotePatientUUID == "" || c.LocalPatientID == 0 || c.OutboxID == 0 {
+		return nil // ResolveConflict answers these
+	}
+	mine, err := s.Identifier(ctx, c.Identifier)
+	if err != nil || mine.State != idcards.IDActive || mine.PatientID != c.LocalPatientID {
+		return nil // voided (or moved) here since: the cause is gone
+	}
+	p, err := s.Patient(ctx, c.LocalPatientID)
+	if err != nil || p.UUID == c.RemotePatientUUID {
+		return nil // OpenMRS has our own patient without the MRN: another matter
+	}
+	cfg, ok, err := s.SyncConfig(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	cl, err := a.openmrsClient(cfg, nil)
+	if err != nil {
+		return err
+	}
+	holders, err := cl.Holders(ctx, cfg.IdentifierType, c.Identifier)
+	if err != nil {
+		if r := openmrs.Classify(err); r == openmrs.ReasonUnavailable || r == openmrs.ReasonTimeout {
+			return idcards.Errorf(idcards.Unavailable, "--retry needs to ask OpenMRS who holds %s now, and OpenMRS at %s cannot be reached; the conflict stays open: try again when it is back (%v)", c.Identifier, cfg.URL, err)
+		}
+		return fmt.Errorf("--retry needs to ask OpenMRS who holds %s now: %w", c.Identifier, syncError(err, cfg))
+	}
+	for _, h := range holders {
+		if h.UUID == p.UUID {
+			continue
+		}
+		if kept, merged, err := s.MergedInto(ctx, h.UUID); err == nil && merged && kept == p.ID {
+			return idcards.Errorf(idcards.Conflict, "conflict %d stays open: OpenMRS still keeps %s on patient %s, this registry's record merged into patient %d (%s) here, so --retry would raise the same conflict. Merge the two in OpenMRS too (Find Patients → Merge Patient Records, keeping %s), then run this again",
+				id, c.Identifier, h.UUID, p.ID, p.UUID, p.UUID)
+		}
+		return idcards.Errorf(idcards.Conflict, `conflict %d stays open: OpenMRS still holds %s for %s (patient %s), so --retry would raise the same conflict. Either
+  - our patient keeps a new number: idcards patients void %s --reason "held in OpenMRS by another patient", then idcards patients issue %s, then idcards sync resolve %d --note "voided here, new MRN issued" --retry (the registration goes with the new number, never %s); or
+  - OpenMRS is wrong: correct it there (void or change that patient's identifier; if the two are one person, merge them there), then run this again`,
+			id, c.Identifier, printable(h.Display), h.UUID, c.Identifier, c.Identifier, id, c.Identifier)
+	}
+	return nil
 }
 
 // lookalikeNow reads a look-alike conflict's OpenMRS patient as OpenMRS
@@ -984,7 +1093,7 @@ func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what s
 				}
 			}
 			log.Info("sync", "pulled", rep.Pull.Identifiers, "mode", rep.Pull.Mode, "requests", rep.Pull.Requests, "new", rep.Pull.Added,
-				"pushed", rep.Push.Pushed, "already", rep.Push.Already, "retry", rep.Push.Deferred, "waiting", rep.Push.Waiting,
+				"pushed", rep.Push.Pushed, "already", rep.Push.Already, "retry", rep.Push.Retrying(), "waiting", rep.Push.Waiting,
 				"conflicts", rep.Push.Conflicts+rep.Pull.Conflicts, "pool_added", rep.Refill.Added, "pool_withdrawn", rep.Pull.Withdrawn+rep.Refill.Withdrawn)
 		})
 	}()
