@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -389,4 +390,60 @@ func TestCLI_AuditListHidesPatientsFromAdmins(t *testing.T) {
 	if strings.Contains(out, "Nakat") || strings.Contains(out, "0772999888") || !strings.Contains(out, "for a supervisor") {
 		t.Fatalf("an admin's list:\n%s", out)
 	}
+}
+
+// TestCLI_UsersPasswdChecksPermissionFirst: users passwd asked for the
+// new password (prompt or file) before the store refused a caller who may
+// not reset passwords, so a clerk typed a password twice for nothing and a
+// file was read on their behalf. The refusal comes first, and so does "no
+// user" for an admin's typo; nothing is read from standard input.
+func TestCLI_UsersPasswdChecksPermissionFirst(t *testing.T) {
+	c := newCLI(t)
+	c.ok(adminPW+"\n", "users", "add", "amina", "--role", "admin", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "okot", "--role", "clerk", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "john", "--role", "clerk", "--must-change=false")
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	newPW := "river chalk window seven"
+	for _, tc := range []struct {
+		name string
+		kind idcards.Kind
+		sub  string
+		args []string
+	}{
+		{"ClerkRefused", idcards.Forbidden, "okot (role clerk) may not", []string{"--user", "okot", "users", "passwd", "john"}},
+		{"NoSuchUser", idcards.NotFound, "no user jhon", []string{"--user", "amina", "users", "passwd", "jhon"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A new password on stdin: a refusal after reading it would
+			// have consumed it.
+			stdin := &countingReader{r: strings.NewReader(newPW + "\n")}
+			var out, errb bytes.Buffer
+			err := run(context.Background(), append([]string{"--db", c.db}, tc.args...), stdin, &out, &errb, func(k string) string { return c.env[k] })
+			if err == nil || idcards.ErrorKind(err) != tc.kind || !strings.Contains(err.Error(), tc.sub) {
+				t.Fatalf("want %v error containing %q, got %v", tc.kind, tc.sub, err)
+			}
+			if stdin.n > 0 {
+				t.Errorf("%d bytes of the new password were read before the refusal", stdin.n)
+			}
+			if strings.Contains(errb.String(), "new password") {
+				t.Errorf("asked for a new password: %q", errb.String())
+			}
+		})
+	}
+	// john's password is unchanged; an admin still resets it.
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	c.ok("", "--user", "john", "users", "change-password", "john", "--new-password-file", c.passwordFile(newPW))
+	c.ok("", "--user", "amina", "users", "passwd", "john", "--new-password-file", c.passwordFile("an entirely fresh passphrase"))
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
