@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -446,4 +447,51 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// TestCLI_UsersSignInRevealsNoAccount: --user answers a name nobody has, a
+// wrong password, and a disabled account's wrong password in the same
+// words and exit status, and so when locked out; only the right password
+// of an account learns more (disabled, or that its role may not: "okot
+// (role clerk) may not …"). Every command signs in this way (restore too).
+func TestCLI_UsersSignInRevealsNoAccount(t *testing.T) {
+	c := newCLI(t)
+	c.ok(adminPW+"\n", "users", "add", "amina", "--role", "admin", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "okot", "--role", "clerk", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "gone", "--role", "supervisor", "--must-change=false")
+	c.ok("", "users", "disable", "gone")
+	answer := func(user, pw string, args ...string) string {
+		c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(pw)
+		defer delete(c.env, "IDCARDS_PASSWORD_FILE")
+		_, _, err := c.run("", append([]string{"--user", user}, args...)...)
+		var stderr strings.Builder
+		return fmt.Sprintf("exit %d: %s", exitCode(err, &stderr), stderr.String())
+	}
+	const wrong = "not the password at all"
+	for _, args := range [][]string{{"audit", "list"}, {"restore", "/nonexistent/b.db", "--force"}} {
+		want := answer("amina", wrong, args...)
+		if !strings.Contains(want, "wrong user name or password") {
+			t.Fatalf("wrong password: %s", want)
+		}
+		for _, who := range []string{"nobody", "gone"} {
+			if got := answer(who, wrong, args...); got != want {
+				t.Errorf("idcards --user %s %s: %q, but a wrong password of amina: %q", who, strings.Join(args, " "), got, want)
+			}
+		}
+	}
+	// Locked out: the same words for a real account and a made-up name.
+	for i := 0; i < 5; i++ {
+		answer("okot", wrong, "audit", "list")
+		answer("nobody2", wrong, "audit", "list")
+	}
+	if a, b := answer("okot", adminPW, "audit", "list"), answer("nobody2", adminPW, "audit", "list"); a != b || !strings.Contains(a, "too many attempts") {
+		t.Errorf("locked: okot %q, unknown %q", a, b)
+	}
+	// Only the right password learns about the account.
+	if got := answer("gone", adminPW, "audit", "list"); !strings.Contains(got, "account gone is disabled") {
+		t.Errorf("disabled, right password: %s", got)
+	}
+	if got := answer("amina", adminPW, "patients", "review"); strings.Contains(got, "wrong user name") {
+		t.Errorf("admin, right password: %s", got)
+	}
 }
