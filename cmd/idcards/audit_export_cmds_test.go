@@ -36,6 +36,7 @@ func TestCLI_AuditExportAtomic(t *testing.T) {
 		}
 	}
 	t.Run("Complete", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env} // fails this subtest, not the parent
 		out := filepath.Join(t.TempDir(), "audit.csv")
 		c.ok("", "audit", "export", "--format", "csv", "--out", out)
 		fi, err := os.Stat(out)
@@ -50,6 +51,7 @@ func TestCLI_AuditExportAtomic(t *testing.T) {
 		}
 	})
 	t.Run("ExistingFileKept", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env} // fails this subtest, not the parent
 		out := filepath.Join(t.TempDir(), "audit.csv")
 		os.WriteFile(out, []byte("last year's export\n"), 0o600)
 		c.fails(idcards.Conflict, "already exists", "", "audit", "export", "--out", out)
@@ -58,6 +60,7 @@ func TestCLI_AuditExportAtomic(t *testing.T) {
 		}
 	})
 	t.Run("Refused", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env} // fails this subtest, not the parent
 		// A clerk may not read the trail: refused by the store, after
 		// the old code had created the file.
 		c.ok(adminPW+"\n", "users", "add", "okot", "--role", "clerk", "--must-change=false")
@@ -68,6 +71,7 @@ func TestCLI_AuditExportAtomic(t *testing.T) {
 		nothingLeft(t, out)
 	})
 	t.Run("FailsHalfWay", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env} // fails this subtest, not the parent
 		// The second row cannot be read (its detail made NULL behind the
 		// program's back): the first row was written, then the export failed.
 		db := pgtest.OpenDB(t, c.db)
