@@ -17,6 +17,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/idcards/idcards"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ageMagic starts every age-encrypted file.
@@ -120,9 +121,11 @@ func (s *Store) Backup(ctx context.Context, opt BackupOptions) (BackupReport, er
 	if err := os.Chmod(plain, 0o600); err != nil { // VACUUM INTO honours the umask only
 		return BackupReport{}, fmt.Errorf("registry: backup: %w", err)
 	}
-	r, err := CheckFileKey(ctx, plain, s.key)
+	// Checked under its name for the user (the copy of this registry),
+	// not the private directory's.
+	r, err := checkFileKey(ctx, plain, "the copy of "+s.Path(), s.key)
 	if err != nil && !acceptUnexplained(err, opt.KeepUnexplained, &r) {
-		return r, fmt.Errorf("registry: backup: the copy failed its check: %w", err)
+		return r, fmt.Errorf("registry: backup: nothing was written to %s: %w (run `idcards audit verify` on the registry)", opt.Out, err)
 	}
 	if err := writeOut(plain, opt.Out, opt.Recipients); err != nil {
 		return r, err
@@ -219,25 +222,63 @@ func CheckFile(ctx context.Context, path string) (BackupReport, error) {
 // hashes are checked too (without it only their links are), and the
 // state of every protected row is compared with the trail.
 func CheckFileKey(ctx context.Context, path string, key *ChainKey) (BackupReport, error) {
+	return checkFileKey(ctx, path, path, key)
+}
+
+// checkStep is the step of a file check that failed, so that the caller
+// can say what to do about it (restoreCheckFailed).
+type checkStep int
+
+const (
+	stepOpen      checkStep = iota + 1 // not a SQLite file (or not readable)
+	stepIntegrity                      // integrity_check failed: the file is damaged
+	stepSchema                         // a SQLite file, but not an idcards registry
+	stepTrail                          // the audit chain or a row's state
+)
+
+// checkError is a failed file check: the step, and the error (which keeps
+// its kind, and a *StateError for acceptUnexplained).
+type checkError struct {
+	step checkStep
+	err  error
+}
+
+func (e *checkError) Error() string { return e.err.Error() }
+func (e *checkError) Unwrap() error { return e.err }
+
+// checkFileKey is CheckFileKey for a file that messages call name: a
+// backup's or restore's private copy is named by what the user knows (the
+// backup file they gave, the registry being backed up), never by its
+// scratch path.
+func checkFileKey(ctx context.Context, path, name string, key *ChainKey) (BackupReport, error) {
+	fail := func(step checkStep, err error) error { return &checkError{step: step, err: err} }
 	r := BackupReport{Path: path, Counts: map[string]int64{}}
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		// SQLite reads an empty file as an empty database.
+		return r, fail(stepOpen, idcards.Errorf(idcards.Invalid, "%s is empty", name))
+	}
 	v := url.Values{}
 	v.Set("mode", "ro")
 	v.Add("_pragma", "busy_timeout(15000)")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
 	if err != nil {
-		return r, err
+		return r, fail(stepOpen, idcards.Errorf(idcards.Invalid, "%s cannot be opened: %v", name, err))
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&r.Integrity); err != nil {
-		return r, idcards.Errorf(idcards.Invalid, "%s is not a readable SQLite registry: %v", path, err)
+		step := stepOpen
+		if sqliteCode(err) == sqlite3.SQLITE_CORRUPT {
+			step = stepIntegrity // a SQLite file, damaged (cut short, bad pages)
+		}
+		return r, fail(step, idcards.Errorf(idcards.Invalid, "%s is not a readable SQLite registry: %v", name, err))
 	}
 	if r.Integrity != "ok" {
-		return r, idcards.Errorf(idcards.Invalid, "%s failed integrity_check: %s", path, r.Integrity)
+		return r, fail(stepIntegrity, idcards.Errorf(idcards.Invalid, "%s failed integrity_check: %s", name, r.Integrity))
 	}
 	rows, err := db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
-		return r, idcards.Errorf(idcards.Invalid, "%s is not an idcards registry (no schema_migrations): %v", path, err)
+		return r, fail(stepSchema, idcards.Errorf(idcards.Invalid, "%s is not an idcards registry (no schema_migrations): %v", name, err))
 	}
 	for rows.Next() {
 		var n string
@@ -248,7 +289,7 @@ func CheckFileKey(ctx context.Context, path string, key *ChainKey) (BackupReport
 	for _, t := range countedTables {
 		var n int64
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
-			return r, idcards.Errorf(idcards.Invalid, "%s: table %s: %v", path, t, err)
+			return r, fail(stepSchema, idcards.Errorf(idcards.Invalid, "%s: table %s: %v", name, t, err))
 		}
 		r.Counts[t] = n
 	}
@@ -259,7 +300,7 @@ func CheckFileKey(ctx context.Context, path string, key *ChainKey) (BackupReport
 	if hasScanLog > 0 {
 		var n int64
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM scan_log`).Scan(&n); err != nil {
-			return r, idcards.Errorf(idcards.Invalid, "%s: table scan_log: %v", path, err)
+			return r, fail(stepSchema, idcards.Errorf(idcards.Invalid, "%s: table scan_log: %v", name, err))
 		}
 		r.Counts["scan_log"] = n
 	}
@@ -269,30 +310,31 @@ func CheckFileKey(ctx context.Context, path string, key *ChainKey) (BackupReport
 	av, err := ro.VerifyAuditDetail(ctx)
 	r.AuditRows, r.KeyID, r.NotChecked, r.StateRows, r.AuditHead = av.Rows, av.KeyID, av.NotChecked, av.StateRows, av.Head
 	if err != nil {
-		return r, &idcards.Error{Kind: idcards.Invalid, Msg: path, Err: err}
+		return r, fail(stepTrail, &idcards.Error{Kind: idcards.Invalid, Msg: name, Err: err})
 	}
 	return r, nil
 }
 
-// checkSumFile verifies backup against backup+".sha256" when that exists.
-func checkSumFile(backup string) (bool, error) {
+// checkSumFile verifies backup against backup+".sha256" when that exists;
+// to is the registry being restored, for the messages.
+func checkSumFile(backup, to string) (bool, error) {
 	b, err := os.ReadFile(backup + ".sha256")
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("registry: restore: %w", err)
+		return false, fmt.Errorf("registry: restore: cannot read the checksum file of %s (%w): nothing was restored to %s", backup, err, to)
 	}
 	want, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
 	got, _, err := fileSHA256(backup)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return false, idcards.Errorf(idcards.NotFound, "restore: no backup file %s", backup)
+			return false, idcards.Errorf(idcards.NotFound, "restore: no backup file %s: check the path (nothing was restored to %s)", backup, to)
 		}
-		return false, fmt.Errorf("registry: restore: %w", err)
+		return false, fmt.Errorf("registry: restore: cannot read the backup %s (%w): nothing was restored to %s", backup, osReason(err), to)
 	}
 	if !strings.EqualFold(want, got) {
-		return false, idcards.Errorf(idcards.Invalid, "restore: %s does not match its checksum file (sha256 %s, expected %s): the file is damaged or was changed", backup, got, want)
+		return false, idcards.Errorf(idcards.Invalid, "restore: %s does not match its checksum file (sha256 %s, expected %s): the file is damaged or was changed; nothing was restored to %s: copy it again from where it was kept, or restore an older backup", backup, got, want, to)
 	}
 	return true, nil
 }

@@ -199,21 +199,21 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	if old != nil && old.signIn && opt.Actor.Role != idcards.RoleAdmin {
 		return BackupReport{}, idcards.Errorf(idcards.Forbidden, "restore: sign-in is on for the registry at %s: restoring needs an admin (--user ADMIN)", opt.To)
 	}
-	sumOK, err := checkSumFile(backup)
+	sumOK, err := checkSumFile(backup, opt.target())
 	if err != nil {
 		return BackupReport{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(opt.To), 0o700); err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+		return BackupReport{}, fmt.Errorf("registry: restore: the directory of %s: %w", opt.target(), err)
 	}
 	cleanStale(filepath.Dir(opt.To))
 	dir, err := os.MkdirTemp(filepath.Dir(opt.To), privatePrefix+"restore-"+fmt.Sprint(os.Getpid())+"-")
 	if err != nil {
-		return BackupReport{}, fmt.Errorf("registry: restore: %w", err)
+		return BackupReport{}, fmt.Errorf("registry: restore: nothing was restored to %s: cannot make a private directory for the checked copy of %s next to it (%w): check that directory's permissions and free space", opt.target(), backup, osReason(err))
 	}
 	defer os.RemoveAll(dir)
 	tmp := filepath.Join(dir, "registry.db")
-	encrypted, err := copyBackup(backup, tmp, opt.Identities)
+	encrypted, err := copyBackup(backup, tmp, opt)
 	if err != nil {
 		return BackupReport{}, err
 	}
@@ -251,22 +251,23 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	if key != nil && bid != "" && key.Registry != bid {
 		return BackupReport{}, idcards.Errorf(idcards.Conflict, "restore: the chain key at %s is of registry %s, not of the backup's (%s): name that registry's key with --audit-key, or pass --new-key", keyPath, key.Registry, bid)
 	}
-	r, err := CheckFileKey(ctx, tmp, key)
+	// The checks name the backup the user gave, never the private copy.
+	r, err := checkFileKey(ctx, tmp, "the backup "+backup, key)
 	if err != nil && !acceptUnexplained(err, opt.AcceptUnexplained, &r) {
-		return r, fmt.Errorf("registry: restore: %s failed its check, nothing was replaced: %w", backup, err)
+		return r, restoreCheckFailed(backup, keyPath, opt, err)
 	}
 	unexplained := r.Unexplained
 	// Bring the copy to this program's schema, under the key it will have.
 	ts, err := openForRestore(ctx, tmp, key, opt.NewKey)
 	if err != nil {
-		return r, fmt.Errorf("registry: restore: %w", err)
+		return r, fmt.Errorf("registry: restore: nothing was restored to %s: the backup %s could not be brought to this program's schema: %w", opt.target(), backup, err)
 	}
 	key = ts.key
 	rep := &RestoreReport{NewKey: opt.NewKey}
 	if opt.NewKey {
 		if err := ts.replaceKeyAnchor(ctx, opt.Actor, r.KeyID); err != nil {
 			ts.Close()
-			return r, err
+			return r, fmt.Errorf("registry: restore: nothing was restored to %s: the checked copy of %s: %w", opt.target(), backup, err)
 		}
 	}
 	detail := fmt.Sprintf("from=%s checksum_file=%t encrypted=%t backup_audit_rows=%d backup_head=%s", filepath.Base(backup), sumOK, encrypted, r.AuditRows, r.AuditHead)
@@ -276,7 +277,7 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	opt.foreign = foreign
 	if old != nil && old.schemaMatches(ctx, ts) {
 		ts.Close()
-		if err := restoreLive(ctx, tmp, key, opt, rep, detail); err != nil {
+		if err := restoreLive(ctx, backup, tmp, key, opt, rep, detail); err != nil {
 			return r, err
 		}
 	} else {
@@ -312,7 +313,7 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 		})
 		ts.Close()
 		if err != nil {
-			return r, err
+			return r, fmt.Errorf("registry: restore: nothing was restored to %s: preparing the checked copy of %s: %w", opt.target(), backup, err)
 		}
 		if exists {
 			if rep.Kept, err = keepOld(ctx, opt.To, opt.Now(), old != nil); err != nil {
@@ -320,7 +321,10 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 			}
 		}
 		if err := os.Rename(tmp, opt.To); err != nil {
-			return r, fmt.Errorf("registry: restore: %w", err)
+			if rep.Kept != "" {
+				return r, fmt.Errorf("registry: restore: the checked copy of %s could not be put at %s (%w): the replaced registry is at %s; move it back, then restore again", backup, opt.target(), osReason(err), rep.Kept)
+			}
+			return r, fmt.Errorf("registry: restore: nothing was restored to %s: the checked copy of %s could not be put there (%w)", opt.target(), backup, osReason(err))
 		}
 		syncDir(filepath.Dir(opt.To))
 	}
@@ -334,17 +338,65 @@ func Restore(ctx context.Context, backup string, opt RestoreOptions) (BackupRepo
 	}
 	s, err := OpenWith(ctx, opt.To, Options{KeyPath: openKey})
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("registry: restore: %s was restored to %s, but it does not open: %w", backup, opt.target(), err)
 	}
 	defer s.Close()
 	v, err := s.VerifyAuditDetail(ctx)
 	if err != nil && !acceptUnexplained(err, opt.AcceptUnexplained, &r) {
-		return r, fmt.Errorf("registry: restore: the audit trail after restore: %w", err)
+		return r, fmt.Errorf("registry: restore: %s was restored to %s, but its audit trail does not verify after the restore (run `idcards audit verify`): %w", backup, opt.target(), err)
 	}
 	r.Unexplained = max(r.Unexplained, unexplained)
 	r.Path, r.Encrypted, r.AuditRows, r.AuditHead, r.KeyID, r.StateRows = opt.To, encrypted, v.Rows, v.Head, v.KeyID, v.StateRows
 	r.Restore = rep
 	return r, nil
+}
+
+// target is the registry a restore writes, as the user named it: for the
+// scratch restore that checks a backup for a PostgreSQL registry first,
+// that database, never the private file.
+func (o RestoreOptions) target() string {
+	if o.stagedFor != "" {
+		return RedactURL(o.stagedFor)
+	}
+	return o.To
+}
+
+// osReason is the reason of a file operation's error without the path it
+// names: the restore's private copies are named by what the user knows.
+func osReason(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// restoreCheckFailed is the refusal of a backup that failed a check
+// (checkFileKey, run on the private copy): it names the backup and the
+// registry, and says what to do.
+func restoreCheckFailed(backup, keyPath string, opt RestoreOptions, err error) error {
+	hint := "restore an older backup"
+	var ce *checkError
+	var se *StateError
+	if errors.As(err, &ce) {
+		switch {
+		case ce.step == stepOpen:
+			hint = "it is not a registry backup: name the file `idcards backup --out` wrote (not its .sha256), or another backup"
+		case ce.step == stepIntegrity:
+			hint = "the backup file is damaged (a failing disk or USB stick, or a copy cut short): restore an older backup, from another medium if there is one"
+		case ce.step == stepSchema:
+			hint = "it is a SQLite file but not a backup of an idcards registry: name the file `idcards backup --out` wrote, or another backup"
+		case errors.As(err, &se) && len(se.Triggers) == 0:
+			hint = "a backup taken with `idcards backup --keep-unexplained` restores with --accept-unexplained; otherwise keep this file as evidence and restore an older backup (docs/security.md, \"When verify fails\")"
+		default:
+			hint = "it was changed after it was taken, or its trail is keyed with another chain key than the one at " + keyPath + " (name the registry's key with --audit-key): keep this file as evidence and restore an older backup (docs/security.md, \"When verify fails\")"
+		}
+	}
+	return fmt.Errorf("registry: restore: nothing was restored to %s: %w; %s", opt.target(), err, hint)
 }
 
 func orUnknown(s string) string {
@@ -397,14 +449,16 @@ func syncDir(dir string) {
 }
 
 // copyBackup writes the backup's plain bytes to tmp (created 0600, O_EXCL),
-// decrypting it when it is age-encrypted.
-func copyBackup(backup, tmp string, ids []age.Identity) (bool, error) {
+// decrypting it when it is age-encrypted with opt.Identities. Its errors
+// name the backup and the registry, not tmp.
+func copyBackup(backup, tmp string, opt RestoreOptions) (bool, error) {
+	ids := opt.Identities
 	f, err := os.Open(backup)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return false, idcards.Errorf(idcards.NotFound, "restore: no backup file %s", backup)
+			return false, idcards.Errorf(idcards.NotFound, "restore: no backup file %s: check the path (nothing was restored to %s)", backup, opt.target())
 		}
-		return false, fmt.Errorf("registry: restore: %w", err)
+		return false, fmt.Errorf("registry: restore: cannot read the backup %s (%w): nothing was restored to %s", backup, osReason(err), opt.target())
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
@@ -413,27 +467,52 @@ func copyBackup(backup, tmp string, ids []age.Identity) (bool, error) {
 	encrypted := bytes.Equal(head, []byte(ageMagic))
 	if encrypted {
 		if len(ids) == 0 {
-			return true, idcards.Errorf(idcards.Invalid, "restore: %s is encrypted: give the passphrase or the age identity file", backup)
+			return true, idcards.Errorf(idcards.Invalid, "restore: %s is encrypted: give the passphrase (--passphrase-file) or the age identity file (--identity-file); nothing was restored to %s", backup, opt.target())
 		}
 		if src, err = age.Decrypt(br, ids...); err != nil {
-			return true, idcards.Errorf(idcards.Forbidden, "restore: cannot decrypt %s (wrong passphrase or key?): %v", backup, err)
+			return true, idcards.Errorf(idcards.Forbidden, "restore: cannot decrypt %s (wrong passphrase or key?): %v; nothing was restored to %s", backup, err, opt.target())
 		}
 	}
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return encrypted, fmt.Errorf("registry: restore: %w", err)
+		return encrypted, fmt.Errorf("registry: restore: nothing was restored to %s: cannot make the private copy of %s next to it (%w): check that directory's permissions and free space", opt.target(), backup, osReason(err))
 	}
-	_, err = io.Copy(out, src)
+	_, rerr := io.Copy(writerOnly{out, &err}, src)
+	werr := err // a write to the private copy (its disk is full)
+	if rerr != nil && werr == nil {
+		err = rerr
+	}
 	if err == nil {
 		err = out.Sync()
+		werr = err
 	}
 	if cerr := out.Close(); err == nil {
-		err = cerr
+		err, werr = cerr, cerr
 	}
-	if err != nil {
-		return encrypted, idcards.Errorf(idcards.Invalid, "restore: reading %s: %v", backup, err)
+	switch {
+	case werr != nil:
+		return encrypted, fmt.Errorf("registry: restore: nothing was restored to %s: writing the private copy of %s next to it failed (%w): free space there, then try again", opt.target(), backup, osReason(werr))
+	case err != nil && encrypted:
+		return encrypted, idcards.Errorf(idcards.Invalid, "restore: reading %s: %v: the encrypted backup is damaged or cut short; restore an older backup (nothing was restored to %s)", backup, osReason(err), opt.target())
+	case err != nil:
+		return encrypted, idcards.Errorf(idcards.Invalid, "restore: reading %s: %v (nothing was restored to %s)", backup, osReason(err), opt.target())
 	}
 	return encrypted, nil
+}
+
+// writerOnly records the error of a write in *err, so that a copy can tell
+// a write failure (the private copy) from a read failure (the backup).
+type writerOnly struct {
+	w   io.Writer
+	err *error
+}
+
+func (w writerOnly) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && *w.err == nil {
+		*w.err = err
+	}
+	return n, err
 }
 
 // oldRegistry is what a restore reads from the registry it replaces.

@@ -28,7 +28,7 @@ import (
 //   - the restore is audited, with its state digests, under the chain key.
 //
 // A copy of the replaced registry is kept first, under the same lock.
-func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOptions, rep *RestoreReport, detail string) error {
+func restoreLive(ctx context.Context, backup, tmp string, key *ChainKey, opt RestoreOptions, rep *RestoreReport, detail string) error {
 	rep.Live = true
 	db, err := sql.Open("sqlite", dsn(opt.To))
 	if err != nil {
@@ -50,7 +50,7 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 	kept := keptName(opt.To, opt.Now())
 	staged := filepath.Join(filepath.Dir(tmp), "kept.db")
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS r`, "file:"+tmp+"?mode=ro"); err != nil {
-		return fmt.Errorf("registry: restore: %w", err)
+		return fmt.Errorf("registry: restore: nothing was replaced: the checked copy of %s could not be read into %s: %w", backup, opt.To, osReason(err))
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE r`)
 	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (the DSN's _txlock)
@@ -66,7 +66,7 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 	}
 	if err != nil {
 		tx.Rollback()
-		return fmt.Errorf("registry: restore: keep a copy of %s: %w", opt.To, err)
+		return fmt.Errorf("registry: restore: nothing was replaced: a copy of the registry %s could not be kept before replacing it (%w): free space next to it, then restore again", opt.To, osReason(err))
 	}
 	syncDir(filepath.Dir(kept))
 	rep.Kept = kept
@@ -79,7 +79,7 @@ func restoreLive(ctx context.Context, tmp string, key *ChainKey, opt RestoreOpti
 	if err != nil {
 		os.Remove(kept)
 		rep.Kept = ""
-		return fmt.Errorf("registry: restore: %w", err)
+		return fmt.Errorf("registry: restore: copying %s into the registry %s failed, nothing was replaced: %w", backup, opt.To, err)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 	}
 	src, err := OpenWith(ctx, scratch.To, Options{KeyPath: keyPath})
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("registry: restore: nothing was restored to %s: the checked copy of %s does not open: %w", RedactURL(to), backup, err)
 	}
 	defer src.Close()
 	detail := fmt.Sprintf("from=%s encrypted=%t backup_audit_rows=%d", filepath.Base(backup), r.Encrypted, r.AuditRows)
@@ -145,7 +145,7 @@ func restorePG(ctx context.Context, backup string, opt RestoreOptions) (BackupRe
 		}
 	}
 	if err != nil {
-		return r, fmt.Errorf("registry: restore: %w", err)
+		return r, fmt.Errorf("registry: restore: %s into %s: %w", backup, RedactURL(to), err)
 	}
 	// The key goes where the desks look for it: always for a new
 	// database; over a live one as a file restore does (not when it is
@@ -351,7 +351,7 @@ func restorePGLive(ctx context.Context, src, dst *Store, key *ChainKey, opt Rest
 		err = os.Rename(staged, keep)
 	}
 	if err != nil {
-		return fmt.Errorf("keep a copy of %s: %w", dst.Path(), err)
+		return fmt.Errorf("nothing was replaced: a copy of the registry in %s could not be kept at %s before replacing it (%w): free space there or name another file with --keep", dst.Path(), keep, osReason(err))
 	}
 	syncDir(filepath.Dir(keep))
 	rep.Kept = keep

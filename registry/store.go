@@ -179,11 +179,18 @@ func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("registry: open: %w", err)
 	}
+	if err := probeRegistry(ctx, path); err != nil { // damaged.go: never migrate a file that is no registry
+		return nil, err
+	}
 	key, err := ReadChainKey(opt.keyPath(path))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	return open(ctx, path, opt, key)
+	s, err := open(ctx, path, opt, key)
+	if err != nil {
+		return nil, Damaged(path, err)
+	}
+	return s, nil
 }
 
 func open(ctx context.Context, path string, opt Options, key *ChainKey) (*Store, error) {
@@ -359,7 +366,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	tx, err := s.beginWriteTx(ctx) // dialect.go: BEGIN IMMEDIATE, or PostgreSQL's writer lock
 	if err != nil {
-		return fmt.Errorf("registry: begin: %w", diskFull(Unreachable(err)))
+		return Damaged(s.path, fmt.Errorf("registry: begin: %w", diskFull(Unreachable(err))))
 	}
 	if err := s.txBegin(ctx, tx); err != nil {
 		tx.Rollback()
@@ -375,10 +382,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err != nil {
 		tx.Rollback()
-		return s.afterRollback(ctx, diskFull(Unreachable(err))) // approvals.go: a refused clerk's request must outlive the rollback
+		return Damaged(s.path, s.afterRollback(ctx, diskFull(Unreachable(err)))) // approvals.go: a refused clerk's request must outlive the rollback
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("registry: commit: %w", diskFull(commitFailed(err)))
+		return Damaged(s.path, fmt.Errorf("registry: commit: %w", diskFull(commitFailed(err))))
 	}
 	return nil
 }

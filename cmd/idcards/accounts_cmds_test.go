@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -388,5 +390,108 @@ func TestCLI_AuditListHidesPatientsFromAdmins(t *testing.T) {
 	out := c.ok("", "--user", "amina", "audit", "list", "--action", "patient.")
 	if strings.Contains(out, "Nakat") || strings.Contains(out, "0772999888") || !strings.Contains(out, "for a supervisor") {
 		t.Fatalf("an admin's list:\n%s", out)
+	}
+}
+
+// TestCLI_UsersPasswdChecksPermissionFirst: users passwd asked for the
+// new password (prompt or file) before the store refused a caller who may
+// not reset passwords, so a clerk typed a password twice for nothing and a
+// file was read on their behalf. The refusal comes first, and so does "no
+// user" for an admin's typo; nothing is read from standard input.
+func TestCLI_UsersPasswdChecksPermissionFirst(t *testing.T) {
+	c := newCLI(t)
+	c.ok(adminPW+"\n", "users", "add", "amina", "--role", "admin", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "okot", "--role", "clerk", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "john", "--role", "clerk", "--must-change=false")
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	newPW := "river chalk window seven"
+	for _, tc := range []struct {
+		name string
+		kind idcards.Kind
+		sub  string
+		args []string
+	}{
+		{"ClerkRefused", idcards.Forbidden, "okot (role clerk) may not", []string{"--user", "okot", "users", "passwd", "john"}},
+		{"NoSuchUser", idcards.NotFound, "no user jhon", []string{"--user", "amina", "users", "passwd", "jhon"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A new password on stdin: a refusal after reading it would
+			// have consumed it.
+			stdin := &countingReader{r: strings.NewReader(newPW + "\n")}
+			var out, errb bytes.Buffer
+			err := run(context.Background(), append([]string{"--db", c.db}, tc.args...), stdin, &out, &errb, func(k string) string { return c.env[k] })
+			if err == nil || idcards.ErrorKind(err) != tc.kind || !strings.Contains(err.Error(), tc.sub) {
+				t.Fatalf("want %v error containing %q, got %v", tc.kind, tc.sub, err)
+			}
+			if stdin.n > 0 {
+				t.Errorf("%d bytes of the new password were read before the refusal", stdin.n)
+			}
+			if strings.Contains(errb.String(), "new password") {
+				t.Errorf("asked for a new password: %q", errb.String())
+			}
+		})
+	}
+	// john's password is unchanged; an admin still resets it.
+	c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(adminPW)
+	c.ok("", "--user", "john", "users", "change-password", "john", "--new-password-file", c.passwordFile(newPW))
+	c.ok("", "--user", "amina", "users", "passwd", "john", "--new-password-file", c.passwordFile("an entirely fresh passphrase"))
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestCLI_UsersSignInRevealsNoAccount: --user answers a name nobody has, a
+// wrong password, and a disabled account's wrong password in the same
+// words and exit status, and so when locked out; only the right password
+// of an account learns more (disabled, or that its role may not: "okot
+// (role clerk) may not …"). Every command signs in this way (restore too).
+func TestCLI_UsersSignInRevealsNoAccount(t *testing.T) {
+	c := newCLI(t)
+	c.ok(adminPW+"\n", "users", "add", "amina", "--role", "admin", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "okot", "--role", "clerk", "--must-change=false")
+	c.ok(adminPW+"\n", "users", "add", "gone", "--role", "supervisor", "--must-change=false")
+	c.ok("", "users", "disable", "gone")
+	answer := func(user, pw string, args ...string) string {
+		c.env["IDCARDS_PASSWORD_FILE"] = c.passwordFile(pw)
+		defer delete(c.env, "IDCARDS_PASSWORD_FILE")
+		_, _, err := c.run("", append([]string{"--user", user}, args...)...)
+		var stderr strings.Builder
+		return fmt.Sprintf("exit %d: %s", exitCode(err, &stderr), stderr.String())
+	}
+	const wrong = "not the password at all"
+	for _, args := range [][]string{{"audit", "list"}, {"restore", "/nonexistent/b.db", "--force"}} {
+		want := answer("amina", wrong, args...)
+		if !strings.Contains(want, "wrong user name or password") {
+			t.Fatalf("wrong password: %s", want)
+		}
+		for _, who := range []string{"nobody", "gone"} {
+			if got := answer(who, wrong, args...); got != want {
+				t.Errorf("idcards --user %s %s: %q, but a wrong password of amina: %q", who, strings.Join(args, " "), got, want)
+			}
+		}
+	}
+	// Locked out: the same words for a real account and a made-up name.
+	for i := 0; i < 5; i++ {
+		answer("okot", wrong, "audit", "list")
+		answer("nobody2", wrong, "audit", "list")
+	}
+	if a, b := answer("okot", adminPW, "audit", "list"), answer("nobody2", adminPW, "audit", "list"); a != b || !strings.Contains(a, "too many attempts") {
+		t.Errorf("locked: okot %q, unknown %q", a, b)
+	}
+	// Only the right password learns about the account.
+	if got := answer("gone", adminPW, "audit", "list"); !strings.Contains(got, "account gone is disabled") {
+		t.Errorf("disabled, right password: %s", got)
+	}
+	if got := answer("amina", adminPW, "patients", "review"); strings.Contains(got, "wrong user name") {
+		t.Errorf("admin, right password: %s", got)
 	}
 }

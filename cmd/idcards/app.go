@@ -22,6 +22,7 @@ type app struct {
 	dbPasswordFile string // --db-password-file: PostgreSQL password (migrate_cmds.go)
 	secretsWarned  bool   // warnSecrets ran
 	signInUser     string // --user: sign in as this account (users_cmds.go)
+	opened         string // the registry open opened: its read errors are told in words (run)
 }
 
 // run is main without the process: tests call it directly.
@@ -32,7 +33,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if a.opened != "" {
+		// A damaged page met by a read (writes and opening say it
+		// themselves): the file, and what to do, not SQLite's words alone.
+		err = registry.Damaged(a.opened, err)
+	}
+	return err
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -108,6 +115,7 @@ func (a *app) open(ctx context.Context) (*registry.Store, context.Context, error
 	if err != nil {
 		return nil, ctx, err
 	}
+	a.opened = a.registryPath()
 	actx, err := a.signIn(ctx, s) // users_cmds.go: --user and cli_sign_in
 	if err != nil {
 		s.Close()

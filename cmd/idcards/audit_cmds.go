@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -174,57 +178,110 @@ rows written), like patients export: the rows hold patient details.`,
 			if err != nil {
 				return err
 			}
-			dst := a.stdout
-			if out != "" {
-				fh, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-				if err != nil {
-					return idcards.Errorf(idcards.Conflict, "--out: %v", err)
-				}
-				defer fh.Close()
-				dst = fh
+			if out == "" {
+				return a.writeAuditExport(ctx, s, flt, format, a.stdout)
 			}
-			w := bufio.NewWriter(dst)
-			var each func(idcards.AuditEvent) error
-			var cw *csv.Writer
-			if format == "csv" {
-				cw = csv.NewWriter(w)
-				cw.Write([]string{"seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash"})
-				each = func(e idcards.AuditEvent) error {
-					// patientfile.EscapeCell: a subject or detail can hold
-					// what someone typed (a name =cmd|...): no cell may
-					// start a spreadsheet formula.
-					return cw.Write(patientfile.EscapeRecord([]string{strconv.FormatInt(e.Seq, 10), e.At.Format(registry.TimeFormat), e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash}))
-				}
-			} else {
-				enc := json.NewEncoder(w)
-				each = func(e idcards.AuditEvent) error { return enc.Encode(e) }
-			}
-			// The export is audited (audit.export, rows written) once the
-			// rows are out, whether the writes below succeed or not.
-			_, err = s.ExportAudit(ctx, flt, func(e idcards.AuditEvent) error {
-				if err := each(e); err != nil {
-					return err
-				}
-				if cw != nil {
-					return cw.Error()
-				}
-				return nil
+			// The rows hold patient details: written to a private (0600)
+			// temporary file beside --out and put in place only when
+			// every row is out and the export is audited, so a failure
+			// half-way leaves no file that looks like a whole export.
+			return writeNewFileAtomic(out, func(w io.Writer) error {
+				return a.writeAuditExport(ctx, s, flt, format, w)
 			})
-			if err != nil {
-				return err
-			}
-			if cw != nil {
-				if cw.Flush(); cw.Error() != nil {
-					return cw.Error()
-				}
-			}
-			return w.Flush()
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&format, "format", "jsonl", "csv or jsonl")
-	cmd.Flags().StringVar(&out, "out", "", "write to this new file instead of standard output")
+	cmd.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600, put in place only when complete) instead of standard output")
 	return cmd
+}
+
+// writeAuditExport writes the rows flt selects to dst in format (csv,
+// jsonl), audited (audit.export).
+func (a *app) writeAuditExport(ctx context.Context, s *registry.Store, flt registry.AuditFilter, format string, dst io.Writer) error {
+	w := bufio.NewWriter(dst)
+	var each func(idcards.AuditEvent) error
+	var cw *csv.Writer
+	if format == "csv" {
+		cw = csv.NewWriter(w)
+		cw.Write([]string{"seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash"})
+		each = func(e idcards.AuditEvent) error {
+			// patientfile.EscapeCell: a subject or detail can hold
+			// what someone typed (a name =cmd|...): no cell may
+			// start a spreadsheet formula.
+			return cw.Write(patientfile.EscapeRecord([]string{strconv.FormatInt(e.Seq, 10), e.At.Format(registry.TimeFormat), e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash}))
+		}
+	} else {
+		enc := json.NewEncoder(w)
+		each = func(e idcards.AuditEvent) error { return enc.Encode(e) }
+	}
+	// The export is audited (audit.export, rows written) once the
+	// rows are out, whether the writes below succeed or not.
+	_, err := s.ExportAudit(ctx, flt, func(e idcards.AuditEvent) error {
+		if err := each(e); err != nil {
+			return err
+		}
+		if cw != nil {
+			return cw.Error()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if cw != nil {
+		if cw.Flush(); cw.Error() != nil {
+			return cw.Error()
+		}
+	}
+	return w.Flush()
+}
+
+// writeNewFileAtomic writes out through fill: into a temporary file in
+// out's directory, created 0600 whatever the umask (the export holds
+// patient data), fsynced and then linked to out only when fill succeeded,
+// never over an existing file (refused before fill runs, and again
+// atomically by the link); the temporary file is removed on every way out.
+// On a file system without hard links (a FAT USB stick) it is renamed
+// after a last check that out is still absent.
+func writeNewFileAtomic(out string, fill func(io.Writer) error) error {
+	if _, err := os.Lstat(out); err == nil {
+		return idcards.Errorf(idcards.Conflict, "--out %s already exists; refusing to overwrite it (name a new file)", out)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
+	if err != nil {
+		return idcards.Errorf(idcards.Invalid, "--out: %v", err)
+	}
+	defer os.Remove(tmp.Name())
+	err = tmp.Chmod(0o600) // CreateTemp makes 0600; said here, as the contract
+	if err == nil {
+		err = fill(tmp)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), out); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return idcards.Errorf(idcards.Conflict, "--out %s already exists; refusing to overwrite it (name a new file)", out)
+		}
+		if _, serr := os.Lstat(out); serr == nil {
+			return idcards.Errorf(idcards.Conflict, "--out %s already exists; refusing to overwrite it (name a new file)", out)
+		}
+		if err := os.Rename(tmp.Name(), out); err != nil {
+			return fmt.Errorf("--out %s: %w", out, err)
+		}
+	}
+	if d, err := os.Open(filepath.Dir(out)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {

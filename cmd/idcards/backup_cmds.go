@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -364,6 +365,15 @@ func (a *app) restoreActor(ctx context.Context, path, keyPath string) (idcards.A
 	opt.KeyPath = keyPath
 	s, err := registry.OpenWith(ctx, path, opt)
 	if err != nil {
+		if a.signInUser != "" && (errors.Is(err, registry.ErrDamaged) || errors.Is(err, registry.ErrNotRegistry)) {
+			// No account can be checked in a file that does not open; the
+			// OS user who owns it may replace it (as for a lost disk).
+			what := "is not an idcards registry"
+			if errors.Is(err, registry.ErrDamaged) {
+				what = "is damaged"
+			}
+			return idcards.Actor{}, idcards.Errorf(idcards.Forbidden, "--user %s: cannot sign in to the registry being replaced: the file at %s %s, so no account in it can be checked; run the restore without --user, as the operating-system user who owns the file", a.signInUser, path, what)
+		}
 		if a.signInUser != "" {
 			return idcards.Actor{}, fmt.Errorf("--user %s: cannot sign in to the registry being replaced: %w", a.signInUser, err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,5 +100,47 @@ func TestCLI_RestoreCarriesSecurityState(t *testing.T) {
 	nd := filepath.Join(t.TempDir(), "new-disk.db")
 	if out := c.ok("", "restore", b, "--to", nd); !strings.Contains(out, "WARNING    accounts, passwords and scanner tokens are as they were in the backup") {
 		t.Errorf("lost-disk restore output:\n%s", out)
+	}
+}
+
+// TestCLI_RestoreRefusalNamesTheBackup: the drill restored a damaged
+// backup to /tmp/check.db and was told about
+// /tmp/.idcards-restore-PID-N/registry.db. The refusal names the backup
+// file given and the registry, and says what to do.
+func TestCLI_RestoreRefusalNamesTheBackup(t *testing.T) {
+	c := newCLI(t)
+	c.ok("", "issue", "--count", "3")
+	dir := t.TempDir()
+	b := filepath.Join(dir, "b.db")
+	c.ok("", "backup", "--out", b)
+	raw, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.db")
+	os.WriteFile(cut, raw[:5000], 0o600)
+	check := filepath.Join(t.TempDir(), "check.db")
+	for _, args := range [][]string{
+		{"restore", cut, "--to", check, "--skip-ahead", "-1"},
+		{"restore", cut, "--force"},
+	} {
+		_, stderr, err := c.run("", args...)
+		code := exitCode(err, &strings.Builder{})
+		if code != 2 {
+			t.Errorf("idcards %s: exit %d (%v)", strings.Join(args, " "), code, err)
+		}
+		msg := userMessage(err)
+		if strings.Contains(msg, ".idcards-") || strings.Contains(stderr, ".idcards-") {
+			t.Errorf("idcards %s names a private copy:\n%s", strings.Join(args, " "), msg)
+		}
+		to := check
+		if len(args) == 3 {
+			to = c.db
+		}
+		for _, want := range []string{cut, to, "restore an older backup"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("idcards %s: message lacks %q:\n%s", strings.Join(args, " "), want, msg)
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -319,7 +320,18 @@ change your own password, use ` + "`idcards users change-password`" + `.`,
 				return err
 			}
 			defer s.Close()
-			pw, err := a.newSecret("new password for "+args[0]+": ", pwFile)
+			// Refused before anyone types a password for nothing: the
+			// caller may reset passwords (an admin), and the account is
+			// there (an admin may list accounts, so this tells nothing).
+			users, err := s.ListUsers(ctx)
+			if err != nil {
+				return err
+			}
+			name := strings.ToLower(strings.TrimSpace(args[0]))
+			if !slices.ContainsFunc(users, func(u registry.User) bool { return u.Username == name }) {
+				return idcards.Errorf(idcards.NotFound, "no user %s (see idcards users list)", printable(name))
+			}
+			pw, err := a.newSecret("new password for "+name+": ", pwFile)
 			if err != nil {
 				return err
 			}
