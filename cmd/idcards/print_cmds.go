@@ -268,7 +268,7 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			Options: printing.Options{Facility: look.facility, Symbols: syms, Content2D: content2D, ShowSerial: look.serial},
 			Logo:    look.logo, Title: "idcards " + f.layout,
 		},
-		look: look.cardSettings, out: f.out, printer: f.printer, lp: lp, lpstat: lpstat, split: f.split,
+		look: look.cardSettings, out: f.out, printer: f.printer, lp: lp, lpstat: lpstat, lpMedia: a.getenv("IDCARDS_LP_MEDIA"), split: f.split,
 		warn: a.stderr, step: prog.update,
 	}
 	res, err := j.run(ctx, good)

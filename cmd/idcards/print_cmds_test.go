@@ -153,8 +153,8 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	if !strings.Contains(out, "to printer Zebra") {
 		t.Fatalf("out = %q", out)
 	}
-	if b, _ := os.ReadFile(log); !strings.HasPrefix(string(b), "-d Zebra") {
-		t.Fatalf("lp called with %q", b)
+	if b, _ := os.ReadFile(log); !strings.HasPrefix(string(b), "-d Zebra") || !strings.Contains(string(b), " -o media=Custom.85.6x53.98mm -o PageSize=Custom.242.65x153.01 -o print-scaling=none ") {
+		t.Fatalf("lp called with %q, want the card's page size asked for", b)
 	}
 	// --split: each part is its own job with its own title.
 	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" >> "+log+"\n"), 0o755)
@@ -162,7 +162,7 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	three := c.issue("3")
 	c.ok(strings.Join(three, "\n")+"\n", "print", "--ids", "-", "--split", "2", "--to-printer", "Zebra")
 	b, _ := os.ReadFile(log)
-	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 || !strings.Contains(lines[0], " part 1 of 2 ") || !strings.Contains(lines[1], " part 2 of 2 ") {
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 || !strings.Contains(lines[0], " part 1 of 2 ") || !strings.Contains(lines[1], " part 2 of 2 ") || !strings.Contains(lines[1], "media=Custom.85.6x53.98mm") {
 		t.Fatalf("--split to a printer: lp called with\n%s", b)
 	}
 	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" > "+log+"\n"), 0o755)

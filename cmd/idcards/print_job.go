@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type printJob struct {
 	printer string // CUPS queue; the PDF goes to a temporary file then lp
 	lp      string // lp command
 	lpstat  string // lpstat command ("" skips the queue check)
+	lpMedia string // $IDCARDS_LP_MEDIA: "" asks for the sheet's own size, "none" nothing, else a media name
 	split   int    // cards per file, 0 = all in one
 	warn    io.Writer
 	step    func(n int) // progress: cards rendered so far
@@ -342,7 +344,8 @@ func firstLine(s string) string {
 func (j *printJob) sendToPrinter(ctx context.Context, path, title string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, j.lp, "-d", j.printer, "-t", title, path).CombinedOutput()
+	args := append([]string{"-d", j.printer, "-t", title}, lpMediaOptions(j.sheet, j.lpMedia)...)
+	out, err := exec.CommandContext(ctx, j.lp, append(args, path)...).CombinedOutput()
 	if err != nil {
 		return "", idcards.Errorf(idcards.Unavailable, "%s -d %s refused the job: %v: %s", j.lp, j.printer, err, strings.TrimSpace(string(out)))
 	}
@@ -351,6 +354,50 @@ func (j *printJob) sendToPrinter(ctx context.Context, path, title string) (strin
 		return strings.TrimSpace(id), nil
 	}
 	return "", nil
+}
+
+// lpMediaOptions are the lp options that ask CUPS for the PDF's own page
+// size at 100 %. Without them a job takes the queue's default media (A4 or
+// Letter) and a card page lands, rotated, in the middle of a sheet.
+//
+// A card page asks for a custom size twice: media=Custom.85.6x53.98mm (the
+// IPP attribute, what a queue without a PPD passes on) and
+// PageSize=Custom.242.65x153.01, the PDF's MediaBox in points. CUPS
+// prefers PageSize on a PPD queue: it keeps the exact size (media= alone is
+// cut to whole points, 242 × 153, shifting the card by 0.1 mm), and on a
+// card printer's PPD that has no custom sizes it picks the driver's own
+// card size (CR80) where media= alone falls back to the queue's default.
+// Sheets ask for their named size (A4, Letter), which every driver knows.
+//
+// print-scaling=none: the pages are already the media's size; CUPS's
+// "auto" shrinks a page a fraction of a point larger than the media (and
+// fit-to-page shrinks to the printable area), and any scaling breaks the
+// barcode's whole-dot module width. Orientation is left to CUPS, which
+// turns the landscape card for a driver whose card size is portrait.
+//
+// override ($IDCARDS_LP_MEDIA) is for a driver that mishandles custom
+// sizes: "none" sends no size or scaling (the queue's own defaults,
+// lpoptions, decide), any other value is sent as media=VALUE.
+func lpMediaOptions(sheet printing.Sheet, override string) []string {
+	noScale := []string{"-o", "print-scaling=none"}
+	switch override = strings.TrimSpace(override); {
+	case strings.EqualFold(override, "none"):
+		return nil
+	case override != "":
+		return append([]string{"-o", "media=" + override}, noScale...)
+	}
+	switch sheet.Name {
+	case "a4":
+		return append([]string{"-o", "media=A4"}, noScale...)
+	case "letter":
+		return append([]string{"-o", "media=Letter"}, noScale...)
+	}
+	mm := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	pt := func(v float64) string { return strconv.FormatFloat(v*72/25.4, 'f', 2, 64) }
+	return append([]string{
+		"-o", "media=Custom." + mm(sheet.PageW) + "x" + mm(sheet.PageH) + "mm",
+		"-o", "PageSize=Custom." + pt(sheet.PageW) + "x" + pt(sheet.PageH),
+	}, noScale...)
 }
 
 type failingWriter struct {

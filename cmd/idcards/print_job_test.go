@@ -173,3 +173,30 @@ func TestPrintJob_InterruptedRun(t *testing.T) {
 		t.Fatalf("an interrupted run left %v", left)
 	}
 }
+
+// What lp is asked for: the PDF's own page size at 100 %, so a queue whose
+// default is A4 or Letter does not print a card page in the middle of a
+// sheet; $IDCARDS_LP_MEDIA replaces it for a driver that mishandles
+// custom sizes.
+func TestLPMediaOptions(t *testing.T) {
+	for _, tt := range []struct {
+		name, layout, override, want string
+	}{
+		{"card page asks for ID-1 in mm and as the MediaBox in points", "card", "", "-o media=Custom.85.6x53.98mm -o PageSize=Custom.242.65x153.01 -o print-scaling=none"},
+		{"a4 sheet", "a4", "", "-o media=A4 -o print-scaling=none"},
+		{"letter sheet", "letter", "", "-o media=Letter -o print-scaling=none"},
+		{"site names its driver's card size", "card", "CR80", "-o media=CR80 -o print-scaling=none"},
+		{"site leaves it to the queue's defaults", "card", "none", ""},
+		{"none in any case", "a4", " None ", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sheet, err := printing.LayoutSheet(tt.layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(lpMediaOptions(sheet, tt.override), " "); got != tt.want {
+				t.Errorf("lp options = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
