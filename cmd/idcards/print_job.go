@@ -98,9 +98,14 @@ type cardSettings struct {
 	birth string // "year" (default), "date" or "none"
 }
 
-// holderChunk is how many cards are read, recorded and rendered at a time:
-// memory stays flat however long the run.
-const holderChunk = 10000
+// holderChunk is how many cards are read, recorded and rendered at a time.
+// The chunk's patients and card rows are live while it is drawn (about
+// 0.5 KB a card): at 10,000 a 10,000-card run held all of them and peaked
+// about 5 MB higher (docs/printing.md, Memory). Each chunk is one
+// card.record transaction. What still grows with a file is its confirm
+// (the audit row of one transaction records every card it changed):
+// --split bounds that.
+const holderChunk = 1000
 
 // run prints mrns (canonical, checked printable). Each file's cards are
 // recorded pending in chunks just before they are rendered, and the

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,4 +200,29 @@ func TestLPMediaOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A run longer than one chunk (holderChunk cards are read, recorded and
+// drawn at a time): every card is recorded and confirmed, and the cards of
+// the second chunk are drawn with their own patients' codes.
+func TestPrint_RunLongerThanAChunk(t *testing.T) {
+	for _, tool := range []string{"qpdf", "pdfinfo", "pdftoppm", "zbarimg"} {
+		needCLITool(t, tool)
+	}
+	c := newPrintCLI(t)
+	ids := c.issue(fmt.Sprint(holderChunk + 5))
+	pdf := filepath.Join(c.dir, "long.pdf")
+	out := c.ok(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "-o", pdf)
+	pages := (len(ids) + 9) / 10
+	if !strings.Contains(out, fmt.Sprintf("printed %d cards (%d pages", len(ids), pages)) {
+		t.Fatalf("out = %q", out)
+	}
+	if n := activeCards(t, c); n != len(ids) {
+		t.Fatalf("%d active cards, want %d", n, len(ids))
+	}
+	last := filepath.Join(c.dir, "last.pdf")
+	if o, err := exec.Command("qpdf", "--empty", "--pages", pdf, fmt.Sprint(pages), "--", last).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf cutting the last page: %v %s", err, o)
+	}
+	checkCardPDF(t, last, ids[holderChunk:]...)
 }
