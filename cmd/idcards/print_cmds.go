@@ -80,7 +80,11 @@ card's serial, MRN and batch.
 --split N writes N cards per file (-o cards.pdf gives cards-0001.pdf,
 cards-0002.pdf …; with --to-printer one job per N cards). --to-printer checks
 with lpstat that the queue exists, is enabled and accepts jobs before
-anything is recorded.
+anything is recorded, and asks CUPS for the PDF's own page size at 100 %
+(card: -o media=Custom.85.6x53.98mm -o PageSize=Custom.242.65x153.01;
+a4/letter: -o media=A4/Letter; always -o print-scaling=none).
+IDCARDS_LP_MEDIA=none sends no size (the queue's defaults decide),
+IDCARDS_LP_MEDIA=NAME sends -o media=NAME with print-scaling=none.
 
 Names print in any script the embedded fonts cover (Latin, Greek, Cyrillic,
 Hebrew, Arabic, N'Ko, Adlam, Ethiopic, Tifinagh, Vai); other characters
