@@ -33,7 +33,9 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/idcards" ./cmd/idcards
-export IDCARDS_DB="$work/base.db" IDCARDS_LOG="$work/log"
+# The per-run copies (run.db) use the original's audit key: the key is
+# looked for next to the registry file, and run.db has none.
+export IDCARDS_DB="$work/base.db" IDCARDS_AUDIT_KEY="$work/base.db.auditkey" IDCARDS_LOG="$work/log"
 
 max=$(printf '%s\n' $SIZES $BIG | sort -n | tail -1)
 echo "== building a registry of $max patients" >&2

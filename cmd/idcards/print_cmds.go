@@ -72,10 +72,19 @@ marks the old card "replaced" once the new one has printed. A run killed
 between finishing the PDF and recording it leaves its cards pending: see
 idcards cards list --state pending, cards confirm and cards cancel.
 
+-o DIR/ writes into a directory and names each PDF by its cards:
+MRN-SERIAL.pdf for one card, BATCH-Ncards.pdf for several (BATCH-0001.pdf …
+with --split), never over an existing file; idcards cards list shows every
+card's serial, MRN and batch.
+
 --split N writes N cards per file (-o cards.pdf gives cards-0001.pdf,
 cards-0002.pdf …; with --to-printer one job per N cards). --to-printer checks
 with lpstat that the queue exists, is enabled and accepts jobs before
-anything is recorded.
+anything is recorded, and asks CUPS for the PDF's own page size at 100 %
+(card: -o media=Custom.85.6x53.98mm -o PageSize=Custom.242.65x153.01;
+a4/letter: -o media=A4/Letter; always -o print-scaling=none).
+IDCARDS_LP_MEDIA=none sends no size (the queue's defaults decide),
+IDCARDS_LP_MEDIA=NAME sends -o media=NAME with print-scaling=none.
 
 Names print in any script the embedded fonts cover (Latin, Greek, Cyrillic,
 Hebrew, Arabic, N'Ko, Adlam, Ethiopic, Tifinagh, Vai); other characters
@@ -105,7 +114,7 @@ card_logo (a PNG path), or --facility and --logo; what else the card shows
 	fl.StringVar(&f.patient, "patient", "", "print one patient's card by MRN")
 	fl.StringVar(&f.layout, "layout", "card", "page layout: "+strings.Join(printing.Layouts(), ", "))
 	fl.StringVar(&f.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")
-	fl.StringVarP(&f.out, "out", "o", "", "PDF file to write")
+	fl.StringVarP(&f.out, "out", "o", "", "PDF file to write, or a directory (DIR/): each PDF named MRN-SERIAL.pdf (one card) or BATCH-Ncards.pdf")
 	fl.StringVar(&f.printer, "to-printer", "", "send to this CUPS printer with lp instead of a file")
 	fl.BoolVar(&f.reprint, "reprint", false, "print IDs that already have an active card (the old card becomes replaced)")
 	fl.StringVar(&f.reason, "reason", "", "why the cards are (re)printed; required with --reprint")
@@ -177,6 +186,15 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	}
 	if (f.out == "") == (f.printer == "") {
 		return idcards.Errorf(idcards.Invalid, "print: give exactly one of -o FILE.pdf or --to-printer NAME")
+	}
+	// -o DIR/ (or an existing directory): each PDF is named by its cards.
+	var outDir string
+	if f.out != "" {
+		if fi, err := os.Stat(f.out); err == nil && fi.IsDir() {
+			outDir = f.out
+		} else if strings.HasSuffix(f.out, string(os.PathSeparator)) {
+			return idcards.Errorf(idcards.Invalid, "print: -o %s: no such directory (create it first, or name a .pdf file)", f.out)
+		}
 	}
 	if f.reprint && strings.TrimSpace(f.reason) == "" {
 		return idcards.Errorf(idcards.Invalid, "print: --reprint needs --reason (e.g. \"lost\", \"damaged\")")
@@ -268,8 +286,11 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			Options: printing.Options{Facility: look.facility, Symbols: syms, Content2D: content2D, ShowSerial: look.serial},
 			Logo:    look.logo, Title: "idcards " + f.layout,
 		},
-		look: look.cardSettings, out: f.out, printer: f.printer, lp: lp, lpstat: lpstat, split: f.split,
+		look: look.cardSettings, out: f.out, outDir: outDir, printer: f.printer, lp: lp, lpstat: lpstat, lpMedia: a.getenv("IDCARDS_LP_MEDIA"), split: f.split,
 		warn: a.stderr, step: prog.update,
+	}
+	if outDir != "" {
+		j.out = ""
 	}
 	res, err := j.run(ctx, good)
 	prog.done()
@@ -543,7 +564,7 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 	}
 	rfl := replace.Flags()
 	rfl.StringVar(&rf.reason, "reason", "", "why the card is replaced (required)")
-	rfl.StringVarP(&rf.out, "out", "o", "", "PDF file to write")
+	rfl.StringVarP(&rf.out, "out", "o", "", "PDF file to write, or a directory (DIR/): named MRN-SERIAL.pdf")
 	rfl.StringVar(&rf.printer, "to-printer", "", "send to this CUPS printer with lp")
 	rfl.StringVar(&rf.layout, "layout", "card", "page layout: "+strings.Join(printing.Layouts(), ", "))
 	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")

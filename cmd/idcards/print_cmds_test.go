@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -153,8 +154,8 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	if !strings.Contains(out, "to printer Zebra") {
 		t.Fatalf("out = %q", out)
 	}
-	if b, _ := os.ReadFile(log); !strings.HasPrefix(string(b), "-d Zebra") {
-		t.Fatalf("lp called with %q", b)
+	if b, _ := os.ReadFile(log); !strings.HasPrefix(string(b), "-d Zebra") || !strings.Contains(string(b), " -o media=Custom.85.6x53.98mm -o PageSize=Custom.242.65x153.01 -o print-scaling=none ") {
+		t.Fatalf("lp called with %q, want the card's page size asked for", b)
 	}
 	// --split: each part is its own job with its own title.
 	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" >> "+log+"\n"), 0o755)
@@ -162,7 +163,7 @@ func TestPrint_ToPrinterAndVoid(t *testing.T) {
 	three := c.issue("3")
 	c.ok(strings.Join(three, "\n")+"\n", "print", "--ids", "-", "--split", "2", "--to-printer", "Zebra")
 	b, _ := os.ReadFile(log)
-	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 || !strings.Contains(lines[0], " part 1 of 2 ") || !strings.Contains(lines[1], " part 2 of 2 ") {
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 || !strings.Contains(lines[0], " part 1 of 2 ") || !strings.Contains(lines[1], " part 2 of 2 ") || !strings.Contains(lines[1], "media=Custom.85.6x53.98mm") {
 		t.Fatalf("--split to a printer: lp called with\n%s", b)
 	}
 	os.WriteFile(lp, []byte("#!/bin/sh\necho \"$@\" > "+log+"\n"), 0o755)
@@ -407,4 +408,120 @@ func TestPrint_PatientCardText(t *testing.T) {
 			t.Errorf("card text %q lacks %q", out, want)
 		}
 	}
+}
+
+// activeSerial is the serial of mrn's active card.
+func (c *printCLI) activeSerial(mrn string) string {
+	c.t.Helper()
+	list := c.ok("", "cards", "list", "--mrn", mrn, "--state", "active", "--json")
+	i := strings.Index(list, `"serial": "`)
+	if i < 0 {
+		c.t.Fatalf("%s has no active card:\n%s", mrn, list)
+	}
+	return list[i+11 : i+20]
+}
+
+// checkCardPDF decodes every page of pdf (pdftoppm + zbarimg) and wants
+// each symbol content in want exactly once (zbarimg's order within a page
+// is its own).
+func checkCardPDF(t *testing.T, pdf string, want ...string) {
+	t.Helper()
+	for _, tool := range []string{"pdfinfo", "pdftoppm", "zbarimg"} {
+		needCLITool(t, tool)
+	}
+	info, err := exec.Command("pdfinfo", pdf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo %s: %v\n%s", pdf, err, info)
+	}
+	img := t.TempDir()
+	if o, err := exec.Command("pdftoppm", "-r", "203", "-gray", "-png", pdf, filepath.Join(img, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm %s: %v\n%s", pdf, err, o)
+	}
+	pages, _ := filepath.Glob(filepath.Join(img, "p-*.png"))
+	var got []string
+	for _, p := range pages {
+		o, _ := exec.Command("zbarimg", "-q", "--raw", p).Output()
+		got = append(got, strings.Split(strings.TrimSpace(string(o)), "\n")...)
+	}
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s decodes to %v, want %v\n%s", filepath.Base(pdf), got, want, info)
+	}
+}
+
+// The testers' report: files written into a directory were named by the
+// time (the batch id), so a card's file was hard to find. -o DIR/ names a
+// single card's PDF by the MRN and serial that cards list shows, a file of
+// several cards by the batch cards list shows on each of them; a name
+// already taken is never written over.
+func TestPrint_IntoDirectoryNamesFilesByCard(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("5")
+	dir := filepath.Join(c.dir, "out") + string(filepath.Separator)
+	if _, _, err := c.run("", "print", "--patient", ids[0], "-o", dir); err == nil || !strings.Contains(err.Error(), "no such directory") {
+		t.Fatalf("a missing directory: err = %v", err)
+	}
+	if n := activeCards(t, c); n != 0 {
+		t.Fatalf("a refused run recorded %d cards", n)
+	}
+	os.Mkdir(dir, 0o700)
+
+	out := c.ok("", "print", "--patient", ids[0], "-o", dir)
+	first := filepath.Join(dir, ids[0]+"-"+c.activeSerial(ids[0])+".pdf")
+	if !strings.Contains(out, " to "+first+";") {
+		t.Fatalf("one card: out = %q, want it saved as %s", out, first)
+	}
+	checkCardPDF(t, first, ids[0])
+
+	// A reprint is a new serial, so a new file; the first stays. The
+	// directory may be named without the trailing slash.
+	out = c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "-o", strings.TrimSuffix(dir, string(filepath.Separator)))
+	second := filepath.Join(dir, ids[0]+"-"+c.activeSerial(ids[0])+".pdf")
+	if second == first || !strings.Contains(out, " to "+second+";") {
+		t.Fatalf("reprint: out = %q, want %s", out, second)
+	}
+	checkCardPDF(t, first, ids[0])
+	checkCardPDF(t, second, ids[0])
+
+	// Several cards: BATCH-Ncards.pdf, the batch being what cards list
+	// shows for each card.
+	out = c.ok(strings.Join(ids[1:4], "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "-o", dir)
+	batch := strings.TrimSpace(out[strings.LastIndex(out, "batch ")+6:])
+	batchFile := filepath.Join(dir, batch+"-3cards.pdf")
+	if !strings.Contains(out, " to "+batchFile+";") {
+		t.Fatalf("batch: out = %q, want %s", out, batchFile)
+	}
+	if list := c.ok("", "cards", "list", "--mrn", ids[2]); !strings.Contains(list, batch) {
+		t.Fatalf("cards list --mrn does not show the batch %s that names the file:\n%s", batch, list)
+	}
+	checkCardPDF(t, batchFile, ids[1:4]...)
+
+	// A name that is taken is not written over: the new file gets -2.
+	taken := filepath.Join(dir, ids[4]+"-C0000000.pdf")
+	if got := mustPlace(t, dir, filepath.Base(taken), "first"); got != taken {
+		t.Fatalf("placed at %s, want %s", got, taken)
+	}
+	if got := mustPlace(t, dir, filepath.Base(taken), "second"); got != strings.TrimSuffix(taken, ".pdf")+"-2.pdf" {
+		t.Fatalf("second file placed at %s", got)
+	}
+	if b, _ := os.ReadFile(taken); string(b) != "first" {
+		t.Fatalf("the first file was written over: %q", b)
+	}
+}
+
+func mustPlace(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	tmp := filepath.Join(dir, ".tmp-"+content)
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := placeNew(tmp, dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); err == nil {
+		t.Errorf("temporary file %s left behind", tmp)
+	}
+	return got
 }

@@ -84,41 +84,11 @@ func TestPrint_RealCUPSQueue(t *testing.T) {
 	if m == nil || !strings.Contains(out, "printed 100 cards") {
 		t.Fatalf("print output %q names no job", out)
 	}
-	job := m[1]
-	batch := out[strings.LastIndex(out, "batch ")+6:]
-	batch = strings.TrimSpace(batch)
-
-	// Wait for CUPS to finish the job: it leaves the not-completed list.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		o, _ := exec.Command("lpstat", "-o", q).Output()
-		if !strings.Contains(string(o), job+" ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s still queued after 90 s:\n%s", job, o)
-		}
-		time.Sleep(200 * time.Millisecond)
+	pdf := spooledPDF(t, q, out)
+	if got := pageSize(t, pdf); got != "595 x 842 pts (A4)" {
+		t.Errorf("spooled A4 sheets: page size %q, want A4", got)
 	}
-	done, _ := exec.Command("lpstat", "-W", "completed", "-o", q).Output()
-	if !strings.Contains(string(done), job+" ") {
-		t.Fatalf("job %s is not among the completed jobs:\n%s", job, done)
-	}
-	// cups-pdf names the file after the job title, "idcards BATCH".
-	dir := cupsPDFDir(t)
-	var pdf string
-	for time.Now().Before(deadline) && pdf == "" {
-		matches, _ := filepath.Glob(filepath.Join(dir, "*"+batch+"*.pdf"))
-		if len(matches) > 0 {
-			pdf = matches[0]
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if pdf == "" {
-		t.Fatalf("no spooled PDF for batch %s in %s", batch, dir)
-	}
-	t.Cleanup(func() { os.Remove(pdf) })
+	batch := strings.TrimSpace(out[strings.LastIndex(out, "batch ")+6:])
 
 	img := t.TempDir()
 	if o, err := exec.Command("pdftoppm", "-r", "150", "-gray", "-png", pdf, filepath.Join(img, "p")).CombinedOutput(); err != nil {
@@ -143,6 +113,90 @@ func TestPrint_RealCUPSQueue(t *testing.T) {
 	}
 	if list := c.ok("", "cards", "list", "--batch", batch, "--state", "active", "--limit", "1000"); strings.Count(list, "\n") != 101 {
 		t.Errorf("want 100 active cards of batch %s:\n%s", batch, list)
+	}
+}
+
+// spooledPDF waits for the job named in print's output to complete on
+// queue q and returns the PDF cups-pdf wrote for it (named after the job
+// title, "idcards BATCH"), removed when the test ends.
+func spooledPDF(t *testing.T, q, out string) string {
+	t.Helper()
+	m := jobRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("print output %q names no job", out)
+	}
+	job := m[1]
+	batch := strings.TrimSpace(out[strings.LastIndex(out, "batch ")+6:])
+	// Wait for CUPS to finish the job: it leaves the not-completed list.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		o, _ := exec.Command("lpstat", "-o", q).Output()
+		if !strings.Contains(string(o), job+" ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still queued after 90 s:\n%s", job, o)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	done, _ := exec.Command("lpstat", "-W", "completed", "-o", q).Output()
+	if !strings.Contains(string(done), job+" ") {
+		t.Fatalf("job %s is not among the completed jobs:\n%s", job, done)
+	}
+	dir := cupsPDFDir(t)
+	for time.Now().Before(deadline) {
+		if matches, _ := filepath.Glob(filepath.Join(dir, "*"+batch+"*.pdf")); len(matches) > 0 {
+			t.Cleanup(func() { os.Remove(matches[0]) })
+			return matches[0]
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no spooled PDF for batch %s in %s", batch, dir)
+	return ""
+}
+
+// pageSize is pdfinfo's "Page size" of pdf's first page.
+func pageSize(t *testing.T, pdf string) string {
+	t.Helper()
+	needCLITool(t, "pdfinfo")
+	o, err := exec.Command("pdfinfo", pdf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo %s: %v\n%s", pdf, err, o)
+	}
+	for _, l := range strings.Split(string(o), "\n") {
+		if v, ok := strings.CutPrefix(l, "Page size:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("pdfinfo %s gives no page size:\n%s", pdf, o)
+	return ""
+}
+
+// The testers' report: a card page sent to a queue whose default media is
+// A4 came out as an A4 page with the card turned in its middle. The job
+// asks for the card's size, and the queue's output is one ID-1 page
+// (cups-pdf writes the page size the job asked for) whose Code 128 decodes
+// to the MRN.
+func TestPrint_RealCUPSQueue_CardPageSize(t *testing.T) {
+	q := cupsQueue(t)
+	c := newPrintCLI(t)
+	ids := c.issue("1")
+	out := c.ok("", "print", "--patient", ids[0], "--layout", "card", "--to-printer", q)
+	pdf := spooledPDF(t, q, out)
+	if got := pageSize(t, pdf); got != "242.65 x 153.01 pts" {
+		t.Fatalf("spooled card page size %q, want 242.65 x 153.01 pts (85.60 × 53.98 mm), not the queue's default", got)
+	}
+	img := t.TempDir()
+	if o, err := exec.Command("pdftoppm", "-r", "300", "-gray", "-png", pdf, filepath.Join(img, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm %s: %v\n%s", pdf, err, o)
+	}
+	pages, _ := filepath.Glob(filepath.Join(img, "p-*.png"))
+	if len(pages) != 1 {
+		t.Fatalf("spooled PDF has %d pages, want 1", len(pages))
+	}
+	o, _ := exec.Command("zbarimg", "-q", pages[0]).Output()
+	if got := strings.TrimSpace(string(o)); got != "CODE-128:"+ids[0] {
+		t.Fatalf("spooled card decodes to %q, want CODE-128:%s", got, ids[0])
 	}
 }
 

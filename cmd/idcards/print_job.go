@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,9 +33,11 @@ type printJob struct {
 	reason  string
 	batch   string
 	out     string // PDF path (with split: the name pattern base)
+	outDir  string // or a directory: each PDF named by its cards (dirName)
 	printer string // CUPS queue; the PDF goes to a temporary file then lp
 	lp      string // lp command
 	lpstat  string // lpstat command ("" skips the queue check)
+	lpMedia string // $IDCARDS_LP_MEDIA: "" asks for the sheet's own size, "none" nothing, else a media name
 	split   int    // cards per file, 0 = all in one
 	warn    io.Writer
 	step    func(n int) // progress: cards rendered so far
@@ -94,9 +98,14 @@ type cardSettings struct {
 	birth string // "year" (default), "date" or "none"
 }
 
-// holderChunk is how many cards are read, recorded and rendered at a time:
-// memory stays flat however long the run.
-const holderChunk = 10000
+// holderChunk is how many cards are read, recorded and rendered at a time.
+// The chunk's patients and card rows are live while it is drawn (about
+// 0.5 KB a card): at 10,000 a 10,000-card run held all of them and peaked
+// about 5 MB higher (docs/printing.md, Memory). Each chunk is one
+// card.record transaction. What still grows with a file is its confirm
+// (the audit row of one transaction records every card it changed):
+// --split bounds that.
+const holderChunk = 1000
 
 // run prints mrns (canonical, checked printable). Each file's cards are
 // recorded pending in chunks just before they are rendered, and the
@@ -151,7 +160,11 @@ func (j *printJob) run(ctx context.Context, mrns []string) (printResult, error) 
 		if parts > 1 {
 			title += fmt.Sprintf(" part %d of %d", part+1, parts)
 		}
-		pages, job, err := j.renderPart(ctx, name, title, mrns[from:to], &done)
+		var d *dirPart
+		if j.outDir != "" {
+			d = &dirPart{part: part + 1, parts: parts}
+		}
+		pages, job, file, err := j.renderPart(ctx, name, title, mrns[from:to], &done, d)
 		if job != "" {
 			res.Jobs = append(res.Jobs, job)
 		}
@@ -162,12 +175,12 @@ func (j *printJob) run(ctx context.Context, mrns []string) (printResult, error) 
 		if err != nil {
 			// The file exists (or the job is queued) but the registry
 			// could not say so: the cards stay pending, which is the truth.
-			return res, fmt.Errorf("print: %s is complete but confirming its cards failed: %w (they stay pending; confirm with idcards cards confirm --batch %s after checking the printout)", j.dest(name), err, j.batch)
+			return res, fmt.Errorf("print: %s is complete but confirming its cards failed: %w (they stay pending; confirm with idcards cards confirm --batch %s after checking the printout)", j.dest(file), err, j.batch)
 		}
 		res.Printed += n
 		res.Pages += pages
 		if j.printer == "" {
-			res.Files = append(res.Files, name)
+			res.Files = append(res.Files, file)
 		}
 	}
 	return res, nil
@@ -204,17 +217,88 @@ func splitName(out string, i, n int) string {
 	return fmt.Sprintf("%s-%04d%s", base, i, ext)
 }
 
+// dirPart is which part of a run a PDF written into a directory is.
+type dirPart struct {
+	part, parts int
+	first       idcards.Card // the file's first card, once recorded
+	n           int          // its cards
+}
+
+// dirName names a PDF written into a directory (the desk's cards/ folder,
+// or -o DIR/) by what a clerk has in hand: a single card by its MRN and
+// serial (KLA0001234-C7K2M9XQ0.pdf, both shown by idcards cards list), a
+// file of several cards by its batch, which cards list shows on every
+// card's row (BATCH-12cards.pdf; with --split BATCH-0001.pdf …).
+func (j *printJob) dirName(d *dirPart) string {
+	switch {
+	case d.parts > 1:
+		return fmt.Sprintf("%s-%04d.pdf", safeName(j.batch), d.part)
+	case d.n == 1:
+		return safeName(d.first.MRN) + "-" + safeName(d.first.Serial) + ".pdf"
+	}
+	return fmt.Sprintf("%s-%dcards.pdf", safeName(j.batch), d.n)
+}
+
+// safeName keeps letters, digits and dashes (all an MRN, a serial or a
+// batch id holds) and turns anything else into "_".
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// placeNew moves the complete temporary file tmp into dir under name, or
+// name-2.pdf, name-3.pdf … if that is taken: a generated name never
+// replaces a file. A hard link fails if the name exists (no check-then-
+// rename race); on a file system without hard links, the name is checked
+// and the file renamed.
+func placeNew(tmp, dir, name string) (string, error) {
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	for i := 1; i <= 1000; i++ {
+		path := filepath.Join(dir, name)
+		if i > 1 {
+			path = filepath.Join(dir, fmt.Sprintf("%s-%d%s", base, i, ext))
+		}
+		err := os.Link(tmp, path)
+		switch {
+		case err == nil:
+			os.Remove(tmp) // the file is in place; a leftover name is removed by the caller too
+			return path, nil
+		case errors.Is(err, fs.ErrExist):
+			continue
+		}
+		if _, serr := os.Lstat(path); serr == nil {
+			continue
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			return "", serr
+		}
+		return path, os.Rename(tmp, path)
+	}
+	return "", fmt.Errorf("no free file name for %s in %s", name, dir)
+}
+
 // renderPart writes one PDF: into a temporary file next to the target
 // (synced, then renamed, so a PDF under the real name is always complete),
 // or into a temporary file that lp then sends (returning lp's request id).
-func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []string, done *int) (int, string, error) {
+// With d (a directory run) the file's name comes from its cards (dirName)
+// and never replaces another. It returns the pages, lp's job id and the
+// file written.
+func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []string, done *int, d *dirPart) (int, string, string, error) {
 	dir := os.TempDir()
-	if j.printer == "" {
+	switch {
+	case j.printer != "":
+	case d != nil:
+		dir = j.outDir
+	default:
 		dir = filepath.Dir(name)
 	}
 	tmp, err := os.CreateTemp(dir, ".idcards-print-*.pdf")
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename, or on failure
 	defer tmp.Close()
@@ -224,28 +308,34 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 	}
 	r, err := printing.NewRenderer(w, j.sheet, j.opts)
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	for i := 0; i < len(mrns); i += holderChunk {
 		chunk := mrns[i:min(i+holderChunk, len(mrns))]
 		holders, err := j.s.CardHolders(ctx, chunk)
 		if err != nil {
-			return 0, "", err
+			return 0, "", "", err
 		}
 		// Recorded before they are drawn: every card that can leave the
 		// printer is known.
 		cards, err := j.s.BeginCards(ctx, chunk, j.layout, j.batch, j.reason)
 		if err != nil {
-			return 0, "", err
+			return 0, "", "", err
+		}
+		if d != nil && d.n == 0 && len(cards) > 0 {
+			d.first = cards[0]
+		}
+		if d != nil {
+			d.n += len(cards)
 		}
 		for k, c := range cards {
 			if err := ctx.Err(); err != nil {
-				return 0, "", fmt.Errorf("stopped: %w", err)
+				return 0, "", "", fmt.Errorf("stopped: %w", err)
 			}
 			pc := cardFor(holders[k], c, j.look)
 			notes, err := r.Add(pc)
 			if err != nil {
-				return 0, "", err
+				return 0, "", "", err
 			}
 			j.note(pc, notes)
 			*done++
@@ -255,26 +345,30 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 		}
 	}
 	if err := r.Close(); err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	if err := tmp.Sync(); err != nil {
-		return 0, "", fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return 0, "", "", fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Close(); err != nil {
-		return 0, "", fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return 0, "", "", fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if j.printer != "" {
 		job, err := j.sendToPrinter(ctx, tmp.Name(), title)
-		return r.Pages(), job, err
+		return r.Pages(), job, "", err
 	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return 0, "", err
+	if d != nil {
+		if name, err = placeNew(tmp.Name(), dir, j.dirName(d)); err != nil {
+			return 0, "", "", err
+		}
+	} else if err := os.Rename(tmp.Name(), name); err != nil {
+		return 0, "", "", err
 	}
 	if d, err := os.Open(dir); err == nil { // make the rename durable
 		d.Sync()
 		d.Close()
 	}
-	return r.Pages(), "", nil
+	return r.Pages(), "", name, nil
 }
 
 // facilityWarnings warns when the facility name does not fit the band it
@@ -342,7 +436,8 @@ func firstLine(s string) string {
 func (j *printJob) sendToPrinter(ctx context.Context, path, title string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, j.lp, "-d", j.printer, "-t", title, path).CombinedOutput()
+	args := append([]string{"-d", j.printer, "-t", title}, lpMediaOptions(j.sheet, j.lpMedia)...)
+	out, err := exec.CommandContext(ctx, j.lp, append(args, path)...).CombinedOutput()
 	if err != nil {
 		return "", idcards.Errorf(idcards.Unavailable, "%s -d %s refused the job: %v: %s", j.lp, j.printer, err, strings.TrimSpace(string(out)))
 	}
@@ -351,6 +446,50 @@ func (j *printJob) sendToPrinter(ctx context.Context, path, title string) (strin
 		return strings.TrimSpace(id), nil
 	}
 	return "", nil
+}
+
+// lpMediaOptions are the lp options that ask CUPS for the PDF's own page
+// size at 100 %. Without them a job takes the queue's default media (A4 or
+// Letter) and a card page lands, rotated, in the middle of a sheet.
+//
+// A card page asks for a custom size twice: media=Custom.85.6x53.98mm (the
+// IPP attribute, what a queue without a PPD passes on) and
+// PageSize=Custom.242.65x153.01, the PDF's MediaBox in points. CUPS
+// prefers PageSize on a PPD queue: it keeps the exact size (media= alone is
+// cut to whole points, 242 × 153, shifting the card by 0.1 mm), and on a
+// card printer's PPD that has no custom sizes it picks the driver's own
+// card size (CR80) where media= alone falls back to the queue's default.
+// Sheets ask for their named size (A4, Letter), which every driver knows.
+//
+// print-scaling=none: the pages are already the media's size; CUPS's
+// "auto" shrinks a page a fraction of a point larger than the media (and
+// fit-to-page shrinks to the printable area), and any scaling breaks the
+// barcode's whole-dot module width. Orientation is left to CUPS, which
+// turns the landscape card for a driver whose card size is portrait.
+//
+// override ($IDCARDS_LP_MEDIA) is for a driver that mishandles custom
+// sizes: "none" sends no size or scaling (the queue's own defaults,
+// lpoptions, decide), any other value is sent as media=VALUE.
+func lpMediaOptions(sheet printing.Sheet, override string) []string {
+	noScale := []string{"-o", "print-scaling=none"}
+	switch override = strings.TrimSpace(override); {
+	case strings.EqualFold(override, "none"):
+		return nil
+	case override != "":
+		return append([]string{"-o", "media=" + override}, noScale...)
+	}
+	switch sheet.Name {
+	case "a4":
+		return append([]string{"-o", "media=A4"}, noScale...)
+	case "letter":
+		return append([]string{"-o", "media=Letter"}, noScale...)
+	}
+	mm := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	pt := func(v float64) string { return strconv.FormatFloat(v*72/25.4, 'f', 2, 64) }
+	return append([]string{
+		"-o", "media=Custom." + mm(sheet.PageW) + "x" + mm(sheet.PageH) + "mm",
+		"-o", "PageSize=Custom." + pt(sheet.PageW) + "x" + pt(sheet.PageH),
+	}, noScale...)
 }
 
 type failingWriter struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,4 +173,56 @@ func TestPrintJob_InterruptedRun(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(c.dir, "*.pdf")); len(left) > 0 {
 		t.Fatalf("an interrupted run left %v", left)
 	}
+}
+
+// What lp is asked for: the PDF's own page size at 100 %, so a queue whose
+// default is A4 or Letter does not print a card page in the middle of a
+// sheet; $IDCARDS_LP_MEDIA replaces it for a driver that mishandles
+// custom sizes.
+func TestLPMediaOptions(t *testing.T) {
+	for _, tt := range []struct {
+		name, layout, override, want string
+	}{
+		{"card page asks for ID-1 in mm and as the MediaBox in points", "card", "", "-o media=Custom.85.6x53.98mm -o PageSize=Custom.242.65x153.01 -o print-scaling=none"},
+		{"a4 sheet", "a4", "", "-o media=A4 -o print-scaling=none"},
+		{"letter sheet", "letter", "", "-o media=Letter -o print-scaling=none"},
+		{"site names its driver's card size", "card", "CR80", "-o media=CR80 -o print-scaling=none"},
+		{"site leaves it to the queue's defaults", "card", "none", ""},
+		{"none in any case", "a4", " None ", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sheet, err := printing.LayoutSheet(tt.layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(lpMediaOptions(sheet, tt.override), " "); got != tt.want {
+				t.Errorf("lp options = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A run longer than one chunk (holderChunk cards are read, recorded and
+// drawn at a time): every card is recorded and confirmed, and the cards of
+// the second chunk are drawn with their own patients' codes.
+func TestPrint_RunLongerThanAChunk(t *testing.T) {
+	for _, tool := range []string{"qpdf", "pdfinfo", "pdftoppm", "zbarimg"} {
+		needCLITool(t, tool)
+	}
+	c := newPrintCLI(t)
+	ids := c.issue(fmt.Sprint(holderChunk + 5))
+	pdf := filepath.Join(c.dir, "long.pdf")
+	out := c.ok(strings.Join(ids, "\n")+"\n", "print", "--ids", "-", "--layout", "a4", "-o", pdf)
+	pages := (len(ids) + 9) / 10
+	if !strings.Contains(out, fmt.Sprintf("printed %d cards (%d pages", len(ids), pages)) {
+		t.Fatalf("out = %q", out)
+	}
+	if n := activeCards(t, c); n != len(ids) {
+		t.Fatalf("%d active cards, want %d", n, len(ids))
+	}
+	last := filepath.Join(c.dir, "last.pdf")
+	if o, err := exec.Command("qpdf", "--empty", "--pages", pdf, fmt.Sprint(pages), "--", last).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf cutting the last page: %v %s", err, o)
+	}
+	checkCardPDF(t, last, ids[holderChunk:]...)
 }

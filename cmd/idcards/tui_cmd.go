@@ -136,7 +136,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	default:
 		return err
 	}
-	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), lpstat: a.getenv("IDCARDS_LPSTAT"), open: func() *registry.Store {
+	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), lpstat: a.getenv("IDCARDS_LPSTAT"), lpMedia: a.getenv("IDCARDS_LP_MEDIA"), open: func() *registry.Store {
 		if len(stores) == 0 {
 			return nil
 		}
@@ -158,15 +158,17 @@ func (a *app) runTUI(ctx context.Context) error {
 
 // pdfPrinter prints from the desk on the same path as idcards print
 // (printJob): it checks the IDs, records the cards as pending, renders one
-// card-size page per card (Code 128 + QR) to DIR/cards/BATCH.pdf, sends it
+// card-size page per card (Code 128 + QR) to DIR/cards/MRN-SERIAL.pdf
+// (several cards: DIR/cards/BATCH-Ncards.pdf; printJob.dirName), sends it
 // to the printer named by the card_printer setting through lp when one is
 // set, and only then confirms the cards. A failure leaves no active card.
 // where is for the clerk: "saved as /path/x.pdf" or "printed on NAME".
 type pdfPrinter struct {
-	dir    string
-	open   func() *registry.Store
-	lp     string
-	lpstat string
+	dir     string
+	open    func() *registry.Store
+	lp      string
+	lpstat  string
+	lpMedia string // $IDCARDS_LP_MEDIA, as for idcards print
 }
 
 func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool, reason string) (string, error) {
@@ -216,7 +218,7 @@ func (p *pdfPrinter) PrintCards(ctx context.Context, mrns []string, reprint bool
 			Options: printing.Options{Facility: look.facility, Symbols: []barcode.Symbology{barcode.Code128, barcode.QR}, Content2D: content2D, ShowSerial: look.serial},
 			Logo:    look.logo, Title: "idcards card",
 		},
-		look: look.cardSettings, out: filepath.Join(p.dir, batch+".pdf"), printer: printer, lp: lp, lpstat: lpstat,
+		look: look.cardSettings, outDir: p.dir, printer: printer, lp: lp, lpstat: lpstat, lpMedia: p.lpMedia,
 	}
 	var warned strings.Builder // what the CLI prints to stderr: the desk shows it (tui.printedWords)
 	j.warn = &warned

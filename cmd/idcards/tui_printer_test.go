@@ -31,9 +31,16 @@ func TestPDFPrinter_SavedPrintedAndFailed(t *testing.T) {
 	if err != nil || !strings.HasPrefix(where, "saved as "+dir+string(filepath.Separator)) || !strings.HasSuffix(where, ".pdf") {
 		t.Fatalf("PrintCards = %q, %v", where, err)
 	}
-	if _, err := os.Stat(strings.TrimPrefix(where, "saved as ")); err != nil {
-		t.Fatal(err)
+	// Named by the card (testers could not find a card's file among names
+	// by time): MRN-SERIAL.pdf, as cards list shows them.
+	cs, err := s.ListCards(ctx, registry.CardFilter{MRN: ids[0], State: idcards.CardActive})
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("active cards of %s: %v, %v", ids[0], cs, err)
 	}
+	if want := "saved as " + filepath.Join(dir, ids[0]+"-"+cs[0].Serial+".pdf"); where != want {
+		t.Fatalf("PrintCards = %q, want %q", where, want)
+	}
+	checkCardPDF(t, strings.TrimPrefix(where, "saved as "), ids[0], content2D(ids[0], cs[0].Serial))
 
 	if err := s.SetSetting(ctx, "card_printer", "Zebra"); err != nil {
 		t.Fatal(err)
