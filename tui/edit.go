@@ -113,8 +113,10 @@ func (s *editScreen) rebase(e *env, c *registry.EditConflict) string {
 	}
 	var also []string // what else changed there, for fields the clerk left alone
 	for _, ch := range registry.PatientChanges(s.p, cur) {
-		if i, ok := editFieldOf[ch.Field]; ok && !s.changed(i) && (len(also) == 0 || also[len(also)-1] != s.fields[i].label) {
-			also = append(also, strings.ToLower(s.fields[i].label))
+		if i, ok := editFieldOf[ch.Field]; ok && !s.changed(i) {
+			if l := strings.ToLower(s.fields[i].label); len(also) == 0 || also[len(also)-1] != l { // the birth date's two fields are one
+				also = append(also, l)
+			}
 		}
 	}
 	initial := make([]string, len(vals)) // a new slice: a snapshot keeps the old one

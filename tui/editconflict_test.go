@@ -133,6 +133,22 @@ func TestEditForm_OtherDeskSavedMeanwhile(t *testing.T) {
 		if got := current(); got.BirthDate != "1985-01-01" || !got.BirthDateEstimated {
 			t.Fatalf("desk B's estimate was overwritten: %+v", got)
 		}
+		m = drive(t, m, esc, keyText('y'))
+	})
+
+	t.Run("what else changed there is said once per field", func(t *testing.T) {
+		m := drive(t, m, keyText('e'))
+		wantScreen(t, m, "Edit · ")
+		if _, _, err := b.EditPatient(ctx, registry.PatientEdit{ID: p.ID, BirthDate: strp("1985-03-04"), BirthDateEstimated: boolp(false), Phone: strp("0701 000111"), Reason: "card seen"}); err != nil {
+			t.Fatal(err)
+		}
+		m = drive(t, m, tab, tab, tab, tab, ctrl('u'))
+		m = drive(t, m, append(typed("0772 000999"), ctrl('s'))...)
+		out := flat(screenText(m))
+		if !strings.Contains(out, "phone was changed to 0701 000111 at another desk") || !strings.Contains(out, "Also changed there: birth date/age (shown now)") {
+			t.Fatalf("the conflict and the other change are not said:\n%s", screenText(m))
+		}
+		wantScreen(t, m, "Birth date/age  1985-03-04")
 	})
 }
 
