@@ -14,6 +14,14 @@ import (
 // field is left as it is. A new BirthDate without BirthDateEstimated is an
 // exact date (the estimated flag is cleared); set BirthDateEstimated to
 // keep or change the flag explicitly.
+//
+// Seen, when set, is the record as the person editing saw it (the desk's
+// form was opened with it): the edit is applied only if every field it
+// sets still holds the value seen, or already holds the new one. A caller
+// that shows a record and saves later sets only the fields the clerk
+// changed and sets Seen, so a correction saved meanwhile elsewhere is
+// neither put back nor overwritten unseen. Nil: no check (the CLI reads
+// and writes in one go).
 type PatientEdit struct {
 	ID                    int64
 	GivenName, FamilyName *string // nil = unchanged
@@ -22,6 +30,52 @@ type PatientEdit struct {
 	BirthDateEstimated    *bool
 	Phone, Village        *string
 	Reason                string // required when a name or the birth date changes
+	Seen                  *idcards.Patient
+}
+
+// EditConflict is EditPatient's refusal of an edit whose Seen record is
+// out of date for a field the edit sets: someone saved another value
+// since. Nothing was written. Changes holds those fields (Old as seen, New
+// as stored now; the birth date and its estimated flag count as one
+// value: the desk shows and sends them as one), Current the record as it
+// is now, for the caller to show and re-apply the edit on. Its kind is
+// Conflict (EditPatient returns it inside an *idcards.Error); get it with
+// errors.As.
+type EditConflict struct {
+	Changes []FieldChange
+	Current idcards.Patient
+}
+
+// Error says what changed in a clerk's words: "family name was changed to
+// Atimo at another desk since you opened the form".
+func (c *EditConflict) Error() string {
+	var parts []string
+	birth := false
+	for _, ch := range c.Changes {
+		f := strings.ReplaceAll(ch.Field, "_", " ")
+		switch {
+		case ch.Field == "birth_date" || ch.Field == "birth_date_estimated":
+			// One value: the date, and whether it is an estimate.
+			if birth {
+				continue
+			}
+			birth = true
+			v := c.Current.BirthDate
+			if v == "" {
+				parts = append(parts, "birth date was cleared")
+				continue
+			}
+			if c.Current.BirthDateEstimated {
+				v += " (estimated)"
+			}
+			parts = append(parts, "birth date was changed to "+v)
+		case ch.New == "":
+			parts = append(parts, f+" was cleared")
+		default:
+			parts = append(parts, f+" was changed to "+ch.New)
+		}
+	}
+	return strings.Join(parts, " and ") + " at another desk since you opened the form"
 }
 
 // ErrNoChange is EditPatient's answer to an edit that would change
@@ -113,6 +167,14 @@ func (s *Store) EditPatient(ctx context.Context, e PatientEdit) (idcards.Patient
 			return idcards.Errorf(idcards.Conflict, "patient %d (%s) was marked the same person as patient %d: edit that record instead", old.ID, old.DisplayName(), old.MergedInto)
 		}
 		np = applyEdit(old, e)
+		if e.Seen != nil {
+			if e.Seen.ID != e.ID {
+				return idcards.Errorf(idcards.Invalid, "registry: edit: the record seen is patient %d, not %d", e.Seen.ID, e.ID)
+			}
+			if c := staleFields(*e.Seen, old, e, np); c != nil {
+				return &idcards.Error{Kind: idcards.Conflict, Err: c}
+			}
+		}
 		check := np.ValidateRecord
 		if old.BirthDate != "" || e.BirthDate != nil {
 			// A birth date may be corrected, never removed; a legacy
@@ -166,6 +228,45 @@ func (s *Store) EditPatient(ctx context.Context, e PatientEdit) (idcards.Patient
 		return p, nil, fmt.Errorf("registry: edit saved, but the duplicate check failed: %w", err)
 	}
 	return p, cands, nil
+}
+
+// staleFields returns the conflict of an edit made on the record as seen
+// with the record as it is now (old; np is old with the edit applied), or
+// nil: a field the edit sets is stale when it changed since seen and does
+// not already hold the edit's value (two desks making the same correction
+// agree). The birth date and its estimated flag go together: a new date
+// was typed looking at the flag, a new flag looking at the date.
+func staleFields(seen, old idcards.Patient, e PatientEdit, np NewPatient) *EditConflict {
+	now := old
+	now.GivenName, now.FamilyName, now.Sex = np.GivenName, np.FamilyName, np.Sex
+	now.BirthDate, now.BirthDateEstimated, now.Phone, now.Village = np.BirthDate, np.BirthDateEstimated, np.Phone, np.Village
+	sets := map[string]bool{
+		"given_name": e.GivenName != nil, "family_name": e.FamilyName != nil, "sex": e.Sex != nil,
+		"birth_date": e.BirthDate != nil || e.BirthDateEstimated != nil, "phone": e.Phone != nil, "village": e.Village != nil,
+	}
+	sets["birth_date_estimated"] = sets["birth_date"]
+	agreed := map[string]bool{} // the fields whose stored value is the edit's already
+	for _, f := range []string{"given_name", "family_name", "sex", "birth_date", "birth_date_estimated", "phone", "village"} {
+		agreed[f] = true
+	}
+	for _, c := range PatientChanges(old, now) {
+		agreed[c.Field] = false
+	}
+	birthAgreed := agreed["birth_date"] && agreed["birth_date_estimated"]
+	var out []FieldChange
+	for _, c := range PatientChanges(seen, old) {
+		ok := agreed[c.Field]
+		if c.Field == "birth_date" || c.Field == "birth_date_estimated" {
+			ok = birthAgreed
+		}
+		if sets[c.Field] && !ok {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return &EditConflict{Changes: out, Current: old}
 }
 
 // applyEdit returns the record's values with the edit's given fields

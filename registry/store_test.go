@@ -223,6 +223,22 @@ func TestStore_Void(t *testing.T) {
 	if err := s.Void(clerk, ids[0], "x"); idcards.ErrorKind(err) != idcards.Forbidden {
 		t.Errorf("clerk void: %v", err)
 	}
+	// A second desk that still shows the ID active voids it again: refused,
+	// the first reason stays and the trail holds one void.
+	b, err := registry.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Void(ctx, ids[0], "registered twice"); idcards.ErrorKind(err) != idcards.Conflict || !strings.Contains(err.Error(), "already voided") {
+		t.Errorf("second void: %v, want Conflict already voided", err)
+	}
+	if id, _ := s.Identifier(ctx, ids[0]); id.VoidReason != "card damaged in print" {
+		t.Errorf("void reason now %q", id.VoidReason)
+	}
+	if n := len(auditRows(t, s, registry.AuditFilter{Action: "id.void", Subject: ids[0]})); n != 1 {
+		t.Errorf("%d id.void audit rows, want 1", n)
+	}
 }
 
 // TestStore_IssueConcurrentDesks: 8 goroutines issue on one file at once.

@@ -32,10 +32,12 @@ type detailScreen struct {
 	// checking: the pending read is a check for changes made at another
 	// desk (a refresh, or the read before an action); after is the key
 	// that waits for it and acts only if nothing changed; fresh says the
-	// data was read for the key now acting.
+	// data was read for the key now acting. approved is the supervisor's
+	// approval waiting for that read (the void it allows runs after it).
 	checking bool
 	after    *tea.KeyPressMsg
 	fresh    bool
+	approved context.Context
 	notice   string // what another desk changed, until the next key
 	edited   bool   // the edit screen was opened over this one
 }
@@ -111,9 +113,9 @@ func (s *detailScreen) snapshot() func() {
 	}
 	return func() {
 		// A scan changes nothing here but the answer it brings.
-		pending, busy, p, ids, cards, checking, notice := s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice
+		pending, busy, p, ids, cards, checking, notice, approved := s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice, s.approved
 		*s = saved
-		s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice = pending, busy, p, ids, cards, checking, notice
+		s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice, s.approved = pending, busy, p, ids, cards, checking, notice, approved
 		if s.appr != nil {
 			*s.appr = appr
 		}
@@ -193,6 +195,38 @@ func actsOnStatus(k tea.KeyPressMsg) bool {
 		}
 	}
 	return false
+}
+
+// finalStep: the key that acts after a prompt (enter on a reprint or
+// second-ID reason that is filled in, y on a confirmation). The record is
+// read again before it acts, as before the key that opened the prompt:
+// the clerk may have typed for a while, and another desk may have printed
+// a card, issued an ID, voided the ID or merged the record meanwhile (the
+// registry refuses some of these — a voided MRN printed, an ID voided
+// twice, an ID for a merged record — but not a reprint over another
+// desk's new card, a third ID, or a void of an ID a merge moved).
+func (s *detailScreen) finalStep(k tea.KeyPressMsg) bool {
+	switch s.mode {
+	case modeReprintReason, modeIssueReason:
+		return k.String() == "enter" && strings.TrimSpace(s.reason.String()) != ""
+	case modeVoidConfirm, modeIssueConfirm:
+		return k.String() == "y"
+	}
+	return false
+}
+
+// actionKey is the key that starts the action a prompt belongs to, for
+// "press r again".
+func actionKey(mode int) string {
+	switch mode {
+	case modeReprintReason:
+		return "r"
+	case modeIssueReason, modeIssueConfirm:
+		return "i"
+	case modeVoidReason, modeVoidConfirm, modeApproval:
+		return "v"
+	}
+	return ""
 }
 
 // otherDeskChanges says what differs between the record as shown (old)
@@ -393,10 +427,13 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.pending = 0
-		checking, after := s.checking, s.after
-		s.checking, s.after = false, nil
+		checking, after, approved := s.checking, s.after, s.approved
+		s.checking, s.after, s.approved = false, nil, nil
 		if msg.err != nil {
 			s.err = friendly(e, "load patient", msg.err)
+			if s.mode == modeApproval {
+				s.mode, s.appr = modeNormal, nil
+			}
 			return nil
 		}
 		var changed []string
@@ -412,10 +449,28 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			e.log.Info("patient changed at another desk", "patient", s.id, "changes", len(changed))
 			s.err = "" // an answer about the record as it was
 			s.notice = "Changed at another desk: " + strings.Join(changed, "; ") + "."
-			if after != nil {
-				s.notice += " Nothing was done: check the record, then press " + after.String() + " again."
+			again := ""
+			switch {
+			case s.mode != modeNormal:
+				// A prompt's final step: the prompt is closed, its
+				// action is started again on the record as it is now.
+				again = actionKey(s.mode)
+				s.mode, s.appr = modeNormal, nil
+			case after != nil:
+				again = after.String()
+			}
+			switch {
+			case approved != nil:
+				s.notice += " Nothing was voided and the supervisor's approval was not used: check the record, then press " + again + " again."
+			case again != "":
+				s.notice += " Nothing was done: check the record, then press " + again + " again."
 			}
 			return nil
+		}
+		if approved != nil {
+			s.appr = nil
+			id, _ := s.selected()
+			return s.void(e, approved, id.MRN, strings.TrimSpace(s.reason.String()))
 		}
 		if after != nil {
 			s.fresh = true
@@ -440,9 +495,10 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		s.appr = nil
-		id, _ := s.selected()
-		return s.void(e, ctx, id.MRN, strings.TrimSpace(s.reason.String()))
+		// Approved: read the record once more (the supervisor took a
+		// while); the void runs only if nothing changed meanwhile.
+		s.approved, s.checking = ctx, true
+		return s.load(e)
 	case tea.KeyPressMsg:
 		if s.pending != 0 {
 			if s.checking && s.after == nil && s.mode == modeNormal && actsOnStatus(msg) {
@@ -457,14 +513,15 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 }
 
 func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
-	if s.mode == modeNormal && s.p != nil && actsOnStatus(k) && !s.fresh {
+	if s.p != nil && !s.fresh && (s.mode == modeNormal && actsOnStatus(k) || s.finalStep(k)) {
 		// Another desk may have changed the record since it was read:
 		// read it again, and act only if nothing changed.
 		s.after, s.checking = &k, true
 		return s.load(e)
 	}
+	s.fresh = false
 	if s.mode == modeNormal {
-		s.fresh, s.notice = false, ""
+		s.notice = ""
 	}
 	id, haveID := s.selected()
 	switch s.mode {

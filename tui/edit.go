@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,10 +18,18 @@ import (
 // again. A change of name or birth date asks for a reason; after saving,
 // the duplicate check runs on the new values and the screen says if the
 // record now looks like another patient.
+//
+// The save carries the record as the form was opened (PatientEdit.Seen)
+// and only the fields the clerk changed: a correction another desk saved
+// meanwhile to a field the clerk left alone stays, and one to a field the
+// clerk changed too makes the registry refuse. The form then shows the
+// record as it is now, keeps what the clerk typed, marks the fields the
+// other desk changed, and says so; ctrl+s again saves over it, seen.
 type editScreen struct {
-	p       idcards.Patient
+	p       idcards.Patient // the record the form shows and the save is checked against
 	fields  []field
 	initial []string
+	other   map[int]bool // fields the clerk changed that another desk changed meanwhile
 	focus   int
 	err     string
 	asking  bool // the reason for a name or birth date change
@@ -62,6 +71,15 @@ func birthText(p idcards.Patient, e *env) string {
 	return a
 }
 
+// editFieldOf is the form field of a registry field name (FieldChange).
+var editFieldOf = map[string]int{"given_name": fGiven, "family_name": fFamily, "sex": fSex,
+	"birth_date": fBirth, "birth_date_estimated": fBirth, "phone": fPhone, "village": fVillage}
+
+// formValues are the texts the form shows for a stored record.
+func formValues(p idcards.Patient, e *env) []string {
+	return []string{p.GivenName, p.FamilyName, string(p.Sex), birthText(p, e), p.Phone, p.Village}
+}
+
 func newEdit(e *env, p idcards.Patient) *editScreen {
 	s := &editScreen{p: p, fields: []field{
 		newField("Given name", idcards.MaxNameRunes, ""),
@@ -71,11 +89,49 @@ func newEdit(e *env, p idcards.Patient) *editScreen {
 		newField("Phone", 30, "optional"),
 		newField("Village/address", 100, "optional"),
 	}, reason: newField("Reason", 200, "required, e.g. name misspelt at registration")}
-	for i, v := range []string{p.GivenName, p.FamilyName, string(p.Sex), birthText(p, e), p.Phone, p.Village} {
+	for i, v := range formValues(p, e) {
 		s.fields[i].set(v)
 		s.initial = append(s.initial, v)
 	}
 	return s
+}
+
+// rebase puts the form on the record as it is now (cur), after the
+// registry refused a save because another desk changed c.Changes since
+// the form was opened: a field the clerk did not change shows the current
+// value; a changed one keeps what the clerk typed, now compared with the
+// current value (and marked when it is one the other desk changed). It
+// returns what the clerk is told.
+func (s *editScreen) rebase(e *env, c *registry.EditConflict) string {
+	cur := c.Current
+	vals := formValues(cur, e)
+	other := map[int]bool{}
+	for _, ch := range c.Changes {
+		if i, ok := editFieldOf[ch.Field]; ok && s.changed(i) {
+			other[i] = true
+		}
+	}
+	var also []string // what else changed there, for fields the clerk left alone
+	for _, ch := range registry.PatientChanges(s.p, cur) {
+		if i, ok := editFieldOf[ch.Field]; ok && !s.changed(i) {
+			if l := strings.ToLower(s.fields[i].label); len(also) == 0 || also[len(also)-1] != l { // the birth date's two fields are one
+				also = append(also, l)
+			}
+		}
+	}
+	initial := make([]string, len(vals)) // a new slice: a snapshot keeps the old one
+	for i, v := range vals {
+		if !s.changed(i) {
+			s.fields[i].set(v)
+		}
+		initial[i] = v
+	}
+	s.p, s.initial, s.other = cur, initial, other
+	msg := "Not saved: " + c.Error() + "."
+	if len(also) > 0 {
+		msg += " Also changed there: " + strings.Join(also, ", ") + " (shown now)."
+	}
+	return msg + " The form shows the record as it is now, with your changes kept: check them, then press ctrl+s to save them, or esc to leave it as it is."
 }
 
 func (s *editScreen) title() string {
@@ -127,6 +183,8 @@ func (s *editScreen) keys(e *env) []key.Binding {
 // change of name or birth date.
 func (s *editScreen) build(e *env) (ed registry.PatientEdit, needReason bool, err error) {
 	ed.ID = s.p.ID
+	seen := s.p
+	ed.Seen = &seen
 	str := func(i int) *string { v := strings.Join(strings.Fields(s.fields[i].String()), " "); return &v }
 	for _, i := range []int{fGiven, fFamily} {
 		if !s.changed(i) {
@@ -186,6 +244,13 @@ func (s *editScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.pending = 0
+		var conflict *registry.EditConflict
+		if errors.As(msg.err, &conflict) {
+			e.log.Info("edit refused: changed at another desk", "patient", s.p.ID, "fields", len(conflict.Changes))
+			s.asking = false
+			s.err = s.rebase(e, conflict)
+			return nil
+		}
 		if msg.err != nil {
 			s.err = friendly(e, "edit patient", msg.err)
 			return nil
@@ -246,8 +311,9 @@ func (s *editScreen) update(e *env, msg tea.Msg) tea.Cmd {
 			}
 			s.edit, s.err = ed, ""
 			if needReason {
+				// A reason typed before (the save another desk's change
+				// refused) stays, for the clerk to keep or change.
 				s.asking = true
-				s.reason.set("")
 				return nil
 			}
 			return s.save(e)
@@ -314,7 +380,11 @@ func (s *editScreen) view(e *env, w, h int) string {
 	default:
 		for i := range s.fields {
 			line := s.fields[i].view(st, i == s.focus, w)
-			if s.changed(i) {
+			switch {
+			case s.changed(i) && s.other[i]:
+				// The clerk's value over one another desk saved meanwhile.
+				line += st.note.Render("  (was " + strconv.Quote(s.initial[i]) + ", changed at another desk)")
+			case s.changed(i):
 				line += st.faint.Render("  (was " + strconv.Quote(s.initial[i]) + ")")
 			}
 			b.WriteString(truncate(line, w) + "\n")
