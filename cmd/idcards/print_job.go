@@ -34,6 +34,7 @@ type printJob struct {
 	batch   string
 	out     string // PDF path (with split: the name pattern base)
 	outDir  string // or a directory: each PDF named by its cards (dirName)
+	force   bool   // -o FILE.pdf may replace an existing file
 	printer string // CUPS queue; the PDF goes to a temporary file then lp
 	lp      string // lp command
 	lpstat  string // lpstat command ("" skips the queue check)
@@ -361,7 +362,9 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 		if name, err = placeNew(tmp.Name(), dir, j.dirName(d)); err != nil {
 			return 0, "", "", err
 		}
-	} else if err := os.Rename(tmp.Name(), name); err != nil {
+	} else if err := placeFile(tmp.Name(), name, "print: -o", printedWhy, j.force); err != nil {
+		// Never over an existing file unless --force (named since the
+		// check at the start): the cards are recorded failed.
 		return 0, "", "", err
 	}
 	if d, err := os.Open(dir); err == nil { // make the rename durable
