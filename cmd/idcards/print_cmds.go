@@ -72,6 +72,10 @@ marks the old card "replaced" once the new one has printed. A run killed
 between finishing the PDF and recording it leaves its cards pending: see
 idcards cards list --state pending, cards confirm and cards cancel.
 
+-o FILE.pdf refuses an existing file (it may be the only copy of cards
+recorded active but not printed yet) before anything is recorded; --force
+replaces it once the new PDF is complete.
+
 -o DIR/ writes into a directory and names each PDF by its cards:
 MRN-SERIAL.pdf for one card, BATCH-Ncards.pdf for several (BATCH-0001.pdf …
 with --split), never over an existing file; idcards cards list shows every
