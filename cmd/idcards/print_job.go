@@ -104,8 +104,9 @@ type cardSettings struct {
 // 0.5 KB a card): at 10,000 a 10,000-card run held all of them and peaked
 // about 5 MB higher (docs/printing.md, Memory). Each chunk is one
 // card.record transaction. What still grows with a file is its confirm
-// (the audit row of one transaction records every card it changed):
-// --split bounds that.
+// (the audit row of one transaction records every card it changed, about
+// 62 bytes a card since the fold reads its notes in pages): --split
+// bounds that.
 const holderChunk = 1000
 
 // run prints mrns (canonical, checked printable). Each file's cards are
