@@ -389,15 +389,34 @@ const beforeSep = '<'
 // SQLite's triggers note the canonical text itself).
 const oldCanonKey = "old:"
 
+// foldPage is how many audit_pending rows foldState reads at a time: a
+// print run's confirm changes every card of the file in one transaction
+// (100,000 rows), and only one page of their old canonical text is held.
+const foldPage = 1000
+
+var (
+	// The pending notes in (tbl, key) order, a page at a time (keyset:
+	// the row-value comparison works on SQLite ≥ 3.15 and PostgreSQL, and
+	// walks audit_pending's primary key). A page is read to the end before
+	// its rows are digested: pgx cannot have a second result set open on
+	// the transaction's connection.
+	qPendingBeforeFirst = `SELECT tbl, key, old FROM audit_pending ORDER BY tbl, key LIMIT ` + strconv.Itoa(foldPage)
+	qPendingBeforeNext  = `SELECT tbl, key, old FROM audit_pending WHERE (tbl, key) > (?, ?) ORDER BY tbl, key LIMIT ` + strconv.Itoa(foldPage)
+	qPendingListFirst   = `SELECT tbl, key FROM audit_pending ORDER BY tbl, key LIMIT ` + strconv.Itoa(foldPage)
+	qPendingListNext    = `SELECT tbl, key FROM audit_pending WHERE (tbl, key) > (?, ?) ORDER BY tbl, key LIMIT ` + strconv.Itoa(foldPage)
+)
+
 const (
-	qPendingBefore = `SELECT tbl, key, old FROM audit_pending ORDER BY tbl, key`
-	qPendingList   = `SELECT tbl, key FROM audit_pending ORDER BY tbl, key`
-	qPendingClear  = `DELETE FROM audit_pending`
-	qPendingAny    = `SELECT EXISTS (SELECT 1 FROM audit_pending)`
+	qPendingList  = `SELECT tbl, key FROM audit_pending ORDER BY tbl, key`
+	qPendingClear = `DELETE FROM audit_pending`
+	qPendingAny   = `SELECT EXISTS (SELECT 1 FROM audit_pending)`
+	qPendingCount = `SELECT count(*) FROM audit_pending`
 )
 
 // foldState digests every row the transaction changed so far and clears
-// the notes: the state column of the audit row being written.
+// the notes: the state column of the audit row being written. Its memory
+// is one page of notes and the state text itself (about 75 bytes a row,
+// which the audit row must hold).
 func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 	if !s.hasPending {
 		return "", nil
@@ -406,89 +425,136 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 		tbl, key string
 		old      sql.NullString
 	}
-	var pending []pk
 	// After open, through statements prepared once (an import folds a
-	// million times); inside the migration transaction, directly.
+	// million times), bound to tx once per fold (tx keeps every statement
+	// bound to it until it ends: binding one per row held 100,000 of them
+	// in a large confirm); inside the migration transaction, directly.
+	bound := map[string]*sql.Stmt{}
 	query := func(q string, args ...any) (*sql.Rows, error) {
 		if !s.stateReady {
 			return tx.QueryContext(ctx, q, args...)
 		}
-		st, err := s.prepared(ctx, q)
-		if err != nil {
-			return nil, err
+		st := bound[q]
+		if st == nil {
+			ps, err := s.prepared(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			st = tx.StmtContext(ctx, ps)
+			bound[q] = st
 		}
-		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return st.QueryContext(ctx, args...)
 	}
 	// Inside the migration transaction audit_pending may not have its old
 	// column yet, and the migrations' own changes are explained by the
 	// registry.migrate row: no state before is recorded.
-	list := qPendingList
+	first, next := qPendingListFirst, qPendingListNext
 	if s.stateReady {
-		list = qPendingBefore
-	}
-	rows, err := query(list)
-	if err != nil {
-		return "", err
-	}
-	for rows.Next() {
-		var p pk
-		dst := []any{&p.tbl, &p.key}
-		if s.stateReady {
-			dst = append(dst, &p.old)
-		}
-		if err := rows.Scan(dst...); err != nil {
-			rows.Close()
-			return "", err
-		}
-		pending = append(pending, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(pending) == 0 {
-		return "", err
+		first, next = qPendingBeforeFirst, qPendingBeforeNext
 	}
 	var h digester
-	var b []byte
-	one, err := s.canonQueries(ctx, tx)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range pending {
-		q, ok := one[p.tbl]
-		if !ok {
-			continue
+	var b strings.Builder // its String() is not a copy
+	var one map[string]string
+	page := make([]pk, 0, foldPage)
+	done := 0
+	for {
+		var rows *sql.Rows
+		var err error
+		if len(page) == 0 {
+			rows, err = query(first)
+		} else {
+			last := page[len(page)-1]
+			rows, err = query(next, last.tbl, last.key)
 		}
-		rr, err := query(q, p.key)
 		if err != nil {
 			return "", err
 		}
-		d := deletedDigest
-		if rr.Next() {
-			var canon string
-			if err := rr.Scan(&canon); err != nil {
-				rr.Close()
+		page = page[:0]
+		for rows.Next() {
+			var p pk
+			dst := []any{&p.tbl, &p.key}
+			if s.stateReady {
+				dst = append(dst, &p.old)
+			}
+			if err := rows.Scan(dst...); err != nil {
+				rows.Close()
 				return "", err
 			}
-			d = digestOf(&h, p.tbl, canon)
+			page = append(page, p)
 		}
-		rr.Close()
-		if err := rr.Err(); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return "", err
 		}
-		if s.stateReady {
-			before := deletedDigest // inserted: there was no row
-			if p.old.Valid {
-				canon := p.old.String
-				if oq, ok := one[oldCanonKey+p.tbl]; ok {
-					if err := tx.QueryRowContext(ctx, oq, canon).Scan(&canon); err != nil {
-						return "", err
-					}
-				}
-				before = digestOf(&h, p.tbl, canon)
-			}
-			d += string(beforeSep) + before
+		if len(page) == 0 {
+			break
 		}
-		b = stateEntry(b, p.tbl, p.key, d)
+		if one == nil {
+			if one, err = s.canonQueries(ctx, tx); err != nil {
+				return "", err
+			}
+		}
+		for _, p := range page {
+			q, ok := one[p.tbl]
+			if !ok {
+				continue
+			}
+			rr, err := query(q, p.key)
+			if err != nil {
+				return "", err
+			}
+			d := deletedDigest
+			if rr.Next() {
+				var canon string
+				if err := rr.Scan(&canon); err != nil {
+					rr.Close()
+					return "", err
+				}
+				d = digestOf(&h, p.tbl, canon)
+			}
+			rr.Close()
+			if err := rr.Err(); err != nil {
+				return "", err
+			}
+			if s.stateReady {
+				before := deletedDigest // inserted: there was no row
+				if p.old.Valid {
+					canon := p.old.String
+					if oq, ok := one[oldCanonKey+p.tbl]; ok {
+						if err := tx.QueryRowContext(ctx, oq, canon).Scan(&canon); err != nil {
+							return "", err
+						}
+					}
+					before = digestOf(&h, p.tbl, canon)
+				}
+				d += string(beforeSep) + before
+			}
+			h.buf = stateEntry(h.buf[:0], p.tbl, p.key, d)
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.Write(h.buf)
+		}
+		done += len(page)
+		if len(page) < foldPage {
+			break
+		}
+		if done == foldPage {
+			// A large fold: size the text once rather than let it grow
+			// (and be copied) step by step.
+			var n int
+			if err := tx.QueryRowContext(ctx, qPendingCount).Scan(&n); err != nil {
+				return "", err
+			}
+			if n > done {
+				b.Grow((n - done) * (b.Len()/done + 1) * 17 / 16)
+			}
+		}
 	}
+	if done == 0 {
+		return "", nil
+	}
+	var err error
 	if !s.stateReady {
 		_, err = tx.ExecContext(ctx, qPendingClear)
 	} else if st, perr := s.prepared(ctx, qPendingClear); perr != nil {
@@ -499,7 +565,7 @@ func (s *Store) foldState(ctx context.Context, tx *sql.Tx) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return b.String(), nil
 }
 
 // txBegin discards notes left by a writer that wrote no audit row (sqlite3

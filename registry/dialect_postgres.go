@@ -477,14 +477,19 @@ func openPG(ctx context.Context, loc string, create bool, oc Options, key *Chain
 		db.Close()
 		return nil, fmt.Errorf("registry: open %s: %w", s.path, Unreachable(err))
 	}
-	var hasSchema bool
-	if err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&hasSchema); err != nil {
+	hasSchema, others, err := pgProbe(ctx, db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: open %s: %w", s.path, Unreachable(err))
 	}
-	if !hasSchema && !create {
-		db.Close()
-		return nil, idcards.Errorf(idcards.NotFound, "no registry in database %s: create one with `idcards init --db URL --site CODE --scheme NAME` (as the database owner)", s.path)
+	if !hasSchema {
+		// Never migrate a database that holds no registry into one (the
+		// migrations would create tables in it): only init, migrate --to
+		// and restore make one, and only in an empty database.
+		if err := pgNotRegistry(s.path, others, create); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if hasSchema && create {
 		var n int
@@ -505,6 +510,75 @@ func openPG(ctx context.Context, loc string, create bool, oc Options, key *Chain
 		return nil, Unreachable(err)
 	}
 	return s, nil
+}
+
+// pgProbe looks at a database before it is opened as a registry, reading
+// only: whether it has the registry's schema (schema_migrations as idcards
+// makes it: name, applied_at — golang-migrate, dbmate and others make a
+// schema_migrations of their own), and if not, up to 6 of the other
+// tables in the current schema.
+func pgProbe(ctx context.Context, db *sql.DB) (bool, []string, error) {
+	var cols int
+	// From the catalog, which every role may read (information_schema
+	// shows only the tables the role has privileges on).
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relname = 'schema_migrations' AND a.attname IN ('name', 'applied_at') AND NOT a.attisdropped`).Scan(&cols); err != nil {
+		return false, nil, err
+	}
+	if cols == 2 {
+		return true, nil, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename LIMIT 6`)
+	if err != nil {
+		return false, nil, err
+	}
+	defer rows.Close()
+	var others []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return false, nil, err
+		}
+		others = append(others, t)
+	}
+	return false, others, rows.Err()
+}
+
+// pgNotRegistry is the refusal of a database without the registry's
+// schema (nil: an empty database, which create may fill). Like a SQLite
+// file that is no registry (damaged.go): ErrNotRegistry, kind Invalid,
+// nothing changed in it.
+func pgNotRegistry(loc string, others []string, create bool) error {
+	if len(others) == 0 && create {
+		return nil
+	}
+	var msg string
+	switch {
+	case len(others) == 0:
+		msg = "database " + loc + " is empty: it is not an idcards registry (not initialised). Check that --db or $IDCARDS_DB names the registry's database; to start a registry there, run `idcards init --db URL --site CODE --scheme NAME` as the database owner, or copy a SQLite registry into it with `idcards --db FILE migrate --to URL` (docs/deploy.md); nothing was changed in it"
+	case create:
+		msg = "database " + loc + " is not empty (tables " + tableList(others) + ") and holds no idcards registry: a registry is made in an empty database only (CREATE DATABASE idcards OWNER …, docs/deploy.md); nothing was changed in it"
+	default:
+		msg = "database " + loc + " is not an idcards registry (tables " + tableList(others) + ", but no idcards schema), perhaps another program's: check that --db or $IDCARDS_DB names the registry's database; nothing was changed in it"
+	}
+	is := ErrNotRegistry
+	if len(others) == 0 {
+		is = errors.Join(ErrNotRegistry, ErrEmptyDatabase)
+	}
+	return &fileProblem{is: is, msg: &idcards.Error{Kind: idcards.Invalid, Msg: msg}}
+}
+
+// ErrEmptyDatabase (with ErrNotRegistry): the PostgreSQL database holds no
+// tables at all, so a registry can be made in it (the TUI's first-run
+// setup offers to).
+var ErrEmptyDatabase = errors.New("empty database")
+
+func tableList(ts []string) string {
+	if len(ts) > 5 {
+		return strings.Join(ts[:5], ", ") + ", …"
+	}
+	return strings.Join(ts, ", ")
 }
 
 // pgMigrationsPending reports whether any migration is not yet recorded, so

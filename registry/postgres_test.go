@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -503,5 +504,85 @@ func TestMigrate_RetiresTheSource(t *testing.T) {
 	}
 	if _, err := src.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPostgres_OpenNotARegistry: a URL naming an empty database, or one
+// with another program's tables (its own schema_migrations too), is not
+// migrated into a registry by a read command: Open says it is not an
+// idcards registry (ErrNotRegistry, kind Invalid, as for a SQLite file)
+// and what to run, and leaves the database as it was. Create (init) fills
+// an empty database and refuses one with other tables; migrate --to into
+// an empty database still works (TestPostgres_MigrateFromSQLite).
+func TestPostgres_OpenNotARegistry(t *testing.T) {
+	ctx := context.Background()
+	tablesOf := func(t *testing.T, loc string) string {
+		t.Helper()
+		db := pgtest.OpenDB(t, loc)
+		defer db.Close()
+		var names string
+		if err := db.QueryRow(`SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = current_schema()`).Scan(&names); err != nil {
+			t.Fatal(err)
+		}
+		var funcs int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema()`).Scan(&funcs); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s; %d functions", names, funcs)
+	}
+	for _, tc := range []struct {
+		name, setup, want, wantCreate string
+	}{
+		{"Empty", ``, "is empty: it is not an idcards registry (not initialised)", ""},
+		{"OtherTables", `CREATE TABLE invoices (id int PRIMARY KEY); CREATE TABLE series (id int)`,
+			"is not an idcards registry (tables invoices, series, but no idcards schema)", "is not empty (tables invoices, series)"},
+		{"OtherMigrationTool", `CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (20240101, false)`,
+			"is not an idcards registry (tables schema_migrations, but no idcards schema)", "is not empty (tables schema_migrations)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := pgtest.NewDatabase(t)
+			if tc.setup != "" {
+				db := pgtest.OpenDB(t, loc)
+				if _, err := db.Exec(tc.setup); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+			}
+			before := tablesOf(t, loc)
+			_, err := registry.Open(ctx, loc)
+			if !errors.Is(err, registry.ErrNotRegistry) || idcards.ErrorKind(err) != idcards.Invalid || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("open: %v, want ErrNotRegistry %q", err, tc.want)
+			}
+			if tc.name == "Empty" && (!strings.Contains(err.Error(), "idcards init --db URL") || !strings.Contains(err.Error(), "migrate --to URL")) {
+				t.Errorf("open of an empty database names neither init nor migrate: %v", err)
+			}
+			if after := tablesOf(t, loc); after != before {
+				t.Fatalf("open changed the database: %s, was %s", after, before)
+			}
+			keyPath := filepath.Join(t.TempDir(), "k")
+			s, err := registry.CreateWith(ctx, loc, testFormat, registry.Options{KeyPath: keyPath})
+			if tc.wantCreate == "" {
+				if err != nil {
+					t.Fatalf("create in an empty database: %v", err)
+				}
+				s.Close()
+				s, err := registry.OpenWith(ctx, loc, registry.Options{KeyPath: keyPath})
+				if err != nil {
+					t.Fatalf("open after create: %v", err)
+				}
+				s.Close()
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatal("create in a database with other tables succeeded")
+			}
+			if !errors.Is(err, registry.ErrNotRegistry) || !strings.Contains(err.Error(), tc.wantCreate) {
+				t.Fatalf("create: %v, want %q", err, tc.wantCreate)
+			}
+			if after := tablesOf(t, loc); after != before {
+				t.Fatalf("create changed the database: %s, was %s", after, before)
+			}
+		})
 	}
 }

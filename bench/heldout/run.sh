@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 B=${IDCARDS:-idcards}; OUT=${OUT:-/tmp/idcards-heldout}/$NAME; DB=$OUT.db
 mkdir -p "$OUT"
 python3 "$HERE/gen.py" --n "$N" --queries 2000 --seed "$SEED" --out "$OUT" ${GENFLAGS:-}
-rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.auditkey"
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.auditkey" "$OUT/export.csv" # export --out refuses an existing file
 "$B" --db "$DB" init --site KLA --scheme luhn-mod-30 > "$OUT/init.out"
 /usr/bin/time -v "$B" --db "$DB" patients import "$OUT/registry.csv" --issue-missing > "$OUT/import.out" 2> "$OUT/import.time"
 cat "$OUT/import.out"

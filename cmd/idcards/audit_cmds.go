@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -148,8 +145,9 @@ func (a *app) auditListCmd() *cobra.Command {
 func (a *app) auditExportCmd() *cobra.Command {
 	var f auditFlags
 	var format, out string
+	var force bool
 	cmd := &cobra.Command{
-		Use:   "export --format csv|jsonl [--out FILE]",
+		Use:   "export --format csv|jsonl [--out FILE [--force]]",
 		Short: "Export audit rows with their hashes, streaming (for archiving or a spreadsheet)",
 		Long: `Export the audit trail (or the rows the filters select) as CSV with a header
 or as JSON Lines, streaming, so years of rows need little memory. Each row
@@ -185,7 +183,7 @@ rows written), like patients export: the rows hold patient details.`,
 			// temporary file beside --out and put in place only when
 			// every row is out and the export is audited, so a failure
 			// half-way leaves no file that looks like a whole export.
-			return writeNewFileAtomic(out, func(w io.Writer) error {
+			return writeNewFileAtomic(out, force, func(w io.Writer) error {
 				return a.writeAuditExport(ctx, s, flt, format, w)
 			})
 		},
@@ -193,6 +191,7 @@ rows written), like patients export: the rows hold patient details.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&format, "format", "jsonl", "csv or jsonl")
 	cmd.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600, put in place only when complete) instead of standard output")
+	cmd.Flags().BoolVar(&force, "force", false, "with --out: replace an existing file (only once the export is complete)")
 	return cmd
 }
 
@@ -235,53 +234,6 @@ func (a *app) writeAuditExport(ctx context.Context, s *registry.Store, flt regis
 		}
 	}
 	return w.Flush()
-}
-
-// writeNewFileAtomic writes out through fill: into a temporary file in
-// out's directory, created 0600 whatever the umask (the export holds
-// patient data), fsynced and then linked to out only when fill succeeded,
-// never over an existing file (refused before fill runs, and again
-// atomically by the link); the temporary file is removed on every way out.
-// On a file system without hard links (a FAT USB stick) it is renamed
-// after a last check that out is still absent.
-func writeNewFileAtomic(out string, fill func(io.Writer) error) error {
-	if _, err := os.Lstat(out); err == nil {
-		return idcards.Errorf(idcards.Conflict, "--out %s already exists; refusing to overwrite it (name a new file)", out)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
-	if err != nil {
-		return idcards.Errorf(idcards.Invalid, "--out: %v", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o600) // CreateTemp makes 0600; said here, as the contract
-	if err == nil {
-		err = fill(tmp)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), out); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return idcards.Errorf(idcards.Conflict, "--out %s already exists; refusing to overwrite it (name a new file)", out)
-		}
-		if _, serr := os.Lstat(out); serr == nil {
-			return idcards.Errorf(idcards.Conflict, "--out %s already exists; refusing to overwrite it (name a new file)", out)
-		}
-		if err := os.Rename(tmp.Name(), out); err != nil {
-			return fmt.Errorf("--out %s: %w", out, err)
-		}
-	}
-	if d, err := os.Open(filepath.Dir(out)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {

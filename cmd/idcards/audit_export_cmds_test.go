@@ -59,6 +59,19 @@ func TestCLI_AuditExportAtomic(t *testing.T) {
 			t.Errorf("the existing file was changed: %q", b)
 		}
 	})
+	t.Run("ForceReplaces", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env} // fails this subtest, not the parent
+		out := filepath.Join(t.TempDir(), "audit.csv")
+		os.WriteFile(out, []byte("last year's export\n"), 0o644)
+		c.ok("", "audit", "export", "--format", "csv", "--force", "--out", out)
+		fi, err := os.Stat(out)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("replaced file: %v, %v (want mode 0600)", fi, err)
+		}
+		if b, _ := os.ReadFile(out); !bytes.HasPrefix(b, []byte("seq,at,actor")) {
+			t.Errorf("not replaced by the export: %q", b)
+		}
+	})
 	t.Run("Refused", func(t *testing.T) {
 		c := &cli{t: t, db: c.db, env: c.env} // fails this subtest, not the parent
 		// A clerk may not read the trail: refused by the store, after
@@ -98,5 +111,65 @@ func TestCLI_AuditExportAtomic(t *testing.T) {
 			t.Fatalf("the export did not fail reading row 2: %v", err)
 		}
 		nothingLeft(t, out)
+	})
+}
+
+// TestCLI_PatientsExportOut: patients export --out renamed its file over
+// an existing one while audit export --out refused: now both write a
+// private (0600) temporary file beside FILE, put in place only when
+// complete, and refuse an existing FILE (before anything is exported or
+// audited) unless --force.
+func TestCLI_PatientsExportOut(t *testing.T) {
+	c := newCLI(t)
+	c.ok("", "patients", "add", "--given", "Amina", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue")
+	exports := func() int {
+		t.Helper()
+		return strings.Count(c.ok("", "audit", "list", "--action", "patients.export"), "patients.export")
+	}
+	t.Run("Complete", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env}
+		dir := t.TempDir()
+		out := filepath.Join(dir, "patients.csv")
+		c.ok("", "patients", "export", "--out", out)
+		fi, err := os.Stat(out)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("export: %v, %v (want mode 0600)", fi, err)
+		}
+		if b, _ := os.ReadFile(out); !bytes.Contains(b, []byte("Amina")) {
+			t.Errorf("export: %q", b)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("%d files in the export's directory, want 1 (no temporary file left)", len(ents))
+		}
+	})
+	t.Run("ExistingFileKept", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env}
+		dir := t.TempDir()
+		out := filepath.Join(dir, "patients.csv")
+		os.WriteFile(out, []byte("yesterday's export\n"), 0o600)
+		before := exports()
+		c.fails(idcards.Conflict, "already exists", "", "patients", "export", "--format", "jsonl", "--out", out)
+		if b, _ := os.ReadFile(out); string(b) != "yesterday's export\n" {
+			t.Errorf("the existing file was changed: %q", b)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("%d files in the export's directory, want 1 (no temporary file left)", len(ents))
+		}
+		if n := exports(); n != before {
+			t.Errorf("a refused export was audited (%d patients.export rows, was %d)", n, before)
+		}
+	})
+	t.Run("ForceReplaces", func(t *testing.T) {
+		c := &cli{t: t, db: c.db, env: c.env}
+		out := filepath.Join(t.TempDir(), "patients.csv")
+		os.WriteFile(out, []byte("yesterday's export\n"), 0o644)
+		c.ok("", "patients", "export", "--force", "--out", out)
+		fi, err := os.Stat(out)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("replaced file: %v, %v (want mode 0600)", fi, err)
+		}
+		if b, _ := os.ReadFile(out); !bytes.Contains(b, []byte("Amina")) {
+			t.Errorf("not replaced by the export: %q", b)
+		}
 	})
 }

@@ -103,3 +103,51 @@ func TestCLI_VerifyDamagedRegistry(t *testing.T) {
 		}
 	})
 }
+
+// TestCLI_PostgresNotARegistry: read commands on a PostgreSQL URL naming an
+// empty database, or another program's, say it is not an idcards registry
+// (exit 2, as for a SQLite file that is none) and create nothing in it;
+// init then makes the registry in the empty one.
+func TestCLI_PostgresNotARegistry(t *testing.T) {
+	pgtest.Require(t)
+	for _, tc := range []struct{ name, setup, want string }{
+		{"Empty", "", "is empty: it is not an idcards registry (not initialised)"},
+		{"OtherProgram", `CREATE TABLE invoices (id int PRIMARY KEY)`, "is not an idcards registry (tables invoices, but no idcards schema), perhaps another program's"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := pgtest.NewDatabase(t)
+			if tc.setup != "" {
+				db := pgtest.OpenDB(t, loc)
+				if _, err := db.Exec(tc.setup); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+			}
+			d := &cli{t: t, db: loc, env: map[string]string{}}
+			for _, args := range [][]string{{"audit", "verify"}, {"patients", "show", "0000018"}, {"verify", "0000018"}} {
+				_, _, err := d.run("", args...)
+				var stderr strings.Builder
+				if code := exitCode(err, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+					t.Errorf("%v: exit %d, want 2 and %q: %s", args, code, tc.want, stderr.String())
+				}
+				if tc.name == "Empty" && !strings.Contains(stderr.String(), "idcards init --db URL") {
+					t.Errorf("%v: the message does not say how to initialise: %s", args, stderr.String())
+				}
+			}
+			if registryExists(t, loc) {
+				t.Fatal("a read command made a registry")
+			}
+			db := pgtest.OpenDB(t, loc)
+			var n int
+			db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&n)
+			db.Close()
+			if want := map[string]int{"Empty": 0, "OtherProgram": 1}[tc.name]; n != want {
+				t.Fatalf("%d tables after the read commands, want %d", n, want)
+			}
+			if tc.name == "Empty" {
+				d.ok("", "init", "--site", "", "--scheme", "luhn", "--width", "6")
+				d.ok("", "audit", "verify")
+			}
+		})
+	}
+}

@@ -712,8 +712,9 @@ func (p *rowCounter) done() {
 
 func (a *app) patientsExportCmd() *cobra.Command {
 	var format, out string
+	var force bool
 	cmd := &cobra.Command{
-		Use:   "export [--format csv|jsonl] [--out FILE]",
+		Use:   "export [--format csv|jsonl] [--out FILE [--force]]",
 		Short: "Write every patient with their active MRNs (supervisor; audited)",
 		Long: `Write every patient, in registration order, one per row: mrn (the first of
 their active IDs), other_mrns (the rest, ";"-separated), names, sex, birth date,
@@ -724,7 +725,8 @@ IDs, cards and merges are not in it, so a registry made from it could issue a
 pre-printed card's number again; to move a whole registry use idcards backup
 and restore, or idcards migrate. A supervisor's work (every patient's details
 at once); each export is audited with the rows written. With --out the file
-is written beside the target and renamed into place only when complete.`,
+is written (mode 0600) beside the target and put in place only when complete;
+an existing file is refused (name a new one) unless --force.`,
 		Example: `  idcards patients export --out patients.csv
   idcards patients export --format jsonl | gzip > patients.jsonl.gz`,
 		Args: cobra.NoArgs,
@@ -734,48 +736,41 @@ is written beside the target and renamed into place only when complete.`,
 				return err
 			}
 			defer s.Close()
-			var dst io.Writer = a.stdout
-			var tmp *os.File
-			if out != "" {
-				tmp, err = os.CreateTemp(filepath.Dir(out), ".export-*")
+			write := func(dst io.Writer) (int, error) {
+				bw := bufio.NewWriterSize(dst, 1<<16)
+				pw, err := patientfile.NewWriter(bw, format)
 				if err != nil {
-					return err
+					return 0, err
 				}
-				defer os.Remove(tmp.Name())
-				defer tmp.Close()
-				dst = tmp
+				n, err := s.Export(ctx, pw.Write)
+				if err != nil {
+					return n, err
+				}
+				if err := pw.Flush(); err != nil {
+					return n, err
+				}
+				return n, bw.Flush()
 			}
-			bw := bufio.NewWriterSize(dst, 1<<16)
-			pw, err := patientfile.NewWriter(bw, format)
-			if err != nil {
+			if out == "" {
+				_, err := write(a.stdout)
 				return err
 			}
-			n, err := s.Export(ctx, pw.Write)
-			if err != nil {
+			// Like audit export --out: a private (0600) temporary file
+			// beside --out, put in place only when every row is out,
+			// never over an existing file unless --force.
+			var n int
+			if err := writeNewFileAtomic(out, force, func(w io.Writer) (err error) {
+				n, err = write(w)
+				return err
+			}); err != nil {
 				return err
 			}
-			if err := pw.Flush(); err != nil {
-				return err
-			}
-			if err := bw.Flush(); err != nil {
-				return err
-			}
-			if tmp != nil {
-				if err := tmp.Sync(); err != nil {
-					return err
-				}
-				if err := tmp.Close(); err != nil {
-					return err
-				}
-				if err := os.Rename(tmp.Name(), out); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stderr, "exported %d patients to %s\n", n, out)
-			}
+			fmt.Fprintf(a.stderr, "exported %d patients to %s\n", n, out)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "csv", "csv or jsonl")
-	cmd.Flags().StringVar(&out, "out", "", "write to FILE (atomically) instead of standard output")
+	cmd.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600, put in place only when complete) instead of standard output")
+	cmd.Flags().BoolVar(&force, "force", false, "with --out: replace an existing file (only once the export is complete)")
 	return cmd
 }

@@ -37,7 +37,7 @@ func content2D(mrn, serial string) string { return barcode.Format2D(mrn, serial)
 
 type printFlags struct {
 	ids, patient, layout, symbology, out, printer, reason, facility, logo string
-	unprinted, reprint, skipBad                                           bool
+	unprinted, reprint, skipBad, force                                    bool
 	split                                                                 int
 }
 
@@ -71,6 +71,10 @@ its cards "failed" and names the patients that were not printed. A reprint
 marks the old card "replaced" once the new one has printed. A run killed
 between finishing the PDF and recording it leaves its cards pending: see
 idcards cards list --state pending, cards confirm and cards cancel.
+
+-o FILE.pdf refuses an existing file (it may be the only copy of cards
+recorded active but not printed yet) before anything is recorded; --force
+replaces it once the new PDF is complete.
 
 -o DIR/ writes into a directory and names each PDF by its cards:
 MRN-SERIAL.pdf for one card, BATCH-Ncards.pdf for several (BATCH-0001.pdf …
@@ -121,6 +125,7 @@ card_logo (a PNG path), or --facility and --logo; what else the card shows
 	fl.BoolVar(&f.skipBad, "skip-bad", false, "print the valid IDs and report the refused ones instead of printing nothing")
 	fl.StringVar(&f.facility, "facility", "", "facility name on the card (default: setting facility_name)")
 	fl.StringVar(&f.logo, "logo", "", "PNG logo for the card (default: setting card_logo)")
+	fl.BoolVar(&f.force, "force", false, "replace an existing -o FILE.pdf (it may be the only copy of cards recorded active but not yet printed)")
 	fl.IntVar(&f.split, "split", 0, "write N cards per file: -o cards.pdf makes cards-0001.pdf, cards-0002.pdf … (with --to-printer: one job per N cards)")
 	return cmd
 }
@@ -194,6 +199,11 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			outDir = f.out
 		} else if strings.HasSuffix(f.out, string(os.PathSeparator)) {
 			return idcards.Errorf(idcards.Invalid, "print: -o %s: no such directory (create it first, or name a .pdf file)", f.out)
+		} else if f.split == 0 {
+			// Refused before anything is read or recorded.
+			if err := checkAbsent("print: -o", f.out, printedWhy, f.force); err != nil {
+				return err
+			}
 		}
 	}
 	if f.reprint && strings.TrimSpace(f.reason) == "" {
@@ -279,6 +289,15 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	if lpstat == "none" {
 		lpstat = ""
 	}
+	if f.split > 0 && f.out != "" && outDir == "" {
+		// Every file of the run, before the first card is recorded.
+		parts := (len(good) + f.split - 1) / f.split
+		for i := 1; i <= parts; i++ {
+			if err := checkAbsent("print: -o", splitName(f.out, i, parts), printedWhy, f.force); err != nil {
+				return err
+			}
+		}
+	}
 	prog := newProgress(a.stderr, len(good))
 	j := &printJob{
 		s: s, sheet: sheet, layout: f.layout, reason: f.reason, batch: newBatchID(),
@@ -286,7 +305,7 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 			Options: printing.Options{Facility: look.facility, Symbols: syms, Content2D: content2D, ShowSerial: look.serial},
 			Logo:    look.logo, Title: "idcards " + f.layout,
 		},
-		look: look.cardSettings, out: f.out, outDir: outDir, printer: f.printer, lp: lp, lpstat: lpstat, lpMedia: a.getenv("IDCARDS_LP_MEDIA"), split: f.split,
+		look: look.cardSettings, out: f.out, outDir: outDir, force: f.force, printer: f.printer, lp: lp, lpstat: lpstat, lpMedia: a.getenv("IDCARDS_LP_MEDIA"), split: f.split,
 		warn: a.stderr, step: prog.update,
 	}
 	if outDir != "" {
@@ -313,6 +332,10 @@ func (a *app) runPrint(ctx context.Context, f printFlags) error {
 	}
 	return nil
 }
+
+// printedWhy is what an existing -o FILE.pdf may be, said when print
+// refuses to replace it.
+const printedWhy = ": it may be the only copy of cards recorded active but not printed yet"
 
 func plural(n int, what string) string {
 	if n == 1 {
@@ -565,6 +588,7 @@ symbol reports "replaced". Same as: idcards print --patient MRN --reprint --reas
 	rfl := replace.Flags()
 	rfl.StringVar(&rf.reason, "reason", "", "why the card is replaced (required)")
 	rfl.StringVarP(&rf.out, "out", "o", "", "PDF file to write, or a directory (DIR/): named MRN-SERIAL.pdf")
+	rfl.BoolVar(&rf.force, "force", false, "replace an existing -o FILE.pdf")
 	rfl.StringVar(&rf.printer, "to-printer", "", "send to this CUPS printer with lp")
 	rfl.StringVar(&rf.layout, "layout", "card", "page layout: "+strings.Join(printing.Layouts(), ", "))
 	rfl.StringVar(&rf.symbology, "symbology", "code128", "barcode: code128, qr, datamatrix or code128+qr")

@@ -66,35 +66,35 @@ func TestPrint_BatchRecordsAndReprint(t *testing.T) {
 		t.Fatalf("cards list:\n%s", list)
 	}
 	// Printing again without --reprint is refused for every ID.
-	_, errs, err := c.run("", "print", "--patient", ids[0], "-o", pdf)
+	_, errs, err := c.run("", "print", "--patient", ids[0], "-o", filepath.Join(c.dir, "again.pdf"))
 	if err == nil || !strings.Contains(errs, "already has active card") {
 		t.Fatalf("second print: err=%v stderr=%q", err, errs)
 	}
-	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "-o", pdf); err == nil || !strings.Contains(err.Error(), "--reason") {
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "-o", filepath.Join(c.dir, "again.pdf")); err == nil || !strings.Contains(err.Error(), "--reason") {
 		t.Fatalf("reprint without reason: %v", err)
 	}
-	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "-o", pdf)
+	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "-o", filepath.Join(c.dir, "lost.pdf"))
 	list = c.ok("", "cards", "list", "--mrn", ids[0])
 	if strings.Count(list, "active") != 1 || strings.Count(list, "replaced") != 1 {
 		t.Fatalf("after reprint:\n%s", list)
 	}
-	if _, _, err := c.run("", "cards", "replace", ids[0], "-o", pdf); err == nil || !strings.Contains(err.Error(), "--reason") {
+	if _, _, err := c.run("", "cards", "replace", ids[0], "-o", filepath.Join(c.dir, "damaged.pdf")); err == nil || !strings.Contains(err.Error(), "--reason") {
 		t.Fatalf("replace without reason: %v", err)
 	}
-	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "-o", pdf)
+	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "-o", filepath.Join(c.dir, "damaged.pdf"))
 	list = c.ok("", "cards", "list", "--mrn", ids[0])
 	if strings.Count(list, "active") != 1 || strings.Count(list, "replaced") != 2 {
 		t.Fatalf("after cards replace:\n%s", list)
 	}
-	if out := c.ok("", "print", "--unprinted", "-o", pdf); !strings.Contains(out, "nothing to print") {
+	if out := c.ok("", "print", "--unprinted", "-o", filepath.Join(c.dir, "unprinted.pdf")); !strings.Contains(out, "nothing to print") {
 		t.Fatalf("unprinted: %q", out)
 	}
 	c.issue("3")
-	if out := c.ok("", "print", "--unprinted", "--layout", "letter", "--symbology", "code128+qr", "-o", pdf); !strings.Contains(out, "printed 3 cards") {
+	if out := c.ok("", "print", "--unprinted", "--layout", "letter", "--symbology", "code128+qr", "-o", filepath.Join(c.dir, "unprinted.pdf")); !strings.Contains(out, "printed 3 cards") {
 		t.Fatalf("unprinted: %q", out)
 	}
 	c.issue("60")
-	if _, errs, err := c.run("", "print", "--unprinted", "--layout", "a4", "-o", pdf); err != nil || !strings.Contains(errs, "rendered 60/60 cards") {
+	if _, errs, err := c.run("", "print", "--unprinted", "--layout", "a4", "-o", filepath.Join(c.dir, "sixty.pdf")); err != nil || !strings.Contains(errs, "rendered 60/60 cards") {
 		t.Fatalf("progress: err=%v stderr=%q", err, errs)
 	}
 }
@@ -206,7 +206,7 @@ func TestPrint_VoidedReprintOfferedAsUnprinted(t *testing.T) {
 		return list[i+11 : i+20]
 	}
 	first := activeSerial(ids[0])
-	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "--symbology", "code128+qr", "-o", pdf)
+	c.ok("", "print", "--patient", ids[0], "--reprint", "--reason", "lost", "--symbology", "code128+qr", "-o", filepath.Join(c.dir, "re2.pdf"))
 	c.ok("", "cards", "void", activeSerial(ids[0]), "--reason", "ribbon jam")
 	res, _, err := c.run("", "verify", content2D(ids[0], first))
 	if err == nil || !strings.Contains(res, registry.DetailReplacementVoided) {
@@ -290,7 +290,7 @@ func TestPrint_EndToEndScan(t *testing.T) {
 		t.Fatalf("scanned %q, want %q", out, ids[0])
 	}
 	// The 2D symbol of a replacement card carries the MRN and the new serial.
-	c.ok("", "cards", "replace", ids[0], "--reason", "lost", "--symbology", "code128+qr", "-o", pdf)
+	c.ok("", "cards", "replace", ids[0], "--reason", "lost", "--symbology", "code128+qr", "--force", "-o", pdf) // the file replaced
 	if out, err := exec.Command("pdftoppm", "-r", "150", "-png", pdf, filepath.Join(c.dir, "q")).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -305,7 +305,7 @@ func TestPrint_EndToEndScan(t *testing.T) {
 	}
 	// Replace it once more: verify recognises the scanned 2D content of the
 	// now replaced card, and the newest card is fine.
-	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "--symbology", "qr", "-o", pdf)
+	c.ok("", "cards", "replace", ids[0], "--reason", "damaged", "--symbology", "qr", "-o", filepath.Join(c.dir, "two.pdf"))
 	res, _, err := c.run("", "verify", content2D(ids[0], serial))
 	if err == nil || !strings.Contains(res, "replaced") {
 		t.Errorf("verify of the replaced card's 2D content: err=%v out=%q", err, res)
@@ -362,7 +362,7 @@ func TestCardsSetup(t *testing.T) {
 		t.Error("logo from settings not printed")
 	}
 	os.Remove(logo)
-	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "x", "-o", pdf); err == nil || !strings.Contains(err.Error(), "logo") {
+	if _, _, err := c.run("", "print", "--patient", ids[0], "--reprint", "--reason", "x", "-o", filepath.Join(c.dir, "c2.pdf")); err == nil || !strings.Contains(err.Error(), "logo") {
 		t.Fatalf("missing logo file: %v", err)
 	}
 }
@@ -401,7 +401,7 @@ func TestPrint_PatientCardText(t *testing.T) {
 	}
 	// card_birth=date prints the full date; card_identifiers adds the serial.
 	c.ok("", "cards", "setup", "--birth", "date", "--identifiers", "mrn,serial")
-	c.ok("", "print", "--patient", mrn, "--reprint", "--reason", "test", "-o", pdf)
+	c.ok("", "print", "--patient", mrn, "--reprint", "--reason", "test", "--force", "-o", pdf) // replaced: the text read is the new card's
 	out, _ = exec.Command("pdftotext", "-enc", "UTF-8", pdf, "-").Output()
 	for _, want := range []string{"Born 1990-02-03", "Card C"} {
 		if !strings.Contains(string(out), want) {
@@ -524,4 +524,76 @@ func mustPlace(t *testing.T, dir, name, content string) string {
 		t.Errorf("temporary file %s left behind", tmp)
 	}
 	return got
+}
+
+// TestPrint_RefusesExistingFile: -o FILE.pdf replaced an existing file,
+// which may be the only copy of cards recorded active but not yet printed.
+// An existing FILE (or, with --split, any file of the run) is refused
+// before a card is recorded — no pending or failed card is left, the file
+// is untouched — and --force replaces it with a whole PDF of the new cards.
+func TestPrint_RefusesExistingFile(t *testing.T) {
+	c := newPrintCLI(t)
+	ids := c.issue("3")
+	pdf := filepath.Join(c.dir, "cards.pdf")
+	c.ok(ids[0]+"\n", "print", "--ids", "-", "-o", pdf)
+	kept, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards := func() string { return c.ok("", "cards", "list", "--limit", "1000") }
+	before := cards()
+	refused := func(args ...string) {
+		t.Helper()
+		_, _, err := c.run(ids[1]+"\n"+ids[2]+"\n", args...)
+		if err == nil || idcards.ErrorKind(err) != idcards.Conflict || !strings.Contains(err.Error(), "already exists") ||
+			!strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), "not printed yet") {
+			t.Fatalf("print %v over an existing file: %v", args, err)
+		}
+		if after := cards(); after != before {
+			t.Fatalf("a refused print recorded cards:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		if b, _ := os.ReadFile(pdf); !bytes.Equal(b, kept) {
+			t.Fatal("the existing PDF was changed")
+		}
+	}
+	refused("print", "--ids", "-", "--layout", "a4", "-o", pdf)
+	refused("cards", "replace", ids[0], "--reason", "lost", "-o", pdf)
+	// --split: the run's second file exists; not even the first is written.
+	if err := os.WriteFile(filepath.Join(c.dir, "run-0002.pdf"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	refused("print", "--ids", "-", "--split", "1", "-o", filepath.Join(c.dir, "run.pdf"))
+	if _, err := os.Stat(filepath.Join(c.dir, "run-0001.pdf")); err == nil {
+		t.Error("a refused --split run wrote its first file")
+	}
+	if ents, _ := os.ReadDir(c.dir); len(ents) > 0 {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".idcards-print-") {
+				t.Errorf("temporary file left: %s", e.Name())
+			}
+		}
+	}
+
+	// --force: the file is replaced by a complete PDF of the two new cards.
+	out := c.ok(ids[1]+"\n"+ids[2]+"\n", "print", "--ids", "-", "--layout", "card", "--force", "-o", pdf)
+	if !strings.Contains(out, "printed 2 cards") {
+		t.Fatalf("out = %q", out)
+	}
+	info, err := exec.Command("pdfinfo", pdf).Output()
+	if err != nil {
+		if os.Getenv("IDCARDS_REQUIRE_TOOLS") != "" {
+			t.Fatalf("pdfinfo: %v", err)
+		}
+		t.Skip("pdfinfo not installed")
+	}
+	if !strings.Contains(string(info), "Pages:           2\n") {
+		t.Errorf("replaced PDF:\n%s", info)
+	}
+	if txt, err := exec.Command("pdftotext", pdf, "-").Output(); err == nil {
+		for _, id := range ids {
+			if got := strings.Contains(strings.ReplaceAll(string(txt), " ", ""), id); got != (id != ids[0]) {
+				t.Errorf("replaced PDF shows %s: %v (want only the new cards)", id, got)
+			}
+		}
+	}
 }

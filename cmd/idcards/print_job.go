@@ -34,6 +34,7 @@ type printJob struct {
 	batch   string
 	out     string // PDF path (with split: the name pattern base)
 	outDir  string // or a directory: each PDF named by its cards (dirName)
+	force   bool   // -o FILE.pdf may replace an existing file
 	printer string // CUPS queue; the PDF goes to a temporary file then lp
 	lp      string // lp command
 	lpstat  string // lpstat command ("" skips the queue check)
@@ -103,8 +104,9 @@ type cardSettings struct {
 // 0.5 KB a card): at 10,000 a 10,000-card run held all of them and peaked
 // about 5 MB higher (docs/printing.md, Memory). Each chunk is one
 // card.record transaction. What still grows with a file is its confirm
-// (the audit row of one transaction records every card it changed):
-// --split bounds that.
+// (the audit row of one transaction records every card it changed, about
+// 62 bytes a card since the fold reads its notes in pages): --split
+// bounds that.
 const holderChunk = 1000
 
 // run prints mrns (canonical, checked printable). Each file's cards are
@@ -361,7 +363,9 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 		if name, err = placeNew(tmp.Name(), dir, j.dirName(d)); err != nil {
 			return 0, "", "", err
 		}
-	} else if err := os.Rename(tmp.Name(), name); err != nil {
+	} else if err := placeFile(tmp.Name(), name, "print: -o", printedWhy, j.force); err != nil {
+		// Never over an existing file unless --force (named since the
+		// check at the start): the cards are recorded failed.
 		return 0, "", "", err
 	}
 	if d, err := os.Open(dir); err == nil { // make the rename durable

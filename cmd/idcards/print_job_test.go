@@ -97,11 +97,12 @@ func TestPrint_SplitAndPartialFailure(t *testing.T) {
 
 	ids2 := c.issue("12")
 	out2 := filepath.Join(c.dir, "two.pdf")
-	// A directory where the second file should go: the rename fails.
+	// A directory where the second file should go: with --force (without
+	// it the run is refused before it starts) the rename over it fails.
 	if err := os.MkdirAll(filepath.Join(c.dir, "two-0002.pdf", "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := c.run(strings.Join(ids2, "\n")+"\n", "print", "--ids", "-", "--layout", "card", "--split", "5", "-o", out2)
+	_, _, err := c.run(strings.Join(ids2, "\n")+"\n", "print", "--ids", "-", "--layout", "card", "--split", "5", "--force", "-o", out2)
 	if err == nil || !strings.Contains(err.Error(), "7 of 12 cards NOT printed") || !strings.Contains(err.Error(), ids2[5]) || strings.Contains(err.Error(), ids2[4]+",") ||
 		!strings.Contains(err.Error(), "5 cards did print: "+filepath.Join(c.dir, "two-0001.pdf")) {
 		t.Fatalf("err = %v", err)

@@ -128,7 +128,7 @@ func (a *app) runTUI(ctx context.Context) error {
 				cfg.IdleLock = time.Duration(n) * time.Minute
 			}
 		}
-	case idcards.ErrorKind(err) == idcards.NotFound:
+	case idcards.ErrorKind(err) == idcards.NotFound, errors.Is(err, registry.ErrEmptyDatabase):
 		if _, serr := os.Stat(path); !errors.Is(serr, fs.ErrNotExist) {
 			return err
 		}
