@@ -33,22 +33,9 @@ if [ -n "$BASE" ]; then
 	(cd "$work/src" && go build -o "$work/idcards-base" ./cmd/idcards)
 	builds="base this"
 fi
-# The registry's audit key sits next to the file it was made for; the
-# per-run copies use the original's.
-export IDCARDS_DB="$work/base.db" IDCARDS_AUDIT_KEY="$work/base.db.auditkey" IDCARDS_LOG="$work/log"
-
+. bench/print-registry.sh
 max=$(printf '%s\n' $SIZES | sort -n | tail -1)
-echo "== building a registry of $max patients" >&2
-"$work/idcards-this" init --site KLA --scheme luhn-mod-30 >/dev/null 2>&1
-"$work/idcards-this" cards setup --facility "Kisugu Health Centre III" >/dev/null
-awk -v n="$max" 'BEGIN {
-	split("Nakato Amina Ngũgĩ Zoë Mukasa Birungi Kato Achieng Wanjiru Nsɛkɛ Okello Namata", g, " ")
-	split("Ssebunya Namukwaya Kiwanuka Nabukenya Diallo Otieno Mugisha Atuhaire Nansubuga Ochieng", f, " ")
-	srand(1); print "given_name,family_name,sex,birth_date,village"
-	for (i = 0; i < n; i++) printf "%s %s,%s,%s,%d-%02d-%02d,Zone %d\n", g[int(rand()*12)+1], g[int(rand()*12)+1], f[int(rand()*10)+1], (rand() < 0.5 ? "F" : "M"), 1940+int(rand()*80), 1+int(rand()*12), 1+int(rand()*28), i
-}' > "$work/patients.csv"
-"$work/idcards-this" patients import "$work/patients.csv" --issue-missing >/dev/null
-"$work/idcards-this" patients export --out "$work/export.csv" >/dev/null
+print_registry "$work/idcards-this" "$max"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 split=()

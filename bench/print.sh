@@ -33,22 +33,9 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/idcards" ./cmd/idcards
-# The per-run copies (run.db) use the original's audit key: the key is
-# looked for next to the registry file, and run.db has none.
-export IDCARDS_DB="$work/base.db" IDCARDS_AUDIT_KEY="$work/base.db.auditkey" IDCARDS_LOG="$work/log"
-
+. bench/print-registry.sh
 max=$(printf '%s\n' $SIZES $BIG | sort -n | tail -1)
-echo "== building a registry of $max patients" >&2
-"$work/idcards" init --site KLA --scheme luhn-mod-30 >/dev/null 2>&1
-"$work/idcards" cards setup --facility "Kisugu Health Centre III" >/dev/null
-awk -v n="$max" 'BEGIN {
-	split("Nakato Amina Ngũgĩ Zoë Mukasa Birungi Kato Achieng Wanjiru Nsɛkɛ Okello Namata", g, " ")
-	split("Ssebunya Namukwaya Kiwanuka Nabukenya Diallo Otieno Mugisha Atuhaire Nansubuga Ochieng", f, " ")
-	srand(1); print "given_name,family_name,sex,birth_date,village"
-	for (i = 0; i < n; i++) printf "%s %s,%s,%s,%d-%02d-%02d,Zone %d\n", g[int(rand()*12)+1], g[int(rand()*12)+1], f[int(rand()*10)+1], (rand() < 0.5 ? "F" : "M"), 1940+int(rand()*80), 1+int(rand()*12), 1+int(rand()*28), i
-}' > "$work/patients.csv"
-"$work/idcards" patients import "$work/patients.csv" --issue-missing >/dev/null
-"$work/idcards" patients export --out "$work/export.csv"
+print_registry "$work/idcards" "$max"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
