@@ -821,6 +821,15 @@ two (the detail lists OpenMRS's record; ask the patient), then
 				return err
 			}
 			defer s.Close()
+			// The permission and the note first: --same and --retry ask
+			// OpenMRS with the stored account, which someone who may not
+			// resolve must not get to do.
+			if _, err := idcards.Require(ctx, idcards.PermResolve); err != nil {
+				return err
+			}
+			if strings.TrimSpace(note) == "" {
+				return idcards.Errorf(idcards.Invalid, "resolving conflict %d needs a note saying what was done (--note)", id)
+			}
 			switch {
 			case same || different:
 				var remote *idcards.Patient
@@ -896,10 +905,16 @@ func (a *app) identifierConflictStands(ctx context.Context, s *registry.Store, i
 		return nil // ResolveConflict answers these
 	}
 	mine, err := s.Identifier(ctx, c.Identifier)
+	if err != nil && idcards.ErrorKind(err) != idcards.NotFound {
+		return err
+	}
 	if err != nil || mine.State != idcards.IDActive || mine.PatientID != c.LocalPatientID {
 		return nil // voided (or moved) here since: the cause is gone
 	}
 	p, err := s.Patient(ctx, c.LocalPatientID)
+	if err != nil && idcards.ErrorKind(err) != idcards.NotFound {
+		return err
+	}
 	if err != nil || p.UUID == c.RemotePatientUUID {
 		return nil // OpenMRS has our own patient without the MRN: another matter
 	}

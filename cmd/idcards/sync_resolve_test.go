@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,6 +64,24 @@ func TestSyncCLI_ResolveRetryWhileHeldElsewhere(t *testing.T) {
 	e.fake.SetFaults(openmrstest.Faults{Down: true})
 	if r := e.run("", "sync", "resolve", id, "--note", "try again", "--retry"); r.code != 5 || !strings.Contains(r.stderr, "stays open") {
 		t.Errorf("--retry with OpenMRS down: exit %d %s", r.code, r.stderr)
+	}
+	// Someone who may not resolve is refused before OpenMRS is asked with
+	// the stored account (an admin syncs but does not resolve): with
+	// OpenMRS down, being asked would be exit 5. An empty note likewise.
+	pw := filepath.Join(e.t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("river chalk window seven birch\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.must("users", "add", "amina", "--role", "admin", "--password-file", pw, "--must-change=false")
+	e.env["IDCARDS_PASSWORD_FILE"] = pw
+	for _, how := range []string{"--retry", "--same"} {
+		if r := e.run("", "--user", "amina", "sync", "resolve", id, "--note", "try again", how); r.code != 4 || !strings.Contains(r.stderr, "may not") {
+			t.Errorf("an admin's resolve %s: exit %d %s", how, r.code, r.stderr)
+		}
+	}
+	delete(e.env, "IDCARDS_PASSWORD_FILE")
+	if r := e.run("", "sync", "resolve", id, "--note", " ", "--retry"); r.code != 2 || !strings.Contains(r.stderr, "needs a note") {
+		t.Errorf("--retry without a note: exit %d %s", r.code, r.stderr)
 	}
 	e.fake.SetFaults(openmrstest.Faults{})
 	if len(e.openConflicts()) != 1 {
