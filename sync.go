@@ -26,6 +26,9 @@ type OutboxItem struct {
 	NextAttemptAt time.Time  `json:"next_attempt_at,omitzero"`
 	State         string     `json:"state"` // pending, done, conflict
 	RemoteUUID    string     `json:"remote_uuid,omitempty"`
+	// Failing: the row failed and waits out a back-off until
+	// NextAttemptAt (not merely for something else to happen first).
+	Failing bool `json:"failing,omitempty"`
 }
 
 // SyncConflict is a disagreement between the registry and OpenMRS that a

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcards/idcards"
 	"github.com/idcards/idcards/openmrs/openmrstest"
 )
 
@@ -57,5 +58,59 @@ func TestSyncer_BackoffIsReported(t *testing.T) {
 				t.Errorf("last error %q with %d row(s) in back-off", st.LastError, tc.backoff)
 			}
 		})
+	}
+}
+
+// TestSyncer_BackoffIsWhyTheRowWaits: a row is in back-off because it
+// failed, not because of its attempt count. A refusal that never reached
+// OpenMRS's data (a 403, a 404) counts no attempt, and its back-off was
+// reported as a mere wait (a stalled cron sync exited 0); a row that failed
+// once and now only waits for something else was reported as failing.
+func TestSyncer_BackoffIsWhyTheRowWaits(t *testing.T) {
+	fake := openmrstest.New(t, openmrstest.Options{})
+	d := newDesk(t, fake, 5*time.Second)
+	d.register(t, 1)
+	d.register(t, 2)
+	items, err := d.s.Outbox(d.ctx, "pending", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regs []idcards.OutboxItem
+	for _, it := range items {
+		if it.Kind == idcards.OutboxRegister {
+			regs = append(regs, it)
+		}
+	}
+	if len(regs) != 2 {
+		t.Fatalf("registrations queued: %+v", items)
+	}
+	later := d.clock.Now().Add(time.Hour)
+	// Failed without an attempt counted (a 403): back-off.
+	if err := d.s.OutboxDefer(d.ctx, regs[0].ID, "HTTP 403: privileges required", later, false, true); err != nil {
+		t.Fatal(err)
+	}
+	// Failed once (counted), then deferred only to wait: a wait.
+	// (Its wait ends later, so the next retry tells which row is counted.)
+	if err := d.s.OutboxDefer(d.ctx, regs[1].ID, "timeout", later, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.s.OutboxDefer(d.ctx, regs[1].ID, "waiting for an MRN", later.Add(time.Hour), false, false); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := d.sy.RunOnce(d.ctx, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Push.Backoff != 1 || rep.Push.Pushed != 0 || !rep.Push.NextRetry.Equal(later.Truncate(time.Microsecond)) {
+		t.Errorf("push = %+v: want the 403's row alone in back-off until %v", rep.Push, later)
+	}
+	got, err := d.s.Outbox(d.ctx, "pending", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range got {
+		if want := it.ID == regs[0].ID; (it.ID == regs[0].ID || it.ID == regs[1].ID) && it.Failing != want {
+			t.Errorf("row %d (%s) failing = %v, want %v", it.ID, it.LastError, it.Failing, want)
+		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 type Store interface {
 	DueOutbox(ctx context.Context, afterID int64, limit int) ([]idcards.OutboxItem, error)
 	OutboxDone(ctx context.Context, id int64, remoteUUID, note string) error
-	OutboxDefer(ctx context.Context, id int64, msg string, next time.Time, countAttempt bool) error
+	OutboxDefer(ctx context.Context, id int64, msg string, next time.Time, countAttempt, failing bool) error
 	OutboxConflict(ctx context.Context, id int64, c idcards.SyncConflict) error
 	RecordConflict(ctx context.Context, c idcards.SyncConflict) (bool, error)
 	SyncPatient(ctx context.Context, id int64) (idcards.Patient, []idcards.Identifier, error)
@@ -267,9 +267,10 @@ func (s *Syncer) pushPass(ctx context.Context, progress func(PushReport)) (PushR
 				out = waiting
 			case !it.NextAttemptAt.IsZero() && it.NextAttemptAt.After(s.cfg.Now()):
 				out = waiting
-				if it.Attempts > 0 {
-					// It failed before: still queued because of errors,
-					// which a cron job's exit status must show.
+				if it.Failing {
+					// It failed: still queued because of errors, which a
+					// cron job's exit status must show (a 403 counts no
+					// attempt; a row that failed once may only wait now).
 					out = backoff
 					rep.NextRetry = earliest(rep.NextRetry, it.NextAttemptAt)
 				}
@@ -550,7 +551,7 @@ func (s *Syncer) doneAlready(ctx context.Context, it idcards.OutboxItem, remote 
 }
 
 func (s *Syncer) wait(ctx context.Context, it idcards.OutboxItem, msg string) (outcome, error) {
-	return waiting, s.st.OutboxDefer(ctx, it.ID, msg, s.cfg.Now().Add(s.cfg.WaitDelay), false)
+	return waiting, s.st.OutboxDefer(ctx, it.ID, msg, s.cfg.Now().Add(s.cfg.WaitDelay), false, false)
 }
 
 // conflict holds a row back with a conflict filed under the row's MRN
@@ -577,7 +578,7 @@ func (s *Syncer) conflictOn(ctx context.Context, it idcards.OutboxItem, p idcard
 // itself. Errors that make the server unusable stop the pass.
 func (s *Syncer) failed(ctx context.Context, it idcards.OutboxItem, err error) (outcome, error) {
 	r := Classify(err)
-	if derr := s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), r.Retryable() || r == ReasonUnknown); derr != nil {
+	if derr := s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), r.Retryable() || r == ReasonUnknown, true); derr != nil {
 		return deferred, errors.Join(err, derr)
 	}
 	if fatal(r) {
@@ -610,7 +611,7 @@ func (s *Syncer) refused(ctx context.Context, it idcards.OutboxItem, p idcards.P
 	case ReasonInvalidCheckDigit, ReasonUnallowedIdentifier, ReasonInvalidFormat, ReasonLocationRequired:
 		// Every MRN would be refused the same way: the configuration does
 		// not fit the server. Stop and say so; the row stays queued.
-		_ = s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), true)
+		_ = s.st.OutboxDefer(ctx, it.ID, describe(err), s.retryAt(it.Attempts+1), true, true)
 		return deferred, fmt.Errorf("OpenMRS refuses our identifiers (%s): check `idcards sync configure`: %w", r, err)
 	case ReasonValidation, ReasonBadRequest:
 		return s.conflictOn(ctx, it, p, first(mrns), "", fmt.Sprintf("OpenMRS refused patient %d (%s): %s", p.ID, p.DisplayName(), describe(err)))

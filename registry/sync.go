@@ -148,13 +148,14 @@ func (s *Store) ClearSyncConfig(ctx context.Context) error {
 	})
 }
 
-const outboxCols = `id, kind, coalesce(patient_id,0), coalesce(mrn,''), created_at, attempts, coalesce(last_error,''), coalesce(next_attempt_at,''), state, coalesce(remote_uuid,'')`
+const outboxCols = `id, kind, coalesce(patient_id,0), coalesce(mrn,''), created_at, attempts, coalesce(last_error,''), coalesce(next_attempt_at,''), state, coalesce(remote_uuid,''), failing`
 
 func scanOutbox(sc interface{ Scan(...any) error }) (idcards.OutboxItem, error) {
 	var it idcards.OutboxItem
 	var kind, created, next string
-	err := sc.Scan(&it.ID, &kind, &it.PatientID, &it.MRN, &created, &it.Attempts, &it.LastError, &next, &it.State, &it.RemoteUUID)
-	it.Kind, it.CreatedAt = idcards.OutboxKind(kind), parseTime(created)
+	var failing int
+	err := sc.Scan(&it.ID, &kind, &it.PatientID, &it.MRN, &created, &it.Attempts, &it.LastError, &next, &it.State, &it.RemoteUUID, &failing)
+	it.Kind, it.CreatedAt, it.Failing = idcards.OutboxKind(kind), parseTime(created), failing != 0
 	if next != "" {
 		it.NextAttemptAt = parseTime(next)
 	}
@@ -224,18 +225,24 @@ func (s *Store) OutboxDone(ctx context.Context, id int64, remoteUUID, note strin
 }
 
 // OutboxDefer leaves a row pending until next with msg as its last error.
-// countAttempt is false when the row only waits for something else (an
-// earlier change of the same patient, a first MRN) rather than failed.
-func (s *Store) OutboxDefer(ctx context.Context, id int64, msg string, next time.Time, countAttempt bool) error {
+// countAttempt says the request may have reached OpenMRS (a timeout, a
+// lost answer: the next try looks before creating again); failing says the
+// row failed, so its wait is a back-off that `sync --once` reports, rather
+// than a wait for something else (an earlier change of the same patient, a
+// first MRN).
+func (s *Store) OutboxDefer(ctx context.Context, id int64, msg string, next time.Time, countAttempt, failing bool) error {
 	if _, err := idcards.Require(ctx, idcards.PermSync); err != nil {
 		return err
 	}
-	inc := 0
+	inc, fail := 0, 0
 	if countAttempt {
 		inc = 1
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'pending'`,
-		inc, truncateText(msg, 500), next.UTC().Format(TimeFormat), id)
+	if failing {
+		fail = 1
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, failing = ? WHERE id = ? AND state = 'pending'`,
+		inc, truncateText(msg, 500), next.UTC().Format(TimeFormat), fail, id)
 	return err
 }
 

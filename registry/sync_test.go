@@ -34,10 +34,10 @@ func TestSync_OutboxLifeCycle(t *testing.T) {
 	}
 	// A failure counts an attempt; waiting does not.
 	next := time.Now().Add(time.Minute)
-	if err := s.OutboxDefer(ctx, items[0].ID, "HTTP 500", next, true); err != nil {
+	if err := s.OutboxDefer(ctx, items[0].ID, "HTTP 500", next, true, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.OutboxDefer(ctx, items[1].ID, "waiting", next, false); err != nil {
+	if err := s.OutboxDefer(ctx, items[1].ID, "waiting", next, false, false); err != nil {
 		t.Fatal(err)
 	}
 	items, _ = s.DueOutbox(ctx, 0, 10)

@@ -62,8 +62,8 @@ func (e *syncEnv) retryAt(at time.Time) {
 		e.t.Fatal(err)
 	}
 	for _, it := range items {
-		if it.Attempts > 0 {
-			if err := s.OutboxDefer(ctx, it.ID, it.LastError, at, false); err != nil {
+		if it.Failing {
+			if err := s.OutboxDefer(ctx, it.ID, it.LastError, at, false, true); err != nil {
 				e.t.Fatal(err)
 			}
 		}
