@@ -36,6 +36,9 @@ type detailScreen struct {
 	// approval waiting for that read (the void it allows runs after it).
 	checking bool
 	after    *tea.KeyPressMsg
+	// held: keys that do not act on the record (esc, ↑/↓, help) pressed
+	// while such a read is on its way; they are applied when it is back.
+	held     []tea.KeyPressMsg
 	fresh    bool
 	approved context.Context
 	notice   string // what another desk changed, until the next key
@@ -420,15 +423,19 @@ func (s *detailScreen) void(e *env, ctx context.Context, mrn, reason string) tea
 	})
 }
 
-func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
+func (s *detailScreen) update(e *env, msg tea.Msg) (cmd tea.Cmd) {
 	switch msg := msg.(type) {
 	case detailMsg:
 		if msg.req != s.pending {
 			return nil
 		}
 		s.pending = 0
-		checking, after, approved := s.checking, s.after, s.approved
-		s.checking, s.after, s.approved = false, nil, nil
+		checking, after, approved, held := s.checking, s.after, s.approved, s.held
+		s.checking, s.after, s.approved, s.held = false, nil, nil, nil
+		if len(held) > 0 {
+			// Apply the held keys after whatever this read leads to.
+			defer func() { cmd = tea.Batch(cmd, s.heldKeys(e, held)) }()
+		}
 		if msg.err != nil {
 			s.err = friendly(e, "load patient", msg.err)
 			if s.mode == modeApproval {
@@ -501,15 +508,36 @@ func (s *detailScreen) update(e *env, msg tea.Msg) tea.Cmd {
 		return s.load(e)
 	case tea.KeyPressMsg:
 		if s.pending != 0 {
-			if s.checking && s.after == nil && s.mode == modeNormal && actsOnStatus(msg) {
+			switch {
+			case s.checking && s.after == nil && s.mode == modeNormal && actsOnStatus(msg):
 				// A refresh is on its way: it is the read this key waits for.
 				s.after = &msg
+			case s.checking && s.mode == modeNormal && !actsOnStatus(msg) && len(s.held) < 8:
+				// esc or ↑/↓ during a refresh: not lost, applied after it.
+				s.held = append(s.held, msg)
 			}
 			return nil
 		}
 		return s.key(e, msg)
 	}
 	return nil
+}
+
+// heldKeys applies keys held during a read, in order, as long as nothing
+// else is on its way (a key that starts an action or a read ends the run).
+func (s *detailScreen) heldKeys(e *env, held []tea.KeyPressMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, k := range held {
+		if s.pending != 0 || s.mode != modeNormal {
+			break
+		}
+		c := s.key(e, k)
+		cmds = append(cmds, c)
+		if c != nil {
+			break // esc leaves the screen; the keys after it were not for it
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {

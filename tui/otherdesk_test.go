@@ -94,3 +94,28 @@ func TestPatientScreen_ChangedAtAnotherDesk(t *testing.T) {
 }
 
 func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TestPatientScreen_KeysDuringRefreshKept: a key that does not act on the
+// record (esc) pressed while the 5-second re-read was on its way was lost
+// without a word (on PostgreSQL over a LAN that read takes a moment); it
+// is applied when the read is back.
+func TestPatientScreen_KeysDuringRefreshKept(t *testing.T) {
+	ctx := idcards.WithActor(context.Background(), testActor)
+	a, err := registry.Create(ctx, pgtest.Location(t), testFmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	p, _ := register(t, a, "Grace", "Atim", "1985-01-02")
+	cfg := testConfig(a, &fakePrinter{s: a}, &clock{t: testNow, step: slow})
+	cfg.StatusEvery = -1 // the test sends the tick
+	m := drive(t, New(context.Background(), cfg), tea.WindowSizeMsg{Width: 80, Height: 24}, pushMsg{newDetail(nil, p.ID)})
+	wantScreen(t, m, "Patient · Grace Atim")
+
+	m, read := m.Update(statusTickMsg{}) // the re-read starts; its answer is held back
+	m, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
+	m = drive(t, m, append(runCmd(read), runCmd(cmd)...)...)
+	if out := screenText(m); strings.Contains(out, "Patient · Grace Atim") {
+		t.Fatalf("esc pressed during the re-read was lost:\n%s", out)
+	}
+}
