@@ -524,12 +524,14 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 			if _, err := up.ExecContext(ctx, e.Identifier, source, nullStr(e.PatientUUID), now); err != nil {
 				return fmt.Errorf("registry: external identifier %s: %w", e.Identifier, err)
 			}
+			withdrawn := false
 			if free[e.Identifier] {
 				if err := s.withdrawHeld(ctx, tx, a.Name, e.Identifier, e.PatientUUID, now); err != nil {
 					return err
 				}
 				delete(free, e.Identifier)
 				m.Withdrawn++
+				withdrawn = true
 			}
 			var state, puuid, survivor string
 			var pid int64
@@ -538,7 +540,7 @@ func (s *Store) MergeExternal(ctx context.Context, source string, ids []idcards.
 				// New to the registry: a number it never issued (our own
 				// MRNs, pushed earlier and read back, are not news, nor
 				// another's copy of one of them: that is a conflict).
-				if existed == 0 {
+				if existed == 0 && !withdrawn { // a withdrawn one is counted as that
 					m.Added++
 				}
 				continue

@@ -514,7 +514,12 @@ Find the UUIDs with ` + "`idcards sync types`" + ` and ` + "`idcards sync locati
 				return exitError{5}
 			}
 			a.printf("first pull: %d identifier(s) of this registry's prefixes read from OpenMRS, %d new to this registry\n", pr.Identifiers, pr.Added)
-			if pr.Added > 0 {
+			switch {
+			case pr.Added > 0 && src.Idgen != "":
+				// idgen hands out each number once, to OpenMRS's own
+				// desks as to our pool: their numbers are no collision.
+				a.printf("%d of them were issued by OpenMRS itself (idgen gives each number once, to its own desks and to this pool alike): recorded, never handed out here\n", pr.Added)
+			case pr.Added > 0:
 				fmt.Fprintf(a.stderr, "warning: OpenMRS already holds %d number(s) of this registry's prefixes that it did not issue: another system issues numbers of the same prefix. They are skipped from now on, but the two will keep colliding: give this registry a prefix of its own (idcards series add)\n", pr.Added)
 			}
 			if pr.Conflicts > 0 {
