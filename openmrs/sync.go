@@ -464,21 +464,50 @@ func (s *Syncer) pushVoid(ctx context.Context, it idcards.OutboxItem, p idcards.
 	if err != nil {
 		return s.failed(ctx, it, err)
 	}
+	if found {
+		if out, ok, err := s.voidOn(ctx, it, p, remote); ok || err != nil {
+			return out, err
+		}
+	}
+	// Not on the patient's own OpenMRS record. An MRN a merge here moved
+	// onto this patient is still on the merged-away record there (OpenMRS
+	// keeps the two apart until it is merged there too): void it where it
+	// is, or it keeps scanning as that record's in OpenMRS.
+	holders, err := s.holders(ctx, it.MRN)
+	if err != nil {
+		return s.failed(ctx, it, err)
+	}
+	for _, h := range holders {
+		if h.UUID == p.UUID || !s.mergedInto(ctx, h.UUID, p.ID) {
+			continue
+		}
+		if out, ok, err := s.voidOn(ctx, it, p, h); ok || err != nil {
+			return out, err
+		}
+	}
 	if !found {
 		return s.settle(ctx, it, "", "patient not in OpenMRS; nothing to void")
 	}
+	// Not there to void: it never reached OpenMRS (voided before it was
+	// sent), or was voided there already. Not "already in OpenMRS".
+	return already, s.st.OutboxDone(ctx, it.ID, remote.UUID, it.MRN+" is not on the patient in OpenMRS (never sent, or voided there already); nothing to void")
+}
+
+// voidOn voids the row's MRN on OpenMRS patient remote if it holds it
+// (ok reports that it did, or that the attempt's outcome is final).
+func (s *Syncer) voidOn(ctx context.Context, it idcards.OutboxItem, p idcards.Patient, remote Patient) (outcome, bool, error) {
 	for _, id := range remote.Identifiers {
 		if id.Voided || id.Identifier != it.MRN || id.TypeUUID != s.cfg.IdentifierType {
 			continue
 		}
 		if err := s.c.VoidIdentifier(ctx, remote.UUID, id.UUID, "voided at the registration desk (idcards)"); err != nil {
-			return s.refused(ctx, it, p, []string{it.MRN}, err)
+			out, err := s.refused(ctx, it, p, []string{it.MRN}, err)
+			return out, true, err
 		}
-		return s.done(ctx, it, remote.UUID, "")
+		out, err := s.done(ctx, it, remote.UUID, "")
+		return out, true, err
 	}
-	// Not there to void: it never reached OpenMRS (voided before it was
-	// sent), or was voided there already. Not "already in OpenMRS".
-	return already, s.st.OutboxDone(ctx, it.ID, remote.UUID, it.MRN+" is not on the patient in OpenMRS (never sent, or voided there already); nothing to void")
+	return 0, false, nil
 }
 
 // holders returns the OpenMRS patients other than voided ones that hold

@@ -56,3 +56,33 @@ func TestSyncCLI_VoidedAndMergedSaySo(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncCLI_VoidOfAnMRNAMergeMoved: two records of one person both
+// reached OpenMRS, then were merged here (not yet in OpenMRS); the MRN the
+// merge moved onto the kept record is voided here. The void looked only at
+// the kept record's OpenMRS patient, which never had that number, so the
+// number stayed active on the merged-away record in OpenMRS. It is voided
+// where OpenMRS holds it, on our own merged-away record only.
+func TestSyncCLI_VoidOfAnMRNAMergeMoved(t *testing.T) {
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %s", r.stderr)
+	}
+	keep := e.register("Amina")
+	dup := strings.TrimSpace(e.must("patients", "add", "--given", "Aminah", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test twice"))
+	e.must("sync", "--once")
+	if h := e.fake.PatientsWithIdentifier(dup); len(h) != 1 || h[0].GivenName != "Aminah" {
+		t.Fatalf("%s in OpenMRS before the merge: %+v", dup, h)
+	}
+	e.must("patients", "merge", dup, keep, "--reason", "same person, confirmed")
+	e.must("patients", "void", dup, "--reason", "one card is enough")
+	if r := e.run("", "sync", "--once"); r.code != 0 {
+		t.Fatalf("sync after the void: exit %d %s", r.code, r.stderr)
+	}
+	if h := e.fake.PatientsWithIdentifier(dup); len(h) != 0 {
+		t.Errorf("%s voided here is still active in OpenMRS on %+v", dup, h)
+	}
+	if h := e.fake.PatientsWithIdentifier(keep); len(h) != 1 || h[0].GivenName != "Amina" {
+		t.Errorf("%s (the kept record's) in OpenMRS: %+v", keep, h)
+	}
+}
