@@ -583,6 +583,25 @@ func TestPostgres_OpenNotARegistry(t *testing.T) {
 			if after := tablesOf(t, loc); after != before {
 				t.Fatalf("create changed the database: %s, was %s", after, before)
 			}
+			// A restore into it is refused the same way (another
+			// program's "series" table met a raw error: no audit table).
+			dir := t.TempDir()
+			src, err := registry.CreateWith(ctx, filepath.Join(dir, "r.db"), testFormat, registry.Options{KeyPath: filepath.Join(dir, "r.key")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := src.Backup(idcards.WithActor(ctx, idcards.Actor{Name: "os:test", Role: idcards.RoleAdmin}), registry.BackupOptions{Out: filepath.Join(dir, "b.db")})
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = registry.Restore(ctx, b.Path, registry.RestoreOptions{To: loc, Force: true, KeyPath: filepath.Join(dir, "r.key"), Actor: idcards.Actor{Name: "os:test"}})
+			if !errors.Is(err, registry.ErrNotRegistry) || !strings.Contains(err.Error(), tc.wantCreate) {
+				t.Fatalf("restore: %v, want %q", err, tc.wantCreate)
+			}
+			if after := tablesOf(t, loc); after != before {
+				t.Fatalf("restore changed the database: %s, was %s", after, before)
+			}
 		})
 	}
 }

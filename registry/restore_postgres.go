@@ -188,12 +188,14 @@ func pgHoldsRegistry(ctx context.Context, loc string, oc Options) (bool, string,
 	}
 	db := openPostgres(cfg)
 	defer db.Close()
-	var has bool
-	if err := db.QueryRowContext(ctx, `SELECT to_regclass('series') IS NOT NULL`).Scan(&has); err != nil {
+	has, others, err := pgProbe(ctx, db)
+	if err != nil {
 		return false, "", Unreachable(err)
 	}
 	if !has {
-		return false, "", nil
+		// Empty: the restore fills it. Another program's tables (a
+		// "series" of its own, say): refused, nothing changed.
+		return false, "", pgNotRegistry(RedactURL(loc), others, true)
 	}
 	var n int64
 	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM series) + (SELECT count(*) FROM audit)`).Scan(&n); err != nil {
