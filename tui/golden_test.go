@@ -33,10 +33,19 @@ func checkLayout(t *testing.T, out string, w, h int) {
 	}
 }
 
-// TestGoldenDesk: the screens of a clerk's day at 80×24 and 120×40, each
-// checked for fit and kept as a golden file (go test ./tui -run
-// TestGoldenDesk -update rewrites them).
-func TestGoldenDesk(t *testing.T) {
+// deskFixture is the registry the golden screens show: two patients (one
+// with a reprinted card), a voided MRN, a pre-printed blank, a mistyped
+// MRN, and the replacer that hides the card serials.
+type deskFixture struct {
+	s                            *registry.Store
+	mrn, voided, wrong, old, cur string
+	blank                        []string
+	grace                        idcards.Patient
+	hide                         *strings.Replacer
+}
+
+func newDeskFixture(t *testing.T) deskFixture {
+	t.Helper()
 	s := newStore(t)
 	_, amina := register(t, s, "Amina", "Okello", "1990-03-04")
 	grace, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
@@ -52,6 +61,16 @@ func TestGoldenDesk(t *testing.T) {
 	}
 	wrong := amina[:len(amina)-1] + string("0123456789"[(strings.IndexByte("0123456789", amina[len(amina)-1])+1)%10])
 	hide := strings.NewReplacer(old[len(old)-9:], "COLDCARD1", cur[len(cur)-9:], "CNEWCARD2")
+	return deskFixture{s: s, mrn: mrn, old: old, cur: cur, voided: voided, blank: blank, wrong: wrong, grace: grace, hide: hide}
+}
+
+// TestGoldenDesk: the screens of a clerk's day at 80×24 and 120×40, each
+// checked for fit and kept as a golden file (go test ./tui -run
+// TestGoldenDesk -update rewrites them).
+func TestGoldenDesk(t *testing.T) {
+	fx := newDeskFixture(t)
+	s, grace, mrn, voided, blank, wrong, hide := fx.s, fx.grace, fx.mrn, fx.voided, fx.blank, fx.wrong, fx.hide
+	old, cur := fx.old, fx.cur
 	detail := func(msgs ...tea.Msg) []tea.Msg { return append([]tea.Msg{pushMsg{newDetail(nil, grace.ID)}}, msgs...) }
 	views := []struct {
 		name  string

@@ -29,21 +29,9 @@ type smallView struct {
 // layout tests.
 func smallViews(t *testing.T) []smallView {
 	t.Helper()
-	s := newStore(t)
-	_, amina := register(t, s, "Amina", "Okello", "1990-03-04")
-	grace, mrn := register(t, s, "Grace", "Atim", "1985-01-02")
-	old := cardFor(t, s, mrn, "")
-	cur := cardFor(t, s, mrn, "lost at the market")
-	_, voided := register(t, s, "Ben", "Okot", "1970-01-01")
-	if err := s.Void(opCtx, voided, "registered twice"); err != nil {
-		t.Fatal(err)
-	}
-	blank, err := s.Reserve(opCtx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := amina[:len(amina)-1] + string("0123456789"[(strings.IndexByte("0123456789", amina[len(amina)-1])+1)%10])
-	hide := strings.NewReplacer(old[len(old)-9:], "COLDCARD1", cur[len(cur)-9:], "CNEWCARD2")
+	fx := newDeskFixture(t)
+	s, grace, mrn, voided, blank, wrong, hide := fx.s, fx.grace, fx.mrn, fx.voided, fx.blank, fx.wrong, fx.hide
+	old, cur := fx.old, fx.cur
 	desk := func(clerk bool) func() Config {
 		return func() Config {
 			cfg := testConfig(s, &fakePrinter{s: s}, &clock{t: testNow, step: slow})
