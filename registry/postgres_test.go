@@ -540,14 +540,7 @@ func TestPostgres_OpenNotARegistry(t *testing.T) {
 			"is not an idcards registry (tables schema_migrations, but no idcards schema)", "is not empty (tables schema_migrations)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			loc := pgtest.NewDatabase(t)
-			if tc.setup != "" {
-				db := pgtest.OpenDB(t, loc)
-				if _, err := db.Exec(tc.setup); err != nil {
-					t.Fatal(err)
-				}
-				db.Close()
-			}
+			loc := pgtest.NewDatabaseWith(t, tc.setup)
 			before := tablesOf(t, loc)
 			_, err := registry.Open(ctx, loc)
 			if !errors.Is(err, registry.ErrNotRegistry) || idcards.ErrorKind(err) != idcards.Invalid || !strings.Contains(err.Error(), tc.want) {

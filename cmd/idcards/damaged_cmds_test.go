@@ -115,14 +115,7 @@ func TestCLI_PostgresNotARegistry(t *testing.T) {
 		{"OtherProgram", `CREATE TABLE invoices (id int PRIMARY KEY)`, "is not an idcards registry (tables invoices, but no idcards schema), perhaps another program's"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			loc := pgtest.NewDatabase(t)
-			if tc.setup != "" {
-				db := pgtest.OpenDB(t, loc)
-				if _, err := db.Exec(tc.setup); err != nil {
-					t.Fatal(err)
-				}
-				db.Close()
-			}
+			loc := pgtest.NewDatabaseWith(t, tc.setup)
 			d := &cli{t: t, db: loc, env: map[string]string{}}
 			for _, args := range [][]string{{"audit", "verify"}, {"patients", "show", "0000018"}, {"verify", "0000018"}} {
 				_, _, err := d.run("", args...)

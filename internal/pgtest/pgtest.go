@@ -111,6 +111,21 @@ func NewDatabase(t testing.TB) string {
 	return URL(u, name)
 }
 
+// NewDatabaseWith is NewDatabase with setup (SQL statements, as another
+// program might have left them) run in it first; empty setup runs nothing.
+func NewDatabaseWith(t testing.TB, setup string) string {
+	t.Helper()
+	loc := NewDatabase(t)
+	if setup != "" {
+		db := OpenDB(t, loc)
+		defer db.Close()
+		if _, err := db.Exec(setup); err != nil {
+			t.Fatalf("pgtest: set up database: %v", err)
+		}
+	}
+	return loc
+}
+
 // URL is u naming database name instead.
 func URL(u *url.URL, name string) string {
 	c := *u
