@@ -465,6 +465,22 @@ func wrapRow(row string, ind, w int) string {
 	if ansi.StringWidth(row) <= w {
 		return row
 	}
+	if head := ansi.Truncate(row, ind, ""); ind < w-10 && ansi.StringWidth(head) == ind && strings.HasSuffix(ansi.Strip(head), " ") {
+		// A labelled row ("  Name            Grace…"): the label keeps its
+		// padding, and the value wraps in its own column under itself.
+		rest := strings.Fields(ansi.TruncateLeft(row, ind, ""))
+		if len(rest) > 0 {
+			lines := wrapWords(strings.Join(rest, " "), w-ind)
+			for i := range lines {
+				if i == 0 {
+					lines[i] = head + lines[i]
+				} else {
+					lines[i] = strings.Repeat(" ", ind) + lines[i]
+				}
+			}
+			return strings.Join(lines, "\n")
+		}
+	}
 	lead := len(row) - len(strings.TrimLeft(row, " "))
 	lines := wrapWords(strings.Join(strings.Fields(row), " "), max(w-ind, 10))
 	for i := range lines {
