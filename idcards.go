@@ -168,6 +168,12 @@ type Verification struct {
 	// conflict over it (OpenMRS holds it for another patient, say); Detail
 	// says what. The card is this registry's; check the patient.
 	Disputed bool `json:"disputed,omitempty"`
+	// Dispute is the kind of that conflict: ConflictIdentifier (OpenMRS
+	// holds the number for someone else, or refused it), or
+	// ConflictLookalike (the patient is not in OpenMRS yet: sync held the
+	// registration because OpenMRS may have the person under another
+	// record).
+	Dispute string `json:"dispute,omitempty"`
 }
 
 // Rebindable reports whether the code can be given to a patient: a

@@ -42,8 +42,15 @@ type SyncConflict struct {
 	OutboxID          int64  `json:"outbox_id,omitempty"`
 	// Kind is ConflictIdentifier (a number held by someone else) or
 	// ConflictLookalike (OpenMRS may hold the person under another record).
-	Kind       string    `json:"kind,omitempty"`
-	Detail     string    `json:"detail"`
+	Kind   string `json:"kind,omitempty"`
+	Detail string `json:"detail"`
+	// Summary is what the desk's patient screen shows of the conflict,
+	// without the supervisor's commands that Detail ends with: for a
+	// look-alike, the OpenMRS patient who may be this one and the
+	// evidence ("Grace Nakato, F, born 1990-04-12, OpenMRS ID 1003EY
+	// (probable, 98 %: same birth date; …)"). Empty for older conflicts
+	// and other kinds; the desk then shows Detail.
+	Summary    string    `json:"summary,omitempty"`
 	DetectedAt time.Time `json:"detected_at"`
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	ResolvedBy string    `json:"resolved_by,omitempty"`

@@ -79,7 +79,14 @@ func (s *Syncer) checkLookalikes(ctx context.Context, it idcards.OutboxItem, p i
 	if len(hold) > 1 {
 		detail += fmt.Sprintf("; %d other OpenMRS patient(s) may be the same too, each raised in turn", len(hold)-1)
 	}
-	c := idcards.SyncConflict{Identifier: mrns[0], LocalPatientID: p.ID, RemotePatientUUID: top.Patient.UUID, Kind: idcards.ConflictLookalike, Detail: detail}
+	// The desk's words (its patient screen shows them while the patient
+	// may still be there to ask): who OpenMRS holds and why, no commands.
+	summary := fmt.Sprintf("%s (%s, %.0f %%: %s)",
+		describeRemote(found[top.Patient.UUID]), top.Level, 100*top.Score, strings.Join(top.Reasons, "; "))
+	if len(hold) > 1 {
+		summary += fmt.Sprintf("; %d other OpenMRS patient(s) may be too", len(hold)-1)
+	}
+	c := idcards.SyncConflict{Identifier: mrns[0], LocalPatientID: p.ID, RemotePatientUUID: top.Patient.UUID, Kind: idcards.ConflictLookalike, Detail: detail, Summary: summary}
 	return conflicted, true, s.st.OutboxConflict(ctx, it.ID, c)
 }
 

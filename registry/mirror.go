@@ -47,7 +47,7 @@ type Mirror struct {
 	names     []string          // issued_by values, by index
 	nameIdx   map[string]uint16 // and their indexes
 	seq       int64             // last verify_changes row applied
-	disputes  map[mrnKey]string // open sync conflicts over an ID: the first one's detail
+	disputes  map[mrnKey]string // open sync conflicts over an ID: the first one's kind and detail (verifyFacts.dispute)
 	disputeAt string            // what disputes was read at (refreshDisputes)
 
 	refreshing sync.Mutex // one Refresh at a time: an older read must not overwrite a newer one
@@ -427,7 +427,7 @@ func (m *Mirror) refreshDisputes(ctx context.Context) error {
 	if same {
 		return nil
 	}
-	rows, err := m.s.db.QueryContext(ctx, `SELECT identifier, detail FROM sync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC`)
+	rows, err := m.s.db.QueryContext(ctx, `SELECT identifier, kind || ' ' || detail FROM sync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC`)
 	if err != nil {
 		return fmt.Errorf("registry: mirror: %w", err)
 	}

@@ -136,7 +136,7 @@ func TestMirror_AnswersAsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.same("conflict recorded elsewhere")
-	if v, _ := f.m.VerifyScan(ctx, m1, false); v.Status != idcards.StatusActive || !v.Disputed || !strings.Contains(v.Detail, "OpenMRS holds") {
+	if v, _ := f.m.VerifyScan(ctx, m1, false); v.Status != idcards.StatusActive || !v.Disputed || v.Dispute != idcards.ConflictIdentifier || !strings.Contains(v.Detail, "OpenMRS holds") {
 		t.Fatalf("disputed ID: %+v", v)
 	}
 	open, err := f.cli.SyncConflicts(syncCtx, false)
@@ -150,6 +150,22 @@ func TestMirror_AnswersAsVerify(t *testing.T) {
 	if v, _ := f.m.VerifyScan(ctx, m1, false); v.Disputed {
 		t.Fatalf("resolved, still disputed: %+v", v)
 	}
+	// A registration held as a look-alike: not in OpenMRS yet, said so.
+	if _, err := f.cli.RecordConflict(syncCtx, idcards.SyncConflict{Identifier: m1, LocalPatientID: p1.ID, RemotePatientUUID: "remote-2", Kind: idcards.ConflictLookalike,
+		Detail: "OpenMRS may already hold this patient as another record"}); err != nil {
+		t.Fatal(err)
+	}
+	f.same("look-alike held elsewhere")
+	if v, _ := f.m.VerifyScan(ctx, m1, false); !v.Disputed || v.Dispute != idcards.ConflictLookalike || !strings.Contains(v.Detail, "not yet in OpenMRS") || !strings.Contains(v.Detail, "OpenMRS may already hold") {
+		t.Fatalf("look-alike: %+v", v)
+	}
+	if open, err = f.cli.SyncConflicts(syncCtx, false); err != nil || len(open) != 1 {
+		t.Fatal(open, err)
+	}
+	if err := f.cli.JudgeLookalike(syncCtx, open[0].ID, false, "different mother", nil); err != nil {
+		t.Fatal(err)
+	}
+	f.same("look-alike judged someone else elsewhere")
 	if err := f.cli.Bind(ctx, reserved[0], p4.ID); err != nil {
 		t.Fatal(err)
 	}

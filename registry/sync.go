@@ -305,8 +305,8 @@ func (s *Store) insertConflict(ctx context.Context, tx *sql.Tx, actor string, c 
 	if c.Kind == "" {
 		c.Kind = idcards.ConflictIdentifier
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_conflicts(identifier, local_patient_id, remote_patient_uuid, outbox_id, detail, detected_at, kind)
-		VALUES (?,?,?,?,?,?,?)`, c.Identifier, nullID(c.LocalPatientID), nullStr(c.RemotePatientUUID), nullID(c.OutboxID), truncateText(c.Detail, 1000), s.now(), c.Kind); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_conflicts(identifier, local_patient_id, remote_patient_uuid, outbox_id, detail, detected_at, kind, summary)
+		VALUES (?,?,?,?,?,?,?,?)`, c.Identifier, nullID(c.LocalPatientID), nullStr(c.RemotePatientUUID), nullID(c.OutboxID), truncateText(c.Detail, 1000), s.now(), c.Kind, nullStr(truncateText(c.Summary, 500))); err != nil {
 		return false, err
 	}
 	return true, s.insertAudit(ctx, tx, actor, "sync.conflict", c.Identifier, truncateText(c.Detail, 500))
@@ -319,9 +319,15 @@ func (s *Store) SyncConflicts(ctx context.Context, all bool) ([]idcards.SyncConf
 			return nil, err
 		}
 	}
+	return s.conflictRows(ctx, `WHERE ? OR resolved_at IS NULL ORDER BY id`, all)
+}
+
+// conflictRows reads the sync conflicts that where (a WHERE clause and
+// what follows it) selects.
+func (s *Store) conflictRows(ctx context.Context, where string, args ...any) ([]idcards.SyncConflict, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, identifier, coalesce(local_patient_id,0), coalesce(remote_patient_uuid,''), coalesce(outbox_id,0),
-		detail, detected_at, coalesce(resolved_at,''), coalesce(resolved_by,''), coalesce(resolution,''), kind
-		FROM sync_conflicts WHERE ? OR resolved_at IS NULL ORDER BY id`, all)
+		detail, detected_at, coalesce(resolved_at,''), coalesce(resolved_by,''), coalesce(resolution,''), kind, coalesce(summary,'')
+		FROM sync_conflicts `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +336,7 @@ func (s *Store) SyncConflicts(ctx context.Context, all bool) ([]idcards.SyncConf
 	for rows.Next() {
 		var c idcards.SyncConflict
 		var det, res string
-		if err := rows.Scan(&c.ID, &c.Identifier, &c.LocalPatientID, &c.RemotePatientUUID, &c.OutboxID, &c.Detail, &det, &res, &c.ResolvedBy, &c.Resolution, &c.Kind); err != nil {
+		if err := rows.Scan(&c.ID, &c.Identifier, &c.LocalPatientID, &c.RemotePatientUUID, &c.OutboxID, &c.Detail, &det, &res, &c.ResolvedBy, &c.Resolution, &c.Kind, &c.Summary); err != nil {
 			return nil, err
 		}
 		c.DetectedAt = parseTime(det)

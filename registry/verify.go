@@ -318,7 +318,7 @@ type facts struct {
 	sex, created                         string
 	cardMRN, cardState                   string
 	replacedBy                           sql.NullString
-	dispute                              sql.NullString // an open sync conflict over the ID: its detail
+	dispute                              sql.NullString // an open sync conflict over the ID: its kind, a space, its detail
 }
 
 // decide turns the facts about v.Code (and the scanned card serial, if
@@ -359,8 +359,14 @@ func decide(v *idcards.Verification, f *facts, serial string) error {
 			// Valid here, but OpenMRS disagrees (another patient holds the
 			// number there, say): data filed under it may reach the wrong
 			// chart until IT resolves it. The desk must know.
-			v.Disputed = true
-			d := "disputed in OpenMRS (open sync conflict: " + truncateText(f.dispute.String, 160) + "): tell IT (idcards sync conflicts)"
+			kind, detail, _ := strings.Cut(f.dispute.String, " ")
+			v.Disputed, v.Dispute = true, kind
+			d := "disputed in OpenMRS (open sync conflict: " + truncateText(detail, 160) + "): tell IT (idcards sync conflicts)"
+			if kind == idcards.ConflictLookalike {
+				// Not in OpenMRS yet: sync held the registration because
+				// OpenMRS may have the person under another record.
+				d = "not yet in OpenMRS, held (open sync conflict: " + truncateText(detail, 160) + "): ask the patient if they were seen here before, and tell the supervisor (idcards sync conflicts)"
+			}
 			if v.Detail != "" {
 				d = v.Detail + "; " + d
 			}
@@ -431,7 +437,7 @@ const qVerify = `SELECT ` + qSeriesSig + `,
 	coalesce(p.sex, ''), coalesce(p.birth_date, ''), coalesce(p.birth_date_estimated, 0), coalesce(p.phone, ''),
 	coalesce(p.village, ''), coalesce(p.merged_into, 0), coalesce(p.created_at, ''), coalesce(p.created_by, ''),
 	c.serial IS NOT NULL, coalesce(c.mrn, ''), coalesce(c.state, ''), c.replaced_by,
-	(SELECT detail FROM sync_conflicts WHERE identifier = q.mrn AND resolved_at IS NULL ORDER BY id LIMIT 1)
+	(SELECT kind || ' ' || detail FROM sync_conflicts WHERE identifier = q.mrn AND resolved_at IS NULL ORDER BY id LIMIT 1)
 FROM (SELECT ?1 AS mrn, ?2 AS serial) q
 LEFT JOIN identifiers i ON i.mrn = q.mrn
 LEFT JOIN patients p ON i.state = 'active' AND p.id = i.patient_id

@@ -246,6 +246,11 @@ type Answer struct {
 	// Disputed (only with status active): OpenMRS has an open conflict
 	// over the ID; Detail says what.
 	Disputed bool `json:"disputed,omitempty"`
+	// Dispute (with Disputed): "identifier" (OpenMRS holds the number for
+	// someone else, or refused it) or "lookalike" (not in OpenMRS yet: the
+	// registration is held because OpenMRS may have the person under
+	// another record).
+	Dispute string `json:"dispute,omitempty"`
 }
 
 // PatientSummary is the minimum a read:patient token sees: enough for a
@@ -335,7 +340,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route, code stri
 		s.fail(w, route, http.StatusServiceUnavailable, "registry unavailable, try again")
 		return
 	}
-	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC(), RestoredAt: v.RestoredAt, CardRecordLost: v.CardRecordLost, Disputed: v.Disputed}
+	a := Answer{Code: v.Code, Status: v.Status, Detail: v.Detail, CheckedAt: v.CheckedAt.UTC(), RestoredAt: v.RestoredAt, CardRecordLost: v.CardRecordLost, Disputed: v.Disputed, Dispute: v.Dispute}
 	// The card serial only when the code carried one (a card's 2D
 	// symbol): the current card's serial, sent for a bare MRN, would let
 	// whoever holds a replaced card and any scanner token make the new

@@ -18,6 +18,10 @@ type Registry interface {
 	Patient(ctx context.Context, id int64) (idcards.Patient, error)
 	PatientIdentifiers(ctx context.Context, patientID int64) ([]idcards.Identifier, error)
 	ListCards(ctx context.Context, f registry.CardFilter) ([]idcards.Card, error)
+	// PatientSync is the patient's way to OpenMRS: not sent yet, changes
+	// waiting, or held back by a conflict (OpenMRS may already have the
+	// person), shown on the patient's screen.
+	PatientSync(ctx context.Context, id int64) (registry.PatientSync, error)
 	// IssueID gives the patient another MRN; reason is required (and
 	// audited) when the patient already has an active one.
 	IssueID(ctx context.Context, patientID int64, reason string) (idcards.Identifier, error)

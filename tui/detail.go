@@ -21,6 +21,7 @@ type detailScreen struct {
 	p       *idcards.Patient
 	ids     []idcards.Identifier
 	cards   []idcards.Card
+	sync    registry.PatientSync
 	cursor  int // selected identifier
 	mode    int
 	reason  field
@@ -62,6 +63,7 @@ type (
 		p     idcards.Patient
 		ids   []idcards.Identifier
 		cards []idcards.Card
+		sync  registry.PatientSync
 		err   error
 	}
 	actionMsg struct {
@@ -325,6 +327,11 @@ func (s *detailScreen) load(e *env) tea.Cmd {
 			}
 			return a.PrintedAt.After(b.PrintedAt)
 		})
+		// An account that may not read patients' sync state (an admin
+		// opening a scanned card) sees the patient without it.
+		if m.sync, m.err = reg.PatientSync(ctx, id); idcards.ErrorKind(m.err) == idcards.Forbidden {
+			m.err = nil
+		}
 		return m
 	}
 }
@@ -448,7 +455,7 @@ func (s *detailScreen) update(e *env, msg tea.Msg) (cmd tea.Cmd) {
 			changed = otherDeskChanges(s.p, s.ids, s.cards, msg)
 		}
 		p := msg.p
-		s.p, s.ids, s.cards = &p, msg.ids, msg.cards
+		s.p, s.ids, s.cards, s.sync = &p, msg.ids, msg.cards, msg.sync
 		if s.cursor >= len(s.ids) {
 			s.cursor = 0
 		}
@@ -743,10 +750,17 @@ func (s *detailScreen) view(e *env, w, h int) string {
 	if p.Village != "" {
 		row("Village", p.Village)
 	}
+	if s.sync.Configured && p.MergedInto == 0 {
+		row("OpenMRS", s.sync.Describe(e.now()))
+	}
 	if p.MergedInto != 0 {
 		// Another desk merged it since: its IDs and cards are on the
 		// kept record now, and it takes no new ones (the registry refuses).
 		b.WriteString("\n" + errBlock(st, "MERGED: a supervisor marked this record the same person as another; that record holds its IDs and cards. Press esc and search for the patient.", w) + "\n")
+	} else {
+		for _, c := range s.sync.Conflicts {
+			b.WriteString("\n" + warnBlock(st, conflictAdvice(c), w))
+		}
 	}
 	b.WriteString("\n  " + st.title.Render("IDs") + "\n")
 	switch {

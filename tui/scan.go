@@ -197,6 +197,11 @@ func panel(e *env, r scanResult, w int, compact bool) string {
 		// This registry's card, but OpenMRS holds the number for someone
 		// else (or otherwise disagrees): not the green all-clear.
 		head, advice = "✔ ACTIVE · DISPUTED IN OPENMRS", "Check the name and age with the patient before using this ID, and tell IT: visits filed under it in OpenMRS may reach another chart."
+		if v.Dispute == idcards.ConflictLookalike {
+			// Not in OpenMRS yet: held, because OpenMRS may have the
+			// person under another record; the patient can say.
+			head, advice = "✔ ACTIVE · NOT YET IN OPENMRS", "OpenMRS may already have this person under another record. Ask the patient if they were seen here before, and tell the supervisor; the patient's screen says who."
+		}
 		style = style.BorderForeground(yellow).Foreground(yellow)
 	}
 	if v.Rebindable() && v.Status == idcards.StatusUnknown {

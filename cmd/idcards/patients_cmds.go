@@ -241,7 +241,11 @@ func (a *app) patientsShowCmd() *cobra.Command {
 		Use:   "show MRN",
 		Short: "Show the patient an MRN belongs to, with all their IDs",
 		Long: `Show the patient an MRN belongs to: demographics, every ID they hold (active,
-voided, legacy) and whether the record was merged into another.`,
+voided, legacy) and whether the record was merged into another. When sync with
+OpenMRS is set up, also where the record is on its way there (not sent yet,
+changes waiting, sent) and any open sync conflict over it — such as a
+registration held back because OpenMRS may already have the person (resolve
+it with idcards sync resolve).`,
 		Example: `  idcards patients show KLA000123Y
   idcards patients show KLA000123Y --json | jq .patient.phone`,
 		Args: cobra.ExactArgs(1),
@@ -279,8 +283,16 @@ voided, legacy) and whether the record was merged into another.`,
 			if err != nil {
 				return err
 			}
+			ps, err := s.PatientSync(ctx, pid)
+			if err != nil {
+				return err
+			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(map[string]any{"patient": p, "identifiers": ids})
+				out := map[string]any{"patient": p, "identifiers": ids}
+				if ps.Configured {
+					out["openmrs"] = ps
+				}
+				return json.NewEncoder(a.stdout).Encode(out)
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "%s\n", printable(p.DisplayName()))
@@ -310,6 +322,12 @@ voided, legacy) and whether the record was merged into another.`,
 					extra += " " + id.VoidReason
 				}
 				fmt.Fprintf(w, "    %s  %s%s\n", id.MRN, id.State, extra)
+			}
+			if ps.Configured && p.MergedInto == 0 {
+				fmt.Fprintf(w, "  OpenMRS:    %s\n", ps.Describe(s.Now()))
+				for _, c := range ps.Conflicts {
+					fmt.Fprintf(w, "    sync conflict %d (%s): %s\n", c.ID, c.Kind, printable(c.Detail))
+				}
 			}
 			return nil
 		},

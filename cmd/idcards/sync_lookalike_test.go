@@ -88,6 +88,23 @@ func TestSyncCLI_PatientAlreadyInOpenMRS(t *testing.T) {
 	}
 	wantIn(t, "conflict detail", gc.Detail, "OpenMRS may already hold", "Grace Nakato, F, born 1990-04-12", "1003EY", "--same", "--different")
 	wantIn(t, "conflicts table", e.must("sync", "conflicts"), graceMRN, grace)
+	// The desk's words: who OpenMRS has and why, no commands.
+	wantIn(t, "conflict summary", gc.Summary, "Grace Nakato, F, born 1990-04-12", "1003EY", "%")
+	if strings.Contains(gc.Summary, "--same") || strings.Contains(gc.Summary, "resolve") {
+		t.Errorf("the desk's summary holds the supervisor's commands: %s", gc.Summary)
+	}
+	// patients show says the registration is held, and why.
+	wantIn(t, "patients show (held)", e.must("patients", "show", graceMRN), "OpenMRS:    HELD, not sent: OpenMRS may already have this person",
+		"sync conflict "+strconv.FormatInt(gc.ID, 10)+" (lookalike): OpenMRS may already hold")
+	wantIn(t, "patients show (sent)", e.must("patients", "show", aminaMRN), "OpenMRS:    sent, up to date")
+	var held struct {
+		OpenMRS struct {
+			Conflicts []idcards.SyncConflict `json:"conflicts"`
+		} `json:"openmrs"`
+	}
+	if err := json.Unmarshal([]byte(e.must("patients", "show", graceMRN, "--json")), &held); err != nil || len(held.OpenMRS.Conflicts) != 1 || held.OpenMRS.Conflicts[0].Summary != gc.Summary {
+		t.Errorf("patients show --json: %v %+v", err, held)
+	}
 	// The desk is told, when the card is scanned, that OpenMRS is not in
 	// agreement yet.
 	wantIn(t, "verify", e.must("verify", graceMRN), "OpenMRS may already hold")
