@@ -81,7 +81,7 @@ func (s *Syncer) checkLookalikes(ctx context.Context, it idcards.OutboxItem, p i
 	}
 	// The desk's words (its patient screen shows them while the patient
 	// may still be there to ask): who OpenMRS holds and why, no commands.
-	summary := fmt.Sprintf("%s (%s, %.0f %%: %s)",
+	summary := fmt.Sprintf("%s (%s, %.1f %%: %s)",
 		describeRemote(found[top.Patient.UUID]), top.Level, 100*top.Score, strings.Join(top.Reasons, "; "))
 	if len(hold) > 1 {
 		summary += fmt.Sprintf("; %d other OpenMRS patient(s) may be too", len(hold)-1)

@@ -14,81 +14,28 @@ import (
 // data directory, register a patient, print, then a scanner burst (the
 // whole code sent at once, ending in Enter) and slow typing of a code.
 func TestTUIInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("IDCARDS_REQUIRE_TOOLS") == "1" {
-			t.Fatal("tmux is required (IDCARDS_REQUIRE_TOOLS=1)")
-		}
-		t.Skip("tmux not installed")
-	}
-	if testing.Short() {
-		t.Skip("short")
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "idcards")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	sock := filepath.Join(dir, "tmux.sock")
-	tmux := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	d := newTmuxDesk(t, dir)
+	bin, tmux, waitFor, typeSlowly := d.bin, d.tmux, d.waitFor, d.typeSlowly
 	data := filepath.Join(dir, "data")
-	target := "t"
-	start := func(name string) {
-		target = name
-		tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24",
-			"env", "HOME="+dir, "XDG_DATA_HOME="+data, "TERM=xterm-256color", bin)
-	}
+	start := func(name string) { d.start(name, "HOME="+dir, "XDG_DATA_HOME="+data) }
 	start("t")
-	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
-
-	// waitFor polls the pane until it shows all of want (not a timing assertion:
-	// the deadline only bounds a hung program).
-	waitFor := func(want ...string) string {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		var screen string
-		for time.Now().Before(deadline) {
-			screen = tmux("capture-pane", "-p", "-t", target)
-			ok := true
-			for _, w := range want {
-				ok = ok && strings.Contains(screen, w)
-			}
-			if ok {
-				return screen
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("screen never showed %q:\n%s", want, screen)
-		return ""
-	}
-	typeSlowly := func(s string) {
-		for _, r := range s {
-			tmux("send-keys", "-t", target, "-l", string(r))
-			time.Sleep(80 * time.Millisecond)
-		}
-	}
 
 	waitFor("No registry was found", "Site prefix")
 	typeSlowly("042")
-	tmux("send-keys", "-t", target, "C-s")
+	d.key("C-s")
 	// The first ID is shown before anything is created.
 	waitFor("The first ID will be 042000001M", "y/n")
-	tmux("send-keys", "-t", target, "y")
+	d.key("y")
 
 	// No default account: the first person creates their admin account.
 	waitFor("create your admin account", "no default account")
 	for _, v := range []string{"amina", "correct horse battery", "correct horse battery"} {
 		typeSlowly(v)
-		tmux("send-keys", "-t", target, "Enter")
+		d.key("Enter")
 	}
 	waitFor("Find or register", "Signed in as amina")
-	tmux("send-keys", "-t", target, "C-c")
+	d.key("C-c")
 
 	// The admin adds a clerk, whose first sign-in must choose a new password.
 	pw := filepath.Join(dir, "pw")
@@ -102,28 +49,28 @@ func TestTUIInTmux(t *testing.T) {
 	waitFor("Sign in", "User")
 	for _, v := range []string{"okot", "initial pass 1234"} {
 		typeSlowly(v)
-		tmux("send-keys", "-t", target, "Enter")
+		d.key("Enter")
 	}
 	waitFor("choose your own password", "an admin gave you")
 	for _, v := range []string{"blue river morning", "blue river morning"} {
 		typeSlowly(v)
-		tmux("send-keys", "-t", target, "Enter")
+		d.key("Enter")
 	}
 	waitFor("Find or register", "Signed in as okot")
 
-	tmux("send-keys", "-t", target, "C-n")
+	d.key("C-n")
 	waitFor("Register a new patient")
 	for i, v := range []string{"Amina", "Okello", "F", "34"} {
 		if i > 0 {
-			tmux("send-keys", "-t", target, "Tab")
+			d.key("Tab")
 		}
 		typeSlowly(v)
 	}
-	tmux("send-keys", "-t", target, "C-s")
+	d.key("C-s")
 	screen := waitFor("Registered Amina Okello with MRN")
 	mrn := strings.Fields(screen[strings.Index(screen, "with MRN ")+len("with MRN "):])[0]
 	mrn = strings.TrimSuffix(mrn, ".")
-	tmux("send-keys", "-t", target, "p")
+	d.key("p")
 	waitFor("saved as", "card(s) ever")
 	// The desk's card is a real PDF whose barcodes decode to the new MRN.
 	pdfs, _ := filepath.Glob(filepath.Join(data, "idcards", "cards", "*.pdf"))
@@ -144,22 +91,22 @@ func TestTUIInTmux(t *testing.T) {
 	}
 
 	// Scanner: the whole code in one write, then Enter.
-	tmux("send-keys", "-t", target, "-l", mrn+"\r")
+	d.key("-l", mrn+"\r")
 	waitFor("ACTIVE", "Amina Okello", "Valid card")
 
 	// Back home, a clerk typing the code slowly searches instead.
-	tmux("send-keys", "-t", target, "Escape")
+	d.key("Escape")
 	waitFor("Patient · Amina Okello")
-	tmux("send-keys", "-t", target, "Escape")
+	d.key("Escape")
 	waitFor("Find or register")
 	typeSlowly(mrn)
-	tmux("send-keys", "-t", target, "Enter")
+	d.key("Enter")
 	waitFor("1 match(es)", "Amina Okello")
 
 	// Issue 14, items 7, 8 and 21 on the real binary.
-	key := func(k ...string) { tmux(append([]string{"send-keys", "-t", target}, k...)...) }
+	key := d.key
 	burst := func(code string) { key("-l", code+"\r") } // a scanner: one write, Enter
-	tmux("send-keys", "-t", target, "Enter")
+	d.key("Enter")
 	screen = waitFor("Patient · Amina Okello", "active, 1 card(s) ever")
 	serial := regexp.MustCompile(`card (C[0-9A-Z]{8}) active`).FindStringSubmatch(screen)
 	if serial == nil {
@@ -205,11 +152,11 @@ func TestTUIInTmux(t *testing.T) {
 	// paste (no brackets, Enters as CR) neither scans nor moves fields.
 	key("Tab", "Tab", "Tab") // Village/address
 	tmux("set-buffer", "Plot 12\nKasese Road\nKampala\n")
-	tmux("paste-buffer", "-p", "-t", target)
+	tmux("paste-buffer", "-p", "-t", d.target)
 	waitFor("> Village/address Plot 12 Kasese Road Kampala█")
 	key("BTab") // Phone
 	tmux("set-buffer", "0772 123456\n0772123456\n")
-	tmux("paste-buffer", "-t", target)
+	tmux("paste-buffer", "-t", d.target)
 	screen = waitFor("> Phone           0772 123456 0772123456█")
 	if strings.Contains(screen, "NOT AN ID") || strings.Contains(screen, "idcards · Scan") {
 		t.Fatalf("raw paste taken for a scan:\n%s", screen)
@@ -245,7 +192,7 @@ func TestTUIInTmux(t *testing.T) {
 	}
 	waitFor("✖ REPLACED CARD", "Amina Okello")
 
-	tmux("send-keys", "-t", target, "C-c")
+	d.key("C-c")
 	if _, err := os.Stat(filepath.Join(data, "idcards", "tui.log")); err != nil {
 		t.Fatalf("no log file: %v", err)
 	}

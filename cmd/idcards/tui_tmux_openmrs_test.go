@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcards/idcards/openmrs/openmrstest"
+)
+
+// TestTUIInTmux_OpenMRSAlreadyHasThePerson: the real desk in tmux, the
+// real sync against the OpenMRS stand-in. OpenMRS already holds Grace
+// Nakato (registered there before idcards). The clerk, whose duplicate
+// warning sees only the registry, registers "Grace Nakatto": the patient
+// desk's background sync, kicked by the registration, holds it as a
+// look-alike; within the patient screen's 5-second re-read the clerk sees
+// who OpenMRS has and is told to ask the patient and tell the supervisor,
+// while the patient is still there. The card still prints, and scanning
+// it says NOT YET IN OPENMRS.
+func TestTUIInTmux_OpenMRSAlreadyHasThePerson(t *testing.T) {
+	dir := t.TempDir()
+	d := newTmuxDesk(t, dir)
+	e := newSyncEnv(t, openmrstest.Options{})
+	if r := e.configure(); r.code != 0 {
+		t.Fatalf("configure: %d\n%s", r.code, r.stderr)
+	}
+	e.fake.AddPatient(openmrstest.Patient{GivenName: "Grace", FamilyName: "Nakato", Gender: "F", Birthdate: "1990-04-12",
+		Identifiers: []openmrstest.Identifier{{Identifier: "1003EY", TypeUUID: openmrstest.StockIdentifierTypeUUID, LocationUUID: openmrstest.StockLocationUUID, Preferred: true}}})
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("initial pass 1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.must("users", "add", "okot", "--role", "clerk", "--password-file", pw)
+
+	d.start("desk", "IDCARDS_DB="+e.db(), "HOME="+e.env["HOME"], "XDG_DATA_HOME="+e.env["XDG_DATA_HOME"])
+	d.waitFor("Sign in", "User")
+	for _, v := range []string{"okot", "initial pass 1234"} {
+		d.typeSlowly(v)
+		d.key("Enter")
+	}
+	d.waitFor("choose your own password")
+	for _, v := range []string{"blue river morning", "blue river morning"} {
+		d.typeSlowly(v)
+		d.key("Enter")
+	}
+	d.waitFor("Find or register", "Signed in as okot")
+	d.key("C-n")
+	d.waitFor("Register a new patient")
+	for i, v := range []string{"Grace", "Nakatto", "F", "1990-04-12"} {
+		if i > 0 {
+			d.key("Tab")
+		}
+		d.typeSlowly(v)
+	}
+	d.key("C-s")
+	screen := d.waitFor("Registered Grace Nakatto with MRN")
+	mrn := strings.TrimSuffix(strings.Fields(screen[strings.Index(screen, "with MRN ")+len("with MRN "):])[0], ".")
+	// The desk's own background sync is kicked by the registration.
+	registered := time.Now()
+	d.waitFor("HELD, not sent", "OPENMRS MAY ALREADY HAVE THIS PERSON", "Grace Nakato, F, born 1990-04-12", "1003EY", "Ask the patient now")
+	t.Logf("registration to the look-alike on the clerk's screen: %v (a figure, not an assertion)", time.Since(registered).Round(100*time.Millisecond))
+	if h := e.fake.PatientsWithIdentifier(mrn); len(h) != 0 {
+		t.Errorf("%s reached OpenMRS while held: %+v", mrn, h)
+	}
+	d.key("p")
+	d.waitFor("saved as", "1 card(s) ever")
+	d.key("-l", mrn+"\r") // a scanner: one write, Enter
+	d.waitFor("NOT YET IN OPENMRS", "Grace Nakatto")
+}
