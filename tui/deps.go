@@ -39,6 +39,17 @@ type Registry interface {
 	Path() string
 }
 
+// LookalikeJudge settles a registration that sync held because OpenMRS
+// may already have the person, as idcards sync resolve --same/--different
+// does: same makes the registry patient that OpenMRS patient (read from
+// OpenMRS as it is now, so OpenMRS must be reachable: Unavailable
+// otherwise) and its MRNs go onto that record; different lets the patient
+// be created. ctx carries the supervisor (resolve_conflicts); the note says
+// how they know, and is audited.
+type LookalikeJudge interface {
+	JudgeLookalike(ctx context.Context, conflictID int64, same bool, note string) error
+}
+
 // Printer renders cards for MRNs (recording them in the registry first) and
 // returns where the output went, in a clerk's words ("saved as
 // /path/C123.pdf", "printed on cards").

@@ -26,7 +26,10 @@ type detailScreen struct {
 	mode    int
 	reason  field
 	cardNo  field // the pre-printed card's number, typed at the b prompt
+	note    field // how the supervisor knows, judging an OpenMRS look-alike
+	same    bool  // the look-alike judgement being made: one person
 	appr    *approval
+	apprFor int // the prompt whose action the approval allows (modeVoidConfirm, modeLookalikeNote)
 	pending int
 	busy    string
 	err     string
@@ -55,6 +58,8 @@ const (
 	modeIssueConfirm
 	modeBindWait
 	modeApproval
+	modeLookalikeChoice // s same person / d different people
+	modeLookalikeNote   // how the supervisor knows
 )
 
 type (
@@ -73,7 +78,13 @@ type (
 	}
 )
 
-var detailKeys = struct{ print, reprint, issue, bind, void, voidSup, edit, choose, yes, no, confirm, bindEnter key.Binding }{
+var detailKeys = struct {
+	print, reprint, issue, bind, void, voidSup, edit, choose, yes, no, confirm, bindEnter key.Binding
+	lookalike, same, different                                                            key.Binding
+}{
+	lookalike: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "OpenMRS look-alike: same person?")),
+	same:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "same person")),
+	different: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "different people")),
 	edit:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit details")),
 	bind:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "give pre-printed card")),
 	print:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "print card")),
@@ -90,6 +101,7 @@ var detailKeys = struct{ print, reprint, issue, bind, void, voidSup, edit, choos
 
 func newDetail(e *env, id int64) *detailScreen {
 	return &detailScreen{id: id, reason: newField("Reason", 200, "required, e.g. card lost at home"),
+		note:   newField("How you know", 200, "required, e.g. the patient confirmed the 2019 visit"),
 		cardNo: newField("Card number", 64, "scan the card, or type its number and press enter")}
 }
 
@@ -104,7 +116,7 @@ func (s *detailScreen) working() bool { return s.busy != "" }
 
 func (s *detailScreen) typing() bool {
 	switch s.mode {
-	case modeReprintReason, modeVoidReason, modeIssueReason, modeBindWait, modeApproval:
+	case modeReprintReason, modeVoidReason, modeIssueReason, modeBindWait, modeApproval, modeLookalikeNote:
 		return true
 	}
 	return false
@@ -128,6 +140,9 @@ func (s *detailScreen) snapshot() func() {
 }
 
 func (s *detailScreen) dirty() bool {
+	if s.mode == modeLookalikeNote {
+		return strings.TrimSpace(s.note.String()) != ""
+	}
 	return s.typing() && s.mode != modeBindWait && s.mode != modeApproval && strings.TrimSpace(s.reason.String()) != ""
 }
 
@@ -141,6 +156,10 @@ func (s *detailScreen) keys(e *env) []key.Binding {
 		return []key.Binding{detailKeys.bindEnter}
 	case modeApproval:
 		return s.appr.keys()
+	case modeLookalikeChoice:
+		return []key.Binding{detailKeys.same, detailKeys.different, detailKeys.no}
+	case modeLookalikeNote:
+		return []key.Binding{detailKeys.confirm}
 	}
 	var b []key.Binding
 	if len(s.ids) > 1 {
@@ -163,6 +182,9 @@ func (s *detailScreen) keys(e *env) []key.Binding {
 		b = append(b, detailKeys.void)
 	case e.allowed(idcards.PermIssue):
 		b = append(b, detailKeys.voidSup)
+	}
+	if s.mayJudge(e) {
+		b = append(b, detailKeys.lookalike)
 	}
 	return b
 }
@@ -194,7 +216,7 @@ func (s *detailScreen) refresh(e *env) tea.Cmd {
 // actsOnStatus: the keys whose action depends on the record as it is now
 // (its IDs' states, its details): the record is read again before they act.
 func actsOnStatus(k tea.KeyPressMsg) bool {
-	for _, b := range []key.Binding{detailKeys.print, detailKeys.reprint, detailKeys.edit, detailKeys.issue, detailKeys.bind, detailKeys.void} {
+	for _, b := range []key.Binding{detailKeys.print, detailKeys.reprint, detailKeys.edit, detailKeys.issue, detailKeys.bind, detailKeys.void, detailKeys.lookalike} {
 		if key.Matches(k, b) {
 			return true
 		}
@@ -216,6 +238,8 @@ func (s *detailScreen) finalStep(k tea.KeyPressMsg) bool {
 		return k.String() == "enter" && strings.TrimSpace(s.reason.String()) != ""
 	case modeVoidConfirm, modeIssueConfirm:
 		return k.String() == "y"
+	case modeLookalikeNote:
+		return k.String() == "enter" && strings.TrimSpace(s.note.String()) != ""
 	}
 	return false
 }
@@ -230,6 +254,8 @@ func actionKey(mode int) string {
 		return "i"
 	case modeVoidReason, modeVoidConfirm, modeApproval:
 		return "v"
+	case modeLookalikeChoice, modeLookalikeNote:
+		return "o"
 	}
 	return ""
 }
@@ -465,6 +491,9 @@ func (s *detailScreen) update(e *env, msg tea.Msg) (cmd tea.Cmd) {
 			s.notice = "Changed at another desk: " + strings.Join(changed, "; ") + "."
 			again := ""
 			switch {
+			case s.mode == modeApproval:
+				again = actionKey(s.apprFor)
+				s.mode, s.appr = modeNormal, nil
 			case s.mode != modeNormal:
 				// A prompt's final step: the prompt is closed, its
 				// action is started again on the record as it is now.
@@ -474,6 +503,8 @@ func (s *detailScreen) update(e *env, msg tea.Msg) (cmd tea.Cmd) {
 				again = after.String()
 			}
 			switch {
+			case approved != nil && s.apprFor == modeLookalikeNote:
+				s.notice += " Nothing was decided and the supervisor's approval was not used: check the record, then press " + again + " again."
 			case approved != nil:
 				s.notice += " Nothing was voided and the supervisor's approval was not used: check the record, then press " + again + " again."
 			case again != "":
@@ -483,6 +514,9 @@ func (s *detailScreen) update(e *env, msg tea.Msg) (cmd tea.Cmd) {
 		}
 		if approved != nil {
 			s.appr = nil
+			if s.apprFor == modeLookalikeNote {
+				return s.judge(e, approved)
+			}
 			id, _ := s.selected()
 			return s.void(e, approved, id.MRN, strings.TrimSpace(s.reason.String()))
 		}
@@ -588,7 +622,7 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 			return status("Nothing voided.", false)
 		}
 		if !e.allowed(idcards.PermVoid) {
-			s.mode, s.appr = modeApproval, newApproval("voiding "+id.MRN)
+			s.mode, s.appr, s.apprFor = modeApproval, newApproval("voiding "+id.MRN), modeVoidConfirm
 			return nil
 		}
 		return s.void(e, e.ctx, id.MRN, strings.TrimSpace(s.reason.String()))
@@ -596,9 +630,14 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 		cmd, cancel := s.appr.key(e, k)
 		if cancel {
 			s.mode, s.appr = modeNormal, nil
+			if s.apprFor == modeLookalikeNote {
+				return status("Nothing decided.", false)
+			}
 			return status("Nothing voided.", false)
 		}
 		return cmd
+	case modeLookalikeChoice, modeLookalikeNote:
+		return s.lookalikeKey(e, k)
 	case modeBindWait:
 		switch k.String() {
 		case "esc":
@@ -654,6 +693,8 @@ func (s *detailScreen) key(e *env, k tea.KeyPressMsg) tea.Cmd {
 		s.cursor = s.indexOf(act.MRN)
 		s.reason.set("")
 		s.mode, s.err = modeReprintReason, ""
+	case key.Matches(k, detailKeys.lookalike):
+		s.startLookalike(e)
 	case key.Matches(k, detailKeys.edit):
 		if !e.allowed(idcards.PermRegister) {
 			s.err = "you may not edit patients"
@@ -757,9 +798,9 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		// Another desk merged it since: its IDs and cards are on the
 		// kept record now, and it takes no new ones (the registry refuses).
 		b.WriteString("\n" + errBlock(st, "MERGED: a supervisor marked this record the same person as another; that record holds its IDs and cards. Press esc and search for the patient.", w) + "\n")
-	} else {
+	} else if s.mode != modeLookalikeChoice && s.mode != modeLookalikeNote { // the prompt says who
 		for _, c := range s.sync.Conflicts {
-			b.WriteString("\n" + warnBlock(st, conflictAdvice(c), w))
+			b.WriteString("\n" + warnBlock(st, conflictAdvice(c, s.mayJudge(e)), w))
 		}
 	}
 	b.WriteString("\n  " + st.title.Render("IDs") + "\n")
@@ -833,6 +874,8 @@ func (s *detailScreen) view(e *env, w, h int) string {
 		b.WriteString(s.reason.view(st, true, w) + "\n")
 	case modeIssueConfirm:
 		b.WriteString("\n  Issue an ID to " + p.DisplayName() + "? y/n\n")
+	case modeLookalikeChoice, modeLookalikeNote:
+		b.WriteString(s.lookalikeView(e, w))
 	}
 	if s.notice != "" {
 		b.WriteString("\n" + warnBlock(st, s.notice, w))
@@ -876,6 +919,8 @@ func (s *detailScreen) focused() *field {
 		return &s.cardNo
 	case modeApproval:
 		return s.appr.focused()
+	case modeLookalikeNote:
+		return &s.note
 	}
 	if s.typing() {
 		return &s.reason

@@ -55,6 +55,11 @@ type Config struct {
 	// SyncKick, if set, asks the background OpenMRS sync to run now (after
 	// a registration or an issued or voided ID).
 	SyncKick func()
+	// Lookalikes, if set, lets a supervisor settle at the desk a
+	// registration sync held because OpenMRS may already have the person
+	// (the patient screen's o key; a clerk's desk asks for the
+	// supervisor's password).
+	Lookalikes LookalikeJudge
 	// StatusEvery is how often the status line re-reads the outbox, sync
 	// state and idle_lock_minutes (default 5 s; negative: never, tests send
 	// statusTickMsg).
@@ -117,6 +122,7 @@ type env struct {
 	st       styles
 	now      func() time.Time
 	createFn func(ctx context.Context, f idcards.Format) (Registry, error)
+	judge    LookalikeJudge
 	nextReq  int
 	codec    *barcode.Codec // the registry's current series, once read (ownID)
 }
@@ -425,7 +431,7 @@ func New(ctx context.Context, cfg Config) Model {
 	if cfg.BurstGap == 0 {
 		cfg.BurstGap = 30 * time.Millisecond
 	}
-	e := &env{ctx: ctx, reg: cfg.Registry, printer: cfg.Printer, actor: cfg.Actor, log: cfg.Log, st: newStyles(), now: cfg.Now, createFn: cfg.Create}
+	e := &env{ctx: ctx, reg: cfg.Registry, printer: cfg.Printer, actor: cfg.Actor, log: cfg.Log, st: newStyles(), now: cfg.Now, createFn: cfg.Create, judge: cfg.Lookalikes}
 	if cfg.IdleCheck == 0 {
 		cfg.IdleCheck = 15 * time.Second
 	}

@@ -837,13 +837,7 @@ two (the detail lists OpenMRS's record; ask the patient), then
 			}
 			switch {
 			case same || different:
-				var remote *idcards.Patient
-				if same {
-					if remote, err = a.lookalikeNow(ctx, s, id); err != nil {
-						return err
-					}
-				}
-				if err := s.JudgeLookalike(ctx, id, same, note, remote); err != nil {
+				if err := a.judgeLookalike(ctx, s, id, same, note); err != nil {
 					return err
 				}
 				if same {
@@ -957,6 +951,43 @@ func (a *app) identifierConflictStands(ctx context.Context, s *registry.Store, i
 // lookalikeNow reads a look-alike conflict's OpenMRS patient as OpenMRS
 // has it now, for linking: it must still be there (not merged away or
 // voided since), and its details become the registry's.
+// judgeLookalike settles look-alike conflict id, for sync resolve
+// --same/--different and the desk's o key: the permission and the note
+// first (same asks OpenMRS with the stored account, which someone who may
+// not resolve must not get to do), then, for same, OpenMRS's record as it
+// is now.
+func (a *app) judgeLookalike(ctx context.Context, s *registry.Store, id int64, same bool, note string) error {
+	if _, err := idcards.Require(ctx, idcards.PermResolve); err != nil {
+		return err
+	}
+	if strings.TrimSpace(note) == "" {
+		return idcards.Errorf(idcards.Invalid, "resolving conflict %d needs a note saying how you know", id)
+	}
+	var remote *idcards.Patient
+	if same {
+		var err error
+		if remote, err = a.lookalikeNow(ctx, s, id); err != nil {
+			return err
+		}
+	}
+	return s.JudgeLookalike(ctx, id, same, note, remote)
+}
+
+// deskJudge is the desk's LookalikeJudge: judgeLookalike on the registry
+// the desk has open.
+type deskJudge struct {
+	a    *app
+	open func() *registry.Store
+}
+
+func (j deskJudge) JudgeLookalike(ctx context.Context, id int64, same bool, note string) error {
+	s := j.open()
+	if s == nil {
+		return idcards.Errorf(idcards.Unavailable, "no registry is open")
+	}
+	return j.a.judgeLookalike(ctx, s, id, same, note)
+}
+
 func (a *app) lookalikeNow(ctx context.Context, s *registry.Store, id int64) (*idcards.Patient, error) {
 	cs, err := s.SyncConflicts(ctx, false)
 	if err != nil {

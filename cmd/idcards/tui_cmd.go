@@ -136,12 +136,14 @@ func (a *app) runTUI(ctx context.Context) error {
 	default:
 		return err
 	}
-	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), lpstat: a.getenv("IDCARDS_LPSTAT"), lpMedia: a.getenv("IDCARDS_LP_MEDIA"), open: func() *registry.Store {
+	current := func() *registry.Store {
 		if len(stores) == 0 {
 			return nil
 		}
 		return stores[len(stores)-1]
-	}}
+	}
+	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), lpstat: a.getenv("IDCARDS_LPSTAT"), lpMedia: a.getenv("IDCARDS_LP_MEDIA"), open: current}
+	cfg.Lookalikes = deskJudge{a: a, open: current}
 	if cfg.Registry != nil {
 		kick, stop := a.startBackgroundSync(ctx, s, "tui", log)
 		defer stop()
