@@ -94,3 +94,30 @@ func (d *tmuxDesk) waitFor(want ...string) string {
 	d.t.Fatalf("screen never showed %q:\n%s", want, screen)
 	return ""
 }
+
+// typeFields types each value slowly, pressing key after each (Enter
+// through a sign-in, Tab between a form's fields: then not after the
+// last).
+func (d *tmuxDesk) typeFields(key string, values ...string) {
+	d.t.Helper()
+	for i, v := range values {
+		if key == "Tab" && i > 0 {
+			d.key(key)
+		}
+		d.typeSlowly(v)
+		if key != "Tab" {
+			d.key(key)
+		}
+	}
+}
+
+// firstSignIn signs user in with the password an admin gave and chooses
+// their own, as the desk requires the first time.
+func (d *tmuxDesk) firstSignIn(user, given, chosen string) {
+	d.t.Helper()
+	d.waitFor("Sign in", "User")
+	d.typeFields("Enter", user, given)
+	d.waitFor("choose your own password", "an admin gave you")
+	d.typeFields("Enter", chosen, chosen)
+	d.waitFor("Find or register", "Signed in as "+user)
+}

@@ -12,15 +12,14 @@ import (
 
 // TestTUIInTmux_OpenMRSAlreadyHasThePerson: the real desk in tmux, the
 // real sync against the OpenMRS stand-in. OpenMRS already holds Grace
-// Nakato (registered there before idcards). The clerk, whose duplicate
-// warning sees only the registry, registers "Grace Nakatto": the patient
-// desk's background sync, kicked by the registration, holds it as a
-// look-alike; within the patient screen's 5-second re-read the clerk sees
-// who OpenMRS has and is told to ask the patient and tell the supervisor,
-// while the patient is still there. The card still prints, and scanning
-// it says NOT YET IN OPENMRS. The patient confirms an earlier visit: o, s
-// and a note at the desk link the record to OpenMRS's, and the desk's sync
-// puts our MRN on it.
+// Nakato (registered there before idcards). The desk, whose duplicate
+// warning sees only the registry, registers "Grace Nakatto"; the desk's
+// background sync, kicked by the registration, holds it as a look-alike;
+// within the patient screen's 5-second re-read the desk sees who OpenMRS
+// has and is told to ask the patient, while the patient is still there.
+// The card still prints, and scanning it says NOT YET IN OPENMRS. The
+// patient confirms an earlier visit: o, s and a note at the desk link the
+// record to OpenMRS's, and the desk's sync puts our MRN on it.
 func TestTUIInTmux_OpenMRSAlreadyHasThePerson(t *testing.T) {
 	dir := t.TempDir()
 	d := newTmuxDesk(t, dir)
@@ -39,25 +38,10 @@ func TestTUIInTmux_OpenMRSAlreadyHasThePerson(t *testing.T) {
 	e.must("users", "add", "okot", "--role", "supervisor", "--password-file", pw)
 
 	d.start("desk", "IDCARDS_DB="+e.db(), "HOME="+e.env["HOME"], "XDG_DATA_HOME="+e.env["XDG_DATA_HOME"])
-	d.waitFor("Sign in", "User")
-	for _, v := range []string{"okot", "initial pass 1234"} {
-		d.typeSlowly(v)
-		d.key("Enter")
-	}
-	d.waitFor("choose your own password")
-	for _, v := range []string{"blue river morning", "blue river morning"} {
-		d.typeSlowly(v)
-		d.key("Enter")
-	}
-	d.waitFor("Find or register", "Signed in as okot")
+	d.firstSignIn("okot", "initial pass 1234", "blue river morning")
 	d.key("C-n")
 	d.waitFor("Register a new patient")
-	for i, v := range []string{"Grace", "Nakatto", "F", "1990-04-12"} {
-		if i > 0 {
-			d.key("Tab")
-		}
-		d.typeSlowly(v)
-	}
+	d.typeFields("Tab", "Grace", "Nakatto", "F", "1990-04-12")
 	d.key("C-s")
 	screen := d.waitFor("Registered Grace Nakatto with MRN")
 	mrn := strings.TrimSuffix(strings.Fields(screen[strings.Index(screen, "with MRN ")+len("with MRN "):])[0], ".")

@@ -46,17 +46,7 @@ func TestTUIInTmux(t *testing.T) {
 		t.Fatalf("users add: %v\n%s", err, out)
 	}
 	start("t2")
-	waitFor("Sign in", "User")
-	for _, v := range []string{"okot", "initial pass 1234"} {
-		typeSlowly(v)
-		d.key("Enter")
-	}
-	waitFor("choose your own password", "an admin gave you")
-	for _, v := range []string{"blue river morning", "blue river morning"} {
-		typeSlowly(v)
-		d.key("Enter")
-	}
-	waitFor("Find or register", "Signed in as okot")
+	d.firstSignIn("okot", "initial pass 1234", "blue river morning")
 
 	d.key("C-n")
 	waitFor("Register a new patient")
