@@ -83,7 +83,11 @@ func (s *detailScreen) judge(e *env, ctx context.Context) tea.Cmd {
 		return nil
 	}
 	j, same, note := e.judge, s.same, strings.Join(strings.Fields(s.note.String()), " ")
-	name := s.p.DisplayName()
+	reg, id, name := e.reg, s.id, s.p.DisplayName()
+	carded := false
+	for _, c := range s.cards {
+		carded = carded || c.State == idcards.CardActive
+	}
 	busy := "Recording: different people…"
 	if same {
 		busy = "Reading OpenMRS's record and linking…"
@@ -93,7 +97,12 @@ func (s *detailScreen) judge(e *env, ctx context.Context) tea.Cmd {
 			return "", err
 		}
 		if same {
-			return fmt.Sprintf("One person: %s is OpenMRS's record now (its details are taken from there) and its IDs go onto it at the next sync.", name), nil
+			msg := fmt.Sprintf("One person: %s is OpenMRS's record now (its details are taken from there) and its IDs go onto it at the next sync.", name)
+			if p, err := reg.Patient(ctx, id); err == nil && carded && p.DisplayName() != name {
+				// The card names the patient as the desk wrote them.
+				msg += fmt.Sprintf(" The card printed earlier says %q: press r to reprint it as %q if the patient wants.", name, p.DisplayName())
+			}
+			return msg, nil
 		}
 		return fmt.Sprintf("Different people: %s is sent to OpenMRS as a new patient at the next sync.", name), nil
 	})

@@ -146,11 +146,15 @@ func holdLookalike(t *testing.T, s *registry.Store, p idcards.Patient, mrn strin
 // being openmrsGrace (the real desk reads it from OpenMRS: see the tmux
 // test in cmd/idcards); it keeps who judged.
 type storeJudge struct {
-	s  *registry.Store
-	by []idcards.Actor
+	s    *registry.Store
+	by   []idcards.Actor
+	fail error // OpenMRS's answer instead, when set
 }
 
 func (j *storeJudge) JudgeLookalike(ctx context.Context, id int64, same bool, note string) error {
+	if j.fail != nil {
+		return j.fail
+	}
 	a, _ := idcards.ActorFrom(ctx)
 	j.by = append(j.by, a)
 	var remote *idcards.Patient
@@ -182,6 +186,7 @@ func TestPatientScreen_SettleLookalikeAtTheDesk(t *testing.T) {
 	}
 	clerk := idcards.Actor{Name: "ann", Role: idcards.RoleClerk}
 
+	cardFor(t, s, gmrn, "")
 	m := desk(clerk, grace.ID)
 	wantFlat(t, m, "o OpenMRS look-alike: same person?")
 	m = drive(t, m, keyText('o'))
@@ -198,11 +203,18 @@ func TestPatientScreen_SettleLookalikeAtTheDesk(t *testing.T) {
 	if len(j.by) != 0 {
 		t.Fatalf("judged before the supervisor approved: %+v", j.by)
 	}
+	// OpenMRS cannot be reached: said, nothing decided, still held.
+	j.fail = idcards.Errorf(idcards.Unavailable, "linking needs OpenMRS's record of patient %s as it is now, and OpenMRS cannot be reached; the conflict stays open", openmrsGrace.UUID)
+	m = drive(t, m, append(append(typed(supUser), enter), append(typed(supPass), enter)...)...)
+	wantFlat(t, m, "OpenMRS cannot be reached; the conflict stays open", "HELD, not sent")
+	j.fail, j.by = nil, nil
+	m = drive(t, m, append([]tea.Msg{keyText('o'), keyText('s')}, append(typed("patient confirmed the 2019 visit"), enter)...)...)
+	wantFlat(t, m, "A supervisor approves this decision")
 	m = drive(t, m, append(append(typed(supUser), enter), append(typed(supPass), enter)...)...)
 	if len(j.by) != 1 || j.by[0].Name != supUser || j.by[0].OnBehalfOf != "ann" {
 		t.Fatalf("judged by %+v, want the supervisor on behalf of the clerk\n%s", j.by, screenText(m))
 	}
-	wantFlat(t, m, "One person: Grace Nakatto is OpenMRS's record now", "Grace Nakato")
+	wantFlat(t, m, "One person: Grace Nakatto is OpenMRS's record now", "Grace Nakato", `The card printed earlier says "Grace Nakatto": press r to reprint it as "Grace Nakato"`)
 	noFlat(t, m, "OPENMRS MAY ALREADY", "HELD", "o OpenMRS look-alike")
 	if ev := lastAuditAction(t, s, "sync.link"); !strings.Contains(ev, openmrsGrace.UUID) {
 		t.Errorf("the link is not audited with OpenMRS's patient: %q", ev)
