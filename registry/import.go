@@ -226,6 +226,9 @@ func (s *Store) Import(ctx context.Context, next func() (ImportRow, error), opts
 		if err := im.audit.add(ctx, "patients.import", opts.Source, detail); err != nil {
 			return err
 		}
+		if err := im.audit.flush(ctx); err != nil {
+			return err
+		}
 		if opts.DryRun {
 			return errDryRun
 		}
@@ -648,23 +651,29 @@ func (im *importer) insertID(ctx context.Context, pid int64, r resolvedID) error
 }
 
 // auditWriter appends many audit rows in one transaction, keeping the
-// chain's head in memory instead of reading it back for every row.
+// chain's head in memory instead of reading it back for every row. Rows
+// are written auditBatch at a time: one fold of the rows they changed
+// (its state goes into the last of them, as appendAudit does) and one
+// INSERT, instead of a fold and an INSERT per imported row — on
+// PostgreSQL each is a round trip or more. flush writes what is left; the
+// import calls it before it commits.
 type auditWriter struct {
-	s     *Store
-	actor string
-	seq   int64
-	prev  string
-	ins   *sql.Stmt
-	tx    *sql.Tx
+	s       *Store
+	actor   string
+	seq     int64
+	prev    string
+	tx      *sql.Tx
+	pending []idcards.AuditEvent
+	at      []string
 }
+
+// auditBatch is how many audit rows auditWriter writes at once.
+const auditBatch = 100
 
 func (s *Store) newAuditWriter(ctx context.Context, tx *sql.Tx, actor string) (*auditWriter, error) {
 	w := &auditWriter{s: s, actor: actor, prev: genesisHash, tx: tx}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&w.seq, &w.prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	if w.ins, err = tx.PrepareContext(ctx, qAuditInsert); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -674,21 +683,42 @@ func (w *auditWriter) add(ctx context.Context, action, subject, detail string) e
 	if w.s.key == nil {
 		return errNoChainKey
 	}
-	state, err := w.s.foldState(ctx, w.tx) // auditstate.go: the rows this import row changed
-	if err != nil {
-		return fmt.Errorf("registry: audit: %w", err)
+	w.pending = append(w.pending, idcards.AuditEvent{Actor: w.actor, Action: action, Subject: subject, Detail: detail})
+	w.at = append(w.at, w.s.now())
+	if len(w.pending) >= auditBatch {
+		return w.flush(ctx)
 	}
-	at := w.s.now()
-	e := idcards.AuditEvent{Seq: w.seq + 1, Actor: w.actor, Action: action, Subject: subject, Detail: detail, PrevHash: w.prev}
-	e.Hash = chainHMAC(w.s.key.Secret, e, at, state)
-	if _, err := w.ins.ExecContext(ctx, e.Seq, at, e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash, state); err != nil {
-		return fmt.Errorf("registry: audit: %w", err)
-	}
-	w.seq, w.prev = e.Seq, e.Hash
 	return nil
 }
 
-func (w *auditWriter) close() { w.ins.Close() }
+// flush writes the rows added since the last flush.
+func (w *auditWriter) flush(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	state, err := w.s.foldState(ctx, w.tx) // auditstate.go: the rows these import rows changed
+	if err != nil {
+		return fmt.Errorf("registry: audit: %w", err)
+	}
+	args := make([]any, 0, 9*len(w.pending))
+	for i, e := range w.pending {
+		st := ""
+		if i == len(w.pending)-1 {
+			st = state
+		}
+		e.Seq, e.PrevHash = w.seq+1, w.prev
+		e.Hash = chainHMAC(w.s.key.Secret, e, w.at[i], st)
+		args = append(args, e.Seq, w.at[i], e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash, st)
+		w.seq, w.prev = e.Seq, e.Hash
+	}
+	if err := execValues(ctx, w.tx, `INSERT INTO audit(seq, at, actor, action, subject, detail, prev_hash, hash, state) VALUES `, 9, "", args); err != nil {
+		return fmt.Errorf("registry: audit: %w", err)
+	}
+	w.pending, w.at = w.pending[:0], w.at[:0]
+	return nil
+}
+
+func (w *auditWriter) close() {}
 
 // Export calls fn for every patient, in registration order, with their
 // active (not voided) MRNs sorted. It streams: memory does not grow with
