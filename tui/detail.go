@@ -130,9 +130,9 @@ func (s *detailScreen) snapshot() func() {
 	}
 	return func() {
 		// A scan changes nothing here but the answer it brings.
-		pending, busy, p, ids, cards, checking, notice, approved := s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice, s.approved
+		pending, busy, p, ids, cards, sync, checking, notice, approved := s.pending, s.busy, s.p, s.ids, s.cards, s.sync, s.checking, s.notice, s.approved
 		*s = saved
-		s.pending, s.busy, s.p, s.ids, s.cards, s.checking, s.notice, s.approved = pending, busy, p, ids, cards, checking, notice, approved
+		s.pending, s.busy, s.p, s.ids, s.cards, s.sync, s.checking, s.notice, s.approved = pending, busy, p, ids, cards, sync, checking, notice, approved
 		if s.appr != nil {
 			*s.appr = appr
 		}
