@@ -808,7 +808,10 @@ two (the detail lists OpenMRS's record; ask the patient), then
   --different  they are two people: the registration is queued again and
                that OpenMRS patient is never raised for it again; the
                patient is created unless another possible match is found
-               (raised as a new conflict).`,
+               (raised as a new conflict).
+The desk's patient screen shows such a hold seconds after the registration,
+while the patient is there to ask, and settles it the same way with o (at a
+clerk's desk the supervisor approves with their password).`,
 		Example: `  idcards sync resolve 3 --note "OpenMRS patient was a duplicate; merged there" --retry
   idcards patients void KLA000123Y --reason "held in OpenMRS by another patient" && idcards patients issue KLA000123Y &&
     idcards sync resolve 7 --note "voided here, new MRN issued" --retry
