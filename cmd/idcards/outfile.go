@@ -37,27 +37,28 @@ func checkAbsent(flag, out, why string, force bool) error {
 	return nil
 }
 
-// placeFile puts the complete (synced) temporary file tmp, in out's
-// directory, at out. Without force it is hard-linked, which fails if out
-// exists (no check-then-rename race), and tmp removed; on a file system
-// without hard links (a FAT USB stick) it is renamed after a last check
-// that out is still absent. With force it is renamed over out. The
-// directory is synced so the new name is durable.
-func placeFile(tmp, out, flag, why string, force bool) error {
+// placeFile puts the complete (synced) file tmp, in out's directory, at
+// out. Without force it is hard-linked, which fails if out exists (no
+// check-then-rename race); on a file system without hard links (a FAT USB
+// stick, where tmp is always named) it is renamed after a last check that
+// out is still absent. With force it replaces out. The directory is synced
+// so the new name is durable. The caller discards tmp afterwards.
+func placeFile(tmp *outTemp, out, flag, why string, force bool) error {
 	if force {
-		if err := os.Rename(tmp, out); err != nil {
+		if err := tmp.replace(out); err != nil {
 			return fmt.Errorf("%s %s: %w", flag, out, err)
 		}
-	} else if err := os.Link(tmp, out); err == nil {
-		os.Remove(tmp)
-	} else {
+	} else if err := tmp.link(out); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return existsError(flag, out, why)
 		}
 		if _, serr := os.Lstat(out); serr == nil {
 			return existsError(flag, out, why)
 		}
-		if err := os.Rename(tmp, out); err != nil {
+		if !tmp.named {
+			return fmt.Errorf("%s %s: %w", flag, out, err)
+		}
+		if err := os.Rename(tmp.Name(), out); err != nil {
 			return fmt.Errorf("%s %s: %w", flag, out, err)
 		}
 	}
@@ -68,32 +69,28 @@ func placeFile(tmp, out, flag, why string, force bool) error {
 	return nil
 }
 
-// writeNewFileAtomic writes out through fill: into a temporary file in
-// out's directory, created 0600 whatever the umask (an export holds patient
-// data), fsynced and then put in place (placeFile) only when fill
-// succeeded; an existing out is refused before fill runs unless force. The
-// temporary file is removed on every way out.
+// writeNewFileAtomic writes out through fill: into a file in out's
+// directory that has no name until it is complete where the system allows
+// (outTemp), else a hidden one, created 0600 whatever the umask (an export
+// holds patient data), fsynced and then put in place (placeFile) only when
+// fill succeeded; an existing out is refused before fill runs unless force.
+// Nothing is left behind on any way out (a named temporary file survives
+// only a killed process).
 func writeNewFileAtomic(out string, force bool, fill func(io.Writer) error) error {
 	if err := checkAbsent("--out", out, "", force); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
+	tmp, err := newOutTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*", false)
 	if err != nil {
 		return idcards.Errorf(idcards.Invalid, "--out: %v", err)
 	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o600) // CreateTemp makes 0600; said here, as the contract
-	if err == nil {
-		err = fill(tmp)
-	}
+	defer tmp.discard()
+	err = fill(tmp)
 	if err == nil {
 		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	return placeFile(tmp.Name(), out, "--out", "", force)
+	return placeFile(tmp, out, "--out", "", force)
 }

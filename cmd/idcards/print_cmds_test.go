@@ -512,16 +512,20 @@ func TestPrint_IntoDirectoryNamesFilesByCard(t *testing.T) {
 
 func mustPlace(t *testing.T, dir, name, content string) string {
 	t.Helper()
-	tmp := filepath.Join(dir, ".tmp-"+content)
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := placeNew(tmp, dir, name)
+	tmp, err := newOutTemp(dir, ".tmp-*", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(tmp); err == nil {
-		t.Errorf("temporary file %s left behind", tmp)
+	if _, err := tmp.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	got, err := placeNew(tmp, dir, name)
+	tmp.discard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(left) > 0 {
+		t.Errorf("temporary file left behind: %v", left)
 	}
 	return got
 }

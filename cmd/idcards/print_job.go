@@ -257,7 +257,7 @@ func safeName(s string) string {
 // replaces a file. A hard link fails if the name exists (no check-then-
 // rename race); on a file system without hard links, the name is checked
 // and the file renamed.
-func placeNew(tmp, dir, name string) (string, error) {
+func placeNew(tmp *outTemp, dir, name string) (string, error) {
 	ext := filepath.Ext(name)
 	base := strings.TrimSuffix(name, ext)
 	for i := 1; i <= 1000; i++ {
@@ -265,10 +265,9 @@ func placeNew(tmp, dir, name string) (string, error) {
 		if i > 1 {
 			path = filepath.Join(dir, fmt.Sprintf("%s-%d%s", base, i, ext))
 		}
-		err := os.Link(tmp, path)
+		err := tmp.link(path)
 		switch {
 		case err == nil:
-			os.Remove(tmp) // the file is in place; a leftover name is removed by the caller too
 			return path, nil
 		case errors.Is(err, fs.ErrExist):
 			continue
@@ -278,7 +277,10 @@ func placeNew(tmp, dir, name string) (string, error) {
 		} else if !errors.Is(serr, fs.ErrNotExist) {
 			return "", serr
 		}
-		return path, os.Rename(tmp, path)
+		if !tmp.named {
+			return "", err
+		}
+		return path, os.Rename(tmp.Name(), path)
 	}
 	return "", fmt.Errorf("no free file name for %s in %s", name, dir)
 }
@@ -298,12 +300,14 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 	default:
 		dir = filepath.Dir(name)
 	}
-	tmp, err := os.CreateTemp(dir, ".idcards-print-*.pdf")
+	// A file for lp is named (lp reads it by its path, from the system's
+	// temporary directory); one for the user's directory has no name until
+	// it is complete (outTemp).
+	tmp, err := newOutTemp(dir, ".idcards-print-*.pdf", j.printer != "")
 	if err != nil {
 		return 0, "", "", err
 	}
-	defer os.Remove(tmp.Name()) // gone after the rename, or on failure
-	defer tmp.Close()
+	defer tmp.discard() // its name, if any, is gone after it is placed, or on failure
 	var w io.Writer = tmp
 	if j.failAfter > 0 {
 		w = &failingWriter{w: tmp, left: j.failAfter}
@@ -350,20 +354,20 @@ func (j *printJob) renderPart(ctx context.Context, name, title string, mrns []st
 		return 0, "", "", err
 	}
 	if err := tmp.Sync(); err != nil {
-		return 0, "", "", fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, "", "", fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return 0, "", "", fmt.Errorf("write %s: %w", tmp.what(), err)
 	}
 	if j.printer != "" {
+		if err := tmp.Close(); err != nil {
+			return 0, "", "", fmt.Errorf("write %s: %w", tmp.what(), err)
+		}
 		job, err := j.sendToPrinter(ctx, tmp.Name(), title)
 		return r.Pages(), job, "", err
 	}
 	if d != nil {
-		if name, err = placeNew(tmp.Name(), dir, j.dirName(d)); err != nil {
+		if name, err = placeNew(tmp, dir, j.dirName(d)); err != nil {
 			return 0, "", "", err
 		}
-	} else if err := placeFile(tmp.Name(), name, "print: -o", printedWhy, j.force); err != nil {
+	} else if err := placeFile(tmp, name, "print: -o", printedWhy, j.force); err != nil {
 		// Never over an existing file unless --force (named since the
 		// check at the start): the cards are recorded failed.
 		return 0, "", "", err

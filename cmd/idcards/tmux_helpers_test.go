@@ -31,10 +31,7 @@ func newTmuxDesk(t *testing.T, dir string) *tmuxDesk {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	d := &tmuxDesk{t: t, bin: filepath.Join(dir, "idcards"), sock: filepath.Join(dir, "tmux.sock")}
-	if out, err := exec.Command("go", "build", "-o", d.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	d := &tmuxDesk{t: t, bin: buildBinary(t, dir), sock: filepath.Join(dir, "tmux.sock")}
 	t.Cleanup(func() { exec.Command("tmux", "-S", d.sock, "kill-server").Run() })
 	return d
 }
@@ -120,4 +117,15 @@ func (d *tmuxDesk) firstSignIn(user, given, chosen string) {
 	d.waitFor("choose your own password", "an admin gave you")
 	d.typeFields("Enter", chosen, chosen)
 	d.waitFor("Find or register", "Signed in as "+user)
+}
+
+// buildBinary builds the idcards binary into dir, for tests that run it
+// as a process of its own.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "idcards")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
 }
