@@ -339,6 +339,12 @@ const maxReplies = 16
 
 type statusTickMsg struct{}
 
+// SyncRoundMsg says the background OpenMRS sync finished a round (send it
+// with tea.Program.Send): the status line and the screen on top are read
+// again now rather than at the next tick, so a registration that sync
+// held because OpenMRS may already have the person shows at once.
+type SyncRoundMsg struct{}
+
 // syncStatuser is implemented by registries that know the OpenMRS sync
 // state (*registry.Store does); sync may run in this process or another.
 type syncStatuser interface {
@@ -537,11 +543,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.cfg.IdleLock, m.idleSet = msg.idle, true
 		}
 		return m, nil
-	case statusTickMsg:
-		if m.e.reg == nil {
-			return m, m.statusTick()
+	case statusTickMsg, SyncRoundMsg:
+		var tick tea.Cmd // the next tick; a sync round's read is extra
+		if _, ok := msg.(statusTickMsg); ok {
+			tick = m.statusTick()
 		}
-		cmds := []tea.Cmd{m.refreshCounts(), m.statusTick()}
+		if m.e.reg == nil {
+			return m, tick
+		}
+		cmds := []tea.Cmd{m.refreshCounts(), tick}
 		if r, ok := m.top().(refresher); ok && m.signedIn() {
 			cmds = append(cmds, r.refresh(m.e))
 		}

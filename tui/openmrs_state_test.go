@@ -19,7 +19,7 @@ import (
 // there before idcards, or by another department) is checked by sync
 // when the registration is sent, a minute or so later. The patient's
 // screen says so, and when sync holds the registration as a look-alike
-// the next re-read shows who OpenMRS has and what to ask the patient,
+// the re-read after the sync round shows who OpenMRS has and what to ask the patient,
 // while they may still be at the desk; printing the card still works
 // (its ID is valid either way). Once settled and sent, it says so.
 func TestPatientScreen_OpenMRSState(t *testing.T) {
@@ -37,9 +37,10 @@ func TestPatientScreen_OpenMRSState(t *testing.T) {
 	wantFlat(t, m, "OpenMRS", "not sent yet: the next sync checks whether OpenMRS already has this person (sync runs every 30s)")
 	noFlat(t, m, "OPENMRS MAY ALREADY")
 
-	// The push finds OpenMRS's Grace Nakato and holds the registration.
+	// The push finds OpenMRS's Grace Nakato and holds the registration;
+	// the desk's background sync says its round is done.
 	holdLookalike(t, s, grace, mrn)
-	m = drive(t, m, statusTickMsg{})
+	m = drive(t, m, SyncRoundMsg{})
 	wantFlat(t, m, "HELD, not sent: OpenMRS may already have this person", "OPENMRS MAY ALREADY HAVE THIS PERSON",
 		"Grace Nakato, F, born 1990-04-12, OpenMRS ID 1003EY", "Ask the patient now if they were seen here before", "sync conflict 1", "valid either way")
 	noFlat(t, m, "--same", "resolve ID")

@@ -172,7 +172,7 @@ func (a *app) serve(ctx context.Context, s *registry.Store, addr, certFile, keyF
 		reg = mirrored{s, m}
 	}
 	if withSync {
-		_, stop := a.startBackgroundSync(ctx, s, "serve", log)
+		_, stop := a.startBackgroundSync(ctx, s, "serve", log, nil)
 		defer stop()
 	}
 	api := scanapi.New(reg, cfg, log)

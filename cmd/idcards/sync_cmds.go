@@ -1116,7 +1116,7 @@ func isTerminalFile(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // system actor, logs to log (never to the screen), and records its outcome
 // in the registry, where the TUI's status line reads it. kick asks for a
 // round now; stop ends it and waits.
-func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what string, log *slog.Logger) (kick func(), stop func()) {
+func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what string, log *slog.Logger, onRound func()) (kick func(), stop func()) {
 	noop := func() {}
 	sctx := idcards.WithActor(context.WithoutCancel(ctx), idcards.Actor{Name: "system:sync", Role: idcards.RoleSystem})
 	cfg, ok, err := s.SyncConfig(sctx)
@@ -1136,11 +1136,14 @@ func (a *app) startBackgroundSync(ctx context.Context, s *registry.Store, what s
 	go func() {
 		defer close(done)
 		sy.Loop(lctx, openmrs.LoopConfig{Interval: cfg.Interval, PullInterval: cfg.PullInterval}, kicks, func(rep openmrs.Report, err error) {
+			if errors.Is(err, openmrs.ErrBusy) {
+				log.Info("sync: another process is syncing this registry")
+				return
+			}
+			if onRound != nil {
+				defer onRound() // after the log line: the desk re-reads what the round changed
+			}
 			if err != nil {
-				if errors.Is(err, openmrs.ErrBusy) {
-					log.Info("sync: another process is syncing this registry")
-					return
-				}
 				log.Warn("sync failed", "err", syncError(err, cfg))
 				if rep.PullErr == nil {
 					return

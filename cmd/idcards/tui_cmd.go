@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -144,13 +145,21 @@ func (a *app) runTUI(ctx context.Context) error {
 	}
 	cfg.Printer = &pdfPrinter{dir: filepath.Join(a.localDir(path), "cards"), lp: a.getenv("IDCARDS_LP"), lpstat: a.getenv("IDCARDS_LPSTAT"), lpMedia: a.getenv("IDCARDS_LP_MEDIA"), open: current}
 	cfg.Lookalikes = deskJudge{a: a, open: current}
+	// A finished sync round is told to the desk at once (the screen shows
+	// a registration sync held without waiting for its 5-second re-read).
+	var prog atomic.Pointer[tea.Program]
 	if cfg.Registry != nil {
-		kick, stop := a.startBackgroundSync(ctx, s, "tui", log)
+		kick, stop := a.startBackgroundSync(ctx, s, "tui", log, func() {
+			if p := prog.Load(); p != nil {
+				p.Send(tui.SyncRoundMsg{})
+			}
+		})
 		defer stop()
 		cfg.SyncKick = kick
 	}
 	log.Info("tui start", "registry", path, "os_user", actor.Name)
 	p := tea.NewProgram(tui.New(ctx, cfg), tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
+	prog.Store(p)
 	_, err = p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
