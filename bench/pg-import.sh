@@ -20,14 +20,8 @@ out=${OUT:-bench/results/pg-import-$(date -u +%Y%m%dT%H%M%SZ).txt}
 mkdir -p "$(dirname "$out")"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-builds="this"
-go build -o "$work/idcards-this" ./cmd/idcards
-if [ -n "$BASE" ]; then
-	mkdir "$work/src"
-	git archive "$BASE" | tar -x -C "$work/src"
-	(cd "$work/src" && go build -o "$work/idcards-base" ./cmd/idcards)
-	builds="base this"
-fi
+. bench/builds.sh
+build_both "$work"
 # idcards's own files (audit keys) under $work; set after the builds, which
 # need the user's Go caches.
 export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" USER=${USER:-bench}

@@ -25,14 +25,8 @@ for t in qpdf pdfinfo /usr/bin/time; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-builds="this"
-go build -o "$work/idcards-this" ./cmd/idcards
-if [ -n "$BASE" ]; then
-	mkdir "$work/src"
-	git archive "$BASE" | tar -x -C "$work/src"
-	(cd "$work/src" && go build -o "$work/idcards-base" ./cmd/idcards)
-	builds="base this"
-fi
+. bench/builds.sh
+build_both "$work"
 . bench/print-registry.sh
 max=$(printf '%s\n' $SIZES | sort -n | tail -1)
 print_registry "$work/idcards-this" "$max"
