@@ -49,6 +49,13 @@ func (e *syncEnv) register(given string) string {
 	return strings.TrimSpace(e.must("patients", "add", "--given", given, "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test"))
 }
 
+// registerTwin registers a second record of register("Amina")'s person
+// (spelt Aminah, same birth date), for the merge tests, and returns its MRN.
+func (e *syncEnv) registerTwin() string {
+	e.t.Helper()
+	return strings.TrimSpace(e.must("patients", "add", "--given", "Aminah", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test twice"))
+}
+
 func wantIn(t *testing.T, what, got string, subs ...string) {
 	t.Helper()
 	for _, s := range subs {

@@ -295,7 +295,7 @@ func TestSyncCLI_MergeAfterSync(t *testing.T) {
 		t.Fatalf("configure: %s", r.stderr)
 	}
 	keep := e.register("Amina")
-	dup := strings.TrimSpace(e.must("patients", "add", "--given", "Aminah", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test twice"))
+	dup := e.registerTwin()
 	e.must("sync", "--once")
 	e.must("patients", "merge", dup, keep, "--reason", "same person, confirmed")
 	e.run("", "sync", "--once") // exit 1: the conflict is open

@@ -19,7 +19,7 @@ func TestSyncCLI_VoidedAndMergedSaySo(t *testing.T) {
 		t.Fatalf("configure: %s", r.stderr)
 	}
 	keep := e.register("Amina")
-	dup := strings.TrimSpace(e.must("patients", "add", "--given", "Aminah", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test twice"))
+	dup := e.registerTwin()
 	moved := strings.TrimSpace(e.must("patients", "issue", dup, "--reason", "second card"))
 	e.must("patients", "merge", dup, keep, "--reason", "same person, confirmed")
 	other := strings.TrimSpace(e.must("patients", "add", "--given", "Nakku", "--family", "Okello", "--sex", "F", "--dob", "1985-01-02", "--issue"))
@@ -69,7 +69,7 @@ func TestSyncCLI_VoidOfAnMRNAMergeMoved(t *testing.T) {
 		t.Fatalf("configure: %s", r.stderr)
 	}
 	keep := e.register("Amina")
-	dup := strings.TrimSpace(e.must("patients", "add", "--given", "Aminah", "--family", "Nakato", "--sex", "F", "--dob", "1990-04-12", "--issue", "--force", "--reason", "test twice"))
+	dup := e.registerTwin()
 	e.must("sync", "--once")
 	if h := e.fake.PatientsWithIdentifier(dup); len(h) != 1 || h[0].GivenName != "Aminah" {
 		t.Fatalf("%s in OpenMRS before the merge: %+v", dup, h)
